@@ -1,0 +1,39 @@
+/** The shape of one `kforge` subcommand: its help text, its options and what it runs. */
+import type { ParseArgsConfig } from "node:util";
+import type { Config } from "../core/config.ts";
+
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & { description: string; valueName?: string };
+
+export interface CommandContext {
+  config: Config;
+  /** Set by the global --json flag: print one JSON document on stdout and nothing else there. */
+  json: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Aborted on Ctrl-C / SIGTERM: long commands drain and return. */
+  signal: AbortSignal;
+}
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export interface Command {
+  name: string;
+  /** One line for `kforge --help`. */
+  summary: string;
+  /** Usage line(s), e.g. "kforge verify --problem NAME --kernel FILE". */
+  usage: string;
+  /** Extra help text after the options (examples, notes). */
+  details?: string;
+  options: Record<string, OptionSpec>;
+  /** Returns the process exit code. */
+  run(args: ParsedArgs, ctx: CommandContext): Promise<number>;
+}
+
+/** Prints `value` as JSON (for --json) or the human text. */
+export function emit(ctx: CommandContext, value: unknown, human: () => string): void {
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  else ctx.stdout.write(`${human()}\n`);
+}

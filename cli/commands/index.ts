@@ -1,0 +1,5 @@
+/** Every `kforge` subcommand, in the order `kforge --help` lists them. */
+import type { Command } from "../command.ts";
+import { problemsCommand } from "./problems.ts";
+
+export const commands: Command[] = [problemsCommand];
