@@ -62,6 +62,11 @@ export interface Config {
   secretNames: string[];
 }
 
+/** Path of better-sqlite3's native addon when running from a portable bundle (set by its launcher). */
+export function sqliteNativeBinding(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env["KFORGE_SQLITE_BINDING"] || undefined;
+}
+
 /** The repository root (where problems/ and tools/ live), whether run from source or a bundle. */
 export function repoRoot(): string {
   const fromEnv = process.env["KFORGE_ROOT"];

@@ -5,13 +5,19 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { sqliteNativeBinding } from "../core/config.ts";
 
 export type DB = Database.Database;
 
 /** Opens (creating if needed) the database at `path` (":memory:" in tests), in WAL mode. */
 export function openDatabase(path: string, opts: { readonly?: boolean } = {}): DB {
   if (path !== ":memory:" && !opts.readonly) mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  const nativeBinding = sqliteNativeBinding();
+  const db = new Database(path, {
+    readonly: opts.readonly ?? false,
+    fileMustExist: opts.readonly ?? false,
+    ...(nativeBinding ? { nativeBinding } : {}),
+  });
   db.pragma("busy_timeout = 10000");
   if (!opts.readonly) {
     db.pragma("journal_mode = WAL");
