@@ -1,0 +1,424 @@
+/**
+ * The trace store: ALL SQL of runs and their search trees. One class over an injected better-sqlite3
+ * database (the kforge file, WAL), idempotent `setup()`, prepared statements. Writes happen as events
+ * occur, each in one short transaction, so a reader (the UI, `kforge trace`) never sees half a change.
+ */
+import type { Statement } from "better-sqlite3";
+import { createHash } from "node:crypto";
+import { applyMigrations, type DB } from "./db.ts";
+import { traceMigrations } from "./trace-schema.ts";
+import type {
+  BestPoint,
+  LlmCallDetail,
+  LlmCallRecord,
+  NodeDetail,
+  NodeInput,
+  NodeRow,
+  NodeStatus,
+  RunRow,
+  RunStatus,
+  RunTotals,
+} from "./trace-types.ts";
+import type { VerifyResult } from "../tools/verifier/result.ts";
+import { summarizeResult } from "../tools/verifier/result.ts";
+
+export type * from "./trace-types.ts";
+
+type Row = Record<string, unknown>;
+type Stmt = Statement<unknown[]>;
+
+const NODE_COLUMNS = `id, run_id, parent_id, label, depth, iteration, title, status, speedup, tflops, summary,
+  kernel_hash IS NOT NULL AS has_kernel, origin, created_at, updated_at, change_seq`;
+const RUN_COLUMNS = `r.*,
+  (SELECT COUNT(*) FROM trace_nodes n WHERE n.run_id = r.id AND n.parent_id IS NOT NULL) AS nodes,
+  (SELECT COUNT(*) FROM trace_nodes n WHERE n.run_id = r.id AND n.status = 'ok') AS correct`;
+
+/** SHA-256 of a text: the key of an artifact. */
+export function artifactHash(content: string): string {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+/** Reads and writes runs, tree nodes, LLM calls, verifications, profiles, critiques and artifacts. */
+export class TraceStore {
+  private s: Record<string, Stmt> = {};
+  private isSetup = false;
+
+  constructor(readonly db: DB) {}
+
+  /** Creates the tables (versioned migrations, idempotent) and prepares the statements. */
+  setup(): this {
+    if (this.isSetup) return this;
+    if (!this.db.readonly) applyMigrations(this.db, "trace", traceMigrations);
+    const p = (sql: string): Stmt => this.db.prepare<unknown[]>(sql);
+    this.s = {
+      insertRun: p(`INSERT INTO trace_runs (id, problem, config, status, budget, started_at, heartbeat_at, pid)
+        VALUES (@id, @problem, @config, 'running', @budget, @now, @now, @pid)`),
+      setRunStatus: p(`UPDATE trace_runs SET status = @status, stop_reason = COALESCE(@stopReason, stop_reason),
+        error = @error, ended_at = CASE WHEN @status = 'running' THEN NULL ELSE @now END,
+        pid = CASE WHEN @status = 'running' THEN @pid ELSE NULL END, heartbeat_at = @now WHERE id = @id`),
+      heartbeat: p(`UPDATE trace_runs SET heartbeat_at = @now, active_ms = MAX(active_ms, @activeMs) WHERE id = @id`),
+      getRun: p(`SELECT ${RUN_COLUMNS} FROM trace_runs r WHERE r.id = ?`),
+      listRuns: p(`SELECT ${RUN_COLUMNS} FROM trace_runs r ORDER BY r.started_at DESC LIMIT ?`),
+      bumpSeq: p(`UPDATE trace_runs SET change_seq = change_seq + 1 WHERE id = ? RETURNING change_seq`),
+      putArtifact: p(`INSERT OR IGNORE INTO trace_artifacts (hash, kind, bytes, content, created_at) VALUES (?, ?, ?, ?, ?)`),
+      getArtifact: p(`SELECT content FROM trace_artifacts WHERE hash = ?`),
+      upsertNode: p(`INSERT INTO trace_nodes (id, run_id, parent_id, label, depth, iteration, title, idea, status, origin,
+          summary, created_at, updated_at, change_seq)
+        VALUES (@id, @runId, @parentId, @label, @depth, @iteration, @title, @idea, @status, @origin, @summary, @now, @now, @seq)
+        ON CONFLICT(id) DO UPDATE SET title = excluded.title, idea = excluded.idea, status = excluded.status,
+          origin = excluded.origin, summary = excluded.summary, updated_at = excluded.updated_at, change_seq = excluded.change_seq`),
+      setNodeKernel: p(`UPDATE trace_nodes SET kernel_hash = @hash, status = 'coded', origin = @origin, summary = '',
+        updated_at = @now, change_seq = @seq WHERE id = @id`),
+      setNodeStatus: p(`UPDATE trace_nodes SET status = @status, speedup = @speedup, tflops = @tflops, summary = @summary,
+        updated_at = @now, change_seq = @seq WHERE id = @id`),
+      getNode: p(`SELECT ${NODE_COLUMNS}, idea, kernel_hash FROM trace_nodes WHERE id = ?`),
+      listNodes: p(`SELECT ${NODE_COLUMNS} FROM trace_nodes WHERE run_id = ? ORDER BY created_at, id`),
+      nodesSince: p(`SELECT ${NODE_COLUMNS} FROM trace_nodes WHERE run_id = ? AND change_seq > ? ORDER BY change_seq`),
+      children: p(`SELECT id FROM trace_nodes WHERE parent_id = ? ORDER BY id`),
+      insertCall: p(`INSERT INTO trace_llm_calls (run_id, node_id, role, provider, model, prompt_hash, reasoning_hash, response_hash,
+          prompt_tokens, completion_tokens, reasoning_tokens, latency_ms, cost_usd, attempts, finish_reason, error, created_at)
+        VALUES (@runId, @nodeId, @role, @provider, @model, @promptHash, @reasoningHash, @responseHash, @promptTokens,
+          @completionTokens, @reasoningTokens, @latencyMs, @costUsd, @attempts, @finishReason, @error, @now)`),
+      addRunUsage: p(`UPDATE trace_runs SET prompt_tokens = prompt_tokens + @promptTokens, completion_tokens = completion_tokens + @completionTokens,
+        reasoning_tokens = reasoning_tokens + @reasoningTokens, cost_usd = cost_usd + @costUsd, llm_calls = llm_calls + 1 WHERE id = @runId`),
+      nodeCalls: p(`SELECT * FROM trace_llm_calls WHERE node_id = ? ORDER BY id`),
+      insertVerification: p(`INSERT INTO trace_verifications (run_id, node_id, status, speedup, tflops, result, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      latestVerification: p(`SELECT result FROM trace_verifications WHERE node_id = ? ORDER BY id DESC LIMIT 1`),
+      nodeVerifications: p(`SELECT * FROM trace_verifications WHERE node_id = ? ORDER BY id`),
+      setBest: p(`UPDATE trace_runs SET best_node = @nodeId, best_speedup = @speedup
+        WHERE id = @runId AND (best_speedup IS NULL OR best_speedup < @speedup)`),
+      bestSeries: p(`SELECT v.node_id, v.speedup, v.created_at FROM trace_verifications v
+        WHERE v.run_id = ? AND v.status = 'ok' AND v.speedup IS NOT NULL ORDER BY v.id`),
+      insertProfile: p(`INSERT INTO trace_profiles (run_id, node_id, status, outcome, bottlenecks, cost_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      setBottlenecks: p(`UPDATE trace_profiles SET bottlenecks = ? WHERE id = (SELECT MAX(id) FROM trace_profiles WHERE node_id = ?)`),
+      nodeProfiles: p(`SELECT * FROM trace_profiles WHERE node_id = ? ORDER BY id`),
+      insertCritique: p(`INSERT INTO trace_critiques (run_id, node_id, verdict, critique, created_at) VALUES (?, ?, ?, ?, ?)`),
+      nodeCritiques: p(`SELECT * FROM trace_critiques WHERE node_id = ? ORDER BY id`),
+      upsertPlan: p(`INSERT INTO trace_plans (run_id, node_id, iteration, plan, created_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(run_id, iteration) DO UPDATE SET node_id = excluded.node_id, plan = excluded.plan`),
+      planByIteration: p(`SELECT node_id, plan FROM trace_plans WHERE run_id = ? AND iteration = ?`),
+      planOfNode: p(`SELECT plan FROM trace_plans WHERE node_id = ? ORDER BY iteration DESC LIMIT 1`),
+      insertSeed: p(`INSERT OR IGNORE INTO trace_seeds (run_id, node_id, win_id, rank, score, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      nodeSeeds: p(`SELECT win_id, rank, score, note FROM trace_seeds WHERE node_id = ? ORDER BY rank`),
+      insertEvent: p(`INSERT INTO trace_events (run_id, node_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?)`),
+      nodeEvents: p(`SELECT kind, message, created_at FROM trace_events WHERE node_id = ? ORDER BY id`),
+      runEvents: p(`SELECT node_id, kind, message, created_at FROM trace_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT 1000`),
+    };
+    this.isSetup = true;
+    return this;
+  }
+
+  private st(name: string): Stmt {
+    const s = this.s[name];
+    if (!s) throw new Error(`TraceStore: call setup() first (${name})`);
+    return s;
+  }
+
+  // ---------------------------------------------------------------- runs (write)
+
+  /** Starts a run record (status running). */
+  createRun(r: { id: string; problem: string; config: unknown; budget: unknown; now?: number }): void {
+    const now = r.now ?? Date.now();
+    this.st("insertRun").run({ id: r.id, problem: r.problem, config: JSON.stringify(r.config), budget: JSON.stringify(r.budget), now, pid: process.pid });
+  }
+
+  /** Sets a run's status; `running` records this process's pid, the others record the end time. */
+  setRunStatus(id: string, status: RunStatus, opts: { stopReason?: string; error?: string } = {}): void {
+    this.st("setRunStatus").run({ id, status, stopReason: opts.stopReason ?? null, error: opts.error ?? null, now: Date.now(), pid: process.pid });
+  }
+
+  /** Records that the run's process is alive and how much search time it has spent in total. */
+  heartbeat(id: string, activeMs: number): void {
+    this.st("heartbeat").run({ id, now: Date.now(), activeMs: Math.round(activeMs) });
+  }
+
+  // ---------------------------------------------------------------- artifacts
+
+  /** Stores a text once (deduplicated by sha256) and returns its hash. */
+  putArtifact(content: string, kind: "kernel" | "prompt" | "reasoning" | "response" | "text"): string {
+    const hash = artifactHash(content);
+    this.st("putArtifact").run(hash, kind, Buffer.byteLength(content), content, Date.now());
+    return hash;
+  }
+
+  /** The text of an artifact, or null. */
+  getArtifact(hash: string | null | undefined): string | null {
+    if (!hash) return null;
+    const row = this.st("getArtifact").get(hash) as { content: string } | undefined;
+    return row?.content ?? null;
+  }
+
+  // ---------------------------------------------------------------- nodes (write)
+
+  private nextSeq(runId: string): number {
+    return (this.st("bumpSeq").get(runId) as { change_seq: number }).change_seq;
+  }
+
+  /** Creates a node or updates its idea/status (idempotent: ids are deterministic, so a re-run task rewrites its own row). */
+  upsertNode(n: NodeInput): void {
+    this.db.transaction(() => {
+      this.st("upsertNode").run({
+        id: n.id, runId: n.runId, parentId: n.parentId, label: n.label, depth: n.depth, iteration: n.iteration,
+        title: n.title ?? "", idea: n.idea ?? "", status: n.status, origin: n.origin ?? "llm", summary: n.summary ?? "",
+        now: Date.now(), seq: this.nextSeq(n.runId),
+      });
+    })();
+  }
+
+  /** Stores a node's kernel source (status becomes `coded`). */
+  setNodeKernel(runId: string, nodeId: string, source: string, origin: "llm" | "offline" | "memory" = "llm"): void {
+    this.db.transaction(() => {
+      const hash = this.putArtifact(source, "kernel");
+      this.st("setNodeKernel").run({ id: nodeId, hash, origin, now: Date.now(), seq: this.nextSeq(runId) });
+    })();
+  }
+
+  /** Sets a node's status and one-line summary (for failures without a verification, e.g. `no_kernel`). */
+  setNodeStatus(runId: string, nodeId: string, status: NodeStatus, summary: string, score: { speedup?: number | null; tflops?: number | null } = {}): void {
+    this.db.transaction(() => {
+      this.st("setNodeStatus").run({ id: nodeId, status, summary, speedup: score.speedup ?? null, tflops: score.tflops ?? null, now: Date.now(), seq: this.nextSeq(runId) });
+    })();
+  }
+
+  // ---------------------------------------------------------------- events of a node (write)
+
+  /** Records one model call (texts as artifacts) and adds its usage to the run's totals. Returns the call id. */
+  recordLlmCall(c: LlmCallRecord): number {
+    return this.db.transaction(() => {
+      const usage = {
+        promptTokens: c.promptTokens ?? 0, completionTokens: c.completionTokens ?? 0, reasoningTokens: c.reasoningTokens ?? 0,
+        costUsd: c.costUsd ?? 0,
+      };
+      const info = this.st("insertCall").run({
+        runId: c.runId, nodeId: c.nodeId, role: c.role, provider: c.provider, model: c.model,
+        promptHash: this.putArtifact(c.prompt, "prompt"),
+        reasoningHash: c.reasoning ? this.putArtifact(c.reasoning, "reasoning") : null,
+        responseHash: c.response ? this.putArtifact(c.response, "response") : null,
+        ...usage, latencyMs: c.latencyMs ?? 0, attempts: c.attempts ?? 1, finishReason: c.finishReason ?? null,
+        error: c.error ?? null, now: Date.now(),
+      });
+      this.st("addRunUsage").run({ runId: c.runId, ...usage });
+      return Number(info.lastInsertRowid);
+    })();
+  }
+
+  /** Records a verification; sets the node's status, score and summary, and the run's best. */
+  recordVerification(runId: string, nodeId: string, result: VerifyResult): void {
+    const speedup = result.status === "ok" ? result.speedup : null;
+    const tflops = result.status === "ok" ? result.tflops : null;
+    this.db.transaction(() => {
+      const now = Date.now();
+      this.st("insertVerification").run(runId, nodeId, result.status, speedup, tflops, JSON.stringify(result), now);
+      this.st("setNodeStatus").run({ id: nodeId, status: result.status, summary: summarizeResult(result), speedup, tflops, now, seq: this.nextSeq(runId) });
+      if (speedup !== null) this.st("setBest").run({ runId, nodeId, speedup });
+    })();
+  }
+
+  /** Records a profile outcome (and, later, the profiler agent's bottlenecks via `setBottlenecks`). */
+  recordProfile(runId: string, nodeId: string, outcome: { status: string; costMs: number }, bottlenecks: unknown = null): void {
+    this.st("insertProfile").run(runId, nodeId, outcome.status, JSON.stringify(outcome), bottlenecks === null ? null : JSON.stringify(bottlenecks), outcome.costMs, Date.now());
+  }
+
+  /** Attaches the profiler agent's analysis to the node's latest profile. */
+  setBottlenecks(nodeId: string, bottlenecks: unknown): void {
+    this.st("setBottlenecks").run(JSON.stringify(bottlenecks), nodeId);
+  }
+
+  /** Records the critic's verdict on a node. */
+  recordCritique(runId: string, nodeId: string, critique: { verdict: string }): void {
+    this.st("insertCritique").run(runId, nodeId, critique.verdict, JSON.stringify(critique), Date.now());
+  }
+
+  /** Records the plan made when `nodeId` was expanded at `iteration` (one plan per iteration; a re-run replaces it). */
+  recordPlan(runId: string, nodeId: string, iteration: number, plan: unknown): void {
+    this.st("upsertPlan").run(runId, nodeId, iteration, JSON.stringify(plan), Date.now());
+  }
+
+  /** Records that a memory-of-wins entry seeded a node's prompt (or the node itself). */
+  recordSeed(runId: string, nodeId: string, seed: { winId: string; rank: number; score?: number | null; note?: string }): void {
+    this.st("insertSeed").run(runId, nodeId, seed.winId, seed.rank, seed.score ?? null, seed.note ?? "", Date.now());
+  }
+
+  /** Records something worth seeing in the trace (profiling unavailable, a resume, a model failure...). */
+  recordEvent(runId: string, nodeId: string | null, kind: string, message: string): void {
+    this.st("insertEvent").run(runId, nodeId, kind, message, Date.now());
+  }
+
+  // ---------------------------------------------------------------- reads (the UI, `kforge trace`, the search itself)
+
+  /** The most recent runs first (default 200), with node and correct counts. */
+  listRuns(limit = 200): RunRow[] {
+    return (this.st("listRuns").all(limit) as Row[]).map(toRun);
+  }
+
+  /** One run, or null. */
+  getRun(id: string): RunRow | null {
+    const row = this.st("getRun").get(id) as Row | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  /** Counts and usage of a run, for budget checks. */
+  runTotals(id: string): RunTotals {
+    const r = this.getRun(id);
+    if (!r) throw new Error(`no run ${id}`);
+    return {
+      nodes: r.nodes, correct: r.correct, promptTokens: r.promptTokens, completionTokens: r.completionTokens,
+      costUsd: r.costUsd, activeMs: r.activeMs, bestSpeedup: r.bestSpeedup, bestNode: r.bestNode,
+    };
+  }
+
+  /** Every node of a run, compact (no long texts), in creation order: the whole tree for a 1,000+ node view. */
+  listNodes(runId: string): NodeRow[] {
+    return (this.st("listNodes").all(runId) as Row[]).map(toNode);
+  }
+
+  /** One node's compact row, or null. Accepts a node id or a run's label ("3.2") with `runId`. */
+  getNode(idOrLabel: string, runId?: string): NodeRow | null {
+    const id = runId && !idOrLabel.startsWith(`${runId}.`) ? `${runId}.${idOrLabel === "root" ? "0" : idOrLabel}` : idOrLabel;
+    const row = this.st("getNode").get(id) as Row | undefined;
+    return row ? toNode(row) : null;
+  }
+
+  /** The node's idea text. */
+  getIdea(nodeId: string): string {
+    return ((this.st("getNode").get(nodeId) as Row | undefined)?.["idea"] as string | undefined) ?? "";
+  }
+
+  /** A node's kernel source, or null. */
+  getKernel(nodeId: string): string | null {
+    const row = this.st("getNode").get(nodeId) as Row | undefined;
+    return this.getArtifact(row?.["kernel_hash"] as string | null | undefined);
+  }
+
+  /** A node's latest verification, or null. */
+  getVerification(nodeId: string): VerifyResult | null {
+    const row = this.st("latestVerification").get(nodeId) as { result: string } | undefined;
+    return row ? (JSON.parse(row.result) as VerifyResult) : null;
+  }
+
+  /** A node's latest critique, or null. */
+  getCritique(nodeId: string): unknown | null {
+    const rows = this.st("nodeCritiques").all(nodeId) as Row[];
+    const last = rows[rows.length - 1];
+    return last ? JSON.parse(last["critique"] as string) : null;
+  }
+
+  /** A node's latest profile (outcome and bottlenecks), or null. */
+  getProfile(nodeId: string): { outcome: unknown; bottlenecks: unknown | null } | null {
+    const rows = this.st("nodeProfiles").all(nodeId) as Row[];
+    const last = rows[rows.length - 1];
+    return last ? { outcome: JSON.parse(last["outcome"] as string), bottlenecks: parseOrNull(last["bottlenecks"]) } : null;
+  }
+
+  /** The plan recorded for a run's iteration (and the node it expanded), or null. */
+  getPlan(runId: string, iteration: number): { nodeId: string; plan: unknown } | null {
+    const row = this.st("planByIteration").get(runId, iteration) as { node_id: string; plan: string } | undefined;
+    return row ? { nodeId: row.node_id, plan: JSON.parse(row.plan) } : null;
+  }
+
+  /** Everything of one node: idea, kernel and its parent's kernel (for diffs), plans, model calls with texts, verifications, profiles, critiques, seeds, events. */
+  getNodeDetail(nodeId: string): NodeDetail | null {
+    const row = this.st("getNode").get(nodeId) as Row | undefined;
+    if (!row) return null;
+    const node = toNode(row);
+    const parent = node.parentId ? (this.st("getNode").get(node.parentId) as Row | undefined) : undefined;
+    const plan = node.parentId ? this.getPlan(node.runId, node.iteration) : null;
+    const childPlan = this.st("planOfNode").get(nodeId) as { plan: string } | undefined;
+    return {
+      node,
+      idea: row["idea"] as string,
+      kernel: this.getArtifact(row["kernel_hash"] as string | null),
+      parentKernel: this.getArtifact(parent?.["kernel_hash"] as string | null | undefined),
+      plan: plan?.plan ?? null,
+      childPlan: childPlan ? JSON.parse(childPlan.plan) : null,
+      llmCalls: (this.st("nodeCalls").all(nodeId) as Row[]).map((c) => this.toCall(c)),
+      verifications: (this.st("nodeVerifications").all(nodeId) as Row[]).map((v) => ({
+        status: v["status"] as string, speedup: v["speedup"] as number | null, tflops: v["tflops"] as number | null,
+        result: JSON.parse(v["result"] as string), createdAt: v["created_at"] as number,
+      })),
+      profiles: (this.st("nodeProfiles").all(nodeId) as Row[]).map((p) => ({
+        status: p["status"] as string, outcome: JSON.parse(p["outcome"] as string), bottlenecks: parseOrNull(p["bottlenecks"]),
+        costMs: p["cost_ms"] as number, createdAt: p["created_at"] as number,
+      })),
+      critiques: (this.st("nodeCritiques").all(nodeId) as Row[]).map((c) => ({
+        verdict: c["verdict"] as string, critique: JSON.parse(c["critique"] as string), createdAt: c["created_at"] as number,
+      })),
+      seeds: (this.st("nodeSeeds").all(nodeId) as Row[]).map((s) => ({
+        winId: s["win_id"] as string, rank: s["rank"] as number, score: s["score"] as number | null, note: s["note"] as string,
+      })),
+      events: (this.st("nodeEvents").all(nodeId) as Row[]).map((e) => ({ kind: e["kind"] as string, message: e["message"] as string, createdAt: e["created_at"] as number })),
+      children: (this.st("children").all(nodeId) as { id: string }[]).map((c) => c.id),
+    };
+  }
+
+  /** The best verified speedup over time: one point each time the best improved. */
+  bestSeries(runId: string): BestPoint[] {
+    const run = this.getRun(runId);
+    if (!run) return [];
+    const out: BestPoint[] = [];
+    for (const r of this.st("bestSeries").all(runId) as { node_id: string; speedup: number; created_at: number }[]) {
+      const last = out[out.length - 1];
+      if (last && r.speedup <= last.speedup) continue;
+      out.push({ at: r.created_at, elapsedMs: r.created_at - run.startedAt, speedup: r.speedup, nodeId: r.node_id });
+    }
+    return out;
+  }
+
+  /**
+   * Live updates: the nodes created or changed after `cursor` (0 for all), the run's current row, and
+   * the new cursor to pass next time. Poll it while a run is in progress.
+   */
+  nodesSince(runId: string, cursor: number): { nodes: NodeRow[]; run: RunRow | null; cursor: number } {
+    const nodes = (this.st("nodesSince").all(runId, cursor) as Row[]).map(toNode);
+    const last = nodes[nodes.length - 1];
+    return { nodes, run: this.getRun(runId), cursor: last ? last.changeSeq : cursor };
+  }
+
+  /** The run's trace events after event id `afterId` (for logs and the UI). */
+  eventsSince(runId: string, afterId = 0): { nodeId: string | null; kind: string; message: string; createdAt: number }[] {
+    return (this.st("runEvents").all(runId, afterId) as Row[]).map((e) => ({
+      nodeId: e["node_id"] as string | null, kind: e["kind"] as string, message: e["message"] as string, createdAt: e["created_at"] as number,
+    }));
+  }
+
+  private toCall(c: Row): LlmCallDetail {
+    return {
+      id: c["id"] as number, nodeId: c["node_id"] as string | null, role: c["role"] as string, provider: c["provider"] as string,
+      model: c["model"] as string, prompt: this.getArtifact(c["prompt_hash"] as string | null),
+      reasoning: this.getArtifact(c["reasoning_hash"] as string | null), response: this.getArtifact(c["response_hash"] as string | null),
+      promptTokens: c["prompt_tokens"] as number, completionTokens: c["completion_tokens"] as number,
+      reasoningTokens: c["reasoning_tokens"] as number, latencyMs: c["latency_ms"] as number, costUsd: c["cost_usd"] as number,
+      attempts: c["attempts"] as number, finishReason: c["finish_reason"] as string | null, error: c["error"] as string | null,
+      createdAt: c["created_at"] as number,
+    };
+  }
+}
+
+function parseOrNull(v: unknown): unknown | null {
+  return typeof v === "string" ? JSON.parse(v) : null;
+}
+
+function toRun(r: Row): RunRow {
+  return {
+    id: r["id"] as string, problem: r["problem"] as string, status: r["status"] as RunStatus,
+    stopReason: r["stop_reason"] as string | null, error: r["error"] as string | null,
+    config: JSON.parse(r["config"] as string), budget: JSON.parse(r["budget"] as string),
+    startedAt: r["started_at"] as number, endedAt: r["ended_at"] as number | null, activeMs: r["active_ms"] as number,
+    heartbeatAt: r["heartbeat_at"] as number | null, pid: r["pid"] as number | null,
+    bestNode: r["best_node"] as string | null, bestSpeedup: r["best_speedup"] as number | null,
+    promptTokens: r["prompt_tokens"] as number, completionTokens: r["completion_tokens"] as number,
+    reasoningTokens: r["reasoning_tokens"] as number, costUsd: r["cost_usd"] as number, llmCalls: r["llm_calls"] as number,
+    nodes: r["nodes"] as number, correct: r["correct"] as number, changeSeq: r["change_seq"] as number,
+  };
+}
+
+function toNode(r: Row): NodeRow {
+  return {
+    id: r["id"] as string, runId: r["run_id"] as string, parentId: r["parent_id"] as string | null, label: r["label"] as string,
+    depth: r["depth"] as number, iteration: r["iteration"] as number, title: r["title"] as string,
+    status: r["status"] as NodeStatus, speedup: r["speedup"] as number | null, tflops: r["tflops"] as number | null,
+    summary: r["summary"] as string, hasKernel: r["has_kernel"] === 1, origin: r["origin"] as NodeRow["origin"],
+    createdAt: r["created_at"] as number, updatedAt: r["updated_at"] as number, changeSeq: r["change_seq"] as number,
+  };
+}
