@@ -15,12 +15,18 @@ export interface ChatRequest {
   signal?: AbortSignal;
   /** Streaming callback: called with each content/reasoning delta as it arrives. */
   onDelta?: (delta: { content?: string; reasoning?: string }) => void;
+  /** Called before a retry: deltas already streamed to onDelta belong to a failed attempt and restart. */
+  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
 }
 
 export interface ChatUsage {
   promptTokens: number;
   completionTokens: number;
   reasoningTokens: number;
+  /** Prompt tokens served from the provider's cache (billed cheaper), when reported. */
+  cachedPromptTokens?: number;
+  /** True when the server sent no usage and the counts were estimated from text length. */
+  estimated?: boolean;
 }
 
 export interface ChatResponse {
@@ -36,6 +42,8 @@ export interface ChatResponse {
   /** How many HTTP attempts it took (1 = no retry). */
   attempts: number;
   finishReason: string | null;
+  /** Why costUsd may be wrong (e.g. a model missing from the price table), when it may be. */
+  costNote?: string;
 }
 
 /** One model endpoint, ready to call. Throws ModelError (garbage after retries) or InfraError (endpoint down). */

@@ -23,6 +23,8 @@ const EnvSchema = z.object({
   KFORGE_ROLE_MODELS: optionalString,
   DEEPSEEK_API_KEY: optionalString,
   DEEPSEEK_BASE_URL: optionalString,
+  KFORGE_MODEL_TIMEOUT_S: z.coerce.number().positive().optional(),
+  KFORGE_MODEL_IDLE_TIMEOUT_S: z.coerce.number().positive().optional(),
   KFORGE_GPUS: optionalString,
   KFORGE_NCU: optionalString,
   KFORGE_GPU_TESTS: optionalString,
@@ -51,6 +53,11 @@ export interface Config {
   model: ModelSettings;
   /** Per-role overrides, e.g. {"coder": {"model": "deepseek-reasoner"}}. */
   roleModels: Record<string, Partial<ModelSettings>>;
+  /** DEEPSEEK_API_KEY, kept even when the default provider is another one (a role may switch to deepseek). */
+  deepseekApiKey?: string | undefined;
+  /** Per-attempt model call limits: whole reply, and silence between chunks (ms; defaults in agents/chat-client.ts). */
+  modelTimeoutMs?: number | undefined;
+  modelIdleTimeoutMs?: number | undefined;
   /** GPU ids to verify on (default: all visible). */
   gpus: string[] | undefined;
   /** Path of the ncu binary (default: found on PATH). */
@@ -123,6 +130,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     python: e.KFORGE_PYTHON ?? defaultPython(),
     model,
     roleModels,
+    deepseekApiKey: e.DEEPSEEK_API_KEY,
+    modelTimeoutMs: e.KFORGE_MODEL_TIMEOUT_S === undefined ? undefined : e.KFORGE_MODEL_TIMEOUT_S * 1000,
+    modelIdleTimeoutMs: e.KFORGE_MODEL_IDLE_TIMEOUT_S === undefined ? undefined : e.KFORGE_MODEL_IDLE_TIMEOUT_S * 1000,
     gpus: e.KFORGE_GPUS ? e.KFORGE_GPUS.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
     ncu: e.KFORGE_NCU ?? "ncu",
     gpuTests: e.KFORGE_GPU_TESTS === "1",

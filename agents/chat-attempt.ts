@@ -1,0 +1,194 @@
+/**
+ * One HTTP attempt at a chat completion against an OpenAI-compatible endpoint: streams the reply,
+ * captures reasoning in whichever form the server sends it, and turns every way it can go wrong
+ * into a classified `AttemptFailure` for the retry loop in chat-client.ts.
+ */
+import OpenAI, { APIError, APIConnectionError } from "openai";
+import type { ChatRequest } from "./model-types.ts";
+import { ThinkStream } from "./think.ts";
+import { parseRetryAfter } from "./retry.ts";
+
+/** What a successful attempt produced, before usage estimation and pricing. */
+export interface RawReply {
+  /** Content as sent, inline <think> blocks still in it. */
+  content: string;
+  /** Reasoning from a separate field (reasoning_content or reasoning). */
+  reasoning: string;
+  usage: Record<string, unknown> | undefined;
+  finishReason: string | null;
+}
+
+/** How an attempt failed: `retry-*` kinds are retried, the rest end the call at once. */
+export type FailureKind = "retry-infra" | "retry-model" | "config" | "model" | "aborted";
+
+/** A classified failure of one attempt; `reason` is safe to show (no secrets). */
+export class AttemptFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    readonly reason: string,
+    readonly retryAfterMs?: number,
+    readonly status?: number,
+  ) {
+    super(reason);
+  }
+}
+
+/** Per-attempt limits. */
+export interface AttemptLimits {
+  /** The whole attempt, headers to last chunk. */
+  timeoutMs: number;
+  /** Longest silence between chunks (a hung server). */
+  idleTimeoutMs: number;
+  stream: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+/** Runs one attempt; resolves to a RawReply or rejects with an AttemptFailure. */
+export async function attemptChat(client: OpenAI, model: string, req: ChatRequest, limits: AttemptLimits): Promise<RawReply> {
+  const controller = new AbortController();
+  let timedOut: string | undefined;
+  const expire = (why: string) => {
+    timedOut = why;
+    controller.abort(new Error(why));
+  };
+  const total = setTimeout(() => expire(`no complete reply within ${limits.timeoutMs} ms`), limits.timeoutMs);
+  let idle: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => expire(`server silent for ${limits.idleTimeoutMs} ms`), limits.idleTimeoutMs);
+  };
+  const onUserAbort = () => controller.abort(req.signal?.reason);
+  if (req.signal?.aborted) onUserAbort();
+  req.signal?.addEventListener("abort", onUserAbort, { once: true });
+  const interrupted = () =>
+    timedOut !== undefined
+      ? new AttemptFailure("retry-infra", `timed out: ${timedOut}`)
+      : new AttemptFailure("aborted", "aborted by caller");
+  touch();
+  try {
+    const body = {
+      model,
+      messages: req.messages,
+      ...(req.maxTokens !== undefined ? { max_tokens: req.maxTokens } : {}),
+      ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+    };
+    if (!limits.stream) {
+      const completion = await client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal });
+      return fromCompletion(completion as unknown as Json, req);
+    }
+    const { data: stream, response } = await client.chat.completions
+      .create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal })
+      .withResponse();
+    const type = response.headers.get("content-type") ?? "";
+    if (!type.includes("text/event-stream")) {
+      // The server ignored `stream: true` and answered with one JSON body.
+      let parsed: unknown;
+      try {
+        parsed = await response.json();
+      } catch (err) {
+        if (controller.signal.aborted) throw interrupted();
+        throw new AttemptFailure("retry-model", `reply is neither SSE nor JSON (content-type "${type}"): ${errText(err)}`);
+      }
+      return fromCompletion(parsed as Json, req);
+    }
+    const out: RawReply = { content: "", reasoning: "", usage: undefined, finishReason: null };
+    const think = new ThinkStream();
+    for await (const chunk of stream) {
+      touch();
+      const c = chunk as unknown as Json;
+      if (c["usage"] && typeof c["usage"] === "object") out.usage = c["usage"] as Json;
+      const choice = (c["choices"] as Json[] | undefined)?.[0];
+      if (!choice) continue;
+      const delta = (choice["delta"] ?? {}) as Json;
+      const reasoning = pickReasoning(delta);
+      if (reasoning) {
+        out.reasoning += reasoning;
+        req.onDelta?.({ reasoning });
+      }
+      if (typeof delta["content"] === "string" && delta["content"]) {
+        out.content += delta["content"];
+        emit(req, think.push(delta["content"]));
+      }
+      if (typeof choice["finish_reason"] === "string") out.finishReason = choice["finish_reason"];
+    }
+    emit(req, think.end());
+    // The SDK ends iteration quietly when aborted: distinguish that from a clean end.
+    if (controller.signal.aborted) throw interrupted();
+    if (out.finishReason === null) throw new AttemptFailure("retry-infra", "stream ended without a finish_reason (truncated reply)");
+    return out;
+  } catch (err) {
+    if (err instanceof AttemptFailure) throw err;
+    if (controller.signal.aborted) throw interrupted();
+    throw classify(err);
+  } finally {
+    clearTimeout(total);
+    clearTimeout(idle);
+    req.signal?.removeEventListener("abort", onUserAbort);
+  }
+}
+
+function emit(req: ChatRequest, part: { content: string; reasoning: string }): void {
+  if (!req.onDelta) return;
+  if (part.reasoning) req.onDelta({ reasoning: part.reasoning });
+  if (part.content) req.onDelta({ content: part.content });
+}
+
+/** DeepSeek sends `reasoning_content`; vLLM (newer) and OpenRouter send `reasoning`. */
+function pickReasoning(obj: Json): string {
+  const value = obj["reasoning_content"] ?? obj["reasoning"];
+  return typeof value === "string" ? value : "";
+}
+
+function fromCompletion(completion: Json, req: ChatRequest): RawReply {
+  const choice = (completion?.["choices"] as Json[] | undefined)?.[0];
+  const message = choice?.["message"] as Json | undefined;
+  if (!message) throw new AttemptFailure("retry-model", "reply JSON has no choices[0].message");
+  const content = typeof message["content"] === "string" ? message["content"] : "";
+  const reasoning = pickReasoning(message);
+  if (req.onDelta) {
+    if (reasoning) req.onDelta({ reasoning });
+    const think = new ThinkStream();
+    emit(req, think.push(content));
+    emit(req, think.end());
+  }
+  const usage = completion["usage"];
+  return {
+    content,
+    reasoning,
+    usage: usage && typeof usage === "object" ? (usage as Json) : undefined,
+    finishReason: typeof choice?.["finish_reason"] === "string" ? (choice["finish_reason"] as string) : null,
+  };
+}
+
+/** Maps SDK and network errors to failure kinds. */
+function classify(err: unknown): AttemptFailure {
+  if (err instanceof APIConnectionError) {
+    const cause = (err as { cause?: unknown }).cause;
+    return new AttemptFailure("retry-infra", `connection failed: ${errText(cause ?? err)}`);
+  }
+  if (err instanceof APIError) {
+    const status = err.status;
+    const detail = err.message;
+    if (status === undefined) return new AttemptFailure("retry-infra", `server sent an error mid-stream: ${detail}`);
+    if (status === 401 || status === 403) return new AttemptFailure("config", `HTTP ${status} (key rejected): ${detail}`, undefined, status);
+    if (status === 402) return new AttemptFailure("config", `HTTP 402 (account has no balance): ${detail}`, undefined, status);
+    if (status === 404) return new AttemptFailure("config", `HTTP 404 (unknown model or wrong base URL): ${detail}`, undefined, status);
+    if (status === 400 && /model.*(not exist|not found|does not exist)/i.test(detail))
+      return new AttemptFailure("config", `HTTP 400 (unknown model): ${detail}`, undefined, status);
+    if (status === 429 || status === 408 || status === 409 || status >= 500)
+      return new AttemptFailure("retry-infra", `HTTP ${status}: ${detail}`, parseRetryAfter(err.headers), status);
+    return new AttemptFailure("model", `HTTP ${status} (request rejected): ${detail}`, undefined, status);
+  }
+  if (err instanceof SyntaxError) return new AttemptFailure("retry-model", `malformed chunk in stream: ${err.message}`);
+  // undici reports a socket destroyed mid-body as TypeError("terminated") with a cause.
+  return new AttemptFailure("retry-infra", `connection dropped: ${errText(err)}`);
+}
+
+function errText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  const code = (err as { code?: unknown }).code;
+  const own = `${err.message}${typeof code === "string" ? ` (${code})` : ""}`;
+  return cause instanceof Error && cause.message !== err.message ? `${own}: ${errText(cause)}` : own;
+}

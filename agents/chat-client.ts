@@ -1,0 +1,179 @@
+/**
+ * A ModelClient for any OpenAI-compatible chat endpoint (DeepSeek, vLLM, SGLang, OpenRouter):
+ * the retry loop around chat-attempt.ts, token accounting and cost.
+ */
+import OpenAI from "openai";
+import { ConfigError, InfraError, ModelError } from "../core/errors.ts";
+import type { ChatRequest, ChatResponse, ChatUsage, ModelClient } from "./model-types.ts";
+import { AttemptFailure, attemptChat, type AttemptLimits, type RawReply } from "./chat-attempt.ts";
+import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import { splitThink } from "./think.ts";
+import { costOf } from "./pricing.ts";
+
+/** Rough characters per token, for servers that report no usage (flagged `estimated`). */
+export const CHARS_PER_TOKEN = 4;
+
+/** One endpoint, fully resolved. */
+export interface Endpoint {
+  provider: string;
+  model: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+}
+
+/** Tuning for tests and config: delays, timeouts, and whether to ask for a stream. */
+export interface ChatClientOptions {
+  retry?: Partial<RetryPolicy>;
+  timeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Ask for SSE (default true); false exercises the plain JSON path. */
+  stream?: boolean;
+}
+
+/** Per-attempt timeout default: a long R1 reply (tens of thousands of tokens) takes many minutes. */
+export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** Silence allowed between chunks; undici's own body timeout is 300 s, so stay under it. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 290_000;
+
+/** The OpenAI-compatible ModelClient. */
+export class ChatClient implements ModelClient {
+  readonly provider: string;
+  readonly model: string;
+  private readonly sdk: OpenAI;
+  private readonly policy: RetryPolicy;
+  private readonly limits: AttemptLimits;
+
+  constructor(private readonly endpoint: Endpoint, opts: ChatClientOptions = {}) {
+    this.provider = endpoint.provider;
+    this.model = endpoint.model;
+    this.policy = defaultRetryPolicy(opts.retry);
+    this.limits = {
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      stream: opts.stream ?? true,
+    };
+    this.sdk = new OpenAI({
+      // Keyless local servers (vLLM without --api-key) still need a non-empty string for the SDK.
+      apiKey: endpoint.apiKey ?? "no-key",
+      baseURL: endpoint.baseUrl,
+      maxRetries: 0, // the retry policy is ours, so attempts are counted and backoff is testable
+      timeout: this.limits.timeoutMs,
+      logLevel: "off", // the SDK would print malformed chunks and request details to the console
+    });
+  }
+
+  async chat(req: ChatRequest): Promise<ChatResponse> {
+    const started = performance.now();
+    let last: AttemptFailure | undefined;
+    for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
+      try {
+        const raw = await attemptChat(this.sdk, this.model, req, this.limits);
+        return this.finish(raw, req, attempt, started);
+      } catch (err) {
+        const failure = err instanceof AttemptFailure ? err : new AttemptFailure("retry-model", String(err));
+        if (failure.kind === "aborted") throw req.signal?.reason ?? new Error("aborted");
+        if (failure.kind === "config") throw this.configError(failure);
+        if (failure.kind === "model") throw this.modelError(failure, attempt);
+        last = failure;
+        if (attempt === this.policy.maxAttempts) break;
+        const delayMs = backoffDelay(attempt, this.policy, failure.retryAfterMs);
+        req.onRetry?.({ attempt, delayMs, reason: this.redact(failure.reason) });
+        await this.policy.sleep(delayMs, req.signal);
+      }
+    }
+    const failure = last!;
+    const attempts = this.policy.maxAttempts;
+    if (failure.kind === "retry-model") throw this.modelError(failure, attempts);
+    throw new InfraError(`model endpoint ${this.endpoint.baseUrl} failed ${attempts} attempts; last: ${this.redact(failure.reason)}`, {
+      hint:
+        this.provider === "deepseek"
+          ? `check your network and https://status.deepseek.com; test with: curl ${this.endpoint.baseUrl}/models -H "Authorization: Bearer $DEEPSEEK_API_KEY"`
+          : `check the server is up and serving: curl ${this.endpoint.baseUrl}/models (set KFORGE_BASE_URL to the right host:port/v1)`,
+      context: this.context(attempts, failure),
+    });
+  }
+
+  /** Turns a raw reply into a ChatResponse, or throws an AttemptFailure for garbage worth a retry. */
+  private finish(raw: RawReply, req: ChatRequest, attempts: number, started: number): ChatResponse {
+    const inline = splitThink(raw.content);
+    const reasoning = [raw.reasoning.trim(), inline.reasoning].filter(Boolean).join("\n\n");
+    if (!inline.content) {
+      if (raw.finishReason === "length")
+        throw new AttemptFailure("model", "the reply hit max tokens before any answer (all reasoning): raise maxTokens");
+      throw new AttemptFailure("retry-model", `empty reply (finish_reason ${raw.finishReason ?? "none"})`);
+    }
+    const usage = readUsage(raw.usage, req, inline.content, reasoning);
+    const cost = costOf(this.model, usage);
+    return {
+      content: inline.content,
+      reasoning,
+      provider: this.provider,
+      model: this.model,
+      usage,
+      latencyMs: Math.round(performance.now() - started),
+      costUsd: cost.usd,
+      attempts,
+      finishReason: raw.finishReason,
+      ...(cost.note ? { costNote: cost.note } : {}),
+    };
+  }
+
+  private configError(f: AttemptFailure): ConfigError {
+    const keyVar = this.provider === "deepseek" ? "DEEPSEEK_API_KEY" : "KFORGE_API_KEY";
+    const hint =
+      f.status === 401 || f.status === 403
+        ? `check ${keyVar} (the key was rejected by ${this.endpoint.baseUrl})`
+        : f.status === 402
+          ? "top up the provider account, or point KFORGE_PROVIDER at another endpoint"
+          : `check KFORGE_MODEL ("${this.model}") and the base URL (${this.endpoint.baseUrl}); list models with: curl ${this.endpoint.baseUrl}/models`;
+    return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, { hint, context: this.context(1, f) });
+  }
+
+  private modelError(f: AttemptFailure, attempts: number): ModelError {
+    return new ModelError(`model ${this.model} gave no usable reply after ${attempts} attempt(s): ${this.redact(f.reason)}`, {
+      hint: "retry later; if it persists, try another model for this role (KFORGE_ROLE_MODELS)",
+      context: this.context(attempts, f),
+    });
+  }
+
+  private context(attempts: number, f: AttemptFailure): Record<string, unknown> {
+    return { provider: this.provider, model: this.model, baseUrl: this.endpoint.baseUrl, attempts, status: f.status };
+  }
+
+  /** Keys never leave this object: scrub them from anything a server echoes back. */
+  private redact(text: string): string {
+    const key = this.endpoint.apiKey;
+    return key && key.length >= 4 ? text.split(key).join("***") : text;
+  }
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+/** Reads OpenAI/DeepSeek usage, or estimates it from text length when the server sent none. */
+export function readUsage(usage: Record<string, unknown> | undefined, req: ChatRequest, content: string, reasoning: string): ChatUsage {
+  const estimate = (chars: number) => Math.ceil(chars / CHARS_PER_TOKEN);
+  const prompt = num(usage?.["prompt_tokens"]);
+  const completion = num(usage?.["completion_tokens"]);
+  if (prompt === undefined || completion === undefined) {
+    const promptChars = req.messages.reduce((n, m) => n + m.content.length, 0);
+    return {
+      promptTokens: estimate(promptChars),
+      completionTokens: estimate(content.length + reasoning.length),
+      reasoningTokens: estimate(reasoning.length),
+      estimated: true,
+    };
+  }
+  const details = usage?.["completion_tokens_details"] as Record<string, unknown> | undefined;
+  const promptDetails = usage?.["prompt_tokens_details"] as Record<string, unknown> | undefined;
+  // Without a reported count, reasoning tokens are estimated but can never exceed the completion.
+  const reasoningTokens = num(details?.["reasoning_tokens"]) ?? Math.min(completion, estimate(reasoning.length));
+  const cached = num(usage?.["prompt_cache_hit_tokens"]) ?? num(promptDetails?.["cached_tokens"]);
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    reasoningTokens,
+    ...(cached !== undefined ? { cachedPromptTokens: cached } : {}),
+  };
+}
