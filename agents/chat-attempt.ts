@@ -65,6 +65,8 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
     timedOut !== undefined
       ? new AttemptFailure("retry-infra", `timed out: ${timedOut}`)
       : new AttemptFailure("aborted", "aborted by caller");
+  // The role header lets a gateway (or the scripted test server) tell the agents apart.
+  const options = { signal: controller.signal, headers: { "x-kforge-role": req.role } };
   touch();
   try {
     const body = {
@@ -74,11 +76,11 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     };
     if (!limits.stream) {
-      const completion = await client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal });
+      const completion = await client.chat.completions.create({ ...body, stream: false }, options);
       return fromCompletion(completion as unknown as Json, req);
     }
     const { data: stream, response } = await client.chat.completions
-      .create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal })
+      .create({ ...body, stream: true, stream_options: { include_usage: true } }, options)
       .withResponse();
     const type = response.headers.get("content-type") ?? "";
     if (!type.includes("text/event-stream")) {
