@@ -1,0 +1,198 @@
+"""triton.language for the CPU emulator: tensors are torch tensors, pointers are (flat base, offsets)."""
+import types as _types
+
+import torch
+
+float32 = torch.float32
+float16 = torch.float16
+bfloat16 = torch.bfloat16
+int32 = torch.int32
+int64 = torch.int64
+int1 = torch.bool
+
+_PROGRAM_ID = [0, 0, 0]
+
+
+class constexpr:  # noqa: N801  (Triton's name)
+    """Annotation marker only."""
+
+    def __init__(self, v=None):
+        self.value = v
+
+
+class _PtrType:
+    def __init__(self, dt):
+        self.element_ty = dt
+
+
+class Ptr:
+    """A pointer tensor: a flat base tensor plus integer offsets (any shape)."""
+
+    def __init__(self, base, off):
+        self.base, self.off = base, off
+
+    @property
+    def dtype(self):
+        return _PtrType(self.base.dtype)
+
+    def __add__(self, o):
+        return Ptr(self.base, self.off + _t(o))
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return Ptr(self.base, self.off - _t(o))
+
+
+def _t(x):
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, bool):
+        return torch.tensor(x)
+    if isinstance(x, int):
+        return torch.tensor(x, dtype=torch.int64)
+    return torch.tensor(float(x), dtype=torch.float32)
+
+
+def _scalar(x):
+    return _t(x)
+
+
+def program_id(axis):
+    return torch.tensor(_PROGRAM_ID[axis], dtype=torch.int64)
+
+
+_NUM_PROGRAMS = [1, 1, 1]
+
+
+def num_programs(axis):
+    return torch.tensor(_NUM_PROGRAMS[axis], dtype=torch.int64)
+
+
+def arange(start, end):
+    return torch.arange(int(start), int(end), dtype=torch.int64)
+
+
+def full(shape, value, dtype):
+    return torch.full(tuple(int(s) for s in shape), value, dtype=dtype)
+
+
+def zeros(shape, dtype):
+    return full(shape, 0, dtype)
+
+
+def load(ptr, mask=None, other=None, **_):
+    off = ptr.off
+    if mask is None:
+        return ptr.base[off.long()]
+    mask = torch.broadcast_to(_t(mask), torch.broadcast_shapes(off.shape, _t(mask).shape))
+    off = torch.broadcast_to(off, mask.shape)
+    safe = torch.where(mask, off.long(), torch.zeros_like(off).long())
+    val = ptr.base[safe]
+    fill = torch.zeros((), dtype=val.dtype) if other is None else _t(other).to(val.dtype)
+    return torch.where(mask, val, fill)
+
+
+def store(ptr, value, mask=None, **_):
+    value = _t(value)
+    shape = torch.broadcast_shapes(ptr.off.shape, value.shape, *([] if mask is None else [_t(mask).shape]))
+    off = torch.broadcast_to(ptr.off, shape).long()
+    val = torch.broadcast_to(value, shape).to(ptr.base.dtype)
+    if mask is not None:
+        m = torch.broadcast_to(_t(mask), shape)
+        off, val = off[m], val[m]
+    ptr.base[off.reshape(-1)] = val.reshape(-1)
+
+
+def dot(a, b, acc=None, **_):
+    out = a.float() @ b.float()
+    return out if acc is None else acc + out
+
+
+def trans(x, *_):
+    return x.transpose(0, 1)
+
+
+def where(c, a, b):
+    a, b = _t(a), _t(b)
+    if a.dtype != b.dtype:
+        dt = torch.promote_types(a.dtype, b.dtype)
+        if a.dim() == 0 and not a.dtype.is_floating_point and b.dtype.is_floating_point:
+            dt = b.dtype
+        if b.dim() == 0 and not b.dtype.is_floating_point and a.dtype.is_floating_point:
+            dt = a.dtype
+        a, b = a.to(dt), b.to(dt)
+    return torch.where(_t(c), a, b)
+
+
+def maximum(a, b):
+    a, b = _t(a), _t(b)
+    return torch.maximum(a, b.to(a.dtype) if a.dim() else b)
+
+
+def minimum(a, b):
+    a, b = _t(a), _t(b)
+    return torch.minimum(a, b.to(a.dtype) if a.dim() else b)
+
+
+def max(x, axis=None, **_):  # noqa: A001
+    return x.max() if axis is None else x.max(dim=axis).values
+
+
+def min(x, axis=None, **_):  # noqa: A001
+    return x.min() if axis is None else x.min(dim=axis).values
+
+
+def sum(x, axis=None, **_):  # noqa: A001
+    return x.sum() if axis is None else x.sum(dim=axis)
+
+
+def exp2(x):
+    return torch.exp2(_t(x).float())
+
+
+def exp(x):
+    return torch.exp(_t(x).float())
+
+
+def log(x):
+    return torch.log(_t(x).float())
+
+
+def log2(x):
+    return torch.log2(_t(x).float())
+
+
+def abs(x):  # noqa: A001
+    return torch.abs(_t(x))
+
+
+def cdiv(a, b):
+    return (a + b - 1) // b
+
+
+def multiple_of(x, *_):
+    return x
+
+
+def max_contiguous(x, *_):
+    return x
+
+
+def static_assert(cond, msg=""):
+    assert cond, msg
+
+
+def inline_asm_elementwise(asm, constraints, args, dtype, is_pure, pack):
+    if "tanh.approx.f32" in asm:
+        return torch.tanh(args[0].float())
+    raise NotImplementedError(f"emulator: inline asm {asm!r}")
+
+
+def range(*args, **_):  # noqa: A001
+    return __builtins__["range"](*[int(a) for a in args]) if isinstance(__builtins__, dict) else \
+        __import__("builtins").range(*[int(a) for a in args])
+
+
+static_range = range
+math = _types.SimpleNamespace(exp2=exp2, exp=exp, log=log, log2=log2, abs=abs)
