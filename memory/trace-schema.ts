@@ -147,4 +147,11 @@ export const traceMigrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: "nodes: error_ratio (wrong output's worst error / allowance) for the tree policy",
+    up: (db) => {
+      db.exec(`ALTER TABLE trace_nodes ADD COLUMN error_ratio REAL`);
+    },
+  },
 ];

@@ -28,7 +28,7 @@ type Row = Record<string, unknown>;
 type Stmt = Statement<unknown[]>;
 
 const NODE_COLUMNS = `id, run_id, parent_id, label, depth, iteration, title, status, speedup, tflops, summary,
-  kernel_hash IS NOT NULL AS has_kernel, origin, created_at, updated_at, change_seq`;
+  kernel_hash IS NOT NULL AS has_kernel, error_ratio, origin, created_at, updated_at, change_seq`;
 const RUN_COLUMNS = `r.*,
   (SELECT COUNT(*) FROM trace_nodes n WHERE n.run_id = r.id AND n.parent_id IS NOT NULL) AS nodes,
   (SELECT COUNT(*) FROM trace_nodes n WHERE n.run_id = r.id AND n.status = 'ok') AS correct`;
@@ -70,7 +70,7 @@ export class TraceStore {
       setNodeKernel: p(`UPDATE trace_nodes SET kernel_hash = @hash, status = 'coded', origin = @origin, summary = '',
         updated_at = @now, change_seq = @seq WHERE id = @id`),
       setNodeStatus: p(`UPDATE trace_nodes SET status = @status, speedup = @speedup, tflops = @tflops, summary = @summary,
-        updated_at = @now, change_seq = @seq WHERE id = @id`),
+        error_ratio = @errorRatio, updated_at = @now, change_seq = @seq WHERE id = @id`),
       getNode: p(`SELECT ${NODE_COLUMNS}, idea, kernel_hash FROM trace_nodes WHERE id = ?`),
       listNodes: p(`SELECT ${NODE_COLUMNS} FROM trace_nodes WHERE run_id = ? ORDER BY created_at, id`),
       nodesSince: p(`SELECT ${NODE_COLUMNS} FROM trace_nodes WHERE run_id = ? AND change_seq > ? ORDER BY change_seq`),
@@ -113,6 +113,11 @@ export class TraceStore {
     const s = this.s[name];
     if (!s) throw new Error(`TraceStore: call setup() first (${name})`);
     return s;
+  }
+
+  /** Runs `fn` in one transaction: records that must appear together (or not at all after a crash). */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   // ---------------------------------------------------------------- runs (write)
@@ -177,7 +182,7 @@ export class TraceStore {
   /** Sets a node's status and one-line summary (for failures without a verification, e.g. `no_kernel`). */
   setNodeStatus(runId: string, nodeId: string, status: NodeStatus, summary: string, score: { speedup?: number | null; tflops?: number | null } = {}): void {
     this.db.transaction(() => {
-      this.st("setNodeStatus").run({ id: nodeId, status, summary, speedup: score.speedup ?? null, tflops: score.tflops ?? null, now: Date.now(), seq: this.nextSeq(runId) });
+      this.st("setNodeStatus").run({ id: nodeId, status, summary, speedup: score.speedup ?? null, tflops: score.tflops ?? null, errorRatio: null, now: Date.now(), seq: this.nextSeq(runId) });
     })();
   }
 
@@ -210,7 +215,7 @@ export class TraceStore {
     this.db.transaction(() => {
       const now = Date.now();
       this.st("insertVerification").run(runId, nodeId, result.status, speedup, tflops, JSON.stringify(result), now);
-      this.st("setNodeStatus").run({ id: nodeId, status: result.status, summary: summarizeResult(result), speedup, tflops, now, seq: this.nextSeq(runId) });
+      this.st("setNodeStatus").run({ id: nodeId, status: result.status, summary: summarizeResult(result), speedup, tflops, errorRatio: errorRatio(result), now, seq: this.nextSeq(runId) });
       if (speedup !== null) this.st("setBest").run({ runId, nodeId, speedup });
     })();
   }
@@ -395,6 +400,18 @@ export class TraceStore {
   }
 }
 
+/** Wrong output's worst max-error / allowance over failing checks (null when non-finite or not wrong_output). */
+export function errorRatio(r: VerifyResult): number | null {
+  if (r.status !== "wrong_output") return null;
+  let worst = 0;
+  for (const c of r.checks) {
+    if (c.passed) continue;
+    if (c.maxError === null || !Number.isFinite(c.maxError)) return null;
+    worst = Math.max(worst, c.maxError / Math.max(c.allowance, 1e-12));
+  }
+  return worst;
+}
+
 function parseOrNull(v: unknown): unknown | null {
   return typeof v === "string" ? JSON.parse(v) : null;
 }
@@ -418,7 +435,7 @@ function toNode(r: Row): NodeRow {
     id: r["id"] as string, runId: r["run_id"] as string, parentId: r["parent_id"] as string | null, label: r["label"] as string,
     depth: r["depth"] as number, iteration: r["iteration"] as number, title: r["title"] as string,
     status: r["status"] as NodeStatus, speedup: r["speedup"] as number | null, tflops: r["tflops"] as number | null,
-    summary: r["summary"] as string, hasKernel: r["has_kernel"] === 1, origin: r["origin"] as NodeRow["origin"],
+    summary: r["summary"] as string, errorRatio: (r["error_ratio"] as number | null) ?? null, hasKernel: r["has_kernel"] === 1, origin: r["origin"] as NodeRow["origin"],
     createdAt: r["created_at"] as number, updatedAt: r["updated_at"] as number, changeSeq: r["change_seq"] as number,
   };
 }

@@ -67,6 +67,8 @@ export interface NodeRow {
   tflops: number | null;
   /** One line: the verifier's summary or why the node failed. */
   summary: string;
+  /** For wrong_output: worst max-error / allowance over failing checks (null otherwise, or non-finite). */
+  errorRatio: number | null;
   hasKernel: boolean;
   origin: NodeOrigin;
   createdAt: number;
