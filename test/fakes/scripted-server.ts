@@ -163,19 +163,20 @@ async function answer(rec: RecordedRequest, reply: ScriptedReply, res: ServerRes
   for (const part of split(as === "think" ? inline : reasoning, size)) deltas.push({ [field]: part });
   for (const part of split(content, size)) deltas.push({ content: part });
   let sent = 0;
-  const write = (data: string) => res.write(`data: ${data}\n\n`);
+  // Wait for each write to reach the socket, so a scripted drop happens after the client saw data.
+  const write = (data: string) => new Promise<void>((ok) => res.write(`data: ${data}\n\n`, () => ok()));
   for (const delta of deltas) {
     if (sent === reply.truncateAfterChunks) return void res.socket?.destroy();
-    if (sent === reply.malformedAfterChunks) write(`{"id": "${base.id}", "choices": [{"delta": {"content": "oops`);
-    if (sent === reply.errorAfterChunks) write(JSON.stringify({ error: { message: "scripted mid-stream error", type: "server_error" } }));
+    if (sent === reply.malformedAfterChunks) await write(`{"id": "${base.id}", "choices": [{"delta": {"content": "oops`);
+    if (sent === reply.errorAfterChunks) await write(JSON.stringify({ error: { message: "scripted mid-stream error", type: "server_error" } }));
     if (sent > 0 && reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     if (res.destroyed) return;
-    write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: null }] }));
+    await write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: null }] }));
     sent++;
   }
-  if (finish !== null) write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: finish }] }));
-  if (usage && rec.includeUsage) write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [], usage }));
-  if (finish !== null) write("[DONE]");
+  if (finish !== null) await write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: finish }] }));
+  if (usage && rec.includeUsage) await write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [], usage }));
+  if (finish !== null) await write("[DONE]");
   res.end();
 }
 
