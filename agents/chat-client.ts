@@ -39,25 +39,28 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 290_000;
 export class ChatClient implements ModelClient {
   readonly provider: string;
   readonly model: string;
-  private readonly sdk: OpenAI;
-  private readonly policy: RetryPolicy;
-  private readonly limits: AttemptLimits;
+  // ES private (#) fields: neither console.log nor JSON.stringify of a client can reach the key.
+  readonly #endpoint: Endpoint;
+  readonly #sdk: OpenAI;
+  readonly #policy: RetryPolicy;
+  readonly #limits: AttemptLimits;
 
-  constructor(private readonly endpoint: Endpoint, opts: ChatClientOptions = {}) {
+  constructor(endpoint: Endpoint, opts: ChatClientOptions = {}) {
+    this.#endpoint = endpoint;
     this.provider = endpoint.provider;
     this.model = endpoint.model;
-    this.policy = defaultRetryPolicy(opts.retry);
-    this.limits = {
+    this.#policy = defaultRetryPolicy(opts.retry);
+    this.#limits = {
       timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       stream: opts.stream ?? true,
     };
-    this.sdk = new OpenAI({
+    this.#sdk = new OpenAI({
       // Keyless local servers (vLLM without --api-key) still need a non-empty string for the SDK.
       apiKey: endpoint.apiKey ?? "no-key",
       baseURL: endpoint.baseUrl,
       maxRetries: 0, // the retry policy is ours, so attempts are counted and backoff is testable
-      timeout: this.limits.timeoutMs,
+      timeout: this.#limits.timeoutMs,
       logLevel: "off", // the SDK would print malformed chunks and request details to the console
     });
   }
@@ -65,9 +68,9 @@ export class ChatClient implements ModelClient {
   async chat(req: ChatRequest): Promise<ChatResponse> {
     const started = performance.now();
     let last: AttemptFailure | undefined;
-    for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
+    for (let attempt = 1; attempt <= this.#policy.maxAttempts; attempt++) {
       try {
-        const raw = await attemptChat(this.sdk, this.model, req, this.limits);
+        const raw = await attemptChat(this.#sdk, this.model, req, this.#limits);
         return this.finish(raw, req, attempt, started);
       } catch (err) {
         const failure = err instanceof AttemptFailure ? err : new AttemptFailure("retry-model", String(err));
@@ -75,20 +78,20 @@ export class ChatClient implements ModelClient {
         if (failure.kind === "config") throw this.configError(failure);
         if (failure.kind === "model") throw this.modelError(failure, attempt);
         last = failure;
-        if (attempt === this.policy.maxAttempts) break;
-        const delayMs = backoffDelay(attempt, this.policy, failure.retryAfterMs);
+        if (attempt === this.#policy.maxAttempts) break;
+        const delayMs = backoffDelay(attempt, this.#policy, failure.retryAfterMs);
         req.onRetry?.({ attempt, delayMs, reason: this.redact(failure.reason) });
-        await this.policy.sleep(delayMs, req.signal);
+        await this.#policy.sleep(delayMs, req.signal);
       }
     }
     const failure = last!;
-    const attempts = this.policy.maxAttempts;
+    const attempts = this.#policy.maxAttempts;
     if (failure.kind === "retry-model") throw this.modelError(failure, attempts);
-    throw new InfraError(`model endpoint ${this.endpoint.baseUrl} failed ${attempts} attempts; last: ${this.redact(failure.reason)}`, {
+    throw new InfraError(`model endpoint ${this.#endpoint.baseUrl} failed ${attempts} attempts; last: ${this.redact(failure.reason)}`, {
       hint:
         this.provider === "deepseek"
-          ? `check your network and https://status.deepseek.com; test with: curl ${this.endpoint.baseUrl}/models -H "Authorization: Bearer $DEEPSEEK_API_KEY"`
-          : `check the server is up and serving: curl ${this.endpoint.baseUrl}/models (set KFORGE_BASE_URL to the right host:port/v1)`,
+          ? `check your network and https://status.deepseek.com; test with: curl ${this.#endpoint.baseUrl}/models -H "Authorization: Bearer $DEEPSEEK_API_KEY"`
+          : `check the server is up and serving: curl ${this.#endpoint.baseUrl}/models (set KFORGE_BASE_URL to the right host:port/v1)`,
       context: this.context(attempts, failure),
     });
   }
@@ -122,10 +125,10 @@ export class ChatClient implements ModelClient {
     const keyVar = this.provider === "deepseek" ? "DEEPSEEK_API_KEY" : "KFORGE_API_KEY";
     const hint =
       f.status === 401 || f.status === 403
-        ? `check ${keyVar} (the key was rejected by ${this.endpoint.baseUrl})`
+        ? `check ${keyVar} (the key was rejected by ${this.#endpoint.baseUrl})`
         : f.status === 402
           ? "top up the provider account, or point KFORGE_PROVIDER at another endpoint"
-          : `check KFORGE_MODEL ("${this.model}") and the base URL (${this.endpoint.baseUrl}); list models with: curl ${this.endpoint.baseUrl}/models`;
+          : `check KFORGE_MODEL ("${this.model}") and the base URL (${this.#endpoint.baseUrl}); list models with: curl ${this.#endpoint.baseUrl}/models`;
     return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, { hint, context: this.context(1, f) });
   }
 
@@ -137,12 +140,12 @@ export class ChatClient implements ModelClient {
   }
 
   private context(attempts: number, f: AttemptFailure): Record<string, unknown> {
-    return { provider: this.provider, model: this.model, baseUrl: this.endpoint.baseUrl, attempts, status: f.status };
+    return { provider: this.provider, model: this.model, baseUrl: this.#endpoint.baseUrl, attempts, status: f.status };
   }
 
   /** Keys never leave this object: scrub them from anything a server echoes back. */
   private redact(text: string): string {
-    const key = this.endpoint.apiKey;
+    const key = this.#endpoint.apiKey;
     return key && key.length >= 4 ? text.split(key).join("***") : text;
   }
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startScriptedServer, type ScriptedServer, type ScriptedReply } from "../fakes/scripted-server.ts";
+import { inspect } from "node:util";
 import { ask, fastClient, TEST_KEY } from "./helpers.ts";
 
 let server: ScriptedServer;
@@ -59,6 +60,12 @@ describe("request", () => {
     expect(r.messages).toEqual(ask("planner").messages);
     expect(r.authorization).toBe(`Bearer ${TEST_KEY}`);
     expect(r.body["temperature"]).toBe(0.6);
+  });
+
+  it("keeps the key out of anything printable about the client", () => {
+    const { client } = fastClient(server.baseUrl);
+    expect(inspect(client, { depth: 10 })).not.toContain(TEST_KEY);
+    expect(JSON.stringify({ ...client })).not.toContain(TEST_KEY);
   });
 });
 

@@ -63,6 +63,15 @@ describe("retries", () => {
     expect(reasons[1]).toMatch(/mid-stream/);
   });
 
+  it("retries a reply that keeps trickling past the per-attempt timeout", async () => {
+    server.push({ ...ok, content: "x".repeat(40), chunkChars: 1, chunkDelayMs: 10 }, ok);
+    const reasons: string[] = [];
+    const { client } = fastClient(server.baseUrl, { timeoutMs: 150, idleTimeoutMs: 100 });
+    const res = await client.chat(ask("coder", { onRetry: (r) => reasons.push(r.reason) }));
+    expect(res.attempts).toBe(2);
+    expect(reasons[0]).toMatch(/no complete reply within 150 ms/);
+  });
+
   it("retries a request that exceeds the idle timeout", async () => {
     server.push({ ...ok, chunkDelayMs: 400 }, ok);
     const { client } = fastClient(server.baseUrl, { idleTimeoutMs: 100 });
