@@ -1,0 +1,51 @@
+/** The LLM planner: the node to expand and its feedback in, `count` distinct ideas out (generic ideas when the reply is unusable). */
+import { extractJson } from "../parse.ts";
+import { render } from "../render.ts";
+import { callModel, type LlmDeps } from "../call.ts";
+import { candidateContract } from "../contract.ts";
+import { describeExemplars, describeNode } from "../feedback.ts";
+import type { AgentCallContext, Idea, PlanInput, PlanOutcome } from "../types.ts";
+import { PLANNER_SYSTEM, PLANNER_USER } from "./prompt.ts";
+import { Plan } from "./schema.ts";
+
+/** Proposes ideas for the children of `input.parent`. */
+export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: LlmDeps): Promise<PlanOutcome> {
+  const { problem } = input;
+  const system = render(PLANNER_SYSTEM, { gpu: deps.gpu, count: input.count, contract: candidateContract(problem) });
+  const user = render(PLANNER_USER, {
+    problemName: problem.spec.name,
+    problemPrompt: problem.prompt.trim(),
+    reference: problem.referenceSource.trim(),
+    mode: input.mode,
+    best: input.best?.row.speedup != null ? `${input.best.row.speedup.toFixed(3)}x (node ${input.best.row.label})` : "none correct yet",
+    ancestry: input.ancestry.length ? input.ancestry.map((n) => `${n.label} ${n.title ? `"${n.title}" ` : ""}[${n.summary || n.status}]`).join(" → ") : "(this is the root)",
+    parent: input.parent.row.status === "root" ? "(the root: no kernel yet; propose different first kernels)" : describeNode(input.parent, { kernel: true }),
+    tried: input.tried.length ? input.tried.map((n) => `- ${n.label} "${n.title}": ${n.summary || n.status}`).join("\n") : "(none)",
+    bestNode: input.best && input.best.row.id !== input.parent.row.id ? describeNode(input.best, { kernel: true, maxKernel: 12000 }) : "(the node above, or none yet)",
+    exemplars: describeExemplars(input.exemplars),
+    count: input.count,
+  });
+  const call = await callModel(deps, "planner", [{ role: "system", content: system }, { role: "user", content: user }], ctx);
+  if (!call.ok) return fallbackPlan(input, `planner call failed: ${call.error}`);
+  const parsed = extractJson(call.res.content, Plan);
+  if (!parsed.ok) return fallbackPlan(input, `planner reply unusable: ${parsed.reason}`);
+  return { ideas: parsed.value.ideas.slice(0, input.count), rationale: parsed.value.rationale };
+}
+
+/** Generic ideas so the search goes on when the planner is unusable; the coder still sees all feedback. */
+export function fallbackPlan(input: PlanInput, why: string): PlanOutcome {
+  const generic: Idea[] =
+    input.mode === "repair"
+      ? [{ title: "Fix the reported failure", idea: "Read the verifier's message and fix exactly what it reports, changing nothing else." }]
+      : input.mode === "fresh"
+        ? [{ title: "A straightforward tiled kernel", idea: "Write a FlashAttention-style tiled kernel with online softmax that passes every correctness shape." }]
+        : [];
+  const tuning: Idea[] = [
+    { title: "Retune tile sizes", idea: "Try different BLOCK_M / BLOCK_N tile sizes suited to the benchmark shapes." },
+    { title: "Retune warps and stages", idea: "Change num_warps and num_stages of the main kernel to improve latency hiding." },
+    { title: "Skip masked work", idea: "Skip key/value blocks that are fully masked and avoid masking work on full blocks." },
+    { title: "Cheaper softmax", idea: "Use exp2 with log2(e) folded into the scale and keep the running max/sum in float32." },
+  ];
+  const ideas = [...generic, ...tuning].slice(0, Math.max(1, input.count));
+  return { ideas, rationale: "fallback ideas (the planner's reply was unusable)", fallback: why };
+}

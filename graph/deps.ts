@@ -1,0 +1,77 @@
+/** Everything the graph's nodes use, injected once when the graph is built (tests swap the edges: server, verifier). */
+import type { LoadedProblem } from "../problems/schema.ts";
+import type { TraceStore } from "../memory/trace-store.ts";
+import type { BaselineTimings, Verifier } from "../tools/verifier/types.ts";
+import type { Profiler } from "../tools/profiler/types.ts";
+import type { Agents, Exemplar } from "../agents/types.ts";
+import type { BudgetLimits } from "./budget.ts";
+import type { PolicyOptions } from "./policy.ts";
+
+/** A verified win handed to the memory. */
+export interface WinRecord {
+  problem: LoadedProblem;
+  runId: string;
+  nodeId: string;
+  source: string;
+  speedup: number;
+  tflops: number | null;
+  gpu: string | null;
+  keyIdeas: string[];
+}
+
+/** The memory of wins as the search sees it (optional: a search runs without one). */
+export interface WinsMemory {
+  retrieve(problem: LoadedProblem, opts: { k: number; gpu?: string }): Exemplar[] | Promise<Exemplar[]>;
+  remember(win: WinRecord): unknown;
+  /** Files which wins seeded which node in the memory's own records (the trace keeps its copy too). */
+  recordSeeding?(runId: string, nodeId: string, winIds: string[]): void;
+}
+
+/** Tunables of the search (the budget is separate). */
+export interface SearchOptions {
+  /** Ideas (children) per expansion. */
+  branching: number;
+  seed: number;
+  /** Profile a correct candidate when it is the new best or among the run's top N. */
+  profileTop: number;
+  maxProfilesPerIteration: number;
+  /** Prior wins shown in prompts. */
+  exemplars: number;
+  policy: Omit<PolicyOptions, "seed" | "iteration">;
+}
+
+export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
+  branching: 4,
+  seed: 0,
+  profileTop: 3,
+  maxProfilesPerIteration: 2,
+  exemplars: 3,
+  policy: { exploration: 0.5, maxDepth: 12, maxRepairChain: 2 },
+};
+
+/** What is going on right now, for the live display and log lines. */
+export interface Progress {
+  /** `text` null clears the activity `key`. */
+  activity(key: string, text: string | null): void;
+  log(line: string): void;
+}
+
+export interface GraphDeps {
+  runId: string;
+  problem: LoadedProblem;
+  store: TraceStore;
+  verifier: Verifier;
+  /** Absent: the search runs on timing feedback only, and the trace says so. */
+  profiler: Profiler | null;
+  agents: Agents;
+  memory: WinsMemory | null;
+  limits: BudgetLimits;
+  options: SearchOptions;
+  /** Search time spent so far, previous sessions of the run included. */
+  elapsedMs(): number;
+  baseline?: BaselineTimings;
+  gpu: string | null;
+  /** Aborted on Ctrl-C or when the wall budget's grace is over: in-flight work stops. */
+  signal: AbortSignal;
+  progress: Progress;
+}

@@ -1,0 +1,41 @@
+/** code: one task per idea (a Send), in parallel: the coder writes the child's kernel into the store. */
+import type { GraphDeps } from "../deps.ts";
+import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
+import { exemplarsFor, loadView } from "../view.ts";
+
+export async function code(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
+  const { store, runId } = deps;
+  const task = state.task;
+  if (!task || !state.selected) throw new Error("code ran without a task");
+  const node = store.getNode(task.nodeId);
+  if (!node) throw new Error(`code: no node ${task.nodeId} in the trace`);
+  // Done before a crash (the kernel or the failure is stored): report it, don't call the model again.
+  if (node.status !== "coding") return { batch: { [node.id]: entry(node.status, node.speedup, node.summary) } };
+  deps.progress.activity(node.id, `coding ${node.label}: ${node.title}`);
+  try {
+    const outcome = await deps.agents.code(
+      {
+        problem: deps.problem,
+        parent: loadView(store, state.selected.nodeId),
+        idea: { title: node.title, idea: store.getIdea(node.id) },
+        index: task.index,
+        exemplars: await exemplarsFor(deps),
+        mode: state.selected.mode,
+      },
+      { runId, nodeId: node.id, signal: deps.signal },
+    );
+    if (outcome.status === "ok") {
+      store.setNodeKernel(runId, node.id, outcome.source, outcome.origin);
+      return { batch: { [node.id]: entry("coded", null, "") } };
+    }
+    store.setNodeStatus(runId, node.id, outcome.status, outcome.reason);
+    deps.progress.log(`${node.label}: ${outcome.status}: ${outcome.reason.split("\n")[0]}`);
+    return { batch: { [node.id]: entry(outcome.status, null, outcome.reason) } };
+  } finally {
+    deps.progress.activity(node.id, null);
+  }
+}
+
+function entry(status: string, speedup: number | null, summary: string): BatchEntry {
+  return { status, speedup, summary: summary.slice(0, 300) };
+}

@@ -1,0 +1,56 @@
+/** plan: the planner proposes ideas for the selected node; each becomes a child node (ids "<run>.<iteration>.<k>"). */
+import type { GraphDeps } from "../deps.ts";
+import type { PlannedChild, SearchStateUpdate, SearchStateValue } from "../state.ts";
+import type { Idea } from "../../agents/types.ts";
+import { nodesLeft } from "../budget.ts";
+import { ancestry, exemplarsFor, loadView } from "../view.ts";
+
+export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
+  const { store, runId } = deps;
+  const sel = state.selected;
+  if (!sel) throw new Error("plan ran without a selected node");
+  const iteration = state.iteration;
+  // A plan recorded for this iteration means the process died after planning: reuse it, don't ask again.
+  const cached = store.getPlan(runId, iteration);
+  let ideas: Idea[];
+  if (cached && cached.nodeId === sel.nodeId) {
+    ideas = (cached.plan as { ideas: Idea[] }).ideas;
+  } else {
+    const nodes = store.listNodes(runId);
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const parent = loadView(store, sel.nodeId);
+    const t = store.runTotals(runId);
+    const count = Math.max(1, Math.min(deps.options.branching, nodesLeft(deps.limits, t)));
+    const exemplars = await exemplarsFor(deps);
+    deps.progress.activity("plan", `planning ${count} idea(s) from ${parent.row.label} (${sel.mode})`);
+    const outcome = await deps.agents.plan(
+      {
+        problem: deps.problem,
+        parent,
+        ancestry: ancestry(byId, sel.nodeId).slice(0, -1),
+        tried: nodes.filter((n) => n.parentId === sel.nodeId),
+        best: t.bestNode && t.bestNode !== sel.nodeId ? loadView(store, t.bestNode) : null,
+        exemplars,
+        count,
+        mode: sel.mode,
+      },
+      { runId, nodeId: sel.nodeId, signal: deps.signal },
+    );
+    deps.progress.activity("plan", null);
+    ideas = outcome.ideas.slice(0, count);
+    store.atomically(() => {
+      store.recordPlan(runId, sel.nodeId, iteration, { mode: sel.mode, reason: sel.reason, rationale: outcome.rationale, ideas, fallback: outcome.fallback ?? null });
+      if (outcome.fallback) store.recordEvent(runId, sel.nodeId, "planner_fallback", outcome.fallback);
+      ideas.forEach((idea, k) => {
+        const id = `${runId}.${iteration}.${k + 1}`;
+        if (store.getNode(id)) return;
+        store.upsertNode({ id, runId, parentId: sel.nodeId, label: `${iteration}.${k + 1}`, depth: parent.row.depth + 1, iteration, title: idea.title, idea: idea.idea, status: "coding", origin: deps.agents.kind === "offline" ? "offline" : "llm" });
+        exemplars.forEach((e, rank) => store.recordSeed(runId, id, { winId: e.id, rank, score: e.score, note: e.why }));
+        if (exemplars.length) deps.memory?.recordSeeding?.(runId, id, exemplars.map((e) => e.id));
+      });
+    });
+  }
+  const children: PlannedChild[] = ideas.map((idea, k) => ({ nodeId: `${runId}.${iteration}.${k + 1}`, index: k, title: idea.title }));
+  deps.progress.log(`iteration ${iteration}: expanding ${store.getNode(sel.nodeId)?.label} (${sel.reason}) into ${children.length}`);
+  return { children };
+}

@@ -1,0 +1,112 @@
+/**
+ * The tree policy: which node to expand next. Pure and seeded (same tree, seed and iteration →
+ * same choice). Best-first with an exploration bonus, UCT-like over verified speedup; failures
+ * that came close (compile errors, wrong output near tolerance) compete as repairs, which is what
+ * the search falls back on while nothing is correct yet.
+ */
+
+/** What the policy needs to know about a node. */
+export interface PolicyNode {
+  id: string;
+  parentId: string | null;
+  depth: number;
+  status: string;
+  speedup: number | null;
+  /** For wrong_output: worst max-error / allowance over failing checks (null when non-finite). */
+  errorRatio: number | null;
+  hasKernel: boolean;
+  iteration: number;
+}
+
+export interface PolicyOptions {
+  seed: number;
+  iteration: number;
+  /** Weight of the exploration bonus (UCT's c). */
+  exploration: number;
+  maxDepth: number;
+  /** How many failed ancestors in a row a repair chain may have before it is abandoned. */
+  maxRepairChain: number;
+}
+
+export const DEFAULT_POLICY: Omit<PolicyOptions, "seed" | "iteration"> = { exploration: 0.5, maxDepth: 12, maxRepairChain: 2 };
+
+export type ExpandMode = "fresh" | "improve" | "repair";
+
+/** The node to expand, how, and why (for the trace). */
+export interface Choice {
+  nodeId: string;
+  mode: ExpandMode;
+  score: number;
+  reason: string;
+}
+
+/** Prior value of repairing a failure of each kind (the root starts fresh from 0.7 while nothing is correct). */
+const REPAIR_PRIOR: Record<string, number> = { compile_error: 0.55, runtime_error: 0.45, timeout: 0.15, rejected: 0.1 };
+const ROOT_VALUE_NOTHING_CORRECT = 0.7;
+const ROOT_VALUE_ONCE_CORRECT = 0.2;
+
+/** Picks the node to expand, or null when no node can be expanded. */
+export function chooseNode(nodes: PolicyNode[], opts: PolicyOptions): Choice | null {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const expansions = new Map<string, Set<number>>();
+  for (const n of nodes) {
+    if (n.parentId === null) continue;
+    const s = expansions.get(n.parentId) ?? new Set<number>();
+    s.add(n.iteration);
+    expansions.set(n.parentId, s);
+  }
+  const total = [...expansions.values()].reduce((a, s) => a + s.size, 0);
+  const best = nodes.reduce<number | null>((m, n) => (n.status === "ok" && n.speedup !== null && (m === null || n.speedup > m) ? n.speedup : m), null);
+  const anyCorrect = nodes.some((n) => n.status === "ok");
+  const quality = (n: PolicyNode): number => (n.status === "ok" ? (n.speedup !== null && best ? n.speedup / best : 0.5) : 0.5);
+
+  let pick: Choice | null = null;
+  for (const n of nodes) {
+    const value = valueOf(n, { anyCorrect, best, byId, quality, maxRepairChain: opts.maxRepairChain });
+    if (value === null || n.depth >= opts.maxDepth) continue;
+    const visits = expansions.get(n.id)?.size ?? 0;
+    if (n.status !== "root" && n.status !== "ok" && visits > 0) continue; // a failure is repaired once; its child carries on
+    const bonus = opts.exploration * Math.sqrt(Math.log(total + 1) / (visits + 1));
+    const score = value + bonus + jitter(opts.seed, opts.iteration, n.id) * 1e-6;
+    if (pick === null || score > pick.score) {
+      const mode: ExpandMode = n.status === "root" ? "fresh" : n.status === "ok" ? "improve" : "repair";
+      const what = n.status === "root" ? "fresh start" : n.status === "ok" ? `improve ${n.speedup?.toFixed(2) ?? "?"}x` : `repair ${n.status}`;
+      pick = { nodeId: n.id, mode, score, reason: `${what}, ${visits} expansion(s), value ${value.toFixed(2)} + bonus ${bonus.toFixed(2)}` };
+    }
+  }
+  return pick;
+}
+
+function valueOf(
+  n: PolicyNode,
+  ctx: { anyCorrect: boolean; best: number | null; byId: Map<string, PolicyNode>; quality: (n: PolicyNode) => number; maxRepairChain: number },
+): number | null {
+  if (n.status === "root") return ctx.anyCorrect ? ROOT_VALUE_ONCE_CORRECT : ROOT_VALUE_NOTHING_CORRECT;
+  if (n.status === "ok") return ctx.best !== null && n.speedup !== null ? n.speedup / ctx.best : 0.5;
+  if (!n.hasKernel) return null; // nothing to repair: the parent is expanded again instead
+  let prior: number | undefined = REPAIR_PRIOR[n.status];
+  if (n.status === "wrong_output") prior = n.errorRatio === null ? 0.2 : n.errorRatio <= 2 ? 0.75 : n.errorRatio <= 10 ? 0.5 : 0.25;
+  if (prior === undefined) return null; // not verified yet (coding, coded) or no kernel
+  if (failedChain(n, ctx.byId) > ctx.maxRepairChain) return null;
+  const parent = n.parentId ? ctx.byId.get(n.parentId) : undefined;
+  const parentQuality = !parent || parent.status === "root" ? 1 : ctx.quality(parent);
+  return prior * (0.5 + 0.5 * parentQuality);
+}
+
+/** How many failed nodes in a row end at `n` (n included). */
+function failedChain(n: PolicyNode, byId: Map<string, PolicyNode>): number {
+  let count = 0;
+  for (let cur: PolicyNode | undefined = n; cur && cur.status !== "ok" && cur.status !== "root"; cur = cur.parentId ? byId.get(cur.parentId) : undefined) count++;
+  return count;
+}
+
+/** A deterministic number in [0, 1) from the seed, iteration and node id (tie-breaks without bias). */
+export function jitter(seed: number, iteration: number, id: string): number {
+  let h = (2166136261 ^ seed) >>> 0;
+  const s = `${iteration}:${id}`;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d) >>> 0;
+  h ^= h >>> 12;
+  return (h >>> 0) / 4294967296;
+}

@@ -1,0 +1,53 @@
+/**
+ * The search's graph state: ids, scores and short summaries only. Kernel sources, prompts,
+ * reasoning and logs live in the trace store; the tree itself is read from there too, so a
+ * checkpoint stays a few kilobytes however large the tree grows.
+ */
+import { z } from "zod";
+import { ReducedValue, StateSchema } from "@langchain/langgraph";
+
+/** The node chosen for expansion this iteration. */
+export const Selected = z.object({
+  nodeId: z.string(),
+  mode: z.enum(["fresh", "improve", "repair"]),
+  reason: z.string(),
+});
+
+/** One idea of the current plan: the child node it becomes and a short title (the full text is in the store). */
+export const PlannedChild = z.object({ nodeId: z.string(), index: z.number().int(), title: z.string() });
+export type PlannedChild = z.infer<typeof PlannedChild>;
+
+/** Where one candidate of the current batch stands. */
+export const BatchEntry = z.object({
+  status: z.string(),
+  speedup: z.number().nullable(),
+  summary: z.string(),
+});
+export type BatchEntry = z.infer<typeof BatchEntry>;
+
+/** The current iteration's candidates by node id; `null` clears the batch (a new iteration). */
+const Batch = new ReducedValue(z.record(z.string(), BatchEntry).default(() => ({})), {
+  inputSchema: z.record(z.string(), BatchEntry).nullable(),
+  reducer: (current, update) => (update === null ? {} : { ...current, ...update }),
+});
+
+export const SearchState = new StateSchema({
+  runId: z.string(),
+  problem: z.string(),
+  /** Expansions started so far; child node ids are "<run>.<iteration>.<k>". */
+  iteration: z.number().int().default(0),
+  selected: Selected.nullable().default(null),
+  children: z.array(PlannedChild).default(() => []),
+  /** The child a `code` task works on (the payload of its Send). */
+  task: PlannedChild.nullable().default(null),
+  batch: Batch,
+  best: z.object({ nodeId: z.string(), speedup: z.number() }).nullable().default(null),
+  /** Set when the profiler turned out unusable for this run (no ncu, no counter permission): why. */
+  profilerOff: z.string().nullable().default(null),
+  /** Iterations in a row whose every model call failed on the endpoint (an outage): drives a pause. */
+  outageStreak: z.number().int().default(0),
+  stop: z.string().nullable().default(null),
+});
+
+export type SearchStateValue = typeof SearchState.State;
+export type SearchStateUpdate = typeof SearchState.Update;
