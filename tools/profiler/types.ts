@@ -20,6 +20,8 @@ export const ProfileSummary = z.object({
   bound: Bound,
   /** Evidence for the bound, in words with numbers, e.g. "tensor pipe 38% of peak while DRAM 12%". */
   evidence: z.array(z.string()),
+  /** Other launches ncu saw inside the profiled call (the summary describes the longest one). */
+  otherKernels: z.array(z.object({ name: z.string(), durationUs: z.number().nullable() })).optional(),
 });
 export type ProfileSummary = z.infer<typeof ProfileSummary>;
 

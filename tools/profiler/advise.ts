@@ -1,0 +1,166 @@
+/**
+ * The deterministic advisor: rules from a ProfileSummary to concrete changes of a Triton attention
+ * kernel, with the numbers that triggered them. Used offline (no model) and as the fallback when
+ * the profiler agent's reply is unusable. Thresholds are named; each rule is one function.
+ */
+import { fmt, occupancyLimiter } from "./classify.ts";
+import type { ProfileSummary } from "./types.ts";
+
+export type Gain = "high" | "medium" | "low";
+
+/** One bottleneck with its evidence, the change to make, and how much it is likely to help. */
+export interface Advice {
+  issue: string;
+  evidence: string;
+  suggestion: string;
+  expectedGain: Gain;
+  /** The rule that fired (for the trace and tests). */
+  rule: string;
+}
+
+/** At most this many bottlenecks are reported (the model sees the most valuable ones). */
+export const MAX_ADVICE = 5;
+export const MAX_REGISTERS = 255;
+/** At or below this many resident warps per SM, latency hiding depends entirely on in-block pipelining. */
+export const FEW_WARPS_PER_SM = 4;
+export const LOW_TENSOR_PCT = 50;
+export const HIGH_XU_PCT = 40;
+export const HIGH_MEMORY_PCT = 60;
+/** A stall reason with at least this share of stalled cycles is worth a rule. */
+export const MAJOR_STALL_PCT = 15;
+
+type Rule = (s: ProfileSummary, m: Record<string, number>) => Omit<Advice, "rule"> | null;
+
+const stallPct = (s: ProfileSummary, reason: string) => s.stalls.find((x) => x.reason === reason)?.pct ?? 0;
+const cfg = (s: ProfileSummary) => {
+  const c = s.compile;
+  return c ? `num_warps=${c.numWarps ?? "?"}, num_stages=${c.numStages ?? "?"}, ${c.registers ?? "?"} registers, ${c.sharedBytes !== null && c.sharedBytes !== undefined ? `${Math.round(c.sharedBytes / 1024)} KiB` : "?"} shared` : "";
+};
+
+const RULES: Record<string, Rule> = {
+  spills(s, m) {
+    const bytes = m["localSpillBytes"] ?? 0;
+    const spilled = s.compile?.spills ?? 0;
+    if (bytes <= 0 && spilled <= 0) return null;
+    const regs = m["registersPerThread"] ?? s.compile?.registers ?? undefined;
+    return {
+      issue: "registers spill to local memory",
+      evidence: `${regs ?? "?"} registers/thread${regs !== undefined && regs >= MAX_REGISTERS ? " (the maximum)" : ""}, ${spilled} spilled at compile time, ${fmt(bytes / 1e6)} MB of local-memory traffic (${cfg(s)})`,
+      suggestion:
+        "shrink the live tiles per thread: the fp32 accumulator [BLOCK_M, D] and the score tile [BLOCK_M, BLOCK_N] must fit in registers. " +
+        `Use num_warps=8 (twice the threads share the tiles)${(s.compile?.numWarps ?? 8) < 8 ? ` instead of ${s.compile?.numWarps}` : ""}, or halve BLOCK_N, or lower num_stages; avoid keeping extra fp32 copies of the scores.`,
+      expectedGain: "high",
+    };
+  },
+  notWgmma(s, m) {
+    if (!((m["hmmaInst"] ?? 0) > 0 && m["gmmaInst"] === 0)) return null;
+    return {
+      issue: "tensor cores run mma.sync (the Ampere path), not Hopper's wgmma",
+      evidence: `${fmt((m["hmmaInst"] ?? 0) / 1e6)}M mma instructions, 0 wgmma; ${m["blockSize"] ?? "?"} threads per block (${cfg(s)})`,
+      suggestion: "Triton emits wgmma on sm_90 only for warp-group tiles: use num_warps=4 or 8 and BLOCK_M >= 64 (128 for D=128), with tl.dot on bf16 operands.",
+      expectedGain: "high",
+    };
+  },
+  smallGrid(s, m) {
+    const waves = m["wavesPerSm"];
+    if (waves === undefined || waves >= 1) return null;
+    return {
+      issue: "the grid is too small to fill the GPU",
+      evidence: `${m["gridSize"] ?? "?"} blocks, ${fmt(waves)} waves on ${m["smCount"] ?? "?"} SMs`,
+      suggestion: "launch more programs: a smaller BLOCK_M, or split the KV sequence across programs (flash-decoding: each program reduces part of the keys, a second pass combines max/sum/out).",
+      expectedGain: "high",
+    };
+  },
+  xuBound(s, m) {
+    const xu = m["xuPipePct"] ?? 0;
+    const tensor = m["tensorPipePct"] ?? 0;
+    if (xu < HIGH_XU_PCT || xu < tensor) return null;
+    return {
+      issue: "transcendental (MUFU/XU) throughput rivals the tensor pipe",
+      evidence: `XU pipe ${fmt(xu)}% vs tensor pipe ${fmt(tensor)}% of peak`,
+      suggestion:
+        "cut MUFU ops per score: fold scale*log2(e) into one multiply and use tl.exp2; if the kernel applies a softcap, compute tanh with ONE instruction " +
+        "(tl.inline_asm_elementwise(\"tanh.approx.f32 $0, $1;\", \"=f,f\", [x], dtype=tl.float32, is_pure=True, pack=1)) instead of exp + division, and multiply by 1/cap rather than divide.",
+      expectedGain: "high",
+    };
+  },
+  fewWarps(s, m) {
+    const ach = m["achievedOccupancyPct"];
+    const lim = occupancyLimiter(m);
+    if (ach === undefined || !lim || (lim.resource !== "shared memory" && lim.resource !== "registers")) return null;
+    const warps = (ach / 100) * 64;
+    if (warps > FEW_WARPS_PER_SM) return null;
+    return {
+      issue: `only ~${fmt(warps)} warps resident per SM (occupancy capped by ${lim.resource})`,
+      evidence: `achieved occupancy ${fmt(ach)}%, ${lim.blocks} block/SM by ${lim.resource} (${cfg(s)})`,
+      suggestion:
+        lim.resource === "shared memory"
+          ? "free shared memory so a second block fits, or give the block more warps: num_stages 3 -> 2, BLOCK_N 128 -> 64, or num_warps=8."
+          : "use fewer registers per thread (smaller BLOCK_N, fewer live fp32 tiles) or more warps per block (num_warps=8).",
+      expectedGain: "medium",
+    };
+  },
+  memoryLatency(s, m) {
+    const t = m["tensorPipePct"];
+    const waits = ["long_scoreboard", "mio_throttle", "short_scoreboard", "barrier"].map((r) => [r, stallPct(s, r)] as const).filter(([, p]) => p >= MAJOR_STALL_PCT);
+    if (t === undefined || t >= LOW_TENSOR_PCT || !waits.length) return null;
+    const stages = s.compile?.numStages;
+    return {
+      issue: "the tensor pipe idles while warps wait on shared/global memory",
+      evidence: `tensor pipe ${fmt(t)}% of peak; stalls ${waits.map(([r, p]) => `${r} ${fmt(p)}%`).join(", ")}`,
+      suggestion:
+        `overlap loads with math: ${stages !== null && stages !== undefined && stages < 3 ? `num_stages ${stages} -> 3 or 4` : "keep num_stages at 3-4"} so K/V tiles for the next iteration load during the current tl.dot; ` +
+        "load Q once before the loop; larger BLOCK_N (64 -> 128 with num_warps=8) halves the per-tile synchronisation; barrier stalls come from the block-wide sync of each shared-memory stage.",
+      expectedGain: "medium",
+    };
+  },
+  dramBound(s, m) {
+    const dram = m["dramThroughputPct"] ?? 0;
+    if (dram < HIGH_MEMORY_PCT) return null;
+    return {
+      issue: "DRAM bandwidth bound",
+      evidence: `DRAM throughput ${fmt(dram)}% of peak, L2 hit rate ${m["l2HitPct"] === undefined ? "?" : fmt(m["l2HitPct"])}%`,
+      suggestion: "reuse K/V across more queries: larger BLOCK_M; for GQA handle all query heads of one KV head in one program; order programs so those reading the same K/V run together (better L2 hits).",
+      expectedGain: "high",
+    };
+  },
+  l1Bound(s, m) {
+    const l1 = m["l1ThroughputPct"] ?? 0;
+    if (l1 < HIGH_MEMORY_PCT || (m["dramThroughputPct"] ?? 0) >= HIGH_MEMORY_PCT) return null;
+    return {
+      issue: "L1/shared-memory traffic is the busiest unit",
+      evidence: `L1/shared throughput ${fmt(l1)}% of peak vs DRAM ${fmt(m["dramThroughputPct"] ?? 0)}%; ${m["sharedBankConflicts"] !== undefined ? `${fmt(m["sharedBankConflicts"] / 1e6)}M shared bank conflicts` : ""}`,
+      suggestion: "small tiles re-read K/V from shared memory for few rows each: use BLOCK_M 128 / BLOCK_N 64-128 with num_warps 4-8 so each loaded tile feeds more math.",
+      expectedGain: "medium",
+    };
+  },
+  nearPeak(s, m) {
+    if ((m["tensorPipePct"] ?? 0) < 60) return null;
+    return {
+      issue: "the tensor pipe is near its peak",
+      evidence: `tensor pipe ${fmt(m["tensorPipePct"] ?? 0)}% of peak`,
+      suggestion: "remaining gains are algorithmic: skip fully masked KV blocks (causal, windows, documents) and avoid masking arithmetic in blocks that need none.",
+      expectedGain: "low",
+    };
+  },
+};
+
+const ORDER: Record<Gain, number> = { high: 0, medium: 1, low: 2 };
+
+/** Concrete bottlenecks of a profiled kernel by rule, most valuable first (at most MAX_ADVICE). */
+export function adviseFromProfile(summary: ProfileSummary): Advice[] {
+  const out: Advice[] = [];
+  for (const [rule, fn] of Object.entries(RULES)) {
+    const a = fn(summary, summary.metrics);
+    if (a) out.push({ ...a, rule });
+  }
+  return out.sort((a, b) => ORDER[a.expectedGain] - ORDER[b.expectedGain]).slice(0, MAX_ADVICE);
+}
+
+/** The advice in the profiler agent's output shape ({summary, bottlenecks}). */
+export function adviceAsBottlenecks(summary: ProfileSummary): { summary: string; bottlenecks: Advice[] } {
+  return {
+    summary: `${summary.bound}-bound: ${summary.evidence[0] ?? "no evidence"}`,
+    bottlenecks: adviseFromProfile(summary),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The one place the profiler starts a process: a scrubbed environment, its own temp dir, no network
+ * where `unshare -n` works, a time limit that kills the whole process group. (When the verifier's
+ * launcher lands in tools/verifier/, `runSandboxed` becomes a call to it.)
+ */
+import { spawn, spawnSync } from "node:child_process";
+
+export interface SandboxSpec {
+  argv: string[];
+  cwd: string;
+  /** The complete environment of the child (nothing is inherited). */
+  env: Record<string, string>;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Run in a fresh network namespace when the OS allows (default true). */
+  isolateNetwork?: boolean;
+  /** Keep at most this many characters of each stream (the tail; default 200k). */
+  maxOutputChars?: number;
+}
+
+export interface SandboxExit {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  aborted: boolean;
+  /** Set when the program could not be started at all (ENOENT, EACCES). */
+  spawnError?: { code: string; message: string };
+  ms: number;
+  /** Whether the child ran without network. */
+  networkIsolated: boolean;
+}
+
+let unsharePrefix: string[] | null | undefined;
+
+/** `unshare -n` (root) or `unshare -rn` (user namespace), whichever works here; null when neither does. */
+export function networkIsolationPrefix(): string[] | null {
+  if (unsharePrefix !== undefined) return unsharePrefix;
+  unsharePrefix = null;
+  for (const p of [["unshare", "-n"], ["unshare", "-rn"]]) {
+    const r = spawnSync(p[0] as string, [...p.slice(1), "true"], { stdio: "ignore", timeout: 5000 });
+    if (r.status === 0) {
+      unsharePrefix = p;
+      break;
+    }
+  }
+  return unsharePrefix;
+}
+
+/** Runs one sandboxed command to completion; never throws for the child's failures. */
+export function runSandboxed(spec: SandboxSpec): Promise<SandboxExit> {
+  const started = performance.now();
+  const max = spec.maxOutputChars ?? 200_000;
+  const prefix = spec.isolateNetwork === false ? null : networkIsolationPrefix();
+  const argv = [...(prefix ?? []), ...spec.argv];
+  return new Promise((resolve) => {
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    let aborted = false;
+    let settled = false;
+    const child = spawn(argv[0] as string, argv.slice(1), { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    };
+    const timer = setTimeout(() => ((timedOut = true), killGroup()), spec.timeoutMs);
+    const onAbort = () => ((aborted = true), killGroup());
+    spec.signal?.addEventListener("abort", onAbort, { once: true });
+    const keep = (acc: string, chunk: Buffer) => {
+      const s = acc + chunk.toString("utf8");
+      return s.length > max ? s.slice(s.length - max) : s;
+    };
+    child.stdout?.on("data", (c: Buffer) => (stdout = keep(stdout, c)));
+    child.stderr?.on("data", (c: Buffer) => (stderr = keep(stderr, c)));
+    const finish = (code: number | null, signal: string | null, spawnError?: SandboxExit["spawnError"]) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      spec.signal?.removeEventListener("abort", onAbort);
+      killGroup(); // stray grandchildren of a finished run
+      resolve({ code, signal, stdout, stderr, timedOut, aborted, ...(spawnError ? { spawnError } : {}), ms: performance.now() - started, networkIsolated: prefix !== null });
+    };
+    child.on("error", (err: NodeJS.ErrnoException) => finish(null, null, { code: err.code ?? "ERROR", message: err.message }));
+    child.on("close", (code, signal) => finish(code, signal));
+    if (spec.signal?.aborted) onAbort();
+  });
+}
