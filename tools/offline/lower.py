@@ -1,0 +1,172 @@
+"""Lowering of a translated score_mod into the kernel's log2 domain, plus the analyses the template uses.
+
+The kernel works with s2 = log2(e) * score_mod(qk * scale) so the softmax can use exp2. Scalar
+factors (scale, log2(e), 1/cap, ...) are pushed through sums, `where` and uniform products until
+they meet qk or a non-linear call, so `cap * tanh(score / cap)` becomes `tanh(qk * u0) * u1` with
+u0, u1 computed once per program. From the lowered form we read off whether the softmax may use a
+fixed bound instead of a running max (tanh-capped scores) and whether q can be pre-scaled.
+"""
+import math
+
+LOG2E = 1.4426950408889634
+
+
+def deps(n):
+    """The index variables a node depends on: subset of {qk, b, h, q_idx, kv_idx}."""
+    t = n[0]
+    if t == "num" or t == "param" or (t == "var" and n[1] == "scale"):
+        return frozenset()
+    if t == "var":
+        return frozenset(["qk" if n[1] in ("qk", "score") else n[1]])
+    if t == "load":
+        return deps(n[2])
+    if t in ("bin", "cmp"):
+        return deps(n[2]) | deps(n[3])
+    if t in ("neg", "not"):
+        return deps(n[1])
+    if t == "call":
+        out = frozenset()
+        for a in n[2]:
+            out |= deps(a)
+        return out
+    raise ValueError(n)
+
+
+def uniform(n):
+    """True when a node is the same for a whole program (depends on b, h at most)."""
+    return deps(n) <= {"b", "h"}
+
+
+def host_constant(n):
+    """True when the host can evaluate a node from the call's numbers alone (no tensors, no indices)."""
+    t = n[0]
+    if t in ("num", "param"):
+        return True
+    if t == "var":
+        return n[1] == "scale"
+    if t == "bin" and n[1] in "+-*/":
+        return host_constant(n[2]) and host_constant(n[3])
+    if t == "neg":
+        return host_constant(n[1])
+    return False
+
+
+def has_inf(n):
+    """True when a node contains an infinite literal (a score_mod that masks by itself)."""
+    if n[0] == "num":
+        return isinstance(n[1], float) and math.isinf(n[1])
+    return any(has_inf(c) for c in n[1:] if isinstance(c, tuple) and c and isinstance(c[0], str)) or \
+        (n[0] == "call" and any(has_inf(a) for a in n[2]))
+
+
+def _mul(a, c):
+    if c == ("num", 1):
+        return a
+    if a[0] == "num" and c[0] == "num":
+        return ("num", a[1] * c[1])
+    return ("bin", "*", a, c)
+
+
+def _div(c, d):
+    if d[0] == "num" and c[0] == "num" and d[1] != 0:
+        return ("num", c[1] / d[1])
+    inv = ("bin", "/", ("num", 1.0), d)
+    return inv if c == ("num", 1) else ("bin", "*", c, inv)
+
+
+def distribute(n, c):
+    """n * c with the uniform factor c pushed down to qk or to non-linear calls."""
+    t = n[0]
+    if t == "num":
+        return _mul(n, c) if c[0] == "num" else _mul(c, n)
+    if t == "var" and n[1] == "qk":
+        return _mul(n, c)
+    if t == "bin" and n[1] in "+-":
+        return ("bin", n[1], distribute(n[2], c), distribute(n[3], c))
+    if t == "neg":
+        return ("neg", distribute(n[1], c))
+    if t == "bin" and n[1] == "*":
+        if uniform(n[2]):
+            return distribute(n[3], _mul(n[2], c))
+        if uniform(n[3]):
+            return distribute(n[2], _mul(n[3], c))
+    if t == "bin" and n[1] == "/" and uniform(n[3]):
+        return distribute(n[2], _div(c, n[3]))
+    if t == "call" and n[1] == "where":
+        cond, x, y = n[2]
+        return ("call", "where", (cond, distribute(x, c), distribute(y, c)))
+    if t == "call" and n[1] in ("tanh", "exp", "log", "abs", "minimum", "maximum"):
+        n = ("call", n[1], tuple(distribute(a, ("num", 1)) if "qk" in deps(a) else a for a in n[2]))
+    return _mul(n, c)
+
+
+def lower_score(ir):
+    """The log2-domain score as a function of qk (the raw q.k dot product) and the kernel's scale."""
+    qk_scaled = ("bin", "*", ("var", "qk"), ("var", "scale"))
+    base = _subst(ir, ("var", "score"), qk_scaled) if ir is not None else qk_scaled
+    return distribute(base, ("num", LOG2E))
+
+
+def _subst(n, old, new):
+    if n == old:
+        return new
+    if n[0] in ("bin", "cmp"):
+        return (n[0], n[1], _subst(n[2], old, new), _subst(n[3], old, new))
+    if n[0] in ("neg", "not"):
+        return (n[0], _subst(n[1], old, new))
+    if n[0] == "load":
+        return ("load", n[1], _subst(n[2], old, new))
+    if n[0] == "call":
+        return ("call", n[1], tuple(_subst(a, old, new) for a in n[2]))
+    return n
+
+
+def qk_factors(n, out=None):
+    """Every way qk occurs in n: the uniform factor c of each `qk * c`, or None for a bare use."""
+    out = [] if out is None else out
+    if n == ("var", "qk"):
+        out.append(None)
+    elif n[0] == "bin" and n[1] == "*" and n[2] == ("var", "qk") and uniform(n[3]):
+        out.append(n[3])
+    elif n[0] in ("bin", "cmp"):
+        qk_factors(n[2], out)
+        qk_factors(n[3], out)
+    elif n[0] in ("neg", "not"):
+        qk_factors(n[1], out)
+    elif n[0] == "load":
+        qk_factors(n[2], out)
+    elif n[0] == "call":
+        for a in n[2]:
+            qk_factors(a, out)
+    return out
+
+
+def prescale(n):
+    """(s2 with `qk * c` replaced by qk, c) when every use of qk carries the same uniform factor c."""
+    facs = qk_factors(n)
+    if not facs or any(f is None or f != facs[0] for f in facs):
+        return None
+    c = facs[0]
+    return _subst(n, ("bin", "*", ("var", "qk"), c), ("var", "qk")), c
+
+
+def linear_factor(s2):
+    """c when s2 is exactly qk * c with c a positive host constant (scale times literals), else None."""
+    if s2[0] == "bin" and s2[1] == "*" and s2[2] == ("var", "qk") and _positive(s2[3]):
+        return s2[3]
+    return None
+
+
+def _positive(n):
+    if n[0] == "num":
+        return n[1] > 0
+    if n == ("var", "scale"):
+        return True  # the softmax scale is positive by contract
+    return n[0] == "bin" and n[1] == "*" and _positive(n[2]) and _positive(n[3])
+
+
+def tanh_bound(s2):
+    """c when s2 = tanh(...) * c with c a host constant, so |s2| <= |c| (the softmax may skip its max)."""
+    if s2[0] == "bin" and s2[1] == "*" and s2[2][0] == "call" and s2[2][1] == "tanh" and host_constant(s2[3]):
+        return s2[3]
+    return None

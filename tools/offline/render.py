@@ -1,0 +1,187 @@
+"""Render a complete candidate module for a problem from the offline template and a config.
+
+    python3 tools/offline/render.py --problem problems/softcap --config '{"BLOCK_M":128,"num_warps":8}'
+
+prints the module (stdout); a problem outside the translatable subset exits 2 with the reason.
+Pure text generation: neither torch nor triton is imported.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from config import ConfigError, resolve  # noqa: E402
+from emit import Elementwise, Intervals, lit  # noqa: E402
+from lower import deps, has_inf, lower_score, linear_factor, prescale, tanh_bound  # noqa: E402
+import template as T  # noqa: E402
+from translate import TranslateError, translate_factory  # noqa: E402
+
+
+def _walk(n):
+    yield n
+    for c in n[1:]:
+        if isinstance(c, tuple) and c and isinstance(c[0], str):
+            yield from _walk(c)
+        elif isinstance(c, tuple):
+            for a in c:
+                if isinstance(a, tuple):
+                    yield from _walk(a)
+
+
+def features_of(score, mask):
+    """Problem features that pick default tiles and switches."""
+    f = set()
+    if score.ir is not None and any(n[0] == "call" and n[1] == "tanh" for n in _walk(score.ir)):
+        f.add("tanh")
+    if mask.ir is not None:
+        f.add("mask")
+        if any((n[0] == "load" and "kv_idx" in deps(n)) or (n[0] == "bin" and n[1] in ("//", "%"))
+               for n in _walk(mask.ir)):
+            f.add("irregular_mask")
+    return f
+
+
+def host_expr(n):
+    """Python source for a host-constant IR node (numbers and scale only)."""
+    t = n[0]
+    if t == "num":
+        return lit(n[1])
+    if t == "param":
+        return f"float(params[{n[1]!r}])"
+    if t == "var":
+        return "float(scale)"
+    if t == "neg":
+        return f"(-{host_expr(n[1])})"
+    return f"({host_expr(n[2])} {n[1]} {host_expr(n[3])})"
+
+
+def render(problem_dir, config=None):
+    """The candidate module's source for the problem in problem_dir under config (dict or JSON string)."""
+    with open(os.path.join(problem_dir, "reference.py")) as f:
+        src = f.read()
+    name = os.path.basename(os.path.normpath(problem_dir))
+    score, mask = translate_factory(src, "score"), translate_factory(src, "mask")
+    feats = features_of(score, mask)
+    cfg = resolve(config or {}, feats)
+    scalars = sorted(score.scalars | mask.scalars)
+    tensors = sorted(score.tensors | mask.tensors)
+
+    s2 = lower_score(score.ir)
+    bound = tanh_bound(s2) if cfg["static_max"] else None
+    qscale = prescale(s2) if cfg["qscale"] else None
+    if qscale:
+        s2, qfactor = qscale
+    linear = linear_factor(s2)
+    ew = Elementwise()
+    score_text = ew(s2)
+    mode = "linear" if (linear is not None or s2 == ("var", "qk")) else "online"
+    lin_text = "1" if s2 == ("var", "qk") else (ew(linear) if linear is not None else None)
+    keep_text = "kv_ok[None, :]"
+    if mask.ir is not None:
+        keep_text = f"{ew(mask.ir)} & kv_ok[None, :]"
+    qscale_line = f"q = (q * {ew(qfactor)}).to(Q.dtype.element_ty)  # qscale: fold the score's factor into q\n" \
+        if qscale else ""
+
+    pieces = [T.HEADER.format(problem=name, summary=_summary(score, mask, mode, bound),
+                              config=json.dumps(config if isinstance(config, dict) else json.loads(config or "{}")))]
+    if any(n[0] == "call" and n[1] == "tanh" for ir in (s2, mask.ir) if ir is not None for n in _walk(ir)):
+        pieces.append(T.TANH_FAST if cfg["fast_tanh"] else T.TANH_EXACT)
+
+    param_args = "".join(f", p_{p}" for p in scalars) + "".join(f", t_{t}, t_{t}_len" for t in tensors)
+    kv_bounded, ranges, constexprs, call_constexprs = [], T.RANGES_UNMASKED, "", ""
+    host = [f"    p_{p} = params[{p!r}]\n" for p in scalars]
+    host += [f"    t_{t} = params[{t!r}]\n" for t in tensors]
+    if mask.ir is not None:
+        cls_ew = Elementwise(prefix="_c")
+        iv = Intervals(cls_ew)
+        may, must = iv.boolean(mask.ir)
+        kv_bounded, q_bounded = sorted(iv.kv_tensors), sorted(iv.q_tensors)
+        bound_args = "".join(f", qmin_{t}, qmax_{t}" for t in q_bounded) + \
+            "".join(f", kmin_{t}, kmax_{t}" for t in kv_bounded)
+        body = cls_ew.prologue + iv.lines
+        pieces.append(T.CLASSIFY.format(args=param_args + bound_args, body=T.indent(body, 4).rstrip("\n"),
+                                        may=may, must=must))
+        if kv_bounded:
+            pieces.append(T.BLOCK_MINMAX)
+        qb = "".join(f"    _qv_{t} = tl.load(t_{t} + tl.minimum(offs_m, tl.minimum(S, t_{t}_len) - 1))\n"
+                     f"    qmin_{t} = tl.min(_qv_{t}, 0)\n    qmax_{t} = tl.max(_qv_{t}, 0)\n" for t in q_bounded)
+        vec = param_args + "".join(f", qmin_{t}, qmax_{t}" for t in q_bounded) + "".join(
+            f", tl.load(kmin_{t} + jb, mask=blk_ok, other=0), tl.load(kmax_{t} + jb, mask=blk_ok, other=0)"
+            for t in kv_bounded)
+        ranges = T.RANGES_MASKED.format(qbounds=qb, vec_args=vec, full_range=T.FULL_RANGE_SPLIT
+                                        if cfg["mask_split"] else T.FULL_RANGE_NONE)
+        constexprs += ", NB_P2: tl.constexpr"
+        call_constexprs += ", NB_P2=max(16, triton.next_power_of_2(triton.cdiv(S, block_n)))"
+        for t in kv_bounded:
+            host.append(f"    kmin_{t} = torch.empty((triton.cdiv(S, block_n),), dtype=t_{t}.dtype, device=q.device)\n"
+                        f"    kmax_{t} = torch.empty_like(kmin_{t})\n"
+                        f"    _block_minmax[(triton.cdiv(S, block_n),)](t_{t}, kmin_{t}, kmax_{t}, "
+                        f"min(S, t_{t}.numel()), BLOCK=block_n)\n")
+        skip_args = param_args + "".join(f", qmin_{t}, qmax_{t}" for t in q_bounded) + \
+            "".join(f", tl.load(kmin_{t} + j), tl.load(kmax_{t} + j)" for t in kv_bounded)
+    kernel_args = param_args + "".join(f", kmin_{t}, kmax_{t}" for t in kv_bounded)
+    call_args = "".join(f", p_{p}" for p in scalars) + "".join(f", t_{t}, t_{t}.numel()" for t in tensors) + \
+        "".join(f", kmin_{t}, kmax_{t}" for t in kv_bounded)
+    if bound is not None:
+        kernel_args += ", m_static"
+        constexprs += ", STATIC_MAX: tl.constexpr"
+        host.append(f"    m_static = abs({host_expr(bound)})  # |log2-domain score| <= m_static\n")
+        call_args += ", m_static"
+        call_constexprs += ", STATIC_MAX=m_static <= 60.0"  # exp2(-2 * 60) is still a normal fp32
+
+    pid_m = "tl.num_programs(0) - 1 - tl.program_id(0)" if cfg["reverse_m"] else "tl.program_id(0)"
+    kern = T.KERNEL_HEAD.format(args=kernel_args, constexprs=constexprs, pid_m=pid_m)
+    kern += T.indent(ew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
+    kern += ("    m_i = tl.full([BLOCK_M], float(\"-inf\"), tl.float32)\n    l_i = tl.zeros([BLOCK_M], tl.float32)\n"
+             "    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)\n")
+    kern += ranges
+    safe = has_inf(s2)
+    skip = mask.ir is not None and cfg["skip_empty"]
+    for lo, hi, masked in (("lo", "flo", True), ("flo", "fhi", False), ("fhi", "hi", True)):
+        keep = keep_text if masked else None
+        kern += f"    for j in range({lo}, {hi}):  # {'masked' if masked else 'mask-free'} key blocks\n"
+        ind = 8
+        if masked and skip:
+            kern += (f"        may_j, must_j = _classify(q_lo, q_hi, j * BLOCK_N, "
+                     f"tl.minimum(j * BLOCK_N + BLOCK_N, S) - 1, b, h{skip_args})\n        if may_j:\n")
+            ind = 12
+        if bound is not None:
+            kern += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static"), ind + 4)
+            kern += " " * ind + "else:\n"
+            ind += 4
+        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin_text), ind)
+    kern += T.EPILOGUE
+    pieces.append(kern)
+    tiles = {d: (t["BLOCK_M"], t["BLOCK_N"], t["num_warps"], t["num_stages"]) for d, t in cfg["tiles"].items()}
+    pieces.append(T.HOST.format(tiles=repr(tiles), problem=name, host_body="".join(host), call_args=call_args,
+                                call_constexprs=call_constexprs))
+    return "".join(pieces)
+
+
+def _summary(score, mask, mode, bound):
+    parts = ["score_mod " + ("none" if score.ir is None else "translated"),
+             "mask_mod " + ("none" if mask.ir is None else "translated, interval block skipping"),
+             f"softmax {mode}" + (", static max for bounded scores" if bound is not None else "")]
+    return "; ".join(parts)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problem", required=True, help="problem folder (with reference.py)")
+    ap.add_argument("--config", default="{}", help="JSON config (tiles, switches); see tools/offline/config.py")
+    a = ap.parse_args(argv)
+    try:
+        sys.stdout.write(render(a.problem, a.config))
+    except (TranslateError, ConfigError) as e:
+        sys.stderr.write(f"render: {a.problem}: {e}\n")
+        return 2
+    except FileNotFoundError as e:
+        sys.stderr.write(f"render: {e}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The offline policy's attention template: one FlashAttention-2 forward with hook points, as text.
+
+Hooks, filled from the translated problem: the log2-domain score (`score_mod`), the element mask
+(`mask_mod`), the block classifier `_classify` derived from the mask by interval arithmetic, and the
+host-side parameter plumbing. Per query block the kernel classifies every key block as empty,
+partial or full, then runs three loops: masked blocks before the first full run, the full run
+without any mask math, masked blocks after it. Empty blocks outside [lo, hi) are never visited.
+"""
+
+HEADER = '''"""kforge offline template, problem {problem}: {summary}.
+
+Config: {config}
+"""
+import torch
+import triton
+import triton.language as tl
+'''
+
+TANH_FAST = '''
+
+@triton.jit
+def _tanh(x):
+    return tl.inline_asm_elementwise("tanh.approx.f32 $0, $1;", "=r,r", [x], dtype=tl.float32, is_pure=True, pack=1)
+'''
+
+TANH_EXACT = '''
+
+@triton.jit
+def _tanh(x):
+    e = tl.math.exp2(tl.minimum(x, 20.0) * 2.8853900817779268)
+    return 1.0 - 2.0 / (e + 1.0)
+'''
+
+BLOCK_MINMAX = '''
+
+@triton.jit
+def _block_minmax(T, MIN, MAX, n, BLOCK: tl.constexpr):
+    # per key block: the smallest and largest value of a tensor the mask indexes by kv_idx
+    j = tl.program_id(0)
+    x = tl.load(T + tl.minimum(j * BLOCK + tl.arange(0, BLOCK), n - 1))
+    tl.store(MIN + j, tl.min(x, 0))
+    tl.store(MAX + j, tl.max(x, 0))
+'''
+
+CLASSIFY = '''
+
+@triton.jit
+def _classify(q_lo, q_hi, k_lo, k_hi, b, h{args}):
+    # (may, must): may some (q, kv) of the tile be kept; are all kept. Works on scalars and per-block vectors.
+{body}
+    return {may}, {must}
+'''
+
+KERNEL_HEAD = '''
+
+@triton.jit
+def _attn_fwd(Q, K, V, O, sm_scale,
+              sqb, sqh, sqm, sqd, skb, skh, skn, skd, svb, svh, svn, svd, sob, soh, som, sod,
+              H, GROUP, S{args},
+              HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr{constexprs}):
+    pid_m = {pid_m}
+    pid_bh = tl.program_id(1)
+    b = pid_bh // H
+    h = pid_bh % H
+    hk = h // GROUP  # GQA: query head h reads KV head h // (Hq / Hkv)
+    m0 = pid_m * BLOCK_M
+    offs_m = m0 + tl.arange(0, BLOCK_M)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    q_idx = offs_m[:, None]
+    q_ptrs = Q + b.to(tl.int64) * sqb + h.to(tl.int64) * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd
+    k_ptrs = K + b.to(tl.int64) * skb + hk.to(tl.int64) * skh + offs_n[:, None] * skn + offs_d[None, :] * skd
+    v_ptrs = V + b.to(tl.int64) * svb + hk.to(tl.int64) * svh + offs_n[:, None] * svn + offs_d[None, :] * svd
+    q = tl.load(q_ptrs, mask=offs_m[:, None] < S, other=0.0)
+'''
+
+RANGES_UNMASKED = '''    # no mask_mod: every block is full except a partial last one
+    lo = 0
+    flo = 0
+    fhi = S // BLOCK_N
+    hi = tl.cdiv(S, BLOCK_N)
+'''
+
+RANGES_MASKED = '''    # classify every key block for this query block (vectorised), then find the loop bounds
+    q_lo = m0
+    q_hi = tl.minimum(m0 + BLOCK_M, S) - 1
+{qbounds}    n_blocks = tl.cdiv(S, BLOCK_N)
+    jb = tl.arange(0, NB_P2)
+    blk_ok = jb < n_blocks
+    may_v, must_v = _classify(q_lo, q_hi, jb * BLOCK_N, tl.minimum(jb * BLOCK_N + BLOCK_N, S) - 1, b, h{vec_args})
+    may_v = may_v & blk_ok
+    must_v = must_v & may_v & (jb * BLOCK_N + BLOCK_N <= S)
+    lo = tl.min(tl.where(may_v, jb, n_blocks), 0)
+    hi = tl.maximum(tl.max(tl.where(may_v, jb + 1, 0), 0), lo)
+{full_range}'''
+
+FULL_RANGE_SPLIT = '''    flo = tl.min(tl.where(must_v, jb, hi), 0)
+    fhi = tl.maximum(tl.min(tl.where((jb > flo) & ~must_v, jb, hi), 0), flo)
+'''
+
+FULL_RANGE_NONE = '''    flo = hi  # mask_split off: every visited block takes the masked path
+    fhi = hi
+'''
+
+EPILOGUE = '''    l_i = tl.where(l_i == 0.0, 1.0, l_i)  # rows with no kept key output 0
+    out = acc / l_i[:, None]
+    o_ptrs = O + b.to(tl.int64) * sob + h.to(tl.int64) * soh + offs_m[:, None] * som + offs_d[None, :] * sod
+    tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=offs_m[:, None] < S)
+'''
+
+HOST = '''
+
+_TILES = {tiles}
+
+
+def attention(q, k, v, *, scale, **params):
+    """Attention for problem {problem}: q [B,Hq,S,D], k/v [B,Hkv,S,D] bf16 CUDA -> [B,Hq,S,D] bf16."""
+    B, H, S, D = q.shape
+    o = torch.empty_like(q)
+    block_m, block_n, warps, stages = _TILES.get(D) or _TILES[128]
+{host_body}    grid = (triton.cdiv(S, block_m), B * H)
+    _attn_fwd[grid](q, k, v, o, float(scale), *q.stride(), *k.stride(), *v.stride(), *o.stride(),
+                    H, H // k.shape[1], S{call_args},
+                    HEAD_DIM=D, BLOCK_M=block_m, BLOCK_N=block_n{call_constexprs}, num_warps=warps, num_stages=stages)
+    return o
+'''
+
+
+def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None):
+    """One key block's body (list of lines): load K, scores, mask, softmax update, load V, accumulate.
+
+    mode: "static" (bounded scores minus a fixed max), "linear" (s2 = qk * c, the max taken on qk),
+    "online" (general running max). keep is the element mask expression or None (mask-free block).
+    """
+    kmask = ", mask=kv_ok[:, None], other=0.0" if keep else ""
+    out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
+    if keep:
+        out.append("kv_ok = (start_n + offs_n) < S")
+    out += [f"k = tl.load(k_ptrs + start_n * skn{kmask})", "qk = tl.dot(q, tl.trans(k))"]
+    if mode == "linear" and not keep:
+        c = "" if linear == "1" else f" * {linear}"
+        out += [f"m_new = tl.maximum(m_i, tl.max(qk, 1){c})", f"p = tl.math.exp2(qk{c} - m_new[:, None])"]
+        m_use = "m_new"
+    else:
+        out.append(f"s = {score}")
+        if keep:
+            out.append(f"s = tl.where({keep}, s, float(\"-inf\"))")
+        if mode == "static":
+            out += ["p = tl.math.exp2(s - m_static)", "l_i += tl.sum(p, 1)",
+                    f"v = tl.load(v_ptrs + start_n * svn{kmask})", f"acc = tl.dot(p.to({dtype}), v, acc)"]
+            return out
+        out.append("m_new = tl.maximum(m_i, tl.max(s, 1))")
+        m_use = "m_new"
+        if keep or safe:
+            out.append('m_use = tl.where(m_new == float("-inf"), 0.0, m_new)  # nothing kept yet: keep p at 0')
+            m_use = "m_use"
+        out.append(f"p = tl.math.exp2(s - {m_use}[:, None])")
+    out += [f"alpha = tl.math.exp2(m_i - {m_use})", "l_i = l_i * alpha + tl.sum(p, 1)",
+            f"v = tl.load(v_ptrs + start_n * svn{kmask})",
+            f"acc = tl.dot(p.to({dtype}), v, acc * alpha[:, None])", "m_i = m_new"]
+    return out
+
+
+def indent(lines, n):
+    """Lines indented by n spaces, joined with newlines (with a trailing newline)."""
+    return "".join(" " * n + ln + "\n" for ln in lines)
