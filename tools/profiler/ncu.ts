@@ -171,7 +171,11 @@ export class NcuProfiler implements Profiler {
       }
       const csv = await this.exportCsv(ncu, `${report}.ncu-rep`, dir, env);
       if (typeof csv !== "string") return csv;
-      return { status: "ok", summary: summariseProfile(csv, { shape, compile: driver.compile }) };
+      try {
+        return { status: "ok", summary: summariseProfile(csv, { shape, compile: driver.compile }) };
+      } catch (err) {
+        return { status: "failed", reason: `could not read ncu's CSV: ${(err as Error).message.slice(0, 500)}` };
+      }
     }
     return { status: "failed", reason: `ncu kept failing: ${ncuDiagnostics(text).join(" | ")}` };
   }
