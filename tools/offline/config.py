@@ -3,7 +3,8 @@
 A config is JSON. `tiles` maps a head dim ("64", "128") to BLOCK_M, BLOCK_N, num_warps, num_stages;
 top-level BLOCK_M/BLOCK_N/num_warps/num_stages override every head dim (handy on the command line).
 Switches: qscale (fold the score's scale into q once), skip_empty (test each masked key block and
-skip empty ones), fast_tanh (tanh.approx.f32), static_max (bounded scores skip the running max),
+skip empty ones), fast_tanh (tanh.approx.f32), tanh_bf16x2 (packed tanh.approx.bf16x2: half the
+MUFU work, bf16 precision), static_max (bounded scores skip the running max),
 reverse_m (heaviest query blocks first), mask_split (separate mask-free loop for interior blocks).
 """
 import json
@@ -11,7 +12,7 @@ import json
 TILE_KEYS = ("BLOCK_M", "BLOCK_N", "num_warps", "num_stages")
 ALLOWED = {"BLOCK_M": (16, 32, 64, 128, 256), "BLOCK_N": (16, 32, 64, 128, 256), "num_warps": (1, 2, 4, 8, 16),
            "num_stages": (1, 2, 3, 4, 5, 6)}
-SWITCHES = ("qscale", "skip_empty", "fast_tanh", "static_max", "reverse_m", "mask_split")
+SWITCHES = ("qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split")
 
 
 class ConfigError(Exception):
@@ -35,6 +36,7 @@ def default_switches(features):
         "qscale": False,
         "skip_empty": "irregular_mask" in features,
         "fast_tanh": True,
+        "tanh_bf16x2": False,
         "static_max": True,
         "reverse_m": "mask" in features,
         "mask_split": True,

@@ -87,7 +87,7 @@ def render(problem_dir, config=None):
     pieces = [T.HEADER.format(problem=name, summary=_summary(score, mask, mode, bound),
                               config=json.dumps(config if isinstance(config, dict) else json.loads(config or "{}")))]
     if any(n[0] == "call" and n[1] == "tanh" for ir in (s2, mask.ir) if ir is not None for n in _walk(ir)):
-        pieces.append(T.TANH_FAST if cfg["fast_tanh"] else T.TANH_EXACT)
+        pieces.append(T.TANH_BF16X2 if cfg["tanh_bf16x2"] else T.TANH_FAST if cfg["fast_tanh"] else T.TANH_EXACT)
 
     param_args = "".join(f", p_{p}" for p in scalars) + "".join(f", t_{t}, t_{t}_len" for t in tensors)
     kv_bounded, ranges, constexprs, call_constexprs = [], T.RANGES_UNMASKED, "", ""
