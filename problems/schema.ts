@@ -51,6 +51,8 @@ export const AttentionProblemSpec = z
     atol: z.number().nonnegative().default(1e-3),
     /** Random seeds drawn per correctness shape. */
     seeds: z.number().int().min(1).max(8).default(2),
+    /** Where candidates run: "cuda" (the product) or "cpu" (test problems: torch math allowed, perf_counter timing). */
+    device: z.enum(["cuda", "cpu"]).default("cuda"),
   })
   .strict();
 

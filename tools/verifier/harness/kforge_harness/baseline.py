@@ -1,0 +1,89 @@
+"""Baselines the candidate is compared with, built per benchmark shape:
+  flex        compiled FlexAttention running the problem's score_mod/mask_mod (create_block_mask for the mask)
+  sdpa_flash  SDPA's FlashAttention backend   } only for problems whose baseline is "sdpa" (full, causal)
+  sdpa_cudnn  SDPA's cuDNN backend             }
+  reference   the problem's reference in float32, eager (the CPU path's baseline)
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+from . import reference as refmod
+
+BaselineFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def build_baselines(problem: dict, ref, params: dict, shape: dict, device: str, scale: float) -> Tuple[Dict[str, BaselineFn], List[str]]:
+    """The callables to time for this shape, and notes on any that could not be built."""
+    notes: List[str] = []
+    if device == "cpu":
+        hi = torch.float32
+        p32 = {k: (v.to(hi) if torch.is_tensor(v) and v.is_floating_point() else v) for k, v in params.items()}
+        return {"reference": lambda q, k, v: ref.reference(q.to(hi), k.to(hi), v.to(hi), scale=scale, **p32)}, notes
+    fns: Dict[str, BaselineFn] = {}
+    try:
+        fns["flex"] = flex_fn(ref, params, shape, device, scale)
+    except Exception as exc:  # an old torch without FlexAttention: report, don't fail the candidate
+        notes.append(f"flex unavailable: {type(exc).__name__}: {exc}")
+    if problem.get("baseline") == "sdpa":
+        kind = refmod.mask_kind(refmod.mask_mod(ref, params), device)
+        if kind == "other":
+            notes.append("sdpa baselines skipped: the mask is neither full nor causal")
+        else:
+            for name in ("sdpa_flash", "sdpa_cudnn"):
+                fn = sdpa_fn(name, kind == "causal", shape, scale)
+                if fn is not None:
+                    fns[name] = fn
+                else:
+                    notes.append(f"{name} unavailable in this torch")
+    return fns, notes
+
+
+def flex_fn(ref, params: dict, shape: dict, device: str, scale: float) -> BaselineFn:
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    score = refmod.score_mod(ref, params)
+    mask = refmod.mask_mod(ref, params)
+    block_mask = create_block_mask(mask, B=None, H=None, Q_LEN=shape["S"], KV_LEN=shape["S"], device=device) if mask else None
+    compiled = torch.compile(flex_attention, dynamic=False)
+    gqa = shape["Hkv"] != shape["H"]
+
+    def run(q, k, v):
+        return compiled(q, k, v, score_mod=score, block_mask=block_mask, scale=scale, enable_gqa=gqa)
+
+    return run
+
+
+def sdpa_fn(name: str, causal: bool, shape: dict, scale: float) -> Optional[BaselineFn]:
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:
+        return None
+    backend = {"sdpa_flash": "FLASH_ATTENTION", "sdpa_cudnn": "CUDNN_ATTENTION"}[name]
+    if not hasattr(SDPBackend, backend):
+        return None
+    be = getattr(SDPBackend, backend)
+    gqa = shape["Hkv"] != shape["H"]
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def run(q, k, v):
+        with sdpa_kernel(be):
+            if gqa:
+                return sdpa(q, k, v, is_causal=causal, scale=scale, enable_gqa=True)
+            return sdpa(q, k, v, is_causal=causal, scale=scale)
+
+    return run
+
+
+def primary_names(problem: dict, device: str, available: List[str]) -> List[str]:
+    """Baselines the headline speedup is computed against (the fastest of them, per shape)."""
+    if device == "cpu":
+        want = ["reference"]
+    elif problem.get("baseline") == "sdpa":
+        want = ["sdpa_flash", "sdpa_cudnn"]
+    else:
+        want = ["flex"]
+    got = [n for n in want if n in available]
+    return got or (["flex"] if "flex" in available else [])

@@ -1,0 +1,53 @@
+"""Calling the candidate: exceptions (and asynchronous CUDA faults, which surface at the next
+synchronisation) become its compile/runtime errors; the output must be a fresh bf16 [B, H, S, D] tensor."""
+from __future__ import annotations
+
+from typing import Callable, List
+
+import torch
+
+from . import failures, timing
+from .protocol import Verdict, wrong_output
+
+
+class Candidate:
+    def __init__(self, fn: Callable, path: str, device: str, own_kernels: List[str]):
+        self.fn = fn
+        self.path = path
+        self.device = device
+        self.own_kernels = own_kernels
+        self.calls = 0
+
+    def call(self, q, k, v, scale: float, params: dict, shape: dict, sync: bool = True):
+        """One call, synchronised, so a fault is pinned on the candidate and the shape that caused it."""
+        first = self.calls == 0
+        self.calls += 1
+        try:
+            out = self.fn(q, k, v, scale=scale, **params)
+            if sync:
+                timing.synchronize(self.device)
+        except Verdict:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - everything the kernel raises is its own failure
+            raise Verdict(failures.from_call(exc, self.path, shape, first)) from None
+        return out
+
+    def fast_call(self, q, k, v, scale: float, params: dict):
+        """The timed call: no synchronisation, no bookkeeping (faults were ruled out before timing)."""
+        return self.fn(q, k, v, scale=scale, **params)
+
+
+def validate_output(out, shape: dict, device: str) -> None:
+    """The contract: a bf16 tensor [B, H, S, D] on the inputs' device."""
+    want = (shape["B"], shape["H"], shape["S"], shape["D"])
+    if not torch.is_tensor(out):
+        raise Verdict(wrong_output(f"attention() returned {type(out).__name__}, expected a torch.Tensor {list(want)}", []))
+    problems = []
+    if tuple(out.shape) != want:
+        problems.append(f"shape {list(out.shape)} (expected {list(want)})")
+    if out.dtype != torch.bfloat16:
+        problems.append(f"dtype {out.dtype} (expected torch.bfloat16)")
+    if out.device.type != device:
+        problems.append(f"device {out.device} (expected {device})")
+    if problems:
+        raise Verdict(wrong_output(f"attention() returned a tensor with {', '.join(problems)}", []))

@@ -1,0 +1,143 @@
+"""A Python twin of the TypeScript client, for hosts without Node (gpu_selftest.py, bench/verify-time.py):
+spawns run_candidate.py in its own process group, temp dir and scrubbed environment, enforces
+per-phase time limits by killing the group, and reads the nonce-tagged events from a file channel."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Optional
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_CANDIDATE = os.path.join(HERE, "run_candidate.py")
+ENV_PASS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "CUDA_VISIBLE_DEVICES",
+            "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH")
+SECRET = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
+DEFAULT_LIMITS = {"start": 120.0, "static": 10.0, "import": 60.0, "compile": 90.0, "correctness": 60.0, "timing": 90.0}
+_unshare: Optional[bool] = None
+
+
+def scrubbed_env(workdir: str, extra: Optional[dict] = None) -> dict:
+    """Only what Python, CUDA and Triton need; HOME, TMPDIR and the compile caches inside the temp dir."""
+    env = {k: v for k, v in os.environ.items() if k in ENV_PASS and not SECRET.search(k)}
+    env.update(HOME=workdir, TMPDIR=workdir, TRITON_CACHE_DIR=os.path.join(workdir, "triton"),
+               TORCHINDUCTOR_CACHE_DIR=os.path.join(workdir, "inductor"), PYTHONDONTWRITEBYTECODE="1",
+               PYTHONUNBUFFERED="1")
+    env.update(extra or {})
+    return env
+
+
+def unshare_prefix() -> list:
+    """["unshare", "-n"] where a private network namespace works here (probed once)."""
+    global _unshare
+    if _unshare is None:
+        try:
+            _unshare = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _unshare = False
+    return ["unshare", "-n"] if _unshare else []
+
+
+class Spare:
+    """A harness process started ahead of its job (the warm spare)."""
+
+    def __init__(self, device: str, python: str = sys.executable, env_extra: Optional[dict] = None, workdir: Optional[str] = None):
+        self.device = device
+        self.keep_workdir = workdir is not None
+        self.workdir = workdir or tempfile.mkdtemp(prefix="kforge-cand-")
+        os.makedirs(self.workdir, exist_ok=True)
+        self.events_path = os.path.join(self.workdir, ".events.jsonl")
+        self.log_path = os.path.join(self.workdir, ".log.txt")
+        self.t_spawn = time.time()
+        self.log = open(self.log_path, "wb")
+        cmd = unshare_prefix() + [python, RUN_CANDIDATE, "--device", device, "--channel", f"file:{self.events_path}",
+                                  "--workdir", self.workdir]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=scrubbed_env(self.workdir, env_extra), cwd=self.workdir, start_new_session=True)
+
+    def events(self) -> list:
+        try:
+            with open(self.events_path) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except (OSError, ValueError):
+            return []
+
+    def wait_ready(self, limit_s: float) -> Optional[float]:
+        """Seconds until "ready", or None when it died or timed out."""
+        t_end = time.time() + limit_s
+        while time.time() < t_end:
+            if any(e.get("event") == "ready" for e in self.events()):
+                return time.time() - self.t_spawn
+            if self.proc.poll() is not None:
+                return None
+            time.sleep(0.02)
+        return None
+
+    def run(self, job: dict, limits: Optional[dict] = None) -> dict:
+        """Sends the job, enforces per-phase limits, returns {"result" | "timeout" | "died" ..., timings}."""
+        limits = {**DEFAULT_LIMITS, **(limits or {})}
+        nonce = secrets.token_hex(16)
+        t_send = time.time()
+        self.proc.stdin.write((json.dumps({**job, "nonce": nonce}) + "\n").encode())
+        self.proc.stdin.flush()
+        phase, t_phase = "start", t_send
+        while True:
+            evs = [e for e in self.events() if e.get("nonce") == nonce]
+            for e in evs:
+                if e["event"] == "result":
+                    return {"result": e["result"], "wall_s": time.time() - t_send, "log": self._finish()}
+                if e["event"] == "harness_error":
+                    return {"harness_error": e.get("message"), "trace": e.get("trace"), "log": self._finish()}
+            phases = [e for e in evs if e["event"] == "phase"]
+            if phases and phases[-1]["phase"] != phase:
+                phase, t_phase = phases[-1]["phase"], time.time()
+            if time.time() - t_phase > limits.get(phase, 60.0):
+                killed_after = time.time() - t_phase
+                log = self.kill()
+                return {"result": {"status": "timeout", "phase": phase, "limitS": limits.get(phase, 60.0),
+                                   "phases": {"totalMs": (time.time() - t_send) * 1e3}},
+                        "wall_s": time.time() - t_send, "killed_after_s": killed_after, "log": log}
+            if self.proc.poll() is not None:
+                time.sleep(0.05)
+                if any(e.get("event") == "result" and e.get("nonce") == nonce for e in self.events()):
+                    continue
+                rc = self.proc.returncode
+                log = self._finish()
+                kind = f"process died with signal {signal.Signals(-rc).name}" if rc < 0 else f"process exited with code {rc}"
+                return {"result": {"status": "runtime_error", "message": kind + "\n" + log, "kind": kind,
+                                   "phases": {"totalMs": (time.time() - t_send) * 1e3}}, "wall_s": time.time() - t_send}
+            time.sleep(0.01)
+
+    def kill(self) -> str:
+        """Kills the whole process group (the candidate's children too); returns the log tail."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return self._finish()
+
+    def _finish(self) -> str:
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.log.close()
+        tail = self._log_tail()
+        if not self.keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return tail
+
+    def _log_tail(self, n: int = 4000) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+            return data[-n:].decode(errors="replace")
+        except OSError:
+            return ""

@@ -1,0 +1,120 @@
+"""The wire protocol: one job (JSON) on stdin; events and the result as JSON lines on a private channel.
+
+The channel is fd 3 (the TypeScript client) or a file (gpu_selftest.py), never stdout: a candidate's
+prints go to stdout/stderr and cannot be mistaken for a result. Once the job is read, every line
+carries the job's nonce, so a candidate that writes to the channel still cannot forge a result.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+MODES = ("verify", "baseline", "reference_check", "static")
+
+
+class Channel:
+    """JSON-lines sink: "fd:N" or "file:PATH"."""
+
+    def __init__(self, spec: str):
+        kind, _, target = spec.partition(":")
+        if kind == "fd":
+            # Keep a private duplicate and close the well-known number, so the candidate cannot
+            # simply write to fd 3.
+            fd = int(target)
+            self._fd = os.dup(fd)
+            os.close(fd)
+        elif kind == "file":
+            self._fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        else:
+            raise ValueError(f"channel must be fd:N or file:PATH, got {spec!r}")
+        self._nonce: Optional[str] = None
+
+    def set_nonce(self, nonce: str) -> None:
+        self._nonce = nonce
+
+    def send(self, event: str, **fields: Any) -> None:
+        msg = {"event": event, **fields}
+        if self._nonce is not None:
+            msg["nonce"] = self._nonce
+        data = (json.dumps(msg, allow_nan=False, default=_jsonable) + "\n").encode()
+        while data:
+            n = os.write(self._fd, data)
+            data = data[n:]
+
+    def phase(self, name: str) -> None:
+        """Tells the client which phase runs now, so a time limit names the phase it hit."""
+        self.send("phase", phase=name, t=time.time())
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+@dataclass
+class Job:
+    """One unit of work for a fresh harness process."""
+
+    mode: str
+    nonce: str
+    device: str
+    problem: dict
+    reference_path: str
+    kernel_path: Optional[str] = None
+    source: Optional[str] = None
+    timing: bool = True
+    baseline: Optional[dict] = None
+    static_checks: bool = True
+    seed: int = 0
+    # Timing knobs (the defaults keep a candidate's verification under 10 s on an H100).
+    timing_budget_s: float = 0.35
+    extra: dict = field(default_factory=dict)
+
+
+def parse_job(line: str) -> Job:
+    raw = json.loads(line)
+    if raw.get("mode") not in MODES:
+        raise ValueError(f"job.mode must be one of {MODES}, got {raw.get('mode')!r}")
+    known = set(Job.__dataclass_fields__)
+    extra = {k: v for k, v in raw.items() if k not in known}
+    args = {k: v for k, v in raw.items() if k in known}
+    return Job(**args, extra={**args.get("extra", {}), **extra})
+
+
+# ---- result builders: exactly the shapes of tools/verifier/result.ts (VerifyResult) ----
+
+
+def ok(checks: list, timings: list, speedup: Optional[float], tflops: Optional[float]) -> dict:
+    return {"status": "ok", "checks": checks, "timings": timings, "speedup": speedup, "tflops": tflops}
+
+
+def compile_error(message: str, line: Optional[int] = None) -> dict:
+    return _drop_none({"status": "compile_error", "message": message, "line": line})
+
+
+def runtime_error(message: str, shape: Optional[dict] = None, kind: Optional[str] = None) -> dict:
+    return _drop_none({"status": "runtime_error", "message": message, "shape": shape, "kind": kind})
+
+
+def wrong_output(message: str, checks: list) -> dict:
+    return {"status": "wrong_output", "message": message, "checks": checks}
+
+
+def rejected(rule: str, message: str, line: Optional[int] = None) -> dict:
+    return _drop_none({"status": "rejected", "rule": rule, "message": message, "line": line})
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+class Verdict(Exception):
+    """Raised anywhere in a job to end it with this result (a kernel's failure, not ours)."""
+
+    def __init__(self, result: dict):
+        super().__init__(result.get("message", result.get("status")))
+        self.result = result
