@@ -154,4 +154,11 @@ export const traceMigrations: Migration[] = [
       db.exec(`ALTER TABLE trace_nodes ADD COLUMN error_ratio REAL`);
     },
   },
+  {
+    version: 3,
+    description: "runs: the baseline timings measured once per run (BaselineTimings JSON)",
+    up: (db) => {
+      db.exec(`ALTER TABLE trace_runs ADD COLUMN baseline TEXT`);
+    },
+  },
 ];

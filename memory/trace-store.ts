@@ -56,6 +56,8 @@ export class TraceStore {
       setRunStatus: p(`UPDATE trace_runs SET status = @status, stop_reason = COALESCE(@stopReason, stop_reason),
         error = @error, ended_at = CASE WHEN @status = 'running' THEN NULL ELSE @now END,
         pid = CASE WHEN @status = 'running' THEN @pid ELSE NULL END, heartbeat_at = @now WHERE id = @id`),
+      setBaseline: p(`UPDATE trace_runs SET baseline = ? WHERE id = ?`),
+      getBaseline: p(`SELECT baseline FROM trace_runs WHERE id = ?`),
       heartbeat: p(`UPDATE trace_runs SET heartbeat_at = @now, active_ms = MAX(active_ms, @activeMs) WHERE id = @id`),
       getRun: p(`SELECT ${RUN_COLUMNS} FROM trace_runs r WHERE r.id = ?`),
       listRuns: p(`SELECT ${RUN_COLUMNS} FROM trace_runs r ORDER BY r.started_at DESC LIMIT ?`),
@@ -136,6 +138,17 @@ export class TraceStore {
   /** Records that the run's process is alive and how much search time it has spent in total. */
   heartbeat(id: string, activeMs: number): void {
     this.st("heartbeat").run({ id, now: Date.now(), activeMs: Math.round(activeMs) });
+  }
+
+  /** Keeps the baseline timings measured for a run, so a resume reuses them. */
+  setBaseline(id: string, baseline: unknown): void {
+    this.st("setBaseline").run(JSON.stringify(baseline), id);
+  }
+
+  /** The run's baseline timings, or null when none were measured. */
+  getBaseline(id: string): unknown | null {
+    const row = this.st("getBaseline").get(id) as { baseline: string | null } | undefined;
+    return row?.baseline ? JSON.parse(row.baseline) : null;
   }
 
   // ---------------------------------------------------------------- artifacts

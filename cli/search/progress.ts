@@ -1,0 +1,91 @@
+/**
+ * Progress of a running search: a live one-screen display on a terminal (redrawn from the trace
+ * store), plain timestamped log lines otherwise, or nothing (--quiet, --json).
+ */
+import type { TraceStore } from "../../memory/trace-store.ts";
+import type { Progress } from "../../graph/deps.ts";
+import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
+
+export type ProgressMode = "live" | "lines" | "quiet";
+
+/** How often the live display redraws. */
+export const REDRAW_MS = 250;
+const RECENT = 6;
+
+/** A progress sink for the graph plus `stop()` to clear timers and print the last frame. */
+export interface ProgressReporter extends Progress {
+  stop(): void;
+}
+
+/** Creates the reporter for `mode`, writing to `out` (stderr when stdout carries JSON). */
+export function createProgress(
+  mode: ProgressMode,
+  p: { out: NodeJS.WritableStream & { rows?: number; columns?: number }; store: TraceStore; runId: string; limits: BudgetLimits; elapsedBeforeMs: number },
+): ProgressReporter {
+  const started = Date.now();
+  const elapsed = () => p.elapsedBeforeMs + Date.now() - started;
+  const stamp = () => `[${formatDuration(elapsed()).padStart(6)}]`;
+  if (mode === "quiet") return { activity: () => {}, log: () => {}, stop: () => {} };
+  if (mode === "lines") {
+    return {
+      activity: (_key, text) => {
+        if (text) p.out.write(`${stamp()} ${text}\n`);
+      },
+      log: (line) => p.out.write(`${stamp()} ${line}\n`),
+      stop: () => {},
+    };
+  }
+  const running = new Map<string, string>();
+  const recent: string[] = [];
+  let drawn = 0;
+  const draw = () => {
+    const frame = renderFrame({ store: p.store, runId: p.runId, limits: p.limits, elapsedMs: elapsed(), running: [...running.values()], recent, width: p.out.columns ?? 100 });
+    const rows = Math.max(6, (p.out.rows ?? 30) - 1);
+    const lines = frame.slice(0, rows);
+    // Move up over the previous frame, then rewrite each line and clear what is left below.
+    p.out.write(`${drawn ? `\x1b[${drawn}A` : ""}${lines.map((l) => `\r\x1b[2K${l}`).join("\n")}\n\x1b[J`);
+    drawn = lines.length;
+  };
+  const timer = setInterval(draw, REDRAW_MS);
+  timer.unref();
+  return {
+    activity: (key, text) => {
+      if (text) running.set(key, text);
+      else running.delete(key);
+    },
+    log: (line) => {
+      recent.push(`${stamp()} ${line}`);
+      if (recent.length > RECENT) recent.shift();
+    },
+    stop: () => {
+      clearInterval(timer);
+      running.clear();
+      draw();
+    },
+  };
+}
+
+/** The lines of one live frame. */
+export function renderFrame(f: { store: TraceStore; runId: string; limits: BudgetLimits; elapsedMs: number; running: string[]; recent: string[]; width: number }): string[] {
+  const r = f.store.getRun(f.runId);
+  if (!r) return [`run ${f.runId}: not found`];
+  const l = f.limits;
+  const tokens = r.promptTokens + r.completionTokens;
+  const best = r.bestSpeedup === null ? "none yet" : `${r.bestSpeedup.toFixed(3)}x (node ${f.store.getNode(r.bestNode!)?.label ?? "?"})`;
+  const cut = (s: string) => (s.length > f.width - 1 ? `${s.slice(0, f.width - 2)}…` : s);
+  return [
+    `kforge search ${r.problem} · run ${r.id}`,
+    `elapsed ${formatDuration(f.elapsedMs)} / ${formatDuration(l.wallMs)}   nodes ${r.nodes}${l.maxNodes !== undefined ? `/${l.maxNodes}` : ""} (correct ${r.correct})   best ${best}${l.targetSpeedup !== undefined ? ` → target ${l.targetSpeedup}x` : ""}`,
+    `tokens ${fmtCount(tokens)}${l.maxTokens !== undefined ? `/${fmtCount(l.maxTokens)}` : ""}   cost $${r.costUsd.toFixed(2)}${l.maxCostUsd !== undefined ? `/$${l.maxCostUsd}` : ""}   model calls ${r.llmCalls}`,
+    "running now:",
+    ...(f.running.length ? f.running.slice(0, 8).map((s) => cut(`  ${s}`)) : ["  (between steps)"]),
+    "recent:",
+    ...(f.recent.length ? f.recent.map((s) => cut(`  ${s}`)) : ["  -"]),
+    "Ctrl-C stops cleanly (resume later with `kforge resume`)",
+  ];
+}
+
+/** 1234 → "1.2k", 3456789 → "3.5M". */
+export function fmtCount(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+}

@@ -1,0 +1,76 @@
+/** One process driving a run (new or resumed): components, baseline, progress, the graph, the summary. */
+import type { DB } from "../../memory/db.ts";
+import type { TraceStore } from "../../memory/trace-store.ts";
+import type { LoadedProblem } from "../../problems/schema.ts";
+import type { BaselineTimings } from "../../tools/verifier/types.ts";
+import { driveRun, type SearchSummary } from "../../graph/run.ts";
+import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
+import type { SearchOptions } from "../../graph/deps.ts";
+import type { CommandContext } from "../command.ts";
+import { openComponents } from "./components.ts";
+import { createProgress, fmtCount, type ProgressMode } from "./progress.ts";
+
+export interface SessionInput {
+  runId: string;
+  problem: LoadedProblem;
+  limits: BudgetLimits;
+  options: SearchOptions;
+  db: DB;
+  store: TraceStore;
+  mode: ProgressMode;
+}
+
+/** Drives the run to its end (or an interrupt), prints the summary, returns the exit code. */
+export async function runSession(ctx: CommandContext, s: SessionInput): Promise<number> {
+  const out = ctx.json ? ctx.stderr : ctx.stdout;
+  const components = await openComponents(ctx.config, s.problem, s.db, s.store);
+  const run = s.store.getRun(s.runId)!;
+  const progress = createProgress(s.mode, { out: out as NodeJS.WriteStream, store: s.store, runId: s.runId, limits: s.limits, elapsedBeforeMs: run.activeMs });
+  let summary: SearchSummary;
+  try {
+    const baseline = await baselineOf(s, components.verifier, progress.log, ctx.signal);
+    summary = await driveRun(s.runId, {
+      db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,
+      memory: components.memory, limits: s.limits, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,
+      ...(baseline ? { baseline } : {}),
+    });
+  } finally {
+    progress.stop();
+    await components.close();
+  }
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else ctx.stdout.write(`${describeSummary(summary)}\n`);
+  return summary.status === "interrupted" ? 130 : summary.status === "failed" ? 1 : 0;
+}
+
+/** The run's baseline timings: measured once when the verifier can, then reused by every resume. */
+async function baselineOf(
+  s: SessionInput,
+  verifier: { measureBaseline?: (p: LoadedProblem, signal?: AbortSignal) => Promise<BaselineTimings> },
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<BaselineTimings | null> {
+  const saved = s.store.getBaseline(s.runId) as BaselineTimings | null;
+  if (saved || !verifier.measureBaseline) return saved;
+  log("measuring the baselines once for this run");
+  try {
+    const b = await verifier.measureBaseline(s.problem, signal);
+    s.store.setBaseline(s.runId, b);
+    return b;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    s.store.recordEvent(s.runId, null, "baseline_error", `measuring baselines failed; each verification times them itself: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/** The final lines a person reads. */
+export function describeSummary(s: SearchSummary): string {
+  const best = s.bestSpeedup === null ? "no correct kernel" : `best ${s.bestSpeedup.toFixed(3)}x (node ${s.bestLabel})`;
+  const head = `${s.status}${s.stopReason ? ` (${s.stopReason})` : ""}: ${s.nodes} nodes, ${s.correct} correct, ${best}, ${fmtCount(s.tokens)} tokens, $${s.costUsd.toFixed(2)}, ${formatDuration(s.elapsedMs)}`;
+  const next =
+    s.status === "interrupted" || s.status === "failed"
+      ? `resume: kforge resume ${s.runId}`
+      : `inspect: kforge trace ${s.runId}${s.bestNode ? `   export the best: kforge export ${s.runId}` : ""}`;
+  return [head, ...(s.error ? [`error: ${s.error}`] : []), next].join("\n");
+}

@@ -1,0 +1,143 @@
+/**
+ * Running a search: create a run (record + root node), then drive the compiled graph with the
+ * LangGraph SQLite checkpointer (same database file, durability "sync") until the budget ends it,
+ * Ctrl-C interrupts it, or it fails. A killed run (kill -9 included) resumes from its last
+ * checkpoint; node ids are deterministic and every node checks the trace before redoing work.
+ */
+import { randomBytes } from "node:crypto";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import type { DB } from "../memory/db.ts";
+import type { TraceStore } from "../memory/trace-store.ts";
+import type { RunRow } from "../memory/trace-types.ts";
+import { describeError, UserError } from "../core/errors.ts";
+import { buildSearchGraph } from "./graph.ts";
+import type { GraphDeps, SearchOptions } from "./deps.ts";
+import { wallGraceMs, type BudgetLimits } from "./budget.ts";
+
+/** Everything a run needs besides its id (built by the CLI, or by tests and benchmarks with their own edges). */
+export type SearchSetup = Omit<GraphDeps, "runId" | "elapsedMs" | "signal"> & { db: DB; signal: AbortSignal };
+
+/** What `kforge search` prints at the end (and as --json). */
+export interface SearchSummary {
+  runId: string;
+  problem: string;
+  status: RunRow["status"];
+  stopReason: string | null;
+  error: string | null;
+  bestNode: string | null;
+  bestLabel: string | null;
+  bestSpeedup: number | null;
+  nodes: number;
+  correct: number;
+  tokens: number;
+  costUsd: number;
+  elapsedMs: number;
+}
+
+/** How often the run's heartbeat and search time are written (kforge runs tells live from dead runs by it). */
+export const HEARTBEAT_MS = 5_000;
+
+/** A new run id: sortable by start time, unique enough to share a database. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${t}-${randomBytes(2).toString("hex")}`;
+}
+
+/** Records a new run and its root node. `config` is whatever a resume needs to rebuild the setup. */
+export function createRun(store: TraceStore, r: { runId: string; problem: string; limits: BudgetLimits; options: SearchOptions; config: Record<string, unknown> }): void {
+  store.atomically(() => {
+    store.createRun({ id: r.runId, problem: r.problem, config: { ...r.config, options: r.options }, budget: r.limits });
+    store.upsertNode({ id: `${r.runId}.0`, runId: r.runId, parentId: null, label: "root", depth: 0, iteration: 0, title: r.problem, status: "root", origin: "root" });
+  });
+}
+
+/** Refuses to drive a run another live process is driving. */
+export function assertResumable(run: RunRow): void {
+  if (run.status === "done") throw new UserError(`run ${run.id} is already done (${run.stopReason ?? "finished"})`, { hint: "start a new one with `kforge search`" });
+  if (run.status === "running" && run.pid !== null && run.pid !== process.pid && processAlive(run.pid)) {
+    throw new UserError(`run ${run.id} is being driven by process ${run.pid}`, { hint: "stop that process first (Ctrl-C), then resume" });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Drives run `runId` from its last checkpoint (or from the start) until it ends; never leaves it marked running. */
+export async function driveRun(runId: string, setup: SearchSetup): Promise<SearchSummary> {
+  const { store, db } = setup;
+  const run = store.getRun(runId);
+  if (!run) throw new UserError(`no run ${runId} in ${db.name}`, { hint: "list runs with `kforge runs`" });
+  assertResumable(run);
+  const resumed = run.pid !== process.pid;
+  store.setRunStatus(runId, "running");
+  if (resumed && run.activeMs > 0) store.recordEvent(runId, null, "resume", `resumed after ${Math.round(run.activeMs / 1000)}s of search (was ${run.status})`);
+
+  const sessionStart = Date.now();
+  const elapsedMs = () => run.activeMs + (Date.now() - sessionStart);
+  const controller = new AbortController();
+  let cause: "user" | "deadline" | null = null;
+  const onUserAbort = () => {
+    cause ??= "user";
+    controller.abort(setup.signal.reason);
+  };
+  if (setup.signal.aborted) onUserAbort();
+  setup.signal.addEventListener("abort", onUserAbort, { once: true });
+  // Work in flight at the deadline gets a grace period, then is cut (an R1 call can take many minutes).
+  const deadline = setTimeout(() => {
+    cause ??= "deadline";
+    controller.abort(new Error("wall-time budget spent"));
+  }, Math.max(0, setup.limits.wallMs + wallGraceMs(setup.limits) - run.activeMs));
+  const heartbeat = setInterval(() => store.heartbeat(runId, elapsedMs()), HEARTBEAT_MS);
+  deadline.unref();
+  heartbeat.unref();
+
+  const deps: GraphDeps = { ...setup, runId, elapsedMs, signal: controller.signal };
+  const checkpointer = new SqliteSaver(db);
+  const graph = buildSearchGraph(deps).compile({ checkpointer });
+  const thread = { configurable: { thread_id: runId } };
+  try {
+    const saved = await checkpointer.getTuple(thread);
+    const final = await graph.invoke(saved ? null : { runId, problem: setup.problem.spec.name }, {
+      ...thread,
+      durability: "sync",
+      recursionLimit: 10_000_000,
+      signal: controller.signal,
+    });
+    store.setRunStatus(runId, "done", { stopReason: (final.stop as string | null) ?? "finished" });
+  } catch (err) {
+    if (controller.signal.aborted && cause === "deadline") {
+      store.recordEvent(runId, null, "budget", "wall-time budget and its grace spent: in-flight work was cut");
+      store.setRunStatus(runId, "done", { stopReason: "budget:wall" });
+    } else if (controller.signal.aborted) {
+      store.recordEvent(runId, null, "interrupt", "interrupted (Ctrl-C / SIGTERM); resume with `kforge resume`");
+      store.setRunStatus(runId, "interrupted", { stopReason: "interrupted" });
+    } else {
+      store.recordEvent(runId, null, "failure", describeError(err));
+      store.setRunStatus(runId, "failed", { stopReason: "error", error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(heartbeat);
+    setup.signal.removeEventListener("abort", onUserAbort);
+    store.heartbeat(runId, elapsedMs());
+  }
+  return summarizeRun(store, runId);
+}
+
+/** The summary of a run as it stands in the trace. */
+export function summarizeRun(store: TraceStore, runId: string): SearchSummary {
+  const r = store.getRun(runId);
+  if (!r) throw new UserError(`no run ${runId}`);
+  return {
+    runId, problem: r.problem, status: r.status, stopReason: r.stopReason, error: r.error, bestNode: r.bestNode,
+    bestLabel: r.bestNode ? (store.getNode(r.bestNode)?.label ?? null) : null, bestSpeedup: r.bestSpeedup,
+    nodes: r.nodes, correct: r.correct, tokens: r.promptTokens + r.completionTokens, costUsd: r.costUsd, elapsedMs: r.activeMs,
+  };
+}
