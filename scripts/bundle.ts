@@ -1,75 +1,116 @@
 /**
- * `npm run bundle`: a self-contained folder for a GPU host without Node or network:
+ * `npm run bundle [-- OUT_DIR] [--link-node]`: a self-contained folder for a GPU host without Node or network:
  *   node.xz                 this machine's Node binary, xz-compressed (unpacked on first run)
  *   kforge.mjs              the whole TypeScript program bundled by esbuild
- *   better_sqlite3.node     the native SQLite addon
- *   problems/ tools/ ui/    the problem suite, the Python harness and offline template, the web page
+ *   scripted-server.mjs     the scripted OpenAI-compatible server (bench/model-path drives the agents with it)
+ *   better_sqlite3.node     the native SQLite addon (node_modules/better-sqlite3 keeps only its JS)
+ *   problems/ tools/ ui/    the problem suite, the Python harness and offline template, the web page (app.js prebuilt)
+ *   test/fixtures           test problems and kernels (a CPU smoke search runs from the bundle)
  *   kforge                  the launcher: `./kforge search --problem softcap --budget 15m`
+ * `--link-node` links this machine's node instead of compressing it (seconds instead of minutes; for tests).
  */
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
+import { LAUNCHER } from "./bundle-launcher.ts";
 
 const root = resolve(import.meta.dirname, "..");
-const out = resolve(process.argv[2] ?? join(root, "dist", "kforge-bundle"));
 
-/** Folders copied as they are (Python and static assets the program reads at run time). */
+/** Folders copied as they are (Python and static assets the program reads at run time through repoRoot()). */
 const COPIED = ["problems", "tools", "ui/static", "test/fixtures"];
+/** Never shipped: sources (bundled already), caches, editor and OS debris. */
+const SKIP = [/\.ts$/, /__pycache__/, /\.pyc$/, /\.DS_Store$/];
+/** Packages the program resolves at run time instead of bundling (native code, or optional tools it can live without). */
+const EXTERNAL = ["better-sqlite3", "playwright-core", "chromium-bidi", "esbuild"];
 
-async function main(): Promise<void> {
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
-
+/** Bundles one TypeScript entry point into a single ESM file for Node 20. */
+async function bundleEntry(entry: string, outfile: string): Promise<void> {
   await build({
-    entryPoints: [join(root, "cli", "bundle-entry.ts")],
-    outfile: join(out, "kforge.mjs"),
+    entryPoints: [join(root, entry)],
+    outfile,
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
-    external: ["better-sqlite3", "playwright-core", "chromium-bidi"],
+    external: EXTERNAL,
+    // Some bundled CommonJS dependencies call require(); ESM output has none unless we make one.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "warning",
   });
-  // better-sqlite3's JS is tiny; its native addon is loaded through KFORGE_SQLITE_BINDING.
+}
+
+/** better-sqlite3's JS and the two tiny packages it requires; its addon is loaded from KFORGE_SQLITE_BINDING. */
+function copySqlite(out: string): void {
   const require = createRequire(import.meta.url);
   const bsqlDir = dirname(require.resolve("better-sqlite3/package.json"));
-  cpSync(bsqlDir, join(out, "node_modules", "better-sqlite3"), {
-    recursive: true,
-    filter: (src) => !src.includes(`${"/"}deps${"/"}`) && !src.includes("/src/") && !src.endsWith(".a") && !src.includes("/obj"),
-  });
+  const dest = join(out, "node_modules", "better-sqlite3");
+  mkdirSync(dest, { recursive: true });
+  cpSync(join(bsqlDir, "package.json"), join(dest, "package.json"));
+  cpSync(join(bsqlDir, "lib"), join(dest, "lib"), { recursive: true });
   for (const dep of ["bindings", "file-uri-to-path"]) {
     const p = join(root, "node_modules", dep);
     if (existsSync(p)) cpSync(p, join(out, "node_modules", dep), { recursive: true });
   }
   cpSync(join(bsqlDir, "build", "Release", "better_sqlite3.node"), join(out, "better_sqlite3.node"));
+}
+
+/** The trace page's script, prebuilt: the bundle has no esbuild, so `kforge ui` serves ui/static/app.js. */
+async function writeUiScript(out: string): Promise<void> {
+  if (!existsSync(join(root, "ui", "client", "main.ts"))) return;
+  const { buildClient } = await import("../ui/client-bundle.ts");
+  writeFileSync(join(out, "ui", "static", "app.js"), await buildClient(root));
+}
+
+/** Node for the launcher: xz-compressed (portable), or a link to this machine's binary (`--link-node`, tests). */
+function placeNode(out: string, link: boolean): void {
+  if (link) return symlinkSync(process.execPath, join(out, "node"));
+  execFileSync("sh", ["-c", `xz -T0 -6 -c "${process.execPath}" > "${join(out, "node.xz")}"`]);
+}
+
+/** Builds the bundle into `out` (replacing it) and returns its size in bytes, node excluded when linked. */
+export async function buildBundle(out: string, opts: { linkNode?: boolean } = {}): Promise<number> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  await bundleEntry(join("cli", "bundle-entry.ts"), join(out, "kforge.mjs"));
+  await bundleEntry(join("test", "fakes", "scripted-server.ts"), join(out, "scripted-server.mjs"));
+  copySqlite(out);
   for (const rel of COPIED) {
     const src = join(root, rel);
     if (!existsSync(src)) continue;
-    cpSync(src, join(out, rel), { recursive: true, filter: (p) => !p.includes("__pycache__") && !p.endsWith(".ts") });
+    cpSync(src, join(out, rel), { recursive: true, filter: (p) => !SKIP.some((re) => re.test(p)) });
   }
+  await writeUiScript(out);
   cpSync(join(root, "package.json"), join(out, "package.json"));
-
-  execFileSync("sh", ["-c", `xz -T0 -6 -c "${process.execPath}" > "${join(out, "node.xz")}"`]);
+  placeNode(out, opts.linkNode === true);
   writeFileSync(join(out, "kforge"), LAUNCHER);
   chmodSync(join(out, "kforge"), 0o755);
-  const mb = (p: string) => (statSync(p).size / 1e6).toFixed(1);
-  process.stdout.write(`bundle: ${out}\n  node.xz ${mb(join(out, "node.xz"))} MB, kforge.mjs ${mb(join(out, "kforge.mjs"))} MB\n`);
+  return du(out);
 }
 
-const LAUNCHER = `#!/bin/sh
-# kforge portable launcher: unpacks the bundled Node on first use, then runs the CLI.
-here=$(cd "$(dirname "$0")" && pwd)
-if [ ! -x "$here/node" ]; then
-  xz -dc "$here/node.xz" > "$here/node.tmp.$$" && chmod +x "$here/node.tmp.$$" && mv "$here/node.tmp.$$" "$here/node" || { echo "kforge: could not unpack node.xz (is xz installed?)" >&2; exit 1; }
-fi
-export KFORGE_ROOT="$here" KFORGE_SQLITE_BINDING="$here/better_sqlite3.node"
-exec "$here/node" "$here/kforge.mjs" "$@"
-`;
+function du(path: string): number {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.size;
+  return Number(execFileSync("du", ["-sb", "--apparent-size", path], { encoding: "utf8" }).split(/\s/)[0] ?? 0);
+}
 
-main().catch((err) => {
-  process.stderr.write(`bundle failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+async function main(argv: string[]): Promise<void> {
+  const linkNode = argv.includes("--link-node");
+  const positional = argv.filter((a) => !a.startsWith("--"));
+  const out = resolve(positional[0] ?? join(root, "dist", "kforge-bundle"));
+  const bytes = await buildBundle(out, { linkNode });
+  const mb = (p: string) => (du(p) / 1e6).toFixed(1);
+  process.stdout.write(
+    `bundle: ${out}${sep}\n  ${linkNode ? "node linked (not portable)" : `node.xz ${mb(join(out, "node.xz"))} MB`}, kforge.mjs ${mb(join(out, "kforge.mjs"))} MB, ` +
+      `scripted-server.mjs ${mb(join(out, "scripted-server.mjs"))} MB, total ${(bytes / 1e6).toFixed(1)} MB\n`,
+  );
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`bundle failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
