@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { openDatabase, type DB } from "../memory/db.ts";
 import { TraceStore } from "../memory/trace-store.ts";
+import { traceMigrations } from "../memory/trace-schema.ts";
 import { UserError } from "../core/errors.ts";
 import type { NodeRow, RunRow } from "./trace-view.ts";
 
@@ -21,6 +22,7 @@ export function openTraceReader(dbPath: string): TraceReader {
   if (!existsSync(dbPath)) {
     throw new UserError(`no kforge database at ${dbPath}`, { hint: "run a search first (kforge search --problem NAME), or point --db / KFORGE_DB at the file" });
   }
+  catchUpSchema(dbPath);
   const db = openDatabase(dbPath, { readonly: true });
   db.pragma("query_only = ON");
   try {
@@ -31,6 +33,30 @@ export function openTraceReader(dbPath: string): TraceReader {
       throw new UserError(`${dbPath} holds no search trace yet`, { hint: "run a search first (kforge search --problem NAME)", cause: err });
     }
     throw err;
+  }
+}
+
+/**
+ * A database written by an older kforge lacks the newest trace columns, and a read-only connection
+ * cannot add them: apply the (additive) migrations once through a short-lived writable connection.
+ */
+function catchUpSchema(dbPath: string): void {
+  const probe = openDatabase(dbPath, { readonly: true });
+  let behind = false;
+  try {
+    const row = probe.prepare("SELECT MAX(version) AS v FROM kforge_migrations WHERE component = 'trace'").get() as { v: number | null } | undefined;
+    behind = row?.v !== null && row?.v !== undefined && row.v < traceMigrations.length;
+  } catch {
+    // No migrations table: not a kforge trace database (reported when the store prepares).
+  } finally {
+    probe.close();
+  }
+  if (!behind) return;
+  const db = openDatabase(dbPath);
+  try {
+    new TraceStore(db).setup();
+  } finally {
+    db.close();
   }
 }
 

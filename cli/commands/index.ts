@@ -4,6 +4,9 @@ import { problemsCommand } from "./problems.ts";
 import { searchCommand } from "./search.ts";
 import { resumeCommand } from "./resume.ts";
 import { runsCommand } from "./runs.ts";
+import { traceCommand } from "./trace.ts";
+import { exportCommand } from "./export.ts";
+import { uiCommand } from "./ui.ts";
 import { memoryCommand } from "./memory.ts";
 
-export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, memoryCommand];
+export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand];

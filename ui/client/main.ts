@@ -1,0 +1,295 @@
+/**
+ * The trace explorer page: run list, the search tree (canvas), best-over-time chart and the node panel,
+ * kept live from the server's event stream. State lives in the URL hash: #/run/ID/node/LABEL.
+ */
+import type { BestPoint, NodePanelData, RunRow, TreeBatch } from "../trace-view.ts";
+import { renderChart } from "./best-chart.ts";
+import { append, elapsed, h, num } from "./dom.ts";
+import { renderPanel } from "./node-panel.ts";
+import { resetThemeColors, STATUS_LABEL, statusColor } from "./status.ts";
+import { layoutTree, type Layout } from "./tree-layout.ts";
+import { TreeModel } from "./tree-model.ts";
+import { TreeView } from "./tree-view.ts";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface State {
+  runs: RunRow[];
+  run: RunRow | null;
+  model: TreeModel;
+  layout: Layout | null;
+  selected: string | null;
+  best: BestPoint[];
+  live: EventSource | null;
+  panelFor: string | null;
+}
+
+const state: State = { runs: [], run: null, model: new TreeModel(), layout: null, selected: null, best: [], live: null, panelFor: null };
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path);
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${(await res.json().catch(() => ({}))).error ?? res.statusText}`);
+  return (await res.json()) as T;
+}
+
+const view = new TreeView($<HTMLCanvasElement>("tree"), {
+  onSelect: (id) => void select(id),
+  onToggle: (id) => {
+    state.model.toggle(id);
+    relayout();
+  },
+  onHover: (p, x, y) => {
+    const tip = $("tooltip");
+    if (!p) return void (tip.hidden = true);
+    const n = p.node;
+    tip.replaceChildren();
+    append(tip, [
+      h("div", { class: "row" }, h("b", {}, n.label), h("span", { class: `pill st-${n.status}` }, STATUS_LABEL[n.status]), n.speedup !== null && n.status === "ok" ? h("b", {}, `${n.speedup.toFixed(2)}x`) : null),
+      h("div", {}, n.title),
+      n.summary && n.status !== "ok" ? h("div", { class: "muted" }, n.summary) : null,
+      p.hidden ? h("div", { class: "muted" }, `${p.hidden} nodes collapsed — click the badge or double-click to expand`) : null,
+    ]);
+    tip.hidden = false;
+    const r = $("tree-wrap").getBoundingClientRect();
+    tip.style.left = `${Math.min(x - r.left + 14, r.width - 320)}px`;
+    tip.style.top = `${y - r.top + 14}px`;
+  },
+});
+
+function relayout(): void {
+  state.layout = layoutTree(state.model);
+  const best = state.model.best();
+  view.setData(state.layout, state.selected, best ? state.model.pathTo(best.id) : []);
+  $("tree-count").textContent = `${num(state.layout.placed.length)} of ${num(state.model.nodes.size)} nodes shown`;
+}
+
+function renderRuns(): void {
+  $("run-list").replaceChildren(
+    ...state.runs.map((r) =>
+      h(
+        "li",
+        { class: r.id === state.run?.id ? "active" : "", "data-run": r.id },
+        h(
+          "a",
+          { href: `#/run/${encodeURIComponent(r.id)}` },
+          h("div", { class: "row" }, h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "grow" }), r.bestSpeedup !== null ? h("span", { class: "speed" }, `${r.bestSpeedup.toFixed(2)}x`) : null),
+          h("div", { class: "run-id" }, r.id),
+          h("div", { class: "small muted" }, `${num(r.nodes)} nodes · ${num(r.correct)} correct · ${new Date(r.startedAt).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}`),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderRunHeader(): void {
+  const r = state.run;
+  if (!r) return;
+  const spent = r.status === "running" ? Date.now() - r.startedAt : (r.endedAt ?? r.startedAt) - r.startedAt;
+  const bestLabel = r.bestNode ? (state.model.nodes.get(r.bestNode)?.label ?? r.bestNode) : null;
+  $("run-title").replaceChildren(h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "muted mono" }, r.id), h("span", { class: `pill run-${r.status}` }, r.status === "running" ? "live" : r.status));
+  $("run-stats").replaceChildren(
+    stat("nodes", num(r.nodes)),
+    stat("correct", num(r.correct)),
+    r.bestSpeedup !== null && r.bestNode
+      ? h("a", { href: "#", class: "stat best", title: "select the best node", onclick: (e: Event) => (e.preventDefault(), void select(r.bestNode!)) }, h("span", { class: "stat-value" }, `${r.bestSpeedup.toFixed(2)}x`), h("span", { class: "stat-label" }, `best · ${bestLabel}`))
+      : stat("best", "—"),
+    stat("time", elapsed(spent)),
+    stat("cost", `$${r.costUsd.toFixed(2)}`),
+    stat("tokens", num(r.promptTokens + r.completionTokens)),
+  );
+}
+
+function stat(label: string, value: string): HTMLElement {
+  return h("span", { class: "stat" }, h("span", { class: "stat-value" }, value), h("span", { class: "stat-label" }, label));
+}
+
+function renderBestChart(): void {
+  const r = state.run;
+  if (!r) return;
+  const dots = [...state.model.nodes.values()].filter((n) => n.status === "ok" && n.speedup !== null).map((n) => ({ id: n.id, label: n.label, elapsedMs: n.elapsedMs, speedup: n.speedup! }));
+  const now = r.status === "running" ? Date.now() - r.startedAt : Math.max(0, (r.endedAt ?? r.startedAt) - r.startedAt);
+  renderChart($("chart") as unknown as SVGSVGElement, dots, state.best, now, (id) => state.model.nodes.get(id)?.label ?? id, (id) => void select(id));
+}
+
+function renderLegend(): void {
+  const counts = new Map<string, number>();
+  for (const n of state.model.nodes.values()) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
+  $("legend").replaceChildren(
+    ...[...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([s, c]) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${statusColor(s as keyof typeof STATUS_LABEL)}` }), `${STATUS_LABEL[s as keyof typeof STATUS_LABEL]} ${c}`)),
+  );
+}
+
+/** Opens a run: its whole tree, then live updates from the cursor on. */
+async function openRun(runId: string, nodeLabel: string | null, expandAll: boolean): Promise<void> {
+  state.live?.close();
+  state.live = null;
+  state.model = new TreeModel();
+  state.selected = null;
+  state.panelFor = null;
+  $("panel").replaceChildren(h("div", { class: "panel-empty" }, "Click a node to see its plan, prompt, reasoning, kernel, verifier result, profile and critique."));
+  $("empty").hidden = true;
+  const batch = await getJson<TreeBatch>(`/api/runs/${encodeURIComponent(runId)}/tree`);
+  state.run = batch.run;
+  state.model.upsert(batch.nodes);
+  const target = nodeLabel ? findByLabel(nodeLabel) : null;
+  if (expandAll) state.model.expandAll();
+  else state.model.autoCollapse(target ? [target] : []);
+  state.selected = target;
+  renderRuns();
+  renderRunHeader();
+  renderLegend();
+  relayout();
+  view.fit();
+  view.paint();
+  performance.mark("kforge:tree-drawn");
+  (window as unknown as { __kforgeRendered: number }).__kforgeRendered = performance.now();
+  if (target) await select(target);
+  state.best = await getJson<BestPoint[]>(`/api/runs/${encodeURIComponent(runId)}/best`);
+  renderBestChart();
+  listen(runId, batch.cursor);
+}
+
+function listen(runId: string, cursor: number): void {
+  const es = new EventSource(`/api/runs/${encodeURIComponent(runId)}/live?since=${cursor}`);
+  state.live = es;
+  es.addEventListener("tree", (e) => {
+    if (state.run?.id !== runId) return;
+    const batch = JSON.parse((e as MessageEvent<string>).data) as TreeBatch;
+    const bestBefore = state.run.bestSpeedup;
+    state.run = batch.run;
+    state.runs = state.runs.map((r) => (r.id === runId ? batch.run : r));
+    if (batch.nodes.length) {
+      state.model.upsert(batch.nodes);
+      relayout();
+      renderLegend();
+      if (state.selected && batch.nodes.some((n) => n[0] === state.selected)) void showPanel(state.selected, true);
+    }
+    renderRuns();
+    renderRunHeader();
+    if (batch.run.bestSpeedup !== bestBefore) void getJson<BestPoint[]>(`/api/runs/${encodeURIComponent(runId)}/best`).then((b) => ((state.best = b), renderBestChart()));
+    else renderBestChart();
+    $("live-note").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  });
+}
+
+function findByLabel(label: string): string | null {
+  if (state.model.nodes.has(label)) return label;
+  for (const n of state.model.nodes.values()) if (n.label === label) return n.id;
+  return null;
+}
+
+/** Selects a node: reveals it in the tree, opens the panel, records it in the URL. */
+async function select(id: string): Promise<void> {
+  if (!state.model.nodes.has(id) || !state.run) return;
+  state.selected = id;
+  if (!state.model.isVisible(id)) state.model.reveal(id);
+  relayout();
+  if (!isOnScreen(id)) view.focus(id);
+  const label = state.model.nodes.get(id)!.label;
+  history.replaceState(null, "", `#/run/${encodeURIComponent(state.run.id)}/node/${encodeURIComponent(label)}`);
+  await showPanel(id, false);
+}
+
+function isOnScreen(id: string): boolean {
+  const p = view.screenPosition(id);
+  const r = $("tree").getBoundingClientRect();
+  return !!p && p.x > r.left + 10 && p.x < r.right - 60 && p.y > r.top + 10 && p.y < r.bottom - 10;
+}
+
+async function showPanel(id: string, keepScroll: boolean): Promise<void> {
+  const run = state.run!;
+  const data = await getJson<NodePanelData>(`/api/runs/${encodeURIComponent(run.id)}/nodes/${encodeURIComponent(id)}`);
+  if (state.selected !== id) return;
+  const panel = $("panel");
+  const scroll = keepScroll && state.panelFor === id ? panel.scrollTop : 0;
+  const openDetails = keepScroll ? Array.from(panel.querySelectorAll("details[open]")).map((d) => d.className) : [];
+  panel.replaceChildren(renderPanel(data, run.startedAt, (nid) => state.model.nodes.get(nid)?.label ?? nid, (nid) => void select(nid)));
+  for (const d of Array.from(panel.querySelectorAll("details"))) if (openDetails.includes(d.className)) d.open = true;
+  panel.scrollTop = scroll;
+  state.panelFor = id;
+}
+
+/** Follows the URL hash: #/run/ID[/node/LABEL][?expand=all]. */
+async function route(): Promise<void> {
+  const [path, query] = location.hash.replace(/^#/, "").split("?");
+  const m = /^\/run\/([^/]+)(?:\/node\/([^/]+))?/.exec(path ?? "");
+  const runId = m ? decodeURIComponent(m[1]!) : state.runs[0]?.id;
+  const nodeLabel = m?.[2] ? decodeURIComponent(m[2]) : null;
+  if (!runId) {
+    $("empty").hidden = false;
+    $("empty").textContent = "No runs in this database yet. Start one with: kforge search --problem softcap";
+    return;
+  }
+  if (runId === state.run?.id) {
+    if (nodeLabel) {
+      const id = findByLabel(nodeLabel);
+      if (id && id !== state.selected) await select(id);
+    }
+    return;
+  }
+  await openRun(runId, nodeLabel, new URLSearchParams(query ?? "").get("expand") === "all");
+}
+
+function setTheme(theme: "dark" | "light"): void {
+  document.documentElement.dataset["theme"] = theme;
+  localStorage.setItem("kforge-theme", theme);
+  resetThemeColors();
+  view.draw();
+  renderBestChart();
+  renderLegend();
+}
+
+function navigate(dir: "up" | "down" | "left" | "right"): void {
+  const n = state.selected ? state.model.nodes.get(state.selected) : undefined;
+  if (!n) return;
+  const siblings = n.parentId !== null ? state.model.nodes.get(n.parentId)!.children : state.model.roots;
+  const i = siblings.indexOf(n.id);
+  const next = dir === "left" ? n.parentId : dir === "right" ? n.children[0] : siblings[dir === "up" ? i - 1 : i + 1];
+  if (next) {
+    if (dir === "right" && state.model.collapsed.has(n.id)) state.model.toggle(n.id);
+    void select(next);
+  }
+}
+
+async function main(): Promise<void> {
+  const saved = localStorage.getItem("kforge-theme");
+  setTheme(saved === "light" || saved === "dark" ? saved : matchMedia("(prefers-color-scheme: light)").matches ? "light" : "dark");
+  $("theme").addEventListener("click", () => setTheme(document.documentElement.dataset["theme"] === "dark" ? "light" : "dark"));
+  $("fit").addEventListener("click", () => view.fit());
+  $("zoom-in").addEventListener("click", () => view.zoomBy(1.25));
+  $("zoom-out").addEventListener("click", () => view.zoomBy(0.8));
+  $("go-best").addEventListener("click", () => {
+    const b = state.model.best();
+    if (b) void select(b.id).then(() => view.focus(b.id));
+  });
+  $("expand-all").addEventListener("click", () => (state.model.expandAll(), relayout()));
+  $("collapse").addEventListener("click", () => (state.model.autoCollapse(state.selected ? [state.selected] : []), relayout(), view.fit()));
+  $("find").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const input = e.target as HTMLInputElement;
+    const id = findByLabel(input.value.trim());
+    input.classList.toggle("bad", !id);
+    if (id) void select(id).then(() => view.focus(id));
+  });
+  document.addEventListener("keydown", (e) => {
+    if ((e.target as HTMLElement).closest("input, textarea")) return;
+    const dir = ({ ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right" } as const)[e.key as "ArrowUp"];
+    if (dir) (e.preventDefault(), navigate(dir));
+  });
+  new ResizeObserver(() => renderBestChart()).observe($("chart"));
+  addEventListener("hashchange", () => void route());
+  state.runs = await getJson<RunRow[]>("/api/runs");
+  renderRuns();
+  await route();
+  setInterval(renderRunHeader, 1000);
+}
+
+// Hooks for the end-to-end test and the benchmark: where nodes are drawn, so they click like a user would.
+Object.assign(window, { __kforge: { view, state, select } });
+
+main().catch((err) => {
+  $("empty").hidden = false;
+  $("empty").textContent = `Could not load: ${err instanceof Error ? err.message : String(err)}`;
+});

@@ -1,0 +1,179 @@
+/**
+ * The trace explorer's server (`kforge ui`): node:http on 127.0.0.1 only, a JSON API over a read-only
+ * connection to the kforge database, live updates as Server-Sent Events, and the page's local assets.
+ * It never writes: a search running in WAL mode is neither blocked nor put at risk by browsing.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../core/config.ts";
+import { openTraceReader, type TraceReader } from "./trace-reader.ts";
+import { buildClient } from "./client-bundle.ts";
+import { compactNode, type NodePanelData, type TreeBatch } from "./trace-view.ts";
+import { kernelDiff } from "./kernel-diff.ts";
+
+/** How often a live stream looks for new or changed nodes. */
+export const LIVE_POLL_MS = 1000;
+/** A comment line this often keeps proxies and the browser from closing an idle stream. */
+const KEEPALIVE_MS = 15_000;
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+  "/favicon.svg": { file: "favicon.svg", type: "image/svg+xml" },
+};
+
+/** Only our own origin: scripts, styles, data (inline style attributes for bar widths). */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+
+export interface UiServerOptions {
+  dbPath: string;
+  /** 0 picks a free port. */
+  port: number;
+  pollMs?: number;
+}
+
+/** A running explorer. */
+export interface UiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Opens the database read-only, builds the page's script and starts listening on 127.0.0.1. */
+export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
+  const reader = openTraceReader(opts.dbPath);
+  const script = await buildClient();
+  const root = join(repoRoot(), "ui", "static");
+  const assets = new Map(Object.entries(STATIC).map(([path, a]) => [path, { body: readFileSync(join(root, a.file)), type: a.type }]));
+  assets.set("/app.js", { body: Buffer.from(script), type: "text/javascript; charset=utf-8" });
+  const streams = new Set<ServerResponse>();
+  let port = opts.port;
+
+  const server = createServer((req, res) => {
+    try {
+      if (!allowedHost(req.headers.host, port)) return send(res, 421, { error: "this server answers only to 127.0.0.1 / localhost" });
+      if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, { error: "read-only: GET only" });
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const asset = assets.get(url.pathname);
+      if (asset) {
+        res.writeHead(200, { "content-type": asset.type, "content-security-policy": CSP, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+        return res.end(req.method === "HEAD" ? undefined : asset.body);
+      }
+      if (url.pathname.startsWith("/api/")) return api(reader, url, req, res, streams, opts.pollMs ?? LIVE_POLL_MS);
+      send(res, 404, { error: `no such page: ${url.pathname}` });
+    } catch (err) {
+      send(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, "127.0.0.1", () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of streams) s.end();
+        server.close(() => {
+          reader.close();
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function api(reader: TraceReader, url: URL, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, pollMs: number): void {
+  const parts = url.pathname.split("/").slice(2).map(decodeURIComponent); // ["runs", id, ...]
+  if (parts[0] === "health") return send(res, 200, { ok: true });
+  if (parts[0] !== "runs") return send(res, 404, { error: `no such API: ${url.pathname}` });
+  if (parts.length === 1) return send(res, 200, reader.store.listRuns());
+  const run = reader.store.getRun(parts[1]!);
+  if (!run) return send(res, 404, { error: `no run ${parts[1]}` });
+  const since = Number(url.searchParams.get("since") ?? "0") || 0;
+  switch (parts[2]) {
+    case undefined:
+      return send(res, 200, run);
+    case "tree":
+      return send(res, 200, treeBatch(reader, run.id, since));
+    case "best":
+      return send(res, 200, reader.store.bestSeries(run.id));
+    case "nodes": {
+      const data = parts[3] ? nodePanel(reader, run.id, parts[3]) : null;
+      return data ? send(res, 200, data) : send(res, 404, { error: `no node ${parts[3]} in run ${run.id}` });
+    }
+    case "live":
+      return live(reader, run.id, since, req, res, streams, pollMs);
+    default:
+      return send(res, 404, { error: `no such API: ${url.pathname}` });
+  }
+}
+
+/** All nodes (since 0) or those changed after `since`, in creation order, with the cursor to pass next. */
+export function treeBatch(reader: TraceReader, runId: string, since: number): TreeBatch {
+  const { nodes, run, cursor } = reader.store.nodesSince(runId, since);
+  const sorted = since === 0 ? [...nodes].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id, "en", { numeric: true })) : nodes;
+  return { run: run!, nodes: sorted.map((n) => compactNode(n, run!.startedAt)), cursor };
+}
+
+/** One node's detail with the diff against its parent's kernel; the node may be named by id or label. */
+export function nodePanel(reader: TraceReader, runId: string, idOrLabel: string): NodePanelData | null {
+  const node = reader.store.getNode(idOrLabel, runId);
+  if (!node || node.runId !== runId) return null;
+  const detail = reader.store.getNodeDetail(node.id)!;
+  const parentLabel = node.parentId ? (reader.store.getNode(node.parentId)?.label ?? null) : null;
+  const diff = detail.kernel !== null && detail.parentKernel !== null ? kernelDiff(detail.parentKernel, detail.kernel, `${parentLabel}/kernel.py`, `${node.label}/kernel.py`) : null;
+  return { detail, diff, parentLabel };
+}
+
+/** Server-Sent Events: a `tree` event with each batch of changed nodes, polled from the database. */
+function live(reader: TraceReader, runId: string, since: number, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, pollMs: number): void {
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+  res.write(`retry: 2000\n\n`);
+  streams.add(res);
+  let cursor = since;
+  let lastRun = "";
+  let lastWrite = Date.now();
+  const tick = () => {
+    try {
+      const batch = treeBatch(reader, runId, cursor);
+      const runKey = JSON.stringify(batch.run);
+      if (batch.nodes.length || runKey !== lastRun) {
+        res.write(`event: tree\ndata: ${JSON.stringify(batch)}\n\n`);
+        cursor = batch.cursor;
+        lastRun = runKey;
+        lastWrite = Date.now();
+      } else if (Date.now() - lastWrite > KEEPALIVE_MS) {
+        res.write(`: keepalive\n\n`);
+        lastWrite = Date.now();
+      }
+    } catch (err) {
+      res.write(`event: problem\ndata: ${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n\n`);
+    }
+  };
+  tick();
+  const timer = setInterval(tick, pollMs);
+  const stop = () => {
+    clearInterval(timer);
+    streams.delete(res);
+  };
+  req.on("close", stop);
+  res.on("close", stop);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.end();
+  const json = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+  res.end(json);
+}
+
+/** Refuses other Host names, so a web page elsewhere cannot read the trace through DNS rebinding. */
+function allowedHost(host: string | undefined, port: number): boolean {
+  if (!host) return false;
+  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase());
+}
