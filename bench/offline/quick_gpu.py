@@ -49,6 +49,31 @@ def config_set(name, problem, feats):
             out["no_skip"] = {"skip_empty": False}
         else:
             out["t128x128s3"] = tiles((128, 128, 8, 3), (64, 64, 4, 4))
+    elif name == "explore2":  # second pass, after explore: around the new per-feature defaults
+        if "tanh" in feats:
+            out["bf16x2"] = {"tanh_bf16x2": True}
+            out["bf16x2_w8"] = {"tanh_bf16x2": True, **tiles((128, 64, 8, 3), (128, 64, 8, 3))}
+            out["w8"] = tiles((128, 64, 8, 3), (128, 64, 8, 3))
+            out["bf16x2_s4"] = {"tanh_bf16x2": True, **tiles((64, 64, 4, 4), (128, 64, 4, 4))}
+            out["online_max"] = {"static_max": False}
+        elif "sparse_mask" in feats:
+            out["bn32"] = tiles((64, 32, 4, 3), (64, 32, 4, 3))
+            out["bm128"] = tiles((128, 64, 8, 3), (128, 64, 4, 3))
+            out["s4"] = tiles((64, 64, 4, 4), (64, 64, 4, 4))
+            out["bm32"] = tiles((32, 64, 4, 3), (32, 64, 4, 3))
+            if "irregular_mask" in feats:
+                out["skip"] = {"skip_empty": True}
+        elif "score_mod" in feats:
+            out["w4"] = tiles((64, 64, 4, 3), (128, 64, 4, 3))
+            out["s4"] = tiles((128, 64, 8, 4), (128, 64, 8, 4))
+            out["s2"] = tiles((128, 64, 8, 2), (128, 64, 8, 2))
+            out["qscale"] = {"qscale": True}
+        else:
+            out["s4"] = tiles((128, 64, 8, 4), (128, 64, 4, 4))
+            out["bn32"] = tiles((128, 32, 4, 3), (128, 32, 4, 3))
+            out["bm64w4"] = tiles((64, 64, 4, 3), (64, 64, 4, 4))
+            if "mask" in feats:
+                out["fwd_order"] = {"reverse_m": False}
     elif name.startswith("json:"):
         out.update(json.load(open(name[5:])).get(problem, {}))
     if problem in FIXTURES:
@@ -70,6 +95,7 @@ def module_source(problem, cfg):
 def load_module(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dynamo re-imports a mod's module by name when it traces torch.* globals
     spec.loader.exec_module(mod)
     return mod
 
@@ -119,6 +145,9 @@ class Flex:
         import torch
         from torch.nn.attention.flex_attention import create_block_mask, flex_attention
         self.ref = load_module(os.path.join(ROOT, "problems", problem, "reference.py"), f"ref_{problem}")
+        for knob in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
+            if hasattr(torch._dynamo.config, knob):  # one compiled flex per (problem, shape): never fall back to eager
+                setattr(torch._dynamo.config, knob, 4096)
         self.flex = torch.compile(flex_attention, dynamic=False)
         self.create_block_mask = create_block_mask
         self.cache = {}
@@ -179,7 +208,7 @@ def main():
     for p in problems:
         spec = json.load(open(os.path.join(ROOT, "problems", p, "problem.json")))
         src = open(os.path.join(ROOT, "problems", p, "reference.py")).read()
-        feats = features_of(translate_factory(src, "score"), translate_factory(src, "mask"))
+        feats = features_of(translate_factory(src, "score"), translate_factory(src, "mask"), spec["params"])
         plan[p] = (spec, config_set(a.set, p, feats))
         bench = spec["shapes"]["benchmark"]
         tasks.append((p, "__flex__", None, bench, tmp))

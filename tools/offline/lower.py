@@ -170,3 +170,68 @@ def tanh_bound(s2):
     if s2[0] == "bin" and s2[1] == "*" and s2[2][0] == "call" and s2[2][1] == "tanh" and host_constant(s2[3]):
         return s2[3]
     return None
+
+
+def _terms(n, sign=1):
+    """The signed additive terms of a top-level sum."""
+    if n[0] == "bin" and n[1] in "+-":
+        return _terms(n[2], sign) + _terms(n[3], sign if n[1] == "+" else -sign)
+    if n[0] == "neg":
+        return _terms(n[1], -sign)
+    return [(sign, n)]
+
+
+def drop_row_constants(s2):
+    """s2 without additive terms that are constant along a row (softmax is shift-invariant per row).
+
+    `qk * c + a * q_idx - a * kv_idx` (ALiBi, relative position) becomes `qk * c - a * kv_idx`: one FMA
+    per element instead of a subtract and an FMA. Terms that may be infinite are kept (they mask).
+    """
+    terms = _terms(s2)
+    keep = [(sg, t) for sg, t in terms if not (deps(t) <= {"b", "h", "q_idx"}) or has_inf(t)]
+    if len(keep) == len(terms) or not keep:
+        return s2
+    out = keep[0][1] if keep[0][0] > 0 else ("neg", keep[0][1])
+    for sg, t in keep[1:]:
+        out = ("bin", "+" if sg > 0 else "-", out, t)
+    return out
+
+
+def estimate_density(mask_ir, params, seq=4096, samples=96):
+    """Fraction of (q, kv) pairs a mask keeps at sequence length seq, sampled on a grid; None if unknown
+    (the mask reads a tensor, or a parameter is a generator)."""
+    import math as _m
+    pts = [int(i * (seq - 1) / (samples - 1)) for i in range(samples)]
+
+    def ev(n, q, kv):
+        t = n[0]
+        if t == "num":
+            return n[1]
+        if t == "var":
+            return {"q_idx": q, "kv_idx": kv, "b": 0, "h": 0}[n[1]]
+        if t == "param":
+            v = params.get(n[1])
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise LookupError(n[1])
+            return v
+        if t == "load":
+            raise LookupError(n[1])
+        if t == "neg":
+            return -ev(n[1], q, kv)
+        if t == "not":
+            return not ev(n[1], q, kv)
+        if t == "call":
+            a = [ev(x, q, kv) for x in n[2]]
+            f = {"where": lambda c, x, y: x if c else y, "abs": abs, "minimum": min, "maximum": max,
+                 "tanh": _m.tanh, "exp": _m.exp, "log": _m.log}[n[1]]
+            return f(*a)
+        a, b = ev(n[2], q, kv), ev(n[3], q, kv)
+        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else _m.inf, "//": a // b if b else 0,
+                "%": a % b if b else 0, "&": bool(a) and bool(b), "|": bool(a) or bool(b), "<": a < b,
+                "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[n[1]]
+
+    try:
+        kept = sum(bool(ev(mask_ir, q, kv)) for q in pts for kv in pts)
+    except (LookupError, ValueError, OverflowError):
+        return None
+    return kept / (samples * samples)

@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from config import ConfigError, resolve  # noqa: E402
 from emit import Elementwise, Intervals, lit  # noqa: E402
-from lower import deps, has_inf, lower_score, linear_factor, prescale, tanh_bound  # noqa: E402
+from lower import deps, drop_row_constants, estimate_density, has_inf, lower_score, linear_factor, prescale, \
+    tanh_bound  # noqa: E402
 import template as T  # noqa: E402
 from translate import TranslateError, translate_factory  # noqa: E402
 
@@ -30,9 +31,11 @@ def _walk(n):
                     yield from _walk(a)
 
 
-def features_of(score, mask):
-    """Problem features that pick default tiles and switches."""
+def features_of(score, mask, params=None):
+    """Problem features that pick default tiles and switches (params: problem.json's, for mask density)."""
     f = set()
+    if score.ir is not None:
+        f.add("score_mod")
     if score.ir is not None and any(n[0] == "call" and n[1] == "tanh" for n in _walk(score.ir)):
         f.add("tanh")
     if mask.ir is not None:
@@ -40,6 +43,9 @@ def features_of(score, mask):
         if any((n[0] == "load" and "kv_idx" in deps(n)) or (n[0] == "bin" and n[1] in ("//", "%"))
                for n in _walk(mask.ir)):
             f.add("irregular_mask")
+        density = estimate_density(mask.ir, params or {})
+        if density is None or density < 0.35:
+            f.add("sparse_mask")
     return f
 
 
@@ -63,12 +69,14 @@ def render(problem_dir, config=None):
         src = f.read()
     name = os.path.basename(os.path.normpath(problem_dir))
     score, mask = translate_factory(src, "score"), translate_factory(src, "mask")
-    feats = features_of(score, mask)
+    spec_path = os.path.join(problem_dir, "problem.json")
+    params = json.load(open(spec_path)).get("params", {}) if os.path.exists(spec_path) else {}
+    feats = features_of(score, mask, params)
     cfg = resolve(config or {}, feats)
     scalars = sorted(score.scalars | mask.scalars)
     tensors = sorted(score.tensors | mask.tensors)
 
-    s2 = lower_score(score.ir)
+    s2 = drop_row_constants(lower_score(score.ir))
     bound = tanh_bound(s2) if cfg["static_max"] else None
     qscale = prescale(s2) if cfg["qscale"] else None
     if qscale:

@@ -156,8 +156,9 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None)
         if keep:
             out.append(f"s = tl.where({keep}, s, float(\"-inf\"))")
         if mode == "static":
-            out += ["p = tl.math.exp2(s - m_static)", "l_i += tl.sum(p, 1)",
-                    f"v = tl.load(v_ptrs + start_n * svn{kmask})", f"acc = tl.dot(p.to({dtype}), v, acc)"]
+            # sum the bf16-rounded weights the MMA uses, so numerator and denominator agree (S=1 gives v exactly)
+            out += [f"p = tl.math.exp2(s - m_static).to({dtype})", "l_i += tl.sum(p.to(tl.float32), 1)",
+                    f"v = tl.load(v_ptrs + start_n * svn{kmask})", "acc = tl.dot(p, v, acc)"]
             return out
         out.append("m_new = tl.maximum(m_i, tl.max(s, 1))")
         m_use = "m_new"
