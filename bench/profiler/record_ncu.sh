@@ -128,10 +128,12 @@ if [ -z "${QUICK:-}" ]; then
   profile good_sections "$B4" "$CAP" "$GOOD" --nvtx --nvtx-include "$RANGE" --launch-count 1 \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
     --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section SchedulerStats
-  # 8. The verifier's fixture kernels, when present.
+  # 8. The verifier's fixture kernels, when present, with their problem's params.
   for k in "$ROOT"/test/fixtures/kernels/good_*.py; do
     [ -f "$k" ] || continue
-    profile "fixture_$(basename "$k" .py)" "$B4" "$CAP" "$k" --nvtx --nvtx-include "$RANGE" --launch-count 4
+    p="$ROOT/problems/$(basename "$k" .py | sed 's/^good_//')/problem.json"
+    params=$([ -f "$p" ] && "$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["params"]))' "$p" || echo '{}')
+    profile "fixture_$(basename "$k" .py)" "$B4" "$params" "$k" --nvtx --nvtx-include "$RANGE" --launch-count 4
   done
 fi
 

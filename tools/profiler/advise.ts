@@ -6,6 +6,7 @@
 import { fmt, occupancyLimiter } from "./classify.ts";
 import type { ProfileSummary } from "./types.ts";
 
+/** How much fixing a bottleneck is expected to help. */
 export type Gain = "high" | "medium" | "low";
 
 /** One bottleneck with its evidence, the change to make, and how much it is likely to help. */
@@ -20,11 +21,15 @@ export interface Advice {
 
 /** At most this many bottlenecks are reported (the model sees the most valuable ones). */
 export const MAX_ADVICE = 5;
+/** The per-thread register file limit on sm_80/sm_90. */
 export const MAX_REGISTERS = 255;
 /** At or below this many resident warps per SM, latency hiding depends entirely on in-block pipelining. */
 export const FEW_WARPS_PER_SM = 4;
+/** Tensor pipe below this share of peak counts as idle for an attention kernel. */
 export const LOW_TENSOR_PCT = 50;
+/** XU (MUFU: exp2, tanh, rcp) pipe at or above this share of peak is a bottleneck of its own. */
 export const HIGH_XU_PCT = 40;
+/** A memory level (DRAM, L1/shared) at or above this share of peak is the bound. */
 export const HIGH_MEMORY_PCT = 60;
 /** A stall reason with at least this share of stalled cycles is worth a rule. */
 export const MAJOR_STALL_PCT = 15;

@@ -10,6 +10,7 @@ export const HIGH_SOL_PCT = 60;
 /** Fewer waves than this means some SMs sit idle for the whole launch. */
 export const MIN_WAVES = 1;
 
+/** What the classifier reads: the short-keyed metrics, the stall shares and Triton's compile metadata. */
 export interface ClassifyInput {
   metrics: Record<string, number>;
   stalls: ProfileSummary["stalls"];

@@ -78,6 +78,7 @@ export const METRIC_ALIASES: Record<string, string[]> = {
 
 /** Stall metrics: `smsp__average_warps_issue_stalled_<reason>_per_issue_active.ratio` (and pcsamp counts). */
 export const STALL_RATIO = /^smsp__average_warps_issue_stalled_([a-z_]+?)_per_issue_active\.ratio$/;
+/** PC-sampling stall counters (sections such as WarpStateStats): a fallback for the shares. */
 export const STALL_SAMPLES = /^smsp__pcsamp_warps_issue_stalled_([a-z_]+)$/;
 
 /** "Selected" is a warp issuing, not a stall; it is left out of the stall shares. */

@@ -16,6 +16,7 @@ import { summariseProfile } from "./parse.ts";
 import { runSandboxed } from "./sandbox.ts";
 import type { ProfileOutcome, ProfileRequest, Profiler, ProfileSummary } from "./types.ts";
 
+/** Knobs of the ncu profiler (all optional). */
 export interface NcuOptions {
   /** Per-profile wall-clock limit (default 300 s: Python start, Triton compile, ~20 ncu passes). */
   timeoutMs?: number;

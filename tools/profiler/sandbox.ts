@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 
+/** One command to run in the sandbox. */
 export interface SandboxSpec {
   argv: string[];
   cwd: string;
@@ -18,6 +19,7 @@ export interface SandboxSpec {
   maxOutputChars?: number;
 }
 
+/** How a sandboxed command ended, with the tails of its output. */
 export interface SandboxExit {
   code: number | null;
   signal: string | null;
