@@ -9,9 +9,9 @@
  *   kforge                  the launcher: `./kforge search --problem softcap --budget 15m`
  * `--link-node` links this machine's node instead of compressing it (seconds instead of minutes; for tests).
  */
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve, sep } from "node:path";
 import { LAUNCHER } from "./bundle-launcher.ts";
@@ -25,9 +25,37 @@ const SKIP = [/\.ts$/, /__pycache__/, /\.pyc$/, /\.DS_Store$/];
 /** Packages the program resolves at run time instead of bundling (native code, or optional tools it can live without). */
 const EXTERNAL = ["better-sqlite3", "playwright-core", "chromium-bidi", "esbuild"];
 
+/**
+ * `const MOD = "../x.ts"; await import(MOD)` (a lazy import of a module that may not exist yet) is
+ * invisible to esbuild and would fail at run time in the bundle: rewrite it to a literal import when
+ * the module exists, so it is bundled like any other.
+ */
+export const followConstImports: Plugin = {
+  name: "follow-const-imports",
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      const text = readFileSync(args.path, "utf8");
+      if (!/\bimport\(\s*[A-Za-z_$][\w$]*\s*\)/.test(text)) return undefined;
+      const consts = new Map([...text.matchAll(/^const\s+([A-Za-z_$][\w$]*)\s*=\s*"([^"]+\.ts)";/gm)].map((m) => [m[1]!, m[2]!]));
+      const contents = text.replace(/\bimport\(\s*([A-Za-z_$][\w$]*)\s*\)/g, (whole, name: string) => {
+        const target = consts.get(name);
+        return target && existsSync(resolve(dirname(args.path), target)) ? `import(${JSON.stringify(target)})` : whole;
+      });
+      return { contents, loader: "ts" };
+    });
+  },
+};
+
+/** Relative TypeScript paths left in the output: modules the bundle would try to load from disk at run time. */
+export function runtimeTsReferences(bundled: string): string[] {
+  return [...new Set([...bundled.matchAll(/["'](\.{1,2}\/[^"'\n]+\.ts)["']/g)].map((m) => m[1]!))];
+}
+
 /** Bundles one TypeScript entry point into a single ESM file for Node 20. */
 async function bundleEntry(entry: string, outfile: string): Promise<void> {
   await build({
+    plugins: [followConstImports],
+    absWorkingDir: root, // module keys relative to the repo: a "../x.ts" string left in the output is a real run-time import
     entryPoints: [join(root, entry)],
     outfile,
     bundle: true,
@@ -75,6 +103,10 @@ export async function buildBundle(out: string, opts: { linkNode?: boolean } = {}
   mkdirSync(out, { recursive: true });
   await bundleEntry(join("cli", "bundle-entry.ts"), join(out, "kforge.mjs"));
   await bundleEntry(join("test", "fakes", "scripted-server.ts"), join(out, "scripted-server.mjs"));
+  const missing = runtimeTsReferences(readFileSync(join(out, "kforge.mjs"), "utf8"));
+  if (missing.length > 0) {
+    process.stderr.write(`bundle: WARNING: kforge.mjs loads ${missing.join(", ")} at run time (a dynamic import of a module that does not exist): that part of kforge will fail from the bundle\n`);
+  }
   copySqlite(out);
   for (const rel of COPIED) {
     const src = join(root, rel);

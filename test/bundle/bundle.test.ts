@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBundle } from "../../scripts/bundle.ts";
+import { buildBundle, runtimeTsReferences } from "../../scripts/bundle.ts";
 import { LAUNCHER } from "../../scripts/bundle-launcher.ts";
 
 let tmp: string;
@@ -44,6 +44,8 @@ describe("portable bundle", () => {
       expect(existsSync(join(bundle, rel)), rel).toBe(true);
     }
     expect(existsSync(join(bundle, "problems", "load.ts")), "TypeScript sources are bundled, not copied").toBe(false);
+    // A module imported only at run time (through a variable) would be looked for on disk, as .ts, and fail.
+    expect(runtimeTsReferences(readFileSync(join(bundle, "kforge.mjs"), "utf8"))).toEqual([]);
     // Node (~25 MB compressed) comes on top; the whole must travel well under the 64 MiB a GPU run may carry.
     expect(bytes).toBeLessThan(20e6);
     expect(readFileSync(join(bundle, "kforge"), "utf8")).toBe(LAUNCHER);
