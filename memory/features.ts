@@ -51,7 +51,7 @@ const SOURCE_RULES: Rule[] = [
   { feature: "softcap", where: "any", pattern: /\btanh\b/, why: "tanh caps the scores" },
   { feature: "causal", where: "any", pattern: /\bQ >=? KV\b|\bKV <=? Q\b(?! [-+])|\bQ - KV >=? 0\b|\bKV - Q <=? 0\b|\b0 <=? \(? ?Q - KV\b/, why: "q/kv order compared" },
   { feature: "windowed", where: "any", pattern: /\bQ - KV (?:\) )?<=? (?!0\b)|\bKV - Q (?:\) )?>=? -|\babs \( (?:Q - KV|KV - Q) \)|\bKV >=? Q - |\bQ - [\w.]+ (?:\) )?<=? KV\b|\bQ <=? KV \+ /, why: "q-kv distance bounded" },
-  { feature: "windowed", where: "mask_mod", pattern: /\babs \( [^()]+ - [^()]+ \) <=? /, why: "a bounded neighbourhood distance" },
+  { feature: "windowed", where: "mask_mod", pattern: /\babs \( [^()]+ - [^()]+ \) <=? |\b\w+ - \w+ (?:\) )?<=? (?!0\b)[\w.]+/, why: "a bounded neighbourhood distance" },
   { feature: "windowed", where: "any", pattern: /\b\w*(?:window|WINDOW|Window)\w*\b/, why: "a window parameter" },
   { feature: "prefix", where: "any", pattern: /(?<![-+] )\bKV <=? (?!Q\b)[\w.]+(?! [-+(\[])(?: |$)|\b(?!Q\b)[\w.]+ >=? KV\b/, why: "kv compared with a fixed bound" },
   { feature: "prefix", where: "any", pattern: /\b\w*(?:prefix|PREFIX|Prefix)\w*\b/, why: "a prefix parameter" },

@@ -53,10 +53,19 @@ export function queryFromProblem(p: LoadedProblem): RetrievalQuery {
   };
 }
 
-/** The `score_mod` and `mask_mod` functions of a Python file, found by name (as text; nothing is executed). */
+/**
+ * The score_mod and mask_mod of a Python file, as text (nothing is executed): the suite's
+ * `make_score_mod`/`make_mask_mod` factories (null when a factory defines no inner function, i.e.
+ * returns None), else functions named `score_mod`/`mask_mod`.
+ */
 export function modSources(src: string): { scoreMod: string | null; maskMod: string | null } {
   const blocks = defBlocks(src);
-  return { scoreMod: blocks.get("score_mod") ?? null, maskMod: blocks.get("mask_mod") ?? null };
+  const find = (factory: string, direct: string): string | null => {
+    const f = blocks.get(factory);
+    if (f !== undefined) return /\n\s+def\s/.test(f) ? f : null;
+    return blocks.get(direct) ?? null;
+  };
+  return { scoreMod: find("make_score_mod", "score_mod"), maskMod: find("make_mask_mod", "mask_mod") };
 }
 
 /** Markdown for planner/coder prompts: per exemplar, the variant, numbers, the critic's ideas and the kernel. */

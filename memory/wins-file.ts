@@ -105,7 +105,7 @@ export function importWins(store: WinsStore, raw: unknown): ImportReport {
       const out = store.remember({ ...rest, kernelSource: kernel.source, runId: provenance.runId, nodeId: provenance.nodeId });
       report.imported.push({ index, id: out.id, problem: w.problem });
     });
-  })();
+  }).immediate();
   return report;
 }
 

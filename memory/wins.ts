@@ -30,7 +30,11 @@ interface WinRow {
 
 const SUMMARY_COLUMNS = "id, problem, description, tags, features, kernel_hash, speedup, tflops, gpu, created_at";
 
-/** The memory of wins over an injected database; `setup()` is idempotent and runs on first use. */
+/**
+ * The memory of wins over an injected database; `setup()` is idempotent and runs on first use.
+ * Writes take the write lock up front (BEGIN IMMEDIATE) so that concurrent writers in other
+ * processes wait on busy_timeout instead of failing when a read turns into a write.
+ */
 export class WinsStore {
   private stmts: ReturnType<WinsStore["prepare"]> | undefined;
 
@@ -39,7 +43,8 @@ export class WinsStore {
   /** Applies the "wins" migrations and prepares the statements (safe to call any number of times). */
   setup(): this {
     if (!this.stmts) {
-      applyMigrations(this.db, "wins", WINS_MIGRATIONS);
+      // Under the write lock, so two processes opening a fresh file do not both migrate it.
+      this.db.transaction(() => applyMigrations(this.db, "wins", WINS_MIGRATIONS)).immediate();
       this.stmts = this.prepare();
     }
     return this;
@@ -118,7 +123,7 @@ export class WinsStore {
       );
       this.addToProblemDoc({ ...w, features });
       return { id, status: "inserted", kernelHash: hash };
-    })();
+    }).immediate();
   }
 
   /** Merges a win's text into its problem's full-text document. */
@@ -174,13 +179,13 @@ export class WinsStore {
       this.s.deleteOrphanKernel.run(win.kernel_hash, win.kernel_hash);
       this.rebuildProblemDoc(win.problem);
       return true;
-    })();
+    }).immediate();
   }
 
   /** Recomputes derived features and the text index (after the feature extractor changed). Returns the rows done. */
   reindex(): number {
     this.setup();
-    return this.db.transaction(() => rebuildDerived(this.db))();
+    return this.db.transaction(() => rebuildDerived(this.db)).immediate();
   }
 
   /** Records that these wins (best first) seeded node `nodeId` of run `runId`; unknown ids are an error. */
@@ -193,7 +198,7 @@ export class WinsStore {
         if (hash === undefined) throw new ToolError(`memory has no win #${winId} to record as a seed of node ${nodeId}`);
         this.s.insertSeeding.run(runId, nodeId, winId, hash, rank + 1, now);
       });
-    })();
+    }).immediate();
   }
 
   /** The seeding records of a run (one node's when nodeId is given), by node then rank. */
