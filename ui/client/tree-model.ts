@@ -20,8 +20,10 @@ export interface PageNode {
 
 /** Above this many nodes, the tree opens with uninteresting subtrees collapsed. */
 export const AUTO_COLLAPSE_AT = 300;
-/** How many of the fastest nodes keep their ancestor paths open when auto-collapsing. */
+/** How many of the fastest nodes may keep their ancestor paths open when auto-collapsing. */
 export const KEEP_OPEN_BEST = 12;
+/** Auto-collapsing stops opening paths once about this many nodes would show. */
+export const VISIBLE_BUDGET = 250;
 
 /** Nodes, their children and the collapsed set. */
 export class TreeModel {
@@ -104,7 +106,8 @@ export class TreeModel {
 
   /**
    * For big trees: collapse every subtree except the paths to the fastest nodes (and to `keep`),
-   * so the first view shows where the search went well rather than 1,000 dots.
+   * opening paths best-first until about VISIBLE_BUDGET nodes show, so the first view shows where
+   * the search went well rather than 1,000 dots.
    */
   autoCollapse(keep: string[] = []): void {
     this.collapsed.clear();
@@ -114,7 +117,16 @@ export class TreeModel {
       .sort((a, b) => b.speedup! - a.speedup!)
       .slice(0, KEEP_OPEN_BEST);
     const open = new Set<string>(this.roots);
-    for (const id of [...fastest.map((n) => n.id), ...keep]) for (const a of this.pathTo(id).slice(0, -1)) open.add(a);
+    // The open set is closed under ancestors, so what shows is the roots plus the children of open nodes.
+    let visible = this.roots.length + this.roots.reduce((s, id) => s + this.nodes.get(id)!.children.length, 0);
+    const targets = [...keep, ...fastest.map((n) => n.id)];
+    targets.forEach((id, i) => {
+      const path = this.pathTo(id).slice(0, -1).filter((a) => !open.has(a));
+      const extra = path.reduce((s, a) => s + this.nodes.get(a)!.children.length, 0);
+      if (i > keep.length && visible + extra > VISIBLE_BUDGET) return; // keep the best path whatever it costs
+      for (const a of path) open.add(a);
+      visible += extra;
+    });
     for (const n of this.nodes.values()) if (n.children.length && !open.has(n.id)) this.collapsed.add(n.id);
   }
 
