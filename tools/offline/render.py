@@ -63,6 +63,18 @@ def host_expr(n):
     return f"({host_expr(n[2])} {n[1]} {host_expr(n[3])})"
 
 
+def resolve_config(problem_dir, config=None):
+    """The full config a render would use (every tile and switch) plus the problem's features."""
+    with open(os.path.join(problem_dir, "reference.py")) as f:
+        src = f.read()
+    spec_path = os.path.join(problem_dir, "problem.json")
+    params = json.load(open(spec_path)).get("params", {}) if os.path.exists(spec_path) else {}
+    feats = features_of(translate_factory(src, "score"), translate_factory(src, "mask"), params)
+    cfg = resolve(config or {}, feats)
+    return {"tiles": {str(d): t for d, t in cfg["tiles"].items()},
+            "switches": {k: v for k, v in cfg.items() if k != "tiles"}, "features": sorted(feats)}
+
+
 def render(problem_dir, config=None):
     """The candidate module's source for the problem in problem_dir under config (dict or JSON string)."""
     with open(os.path.join(problem_dir, "reference.py")) as f:
@@ -179,9 +191,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problem", required=True, help="problem folder (with reference.py)")
     ap.add_argument("--config", default="{}", help="JSON config (tiles, switches); see tools/offline/config.py")
+    ap.add_argument("--resolve", action="store_true", help="print the resolved config and features as JSON instead")
     a = ap.parse_args(argv)
     try:
-        sys.stdout.write(render(a.problem, a.config))
+        if a.resolve:
+            sys.stdout.write(json.dumps(resolve_config(a.problem, a.config)) + "\n")
+        else:
+            sys.stdout.write(render(a.problem, a.config))
     except (TranslateError, ConfigError) as e:
         sys.stderr.write(f"render: {a.problem}: {e}\n")
         return 2

@@ -217,3 +217,26 @@ def translate_factory(source: str, kind: str) -> Mod:
     t.scalars, t.tensors = outer.scalars, outer.tensors
     ir = t.body(stmts)
     return Mod(kind, ir, t.scalars - t.tensors, t.tensors)
+
+
+def main(argv=None):
+    """CLI: python3 translate.py REFERENCE.py prints both mods' IR as JSON, or the error (exit 2)."""
+    import json
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.stderr.write("usage: translate.py REFERENCE.py\n")
+        return 2
+    try:
+        src = open(args[0]).read()
+        out = {k: translate_factory(src, k) for k in ("score", "mask")}
+    except (TranslateError, SyntaxError) as e:
+        sys.stderr.write(f"translate: {args[0]}: {e}\n")
+        return 2
+    sys.stdout.write(json.dumps({k: {"ir": m.ir, "scalars": sorted(m.scalars), "tensors": sorted(m.tensors)}
+                                 for k, m in out.items()}, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
