@@ -65,7 +65,7 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
   if (inspection.errors.length > 0) {
     const lines = inspection.errors.map((e) => `  ${e.file}${e.line ? `:${e.line}` : ""}: ${e.message}`);
     throw new ProblemError(`cannot scaffold "${opts.name}": the mod file${files.length > 1 ? "s" : ""} need${files.length > 1 ? "" : "s"} fixing\n${lines.join("\n")}`, {
-      hint: "mods must be plain defs using arithmetic, comparisons, & | ~, torch.where/tanh/exp/log/abs/minimum/maximum, and module-level numbers",
+      hint: "mods must be plain defs using arithmetic, comparisons, & | ~, torch.where/tanh/exp/log/abs/minimum/maximum, module-level numbers and generator tensors",
       context: { errors: inspection.errors },
     });
   }

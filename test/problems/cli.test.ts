@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../core/config.ts";
 import { loadProblem, problemsDir } from "../../problems/load.ts";
 import { checkReferences, kforge, kforgeInProcess as run, torchPython } from "./helpers.ts";
 
@@ -103,6 +104,11 @@ describe("kforge problems new", () => {
     expect(p.spec.tags).toEqual(["bias", "alibi", "mask", "windowed", "document", "2d"]);
     const report = checkReferences([{ dir: p.dir }]).get("mixed");
     expect(report?.error).toBeUndefined();
+    // What the scaffolder accepts, the offline template's translator must accept too.
+    for (const name of ["mixed", "capped_window"]) {
+      const translate = join(repoRoot(), "tools", "offline", "translate.py");
+      expect(() => execFileSync(torchPython(), [translate, join(tmp, name, "reference.py")], { encoding: "utf8" })).not.toThrow();
+    }
   }, SLOW);
 
   it("rejects an unsupported construct, naming the file, the line and the fix, and writes nothing", async () => {
@@ -122,6 +128,8 @@ describe("kforge problems new", () => {
     expect((await run(["problems", "new", "method", "--mask-mod", method, "--dir", tmp])).stderr).toContain("write torch.abs(x) instead of x.abs()");
     const tensor = file("tensor.py", "import torch\nbias = torch.randn(8)\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return score + bias[q_idx]\n");
     expect((await run(["problems", "new", "tensor", "--score-mod", tensor, "--dir", tmp])).stderr).toContain("only captured generator tensors can be indexed");
+    const power = file("power.py", "def score_mod(score, b, h, q_idx, kv_idx):\n    return score ** 0.5\n");
+    expect((await run(["problems", "new", "power", "--score-mod", power, "--dir", tmp])).stderr).toContain(`${power}:2: ** is supported only with a literal exponent 1..4`);
     const bad = await run(["problems", "new", "Bad-Name", "--score-mod", arity, "--dir", tmp]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('problem name "Bad-Name"');
