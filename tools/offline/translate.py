@@ -91,6 +91,10 @@ class _Translator:
         if isinstance(n, ast.Subscript):
             return self._subscript(n)
         if isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name) and f.value.id == "torch"):
+                base = f.value.id if isinstance(f.value, ast.Name) else type(f.value).__name__
+                _err(n, f"attribute access '{base}.{f.attr}' (a method call; only torch.<fn> calls are supported)")
             return self._call(n)
         if isinstance(n, ast.Attribute):
             if isinstance(n.value, ast.Name) and n.value.id in ("math", "torch") and n.attr == "inf":
@@ -233,7 +237,11 @@ def main(argv=None):
     except (TranslateError, SyntaxError) as e:
         sys.stderr.write(f"translate: {args[0]}: {e}\n")
         return 2
-    sys.stdout.write(json.dumps({k: {"ir": m.ir, "scalars": sorted(m.scalars), "tensors": sorted(m.tensors)}
+    def plain(n):  # JSON has no infinities: write them as strings
+        if isinstance(n, float) and math.isinf(n):
+            return "inf" if n > 0 else "-inf"
+        return [plain(c) for c in n] if isinstance(n, tuple) else n
+    sys.stdout.write(json.dumps({k: {"ir": plain(m.ir) if m.ir else None, "scalars": sorted(m.scalars), "tensors": sorted(m.tensors)}
                                  for k, m in out.items()}, default=str) + "\n")
     return 0
 

@@ -1,0 +1,100 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+import { loadConfig, repoRoot } from "../../core/config.ts";
+
+const root = repoRoot();
+const python = loadConfig().python;
+const problems = readdirSync(join(root, "problems")).filter((d) => existsSync(join(root, "problems", d, "problem.json")));
+
+function render(problem: string, config = "{}"): string {
+  return execFileSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems", problem), "--config", config], {
+    encoding: "utf8",
+  });
+}
+
+function parsesAsPython(source: string): { ok: boolean; err: string } {
+  const r = spawnSync(python, ["-c", "import ast,sys; ast.parse(sys.stdin.read())"], { input: source, encoding: "utf8" });
+  return { ok: r.status === 0, err: r.stderr };
+}
+
+/** Hooks each problem's module must contain (beyond the common kernel and wrapper). */
+const expectedHooks: Record<string, string[]> = {
+  causal: ["_classify", "k_lo <= q_hi"],
+  softcap: ["tanh.approx.f32", "STATIC_MAX", "m_static"],
+  softcap_causal: ["tanh.approx.f32", "_classify"],
+  alibi: ["t_slopes", "tl.load(t_slopes + h"],
+  relpos: ["kv_idx * 1.4426950408889634"],
+  document: ["_block_minmax", "kmin_doc_ids", "qmin_doc_ids"],
+  natten_2d: ["p_grid_w", "p_radius", "//"],
+  sliding_window: ["p_window", "_classify"],
+  prefix_lm: ["p_prefix"],
+  gqa: ["hk = h // GROUP"],
+};
+
+describe("offline template renders every problem", () => {
+  it("finds the suite", () => {
+    expect(problems.length).toBeGreaterThanOrEqual(12);
+  });
+  for (const p of problems) {
+    it(`${p}: valid Python with the contract's entry point and its hooks`, () => {
+      const src = render(p);
+      const parsed = parsesAsPython(src);
+      expect(parsed.err).toBe("");
+      expect(parsed.ok).toBe(true);
+      expect(src).toContain("def attention(q, k, v, *, scale, **params):");
+      expect(src).toContain("@triton.jit");
+      expect(src).toContain("tl.math.exp2");
+      expect(src).not.toMatch(/\bimport (os|subprocess|threading)\b/);
+      for (const hook of expectedHooks[p] ?? []) expect(src).toContain(hook);
+    });
+  }
+  it("tile config reaches the launch table and variant switches change the code", () => {
+    const a = render("softcap", JSON.stringify({ tiles: { "128": { BLOCK_M: 128, BLOCK_N: 32, num_warps: 8, num_stages: 2 } } }));
+    expect(a).toContain("128: (128, 32, 8, 2)");
+    const b = render("softcap", JSON.stringify({ tanh_bf16x2: true, static_max: false }));
+    expect(b).toContain("tanh.approx.bf16x2");
+    expect(b).not.toContain("STATIC_MAX");
+  });
+  it("rejects a malformed config naming the key", () => {
+    const r = spawnSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems/full"), "--config", '{"BLOCK_M": 100}'], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("BLOCK_M");
+  });
+});
+
+describe("rendered kernels are correct on the CPU Triton emulator", () => {
+  // Needs torch (Debian's python3-torch in CI); the emulator runs every program as Python.
+  const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;
+  it.skipIf(!hasTorch)("every problem, small tiles, against its float64 reference", () => {
+    const r = spawnSync(python, [join(root, "test/offline/emu_check.py"), "--config", '{"BLOCK_M":32,"BLOCK_N":16}', "--max-s", "200"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(r.stdout).toContain("emu_check: 0 failing");
+    expect(r.status).toBe(0);
+  });
+  for (const fixture of ["full", "causal", "softcap"]) {
+    it.skipIf(!hasTorch)(`hand-written fixture good_${fixture}.py`, () => {
+      const r = spawnSync(python, [join(root, "test/offline/emu_check.py"), "--problem", fixture, "--kernel", join(root, `test/fixtures/kernels/good_${fixture}.py`)], {
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      expect(r.stdout).toContain("emu_check: 0 failing");
+    });
+  }
+  it.skipIf(!hasTorch)("the check can fail: a wrong causal mask is caught", () => {
+    const broken = render("causal").replace("k_lo <= q_hi", "k_lo <= q_hi + 64").replace("(q_idx >= kv_idx)", "(q_idx + 1 >= kv_idx)");
+    const r = spawnSync(python, ["-c", `import sys; open(sys.argv[1], "w").write(sys.stdin.read())`, "/tmp/kforge_broken_causal.py"], { input: broken });
+    expect(r.status).toBe(0);
+    const c = spawnSync(python, [join(root, "test/offline/emu_check.py"), "--problem", "causal", "--kernel", "/tmp/kforge_broken_causal.py"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(c.status).toBe(1);
+  });
+});

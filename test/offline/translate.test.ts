@@ -1,0 +1,72 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+import { loadConfig, repoRoot } from "../../core/config.ts";
+
+const root = repoRoot();
+const python = loadConfig().python;
+const dir = mkdtempSync(join(tmpdir(), "kforge-translate-"));
+
+function translate(body: string, kind: "score" | "mask" = "score", factoryArgs = "**_"): { status: number | null; out: string; err: string } {
+  const args = kind === "score" ? "score, b, h, q_idx, kv_idx" : "b, h, q_idx, kv_idx";
+  const other = kind === "score" ? "make_mask_mod" : "make_score_mod";
+  const src = `import torch\n\ndef make_${kind}_mod(${factoryArgs}):\n    def mod(${args}):\n${body
+    .split("\n")
+    .map((l) => `        ${l}`)
+    .join("\n")}\n    return mod\n\ndef ${other}(**_):\n    return None\n`;
+  const file = join(dir, `ref_${Math.random().toString(36).slice(2)}.py`);
+  writeFileSync(file, src);
+  const r = spawnSync(python, [join(root, "tools/offline/translate.py"), file], { encoding: "utf8" });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe("translate.py: FlexAttention mods to IR", () => {
+  it("translates arithmetic, torch calls, captured numbers and indexed tensors", () => {
+    const r = translate("bias = slopes[h] * (kv_idx - q_idx)\nreturn torch.where(q_idx >= kv_idx, cap * torch.tanh(score / cap) + bias, -float('inf'))", "score", "cap, slopes, **_");
+    expect(r.err).toBe("");
+    const ir = JSON.parse(r.out);
+    expect(ir.score.scalars).toEqual(["cap"]);
+    expect(ir.score.tensors).toEqual(["slopes"]);
+    expect(JSON.stringify(ir.score.ir)).toContain('"tanh"');
+    expect(ir.mask.ir).toBeNull();
+  });
+  it("handles tuple unpacking and chained comparisons in a mask", () => {
+    const r = translate("r, c = q_idx // w, q_idx % w\nreturn (0 <= r - kv_idx // w <= 3) & ~(c == 0)", "mask", "w, **_");
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.out).mask.ir[0]).toBe("bin");
+  });
+  it("names a while loop and its line", () => {
+    const r = translate("while score > 0:\n    score = score - 1\nreturn score");
+    expect(r.status).toBe(2);
+    expect(r.err).toMatch(/line 5: the statement 'While' is not supported/);
+  });
+  it("names a call to an unknown function", () => {
+    const r = translate("return my_helper(score)");
+    expect(r.status).toBe(2);
+    expect(r.err).toContain("a call to the unknown function 'my_helper'");
+  });
+  it("names an unsupported torch function", () => {
+    const r = translate("return torch.sigmoid(score)");
+    expect(r.status).toBe(2);
+    expect(r.err).toContain("the function 'torch.sigmoid'");
+  });
+  it("names attribute access on something other than torch", () => {
+    const r = translate("return score.abs()");
+    expect(r.status).toBe(2);
+    expect(r.err).toMatch(/attribute access 'score.abs'/);
+    const r2 = translate("return score + cfg.bias", "score", "cfg, **_");
+    expect(r2.err).toContain("attribute access 'cfg.bias'");
+  });
+  it("rejects Python's and/or with a hint to use & and |", () => {
+    const r = translate("return (q_idx >= kv_idx) and (kv_idx >= 0)", "mask");
+    expect(r.status).toBe(2);
+    expect(r.err).toContain("use & and |");
+  });
+  it("rejects free names", () => {
+    const r = translate("return score * mystery");
+    expect(r.err).toContain("free name 'mystery'");
+  });
+});
