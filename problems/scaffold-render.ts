@@ -3,7 +3,7 @@ import type { ProblemSpec } from "./schema.ts";
 import type { Inspection } from "./scaffold.ts";
 
 /** problem.json as the suite writes it: two-space indent, one shape per line. */
-export function formatProblemJson(spec: ProblemSpec): string {
+export function formatProblemJson(spec: { tags: readonly string[] } & Record<string, unknown>): string {
   const text = JSON.stringify(spec, null, 2)
     .replace(/\{\s*\n\s*"B"[^}]*\}/g, (m) => JSON.stringify(JSON.parse(m)).replace(/,"/g, ', "').replace(/":/g, '": '))
     .replace(/"tags": \[[^\]]*\]/, (m) => `"tags": ${JSON.stringify(spec.tags).replace(/","/g, '", "')}`);

@@ -72,21 +72,12 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
   const tags = inferTags(inspection);
   const sources = [...new Set(files.map((f) => basename(f.path)))];
   const description = opts.description ?? firstLine(inspection.mods.score?.docstring ?? inspection.mods.mask?.docstring) ?? `custom attention variant from ${sources.join(" and ")}`;
-  const spec = AttentionProblemSpec.parse({
-    name: opts.name,
-    description,
-    kind: "attention",
-    params: inspection.params,
-    shapes: DEFAULT_SHAPES,
-    dtype: "bf16",
-    baseline: "flex",
-    tags,
-    atol: 0.001,
-    seeds: 2,
-  });
+  // Written as given (schema defaults such as `device` stay implicit), after checking it parses.
+  const raw = { name: opts.name, description, kind: "attention" as const, params: inspection.params, shapes: DEFAULT_SHAPES, dtype: "bf16" as const, baseline: "flex" as const, tags, atol: 0.001, seeds: 2 };
+  const spec = AttentionProblemSpec.parse(raw);
   const evaluator = readFileSync(join(problemsDir(), "_common", "flex_eval.py"), "utf8");
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, "problem.json"), formatProblemJson(spec));
+  writeFileSync(join(folder, "problem.json"), formatProblemJson(raw));
   writeFileSync(join(folder, "reference.py"), renderReference({ description, inspection, sources, evaluator }));
   writeFileSync(join(folder, "prompt.md"), renderPrompt({ spec, inspection }));
   loadProblem(folder); // our own output must load; a failure here is a bug in this file
