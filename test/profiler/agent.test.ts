@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runProfilerAgent } from "../../agents/profiler/node.ts";
-import { ruleBottlenecks } from "../../agents/profiler/rules.ts";
+import { analyzeProfileOffline, ruleBottlenecks } from "../../agents/profiler/rules.ts";
 import { Bottlenecks } from "../../agents/profiler/schema.ts";
 import type { LlmDeps } from "../../agents/call.ts";
 import type { NodeView } from "../../agents/types.ts";
@@ -87,5 +87,14 @@ describe("Bottlenecks schema", () => {
   it("rule advice parses as the agent's output", () => {
     expect(Bottlenecks.parse(ruleBottlenecks(fixtureSummary("tiny")))).toMatchObject({ source: "rules" });
     expect(fixtureText("env.txt")).toMatch(/H100/);
+  });
+});
+
+describe("offline profiler agent", () => {
+  it("answers with the advisor's bottlenecks, no model involved", async () => {
+    const out = await analyzeProfileOffline({ problem, node, summary: fixtureSummary("smallgrid") });
+    expect(out.source).toBe("rules");
+    expect(out.summary).toMatch(/^underutilised-bound/);
+    expect(out.bottlenecks[0]!.issue).toBe("the grid is too small to fill the GPU");
   });
 });
