@@ -81,8 +81,8 @@ def parse_job(line: str) -> Job:
         raise ValueError(f"job.mode must be one of {MODES}, got {raw.get('mode')!r}")
     known = set(Job.__dataclass_fields__)
     extra = {k: v for k, v in raw.items() if k not in known}
-    args = {k: v for k, v in raw.items() if k in known}
-    return Job(**args, extra={**args.get("extra", {}), **extra})
+    args = {k: v for k, v in raw.items() if k in known and k != "extra"}
+    return Job(**args, extra={**(raw.get("extra") or {}), **extra})
 
 
 # ---- result builders: exactly the shapes of tools/verifier/result.ts (VerifyResult) ----

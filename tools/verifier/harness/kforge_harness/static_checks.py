@@ -85,7 +85,8 @@ def check_source(source: str, device: str = "cuda") -> List[Violation]:
         return []
     v = _Checker(device, _parameter_names(tree))
     v.visit(tree)
-    return sorted(v.found, key=lambda x: x.line)
+    unique = {(x.line, x.rule): x for x in reversed(v.found)}  # one report per rule and line (the outermost)
+    return sorted(unique.values(), key=lambda x: x.line)
 
 
 def _parameter_names(tree: ast.AST) -> set:

@@ -93,10 +93,14 @@ def main(argv=None) -> int:
     line = open(args.job_file).read() if args.job_file else sys.stdin.readline()
     if not line.strip():
         os._exit(0)  # the client closed stdin: a spare that is no longer needed
-    job = parse_job(line)
-    ch.set_nonce(job.nonce)
-    job.problem = normalize(job.problem)
-    job.device = args.device
+    try:
+        job = parse_job(line)
+        ch.set_nonce(job.nonce)
+        job.problem = normalize(job.problem)
+        job.device = args.device
+    except Exception as exc:  # noqa: BLE001 - a malformed job is the client's bug, not the candidate's
+        ch.send("harness_error", message=f"bad job: {type(exc).__name__}: {exc}", trace=traceback.format_exc())
+        os._exit(70)
     try:
         result = dispatch(job, ch, args.workdir, info["gpu"])
     except BaseException as exc:  # noqa: BLE001

@@ -1,0 +1,55 @@
+/** Turns what happened to a harness process into a `VerifyResult`; only our own faults become exceptions. */
+import { ToolError } from "../../core/errors.ts";
+import type { JobOutcome } from "./client.ts";
+import { VerifyResult } from "./result.ts";
+
+type TimeoutPhase = Extract<VerifyResult, { status: "timeout" }>["phase"];
+const PHASES: readonly string[] = ["start", "import", "compile", "correctness", "timing"];
+const MAX_LOG = 4000;
+
+/** An AbortError, as fetch and timers throw when their signal fires. */
+export function abortError(): Error {
+  const e = new Error("verification aborted");
+  e.name = "AbortError";
+  return e;
+}
+
+/** The VerifyResult of one verify job; `startMs` is the wait for a warm process, `totalMs` the whole call. */
+export function toVerifyResult(o: JobOutcome, timing: { startMs: number; totalMs: number }, gpu?: string): VerifyResult {
+  const log = "log" in o && o.log.trim() ? { log: o.log.slice(-MAX_LOG) } : {};
+  const common = { ...(gpu ? { gpu } : {}), ...log };
+  switch (o.kind) {
+    case "result": {
+      const parsed = VerifyResult.safeParse(o.result);
+      if (!parsed.success) {
+        throw new ToolError(`the verifier harness sent a malformed result: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`, {
+          context: { result: o.result },
+        });
+      }
+      const r = parsed.data;
+      return { ...r, ...log, phases: { ...r.phases, startMs: timing.startMs, totalMs: timing.totalMs } };
+    }
+    case "timeout":
+      return {
+        status: "timeout",
+        phase: (PHASES.includes(o.phase) ? o.phase : "total") as TimeoutPhase,
+        limitS: o.limitS,
+        phases: { startMs: timing.startMs, totalMs: timing.totalMs },
+        ...common,
+      };
+    case "died": {
+      const how = o.signal ? `process died with signal ${o.signal}` : `process exited with code ${o.code}`;
+      return {
+        status: "runtime_error",
+        message: `the kernel's process ended without a result during ${o.phase} (${how})${o.log.trim() ? `\n${o.log.slice(-1500)}` : ""}`,
+        kind: how,
+        phases: { startMs: timing.startMs, totalMs: timing.totalMs },
+        ...common,
+      };
+    }
+    case "harness_error":
+      throw new ToolError(`the verifier harness failed: ${o.message.slice(0, 2000)}`, { context: { log: o.log } });
+    case "aborted":
+      throw abortError();
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The local verifier: one lane per visible GPU (plus a CPU lane for test problems), one candidate at a
+ * time per lane, and a WARM SPARE per lane — a harness process that has already imported torch and
+ * Triton and waits for its job — so start-up is never paid on a candidate's critical path. Each process
+ * runs one candidate and exits; the next spare starts warming the moment its predecessor is taken.
+ */
+import { randomInt } from "node:crypto";
+import { join } from "node:path";
+import type { Config } from "../../core/config.ts";
+import { InfraError, ToolError } from "../../core/errors.ts";
+import type { LoadedProblem } from "../../problems/schema.ts";
+import { BaselineCache, BaselineTimingsSchema, baselineKey } from "./baseline-cache.ts";
+import { DEFAULT_LIMITS, HarnessProcess, type PhaseLimits, type ReadyInfo } from "./client.ts";
+import { abortError, toVerifyResult } from "./outcome.ts";
+import { probePython } from "./python-env.ts";
+import type { VerifyResult } from "./result.ts";
+import type { BaselineTimings, Verifier, VerifyRequest } from "./types.ts";
+
+export interface PoolOptions {
+  /** Interpreter for the harness (default Config.python). */
+  python?: string;
+  /** GPU ids, one lane each (default Config.gpus, else every GPU the interpreter sees). */
+  gpus?: string[];
+  limits?: Partial<PhaseLimits>;
+  /** Persist baselines in this JSON file (kforge verify); default: a per-run cache in memory. */
+  baselineFile?: string;
+  /** Static (AST) rules on (default). Tests switch them off to reach the dynamic rules behind them. */
+  staticChecks?: boolean;
+  /** Seconds of timed runs per benchmark shape and implementation (default: the harness's 0.35). */
+  timingBudgetS?: number;
+  /** Keep a warm spare per lane (default true). */
+  warmSpares?: boolean;
+  tmpRoot?: string;
+  /** A problem to warm a lane for right away. */
+  problem?: LoadedProblem;
+}
+
+type Device = "cuda" | "cpu";
+
+interface Lane {
+  device: Device;
+  cudaVisibleDevices: string;
+  busy: boolean;
+  spare: HarnessProcess | null;
+  info?: ReadyInfo;
+}
+
+/** The search's entry point (loaded by cli/search/components.ts). */
+export function createVerifierPool(config: Config, opts: PoolOptions = {}): VerifierPool {
+  return new VerifierPool(config, opts);
+}
+
+export class VerifierPool implements Verifier {
+  private readonly python: string;
+  private readonly limits: PhaseLimits;
+  private readonly baselines: BaselineCache;
+  private readonly lanes = new Map<Device, Promise<Lane[]>>();
+  private waiters: Array<() => void> = [];
+  private pythonPath: string[] | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly opts: PoolOptions = {},
+  ) {
+    this.python = opts.python ?? config.python;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.baselines = new BaselineCache(opts.baselineFile);
+    if (opts.problem) void this.lanesFor(opts.problem.spec.device).catch(() => {}); // warm up early; errors surface on use
+  }
+
+  async verify(req: VerifyRequest): Promise<VerifyResult> {
+    const device = req.problem.spec.device;
+    const lane = await this.acquire(device, req.signal);
+    try {
+      const timing = req.timing !== false;
+      const baseline = timing ? (req.baseline ?? (await this.baselineOn(lane, req.problem, req.signal))) : undefined;
+      const t0 = performance.now();
+      const proc = this.takeProcess(lane);
+      const info = await this.whenReady(proc, req.signal);
+      const startMs = performance.now() - t0;
+      const outcome = await proc.run(
+        {
+          mode: "verify",
+          device,
+          problem: req.problem.spec,
+          reference_path: req.problem.referencePath,
+          source: req.source,
+          timing,
+          baseline: baseline ?? null,
+          static_checks: this.opts.staticChecks ?? true,
+          seed: randomInt(1, 1_000_000_000),
+          ...(this.opts.timingBudgetS ? { timing_budget_s: this.opts.timingBudgetS } : {}),
+          extra: { candidate_id: req.candidateId ?? null },
+        },
+        this.limits,
+        req.signal,
+      );
+      return toVerifyResult(outcome, { startMs, totalMs: performance.now() - t0 }, info.gpu);
+    } finally {
+      this.release(lane);
+    }
+  }
+
+  async measureBaseline(problem: LoadedProblem, signal?: AbortSignal): Promise<BaselineTimings> {
+    const lane = await this.acquire(problem.spec.device, signal);
+    try {
+      return await this.baselineOn(lane, problem, signal);
+    } finally {
+      this.release(lane);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = (await Promise.all([...this.lanes.values()].map((p) => p.catch(() => [] as Lane[])))).flat();
+    const procs = all.flatMap((l) => (l.spare ? [l.spare] : []));
+    for (const l of all) l.spare = null;
+    for (const p of procs) p.kill();
+    await Promise.all(procs.map((p) => p.whenClosed()));
+  }
+
+  /** Baselines for this lane's GPU: from the cache, or measured once in a process of their own. */
+  private async baselineOn(lane: Lane, problem: LoadedProblem, signal?: AbortSignal): Promise<BaselineTimings> {
+    const info = await this.laneInfo(lane, signal);
+    const key = baselineKey(problem, info.gpu, info.torch);
+    return this.baselines.getOrMeasure(key, async () => {
+      const proc = this.spawn(lane, join(this.config.home, "cache", "compile"));
+      await this.whenReady(proc, signal);
+      const o = await proc.run(
+        { mode: "baseline", device: lane.device, problem: problem.spec, reference_path: problem.referencePath, seed: 0 },
+        this.limits,
+        signal,
+      );
+      if (o.kind === "aborted") throw abortError();
+      if (o.kind !== "result") {
+        throw new InfraError(`measuring the baselines of ${problem.spec.name} failed (${o.kind})`, { context: { outcome: o } });
+      }
+      const r = o.result as { shapes?: unknown; gpu?: unknown };
+      const parsed = BaselineTimingsSchema.safeParse({ problem: problem.spec.name, gpu: r.gpu, shapes: r.shapes, measuredAt: new Date().toISOString() });
+      if (!parsed.success) throw new ToolError("the harness sent malformed baseline timings", { context: { result: o.result } });
+      return parsed.data;
+    });
+  }
+
+  private lanesFor(device: Device): Promise<Lane[]> {
+    let p = this.lanes.get(device);
+    if (!p) {
+      p = this.discover(device);
+      this.lanes.set(device, p);
+      p.catch(() => this.lanes.delete(device)); // a failed discovery is retried on the next call
+    }
+    return p;
+  }
+
+  private async discover(device: Device): Promise<Lane[]> {
+    const probe = await probePython(this.python);
+    if ("error" in probe) throw new InfraError(`the verifier's Python does not run: ${probe.error}`, { hint: "set KFORGE_PYTHON; `kforge doctor` checks the setup" });
+    if (!probe.torch) throw new InfraError(`${this.python} has no torch (${probe.torch_error ?? "?"})`, { hint: "install PyTorch for it, or set KFORGE_PYTHON to one that has it" });
+    this.pythonPath = probe.torch_site ? [probe.torch_site] : undefined;
+    const ids = device === "cpu" ? [""] : (this.opts.gpus ?? this.config.gpus ?? (probe.gpus ?? []).map((_, i) => String(i)));
+    if (ids.length === 0) throw new InfraError(`no GPU visible to ${this.python} (torch ${probe.torch})`, { hint: "run on a GPU host, or use a CPU test problem (\"device\": \"cpu\")" });
+    const lanes = ids.map((id): Lane => ({ device, cudaVisibleDevices: id, busy: false, spare: null }));
+    if (this.opts.warmSpares !== false) for (const l of lanes) l.spare = this.spawn(l);
+    return lanes;
+  }
+
+  private spawn(lane: Lane, sharedCacheDir?: string): HarnessProcess {
+    return new HarnessProcess({
+      python: this.python,
+      device: lane.device,
+      cudaVisibleDevices: lane.cudaVisibleDevices,
+      secretNames: this.config.secretNames,
+      ...(this.pythonPath ? { pythonPath: this.pythonPath } : {}),
+      ...(sharedCacheDir ? { sharedCacheDir } : {}),
+      ...(this.opts.tmpRoot ? { tmpRoot: this.opts.tmpRoot } : {}),
+    });
+  }
+
+  /** The lane's spare (or a fresh process), replaced at once by a new spare that warms while this one works. */
+  private takeProcess(lane: Lane): HarnessProcess {
+    let proc = lane.spare;
+    lane.spare = null;
+    if (!proc || proc.exited) proc = this.spawn(lane);
+    if (this.opts.warmSpares !== false && !this.closed) lane.spare = this.spawn(lane);
+    return proc;
+  }
+
+  /** GPU name and torch version of a lane, from its spare's "ready" line. */
+  private async laneInfo(lane: Lane, signal?: AbortSignal): Promise<ReadyInfo> {
+    if (lane.info) return lane.info;
+    if (!lane.spare || lane.spare.exited) lane.spare = this.spawn(lane);
+    lane.info = await this.whenReady(lane.spare, signal);
+    return lane.info;
+  }
+
+  private whenReady(proc: HarnessProcess, signal?: AbortSignal): Promise<ReadyInfo> {
+    return new Promise<ReadyInfo>((resolve, reject) => {
+      const limitS = this.limits.start;
+      const elapsed = (performance.now() - proc.spawnedAt) / 1000;
+      const timer = setTimeout(() => {
+        proc.kill();
+        reject(new InfraError(`the verifier harness was not ready within ${limitS}s`, { hint: "is the GPU busy or the host overloaded? `kforge doctor`" }));
+      }, Math.max(0, limitS - elapsed) * 1000);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortError());
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      proc.ready.then(
+        (info) => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          resolve(info);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private async acquire(device: Device, signal?: AbortSignal): Promise<Lane> {
+    const lanes = await this.lanesFor(device);
+    for (;;) {
+      if (signal?.aborted) throw abortError();
+      if (this.closed) throw new ToolError("the verifier pool is closed");
+      const free = lanes.find((l) => !l.busy);
+      if (free) {
+        free.busy = true;
+        return free;
+      }
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
+    }
+  }
+
+  private release(lane: Lane): void {
+    lane.busy = false;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+  }
+}
