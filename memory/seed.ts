@@ -32,9 +32,13 @@ export const DEFAULT_EXEMPLARS = 3;
 /** Kernel sources longer than this are cut in prompts (the full source stays in memory). */
 export const MAX_PROMPT_SOURCE_CHARS = 12_000;
 
+// One store per connection, so repeated seeding does not prepare its statements again.
+const stores = new WeakMap<DB, WinsStore>();
+
 /** The k most relevant wins for a problem, best first, kernel sources included. */
 export function seedExemplars(db: DB, problem: RetrievalQuery, opts: { k?: number; gpu?: string } = {}): Exemplar[] {
-  const store = new WinsStore(db).setup();
+  let store = stores.get(db);
+  if (!store) stores.set(db, (store = new WinsStore(db).setup()));
   const r = retrieveWins(store, { ...problem, gpu: opts.gpu ?? problem.gpu }, { k: opts.k ?? DEFAULT_EXEMPLARS });
   return r.results.map((x) => ({ rank: x.rank, win: store.get(x.win.id)!, score: x.score, queryFeatures: r.features }));
 }

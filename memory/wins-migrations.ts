@@ -101,4 +101,36 @@ export const WINS_MIGRATIONS: Migration[] = [
         );
         CREATE INDEX win_seedings_win ON win_seedings(win_id);`),
   },
+  {
+    version: 4,
+    description: "feature-group summary kept by triggers, so retrieval reads tens of groups instead of every win",
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE win_groups (
+          features TEXT NOT NULL,
+          gpu TEXT NOT NULL,
+          n INTEGER NOT NULL,               -- wins in the group
+          best REAL NOT NULL,               -- their best speedup
+          PRIMARY KEY (features, gpu)
+        ) WITHOUT ROWID;
+        INSERT INTO win_groups (features, gpu, n, best) SELECT features, gpu, COUNT(*), MAX(speedup) FROM wins GROUP BY features, gpu;
+        CREATE TRIGGER win_groups_insert AFTER INSERT ON wins BEGIN
+          INSERT INTO win_groups (features, gpu, n, best) VALUES (new.features, new.gpu, 1, new.speedup)
+            ON CONFLICT (features, gpu) DO UPDATE SET n = n + 1, best = max(best, excluded.best);
+        END;
+        CREATE TRIGGER win_groups_delete AFTER DELETE ON wins BEGIN
+          UPDATE win_groups SET n = n - 1,
+            best = coalesce((SELECT MAX(speedup) FROM wins WHERE features = old.features AND gpu = old.gpu), 0)
+            WHERE features = old.features AND gpu = old.gpu;
+          DELETE FROM win_groups WHERE features = old.features AND gpu = old.gpu AND n <= 0;
+        END;
+        CREATE TRIGGER win_groups_update AFTER UPDATE OF features, gpu, speedup ON wins BEGIN
+          UPDATE win_groups SET n = n - 1,
+            best = coalesce((SELECT MAX(speedup) FROM wins WHERE features = old.features AND gpu = old.gpu), 0)
+            WHERE features = old.features AND gpu = old.gpu;
+          DELETE FROM win_groups WHERE features = old.features AND gpu = old.gpu AND n <= 0;
+          INSERT INTO win_groups (features, gpu, n, best) VALUES (new.features, new.gpu, 1, new.speedup)
+            ON CONFLICT (features, gpu) DO UPDATE SET n = n + 1, best = max(best, excluded.best);
+        END;`),
+  },
 ];

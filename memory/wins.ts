@@ -43,8 +43,11 @@ export class WinsStore {
   /** Applies the "wins" migrations and prepares the statements (safe to call any number of times). */
   setup(): this {
     if (!this.stmts) {
-      // Under the write lock, so two processes opening a fresh file do not both migrate it.
-      this.db.transaction(() => applyMigrations(this.db, "wins", WINS_MIGRATIONS)).immediate();
+      // Under the write lock, so two processes opening a fresh file do not both migrate it; an
+      // up-to-date file (the usual case) is only read, so readers never wait on a busy writer.
+      if (schemaVersion(this.db) < WINS_MIGRATIONS.length) {
+        this.db.transaction(() => applyMigrations(this.db, "wins", WINS_MIGRATIONS)).immediate();
+      }
       this.stmts = this.prepare();
     }
     return this;
@@ -77,7 +80,7 @@ export class WinsStore {
       count: db.prepare("SELECT COUNT(*) AS n FROM wins"),
       deleteWin: db.prepare("DELETE FROM wins WHERE id = ?"),
       deleteOrphanKernel: db.prepare("DELETE FROM win_kernels WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM wins WHERE kernel_hash = ?)"),
-      groups: db.prepare("SELECT features, gpu, COUNT(*), MAX(speedup) FROM wins INDEXED BY wins_scan GROUP BY features, gpu").raw(true),
+      groups: db.prepare("SELECT features, gpu, n, best FROM win_groups").raw(true),
       groupTop: db.prepare(`SELECT id, problem, features, gpu, speedup FROM wins INDEXED BY wins_scan
         WHERE features = ? AND gpu = ? ORDER BY speedup DESC LIMIT ?`),
       problemTop: db.prepare("SELECT id, problem, features, gpu, speedup FROM wins WHERE problem = ? ORDER BY speedup DESC LIMIT ?"),
@@ -210,7 +213,7 @@ export class WinsStore {
     }));
   }
 
-  /** Retrieval: wins grouped by (feature set, GPU), read from a covering index. */
+  /** Retrieval: wins grouped by (feature set, GPU), as the triggers of migration v4 keep them. */
   featureGroups(): FeatureGroup[] {
     return this.s.groups.all() as FeatureGroup[];
   }
@@ -234,6 +237,13 @@ export class WinsStore {
   summaries(ids: readonly number[]): WinSummary[] {
     return ids.length ? (this.s.summaries.all(JSON.stringify(ids)) as WinRow[]).map(toSummary) : [];
   }
+}
+
+/** The applied version of the "wins" schema (0 for a new file). */
+export function schemaVersion(db: DB): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kforge_migrations'").get();
+  if (!table) return 0;
+  return (db.prepare("SELECT MAX(version) FROM kforge_migrations WHERE component = 'wins'").pluck().get() as number | null) ?? 0;
 }
 
 function numbers(w: ParsedWinInput) {

@@ -34,7 +34,12 @@ describe("wins migrations", () => {
     const store = new WinsStore(db).setup();
     const versions = db.prepare("SELECT version FROM kforge_migrations WHERE component = 'wins' ORDER BY version").pluck().all();
     expect(versions).toEqual(WINS_MIGRATIONS.map((m) => m.version));
-    expect(versions.length).toBeGreaterThanOrEqual(3);
+    expect(versions.length).toBeGreaterThanOrEqual(4);
+    expect(db.prepare("SELECT features, gpu, n FROM win_groups ORDER BY features").all()).toEqual([
+      { features: "bias alibi", gpu: H100, n: 1 },
+      { features: "causal mask windowed", gpu: H100, n: 1 },
+      { features: "softcap", gpu: H100, n: 1 },
+    ]);
 
     // Old rows gained features read from their sources, and are found by text and by features.
     const byProblem = Object.fromEntries(store.list().map((w) => [w.problem, w.features]));

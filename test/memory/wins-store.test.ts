@@ -3,6 +3,7 @@ import { ZodError } from "zod";
 import { ToolError } from "../../core/errors.ts";
 import { retrieveWins } from "../../memory/retrieve.ts";
 import { kernelHash, WinsStore } from "../../memory/wins.ts";
+import { WINS_MIGRATIONS } from "../../memory/wins-migrations.ts";
 import { openStore, win } from "./helpers.ts";
 
 describe("WinsStore", () => {
@@ -77,6 +78,26 @@ describe("WinsStore", () => {
     const { path, db } = openStore();
     new WinsStore(db).setup().setup();
     const again = openStore(path);
-    expect(again.db.prepare("SELECT COUNT(*) AS n FROM kforge_migrations WHERE component = 'wins'").get()).toEqual({ n: 3 });
+    expect(again.db.prepare("SELECT COUNT(*) AS n FROM kforge_migrations WHERE component = 'wins'").get()).toEqual({ n: WINS_MIGRATIONS.length });
+  });
+
+  it("keeps the feature-group summary equal to a fresh GROUP BY through inserts, improvements, removals and reindex", () => {
+    const { store, db } = openStore();
+    const groups = () => db.prepare("SELECT features, gpu, n, best FROM win_groups ORDER BY features, gpu").all();
+    const truth = () =>
+      db.prepare("SELECT features, gpu, COUNT(*) AS n, MAX(speedup) AS best FROM wins GROUP BY features, gpu ORDER BY features, gpu").all();
+    const a = store.remember(win("a", { speedup: 1.2 })).id;
+    store.remember(win("b", { speedup: 1.7 }));
+    store.remember(win("c", { speedup: 1.4, gpu: "NVIDIA H200" }));
+    store.remember(win("d", { problem: "causal", scoreMod: null, maskMod: "def mask_mod(b, h, q_idx, kv_idx):\n    return q_idx >= kv_idx\n" }));
+    expect(groups()).toEqual(truth());
+    store.remember(win("a", { speedup: 2.5, gpu: "NVIDIA H200" })); // improved: moves to another GPU group
+    expect(groups()).toEqual(truth());
+    store.remove(a);
+    expect(groups()).toEqual(truth());
+    db.exec("UPDATE wins SET features = ''");
+    store.reindex();
+    expect(groups()).toEqual(truth());
+    expect(groups()).toHaveLength(3);
   });
 });
