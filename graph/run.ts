@@ -5,6 +5,7 @@
  * checkpoint; node ids are deterministic and every node checks the trace before redoing work.
  */
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import type { DB } from "../memory/db.ts";
 import type { TraceStore } from "../memory/trace-store.ts";
@@ -81,6 +82,8 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   const sessionStart = Date.now();
   const elapsedMs = () => run.activeMs + (Date.now() - sessionStart);
   const controller = new AbortController();
+  // Every in-flight model call, verification and graph task listens on it: more than Node's default 10.
+  setMaxListeners(1000, controller.signal);
   let cause: "user" | "deadline" | null = null;
   const onUserAbort = () => {
     cause ??= "user";

@@ -22,6 +22,8 @@ export const BatchEntry = z.object({
   status: z.string(),
   speedup: z.number().nullable(),
   summary: z.string(),
+  /** The model call itself failed (endpoint down, garbage after retries): counts towards an outage pause. */
+  modelFailed: z.boolean().optional(),
 });
 export type BatchEntry = z.infer<typeof BatchEntry>;
 

@@ -16,6 +16,7 @@ import { createLlmAgents } from "../../agents/llm-agents.ts";
 import { openWinsMemory } from "../../graph/wins-memory.ts";
 import { NcuProfiler } from "../../tools/profiler/ncu.ts";
 import { ConfigError } from "../../core/errors.ts";
+import { createVerifierPool } from "../../tools/verifier/pool.ts";
 
 /** The opened edges and how to close them. */
 export interface SearchComponents {
@@ -32,7 +33,7 @@ const ROLES: AgentRole[] = ["planner", "coder", "critic", "profiler"];
 
 /** Opens every edge of a search for `problem`. */
 export async function openComponents(config: Config, problem: LoadedProblem, db: DB, store: TraceStore): Promise<SearchComponents> {
-  const verifier = await createVerifier(config, problem);
+  const verifier = createVerifierPool(config, { problem });
   const cpu = (problem.spec as { device?: string }).device === "cpu";
   return {
     verifier,
@@ -57,15 +58,8 @@ export async function createAgents(config: Config, store: TraceStore): Promise<A
   return createLlmAgents({ client: (role) => clients.get(role)!, record: (c) => store.recordLlmCall(c), gpu: "an NVIDIA H100 (SXM, 80 GB)" });
 }
 
-// The pool and the offline policy are written alongside this module; loaded lazily so each can land on its own.
-const POOL_MODULE = "../../tools/verifier/pool.ts";
+// The offline policy is written alongside this module; loaded lazily so it can land on its own.
 const OFFLINE_MODULE = "../../agents/offline/agents.ts";
-
-async function createVerifier(config: Config, problem: LoadedProblem): Promise<Verifier> {
-  const mod = (await import(POOL_MODULE)) as { createVerifierPool?: (config: Config, opts?: { problem?: LoadedProblem }) => Verifier | Promise<Verifier> };
-  if (!mod.createVerifierPool) throw new ConfigError("the verifier pool (tools/verifier/pool.ts) exports no createVerifierPool");
-  return mod.createVerifierPool(config, { problem });
-}
 
 async function createOfflineAgents(config: Config): Promise<Agents> {
   try {

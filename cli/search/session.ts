@@ -1,5 +1,6 @@
 /** One process driving a run (new or resumed): components, baseline, progress, the graph, the summary. */
 import type { DB } from "../../memory/db.ts";
+import { InfraError, UserError } from "../../core/errors.ts";
 import type { TraceStore } from "../../memory/trace-store.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import type { BaselineTimings } from "../../tools/verifier/types.ts";
@@ -28,7 +29,11 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
   const progress = createProgress(s.mode, { out: out as NodeJS.WriteStream, store: s.store, runId: s.runId, limits: s.limits, elapsedBeforeMs: run.activeMs });
   let summary: SearchSummary;
   try {
-    const baseline = await baselineOf(s, components.verifier, progress.log, ctx.signal);
+    const baseline = await baselineOf(s, components.verifier, progress.log, ctx.signal).catch((err: unknown) => {
+      // Before the graph runs: record the failure here so the run is not left marked running.
+      s.store.setRunStatus(s.runId, ctx.signal.aborted ? "interrupted" : "failed", { stopReason: ctx.signal.aborted ? "interrupted" : "error", error: (err as Error).message });
+      throw err;
+    });
     summary = await driveRun(s.runId, {
       db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,
       memory: components.memory, limits: s.limits, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,
@@ -58,7 +63,7 @@ async function baselineOf(
     s.store.setBaseline(s.runId, b);
     return b;
   } catch (err) {
-    if (signal.aborted) throw err;
+    if (signal.aborted || err instanceof InfraError || err instanceof UserError) throw err;
     s.store.recordEvent(s.runId, null, "baseline_error", `measuring baselines failed; each verification times them itself: ${(err as Error).message}`);
     return null;
   }

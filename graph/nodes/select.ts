@@ -12,7 +12,7 @@ export async function select(state: SearchStateValue, deps: GraphDeps): Promise<
   const { store, runId } = deps;
   const entries = Object.values(state.batch);
   // Every candidate of the last batch failed on the model call: the endpoint is likely down, so wait instead of burning nodes.
-  const outageStreak = entries.length > 0 && entries.every((e) => e.status === "failed") ? state.outageStreak + 1 : 0;
+  const outageStreak = entries.length > 0 && entries.every((e) => e.modelFailed === true) ? state.outageStreak + 1 : 0;
   if (outageStreak > 0) {
     const pause = Math.min(MAX_OUTAGE_PAUSE_MS, 10_000 * 2 ** (outageStreak - 1));
     store.recordEvent(runId, null, "outage", `every model call of the last batch failed; pausing ${Math.round(pause / 1000)}s before the next expansion`);

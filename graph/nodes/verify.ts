@@ -1,5 +1,6 @@
 /** verify: every coded candidate of the batch through the verifier (concurrently; the pool spreads them over GPUs). */
 import { summarizeResult, type VerifyResult } from "../../tools/verifier/result.ts";
+import { InfraError, UserError } from "../../core/errors.ts";
 import type { GraphDeps } from "../deps.ts";
 import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
 
@@ -24,7 +25,7 @@ export async function verify(state: SearchStateValue, deps: GraphDeps): Promise<
   return { batch: updates, best };
 }
 
-/** Verifies one stored kernel and records the result; a verifier fault (not the kernel's) marks the node failed. */
+/** Verifies one stored kernel and records the result; a tool fault on one candidate (not the kernel's) marks the node failed. */
 async function verifyOne(nodeId: string, deps: GraphDeps): Promise<VerifyResult | null> {
   const { store, runId } = deps;
   const node = store.getNode(nodeId)!;
@@ -43,7 +44,8 @@ async function verifyOne(nodeId: string, deps: GraphDeps): Promise<VerifyResult 
     deps.progress.log(`${node.label} ${node.title}: ${summarizeResult(result)}`);
     return result;
   } catch (err) {
-    if (deps.signal.aborted) throw err;
+    // The setup is broken (no torch, no GPU, bad config): every candidate would fail, so the run stops (resumable once fixed).
+    if (deps.signal.aborted || err instanceof InfraError || err instanceof UserError) throw err;
     const message = `verifier error: ${(err as Error).message}`;
     store.atomically(() => {
       store.setNodeStatus(runId, nodeId, "failed", message.slice(0, 500));

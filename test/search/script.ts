@@ -16,6 +16,8 @@ export interface KernelModelOptions {
   kernel?: (fate: Fate, title: string) => string;
   /** Delay before each reply (ms), so kills land mid-call. */
   delayMs?: number;
+  /** Hand fates out in order across plans (every fate shows up) instead of by a hash of the prompt. */
+  sequential?: boolean;
   /** Characters per SSE chunk (large = few chunks: the benchmark keeps model streaming out of its numbers). */
   chunkChars?: number;
 }
@@ -36,6 +38,7 @@ const FORMS: ScriptedReply["reasoningAs"][] = ["reasoning_content", "reasoning",
 /** The handler: planner → ideas with fates, coder → kernels (in varied reply forms), critic → verdicts, profiler → bottlenecks. */
 export function kernelModel(opts: KernelModelOptions) {
   const kernel = opts.kernel ?? verdictKernel;
+  let handedOut = 0;
   return (req: RecordedRequest): ScriptedReply => {
     const h = hash(req.lastUser);
     const reasoningAs = FORMS[h % FORMS.length];
@@ -43,7 +46,7 @@ export function kernelModel(opts: KernelModelOptions) {
     if (req.role === "planner") {
       const count = Number(/propose (\d+) DISTINCT/.exec(req.system)?.[1] ?? 4);
       const ideas = Array.from({ length: count }, (_, i) => {
-        const fate = opts.fates[(h + i) % opts.fates.length]!;
+        const fate = opts.fates[((opts.sequential ? handedOut++ : h + i) % opts.fates.length)]!;
         return { title: `idea ${h % 97}-${i} [${fate}]`, idea: `Change number ${i}; expected: ${fate}.` };
       });
       return { ...base, content: `Here is my plan.\n\n\`\`\`json\n${JSON.stringify({ rationale: "scripted", ideas })}\n\`\`\`` };

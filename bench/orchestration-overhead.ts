@@ -1,0 +1,138 @@
+/**
+ * Orchestration overhead per tree node: the whole search (graph, checkpointer with durability
+ * "sync", trace store, LLM agents with their HTTP client and parsing, tree policy) with the model
+ * replaced by the scripted server (in its own process) and the GPU by an instant verifier. The tree
+ * grows to 1,000 nodes; we report wall and CPU ms per node around 10, 100 and 1,000 nodes (target
+ * < 50 ms and flat) and database bytes per node.
+ *   npx tsx bench/orchestration-overhead.ts [--nodes 1000] [--branching 4]
+ * Writes bench/results/orchestration-overhead.{json,md}.
+ */
+import { spawn } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { writeFileSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { loadProblem } from "../problems/load.ts";
+import { createRun, driveRun, newRunId } from "../graph/run.ts";
+import { InstantVerifier } from "../test/fakes/instant-verifier.ts";
+import { searchSetup, tempDb } from "../test/search/helpers.ts";
+import type { VerifyRequest } from "../tools/verifier/types.ts";
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? dflt : Number(process.argv[i + 1]);
+};
+const NODES = arg("--nodes", 1000);
+const BRANCHING = arg("--branching", 4);
+const FATES = ["ok 1.10", "ok 1.30", "compile_error", "ok 0.90", "wrong_output 1.5", "ok 1.55", "rejected", "ok 1.20", "runtime_error", "ok 1.40"];
+/** Windows (in nodes) the per-node cost is averaged over: [from, to]. */
+const WINDOWS: [number, number][] = [[0, 12], [80, 100], [NODES - 20, NODES]];
+
+async function startModelServer(): Promise<{ baseUrl: string; stop(): void }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/search/kernel-model-server.ts", "--fates", FATES.join(","), "--chunk-chars", "1000000"], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const m = /listening on (\S+)/.exec(line);
+    if (m) return { baseUrl: m[1]!, stop: () => child.kill("SIGTERM") };
+  }
+  throw new Error("model server did not start");
+}
+
+/** A verifier that notes when each node finished verifying, with the process's CPU time and the DB's size. */
+class TimedVerifier extends InstantVerifier {
+  marks: { wall: number; cpu: number; dbBytes: number }[] = [];
+  constructor(private readonly dbBytes: () => number) {
+    super();
+  }
+  override async verify(req: VerifyRequest) {
+    const r = await super.verify(req);
+    const u = process.cpuUsage();
+    this.marks.push({ wall: performance.now(), cpu: (u.user + u.system) / 1000, dbBytes: this.dbBytes() });
+    return r;
+  }
+}
+
+const server = await startModelServer();
+const t = tempDb();
+const pageBytes = () => {
+  const pages = t.db.pragma("page_count", { simple: true }) as number;
+  return pages * (t.db.pragma("page_size", { simple: true }) as number);
+};
+const verifier = new TimedVerifier(pageBytes);
+const problem = loadProblem("softcap");
+const limits = { wallMs: 3_600_000, maxNodes: NODES };
+const setup = searchSetup({ db: t.db, store: t.store, problem, verifier, baseUrl: server.baseUrl, limits, options: { branching: BRANCHING, seed: 1 } });
+const runId = newRunId();
+createRun(t.store, { runId, problem: problem.spec.name, limits, options: setup.options, config: {} });
+const u0 = process.cpuUsage();
+const start = { wall: performance.now(), cpu: (u0.user + u0.system) / 1000, dbBytes: pageBytes() };
+const summary = await driveRun(runId, setup);
+const totalMs = performance.now() - start.wall;
+server.stop();
+
+const at = (n: number) => (n === 0 ? start : verifier.marks[n - 1]!);
+const windows = WINDOWS.map(([from, to]) => {
+  const a = at(from);
+  const b = at(to);
+  return {
+    nodes: `${from + 1}-${to}`,
+    wallMsPerNode: round((b.wall - a.wall) / (to - from)),
+    cpuMsPerNode: round((b.cpu - a.cpu) / (to - from)),
+    dbBytesPerNode: Math.round((b.dbBytes - a.dbBytes) / (to - from)),
+  };
+});
+t.db.pragma("wal_checkpoint(TRUNCATE)");
+const fileBytes = statSync(t.path).size;
+const tableBytes = (sql: string) => (t.db.prepare(sql).get() as { b: number | null }).b ?? 0;
+const breakdown = {
+  checkpoints: tableBytes("SELECT SUM(LENGTH(checkpoint) + LENGTH(metadata)) AS b FROM checkpoints"),
+  checkpointWrites: tableBytes("SELECT SUM(LENGTH(value)) AS b FROM writes"),
+  artifacts: tableBytes("SELECT SUM(bytes) AS b FROM trace_artifacts"),
+  checkpointRows: tableBytes("SELECT COUNT(*) AS b FROM checkpoints"),
+};
+const result = {
+  benchmark: "orchestration-overhead",
+  date: new Date().toISOString(),
+  command: `npx tsx bench/orchestration-overhead.ts --nodes ${NODES} --branching ${BRANCHING}`,
+  machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtEnd: (await import("node:os")).loadavg().map((x) => round(x)) },
+  setup: "scripted OpenAI-compatible server in a child process (one SSE chunk per reply), real LLM agents, LangGraph + SqliteSaver (durability sync) and the trace store in one SQLite file (WAL), instant verifier",
+  nodes: summary.nodes,
+  iterations: Math.ceil(summary.nodes / BRANCHING),
+  totalSeconds: round(totalMs / 1000),
+  averageWallMsPerNode: round(totalMs / summary.nodes),
+  windows,
+  database: { fileBytes, bytesPerNode: Math.round(fileBytes / summary.nodes), ...breakdown },
+  target: "< 50 ms per node, flat from 10 to 1,000 nodes",
+};
+mkdirSync("bench/results", { recursive: true });
+writeFileSync(join("bench/results", "orchestration-overhead.json"), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join("bench/results", "orchestration-overhead.md"), markdown(result));
+console.log(markdown(result));
+t.cleanup();
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function markdown(r: typeof result): string {
+  return [
+    "# Orchestration overhead per tree node",
+    "",
+    `${r.date.slice(0, 10)} · ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGiB} GiB) · Node ${r.machine.node} · load average at end ${r.machine.loadavgAtEnd.join(" / ")}`,
+    "",
+    `Command: \`${r.command}\``,
+    "",
+    `Setup: ${r.setup}. Everything except model and GPU time.`,
+    "",
+    "| nodes | wall ms/node | CPU ms/node | DB bytes/node |",
+    "|---|---|---|---|",
+    ...r.windows.map((w) => `| ${w.nodes} | ${w.wallMsPerNode} | ${w.cpuMsPerNode} | ${w.dbBytesPerNode} |`),
+    "",
+    `${r.nodes} nodes in ${r.iterations} expansions, ${r.totalSeconds} s in all (${r.averageWallMsPerNode} ms/node on average).`,
+    `Database: ${(r.database.fileBytes / 1e6).toFixed(1)} MB after a WAL checkpoint, ${r.database.bytesPerNode} bytes per node ` +
+      `(checkpoint blobs ${(r.database.checkpoints / 1e6).toFixed(1)} MB in ${r.database.checkpointRows} checkpoints, pending writes ${(r.database.checkpointWrites / 1e6).toFixed(1)} MB, trace artifacts ${(r.database.artifacts / 1e6).toFixed(1)} MB).`,
+    "",
+    `Target: ${r.target}. CPU ms/node counts this process only (the model server runs in another); wall ms/node includes the loopback HTTP round trips.`,
+    "",
+  ].join("\n");
+}
