@@ -74,16 +74,6 @@ export function sqliteNativeBinding(env: NodeJS.ProcessEnv = process.env): strin
   return env["KFORGE_SQLITE_BINDING"] || undefined;
 }
 
-/** Variables a sandboxed child (harness, ncu) may inherit: tool paths, GPU selection, locale; never secrets. */
-export const SANDBOX_PASS_ENV = ["PATH", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LANG", "LC_ALL", "TZ"];
-
-/** The allow-listed part of the environment for sandboxed children (see SANDBOX_PASS_ENV). */
-export function sandboxBaseEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of SANDBOX_PASS_ENV) if (env[k]) out[k] = env[k] as string;
-  return out;
-}
-
 /** The repository root (where problems/ and tools/ live), whether run from source or a bundle. */
 export function repoRoot(): string {
   const fromEnv = process.env["KFORGE_ROOT"];

@@ -7,13 +7,15 @@
 import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { repoRoot, sandboxBaseEnv, type Config } from "../../core/config.ts";
+import { repoRoot, type Config } from "../../core/config.ts";
 import { z } from "zod";
 import { KforgeError } from "../../core/errors.ts";
 import { noKernelsProfiled, ncuDiagnostics, rejectedMetrics, unavailableReason } from "./ncu-errors.ts";
 import { parseQueryMetrics, readMetricList, selectMetrics } from "./metric-list.ts";
 import { summariseProfile } from "./parse.ts";
 import { runSandboxed } from "./sandbox.ts";
+import { probePython } from "../verifier/python-env.ts";
+import { scrubbedEnv } from "../verifier/sandbox-env.ts";
 import type { ProfileOutcome, ProfileRequest, Profiler, ProfileSummary } from "./types.ts";
 
 /** Knobs of the ncu profiler (all optional). */
@@ -26,8 +28,8 @@ export interface NcuOptions {
   warmup?: number;
   /** Keep the temp dir (report, CSV, driver JSON) for debugging. */
   keepDir?: boolean;
-  /** Base environment for the child (default: the allow-listed part of this process's). */
-  baseEnv?: Record<string, string>;
+  /** The parent environment the sandbox's allow-list draws from (default: this process's). */
+  baseEnv?: NodeJS.ProcessEnv;
 }
 
 /** A ProfileOutcome before its cost is known. */
@@ -95,15 +97,16 @@ export class NcuProfiler implements Profiler {
     const started = performance.now();
     const cost = () => Math.round(performance.now() - started);
     if (this.unavailable) return { status: "unavailable", reason: this.unavailable, costMs: cost() };
-    const env = this.opts.baseEnv ?? sandboxBaseEnv();
-    const ncu = locateNcu(this.config.ncu, env["PATH"]);
-    if (!ncu) {
-      this.unavailable = `Nsight Compute (ncu) not found (${this.config.ncu.includes("/") ? `KFORGE_NCU=${this.config.ncu} is not an executable` : "not on PATH nor in /usr/local/cuda/bin"}): install Nsight Compute or set KFORGE_NCU=/path/to/ncu. The search goes on with timing feedback only.`;
-      return { status: "unavailable", reason: this.unavailable, costMs: cost() };
-    }
     const dir = mkdtempSync(join(tmpdir(), `kforge-prof-${(req.candidateId ?? "c").replace(/[^\w-]/g, "_").slice(0, 40)}-`));
     try {
-      const outcome = await this.run(req, ncu, dir, env);
+      const env = await this.sandboxEnv(dir);
+      const ncu = locateNcu(this.config.ncu, env["PATH"]);
+      const outcome: Uncosted = ncu
+        ? await this.run(req, ncu, dir, env)
+        : {
+            status: "unavailable",
+            reason: `Nsight Compute (ncu) not found (${this.config.ncu.includes("/") ? `KFORGE_NCU=${this.config.ncu} is not an executable` : "not on PATH nor in /usr/local/cuda/bin"}): install Nsight Compute or set KFORGE_NCU=/path/to/ncu. The search goes on with timing feedback only.`,
+          };
       if (outcome.status === "unavailable") this.unavailable = outcome.reason;
       return { ...outcome, costMs: cost() } as ProfileOutcome;
     } catch (err) {
@@ -115,17 +118,21 @@ export class NcuProfiler implements Profiler {
     }
   }
 
-  private async run(req: ProfileRequest, ncu: string, dir: string, base: Record<string, string>): Promise<Uncosted> {
+  /** The verifier's sandbox environment, with its PYTHONPATH for a user-site torch. */
+  private async sandboxEnv(dir: string): Promise<Record<string, string>> {
+    const probe = await probePython(this.config.python);
+    const site = "error" in probe ? undefined : probe.torch_site;
+    return scrubbedEnv({
+      workdir: dir,
+      secretNames: this.config.secretNames,
+      cudaVisibleDevices: this.opts.gpu ?? this.config.gpus?.[0] ?? "0",
+      ...(site ? { pythonPath: [site] } : {}),
+      ...(this.opts.baseEnv ? { from: this.opts.baseEnv } : {}),
+    });
+  }
+
+  private async run(req: ProfileRequest, ncu: string, dir: string, env: Record<string, string>): Promise<Uncosted> {
     const shape = representativeShape(req);
-    const env: Record<string, string> = {
-      ...base,
-      HOME: dir,
-      TMPDIR: dir,
-      TRITON_CACHE_DIR: join(dir, "triton-cache"),
-      PYTHONDONTWRITEBYTECODE: "1",
-      PYTHONUNBUFFERED: "1",
-      ...(this.opts.gpu !== undefined ? { CUDA_VISIBLE_DEVICES: this.opts.gpu } : {}),
-    };
     const limit = this.opts.timeoutMs ?? 300_000;
     let metrics = await this.metrics(ncu, dir, env);
     const candidate = join(dir, "candidate.py");

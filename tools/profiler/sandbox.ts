@@ -1,9 +1,11 @@
 /**
- * The one place the profiler starts a process: a scrubbed environment, its own temp dir, no network
- * where `unshare -n` works, a time limit that kills the whole process group. (When the verifier's
- * launcher lands in tools/verifier/, `runSandboxed` becomes a call to it.)
+ * The one place the profiler starts a process (ncu, which starts the candidate's Python): the
+ * environment the caller built with the verifier's `scrubbedEnv`, no network through the verifier's
+ * `networkIsolationPrefix`, a time limit that kills the whole process group. The verifier's
+ * HarnessProcess speaks the harness protocol; ncu needs a plain run-to-completion, hence this.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { networkIsolationPrefix } from "../verifier/sandbox-env.ts";
 
 /** One command to run in the sandbox. */
 export interface SandboxSpec {
@@ -32,22 +34,6 @@ export interface SandboxExit {
   ms: number;
   /** Whether the child ran without network. */
   networkIsolated: boolean;
-}
-
-let unsharePrefix: string[] | null | undefined;
-
-/** `unshare -n` (root) or `unshare -rn` (user namespace), whichever works here; null when neither does. */
-export function networkIsolationPrefix(): string[] | null {
-  if (unsharePrefix !== undefined) return unsharePrefix;
-  unsharePrefix = null;
-  for (const p of [["unshare", "-n"], ["unshare", "-rn"]]) {
-    const r = spawnSync(p[0] as string, [...p.slice(1), "true"], { stdio: "ignore", timeout: 5000 });
-    if (r.status === 0) {
-      unsharePrefix = p;
-      break;
-    }
-  }
-  return unsharePrefix;
 }
 
 /** Runs one sandboxed command to completion; never throws for the child's failures. */
