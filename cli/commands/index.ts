@@ -8,5 +8,7 @@ import { traceCommand } from "./trace.ts";
 import { exportCommand } from "./export.ts";
 import { uiCommand } from "./ui.ts";
 import { memoryCommand } from "./memory.ts";
+import { verifyCommand } from "./verify.ts";
+import { doctorCommand } from "./doctor.ts";
 
-export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand];
+export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand];

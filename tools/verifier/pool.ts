@@ -28,6 +28,8 @@ export interface PoolOptions {
   staticChecks?: boolean;
   /** Seconds of timed runs per benchmark shape and implementation (default: the harness's 0.35). */
   timingBudgetS?: number;
+  /** Measure baselines again (once per pool) instead of trusting the persisted ones. */
+  freshBaselines?: boolean;
   /** Keep a warm spare per lane (default true). */
   warmSpares?: boolean;
   tmpRoot?: string;
@@ -57,6 +59,7 @@ export class VerifierPool implements Verifier {
   private readonly lanes = new Map<Device, Promise<Lane[]>>();
   private waiters: Array<() => void> = [];
   private pythonPath: string[] | undefined;
+  private readonly refreshed = new Set<string>();
   private closed = false;
 
   constructor(
@@ -124,6 +127,10 @@ export class VerifierPool implements Verifier {
   private async baselineOn(lane: Lane, problem: LoadedProblem, signal?: AbortSignal): Promise<BaselineTimings> {
     const info = await this.laneInfo(lane, signal);
     const key = baselineKey(problem, info.gpu, info.torch);
+    if (this.opts.freshBaselines && !this.refreshed.has(key)) {
+      this.refreshed.add(key);
+      this.baselines.delete(key);
+    }
     return this.baselines.getOrMeasure(key, async () => {
       const proc = this.spawn(lane, join(this.config.home, "cache", "compile"));
       await this.whenReady(proc, signal);

@@ -1,0 +1,106 @@
+/** `kforge doctor`: is this machine ready? One line per dependency: ok / missing / warn, and what to do. */
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Config } from "../../core/config.ts";
+import { probePython, type PythonProbe } from "../../tools/verifier/python-env.ts";
+import { networkIsolationPrefix } from "../../tools/verifier/sandbox-env.ts";
+import { emit, type Command } from "../command.ts";
+
+interface Check {
+  name: string;
+  status: "ok" | "missing" | "warn";
+  detail: string;
+  hint?: string;
+  /** Without it nothing can be verified. */
+  required?: boolean;
+}
+
+export const doctorCommand: Command = {
+  name: "doctor",
+  summary: "check this machine: python, torch, triton, GPU, ncu, network isolation, database",
+  usage: "kforge doctor",
+  details: "Exit code 0 when kforge can verify kernels here (Python with torch); missing optional parts are listed with what to do.",
+  options: {},
+  async run(_args, ctx) {
+    const checks = await runChecks(ctx.config);
+    emit(ctx, checks, () => {
+      const w = Math.max(...checks.map((c) => c.name.length));
+      return checks
+        .map((c) => `${c.status.padEnd(7)} ${c.name.padEnd(w)}  ${c.detail}${c.hint && c.status !== "ok" ? `\n${" ".repeat(w + 10)}-> ${c.hint}` : ""}`)
+        .join("\n");
+    });
+    return checks.some((c) => c.required && c.status === "missing") ? 1 : 0;
+  },
+};
+
+async function runChecks(config: Config): Promise<Check[]> {
+  const major = Number(process.versions.node.split(".")[0]);
+  const checks: Check[] = [
+    { name: "node", status: major >= 20 && major < 23 ? "ok" : "warn", detail: `v${process.versions.node}`, hint: "kforge pins its stack for Node 20-22" },
+  ];
+  const probe = await probePython(config.python);
+  if ("error" in probe) {
+    checks.push({ name: "python", status: "missing", detail: probe.error, hint: await betterPython(config.python), required: true });
+  } else {
+    checks.push({ name: "python", status: "ok", detail: `Python ${probe.python} (${probe.executable})` }, ...torchChecks(probe, await betterPython(config.python)));
+  }
+  const ncu = spawnSync(config.ncu, ["--version"], { encoding: "utf8", timeout: 20_000 });
+  checks.push(
+    ncu.status === 0
+      ? { name: "ncu", status: "ok", detail: (ncu.stdout.trim().split("\n").pop() ?? "").trim() }
+      : { name: "ncu", status: "warn", detail: `${config.ncu} not runnable`, hint: "install Nsight Compute or set KFORGE_NCU; without it candidates are not profiled" },
+  );
+  const iso = networkIsolationPrefix();
+  checks.push(
+    iso
+      ? { name: "network isolation", status: "ok", detail: `candidates run under \`${iso.join(" ")}\`` }
+      : { name: "network isolation", status: "warn", detail: "unshare -n is not permitted here", hint: "candidates will run with network access; run as root or enable user namespaces" },
+  );
+  checks.push(dbCheck(config.dbPath));
+  return checks;
+}
+
+function torchChecks(p: PythonProbe, hint: string): Check[] {
+  const out: Check[] = [];
+  out.push(p.torch ? { name: "torch", status: "ok", detail: p.torch } : { name: "torch", status: "missing", detail: p.torch_error ?? "not importable", hint, required: true });
+  out.push(
+    p.triton
+      ? { name: "triton", status: "ok", detail: p.triton }
+      : { name: "triton", status: p.cuda ? "missing" : "warn", detail: p.triton_error ?? "not importable", hint: "pip install triton (GPU hosts only; CPU test problems need none)" },
+  );
+  const gpus = p.gpus ?? [];
+  out.push(
+    gpus.length
+      ? { name: "gpu", status: "ok", detail: summarizeGpus(gpus) }
+      : { name: "gpu", status: "warn", detail: "none visible to torch", hint: "GPU problems need an NVIDIA GPU with a CUDA build of torch; CPU test problems still work" },
+  );
+  return out;
+}
+
+function summarizeGpus(names: string[]): string {
+  const counts = new Map<string, number>();
+  for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
+  return [...counts].map(([n, c]) => `${c} x ${n}`).join(", ");
+}
+
+/** A hint naming another interpreter on PATH that has torch, when the configured one lacks it. */
+async function betterPython(current: string): Promise<string> {
+  for (const py of ["python3", "/usr/bin/python3", "python"]) {
+    if (py === current) continue;
+    const p = await probePython(py, 30_000);
+    if (!("error" in p) && p.torch) return `set KFORGE_PYTHON=${py} (it has torch ${p.torch})`;
+  }
+  return "install PyTorch (Debian: apt-get install python3-torch) or set KFORGE_PYTHON to a Python that has it";
+}
+
+function dbCheck(path: string): Check {
+  let dir = existsSync(path) ? path : dirname(path);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    return { name: "database", status: "missing", detail: `${path} (not writable)`, hint: "set KFORGE_HOME or KFORGE_DB to a writable place", required: true };
+  }
+  return { name: "database", status: "ok", detail: existsSync(path) ? path : `${path} (created on first use)` };
+}
