@@ -34,24 +34,28 @@ export interface Migration {
   up: (db: DB) => void;
 }
 
-/** Applies the component's migrations not yet applied, each in its own transaction. Returns the new version. */
+/**
+ * Applies the component's migrations not yet applied, under the write lock (BEGIN IMMEDIATE) so two
+ * processes opening a fresh file at once cannot both migrate it. Returns the new version.
+ */
 export function applyMigrations(db: DB, component: string, migrations: Migration[]): number {
-  db.exec(`CREATE TABLE IF NOT EXISTS kforge_migrations (
-    component TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,
-    PRIMARY KEY (component, version))`);
-  const current =
-    (db.prepare("SELECT MAX(version) AS v FROM kforge_migrations WHERE component = ?").get(component) as { v: number | null }).v ?? 0;
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   sorted.forEach((m, i) => {
     if (m.version !== i + 1) throw new Error(`migrations of ${component} must be numbered 1..n (found ${m.version} at ${i + 1})`);
   });
-  const record = db.prepare("INSERT INTO kforge_migrations (component, version, description, applied_at) VALUES (?, ?, ?, ?)");
-  for (const m of sorted) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
+  const migrate = db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS kforge_migrations (
+      component TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,
+      PRIMARY KEY (component, version))`);
+    const current =
+      (db.prepare("SELECT MAX(version) AS v FROM kforge_migrations WHERE component = ?").get(component) as { v: number | null }).v ?? 0;
+    const record = db.prepare("INSERT INTO kforge_migrations (component, version, description, applied_at) VALUES (?, ?, ?, ?)");
+    for (const m of sorted) {
+      if (m.version <= current) continue;
       m.up(db);
       record.run(component, m.version, m.description, new Date().toISOString());
-    })();
-  }
-  return sorted.length ? sorted[sorted.length - 1]!.version : current;
+    }
+    return Math.max(current, sorted.length ? sorted[sorted.length - 1]!.version : 0);
+  });
+  return migrate.immediate();
 }
