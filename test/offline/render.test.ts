@@ -23,7 +23,7 @@ function parsesAsPython(source: string): { ok: boolean; err: string } {
 /** Hooks each problem's module must contain (beyond the common kernel and wrapper). */
 const expectedHooks: Record<string, string[]> = {
   causal: ["_classify", "k_lo <= q_hi"],
-  softcap: ["tanh.approx.f32", "STATIC_MAX", "m_static"],
+  softcap: ["tanh.approx.f32", "LIN_POS", "tl.max(x, 1) * _u2"],
   softcap_causal: ["tanh.approx.f32", "_classify"],
   alibi: ["t_slopes", "tl.load(t_slopes + h"],
   relpos: ["kv_idx * 1.4426950408889634"],
@@ -55,6 +55,7 @@ describe("offline template renders every problem", () => {
     const a = render("softcap", JSON.stringify({ tiles: { "128": { BLOCK_M: 128, BLOCK_N: 32, num_warps: 8, num_stages: 2 } } }));
     expect(a).toContain("128: (128, 32, 8, 2)");
     const b = render("softcap", JSON.stringify({ tanh_bf16x2: true, static_max: false }));
+    expect(render("softcap", JSON.stringify({ static_max: true }))).toContain("STATIC_MAX");
     expect(b).toContain("tanh.approx.bf16x2");
     expect(b).not.toContain("STATIC_MAX");
   });

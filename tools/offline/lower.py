@@ -235,3 +235,13 @@ def estimate_density(mask_ir, params, seq=4096, samples=96):
     except (LookupError, ValueError, OverflowError):
         return None
     return kept / (samples * samples)
+
+
+def scaled_factor(s2):
+    """(x, c) when s2 = x * c with c a host constant and x depending on qk (e.g. tanh(qk * u) * cap*log2e).
+
+    With c > 0 (checked on the host), the running max can be taken on x and c folded into the exp2's FMA.
+    """
+    if s2[0] == "bin" and s2[1] == "*" and host_constant(s2[3]) and "qk" in deps(s2[2]) and s2[2] != ("var", "qk"):
+        return s2[2], s2[3]
+    return None

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from config import ConfigError, resolve  # noqa: E402
 from emit import Elementwise, Intervals, lit  # noqa: E402
 from lower import deps, drop_row_constants, estimate_density, has_inf, lower_score, linear_factor, prescale, \
-    tanh_bound  # noqa: E402
+    scaled_factor, tanh_bound  # noqa: E402
 import template as T  # noqa: E402
 from translate import TranslateError, translate_factory  # noqa: E402
 
@@ -96,8 +96,11 @@ def render(problem_dir, config=None):
     linear = linear_factor(s2)
     ew = Elementwise()
     score_text = ew(s2)
+    scaled = scaled_factor(s2) if linear is None else None
     mode = "linear" if (linear is not None or s2 == ("var", "qk")) else "online"
-    lin_text = "1" if s2 == ("var", "qk") else (ew(linear) if linear is not None else None)
+    lin = ("qk", "1") if s2 == ("var", "qk") else (("qk", ew(linear)) if linear is not None else None)
+    if scaled is not None:  # linear in a non-linear x (tanh-capped scores), when the host finds c > 0
+        lin_scaled = (ew(scaled[0]), ew(scaled[1]))
     keep_text = "kv_ok[None, :]"
     if mask.ir is not None:
         keep_text = f"{ew(mask.ir)} & kv_ok[None, :]"
@@ -151,6 +154,10 @@ def render(problem_dir, config=None):
         call_args += ", m_static"
         call_constexprs += ", STATIC_MAX=m_static <= 60.0"  # exp2(-2 * 60) is still a normal fp32
 
+    if scaled is not None:
+        constexprs += ", LIN_POS: tl.constexpr"
+        host.append(f"    lin_pos = ({host_expr(scaled[1])}) > 0  # s2 = x * c with c > 0: max on x, c in the FMA\n")
+        call_constexprs += ", LIN_POS=lin_pos"
     pid_m = "tl.num_programs(0) - 1 - tl.program_id(0)" if cfg["reverse_m"] else "tl.program_id(0)"
     kern = T.KERNEL_HEAD.format(args=kernel_args, constexprs=constexprs, pid_m=pid_m)
     kern += T.indent(ew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
@@ -171,7 +178,12 @@ def render(problem_dir, config=None):
             kern += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static"), ind + 4)
             kern += " " * ind + "else:\n"
             ind += 4
-        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin_text), ind)
+        if scaled is not None:
+            kern += " " * ind + "if LIN_POS:\n" + T.indent(T.step(score_text, keep, "linear", safe=safe,
+                                                                 linear=lin_scaled), ind + 4)
+            kern += " " * ind + "else:\n"
+            ind += 4
+        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin), ind)
     kern += T.EPILOGUE
     pieces.append(kern)
     tiles = {d: (t["BLOCK_M"], t["BLOCK_N"], t["num_warps"], t["num_stages"]) for d, t in cfg["tiles"].items()}

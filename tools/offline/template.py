@@ -139,26 +139,39 @@ def attention(q, k, v, *, scale, **params):
 def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None):
     """One key block's body (list of lines): load K, scores, mask, softmax update, load V, accumulate.
 
-    mode: "static" (bounded scores minus a fixed max), "linear" (s2 = qk * c, the max taken on qk),
-    "online" (general running max). keep is the element mask expression or None (mask-free block).
+    mode: "static" (bounded scores minus a fixed max), "linear" (s2 = x * c with c > 0: the max is taken
+    on x and the scale folds into the exp2's FMA; linear = (x, c)), "online" (general running max).
+    keep is the element mask expression or None (mask-free block).
     """
     kmask = ", mask=kv_ok[:, None], other=0.0" if keep else ""
     out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
     if keep:
         out.append("kv_ok = (start_n + offs_n) < S")
     out += [f"k = tl.load(k_ptrs + start_n * skn{kmask})", "qk = tl.dot(q, tl.trans(k))"]
-    if mode == "linear" and not keep:
-        c = "" if linear == "1" else f" * {linear}"
-        out += [f"m_new = tl.maximum(m_i, tl.max(qk, 1){c})", f"p = tl.math.exp2(qk{c} - m_new[:, None])"]
+    if mode == "linear":
+        x, c = linear
+        cm = "" if c == "1" else f" * {c}"
+        if x != "qk" or keep:
+            out.append(f"x = {x}")
+            x = "x"
+        if keep:
+            out.append(f"x = tl.where({keep}, x, float(\"-inf\"))")
+        out.append(f"m_new = tl.maximum(m_i, tl.max({x}, 1){cm})")
         m_use = "m_new"
+        if keep or safe:
+            out.append('m_use = tl.where(m_new == float("-inf"), 0.0, m_new)  # nothing kept yet: keep p at 0')
+            m_use = "m_use"
+        out.append(f"p = tl.math.exp2({x}{cm} - {m_use}[:, None])")
     else:
         out.append(f"s = {score}")
         if keep:
             out.append(f"s = tl.where({keep}, s, float(\"-inf\"))")
         if mode == "static":
-            # sum the bf16-rounded weights the MMA uses, so numerator and denominator agree (S=1 gives v exactly)
-            out += [f"p = tl.math.exp2(s - m_static).to({dtype})", "l_i += tl.sum(p.to(tl.float32), 1)",
-                    f"v = tl.load(v_ptrs + start_n * svn{kmask})", "acc = tl.dot(p, v, acc)"]
+            # truncate p to bf16 precision (one AND): the MMA and the row sum then use the same weights
+            out += ["p = tl.math.exp2(s - m_static)",
+                    "p = tl.cast(tl.cast(p, tl.int32, bitcast=True) & -65536, tl.float32, bitcast=True)",
+                    "l_i += tl.sum(p, 1)",
+                    f"v = tl.load(v_ptrs + start_n * svn{kmask})", f"acc = tl.dot(p.to({dtype}), v, acc)"]
             return out
         out.append("m_new = tl.maximum(m_i, tl.max(s, 1))")
         m_use = "m_new"

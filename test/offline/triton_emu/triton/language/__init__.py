@@ -196,3 +196,8 @@ def range(*args, **_):  # noqa: A001
 
 static_range = range
 math = _types.SimpleNamespace(exp2=exp2, exp=exp, log=log, log2=log2, abs=abs)
+
+
+def cast(x, dtype, bitcast=False, **_):
+    x = _t(x)
+    return x.view(dtype) if bitcast else x.to(dtype)
