@@ -39,6 +39,15 @@ export interface PoolOptions {
 
 type Device = "cuda" | "cpu";
 
+/** What a reference_check job reports: one ShapeCheck-like entry per correctness shape. */
+export interface ReferenceCheck {
+  status: "reference_check";
+  problem: string;
+  passed: boolean;
+  skipped?: string;
+  checks: Array<{ shape: { S: number }; passed: boolean; maxError: number | null; allowance: number }>;
+}
+
 interface Lane {
   device: Device;
   cudaVisibleDevices: string;
@@ -109,6 +118,21 @@ export class VerifierPool implements Verifier {
     const lane = await this.acquire(problem.spec.device, signal);
     try {
       return await this.baselineOn(lane, problem, signal);
+    } finally {
+      this.release(lane);
+    }
+  }
+
+  /** The problem's reference against its compiled FlexAttention baseline on every correctness shape (GPU suite). */
+  async referenceCheck(problem: LoadedProblem, signal?: AbortSignal): Promise<ReferenceCheck> {
+    const lane = await this.acquire(problem.spec.device, signal);
+    try {
+      const proc = this.spawn(lane, join(this.config.home, "cache", "compile"));
+      await this.whenReady(proc, signal);
+      const o = await proc.run({ mode: "reference_check", device: lane.device, problem: problem.spec, reference_path: problem.referencePath, seed: randomInt(1, 1_000_000) }, this.limits, signal);
+      if (o.kind === "aborted") throw abortError();
+      if (o.kind !== "result") throw new InfraError(`the reference check of ${problem.spec.name} failed (${o.kind})`, { context: { outcome: o } });
+      return o.result as ReferenceCheck;
     } finally {
       this.release(lane);
     }

@@ -86,8 +86,9 @@ def profile_probe(cand: Candidate, problem: dict, shape: dict, seed: int, workdi
     params = materialise(problem["params"], shape, device, seed)
     scale = default_scale(shape)
     cand.call(q, k, v, scale, params, shape)  # compiled already for this shape? make sure before profiling
-    trace = anticheat.kernel_trace(lambda: cand.call(q, k, v, scale, params, shape), torch.cuda.current_device(), workdir)
-    anticheat.check_kernels(trace, cand.own_kernels, where)
+    trace = anticheat.traced(lambda: cand.call(q, k, v, scale, params, shape), workdir)
+    if trace is not None:
+        anticheat.check_kernels(trace, cand.own_kernels, where)
 
 
 def _nonfinite_message(bad: dict, shape: dict) -> str:

@@ -52,7 +52,7 @@ def warm_up(device: str, workdir: str) -> dict:
     from ._warm_kernel import run_once
 
     run_once()  # imports triton and pays its first-compile cost here, not in the candidate's
-    anticheat.kernel_trace(run_once, torch.cuda.current_device(), workdir)  # CUPTI's start-up too
+    anticheat.traced(run_once, workdir)  # CUPTI's start-up too
     return {"torch": torch.__version__, "gpu": torch.cuda.get_device_name(torch.cuda.current_device())}
 
 
