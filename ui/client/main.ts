@@ -81,12 +81,22 @@ function renderRuns(): void {
   );
 }
 
+/** A "running" run whose process stopped beating this long ago is probably dead (killed, crashed). */
+const STALE_MS = 3 * 60_000;
+
+/** How long the run has been going: up to now while it is alive, up to its last sign of life otherwise. */
+function runSpan(r: RunRow): { ms: number; stale: boolean } {
+  if (r.status !== "running") return { ms: Math.max(0, (r.endedAt ?? r.heartbeatAt ?? r.startedAt) - r.startedAt), stale: false };
+  const stale = r.heartbeatAt !== null && Date.now() - r.heartbeatAt > STALE_MS;
+  return { ms: Math.max(0, (stale ? r.heartbeatAt! : Date.now()) - r.startedAt), stale };
+}
+
 function renderRunHeader(): void {
   const r = state.run;
   if (!r) return;
-  const spent = r.status === "running" ? Date.now() - r.startedAt : (r.endedAt ?? r.startedAt) - r.startedAt;
+  const { ms: spent, stale } = runSpan(r);
   const bestLabel = r.bestNode ? (state.model.nodes.get(r.bestNode)?.label ?? r.bestNode) : null;
-  $("run-title").replaceChildren(h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "muted mono" }, r.id), h("span", { class: `pill run-${r.status}` }, r.status === "running" ? "live" : r.status));
+  $("run-title").replaceChildren(h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "muted mono" }, r.id), stale ? h("span", { class: "pill run-interrupted", title: "the search process has not reported for a while: it may have been killed (kforge resume continues it)" }, "no heartbeat") : h("span", { class: `pill run-${r.status}` }, r.status === "running" ? "live" : r.status));
   $("run-stats").replaceChildren(
     stat("nodes", num(r.nodes)),
     stat("correct", num(r.correct)),
@@ -107,7 +117,7 @@ function renderBestChart(): void {
   const r = state.run;
   if (!r) return;
   const dots = [...state.model.nodes.values()].filter((n) => n.status === "ok" && n.speedup !== null).map((n) => ({ id: n.id, label: n.label, elapsedMs: n.elapsedMs, speedup: n.speedup! }));
-  const now = r.status === "running" ? Date.now() - r.startedAt : Math.max(0, (r.endedAt ?? r.startedAt) - r.startedAt);
+  const now = runSpan(r).ms;
   renderChart($("chart") as unknown as SVGSVGElement, dots, state.best, now, (id) => state.model.nodes.get(id)?.label ?? id, (id) => void select(id));
 }
 
@@ -131,16 +141,20 @@ async function openRun(runId: string, nodeLabel: string | null, expandAll: boole
   $("panel").replaceChildren(h("div", { class: "panel-empty" }, "Click a node to see its plan, prompt, reasoning, kernel, verifier result, profile and critique."));
   $("empty").hidden = true;
   const batch = await getJson<TreeBatch>(`/api/runs/${encodeURIComponent(runId)}/tree`);
+  performance.mark("kforge:tree-fetched");
   state.run = batch.run;
   state.model.upsert(batch.nodes);
   const target = nodeLabel ? findByLabel(nodeLabel) : null;
   if (expandAll) state.model.expandAll();
   else state.model.autoCollapse(target ? [target] : []);
+  performance.mark("kforge:tree-modelled");
   state.selected = target;
   renderRuns();
   renderRunHeader();
   renderLegend();
+  performance.mark("kforge:chrome-drawn");
   relayout();
+  performance.mark("kforge:tree-laid-out");
   view.fit();
   view.paint();
   performance.mark("kforge:tree-drawn");
@@ -280,9 +294,13 @@ async function main(): Promise<void> {
   });
   new ResizeObserver(() => renderBestChart()).observe($("chart"));
   addEventListener("hashchange", () => void route());
-  state.runs = await getJson<RunRow[]>("/api/runs");
-  renderRuns();
-  await route();
+  const runs = getJson<RunRow[]>("/api/runs").then((r) => {
+    state.runs = r;
+    renderRuns();
+  });
+  // With a run in the URL, fetch its tree alongside the run list: one round trip less before drawing.
+  if (location.hash.startsWith("#/run/")) await Promise.all([runs, route()]);
+  else await runs.then(route);
   setInterval(renderRunHeader, 1000);
 }
 

@@ -12,7 +12,7 @@ const shapeLabel = (s: Shape) => `${s.B}×${s.H}${s.Hkv !== undefined && s.Hkv !
 const sci = (x: number | null) => (x === null ? "non-finite" : x === 0 ? "0" : x.toExponential(2));
 
 function table(head: string[], rows: (string | Node)[][], cls = ""): HTMLElement {
-  return h("table", { class: `grid ${cls}` }, h("thead", {}, h("tr", {}, ...head.map((x) => h("th", {}, x)))), h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))));
+  return h("div", { class: "table-scroll" }, h("table", { class: `grid ${cls}` }, h("thead", {}, h("tr", {}, ...head.map((x) => h("th", {}, x)))), h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c)))))));
 }
 
 /** The latest verification: outcome line, correctness checks per shape and seed, timings per shape. */
@@ -29,7 +29,8 @@ export function verifierSection(d: NodeDetail): HTMLElement {
           ? `Rejected by rule ${r.rule}`
           : (r.message ?? r.status).split("\n")[0]!;
   const body = h("div", {}, h("p", { class: `verdict st-text-${r.status}` }, head));
-  if (r.status !== "ok" && r.message) body.append(h("pre", { class: "wrap message" }, r.message + (r.line ? `\n(line ${r.line})` : "")));
+  // A one-line message is already the verdict above; longer ones (compiler output) are shown whole.
+  if (r.status !== "ok" && r.message && (r.message.includes("\n") || r.status === "rejected")) body.append(h("pre", { class: "wrap message" }, r.message + (r.line ? `\n(line ${r.line})` : "")));
   if (r.checks?.length) {
     body.append(
       h("h4", {}, "Correctness"),

@@ -10,6 +10,8 @@ const MAX_ZOOM = 3;
 /** Below this zoom labels are unreadable: draw dots only. */
 const LABEL_ZOOM = 0.45;
 const DOT = 6;
+/** The smallest radius a dot is drawn with, in screen pixels. */
+const MIN_DOT_PX = 2.2;
 /** Space kept free above and below the tree when fitting (toolbar, legend). */
 const FIT_MARGIN_Y = 60;
 
@@ -142,10 +144,11 @@ export class TreeView {
       path.moveTo(parent.x + DOT, parent.y);
       path.bezierCurveTo(mx, parent.y, mx, p.y, p.x - DOT, p.y);
     }
-    ctx.lineWidth = 1.2;
+    // Keep edges at least a pixel wide on screen when zoomed far out.
+    ctx.lineWidth = Math.max(1.2, 0.9 / this.k);
     ctx.strokeStyle = themeColor("--edge");
     ctx.stroke(plain);
-    ctx.lineWidth = 2.4;
+    ctx.lineWidth = Math.max(2.4, 1.8 / this.k);
     ctx.strokeStyle = themeColor("--best");
     ctx.stroke(best);
   }
@@ -154,17 +157,19 @@ export class TreeView {
     const { ctx } = this;
     const n = p.node;
     const color = statusColor(n.status);
+    // Dots keep a visible size on screen in the zoomed-out overview.
+    const r = Math.max(DOT, MIN_DOT_PX / this.k);
     if (n.id === this.selected) {
       ctx.beginPath();
-      ctx.arc(p.x, p.y, DOT + 5, 0, Math.PI * 2);
+      ctx.arc(p.x, p.y, r + Math.max(5, 3 / this.k), 0, Math.PI * 2);
       ctx.fillStyle = themeColor("--select-halo");
       ctx.fill();
     }
     ctx.beginPath();
-    if (n.status === "root") ctx.rect(p.x - DOT, p.y - DOT, DOT * 2, DOT * 2);
-    else ctx.arc(p.x, p.y, DOT, 0, Math.PI * 2);
+    if (n.status === "root") ctx.rect(p.x - r, p.y - r, r * 2, r * 2);
+    else ctx.arc(p.x, p.y, r, 0, Math.PI * 2);
     if (n.status === "coding" || n.status === "coded") {
-      ctx.lineWidth = 2;
+      ctx.lineWidth = Math.max(2, 1.2 / this.k);
       ctx.strokeStyle = color;
       ctx.stroke();
     } else {
@@ -173,11 +178,12 @@ export class TreeView {
     }
     if (n.id === this.bestId) {
       ctx.beginPath();
-      ctx.arc(p.x, p.y, DOT + 3, 0, Math.PI * 2);
-      ctx.lineWidth = 2;
+      ctx.arc(p.x, p.y, r + Math.max(3, 2 / this.k), 0, Math.PI * 2);
+      ctx.lineWidth = Math.max(2, 1.5 / this.k);
       ctx.strokeStyle = themeColor("--best");
       ctx.stroke();
     }
+    if (!labels && (n.id === this.bestId || n.id === this.selected)) this.drawScreenLabel(p, r);
     if (!labels) return;
     let x = p.x + DOT + 5;
     const speed = n.status === "ok" && n.speedup !== null ? `${n.speedup.toFixed(2)}x` : "";
@@ -196,6 +202,25 @@ export class TreeView {
       x += this.measure(s) + 8;
     }
     if (p.hidden > 0) this.drawBadge(p, x, `+${p.hidden}`);
+  }
+
+  /** In the overview, the best and selected nodes keep a readable label (drawn at screen size). */
+  private drawScreenLabel(p: Placed, r: number): void {
+    const { ctx, k, tx, ty } = this;
+    const n = p.node;
+    const text = `${n.label}${n.status === "ok" && n.speedup !== null ? `  ${n.speedup.toFixed(2)}x` : ""}`;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const sx = p.x * k + tx + r * k + 6;
+    const sy = p.y * k + ty;
+    ctx.font = "bold 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
+    const w = ctx.measureText(text).width;
+    ctx.fillStyle = themeColor("--bg");
+    ctx.fillRect(sx - 3, sy - 9, w + 6, 18);
+    ctx.fillStyle = n.id === this.bestId ? themeColor("--best") : themeColor("--fg");
+    ctx.fillText(text, sx, sy);
+    ctx.restore();
   }
 
   private drawBadge(p: Placed, x: number, text: string): void {
