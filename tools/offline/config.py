@@ -35,7 +35,7 @@ def default_tiles(head_dim, features):
         return t(128, 64, 4, 3) if head_dim <= 64 else t(64, 64, 4, 3)
     if "score_mod" in features:
         return t(128, 64, 4, 3) if head_dim <= 64 else t(128, 64, 8, 3)
-    return t(128, 64, 4, 4) if head_dim <= 64 else t(128, 64, 8, 4)
+    return t(128, 64, 4, 4) if head_dim <= 64 else t(128, 64, 8, 3)
 
 
 def default_switches(features):
