@@ -39,9 +39,9 @@ MIN_PROBLEM_S=20 # below this a search cannot even measure its baselines: skip i
 COMMAND="${BENCH_COMMAND:-${HALF:+HALF=$HALF }BUDGET=$BUDGET PER_PROBLEM_S=$PER_PROBLEM_S bash bench/e2e/run.sh}"
 
 make_work
-trap 'rm -rf "$WORK"' EXIT
-use_python
+trap 'if [ "${KEEP_WORK:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi' EXIT
 use_bundle
+use_python
 export KFORGE_PROVIDER=offline
 unset KFORGE_BASE_URL KFORGE_MODEL KFORGE_API_KEY DEEPSEEK_API_KEY KFORGE_ROLE_MODELS
 
@@ -72,23 +72,26 @@ for p in "${LIST[@]}"; do
     printf '%s\t\t\t0\tskipped: out of time\n' "$p" >>"$RUNS"
     continue
   fi
+  f=$(basename "$p") # a problem may be given as a folder
   log "$p: searching (budget $BUDGET, cap ${cap}s)"
   t0=$(date +%s)
   # timeout leads its own process group: whatever the search leaves behind (a verifier worker) is ended with it
   timeout -s INT -k 10 "$cap" "$B/kforge" search --problem "$p" --budget "$BUDGET" --json \
-    >"$WORK/$p.summary.json" 2>"$WORK/$p.search.log" &
+    >"$WORK/$f.summary.json" 2>"$WORK/$f.search.log" &
   tpid=$!
   wait "$tpid"
   rc=$?
   kill -KILL -- "-$tpid" 2>/dev/null && log "$p: ended processes the search left behind"
   wall=$(($(date +%s) - t0))
-  run=$(sed -n 's/^run \([^ ]*\)$/\1/p' "$WORK/$p.search.log" | head -1)
+  run=$(sed -n 's/^run \([^ ]*\)$/\1/p' "$WORK/$f.search.log" | head -1)
   note=""
   [ "$rc" = 124 ] || [ "$rc" = 130 ] && note="stopped at the ${cap}s cap"
   [ "$rc" = 137 ] && note="killed after the ${cap}s cap"
-  [ -z "$run" ] && note="no run started: $(grep -m1 -i 'error' "$WORK/$p.search.log" | cut -c1-200)"
+  err=$(sed -n 's/^ *"message": "\(.*\)",\{0,1\}$/\1/p' "$WORK/$f.summary.json" | head -1)
+  [ -n "$err" ] && note="error: $err"
+  [ -z "$run" ] && note="no run started: $(grep -m1 -i 'error' "$WORK/$f.search.log" | cut -c1-200)"
   printf '%s\t%s\t%s\t%s\t%s\n' "$p" "$run" "$rc" "$wall" "$note" >>"$RUNS"
-  log "$p: run ${run:-none}, exit $rc, ${wall}s${note:+ ($note)}: $(tail -c 300 "$WORK/$p.summary.json" | tr -d '\n' | grep -o '"bestSpeedup": *[^,]*' || echo 'no summary')"
+  log "$p: run ${run:-none}, exit $rc, ${wall}s${note:+ ($note)}: $(tail -c 300 "$WORK/$f.summary.json" | tr -d '\n' | grep -o '"bestSpeedup": *[^,]*' || echo 'no summary')"
 done
 
 snapshot_db "$WORK/kforge.sqlite" || log "warning: could not copy the database"
