@@ -15,7 +15,7 @@ export interface TileConfig {
 }
 
 /** The code-variant switches of the template (see tools/offline/config.py for what each does). */
-export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split"] as const;
+export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias"] as const;
 export type SwitchName = (typeof SWITCHES)[number];
 
 /** A fully resolved template config, as `render.py --resolve` prints it. */
@@ -60,6 +60,7 @@ export function relevantSwitches(features: string[]): SwitchName[] {
   return SWITCHES.filter((s) => {
     if (s === "fast_tanh" || s === "tanh_bf16x2" || s === "static_max") return f.has("tanh");
     if (s === "skip_empty" || s === "reverse_m" || s === "mask_split") return f.has("mask");
+    if (s === "affine_kv_bias") return f.has("score_mod") && !f.has("tanh");
     return true;
   });
 }

@@ -5,14 +5,17 @@ top-level BLOCK_M/BLOCK_N/num_warps/num_stages override every head dim (handy on
 Switches: qscale (fold the score's scale into q once), skip_empty (test each masked key block and
 skip empty ones), fast_tanh (tanh.approx.f32), tanh_bf16x2 (packed tanh.approx.bf16x2: half the
 MUFU work, bf16 precision), static_max (bounded scores skip the running max),
-reverse_m (heaviest query blocks first), mask_split (separate mask-free loop for interior blocks).
+reverse_m (heaviest query blocks first), mask_split (separate mask-free loop for interior blocks),
+affine_kv_bias (a score term a * kv_idx becomes a hoisted column vector plus a per-block scalar folded into
+the running max: ALiBi, relative position; not yet measured on the GPU, so off by default).
 """
 import json
 
 TILE_KEYS = ("BLOCK_M", "BLOCK_N", "num_warps", "num_stages")
 ALLOWED = {"BLOCK_M": (16, 32, 64, 128, 256), "BLOCK_N": (16, 32, 64, 128, 256), "num_warps": (1, 2, 4, 8, 16),
            "num_stages": (1, 2, 3, 4, 5, 6)}
-SWITCHES = ("qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split")
+SWITCHES = ("qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split",
+            "affine_kv_bias")
 
 
 class ConfigError(Exception):
@@ -48,6 +51,7 @@ def default_switches(features):
         "static_max": False,  # measured slower than the online max at both head dims (NOTES.md)
         "reverse_m": "mask" in features,
         "mask_split": True,
+        "affine_kv_bias": False,
     }
 
 

@@ -245,3 +245,33 @@ def scaled_factor(s2):
     if s2[0] == "bin" and s2[1] == "*" and host_constant(s2[3]) and "qk" in deps(s2[2]) and s2[2] != ("var", "qk"):
         return s2[2], s2[3]
     return None
+
+
+def split_kv_affine(s2):
+    """(rest, a) when s2 = rest + a * kv_idx with a uniform, else None.
+
+    kv_idx = start_n + offs_n, so a * kv_idx = a * offs_n (the same vector for every key block: hoisted)
+    + a * start_n (one scalar per block, folded into the running max): no per-block column bias math.
+    """
+    rest, coeffs = [], []
+    for sign, t in _terms(s2):
+        c = None
+        if t == ("var", "kv_idx"):
+            c = ("num", 1)
+        elif t[0] == "bin" and t[1] == "*" and t[2] == ("var", "kv_idx") and uniform(t[3]):
+            c = t[3]
+        elif t[0] == "bin" and t[1] == "*" and t[3] == ("var", "kv_idx") and uniform(t[2]):
+            c = t[2]
+        if c is None:
+            rest.append((sign, t))
+        else:
+            coeffs.append((sign, c))
+    if not coeffs or not rest or not any("qk" in deps(t) for _, t in rest):
+        return None
+
+    def build(items):
+        out = items[0][1] if items[0][0] > 0 else ("neg", items[0][1])
+        for sg, t in items[1:]:
+            out = ("bin", "+" if sg > 0 else "-", out, t)
+        return out
+    return build(rest), build(coeffs)

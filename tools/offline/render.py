@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from config import ConfigError, resolve  # noqa: E402
 from emit import Elementwise, Intervals, lit  # noqa: E402
 from lower import deps, drop_row_constants, estimate_density, has_inf, lower_score, linear_factor, prescale, \
-    scaled_factor, tanh_bound  # noqa: E402
+    scaled_factor, split_kv_affine, tanh_bound  # noqa: E402
 import template as T  # noqa: E402
 from translate import TranslateError, translate_factory  # noqa: E402
 
@@ -95,6 +95,11 @@ def render(problem_dir, config=None):
         s2, qfactor = qscale
     linear = linear_factor(s2)
     ew = Elementwise()
+    colbias, affine = None, split_kv_affine(s2) if cfg["affine_kv_bias"] and bound is None else None
+    if affine is not None and linear_factor(s2) is None and scaled_factor(s2) is None:
+        s2, coeff = affine
+        ew.prologue.append(f"_colb = offs_n[None, :].to(tl.float32) * {ew(coeff)}  # kv-affine bias, block-invariant part")
+        colbias = ("_colb", ew(coeff))
     score_text = ew(s2)
     scaled = scaled_factor(s2) if linear is None else None
     mode = "linear" if (linear is not None or s2 == ("var", "qk")) else "online"
@@ -183,7 +188,7 @@ def render(problem_dir, config=None):
                                                                  linear=lin_scaled), ind + 4)
             kern += " " * ind + "else:\n"
             ind += 4
-        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin), ind)
+        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias), ind)
     kern += T.EPILOGUE
     pieces.append(kern)
     tiles = {d: (t["BLOCK_M"], t["BLOCK_N"], t["num_warps"], t["num_stages"]) for d, t in cfg["tiles"].items()}

@@ -136,12 +136,13 @@ def attention(q, k, v, *, scale, **params):
 '''
 
 
-def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None):
+def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None, colbias=None):
     """One key block's body (list of lines): load K, scores, mask, softmax update, load V, accumulate.
 
     mode: "static" (bounded scores minus a fixed max), "linear" (s2 = x * c with c > 0: the max is taken
     on x and the scale folds into the exp2's FMA; linear = (x, c)), "online" (general running max).
-    keep is the element mask expression or None (mask-free block).
+    keep is the element mask expression or None (mask-free block). colbias = (vector, coefficient): the
+    online score gets a hoisted per-column vector, and the block's scalar start_n * coefficient rides in the max.
     """
     kmask = ", mask=kv_ok[:, None], other=0.0" if keep else ""
     out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
@@ -163,7 +164,7 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None)
             m_use = "m_use"
         out.append(f"p = tl.math.exp2({x}{cm} - {m_use}[:, None])")
     else:
-        out.append(f"s = {score}")
+        out.append(f"s = {score}" if not colbias else f"s = {score} + {colbias[0]}")
         if keep:
             out.append(f"s = tl.where({keep}, s, float(\"-inf\"))")
         if mode == "static":
@@ -173,12 +174,16 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None)
                     "l_i += tl.sum(p, 1)",
                     f"v = tl.load(v_ptrs + start_n * svn{kmask})", f"acc = tl.dot(p.to({dtype}), v, acc)"]
             return out
-        out.append("m_new = tl.maximum(m_i, tl.max(s, 1))")
+        if colbias:
+            out += [f"bj = start_n * {colbias[1]}  # this block's share of the kv-affine bias",
+                    "m_new = tl.maximum(m_i, tl.max(s, 1) + bj)"]
+        else:
+            out.append("m_new = tl.maximum(m_i, tl.max(s, 1))")
         m_use = "m_new"
         if keep or safe:
             out.append('m_use = tl.where(m_new == float("-inf"), 0.0, m_new)  # nothing kept yet: keep p at 0')
             m_use = "m_use"
-        out.append(f"p = tl.math.exp2(s - {m_use}[:, None])")
+        out.append(f"p = tl.math.exp2(s - ({m_use} - bj)[:, None])" if colbias else f"p = tl.math.exp2(s - {m_use}[:, None])")
     out += [f"alpha = tl.math.exp2(m_i - {m_use})", "l_i = l_i * alpha + tl.sum(p, 1)",
             f"v = tl.load(v_ptrs + start_n * svn{kmask})",
             f"acc = tl.dot(p.to({dtype}), v, acc * alpha[:, None])", "m_i = m_new"]
