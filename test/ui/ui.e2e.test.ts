@@ -65,6 +65,8 @@ describe.skipIf(!hasChromium())("trace explorer in Chromium", () => {
     for (const s of ["correct 12", "compile error 3", "wrong output 3", "runtime error 2", "timeout 2", "rejected 2", "no kernel 1", "model failed 1", "verifying 1", "coding 1"]) expect(legend).toContain(s);
     await expect.poll(() => page.locator("#chart .best-point").count()).toBe(7);
     expect(await page.locator("#run-list li").count()).toBe(2);
+    expect(await page.locator("[data-section=run-outcome]").textContent()).toContain("5.1 · 1.83x");
+    expect(await page.locator("[data-section=run-settings]").textContent()).toContain('"branching": 4');
     await page.screenshot({ path: join(SHOTS, "01-run-tree.png") });
   });
 
@@ -101,9 +103,11 @@ describe.skipIf(!hasChromium())("trace explorer in Chromium", () => {
     expect(await reasoning.locator("pre").textContent()).toContain("the masking must happen after the softcap");
     expect(await panel.locator("[data-section=profile]").textContent()).toContain("latency-bound");
     expect(await panel.locator("[data-section=critique]").textContent()).toContain("promising");
-    await page.screenshot({ path: join(SHOTS, "02-node-diff.png") });
-    await reasoning.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(SHOTS, "03-node-reasoning.png") });
+    await page.mouse.move(2, 600); // no tooltip over the tree in the screenshots
+    await page.locator("#panel").evaluate((el) => (el.scrollTop = 0));
+    await page.screenshot({ path: join(SHOTS, "02-node-panel.png") });
+    await kernel.evaluate((el) => el.scrollIntoView({ block: "start" }));
+    await page.screenshot({ path: join(SHOTS, "03-node-diff-reasoning.png") });
   });
 
   it("shows why a node failed, in the light theme too", async () => {
@@ -115,6 +119,7 @@ describe.skipIf(!hasChromium())("trace explorer in Chromium", () => {
     expect(await verifier.locator(".verdict").textContent()).toContain("max error 0.41 > allowance 0.0094");
     expect(await verifier.locator("table.checks .fail").count()).toBe(2);
     expect(await panel.locator("[data-section=critique] .pill").textContent()).toBe("repairable");
+    await page.mouse.move(2, 600);
     await page.screenshot({ path: join(SHOTS, "04-failed-node-light.png") });
     await page.locator("#theme").click();
   });

@@ -6,6 +6,7 @@ import type { BestPoint, NodePanelData, RunRow, TreeBatch } from "../trace-view.
 import { renderChart } from "./best-chart.ts";
 import { append, elapsed, h, num } from "./dom.ts";
 import { renderPanel } from "./node-panel.ts";
+import { renderRunPanel } from "./run-panel.ts";
 import { resetThemeColors, STATUS_LABEL, statusColor } from "./status.ts";
 import { layoutTree, type Layout } from "./tree-layout.ts";
 import { TreeModel } from "./tree-model.ts";
@@ -138,12 +139,12 @@ async function openRun(runId: string, nodeLabel: string | null, expandAll: boole
   state.model = new TreeModel();
   state.selected = null;
   state.panelFor = null;
-  $("panel").replaceChildren(h("div", { class: "panel-empty" }, "Click a node to see its plan, prompt, reasoning, kernel, verifier result, profile and critique."));
   $("empty").hidden = true;
   const batch = await getJson<TreeBatch>(`/api/runs/${encodeURIComponent(runId)}/tree`);
   performance.mark("kforge:tree-fetched");
   state.run = batch.run;
   state.model.upsert(batch.nodes);
+  showRunPanel();
   const target = nodeLabel ? findByLabel(nodeLabel) : null;
   if (expandAll) state.model.expandAll();
   else state.model.autoCollapse(target ? [target] : []);
@@ -182,10 +183,18 @@ function listen(runId: string, cursor: number): void {
     }
     renderRuns();
     renderRunHeader();
+    showRunPanel();
     if (batch.run.bestSpeedup !== bestBefore) void getJson<BestPoint[]>(`/api/runs/${encodeURIComponent(runId)}/best`).then((b) => ((state.best = b), renderBestChart()));
     else renderBestChart();
     $("live-note").textContent = `updated ${new Date().toLocaleTimeString()}`;
   });
+}
+
+/** The run's own card in the side panel, until a node is chosen. */
+function showRunPanel(): void {
+  const r = state.run;
+  if (!r || state.selected) return;
+  $("panel").replaceChildren(renderRunPanel(r, r.bestNode ? (state.model.nodes.get(r.bestNode)?.label ?? null) : null, (id) => void select(id)));
 }
 
 function findByLabel(label: string): string | null {

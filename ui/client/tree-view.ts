@@ -176,6 +176,16 @@ export class TreeView {
       ctx.fillStyle = color;
       ctx.fill();
     }
+    if (p.hidden > 0) {
+      // A dashed ring marks a collapsed subtree, visible even where the "+N" badge is not drawn.
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, r + Math.max(3, 2 / this.k), 0, Math.PI * 2);
+      ctx.setLineDash([2 / Math.min(1, this.k), 2 / Math.min(1, this.k)]);
+      ctx.lineWidth = Math.max(1.2, 1 / this.k);
+      ctx.strokeStyle = themeColor("--fg-muted");
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
     if (n.id === this.bestId) {
       ctx.beginPath();
       ctx.arc(p.x, p.y, r + Math.max(3, 2 / this.k), 0, Math.PI * 2);
