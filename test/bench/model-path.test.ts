@@ -111,6 +111,18 @@ describe("bench/model-path script (CPU rehearsal)", () => {
     // the profiler agent's advice on a profiled kernel
     const profiled = [...byLabel.values()].map((n) => t.store.getProfile(n.id)).find((p) => p?.bottlenecks);
     expect(JSON.stringify(profiled?.bottlenecks)).toMatch(/MUFU|trip count/);
+
+    // the GPU run's summary reads the same trace: each node's reply, expected and found verdicts, no surprises
+    const python = process.env["KFORGE_PYTHON"] ?? "/usr/bin/python3";
+    const out = join(t.dir, "summary.json");
+    const r = spawnSync(python, [join(dir, "summarize.py"), "--db", t.path, "--run", runId, "--json", out], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^model-path run \S+: done \(budget:nodes\), 12 nodes, 8 correct, best 2\.10x \(node 3\.1\)/);
+    const s = JSON.parse(readFileSync(out, "utf8")) as { surprises: string[]; critiques: Record<string, number>; node_results: { label: string; reply: string }[] };
+    expect(s.surprises).toEqual([]);
+    expect(s.critiques).toEqual({ model: 12 });
+    expect(s.node_results.find((n) => n.label === "2.3")!.reply).toBe("coder-2-host-bases");
   }, 120_000);
 
   it("the scripted kernels behave as expect.json says on the CPU Triton emulator", () => {
