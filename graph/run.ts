@@ -77,7 +77,7 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   assertResumable(run);
   const resumed = run.pid !== process.pid;
   store.setRunStatus(runId, "running");
-  if (resumed && run.activeMs > 0) store.recordEvent(runId, null, "resume", `resumed after ${Math.round(run.activeMs / 1000)}s of search (was ${run.status})`);
+  if (resumed) store.recordEvent(runId, null, "resume", `resumed after ${Math.round(run.activeMs / 1000)}s of search (was ${run.status}${run.status === "running" ? ": its process died" : ""})`);
 
   const sessionStart = Date.now();
   const elapsedMs = () => run.activeMs + (Date.now() - sessionStart);
