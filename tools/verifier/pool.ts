@@ -188,7 +188,9 @@ export class VerifierPool implements Verifier {
     const probe = await probePython(this.python);
     if ("error" in probe) throw new InfraError(`the verifier's Python does not run: ${probe.error}`, { hint: "set KFORGE_PYTHON; `kforge doctor` checks the setup" });
     if (!probe.torch) throw new InfraError(`${this.python} has no torch (${probe.torch_error ?? "?"})`, { hint: "install PyTorch for it, or set KFORGE_PYTHON to one that has it" });
-    this.pythonPath = probe.torch_site ? [probe.torch_site] : undefined;
+    // HOME moves into each candidate's temp dir, so a user-site torch/triton must be named explicitly.
+    const sites = [...new Set([probe.torch_site, probe.triton_site].filter((s): s is string => !!s))];
+    this.pythonPath = sites.length ? sites : undefined;
     const ids = device === "cpu" ? [""] : (this.opts.gpus ?? this.config.gpus ?? (probe.gpus ?? []).map((_, i) => String(i)));
     if (ids.length === 0) throw new InfraError(`no GPU visible to ${this.python} (torch ${probe.torch})`, { hint: "run on a GPU host, or use a CPU test problem (\"device\": \"cpu\")" });
     const lanes = ids.map((id): Lane => ({ device, cudaVisibleDevices: id, busy: false, spare: null }));

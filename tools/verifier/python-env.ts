@@ -13,6 +13,7 @@ export const PythonProbe = z.object({
   torch_site: z.string().optional(),
   torch_error: z.string().optional(),
   triton: z.string().optional(),
+  triton_site: z.string().optional(),
   triton_error: z.string().optional(),
 });
 export type PythonProbe = z.infer<typeof PythonProbe>;

@@ -50,21 +50,49 @@ class TimerSnapshot:
             raise Verdict(rejected("dynamic.patched_timer", f"{', '.join(changed)} replaced {when}"))
 
 
-def thread_count() -> int:
-    """OS threads of this process (Python threads included); falls back to Python's count."""
+# Threads libraries start on their own (LLVM/MLIR compile pools, the CUDA driver, CUPTI), by OS name.
+# A thread inherits its creator's name, so one named like the main thread is never excused.
+_LIBRARY_THREAD = re.compile(r"^(llvm-worker|cuda|CUPTI|Kineto)", re.I)
+
+
+class Threads:
+    """The process's threads at one moment: OS thread ids with their names, and Python's own count."""
+
+    def __init__(self) -> None:
+        self.os = _os_threads()
+        self.py = threading.active_count()
+
+    def new_since(self, before: "Threads") -> List[str]:
+        """Threads alive now that were not before, leaving out library threads named as such."""
+        main = self.os.get(os.getpid(), "")
+        fresh = [f"{name} (tid {tid})" for tid, name in self.os.items()
+                 if tid not in before.os and (name == main or not _LIBRARY_THREAD.match(name))]
+        if self.py > before.py and not fresh:
+            fresh.append(f"{self.py - before.py} Python thread(s)")
+        return fresh
+
+
+def _os_threads() -> Dict[int, str]:
+    out: Dict[int, str] = {}
     try:
-        return len(os.listdir("/proc/self/task"))
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/comm") as f:
+                    out[int(tid)] = f.read().strip()
+            except OSError:
+                pass  # the thread ended while we looked
     except OSError:
-        return threading.active_count()
+        pass  # no /proc (not Linux): Python's count still works
+    return out
 
 
-def check_threads(before: int, when: str) -> None:
-    now = thread_count()
-    if now > before:
-        time.sleep(0.02)  # a library thread that is just finishing (a compiler's pool) gets a moment to exit
-        now = thread_count()
-    if now > before:
-        raise Verdict(rejected("dynamic.threads", f"{now - before} new thread(s) alive {when}: no work on threads"))
+def check_threads(before: Threads, when: str) -> None:
+    fresh = Threads().new_since(before)
+    if fresh:
+        time.sleep(0.02)  # a library thread that is just finishing gets a moment to exit
+        fresh = Threads().new_since(before)
+    if fresh:
+        raise Verdict(rejected("dynamic.threads", f"{len(fresh)} new thread(s) alive {when}: {', '.join(fresh[:4])}; no work on threads"))
 
 
 def check_inputs_unchanged(snapshots: Dict[str, torch.Tensor], live: Dict[str, torch.Tensor]) -> None:

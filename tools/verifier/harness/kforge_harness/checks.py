@@ -30,10 +30,10 @@ def run_correctness(cand: Candidate, problem: dict, ref, base_seed: int, on_firs
             inputs = {"q": q, "k": k, "v": v, **{n: t for n, t in params.items() if torch.is_tensor(t)}}
             snapshots = {n: t.clone() for n, t in inputs.items()}
             correctness.poison_allocator(q.numel() * q.element_size(), device)
-            before = anticheat.thread_count()
+            before = anticheat.Threads()
             out = cand.call(q, k, v, scale, params, shape)
             if threads_after_first is None:
-                threads_after_first = anticheat.thread_count()
+                threads_after_first = anticheat.Threads()
                 on_first_call()
             else:
                 anticheat.check_threads(before, "after attention() returned")

@@ -24,9 +24,29 @@ DEFAULT_LIMITS = {"start": 120.0, "static": 10.0, "import": 60.0, "compile": 90.
 _unshare: Optional[bool] = None
 
 
-def scrubbed_env(workdir: str, extra: Optional[dict] = None) -> dict:
+def _package_dirs() -> list:
+    """site-packages holding torch and triton: with HOME moved, a user-site install would vanish otherwise."""
+    import importlib.util
+
+    dirs = []
+    for name in ("torch", "triton"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            d = os.path.dirname(list(spec.submodule_search_locations)[0])
+            if d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
+def scrubbed_env(workdir: str, extra: Optional[dict] = None, add_site: bool = True) -> dict:
     """Only what Python, CUDA and Triton need; HOME, TMPDIR and the compile caches inside the temp dir."""
     env = {k: v for k, v in os.environ.items() if k in ENV_PASS and not SECRET.search(k)}
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p] + (_package_dirs() if add_site else [])
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     env.update(HOME=workdir, TMPDIR=workdir, TRITON_CACHE_DIR=os.path.join(workdir, "triton"),
                TORCHINDUCTOR_CACHE_DIR=os.path.join(workdir, "inductor"), PYTHONDONTWRITEBYTECODE="1",
                PYTHONUNBUFFERED="1")
@@ -60,7 +80,8 @@ class Spare:
         cmd = unshare_prefix() + [python, RUN_CANDIDATE, "--device", device, "--channel", f"file:{self.events_path}",
                                   "--workdir", self.workdir]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=scrubbed_env(self.workdir, env_extra), cwd=self.workdir, start_new_session=True)
+                                     env=scrubbed_env(self.workdir, env_extra, add_site=os.path.realpath(python) == os.path.realpath(sys.executable)),
+                                     cwd=self.workdir, start_new_session=True)
 
     def events(self) -> list:
         try:

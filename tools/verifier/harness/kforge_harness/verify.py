@@ -61,7 +61,7 @@ def _verify(job: Job, ch: Channel, workdir: str, gpu_name: str, clock: Clock) ->
     ref = load_reference(job.reference_path)
     clock.enter("import")
     timers = anticheat.TimerSnapshot()
-    threads = anticheat.thread_count()
+    threads = anticheat.Threads()
     path = sandbox.write_candidate(workdir, source)
     mod = sandbox.import_candidate(path)
     fn = sandbox.entry_point(mod)

@@ -34,6 +34,7 @@ def probe() -> dict:
         import triton
 
         info["triton"] = triton.__version__
+        info["triton_site"] = os.path.dirname(os.path.dirname(triton.__file__))
     except Exception as exc:  # noqa: BLE001
         info["triton_error"] = f"{type(exc).__name__}: {exc}"
     return info

@@ -81,7 +81,7 @@ class Process(unittest.TestCase):
             time.perf_counter = real
 
     def test_new_threads_are_seen(self):
-        before = anticheat.thread_count()
+        before = anticheat.Threads()
         anticheat.check_threads(before, "idle")
         stop = threading.Event()
         t = threading.Thread(target=stop.wait)
