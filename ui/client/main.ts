@@ -4,10 +4,11 @@
  */
 import type { BestPoint, NodePanelData, RunRow, TreeBatch } from "../trace-view.ts";
 import { renderChart } from "./best-chart.ts";
-import { append, elapsed, h, num } from "./dom.ts";
+import { append, h, num } from "./dom.ts";
 import { renderPanel } from "./node-panel.ts";
 import { renderRunPanel } from "./run-panel.ts";
-import { resetThemeColors, STATUS_LABEL, statusColor } from "./status.ts";
+import { legendItems, runHeader, runListItems, runSpan } from "./run-header.ts";
+import { resetThemeColors, STATUS_LABEL } from "./status.ts";
 import { layoutTree, type Layout } from "./tree-layout.ts";
 import { TreeModel } from "./tree-model.ts";
 import { TreeView } from "./tree-view.ts";
@@ -65,53 +66,16 @@ function relayout(): void {
 }
 
 function renderRuns(): void {
-  $("run-list").replaceChildren(
-    ...state.runs.map((r) =>
-      h(
-        "li",
-        { class: r.id === state.run?.id ? "active" : "", "data-run": r.id },
-        h(
-          "a",
-          { href: `#/run/${encodeURIComponent(r.id)}` },
-          h("div", { class: "row" }, h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "grow" }), r.bestSpeedup !== null ? h("span", { class: "speed" }, `${r.bestSpeedup.toFixed(2)}x`) : null),
-          h("div", { class: "run-id" }, r.id),
-          h("div", { class: "small muted" }, `${num(r.nodes)} nodes · ${num(r.correct)} correct · ${new Date(r.startedAt).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}`),
-        ),
-      ),
-    ),
-  );
-}
-
-/** A "running" run whose process stopped beating this long ago is probably dead (killed, crashed). */
-const STALE_MS = 3 * 60_000;
-
-/** How long the run has been going: up to now while it is alive, up to its last sign of life otherwise. */
-function runSpan(r: RunRow): { ms: number; stale: boolean } {
-  if (r.status !== "running") return { ms: Math.max(0, (r.endedAt ?? r.heartbeatAt ?? r.startedAt) - r.startedAt), stale: false };
-  const stale = r.heartbeatAt !== null && Date.now() - r.heartbeatAt > STALE_MS;
-  return { ms: Math.max(0, (stale ? r.heartbeatAt! : Date.now()) - r.startedAt), stale };
+  $("run-list").replaceChildren(...runListItems(state.runs, state.run?.id ?? null));
 }
 
 function renderRunHeader(): void {
+  if (!state.run) return;
   const r = state.run;
-  if (!r) return;
-  const { ms: spent, stale } = runSpan(r);
   const bestLabel = r.bestNode ? (state.model.nodes.get(r.bestNode)?.label ?? r.bestNode) : null;
-  $("run-title").replaceChildren(h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "muted mono" }, r.id), stale ? h("span", { class: "pill run-interrupted", title: "the search process has not reported for a while: it may have been killed (kforge resume continues it)" }, "no heartbeat") : h("span", { class: `pill run-${r.status}` }, r.status === "running" ? "live" : r.status));
-  $("run-stats").replaceChildren(
-    stat("nodes", num(r.nodes)),
-    stat("correct", num(r.correct)),
-    r.bestSpeedup !== null && r.bestNode
-      ? h("a", { href: "#", class: "stat best", title: "select the best node", onclick: (e: Event) => (e.preventDefault(), void select(r.bestNode!)) }, h("span", { class: "stat-value" }, `${r.bestSpeedup.toFixed(2)}x`), h("span", { class: "stat-label" }, `best · ${bestLabel}`))
-      : stat("best", "—"),
-    stat("time", elapsed(spent)),
-    stat("cost", `$${r.costUsd.toFixed(2)}`),
-    stat("tokens", num(r.promptTokens + r.completionTokens)),
-  );
-}
-
-function stat(label: string, value: string): HTMLElement {
-  return h("span", { class: "stat" }, h("span", { class: "stat-value" }, value), h("span", { class: "stat-label" }, label));
+  const { title, stats } = runHeader(r, bestLabel, (id) => void select(id));
+  $("run-title").replaceChildren(...title);
+  $("run-stats").replaceChildren(...stats);
 }
 
 function renderBestChart(): void {
@@ -123,13 +87,7 @@ function renderBestChart(): void {
 }
 
 function renderLegend(): void {
-  const counts = new Map<string, number>();
-  for (const n of state.model.nodes.values()) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
-  $("legend").replaceChildren(
-    ...[...counts.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .map(([s, c]) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${statusColor(s as keyof typeof STATUS_LABEL)}` }), `${STATUS_LABEL[s as keyof typeof STATUS_LABEL]} ${c}`)),
-  );
+  $("legend").replaceChildren(...legendItems(state.model.nodes.values()));
 }
 
 /** Opens a run: its whole tree, then live updates from the cursor on. */

@@ -1,17 +1,12 @@
 /**
- * The search tree on a canvas: edges, status-coloured dots, labels with speedups, "+N" badges on
- * collapsed subtrees; drag to pan, wheel to zoom. Draws only what is on screen, so 1,000+ nodes stay smooth.
+ * The search tree's view: a canvas with its own pan (drag) and zoom (wheel, buttons), clicks on nodes
+ * and on "+N" badges, hover for tooltips. Painting itself is tree-paint.ts.
  */
-import { hitTest, LABEL_SPAN, ROW_HEIGHT, type Layout, type Placed } from "./tree-layout.ts";
-import { statusColor, themeColor } from "./status.ts";
+import { hitTest, LABEL_SPAN, type Layout, type Placed } from "./tree-layout.ts";
+import { TreePainter, type Badge } from "./tree-paint.ts";
 
 const MIN_ZOOM = 0.06;
 const MAX_ZOOM = 3;
-/** Below this zoom labels are unreadable: draw dots only. */
-const LABEL_ZOOM = 0.45;
-const DOT = 6;
-/** The smallest radius a dot is drawn with, in screen pixels. */
-const MIN_DOT_PX = 2.2;
 /** Space kept free above and below the tree when fitting (toolbar, legend). */
 const FIT_MARGIN_Y = 60;
 
@@ -31,14 +26,13 @@ export class TreeView {
   private selected: string | null = null;
   private bestPath = new Set<string>();
   private bestId: string | null = null;
-  private badges: { id: string; x0: number; x1: number; y0: number; y1: number }[] = [];
-  private textWidth = new Map<string, number>();
+  private badges: Badge[] = [];
   private frame = 0;
   private drag: { x: number; y: number; tx: number; ty: number; moved: boolean } | null = null;
-  private readonly ctx: CanvasRenderingContext2D;
+  private readonly painter: TreePainter;
 
   constructor(private readonly canvas: HTMLCanvasElement, private readonly handlers: TreeViewHandlers) {
-    this.ctx = canvas.getContext("2d")!;
+    this.painter = new TreePainter(canvas.getContext("2d")!);
     new ResizeObserver(() => this.resize()).observe(canvas);
     canvas.addEventListener("pointerdown", (e) => this.onDown(e));
     canvas.addEventListener("pointermove", (e) => this.onMove(e));
@@ -108,150 +102,8 @@ export class TreeView {
   /** Draws now (the page calls this once to time the first render). */
   paint(): void {
     this.frame = 0;
-    const { ctx, k, tx, ty } = this;
-    const dpr = window.devicePixelRatio || 1;
     const { width, height } = this.viewSize();
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    // The world rectangle in view, with a margin for labels and edges.
-    const x0 = (-tx - LABEL_SPAN * k) / k;
-    const x1 = (width - tx + 40) / k;
-    const y0 = (-ty - ROW_HEIGHT * k) / k;
-    const y1 = (height - ty + ROW_HEIGHT * k) / k;
-    const inView = (p: Placed) => p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1;
-    ctx.setTransform(dpr * k, 0, 0, dpr * k, dpr * tx, dpr * ty);
-    this.drawEdges(x0, x1, y0, y1);
-    const labels = k >= LABEL_ZOOM;
-    this.badges = [];
-    ctx.font = "12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-    ctx.textBaseline = "middle";
-    for (const p of this.layout.placed) {
-      if (!inView(p)) continue;
-      this.drawNode(p, labels);
-    }
-  }
-
-  private drawEdges(x0: number, x1: number, y0: number, y1: number): void {
-    const { ctx } = this;
-    const plain = new Path2D();
-    const best = new Path2D();
-    for (const p of this.layout.placed) {
-      const parent = p.node.parentId !== null ? this.layout.byId.get(p.node.parentId) : undefined;
-      if (!parent) continue;
-      if (p.x < x0 || parent.x > x1 || Math.max(p.y, parent.y) < y0 || Math.min(p.y, parent.y) > y1) continue;
-      const path = this.bestPath.has(p.node.id) ? best : plain;
-      const mx = (parent.x + p.x) / 2;
-      path.moveTo(parent.x + DOT, parent.y);
-      path.bezierCurveTo(mx, parent.y, mx, p.y, p.x - DOT, p.y);
-    }
-    // Keep edges at least a pixel wide on screen when zoomed far out.
-    ctx.lineWidth = Math.max(1.2, 0.9 / this.k);
-    ctx.strokeStyle = themeColor("--edge");
-    ctx.stroke(plain);
-    ctx.lineWidth = Math.max(2.4, 1.8 / this.k);
-    ctx.strokeStyle = themeColor("--best");
-    ctx.stroke(best);
-  }
-
-  private drawNode(p: Placed, labels: boolean): void {
-    const { ctx } = this;
-    const n = p.node;
-    const color = statusColor(n.status);
-    // Dots keep a visible size on screen in the zoomed-out overview.
-    const r = Math.max(DOT, MIN_DOT_PX / this.k);
-    if (n.id === this.selected) {
-      ctx.beginPath();
-      ctx.arc(p.x, p.y, r + Math.max(5, 3 / this.k), 0, Math.PI * 2);
-      ctx.fillStyle = themeColor("--select-halo");
-      ctx.fill();
-    }
-    ctx.beginPath();
-    if (n.status === "root") ctx.rect(p.x - r, p.y - r, r * 2, r * 2);
-    else ctx.arc(p.x, p.y, r, 0, Math.PI * 2);
-    if (n.status === "coding" || n.status === "coded") {
-      ctx.lineWidth = Math.max(2, 1.2 / this.k);
-      ctx.strokeStyle = color;
-      ctx.stroke();
-    } else {
-      ctx.fillStyle = color;
-      ctx.fill();
-    }
-    if (p.hidden > 0) {
-      // A dashed ring marks a collapsed subtree, visible even where the "+N" badge is not drawn.
-      ctx.beginPath();
-      ctx.arc(p.x, p.y, r + Math.max(3, 2 / this.k), 0, Math.PI * 2);
-      ctx.setLineDash([2 / Math.min(1, this.k), 2 / Math.min(1, this.k)]);
-      ctx.lineWidth = Math.max(1.2, 1 / this.k);
-      ctx.strokeStyle = themeColor("--fg-muted");
-      ctx.stroke();
-      ctx.setLineDash([]);
-    }
-    if (n.id === this.bestId) {
-      ctx.beginPath();
-      ctx.arc(p.x, p.y, r + Math.max(3, 2 / this.k), 0, Math.PI * 2);
-      ctx.lineWidth = Math.max(2, 1.5 / this.k);
-      ctx.strokeStyle = themeColor("--best");
-      ctx.stroke();
-    }
-    if (!labels && (n.id === this.bestId || n.id === this.selected)) this.drawScreenLabel(p, r);
-    if (!labels) return;
-    let x = p.x + DOT + 5;
-    const speed = n.status === "ok" && n.speedup !== null ? `${n.speedup.toFixed(2)}x` : "";
-    // A background behind the label hides the edges that leave this node through it.
-    ctx.fillStyle = themeColor("--bg");
-    ctx.fillRect(x - 2, p.y - 7, this.measure(n.label) + (speed ? this.measure(speed) + 10 : 4), 14);
-    ctx.fillStyle = n.id === this.selected ? themeColor("--fg") : themeColor("--fg-muted");
-    ctx.fillText(n.label, x, p.y);
-    x += this.measure(n.label) + 6;
-    if (speed) {
-      const s = speed;
-      ctx.font = "bold 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-      ctx.fillStyle = (n.speedup ?? 0) >= 1 ? color : themeColor("--fg-muted");
-      ctx.fillText(s, x, p.y);
-      ctx.font = "12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-      x += this.measure(s) + 8;
-    }
-    if (p.hidden > 0) this.drawBadge(p, x, `+${p.hidden}`);
-  }
-
-  /** In the overview, the best and selected nodes keep a readable label (drawn at screen size). */
-  private drawScreenLabel(p: Placed, r: number): void {
-    const { ctx, k, tx, ty } = this;
-    const n = p.node;
-    const text = `${n.label}${n.status === "ok" && n.speedup !== null ? `  ${n.speedup.toFixed(2)}x` : ""}`;
-    const dpr = window.devicePixelRatio || 1;
-    ctx.save();
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const sx = p.x * k + tx + r * k + 6;
-    const sy = p.y * k + ty;
-    ctx.font = "bold 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-    const w = ctx.measureText(text).width;
-    ctx.fillStyle = themeColor("--bg");
-    ctx.fillRect(sx - 3, sy - 9, w + 6, 18);
-    ctx.fillStyle = n.id === this.bestId ? themeColor("--best") : themeColor("--fg");
-    ctx.fillText(text, sx, sy);
-    ctx.restore();
-  }
-
-  private drawBadge(p: Placed, x: number, text: string): void {
-    const { ctx, k, tx, ty } = this;
-    const w = this.measure(text) + 10;
-    ctx.beginPath();
-    ctx.roundRect(x, p.y - 8, w, 16, 8);
-    ctx.fillStyle = themeColor("--badge-bg");
-    ctx.fill();
-    ctx.fillStyle = themeColor("--fg");
-    ctx.fillText(text, x + 5, p.y);
-    this.badges.push({ id: p.node.id, x0: x * k + tx, x1: (x + w) * k + tx, y0: (p.y - 8) * k + ty, y1: (p.y + 8) * k + ty });
-  }
-
-  private measure(text: string): number {
-    let w = this.textWidth.get(text);
-    if (w === undefined) {
-      w = this.ctx.measureText(text).width;
-      this.textWidth.set(text, w);
-    }
-    return w;
+    this.badges = this.painter.paint({ layout: this.layout, k: this.k, tx: this.tx, ty: this.ty, width, height, selected: this.selected, bestId: this.bestId, bestPath: this.bestPath });
   }
 
   private viewSize(): { width: number; height: number } {
