@@ -8,8 +8,9 @@
 #   NODES=8 BUDGET=3m bash bench/model-path/run.sh
 #
 # Settings (environment): NODES (12), BUDGET (5m, kforge's wall budget, after the baselines), PER_RUN_S
-# (480: hard cap of the search, a clean SIGINT stop), OUT (./out-model-path), KFORGE_BUNDLE, KFORGE_PYTHON,
-# ALLOW_NO_GPU=1 (a dry run on a CPU machine: every verification fails, the plumbing is exercised).
+# (480: hard cap of the search, a clean SIGINT stop), NO_PROFILE=1 (skip Nsight Compute: saves ~20-60 s per
+# profiled kernel; the trace then says the profiler was unavailable), OUT (./out-model-path), KFORGE_BUNDLE,
+# KFORGE_PYTHON, ALLOW_NO_GPU=1 (a dry run on a CPU machine: every verification fails, the plumbing is exercised).
 # Writes to OUT: model-path.tgz (the SQLite database, server and search logs, trace, runs, export, UI
 # check), summary.txt and summary.json; prints the summary last.
 set -uo pipefail
@@ -56,6 +57,7 @@ log "scripted model server: $URL"
 # 2. the search, through the real verifier and profiler
 export KFORGE_PROVIDER=openai-compatible KFORGE_BASE_URL="$URL" KFORGE_MODEL=deepseek-r1-scripted KFORGE_API_KEY=scripted-key
 unset DEEPSEEK_API_KEY KFORGE_ROLE_MODELS
+if [ "${NO_PROFILE:-0}" = 1 ]; then export KFORGE_NCU="$WORK/no-ncu"; fi
 log "search: softcap, at most $NODES nodes, budget $BUDGET, cap ${PER_RUN_S}s"
 timeout -s INT -k 15 "$PER_RUN_S" "$B/kforge" search --problem softcap --budget "$BUDGET" --max-nodes "$NODES" >"$WORK/search.log" 2>&1 &
 tpid=$!
