@@ -116,7 +116,8 @@ def render(res, anchors=None):
              f"- machine: {res['machine']}", f"- software: {res.get('software', '?')}", f"- date: {res['date']}",
              f"- command: `{res['command']}`" + (f" ({', '.join(res['parts'])})" if res.get("parts") else ""),
              f"- each problem: a `KFORGE_PROVIDER=offline kforge search --budget {res['budget']}` (hard cap {res['cap_s']} s per problem, "
-             "baselines included); speedups are geometric means over the benchmark shapes, baselines timed in the same process", ""]
+             "baselines included); speedups are geometric means over the benchmark shapes, baselines timed in the same process; "
+             "\"first correct\" counts from the start of the command, baseline measurement included", ""]
     shapes = []
     for r in res["problems"]:
         for s in r["shapes"]:

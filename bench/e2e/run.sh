@@ -11,8 +11,8 @@
 # Settings (environment):
 #   PROBLEMS       space-separated problem names (default: the whole suite, softcap, full and causal first)
 #   HALF           1 or 2: only the first or second half of PROBLEMS
-#   BUDGET         kforge's wall-time budget per search (default 35s; 75s with HALF); it starts after the
-#                  baselines are measured
+#   BUDGET         kforge's wall-time budget per search (default 30s; 70s with HALF); it starts after the
+#                  baselines are measured (the time to the first correct kernel counts from the command's start)
 #   PER_PROBLEM_S  hard cap per problem, baselines included (default 46; 92 with HALF): the search is
 #                  interrupted (SIGINT, a clean stop) at this point and what it found is still counted
 #   TOTAL_S        the whole script's deadline (default 565): later problems get what is left, or are skipped
@@ -30,9 +30,9 @@ mkdir -p "$OUT" || die "cannot create OUT=$OUT"
 HALF="${HALF:-}"
 case "$HALF" in "" | 1 | 2) ;; *) die "HALF must be 1 or 2 (got '$HALF')" ;; esac
 if [ -n "$HALF" ]; then
-  BUDGET="${BUDGET:-75s}" PER_PROBLEM_S="${PER_PROBLEM_S:-92}"
+  BUDGET="${BUDGET:-70s}" PER_PROBLEM_S="${PER_PROBLEM_S:-92}"
 else
-  BUDGET="${BUDGET:-35s}" PER_PROBLEM_S="${PER_PROBLEM_S:-46}"
+  BUDGET="${BUDGET:-30s}" PER_PROBLEM_S="${PER_PROBLEM_S:-46}"
 fi
 TOTAL_S="${TOTAL_S:-565}"
 MIN_PROBLEM_S=20 # below this a search cannot even measure its baselines: skip instead
