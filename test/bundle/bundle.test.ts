@@ -4,7 +4,7 @@
  * the bundled scripted server on loopback, and the launcher's own unpacking of node.xz (xz, then
  * Python's lzma when xz is missing) with a stand-in "node".
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,19 @@ function hostEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const k of keep) if (process.env[k]) env[k] = process.env[k];
   return { ...env, KFORGE_HOME: join(tmp, "home"), KFORGE_PYTHON: process.env["KFORGE_PYTHON"] ?? "/usr/bin/python3", ...extra };
+}
+
+/** The base URL a bundled scripted server prints once it listens. */
+function listening(server: ChildProcessWithoutNullStreams): Promise<string> {
+  return new Promise<string>((ok, fail) => {
+    let out = "";
+    server.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) ok(m[1]!);
+    });
+    server.on("exit", (code) => fail(new Error(`scripted server exited ${code}`)));
+  });
 }
 
 function launch(args: string[], env = hostEnv()) {
@@ -70,15 +83,7 @@ describe("portable bundle", () => {
     writeFileSync(script, JSON.stringify({ routes: [{ match: { role: "critic" }, replies: [{ content: "judged", reasoning: "thinking", reasoningAs: "reasoning" }] }] }));
     const server = spawn(join(bundle, "kforge"), ["--node", "scripted-server.mjs", "--script", script, "--port", "0"], { cwd: tmp, env: hostEnv() });
     try {
-      const url = await new Promise<string>((ok, fail) => {
-        let out = "";
-        server.stdout.on("data", (d: Buffer) => {
-          out += d.toString();
-          const m = /listening on (\S+)/.exec(out);
-          if (m) ok(m[1]!);
-        });
-        server.on("exit", (code) => fail(new Error(`scripted server exited ${code}`)));
-      });
+      const url = await listening(server);
       const res = await fetch(`${url}/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-kforge-role": "critic" },
@@ -90,6 +95,41 @@ describe("portable bundle", () => {
       server.kill("SIGTERM");
     }
   });
+
+  it("runs a short search on the CPU test problem through the bundle, its model being the bundled scripted server", async () => {
+    const kernel = [
+      "import torch", "", "def attention(q, k, v, *, scale, cap, **params):", "    B, H, S, D = q.shape", "    rep = H // k.shape[1]",
+      "    k = k.float().repeat_interleave(rep, dim=1)", "    v = v.float().repeat_interleave(rep, dim=1)",
+      "    s = cap * torch.tanh((q.float() @ k.transpose(-1, -2)) * scale / cap)",
+      '    s = s.masked_fill(~torch.ones(S, S, dtype=torch.bool).tril(), float("-inf"))', "    return (torch.softmax(s, dim=-1) @ v).to(q.dtype)",
+    ].join("\n");
+    const plan = { rationale: "two takes", ideas: [{ title: "Plain softmax", idea: "masked softmax" }, { title: "Same again", idea: "same" }] };
+    const script = join(tmp, "cpu-search.json");
+    writeFileSync(script, JSON.stringify({
+      routes: [
+        { match: { role: "planner" }, replies: [{ content: "```json\n" + JSON.stringify(plan) + "\n```", reasoning: "plan", reasoningAs: "think" }], repeat: "last" },
+        { match: { role: "coder" }, replies: [{ content: "```python\n" + kernel + "\n```", reasoning: "code" }], repeat: "last" },
+        { match: { role: "critic" }, replies: [{ content: "```json\n" + JSON.stringify({ critiques: [{ node: "1.1", verdict: "new_best" }] }) + "\n```" }], repeat: "last" },
+      ],
+    }));
+    const server = spawn(join(bundle, "kforge"), ["--node", "scripted-server.mjs", "--script", script, "--port", "0"], { cwd: tmp, env: hostEnv() });
+    try {
+      const url = await listening(server);
+      const env = hostEnv({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: url, KFORGE_MODEL: "scripted", KFORGE_HOME: join(tmp, "search-home") });
+      const problem = join(bundle, "test", "fixtures", "problems", "cpu_tiny");
+      const search = spawnSync(join(bundle, "kforge"), ["search", "--problem", problem, "--max-nodes", "2", "--branching", "2", "--budget", "2m", "--json"], { cwd: tmp, env, encoding: "utf8", timeout: 150_000 });
+      expect(search.status, search.stderr).toBe(0);
+      const summary = JSON.parse(search.stdout) as { runId: string; status: string; nodes: number; correct: number };
+      expect(summary).toMatchObject({ status: "done", nodes: 2, correct: 2 });
+      const runs = JSON.parse(launch(["runs", "--json"], env).stdout) as { id: string }[];
+      expect(runs.map((r) => r.id)).toContain(summary.runId);
+      const trace = launch(["trace", summary.runId], env);
+      expect(trace.status, trace.stderr).toBe(0);
+      expect(trace.stdout).toContain("Plain softmax");
+    } finally {
+      server.kill("SIGTERM");
+    }
+  }, 180_000);
 
   it("unpacks node.xz on first use, with xz or with Python's lzma, and says what is missing", () => {
     const dir = join(tmp, "unpack");
