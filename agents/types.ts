@@ -56,6 +56,8 @@ export interface PlanInput {
   ancestry: NodeRow[];
   /** Children the parent already has (ideas tried from here), to avoid repeats. */
   tried: NodeRow[];
+  /** The idea texts of every node in the tree (read on demand: an offline policy excludes configs already tried). */
+  knownIdeas: () => string[];
   /** The best kernel of the run so far (when it is not the parent). */
   best: NodeView | null;
   exemplars: Exemplar[];

@@ -17,6 +17,7 @@ import { openWinsMemory } from "../../graph/wins-memory.ts";
 import { NcuProfiler } from "../../tools/profiler/ncu.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { createVerifierPool } from "../../tools/verifier/pool.ts";
+import { createOfflineAgents } from "../../agents/offline-agents.ts";
 
 /** The opened edges and how to close them. */
 export interface SearchComponents {
@@ -56,19 +57,4 @@ export async function createAgents(config: Config, store: TraceStore): Promise<A
   const clients = new Map<AgentRole, ModelClient>();
   for (const role of ROLES) clients.set(role, createModelClient(config, role));
   return createLlmAgents({ client: (role) => clients.get(role)!, record: (c) => store.recordLlmCall(c), gpu: "an NVIDIA H100 (SXM, 80 GB)" });
-}
-
-// The offline policy is written alongside this module; loaded lazily so it can land on its own.
-const OFFLINE_MODULE = "../../agents/offline/agents.ts";
-
-async function createOfflineAgents(config: Config): Promise<Agents> {
-  try {
-    const mod = (await import(OFFLINE_MODULE)) as { createOfflineAgents: (config: Config) => Agents };
-    return mod.createOfflineAgents(config);
-  } catch (err) {
-    throw new ConfigError("no model provider is configured and the offline policy is not available", {
-      hint: "set DEEPSEEK_API_KEY, or KFORGE_PROVIDER=openai-compatible KFORGE_BASE_URL=http://host:8000/v1 KFORGE_MODEL=<name>",
-      cause: err,
-    });
-  }
 }

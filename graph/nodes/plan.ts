@@ -29,6 +29,7 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
         parent,
         ancestry: ancestry(byId, sel.nodeId).slice(0, -1),
         tried: nodes.filter((n) => n.parentId === sel.nodeId),
+        knownIdeas: () => nodes.map((n) => store.getIdea(n.id)),
         best: t.bestNode && t.bestNode !== sel.nodeId ? loadView(store, t.bestNode) : null,
         exemplars,
         count,
