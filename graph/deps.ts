@@ -38,6 +38,8 @@ export interface SearchOptions {
   /** Prior wins shown in prompts. */
   exemplars: number;
   policy: Omit<PolicyOptions, "seed" | "iteration">;
+  /** First pause after a batch whose every model call failed (doubles per such batch, up to 5 minutes). */
+  outagePauseMs: number;
 }
 
 export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
@@ -47,6 +49,7 @@ export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
   maxProfilesPerIteration: 2,
   exemplars: 3,
   policy: { exploration: 0.5, maxDepth: 12, maxRepairChain: 2 },
+  outagePauseMs: 10_000,
 };
 
 /** What is going on right now, for the live display and log lines. */

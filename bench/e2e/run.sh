@@ -90,7 +90,7 @@ for p in "${LIST[@]}"; do
   err=$(sed -n 's/^ *"message": "\(.*\)",\{0,1\}$/\1/p' "$WORK/$f.summary.json" | head -1)
   [ -n "$err" ] && note="error: $err"
   [ -z "$run" ] && note="no run started: $(grep -m1 -i 'error' "$WORK/$f.search.log" | cut -c1-200)"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$p" "$run" "$rc" "$wall" "$note" >>"$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$f" "$run" "$rc" "$wall" "$note" >>"$RUNS"
   log "$p: run ${run:-none}, exit $rc, ${wall}s${note:+ ($note)}: $(tail -c 300 "$WORK/$f.summary.json" | tr -d '\n' | grep -o '"bestSpeedup": *[^,]*' || echo 'no summary')"
 done
 

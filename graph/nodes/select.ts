@@ -13,17 +13,17 @@ export async function select(state: SearchStateValue, deps: GraphDeps): Promise<
   const entries = Object.values(state.batch);
   // Every candidate of the last batch failed on the model call: the endpoint is likely down, so wait instead of burning nodes.
   const outageStreak = entries.length > 0 && entries.every((e) => e.modelFailed === true) ? state.outageStreak + 1 : 0;
-  if (outageStreak > 0) {
-    const pause = Math.min(MAX_OUTAGE_PAUSE_MS, 10_000 * 2 ** (outageStreak - 1));
-    store.recordEvent(runId, null, "outage", `every model call of the last batch failed; pausing ${Math.round(pause / 1000)}s before the next expansion`);
-    deps.progress.log(`model calls failing: pausing ${Math.round(pause / 1000)}s`);
-    await sleep(pause, undefined, { signal: deps.signal });
-  }
   const elapsedMs = deps.elapsedMs();
   store.heartbeat(runId, elapsedMs);
   const t = store.runTotals(runId);
   const stop = stopReason(deps.limits, { elapsedMs, nodes: t.nodes, tokens: t.promptTokens + t.completionTokens, costUsd: t.costUsd, bestSpeedup: t.bestSpeedup });
   if (stop) return { stop, outageStreak, batch: null };
+  if (outageStreak > 0) {
+    const pause = Math.min(MAX_OUTAGE_PAUSE_MS, deps.options.outagePauseMs * 2 ** (outageStreak - 1));
+    store.recordEvent(runId, null, "outage", `every model call of the last batch failed; pausing ${Math.round(pause / 1000)}s before the next expansion`);
+    deps.progress.log(`model calls failing: pausing ${Math.round(pause / 1000)}s`);
+    await sleep(pause, undefined, { signal: deps.signal });
+  }
   const iteration = state.iteration + 1;
   const choice = chooseNode(store.listNodes(runId), { ...deps.options.policy, seed: deps.options.seed, iteration });
   if (!choice) return { stop: "exhausted", outageStreak, batch: null };

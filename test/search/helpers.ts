@@ -25,8 +25,8 @@ export function tempDb(): { dir: string; path: string; db: DB; store: TraceStore
 }
 
 /** The LLM agents over the scripted server at `baseUrl`, with fast retries. */
-export function scriptedAgents(baseUrl: string, store: TraceStore) {
-  const config = loadConfig({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: baseUrl, KFORGE_MODEL: "scripted-model", KFORGE_HOME: tmpdir() });
+export function scriptedAgents(baseUrl: string, store: TraceStore, model = "scripted-model") {
+  const config = loadConfig({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: baseUrl, KFORGE_MODEL: model, KFORGE_HOME: tmpdir() });
   const clients = new Map<AgentRole, ModelClient>();
   const client = (role: AgentRole) => {
     let c = clients.get(role);
@@ -54,6 +54,8 @@ export function searchSetup(p: {
   profiler?: Profiler | null;
   memory?: WinsMemory | null;
   signal?: AbortSignal;
+  /** The model name the client asks for (a name in agents/pricing.ts makes calls cost money). */
+  model?: string;
 }): SearchSetup {
   return {
     db: p.db,
@@ -61,7 +63,7 @@ export function searchSetup(p: {
     problem: p.problem,
     verifier: p.verifier,
     profiler: p.profiler ?? null,
-    agents: scriptedAgents(p.baseUrl, p.store),
+    agents: scriptedAgents(p.baseUrl, p.store, p.model),
     memory: p.memory ?? null,
     limits: p.limits,
     options: { ...DEFAULT_SEARCH_OPTIONS, ...p.options },

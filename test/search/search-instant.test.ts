@@ -79,6 +79,43 @@ describe("search (instant verifier)", () => {
     expect(s.nodes).toBe(4); // one expansion, then the check before the next
   });
 
+  it("stops at the money budget (priced model) and at the wall-time budget", async () => {
+    const a = start({ wallMs: 60_000, maxCostUsd: 0.0001, maxNodes: 200 }, { model: "deepseek-reasoner" });
+    const s = await driveRun(a.runId, a.setup);
+    expect(s.stopReason).toBe("budget:cost");
+    expect(s.costUsd).toBeGreaterThanOrEqual(0.0001);
+    server.setScript(kernelModel({ fates: FATES, delayMs: 150 }));
+    const b = start({ wallMs: 1200, maxNodes: 200 });
+    const began = Date.now();
+    const w = await driveRun(b.runId, b.setup);
+    expect(w).toMatchObject({ status: "done", stopReason: "budget:wall" });
+    expect(w.nodes).toBeGreaterThan(0);
+    expect(Date.now() - began).toBeLessThan(1200 + 5000);
+  });
+
+  it("cuts work still in flight when the wall budget's grace is over", async () => {
+    server.setScript(kernelModel({ fates: FATES, delayMs: 20_000 }));
+    const a = start({ wallMs: 300, maxNodes: 200 });
+    const began = Date.now();
+    const s = await driveRun(a.runId, a.setup);
+    expect(s).toMatchObject({ status: "done", stopReason: "budget:wall", nodes: 0 });
+    expect(Date.now() - began).toBeLessThan(300 + 5000 + 3000);
+    expect(t.store.eventsSince(a.runId).map((e) => e.kind)).toContain("budget");
+  }, 30_000);
+
+  it("an endpoint that keeps failing becomes recorded failed nodes and an outage pause, never a crash", async () => {
+    server.setScript((req) => (req.role === "coder" ? { status: 503 } : kernelModel({ fates: FATES })(req)));
+    const a = start({ wallMs: 60_000, maxNodes: 8 }, { options: { outagePauseMs: 20 } });
+    const s = await driveRun(a.runId, a.setup);
+    expect(s).toMatchObject({ status: "done", stopReason: "budget:nodes", nodes: 8, correct: 0 });
+    const nodes = t.store.listNodes(a.runId).filter((n) => n.parentId);
+    expect(new Set(nodes.map((n) => n.status))).toEqual(new Set(["failed"]));
+    expect(nodes[0]!.summary).toMatch(/coder call failed \(infra\)/);
+    const call = t.store.getNodeDetail(nodes[0]!.id)!.llmCalls[0]!;
+    expect(call.error).toMatch(/failed 5 attempts/);
+    expect(t.store.eventsSince(a.runId).filter((e) => e.kind === "outage")).toHaveLength(1);
+  });
+
   it("profiles the new best through the injected profiler; without one the trace says why", async () => {
     const calls: string[] = [];
     const profiler: Profiler = {
