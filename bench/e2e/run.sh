@@ -69,7 +69,7 @@ for p in "${LIST[@]}"; do
   [ "$left" -lt "$cap" ] && cap=$left
   if [ "$cap" -lt "$MIN_PROBLEM_S" ]; then
     log "$p: skipped (only ${left}s left of the ${TOTAL_S}s deadline)"
-    printf '%s\t\t\t0\tskipped: out of time\n' "$p" >>"$RUNS"
+    printf '%s\t\t\t0\tskipped: out of time\n' "$(basename "$p")" >>"$RUNS"
     continue
   fi
   f=$(basename "$p") # a problem may be given as a folder
