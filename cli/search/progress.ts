@@ -20,10 +20,9 @@ export interface ProgressReporter extends Progress {
 /** Creates the reporter for `mode`, writing to `out` (stderr when stdout carries JSON). */
 export function createProgress(
   mode: ProgressMode,
-  p: { out: NodeJS.WritableStream & { rows?: number; columns?: number }; store: TraceStore; runId: string; limits: BudgetLimits; elapsedBeforeMs: number },
+  p: { out: NodeJS.WritableStream & { rows?: number; columns?: number }; store: TraceStore; runId: string; limits: BudgetLimits; elapsedMs: () => number },
 ): ProgressReporter {
-  const started = Date.now();
-  const elapsed = () => p.elapsedBeforeMs + Date.now() - started;
+  const elapsed = p.elapsedMs;
   const stamp = () => `[${formatDuration(elapsed()).padStart(6)}]`;
   if (mode === "quiet") return { activity: () => {}, log: () => {}, stop: () => {} };
   if (mode === "lines") {
@@ -39,8 +38,9 @@ export function createProgress(
   const recent: string[] = [];
   let drawn = 0;
   const draw = () => {
-    const frame = renderFrame({ store: p.store, runId: p.runId, limits: p.limits, elapsedMs: elapsed(), running: [...running.values()], recent, width: p.out.columns ?? 100 });
-    const rows = Math.max(6, (p.out.rows ?? 30) - 1);
+    const frame = renderFrame({ store: p.store, runId: p.runId, limits: p.limits, elapsedMs: elapsed(), running: [...running.values()], recent, width: p.out.columns || 100 });
+    // A terminal that reports no size (rows 0, e.g. under `script`) gets a conventional 30 rows.
+    const rows = Math.max(6, (p.out.rows || 30) - 1);
     const lines = frame.slice(0, rows);
     // Move up over the previous frame, then rewrite each line and clear what is left below.
     p.out.write(`${drawn ? `\x1b[${drawn}A` : ""}${lines.map((l) => `\r\x1b[2K${l}`).join("\n")}\n\x1b[J`);

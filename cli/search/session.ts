@@ -26,7 +26,10 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
   const out = ctx.json ? ctx.stderr : ctx.stdout;
   const components = await openComponents(ctx.config, s.problem, s.db, s.store);
   const run = s.store.getRun(s.runId)!;
-  const progress = createProgress(s.mode, { out: out as NodeJS.WriteStream, store: s.store, runId: s.runId, limits: s.limits, elapsedBeforeMs: run.activeMs });
+  // Search time as the budget counts it: what earlier sessions spent, plus this one's once the graph runs.
+  let drivingSince: number | null = null;
+  const elapsedMs = () => run.activeMs + (drivingSince === null ? 0 : Date.now() - drivingSince);
+  const progress = createProgress(s.mode, { out: out as NodeJS.WriteStream, store: s.store, runId: s.runId, limits: s.limits, elapsedMs });
   let summary: SearchSummary;
   try {
     const baseline = await baselineOf(s, components.verifier, progress.log, ctx.signal).catch((err: unknown) => {
@@ -34,6 +37,7 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
       s.store.setRunStatus(s.runId, ctx.signal.aborted ? "interrupted" : "failed", { stopReason: ctx.signal.aborted ? "interrupted" : "error", error: (err as Error).message });
       throw err;
     });
+    drivingSince = Date.now();
     summary = await driveRun(s.runId, {
       db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,
       memory: components.memory, limits: s.limits, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,

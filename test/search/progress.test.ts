@@ -41,7 +41,7 @@ describe("progress", () => {
   it("live mode redraws in place (cursor up, clear) and stays within the screen", () => {
     const screen = new Screen();
     screen.rows = 8;
-    const p = createProgress("live", { out: screen, store: t.store, runId: "r", limits, elapsedBeforeMs: 0 });
+    const p = createProgress("live", { out: screen, store: t.store, runId: "r", limits, elapsedMs: () => 0 });
     p.activity("a", "verifying 1.1");
     p.log("one");
     p.stop();
@@ -54,13 +54,13 @@ describe("progress", () => {
 
   it("lines mode writes timestamped lines; quiet writes nothing", () => {
     const out = new Screen();
-    const lines = createProgress("lines", { out, store: t.store, runId: "r", limits, elapsedBeforeMs: 61_000 });
+    const lines = createProgress("lines", { out, store: t.store, runId: "r", limits, elapsedMs: () => 61_000 });
     lines.activity("a", "coding 1.1");
     lines.activity("a", null);
     lines.log("1.1: correct");
     expect(out.text).toMatch(/^\[ 1m01s\] coding 1\.1\n\[ 1m01s\] 1\.1: correct\n$/);
     const quiet = new Screen();
-    const q = createProgress("quiet", { out: quiet, store: t.store, runId: "r", limits, elapsedBeforeMs: 0 });
+    const q = createProgress("quiet", { out: quiet, store: t.store, runId: "r", limits, elapsedMs: () => 0 });
     q.log("x");
     q.stop();
     expect(quiet.text).toBe("");
