@@ -38,12 +38,15 @@ class Runner:
         self.records: list = []
         self.shared = tempfile.mkdtemp(prefix="kforge-selftest-cache-")
         self.baselines: dict = {}
-        self._next = None
+        self._warming: list = []
 
-    def spare(self) -> Spare:
-        """A warm process; the next one starts warming at once (the pool's warm-spare scheme)."""
-        sp = self._next or Spare(self.device, self.python)
-        self._next = Spare(self.device, self.python)
+    def spare(self, ahead: int = 3) -> Spare:
+        """A warm process; `ahead` more keep warming meanwhile (the pool keeps one per GPU; more here
+        because most fixtures are rejected in milliseconds and start-up would dominate)."""
+        while len(self._warming) < ahead + 1:
+            self._warming.append(Spare(self.device, self.python))
+        sp = self._warming.pop(0)
+        self._warming.append(Spare(self.device, self.python))
         if sp.wait_ready(180) is None:
             raise RuntimeError(f"harness did not start: {sp.kill()}")
         return sp
@@ -65,8 +68,9 @@ class Runner:
         return False
 
     def close(self) -> None:
-        if self._next is not None:
-            self._next.kill()
+        for sp in self._warming:
+            sp.kill()
+        self._warming = []
 
 
 def matches(result: dict, expect: dict, also=()) -> bool:
@@ -174,7 +178,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--python", default=sys.executable)
-    ap.add_argument("--parts", default="baselines,fixtures,hang,inproc,references")
+    ap.add_argument("--parts", default="baselines,references,fixtures,hang,inproc")
     ap.add_argument("--deadline", type=float, default=540.0, help="stop starting new checks after this many seconds")
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: the CPU fixtures only (a dry run of this script)")
     args = ap.parse_args()
@@ -187,23 +191,24 @@ def main() -> int:
     try:
         if "baselines" in parts:
             part_baselines(run)
+        if "references" in parts:
+            part_references(run)
         if "fixtures" in parts:
             part_fixtures(run, hang=False)
         if "hang" in parts:
             part_fixtures(run, hang=True)
         if "inproc" in parts:
             part_inproc(run)
-        if "references" in parts:
-            part_references(run)
     finally:
         run.close()
     failed = [r for r in run.records if not r["passed"]]
     summary = f"{len(run.records) - len(failed)} passed, {len(failed)} failed"
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv), "probe": probe,
               "wall_s": time.time() - t0, "summary": summary, "records": run.records}
-    with open(os.path.join(args.out, "gpu_selftest.json"), "w") as f:
+    name = "gpu_selftest" if args.parts == ap.get_default("parts") else "gpu_selftest-" + "+".join(parts)
+    with open(os.path.join(args.out, f"{name}.json"), "w") as f:
         json.dump(report, f, indent=1)
-    with open(os.path.join(args.out, "gpu_selftest.txt"), "w") as f:
+    with open(os.path.join(args.out, f"{name}.txt"), "w") as f:
         f.write(f"{report['date']}  {probe}\n{report['command']}\n\n")
         for r in run.records:
             f.write(f"{'PASS' if r['passed'] else 'FAIL'} [{r['part']}] {r['name']}: {r['detail']}\n")

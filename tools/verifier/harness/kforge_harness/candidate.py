@@ -37,6 +37,23 @@ class Candidate:
         return self.fn(q, k, v, scale=scale, **params)
 
 
+def module_kernel_names(mod) -> List[str]:
+    """Names of Triton kernels among the module's globals, also those made with triton.jit(fn) rather than
+    a decorator (Autotuner/Heuristics wrappers are followed to their JITFunction)."""
+    names = []
+    for obj in list(vars(mod).values()):
+        for _ in range(4):
+            if type(obj).__name__ == "JITFunction":
+                fn = getattr(obj, "fn", None)
+                if fn is not None and hasattr(fn, "__name__"):
+                    names.append(fn.__name__)
+                break
+            obj = getattr(obj, "fn", None)
+            if obj is None:
+                break
+    return names
+
+
 def validate_output(out, shape: dict, device: str) -> None:
     """The contract: a bf16 tensor [B, H, S, D] on the inputs' device."""
     want = (shape["B"], shape["H"], shape["S"], shape["D"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Dict, List
 
 from . import anticheat, benchmark, sandbox, static_checks, timing
-from .candidate import Candidate
+from .candidate import Candidate, module_kernel_names
 from .checks import profile_probe, run_correctness
 from .problem import shape_label
 from .protocol import Channel, Job, Verdict, ok, rejected
@@ -67,7 +67,8 @@ def _verify(job: Job, ch: Channel, workdir: str, gpu_name: str, clock: Clock) ->
     fn = sandbox.entry_point(mod)
     timers.check("while the module was imported")
     anticheat.check_threads(threads, "after the module was imported")
-    cand = Candidate(fn, path, device, static_checks.jit_function_names(source))
+    own = sorted(set(static_checks.jit_function_names(source)) | set(module_kernel_names(mod)))
+    cand = Candidate(fn, path, device, own)
 
     clock.enter("compile")
 
