@@ -163,9 +163,12 @@ def part_references(run: Runner) -> None:
     with concurrent.futures.ThreadPoolExecutor(4) as ex:
         for name, out in ex.map(one, names):
             r = out.get("result") or {}
-            worst = max(r.get("checks", []), key=lambda c: (c["maxError"] or 1e9) / c["allowance"], default=None)
-            detail = (f"worst {worst['maxError']:.3g} vs allowance {worst['allowance']:.3g} at S={worst['shape']['S']}"
-                      if worst and worst["maxError"] is not None else str(out)[:400])
+            checks = r.get("checks", [])
+            errors = [f"S={c['shape']['S']} D={c['shape']['D']}: {c['error']}" for c in checks if c.get("error")]
+            worst = max((c for c in checks if c.get("maxError") is not None), key=lambda c: c["maxError"] / max(c["allowance"], 1e-12), default=None)
+            detail = (f"worst {worst['maxError']:.3g} vs allowance {worst['allowance']:.3g} at S={worst['shape']['S']}" if worst else str(out)[:400])
+            if errors:
+                detail += "; flex failed at " + "; ".join(errors)[:600]
             run.record("references", name, bool(r.get("passed")), detail, wall_s=out.get("wall_s"), result=r)
 
 

@@ -51,7 +51,14 @@ def golden_pair(ref: ModuleType, q, k, v, scale: float, params: dict) -> Tuple[t
     hi = torch.float64 if q.device.type == "cpu" else torch.float32
     golden = ref.reference(q.to(hi), k.to(hi), v.to(hi), scale=scale, **cast_float_tensors(params, hi))
     lowprec = ref.reference(q, k, v, scale=scale, **cast_float_tensors(params, q.dtype))
-    return golden.to(hi), lowprec.to(hi)
+    return _empty_rows_zero(golden.to(hi)), _empty_rows_zero(lowprec.to(hi))
+
+
+def _empty_rows_zero(x: torch.Tensor) -> torch.Tensor:
+    """A query row whose every key is masked expects 0 (FlexAttention's convention); a naive reference's
+    softmax over all -inf gives NaN there instead."""
+    empty = torch.isnan(x).all(dim=-1, keepdim=True)
+    return x.masked_fill(empty, 0.0) if bool(empty.any()) else x
 
 
 def mask_density(fn: Optional[Callable], seq_len: int, device: str, rows_per_chunk: int = 1024) -> float:

@@ -92,3 +92,22 @@ class Masks(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EmptyRows(unittest.TestCase):
+    def test_fully_masked_rows_expect_zero(self):
+        """A naive reference (softmax over all -inf) gives NaN rows; the golden output says 0 there."""
+
+        class Naive:
+            @staticmethod
+            def reference(q, k, v, *, scale):
+                s = (q @ k.transpose(-2, -1)) * scale
+                n = q.shape[-2]
+                keep = torch.arange(n)[:, None] > torch.arange(n)[None, :]  # row 0 sees no key
+                return torch.softmax(s.masked_fill(~keep, float("-inf")), dim=-1) @ v
+
+        q, k, v = correctness.make_inputs({"B": 1, "H": 1, "Hkv": 1, "S": 5, "D": 16}, "cpu", 0)
+        golden, lowprec = reference.golden_pair(Naive, q, k, v, 0.25, {})
+        self.assertTrue(bool(torch.isfinite(golden).all()))
+        self.assertEqual(float(golden[0, 0, 0].abs().max()), 0.0)
+        self.assertEqual(float(lowprec[0, 0, 0].abs().max()), 0.0)
