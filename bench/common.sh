@@ -24,7 +24,7 @@ use_bundle() {
   if ! err=$("$B/kforge" --version 2>&1); then
     die "the bundle's launcher failed: $err"
   fi
-  log "bundle: $B ($err, node $("$B/node" --version 2>/dev/null || echo '?'))"
+  log "bundle: $B ($err, node $("$B/kforge" --node --version 2>/dev/null || echo '?'))"
 }
 
 # The verifier's Python: must import torch and triton and see a CUDA GPU (ALLOW_NO_GPU=1: a CPU dry run).

@@ -1,6 +1,6 @@
 /**
  * `npm run bundle [-- OUT_DIR] [--link-node]`: a self-contained folder for a GPU host without Node or network:
- *   node.xz                 this machine's Node binary, xz-compressed (unpacked on first run)
+ *   node.xz                 this machine's Node binary, xz-compressed (unpacked on first run, to ~/.cache/kforge)
  *   kforge.mjs              the whole TypeScript program bundled by esbuild
  *   scripted-server.mjs     the scripted OpenAI-compatible server (bench/model-path drives the agents with it)
  *   better_sqlite3.node     the native SQLite addon (node_modules/better-sqlite3 keeps only its JS)

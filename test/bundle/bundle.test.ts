@@ -5,7 +5,7 @@
  * Python's lzma when xz is missing) with a stand-in "node".
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,23 +131,30 @@ describe("portable bundle", () => {
     }
   }, 180_000);
 
-  it("unpacks node.xz on first use, with xz or with Python's lzma, and says what is missing", () => {
+  it("unpacks node.xz on first use into a cache outside the bundle, with xz or Python's lzma, and says what is missing", () => {
     const dir = join(tmp, "unpack");
+    const cache = join(tmp, "node-cache");
     mkdirSync(dir);
     writeFileSync(join(dir, "kforge"), LAUNCHER, { mode: 0o755 });
     writeFileSync(join(dir, "fake-node"), '#!/bin/sh\necho "fake node: $KFORGE_ROOT $*"\n', { mode: 0o755 });
     const xz = spawnSync("sh", ["-c", `xz -c "${join(dir, "fake-node")}" > "${join(dir, "node.xz")}"`]);
     expect(xz.status).toBe(0);
-    const run = (path: string) => spawnSync(join(dir, "kforge"), ["problems"], { env: { ...hostEnv(), PATH: path }, encoding: "utf8" });
+    const run = (path: string, nodeCache = cache) =>
+      spawnSync(join(dir, "kforge"), ["problems"], { env: { ...hostEnv(), PATH: path, KFORGE_NODE_CACHE: nodeCache }, encoding: "utf8" });
+    const PATH = process.env["PATH"] ?? "/usr/bin:/bin";
 
-    const withXz = run(process.env["PATH"] ?? "/usr/bin:/bin");
+    const withXz = run(PATH);
     expect(withXz.stdout.trim()).toBe(`fake node: ${dir} ${join(dir, "kforge.mjs")} problems`);
+    // the bundle folder stays as built (it may be copied or carried again); Node sits in the cache
+    expect(existsSync(join(dir, "node"))).toBe(false);
+    expect(readdirSync(cache)).toEqual([`node-${statSync(join(dir, "node.xz")).size}`]);
+    expect(run(PATH).stdout).toContain("fake node:"); // second run: no unpacking needed
 
     // No xz on the PATH: Python's lzma unpacks it (a bare GPU host may lack xz-utils).
-    rmSync(join(dir, "node"));
+    rmSync(cache, { recursive: true });
     const bin = join(tmp, "bin-no-xz");
     mkdirSync(bin);
-    for (const tool of ["sh", "dirname", "chmod", "mv", "rm"]) {
+    for (const tool of ["sh", "dirname", "chmod", "mv", "rm", "mkdir", "wc", "tr"]) {
       const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
       symlinkSync(found, join(bin, tool));
     }
@@ -155,9 +162,13 @@ describe("portable bundle", () => {
     expect(withPython.stderr).toBe("");
     expect(withPython.stdout.trim()).toContain("fake node:");
 
-    rmSync(join(dir, "node"));
+    // A cache that cannot be created: Node goes into the bundle folder instead.
+    const readOnly = run(PATH, "/proc/kforge-no-such-dir");
+    expect(readOnly.stdout).toContain("fake node:");
+    expect(existsSync(join(dir, `node-${statSync(join(dir, "node.xz")).size}`))).toBe(true);
+
     rmSync(join(dir, "node.xz"));
-    const missing = run(process.env["PATH"] ?? "/usr/bin:/bin");
+    const missing = run(PATH);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain("node.xz is missing");
   });
