@@ -45,7 +45,7 @@ export interface ReferenceCheck {
   problem: string;
   passed: boolean;
   skipped?: string;
-  checks: Array<{ shape: { S: number }; passed: boolean; maxError: number | null; allowance: number }>;
+  checks: Array<{ shape: { S: number }; passed: boolean; maxError: number | null; allowance: number; error?: string }>;
 }
 
 interface Lane {
