@@ -96,18 +96,17 @@ def describe(r: dict) -> str:
 
 
 def part_baselines(run: Runner, problems=("full", "causal", "softcap")) -> None:
-    def one(p):
-        sp = Spare("cuda", run.python, env_extra=_cache_env(run))
+    """One after the other (timings taken side by side on one GPU would disturb each other); the
+    processes start together, since start-up does not."""
+    spares = [Spare("cuda", run.python, env_extra=_cache_env(run)) for _ in problems]
+    for p, sp in zip(problems, spares):
         sp.wait_ready(180)
-        return p, sp.run(run.job("baseline", p), {"start": 600})
-
-    with concurrent.futures.ThreadPoolExecutor(3) as ex:
-        for p, out in ex.map(one, problems):
-            r = out.get("result") or {}
-            ok = r.get("status") == "baseline" and all(r.get("shapes", {}).values())
-            if ok:
-                run.baselines[p] = r
-            run.record("baselines", p, ok, json.dumps(r.get("shapes")) if ok else str(out)[:400], wall_s=out.get("wall_s"), result=r)
+        out = sp.run(run.job("baseline", p), {"start": 600})
+        r = out.get("result") or {}
+        ok = r.get("status") == "baseline" and all(r.get("shapes", {}).values())
+        if ok:
+            run.baselines[p] = r
+        run.record("baselines", p, ok, json.dumps(r.get("shapes")) if ok else str(out)[:400], wall_s=out.get("wall_s"), result=r)
 
 
 def part_fixtures(run: Runner, hang: bool) -> None:
