@@ -16,6 +16,7 @@ export interface LlmDeps {
   maxTokens?: number;
 }
 
+/** A recorded call's reply, or why it failed (and who is to blame). */
 export type CallResult = { ok: true; res: ChatResponse } | { ok: false; error: string; blame: string };
 
 /** Renders messages as the one text stored as the call's prompt artifact. */

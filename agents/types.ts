@@ -48,6 +48,7 @@ export interface AgentCallContext {
   signal?: AbortSignal;
 }
 
+/** What the planner reads. */
 export interface PlanInput {
   problem: LoadedProblem;
   /** The node being expanded (the root when starting from scratch). */
@@ -75,6 +76,7 @@ export interface PlanOutcome {
   fallback?: string;
 }
 
+/** What the coder reads. */
 export interface CodeInput {
   problem: LoadedProblem;
   parent: NodeView;
@@ -96,6 +98,7 @@ export interface CritiqueCandidate {
   view: NodeView;
 }
 
+/** What the critic reads: sibling candidates and their parent. */
 export interface CritiqueInput {
   problem: LoadedProblem;
   parent: NodeView;
@@ -103,6 +106,7 @@ export interface CritiqueInput {
   bestSpeedup: number | null;
 }
 
+/** What the profiler agent reads. */
 export interface ProfileAnalysisInput {
   problem: LoadedProblem;
   node: NodeView;

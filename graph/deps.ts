@@ -42,6 +42,7 @@ export interface SearchOptions {
   outagePauseMs: number;
 }
 
+/** Branching 4, profile the top 3, three prior wins per prompt. */
 export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
   branching: 4,
   seed: 0,
@@ -59,6 +60,7 @@ export interface Progress {
   log(line: string): void;
 }
 
+/** The injected edges and settings of one run's graph. */
 export interface GraphDeps {
   runId: string;
   problem: LoadedProblem;

@@ -18,6 +18,7 @@ export interface PolicyNode {
   iteration: number;
 }
 
+/** Knobs of the tree policy (seed and iteration make it deterministic). */
 export interface PolicyOptions {
   seed: number;
   iteration: number;
@@ -28,8 +29,10 @@ export interface PolicyOptions {
   maxRepairChain: number;
 }
 
+/** The policy's defaults. */
 export const DEFAULT_POLICY: Omit<PolicyOptions, "seed" | "iteration"> = { exploration: 0.5, maxDepth: 12, maxRepairChain: 2 };
 
+/** How a selected node is expanded. */
 export type ExpandMode = "fresh" | "improve" | "repair";
 
 /** The node to expand, how, and why (for the trace). */

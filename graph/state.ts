@@ -33,6 +33,7 @@ const Batch = new ReducedValue(z.record(z.string(), BatchEntry).default(() => ({
   reducer: (current, update) => (update === null ? {} : { ...current, ...update }),
 });
 
+/** The graph's state schema. */
 export const SearchState = new StateSchema({
   runId: z.string(),
   problem: z.string(),

@@ -5,6 +5,7 @@
  */
 import type { Migration } from "./db.ts";
 
+/** The trace store's migrations, in order. */
 export const traceMigrations: Migration[] = [
   {
     version: 1,

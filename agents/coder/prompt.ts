@@ -12,6 +12,7 @@ Rules for your answer:
 - It must run as-is: no placeholders, no "..." elisions, no references to code you did not include.
 - Keep what already works in the parent; change what the idea asks for; fix any reported failure.`;
 
+/** User prompt: the problem, reference, parent with its feedback, the idea, prior wins. */
 export const CODER_USER = `# Problem: {{problemName}}
 {{problemPrompt}}
 

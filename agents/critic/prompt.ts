@@ -15,6 +15,7 @@ Reply with ONE JSON object in a \`\`\`json fenced block:
 {"critiques": [{"node": "<label, e.g. 3.2>", "verdict": "...", "issues": ["..."], "nextIdeas": ["..."], "keyIdeas": ["..."]}]}
 with one entry per candidate.`;
 
+/** User prompt: the problem, the parent and every candidate with its feedback. */
 export const CRITIC_USER = `# Problem: {{problemName}}
 {{problemPrompt}}
 

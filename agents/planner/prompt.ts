@@ -16,6 +16,7 @@ The candidate contract:
 Reply with ONE JSON object in a \`\`\`json fenced block, nothing after it:
 {"rationale": "<one paragraph>", "ideas": [{"title": "<at most 10 words>", "idea": "<what to change and why, 2-6 sentences>"}]}`;
 
+/** User prompt: the problem, where the search stands, the node to expand, what was tried, prior wins. */
 export const PLANNER_USER = `# Problem: {{problemName}}
 {{problemPrompt}}
 

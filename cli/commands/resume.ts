@@ -12,6 +12,7 @@ import type { Command } from "../command.ts";
 import { progressMode, PROGRESS_FLAGS } from "../search/flags.ts";
 import { runSession } from "../search/session.ts";
 
+/** The `resume` subcommand. */
 export const resumeCommand: Command = {
   name: "resume",
   summary: "continue an interrupted or killed search run where it stopped",

@@ -10,6 +10,7 @@ import { emit, type Command } from "../command.ts";
 /** A run marked running whose heartbeat is older than this has lost its process (killed, crashed). */
 export const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
 
+/** The `runs` subcommand. */
 export const runsCommand: Command = {
   name: "runs",
   summary: "list search runs: status, best speedup, nodes, cost",

@@ -9,6 +9,7 @@ import type { Command } from "../command.ts";
 import { limitsFromFlags, optionsFromFlags, progressMode, PROGRESS_FLAGS, SEARCH_FLAGS } from "../search/flags.ts";
 import { runSession } from "../search/session.ts";
 
+/** The `search` subcommand. */
 export const searchCommand: Command = {
   name: "search",
   summary: "search for a fast, correct kernel: a tree of model-written candidates, verified and resumable",

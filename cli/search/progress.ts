@@ -6,6 +6,7 @@ import type { TraceStore } from "../../memory/trace-store.ts";
 import type { Progress } from "../../graph/deps.ts";
 import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
 
+/** live: redrawn frame on a terminal; lines: log lines; quiet: nothing. */
 export type ProgressMode = "live" | "lines" | "quiet";
 
 /** How often the live display redraws. */

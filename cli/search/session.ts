@@ -11,6 +11,7 @@ import type { CommandContext } from "../command.ts";
 import { openComponents } from "./components.ts";
 import { createProgress, fmtCount, type ProgressMode } from "./progress.ts";
 
+/** A run to drive and what it needs. */
 export interface SessionInput {
   runId: string;
   problem: LoadedProblem;

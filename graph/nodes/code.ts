@@ -3,6 +3,7 @@ import type { GraphDeps } from "../deps.ts";
 import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
 import { exemplarsFor, loadView } from "../view.ts";
 
+/** Writes the kernel of one planned child (idempotent: a child already coded or failed is reported, not redone). */
 export async function code(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
   const { store, runId } = deps;
   const task = state.task;

@@ -4,6 +4,7 @@ import type { SearchStateUpdate, SearchStateValue } from "../state.ts";
 import { ruleCritique } from "../../agents/critic/rules.ts";
 import { loadView } from "../view.ts";
 
+/** Records a critique for every candidate of the batch not yet critiqued. */
 export async function critique(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
   const { store, runId } = deps;
   const ids = Object.keys(state.batch).filter((id) => store.getCritique(id) === null);

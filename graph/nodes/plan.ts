@@ -5,6 +5,7 @@ import type { Idea } from "../../agents/types.ts";
 import { nodesLeft } from "../budget.ts";
 import { ancestry, exemplarsFor, loadView } from "../view.ts";
 
+/** Plans the children of the selected node (reusing a plan recorded before a crash). */
 export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
   const { store, runId } = deps;
   const sel = state.selected;

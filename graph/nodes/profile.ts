@@ -7,6 +7,7 @@ import type { GraphDeps } from "../deps.ts";
 import type { SearchStateUpdate, SearchStateValue } from "../state.ts";
 import { loadView } from "../view.ts";
 
+/** Profiles the batch's promising correct candidates and records the profiler agent's bottlenecks. */
 export async function profile(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
   const { store, runId } = deps;
   if (state.profilerOff) return {}; // this run already learnt the profiler cannot work here

@@ -3,6 +3,7 @@ import type { GraphDeps } from "../deps.ts";
 import type { SearchStateUpdate, SearchStateValue } from "../state.ts";
 import type { Critique } from "../../agents/types.ts";
 
+/** Hands the batch's verified wins to the memory of wins. */
 export async function remember(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
   const { store, runId, memory } = deps;
   if (!memory) return {}; // a search without a memory of wins

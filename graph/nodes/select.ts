@@ -8,6 +8,7 @@ import { chooseNode } from "../policy.ts";
 /** The longest pause between iterations while the model endpoint is down. */
 export const MAX_OUTAGE_PAUSE_MS = 5 * 60_000;
 
+/** Ends the search when a budget is spent; otherwise picks the next node to expand (pausing first during an outage). */
 export async function select(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
   const { store, runId } = deps;
   const entries = Object.values(state.batch);

@@ -4,6 +4,7 @@ import { InfraError, UserError } from "../../core/errors.ts";
 import type { GraphDeps } from "../deps.ts";
 import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
 
+/** Verifies the batch's coded candidates (a verification recorded before a crash is reused). */
 export async function verify(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
   const { store, runId } = deps;
   const coded = Object.entries(state.batch).filter(([, e]) => e.status === "coded").map(([id]) => id);
