@@ -112,8 +112,13 @@ def check_no_alias(out: torch.Tensor, inputs: Dict[str, torch.Tensor]) -> None:
 
 
 def _span(t: torch.Tensor):
+    """[first byte, one past the last byte] that the tensor's elements occupy, strides included.
+    The end is exclusive: the caching allocator may place the output right after an input."""
     start = t.data_ptr()
-    return start, start + max(1, t.numel()) * t.element_size() + 1
+    if t.numel() == 0:
+        return start, start
+    last = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()) if size > 0)
+    return start, start + (last + 1) * t.element_size()
 
 
 def check_previous_output(prev: Optional[torch.Tensor], prev_copy: Optional[torch.Tensor]) -> None:

@@ -47,13 +47,28 @@ def flex_fn(ref, params: dict, shape: dict, device: str, scale: float) -> Baseli
     score = refmod.score_mod(ref, params)
     mask = refmod.mask_mod(ref, params)
     block_mask = create_block_mask(mask, B=None, H=None, Q_LEN=shape["S"], KV_LEN=shape["S"], device=device) if mask else None
-    compiled = torch.compile(flex_attention, dynamic=False)
+    _allow_many_compiles()
+    # fullgraph: a graph break or a recompile-limit fallback would silently time eager FlexAttention
+    # (about 2x slower), inflating every candidate's speedup. Failing loudly is the honest outcome.
+    compiled = torch.compile(flex_attention, dynamic=False, fullgraph=True)
     gqa = shape["Hkv"] != shape["H"]
 
     def run(q, k, v):
         return compiled(q, k, v, score_mod=score, block_mask=block_mask, scale=scale, enable_gqa=gqa)
 
     return run
+
+
+def _allow_many_compiles() -> None:
+    """One process compiles FlexAttention for several shapes and mods; dynamo's default recompile limit
+    (8) would otherwise fall back to eager after a few of them."""
+    import torch._dynamo.config as dcfg
+
+    for name in ("cache_size_limit", "recompile_limit", "accumulated_cache_size_limit", "accumulated_recompile_limit"):
+        if hasattr(dcfg, name):
+            setattr(dcfg, name, max(getattr(dcfg, name), 256))
+    if hasattr(dcfg, "fail_on_recompile_limit_hit"):
+        dcfg.fail_on_recompile_limit_hit = True
 
 
 def sdpa_fn(name: str, causal: bool, shape: dict, scale: float) -> Optional[BaselineFn]:

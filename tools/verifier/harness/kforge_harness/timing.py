@@ -16,6 +16,7 @@ _synchronize = torch.cuda.synchronize
 
 MIN_RUNS = 10
 MAX_RUNS = 200
+WARMUP_S = 0.25
 
 # Dense bf16 tensor-core peak (TFLOP/s, no sparsity), by device-name fragment, most specific first.
 # Spec-sheet numbers (SXM where it differs), so an honest kernel is never rejected.
@@ -50,8 +51,15 @@ def time_runs(call: Callable[[int], object], n_sets: int, device: str, budget_s:
               warmup: int = 3, min_runs: int = MIN_RUNS, max_runs: int = MAX_RUNS) -> List[float]:
     """Milliseconds per run of call(set_index), rotating over n_sets buffer sets; stops after
     max_runs, or after budget_s once min_runs are done."""
-    for i in range(warmup):
+    # Warm up by count and by time: a GPU idling between jobs needs a few hundred ms of load before its
+    # clocks settle, and three short runs of a cold process were seen timing a baseline at half speed.
+    t_warm = _perf_counter() + (WARMUP_S if device == "cuda" else 0.0)
+    i = 0
+    while i < warmup or _perf_counter() < t_warm:
         call(i % n_sets)
+        i += 1
+        if i % n_sets == 0:
+            synchronize(device)
     synchronize(device)
     times: List[float] = []
     t_end = _perf_counter() + budget_s
