@@ -101,7 +101,7 @@ export function renderTree(run: RunRow, nodes: NodeRow[], filter: TreeFilter, op
     const outcome = truncate(outcomeText(n), room).padEnd(room);
     const time = formatElapsed(n.createdAt - run.startedAt).padStart(8);
     if (context.has(n.id)) lines.push(paint(opts.color, "dim", `${h}  ${idea}  ${outcome}${time}`));
-    else lines.push(`${paint(opts.color, best?.id === n.id ? "bold" : "plain", h)}  ${idea}  ${paint(opts.color, STATUS_PAINT[n.status], outcome)}${paint(opts.color, "dim", time)}`);
+    else lines.push(`${paint(opts.color, best?.id === n.id ? "bold" : "plain", h)}  ${idea}  ${paint(opts.color, STATUS_PAINT[n.status] ?? "plain", outcome)}${paint(opts.color, "dim", time)}`);
   }
   if (lines.length === 1) lines.push("(no node matches the filter)");
   return lines.join("\n");

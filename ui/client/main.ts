@@ -8,7 +8,7 @@ import { append, h, num } from "./dom.ts";
 import { renderPanel } from "./node-panel.ts";
 import { renderRunPanel } from "./run-panel.ts";
 import { legendItems, runHeader, runListItems, runSpan } from "./run-header.ts";
-import { resetThemeColors, STATUS_LABEL } from "./status.ts";
+import { resetThemeColors, statusLabel } from "./status.ts";
 import { layoutTree, type Layout } from "./tree-layout.ts";
 import { TreeModel } from "./tree-model.ts";
 import { TreeView } from "./tree-view.ts";
@@ -46,7 +46,7 @@ const view = new TreeView($<HTMLCanvasElement>("tree"), {
     const n = p.node;
     tip.replaceChildren();
     append(tip, [
-      h("div", { class: "row" }, h("b", {}, n.label), h("span", { class: `pill st-${n.status}` }, STATUS_LABEL[n.status]), n.speedup !== null && n.status === "ok" ? h("b", {}, `${n.speedup.toFixed(2)}x`) : null),
+      h("div", { class: "row" }, h("b", {}, n.label), h("span", { class: `pill st-${n.status}` }, statusLabel(n.status)), n.speedup !== null && n.status === "ok" ? h("b", {}, `${n.speedup.toFixed(2)}x`) : null),
       h("div", {}, n.title),
       n.summary && n.status !== "ok" ? h("div", { class: "muted" }, n.summary) : null,
       p.hidden ? h("div", { class: "muted" }, `${p.hidden} nodes collapsed — click the badge or double-click to expand`) : null,

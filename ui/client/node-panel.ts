@@ -2,7 +2,7 @@
 import type { LlmCallDetail, NodeDetail, NodePanelData } from "../trace-view.ts";
 import { pythonBlock, diffBlock } from "./code-block.ts";
 import { card, elapsed, h, num } from "./dom.ts";
-import { STATUS_LABEL } from "./status.ts";
+import { statusLabel } from "./status.ts";
 import { critiqueSection, profileSection, verifierSection } from "./result-sections.ts";
 
 /** Builds the panel for `data`; `labelOf` names other nodes, `onGo` selects one (parent, child links). */
@@ -20,7 +20,7 @@ export function renderPanel(data: NodePanelData, runStartedAt: number, labelOf: 
   const header = h(
     "header",
     { class: "panel-head" },
-    h("div", { class: "row" }, h("span", { class: "node-id" }, n.label), h("span", { class: `pill st-${n.status}` }, STATUS_LABEL[n.status]), ...metrics),
+    h("div", { class: "row" }, h("span", { class: "node-id" }, n.label), h("span", { class: `pill st-${n.status}` }, statusLabel(n.status)), ...metrics),
     h("h2", {}, n.title || "(untitled)"),
     n.summary && n.status !== "ok" ? h("p", { class: "summary" }, n.summary) : null,
     h(
@@ -49,6 +49,8 @@ export function renderPanel(data: NodePanelData, runStartedAt: number, labelOf: 
 function ideaSection(d: NodeDetail): HTMLElement {
   const plan = d.plan as { rationale?: unknown; ideas?: { title?: unknown; idea?: unknown }[] } | null;
   const ideas = plan && Array.isArray(plan.ideas) ? plan.ideas : [];
+  const childPlan = d.childPlan as { ideas?: { title?: unknown; idea?: unknown }[] } | null;
+  const childIdeas = childPlan && Array.isArray(childPlan.ideas) ? childPlan.ideas : [];
   return card(
     "plan",
     "Idea & plan",
@@ -59,6 +61,9 @@ function ideaSection(d: NodeDetail): HTMLElement {
       plan && typeof plan.rationale === "string" ? h("p", { class: "muted" }, h("b", {}, "Plan rationale: "), plan.rationale) : null,
       ideas.length > 1
         ? h("details", {}, h("summary", {}, `The plan's ${ideas.length} ideas`), h("ol", { class: "ideas" }, ...ideas.map((i) => h("li", { class: i.title === d.node.title ? "this" : "" }, h("b", {}, String(i.title ?? "")), i.idea ? ` — ${String(i.idea)}` : ""))))
+        : null,
+      childIdeas.length
+        ? h("details", { class: "child-plan" }, h("summary", {}, `Expanded into ${childIdeas.length} ideas`), h("ol", { class: "ideas" }, ...childIdeas.map((i) => h("li", {}, h("b", {}, String(i.title ?? "")), i.idea ? ` — ${String(i.idea)}` : ""))))
         : null,
     ),
   );

@@ -1,7 +1,7 @@
 /** The page's chrome around the tree: the run list, the run's title and stats, the status legend. */
 import type { NodeStatus, RunRow } from "../trace-view.ts";
 import { elapsed, h, num } from "./dom.ts";
-import { STATUS_LABEL, statusColor } from "./status.ts";
+import { statusColor, statusLabel } from "./status.ts";
 
 /** A "running" run whose process stopped beating this long ago is probably dead (killed, crashed). */
 const STALE_MS = 3 * 60_000;
@@ -58,5 +58,5 @@ export function legendItems(nodes: Iterable<{ status: NodeStatus }>): HTMLElemen
   for (const n of nodes) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
   return [...counts.entries()]
     .sort((a, b) => b[1] - a[1])
-    .map(([s, c]) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${statusColor(s)}` }), `${STATUS_LABEL[s]} ${c}`));
+    .map(([s, c]) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${statusColor(s)}` }), `${statusLabel(s)} ${c}`));
 }

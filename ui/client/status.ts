@@ -37,3 +37,8 @@ export const STATUS_LABEL: Record<NodeStatus, string> = {
   coded: "verifying",
   root: "root",
 };
+
+/** Words for a status; one this page does not know yet (a newer store) shows as recorded. */
+export function statusLabel(status: NodeStatus): string {
+  return STATUS_LABEL[status] ?? String(status).replace(/_/g, " ");
+}
