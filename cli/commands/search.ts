@@ -2,7 +2,11 @@
 import { UserError } from "../../core/errors.ts";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
 import { loadProblem } from "../../problems/load.ts";
+import type { LoadedProblem } from "../../problems/schema.ts";
+import type { CommandContext, ParsedArgs } from "../command.ts";
 import { createRun, newRunId } from "../../graph/run.ts";
 import { describeLimits } from "../../graph/budget.ts";
 import type { Command } from "../command.ts";
@@ -14,23 +18,26 @@ export const searchCommand: Command = {
   name: "search",
   summary: "search for a fast, correct kernel: a tree of model-written candidates, verified and resumable",
   usage:
-    "kforge search --problem NAME|DIR [--budget 15m] [--max-nodes N] [--max-tokens N] [--max-cost USD]\n" +
+    "kforge search (--problem NAME|DIR | --score-mod FILE [--mask-mod FILE] [--name NAME]) [--budget 15m] [--max-nodes N] [--max-tokens N] [--max-cost USD]\n" +
     "                     [--target X] [--branching 4] [--seed N] [--quiet] [--json]",
   details: [
     "The run id is printed first. Ctrl-C stops cleanly: the run is marked interrupted and",
     "`kforge resume RUN` continues it (after a crash or kill -9 too). `kforge runs` lists runs.",
     "The model comes from the environment (DEEPSEEK_API_KEY, or KFORGE_PROVIDER=openai-compatible",
     "KFORGE_BASE_URL=... KFORGE_MODEL=...); with none, the offline policy runs.",
+    "A new variant: --score-mod/--mask-mod scaffold a problem (as `kforge problems new` does) under",
+    "$KFORGE_HOME/problems/NAME, then search it; the memory of wins seeds it with related kernels.",
   ].join("\n"),
   options: {
     problem: { type: "string", short: "p", valueName: "NAME", description: "a problem of the suite (kforge problems) or a problem folder" },
+    "score-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style score_mod file" },
+    "mask-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style mask_mod file" },
+    name: { type: "string", valueName: "NAME", description: "the new variant's problem name (default: from the file name)" },
     ...SEARCH_FLAGS,
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
-    const name = args.values["problem"];
-    if (typeof name !== "string") throw new UserError("`kforge search` needs --problem NAME", { hint: "list problems with `kforge problems`" });
-    const problem = loadProblem(name);
+    const problem = await resolveProblem(args, ctx);
     const limits = limitsFromFlags(args);
     const options = optionsFromFlags(args);
     const db = openDatabase(ctx.config.dbPath);
@@ -47,3 +54,34 @@ export const searchCommand: Command = {
     }
   },
 };
+
+/** The problem to search: a suite name or folder, or a new variant scaffolded from the user's mod files. */
+async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<LoadedProblem> {
+  const name = args.values["problem"];
+  const scoreMod = args.values["score-mod"];
+  const maskMod = args.values["mask-mod"];
+  const hasMods = typeof scoreMod === "string" || typeof maskMod === "string";
+  if (typeof name === "string" && hasMods) throw new UserError("give either --problem or --score-mod/--mask-mod, not both");
+  if (typeof name === "string") return loadProblem(name);
+  if (!hasMods) throw new UserError("`kforge search` needs --problem NAME or --score-mod FILE", { hint: "list problems with `kforge problems`" });
+  const first = (typeof scoreMod === "string" ? scoreMod : maskMod) as string;
+  const given = args.values["name"];
+  const variant = typeof given === "string" ? given : basename(first).replace(/\.py$/, "").toLowerCase().replace(/[^a-z0-9_]/g, "_").replace(/^[^a-z]+/, "");
+  const dir = join(ctx.config.home, "problems");
+  if (existsSync(join(dir, variant))) {
+    throw new UserError(`a variant named "${variant}" already exists in ${dir}`, {
+      hint: `search it again with --problem ${join(dir, variant)}, or name the new one with --name`,
+    });
+  }
+  const { scaffoldProblem } = await import("../../problems/scaffold.ts");
+  const folder = await scaffoldProblem({
+    name: variant,
+    scoreModPath: typeof scoreMod === "string" ? scoreMod : undefined,
+    maskModPath: typeof maskMod === "string" ? maskMod : undefined,
+    dir,
+    python: ctx.config.python,
+    description: undefined,
+  });
+  (ctx.json ? ctx.stderr : ctx.stdout).write(`new variant ${variant}: ${folder}\n`);
+  return loadProblem(folder);
+}
