@@ -93,6 +93,7 @@ export class WinsStore {
       seedings: db.prepare(`SELECT run_id, node_id, win_id, kernel_hash, rank, created_at FROM win_seedings
         WHERE run_id = @runId AND (@nodeId IS NULL OR node_id = @nodeId) ORDER BY node_id, rank`),
       kernelOf: db.prepare("SELECT kernel_hash FROM wins WHERE id = ?").pluck(),
+      setIdeas: db.prepare("UPDATE wins SET ideas = ? WHERE id = ?"),
     };
   }
 
@@ -109,8 +110,15 @@ export class WinsStore {
     return this.db.transaction((): RememberOutcome => {
       const known = this.s.byHash.get(hash) as { id: number; speedup: number; ideas: string } | undefined;
       if (known) {
-        if (w.speedup <= known.speedup) return { id: known.id, status: "duplicate", kernelHash: hash };
         const ideas = [...new Set([...(JSON.parse(known.ideas) as string[]), ...w.ideas])];
+        if (w.speedup <= known.speedup) {
+          // Same kernel, no faster: keep its numbers, but learn ideas it did not have (the critic's, after the fact).
+          if (ideas.length > (JSON.parse(known.ideas) as string[]).length) {
+            this.s.setIdeas.run(JSON.stringify(ideas), known.id);
+            this.addToProblemDoc(this.get(known.id)!);
+          }
+          return { id: known.id, status: "duplicate", kernelHash: hash };
+        }
         this.s.improveWin.run({ ...numbers(w), ideas: JSON.stringify(ideas), id: known.id });
         this.addToProblemDoc(this.get(known.id)!);
         return { id: known.id, status: "improved", kernelHash: hash };

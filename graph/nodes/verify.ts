@@ -2,6 +2,7 @@
 import { summarizeResult, type VerifyResult } from "../../tools/verifier/result.ts";
 import { InfraError, UserError } from "../../core/errors.ts";
 import type { GraphDeps } from "../deps.ts";
+import { rememberWin } from "./remember.ts";
 import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
 
 /** Verifies the batch's coded candidates (a verification recorded before a crash is reused). */
@@ -43,6 +44,7 @@ async function verifyOne(nodeId: string, deps: GraphDeps): Promise<VerifyResult 
     });
     store.recordVerification(runId, nodeId, result);
     deps.progress.log(`${node.label} ${node.title}: ${summarizeResult(result)}`);
+    if (result.status === "ok" && result.speedup !== null && result.speedup > 1) await rememberWin(nodeId, result.speedup, deps);
     return result;
   } catch (err) {
     // The setup is broken (no torch, no GPU, bad config): every candidate would fail, so the run stops (resumable once fixed).

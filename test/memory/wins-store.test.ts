@@ -35,6 +35,15 @@ describe("WinsStore", () => {
     expect(store.textSearch('"idea"', 5).map((h) => h.problem)).toEqual(["softcap"]);
   });
 
+  it("learns the critic's ideas for a kernel it already holds, keeping its numbers", () => {
+    const { store } = openStore();
+    const first = store.remember(win("k", { speedup: 1.5, ideas: ["BLOCK_N 128"] }));
+    expect(store.remember(win("k", { speedup: 1.5, ideas: ["BLOCK_N 128", "tanh.approx in the inner loop"] })).status).toBe("duplicate");
+    const w = store.get(first.id)!;
+    expect(w.ideas).toEqual(["BLOCK_N 128", "tanh.approx in the inner loop"]);
+    expect(w.speedup).toBe(1.5);
+  });
+
   it("rejects invalid wins with a zod error instead of storing them", () => {
     const { store } = openStore();
     expect(() => store.remember(win("x", { speedup: -1 }))).toThrow(ZodError);
