@@ -3,6 +3,7 @@
  * suite's variant families (plus a few combined ones), each with FlexAttention-style sources in
  * several spellings, Triton-like kernels, critic ideas, GPUs and log-normal speedups. Seeded.
  */
+import { seededRandom } from "../core/random.ts";
 import type { WinInput } from "../memory/win-schema.ts";
 
 /** One variant family: how its mods are written and what its kernels typically reach. */
@@ -21,16 +22,8 @@ export interface Family {
 export type Rng = () => number;
 
 /** A small seeded generator (mulberry32), so every run builds the same memory. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => Rng = seededRandom;
+
 
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const sig = (r: Rng, score: boolean) => {

@@ -6,6 +6,10 @@
  * defaults; `render.py --resolve` gives the full config this module mutates).
  */
 
+import { seededRandom } from "../../core/random.ts";
+
+export { seededRandom };
+
 /** One head dim's tiles: launch shape and pipelining of the attention kernel. */
 export interface TileConfig {
   BLOCK_M: number;
@@ -96,17 +100,6 @@ export function allNeighbours(parent: ResolvedConfig, headDims: string[] = DEFAU
   return out;
 }
 
-/** mulberry32: a small seeded PRNG, so proposals replay exactly for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Canonical JSON of a config (sorted keys), for de-duplication and memo keys. */
 export function configKey(c: OfflineConfig): string {

@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../../core/config.ts";
 import { torchPython } from "../verifier/helpers.ts";
+import { seededRandom } from "../../core/random.ts";
+export { seededRandom };
 
 export const KFORGE = join(repoRoot(), "bin", "kforge.js");
 
@@ -47,14 +49,3 @@ export async function runKforge(args: string[], env: NodeJS.ProcessEnv): Promise
   return { code, stdout: k.stdout(), stderr: k.stderr() };
 }
 
-/** A seeded PRNG (mulberry32): the kill points are random but reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
