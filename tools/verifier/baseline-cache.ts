@@ -18,10 +18,16 @@ export const BaselineTimingsSchema = z.object({
 });
 const CacheFile = z.object({ version: z.literal(1), entries: z.record(z.string(), BaselineTimingsSchema) });
 
-/** The cache key: the problem's content (spec + reference), the GPU and the torch that timed it. */
+/**
+ * How the harness times (timing.py). A change of method must not mix with timings cached under the old
+ * one: v2 times batches of back-to-back calls between events, v1 timed one call at a time.
+ */
+export const TIMING_METHOD = "timing v2";
+
+/** The cache key: the problem's content (spec + reference), the GPU and the torch that timed it, the method. */
 export function baselineKey(problem: LoadedProblem, gpu: string, torch: string): string {
   const digest = createHash("sha256").update(JSON.stringify(problem.spec)).update(problem.referenceSource).digest("hex").slice(0, 16);
-  return `${problem.spec.name}|${digest}|${gpu}|torch ${torch}`;
+  return `${problem.spec.name}|${digest}|${gpu}|torch ${torch}|${TIMING_METHOD}`;
 }
 
 export class BaselineCache {
