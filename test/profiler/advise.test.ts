@@ -57,3 +57,33 @@ describe("rule-based advice on recorded H100 profiles", () => {
     expect(b.bottlenecks[0]).toHaveProperty("suggestion");
   });
 });
+
+describe("advice on the verifier's fixture kernels (bench/results/profiler-h100-2026-11-24)", () => {
+  const tags = ["fixture_full128", "fixture_softcap64", "fixture_causal64"];
+
+  it("every latency-bound real profile gets at least one concrete change", () => {
+    for (const tag of tags) {
+      const s = fixtureSummary(tag);
+      if (s.bound === "latency") expect(adviseFromProfile(s).length, tag).toBeGreaterThan(0);
+    }
+  });
+
+  it("full attention at D=128: wait + barrier stalls name the missing softmax/wgmma overlap", () => {
+    const s = fixtureSummary("fixture_full128");
+    expect(s.bound).toBe("latency");
+    const a = adviseFromProfile(s).find((x) => x.rule === "serialSoftmax")!;
+    expect(a).toBeDefined();
+    expect(a.evidence).toMatch(/stalls wait \d+(\.\d)?%, barrier \d+(\.\d)?%/);
+    expect(a.evidence).toMatch(/num_warps=8, num_stages=4/);
+    expect(a.suggestion).toMatch(/two warpgroups/);
+  });
+
+  it("softcap at D=64: XU-bound, and the D=64 advice moves exponentials off the MUFU pipe", () => {
+    const a = adviseFromProfile(fixtureSummary("fixture_softcap64"))[0]!;
+    expect(a.rule).toBe("xuBound");
+    expect(a.evidence).toMatch(/at head dim 64/);
+    expect(a.suggestion).toMatch(/FMA pipe/);
+    // at D=128 the D=64 paragraph is absent
+    expect(adviseFromProfile(fixtureSummary("good")).find((x) => x.rule === "xuBound")!.suggestion).not.toMatch(/FMA pipe/);
+  });
+});

@@ -80,13 +80,34 @@ const RULES: Record<string, Rule> = {
     const xu = m["xuPipePct"] ?? 0;
     const tensor = m["tensorPipePct"] ?? 0;
     if (xu < HIGH_XU_PCT || xu < tensor) return null;
+    const d = s.shape.D;
     return {
       issue: "transcendental (MUFU/XU) throughput rivals the tensor pipe",
-      evidence: `XU pipe ${fmt(xu)}% vs tensor pipe ${fmt(tensor)}% of peak`,
+      evidence: `XU pipe ${fmt(xu)}% vs tensor pipe ${fmt(tensor)}% of peak${d ? ` at head dim ${d}` : ""}`,
       suggestion:
-        "cut MUFU ops per score: fold scale*log2(e) into one multiply and use tl.exp2; if the kernel applies a softcap, compute tanh with ONE instruction " +
-        "(tl.inline_asm_elementwise(\"tanh.approx.f32 $0, $1;\", \"=f,f\", [x], dtype=tl.float32, is_pure=True, pack=1)) instead of exp + division, and multiply by 1/cap rather than divide.",
+        "cut MUFU ops per score: fold scale*log2(e) into one multiply and use tl.exp2 (one MUFU op per score, no separate scaling); if the kernel applies a softcap, compute tanh with ONE instruction " +
+        "(tl.inline_asm_elementwise(\"tanh.approx.f32 $0, $1;\", \"=f,f\", [x], dtype=tl.float32, is_pure=True, pack=1)) instead of exp + division, and multiply by 1/cap rather than divide" +
+        (d !== undefined && d <= 64
+          ? `. At D=${d} each score carries half the matrix work of D=128, so even one exp2 per score keeps the XU pipe as busy as the tensor pipe: ` +
+            "move part of the exponentials to the FMA pipe (exp2 by a degree-3 polynomial on the fraction plus an exponent-bit shift for some of the columns), or use larger BLOCK_M so more rows share each K/V tile."
+          : "."),
       expectedGain: "high",
+    };
+  },
+  serialSoftmax(s, m) {
+    const wait = stallPct(s, "wait");
+    const barrier = stallPct(s, "barrier");
+    const t = m["tensorPipePct"];
+    if (s.bound !== "latency" || t === undefined || t >= 60 || wait + barrier < 2 * MAJOR_STALL_PCT) return null;
+    const warps = m["achievedOccupancyPct"] !== undefined ? (m["achievedOccupancyPct"] / 100) * 64 : undefined;
+    return {
+      issue: "matrix products and softmax run one after the other: warps wait on their own wgmma and on block-wide barriers",
+      evidence: `stalls wait ${fmt(wait)}%, barrier ${fmt(barrier)}%; tensor pipe ${fmt(t)}% of peak${warps !== undefined ? ` with ~${fmt(warps)} warps resident per SM` : ""} (${cfg(s)})`,
+      suggestion:
+        "overlap the softmax of one K/V block with the matrix products of another: with BLOCK_M=128 and num_warps=8 two warpgroups of 64 rows take turns on the tensor cores; " +
+        "keep num_stages at 3 so the next K/V tile is already in shared memory; issue the next block's Q·K^T before this block's exponentials where the compiler allows (software pipelining); " +
+        "a larger BLOCK_N (128) halves the barriers per key, provided the score tile still fits without spills.",
+      expectedGain: "medium",
     };
   },
   fewWarps(s, m) {
