@@ -206,6 +206,9 @@ def main():
     ap.add_argument("--budget", type=float, default=380.0)
     ap.add_argument("--workers", type=int, default=14)
     ap.add_argument("--no-correctness-shapes", action="store_true")
+    ap.add_argument("--verifier-timing", action="store_true",
+                    help="also time flex and every config the verifier's way (kforge_harness.timing: batches of "
+                         "back-to-back calls between events, three rotated input sets), next to do_bench")
     a = ap.parse_args()
     import torch
     import triton
@@ -298,6 +301,10 @@ def run_problem(p, plan, errors, tmp, results, a):
         gold = golden(fx.ref, q, k, v, params, scale, torch.float32)
         flex_err = (ref_out - gold).abs().max().item()
         flex_ms = do_bench(lambda: fx(q, k, v, params, scale), warmup=25, rep=100, return_mode="median")
+        sets = None
+        if a.verifier_timing:
+            sets = [(q, k, v)] + [make_inputs(spec, shape, s)[:3] for s in (1, 2)]
+            v2 = lambda f: verifier_ms(lambda i: f(*sets[i]), len(sets))  # noqa: E731
         base = {"problem": p, "shape": [B, H, shape.get("Hkv", H), S, D], "density": dens, "flex_ms": flex_ms,
                 "flex_tflops": flops / flex_ms / 1e9, "flex_err": flex_err}
         if p in ("full", "causal"):
@@ -306,7 +313,10 @@ def run_problem(p, plan, errors, tmp, results, a):
                 f = lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=p == "causal", scale=scale)  # noqa: E731
                 base["cudnn_ms"] = do_bench(f, warmup=25, rep=100, return_mode="median")
                 base["cudnn_tflops"] = flops / base["cudnn_ms"] / 1e9
-        log(f"{p} {base['shape']} flex {flex_ms:.3f} ms {base['flex_tflops']:.0f} TF/s err {flex_err:.3g}")
+        if sets:
+            base["flex_ms_v2"] = v2(lambda q_, k_, v_: fx(q_, k_, v_, params, scale))
+        log(f"{p} {base['shape']} flex {flex_ms:.3f} ms {base['flex_tflops']:.0f} TF/s err {flex_err:.3g}"
+            + (f" (verifier timing {base['flex_ms_v2']:.3f} ms)" if sets else ""))
         for label, mod in mods.items():
             row = dict(base, config=label, kind="bench")
             try:
@@ -317,13 +327,23 @@ def run_problem(p, plan, errors, tmp, results, a):
                 ms = do_bench(lambda: mod.attention(q, k, v, scale=scale, **params), warmup=25, rep=100,
                               return_mode="median")
                 row.update(ms=ms, tflops=flops / ms / 1e9, speedup=flex_ms / ms)
-                log(f"  {label:12s} {ms:.3f} ms {row['tflops']:.0f} TF/s x{row['speedup']:.2f} err {err:.3g} ok={row['ok']}")
+                if sets:
+                    row["ms_v2"] = v2(lambda q_, k_, v_: mod.attention(q_, k_, v_, scale=scale, **params))
+                    row["speedup_v2"] = base["flex_ms_v2"] / row["ms_v2"]
+                log(f"  {label:12s} {ms:.3f} ms {row['tflops']:.0f} TF/s x{row['speedup']:.2f} err {err:.3g} ok={row['ok']}"
+                    + (f" | verifier timing {row['ms_v2']:.3f} ms x{row['speedup_v2']:.2f}" if sets else ""))
             except Exception as e:
                 row["error"] = f"{type(e).__name__}: {str(e)[-300:]}"
                 log(f"  {label}: {row['error']}")
             results["rows"].append(row)
-        del q, k, v, gold, ref_out
+        del q, k, v, gold, ref_out, sets
         torch.cuda.empty_cache()
+
+
+def verifier_ms(call, n_sets):
+    """The verifier's timing (kforge_harness.timing, the method searches use): median ms per call."""
+    from kforge_harness import timing
+    return timing.summarize(timing.time_runs(call, n_sets, "cuda", budget_s=1.0))["ms"]
 
 
 def print_table(rows):
