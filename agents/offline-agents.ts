@@ -33,9 +33,19 @@ export function createOfflineAgents(config: Config): Agents {
         const c = configOf(idea);
         if (c) exclude.add(configKey(c));
       }
+      const atRoot = Object.keys(parentConfig).length === 0;
       const proposals = await proposeOfflineCandidates({
         problemDir: input.problem.dir,
         parentConfig,
+        ...(atRoot && input.exemplars.length
+          ? {
+              seeds: input.exemplars.map((e) => ({
+                winId: e.id,
+                label: `${e.problem}, ${e.speedup.toFixed(2)}x${e.gpu ? ` on ${e.gpu}` : ""}`,
+                source: e.source,
+              })),
+            }
+          : {}),
         ...(input.parent.verification ? { parentResult: input.parent.verification } : {}),
         n: input.count,
         seed: seedOf(ctx.nodeId),
@@ -45,8 +55,14 @@ export function createOfflineAgents(config: Config): Agents {
       });
       for (const p of proposals) rendered.set(configKey(p.config), p.source);
       return {
-        ideas: proposals.map((p) => ({ title: p.idea.slice(0, 100), idea: `${p.idea}\n${CONFIG_PREFIX}${JSON.stringify(p.config)}` })),
-        rationale: "offline template and single-change mutations of the parent's config",
+        ideas: proposals.map((p) => ({
+          title: p.idea.slice(0, 100),
+          idea: `${p.idea}\n${CONFIG_PREFIX}${JSON.stringify(p.config)}`,
+          ...(p.seededBy ? { seededBy: p.seededBy } : {}),
+        })),
+        rationale: proposals.some((p) => p.seededBy)
+          ? "offline template, prior wins of related variants from memory adapted to this problem, and single-change mutations"
+          : "offline template and single-change mutations of the parent's config",
       };
     },
     async code(input) {

@@ -68,9 +68,16 @@ export interface PlanInput {
   mode: "fresh" | "improve" | "repair";
 }
 
+/**
+ * An idea as the graph records it: `seededBy` names the memory-of-wins entries the child starts from (the
+ * offline policy adapting a prior win's config). Without it, every exemplar in the planner's prompt counts
+ * as a seed of a model's idea, and none of an offline idea.
+ */
+export type PlannedIdea = Idea & { seededBy?: string[] };
+
 /** A plan, plus a note when the agent had to fall back (its reply was unusable). */
 export interface PlanOutcome {
-  ideas: Idea[];
+  ideas: PlannedIdea[];
   rationale: string;
   /** Set when the planner's reply was unusable and generic ideas were used instead. */
   fallback?: string;

@@ -10,7 +10,17 @@ import { promisify } from "node:util";
 
 import { ProblemError, ToolError } from "../../core/errors.ts";
 import type { VerifyResult } from "../../tools/verifier/result.ts";
-import { type Mutation, type OfflineConfig, type ResolvedConfig, neighbours } from "./mutate.ts";
+import {
+  configKey,
+  DEFAULT_HEAD_DIMS,
+  type Mutation,
+  neighbours,
+  type OfflineConfig,
+  type ResolvedConfig,
+  SWITCHES,
+  type SwitchName,
+  tileFits,
+} from "./mutate.ts";
 
 const run = promisify(execFile);
 
@@ -24,6 +34,17 @@ export interface OfflineProposal {
   config: OfflineConfig;
   source: string;
   idea: string;
+  /** Memory-of-wins entries this child starts from (a prior win's config adapted to this problem). */
+  seededBy?: string[];
+}
+
+/** A prior win of the offline template, as the memory returns it: its id, a label, and its kernel module. */
+export interface SeedWin {
+  winId: string;
+  /** e.g. "softcap, 2.20x on NVIDIA H100 80GB HBM3" (for the idea text). */
+  label: string;
+  /** The win's kernel source; only modules rendered by the offline template carry a usable config. */
+  source: string;
 }
 
 export interface ProposeOfflineInput {
@@ -41,6 +62,8 @@ export interface ProposeOfflineInput {
   exclude?: Set<string>;
   /** Head dims to mutate (default the benchmark's, 128 and 64). */
   headDims?: string[];
+  /** Prior wins to start the root's children from (their configs adapted to this problem); ignored below the root. */
+  seeds?: SeedWin[];
   /** Python interpreter for render.py (default "python3"; any Python 3.9+ works, no torch needed). */
   python?: string;
   /** The repository root holding tools/offline (default: process.cwd()). */
@@ -65,13 +88,81 @@ export async function proposeOfflineCandidates(input: ProposeOfflineInput): Prom
   const root = input.root ?? process.cwd();
   const parent = await resolveConfig(input, input.parentConfig ?? {});
   const isRoot = !input.parentConfig || Object.keys(input.parentConfig).length === 0;
-  const picks: Mutation[] = [];
-  if (isRoot) picks.push({ config: { tiles: parent.tiles, ...parent.switches }, idea: "offline template, default config" });
+  const picks: Array<Mutation & { seededBy?: string[] }> = [];
+  if (isRoot) {
+    const base: OfflineConfig = { tiles: parent.tiles, ...parent.switches };
+    picks.push({ config: base, idea: "offline template, default config" });
+    // Prior wins of related variants: at most half the children, so the template's own neighbours still get tried.
+    const seen = new Set([configKey(base), ...(input.exclude ?? [])]);
+    for (const w of input.seeds ?? []) {
+      if (picks.length >= Math.max(1, Math.ceil(n / 2)) + 1 || picks.length >= n) break;
+      const adapted = adaptWinConfig(w.source, parent, input.headDims ?? DEFAULT_HEAD_DIMS);
+      if (!adapted) continue;
+      const key = configKey(adapted.config);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      picks.push({ config: adapted.config, idea: `start from memory #${w.winId} (${w.label}): ${adapted.note}`, seededBy: [w.winId] });
+    }
+  }
   const prefer = preferenceFor(input.parentResult);
-  picks.push(...neighbours(parent, n - picks.length, input.seed, { headDims: input.headDims, prefer, exclude: input.exclude }));
+  const exclude = new Set([...(input.exclude ?? []), ...picks.map((p) => configKey(p.config))]);
+  picks.push(...neighbours(parent, n - picks.length, input.seed, { headDims: input.headDims, prefer, exclude }));
   return Promise.all(
-    picks.slice(0, n).map(async (m) => ({ config: m.config, idea: m.idea, source: await renderSource(input, root, m.config) })),
+    picks.slice(0, n).map(async (m) => ({
+      config: m.config,
+      idea: m.idea,
+      source: await renderSource(input, root, m.config),
+      ...(m.seededBy ? { seededBy: m.seededBy } : {}),
+    })),
   );
+}
+
+/** Switches that only matter for scores with tanh, and for masked problems. */
+const TANH_SWITCHES: readonly SwitchName[] = ["fast_tanh", "tanh_bf16x2", "static_max"];
+const MASK_SWITCHES: readonly SwitchName[] = ["reverse_m", "mask_split", "skip_empty"];
+
+/**
+ * A prior win's template config, adapted to this problem: its tiles for the benchmark head dims, and its
+ * switches where the win's variant had the feature they concern (a softcap win's tanh settings carry over to
+ * softcap with a window; its mask settings do not, having had no mask, so this problem's defaults stay).
+ * Null when the source is not a module of the offline template (a model-written win).
+ */
+export function adaptWinConfig(source: string, base: ResolvedConfig, headDims: readonly string[]): { config: OfflineConfig; note: string } | null {
+  const header = /kforge offline template, problem [^:\n]*: score_mod (\w+); mask_mod (\w+)/.exec(source);
+  const line = /^Config: (\{.*\})\s*$/m.exec(source);
+  if (!header || !line) return null;
+  let win: OfflineConfig;
+  try {
+    win = JSON.parse(line[1]!) as OfflineConfig;
+  } catch {
+    return null;
+  }
+  const winHasTanh = /\btanh\b|_tanh\(/.test(source) && header[1] !== "none";
+  const winHasMask = header[2] !== "none";
+  const tiles = { ...base.tiles };
+  const tookTiles: string[] = [];
+  for (const d of headDims) {
+    const t = win.tiles?.[d];
+    if (t && tileFits(t, Number(d))) {
+      tiles[d] = t;
+      tookTiles.push(`D=${d} ${t.BLOCK_M}x${t.BLOCK_N} w${t.num_warps} s${t.num_stages}`);
+    }
+  }
+  const switches = { ...base.switches };
+  const took: string[] = [];
+  for (const k of SWITCHES) {
+    const v = win[k];
+    if (typeof v !== "boolean") continue;
+    if (TANH_SWITCHES.includes(k) && !(winHasTanh && base.features.includes("tanh"))) continue;
+    if (MASK_SWITCHES.includes(k) && !(winHasMask && base.features.includes("mask"))) continue;
+    if (v !== switches[k]) took.push(`${k} ${v ? "on" : "off"}`);
+    switches[k] = v;
+  }
+  const note = [
+    tookTiles.length ? `its tiles (${tookTiles.join(", ")})` : "this problem's tiles",
+    took.length ? `its switches (${took.join(", ")})` : "this problem's switches",
+  ].join(" and ");
+  return { config: { tiles, ...switches }, note };
 }
 
 /** The full config render.py would use for `config` on this problem, with the problem's features. */

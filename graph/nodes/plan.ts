@@ -1,7 +1,7 @@
 /** plan: the planner proposes ideas for the selected node; each becomes a child node (ids "<run>.<iteration>.<k>"). */
 import type { GraphDeps } from "../deps.ts";
 import type { PlannedChild, SearchStateUpdate, SearchStateValue } from "../state.ts";
-import type { Idea } from "../../agents/types.ts";
+import type { PlannedIdea } from "../../agents/types.ts";
 import { nodesLeft } from "../budget.ts";
 import { ancestry, exemplarsFor, loadView } from "../view.ts";
 
@@ -13,9 +13,9 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
   const iteration = state.iteration;
   // A plan recorded for this iteration means the process died after planning: reuse it, don't ask again.
   const cached = store.getPlan(runId, iteration);
-  let ideas: Idea[];
+  let ideas: PlannedIdea[];
   if (cached && cached.nodeId === sel.nodeId) {
-    ideas = (cached.plan as { ideas: Idea[] }).ideas;
+    ideas = (cached.plan as { ideas: PlannedIdea[] }).ideas;
   } else {
     const nodes = store.listNodes(runId);
     const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -47,8 +47,14 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
         const id = `${runId}.${iteration}.${k + 1}`;
         if (store.getNode(id)) return;
         store.upsertNode({ id, runId, parentId: sel.nodeId, label: `${iteration}.${k + 1}`, depth: parent.row.depth + 1, iteration, title: idea.title, idea: idea.idea, status: "coding", origin: deps.agents.kind === "offline" ? "offline" : "llm" });
-        exemplars.forEach((e, rank) => store.recordSeed(runId, id, { winId: e.id, rank, score: e.score, note: e.why }));
-        if (exemplars.length) deps.memory?.recordSeeding?.(runId, id, exemplars.map((e) => e.id));
+        // A model saw every exemplar in its prompt; an offline child starts from the wins it names, or none.
+        const seeds = idea.seededBy
+          ? idea.seededBy.map((wid) => ({ e: exemplars.find((x) => x.id === wid), wid, note: "started from this win's config, adapted to this variant" }))
+          : deps.agents.kind === "offline"
+            ? []
+            : exemplars.map((e) => ({ e, wid: e.id, note: `in the planner's prompt: ${e.why}` }));
+        seeds.forEach((s, rank) => store.recordSeed(runId, id, { winId: s.wid, rank, score: s.e?.score ?? null, note: s.e ? `${s.note} (${s.e.problem}, ${s.e.speedup.toFixed(2)}x; ${s.e.why})` : s.note }));
+        if (seeds.length) deps.memory?.recordSeeding?.(runId, id, seeds.map((s) => s.wid));
       });
     });
   }
