@@ -7,7 +7,9 @@ skip empty ones), fast_tanh (tanh.approx.f32), tanh_bf16x2 (packed tanh.approx.b
 MUFU work, bf16 precision), static_max (bounded scores skip the running max),
 reverse_m (heaviest query blocks first), mask_split (separate mask-free loop for interior blocks),
 affine_kv_bias (a score term a * kv_idx becomes a hoisted column vector plus a per-block scalar folded into
-the running max: ALiBi, relative position; not yet measured on the GPU, so off by default).
+the running max: ALiBi, relative position; not yet measured on the GPU, so off by default),
+tma (K/V blocks through host-side TMA tensor descriptors on sm_90+, pointers elsewhere or for strided
+inputs; measured slower or even on the H100 for the dense variants, so off by default: NOTES.md).
 """
 import json
 
@@ -15,7 +17,7 @@ TILE_KEYS = ("BLOCK_M", "BLOCK_N", "num_warps", "num_stages")
 ALLOWED = {"BLOCK_M": (16, 32, 64, 128, 256), "BLOCK_N": (16, 32, 64, 128, 256), "num_warps": (1, 2, 4, 8, 16),
            "num_stages": (1, 2, 3, 4, 5, 6)}
 SWITCHES = ("qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split",
-            "affine_kv_bias")
+            "affine_kv_bias", "tma")
 
 
 class ConfigError(Exception):
@@ -52,6 +54,7 @@ def default_switches(features):
         "reverse_m": "mask" in features,
         "mask_split": True,
         "affine_kv_bias": False,
+        "tma": False,  # H100: 2-7% slower at D=128, within noise at D=64 (bench/offline/NOTES.md, TMA section)
     }
 
 

@@ -163,8 +163,16 @@ def render(problem_dir, config=None):
         constexprs += ", LIN_POS: tl.constexpr"
         host.append(f"    lin_pos = ({host_expr(scaled[1])}) > 0  # s2 = x * c with c > 0: max on x, c in the FMA\n")
         call_constexprs += ", LIN_POS=lin_pos"
+    tma = cfg["tma"]
+    if tma:  # descriptors ride after the other arguments; the host falls back to pointers (USE_TMA=False)
+        kernel_args += ", desc_k, desc_v"
+        call_args += ", *(_descs or (k, v))"
+        constexprs += ", USE_TMA: tl.constexpr"
+        call_constexprs += ", USE_TMA=_descs is not None"
+        host.append("    _descs = _kv_descriptors(k, v, block_n)\n")
     pid_m = "tl.num_programs(0) - 1 - tl.program_id(0)" if cfg["reverse_m"] else "tl.program_id(0)"
     kern = T.KERNEL_HEAD.format(args=kernel_args, constexprs=constexprs, pid_m=pid_m)
+    kern += T.TMA_ROW if tma else ""
     kern += T.indent(ew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
     kern += ("    m_i = tl.full([BLOCK_M], float(\"-inf\"), tl.float32)\n    l_i = tl.zeros([BLOCK_M], tl.float32)\n"
              "    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)\n")
@@ -180,17 +188,19 @@ def render(problem_dir, config=None):
                      f"tl.minimum(j * BLOCK_N + BLOCK_N, S) - 1, b, h{skip_args})\n        if may_j:\n")
             ind = 12
         if bound is not None:
-            kern += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static"), ind + 4)
+            kern += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static", tma=tma), ind + 4)
             kern += " " * ind + "else:\n"
             ind += 4
         if scaled is not None:
             kern += " " * ind + "if LIN_POS:\n" + T.indent(T.step(score_text, keep, "linear", safe=safe,
-                                                                 linear=lin_scaled), ind + 4)
+                                                                 linear=lin_scaled, tma=tma), ind + 4)
             kern += " " * ind + "else:\n"
             ind += 4
-        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias), ind)
+        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias, tma=tma), ind)
     kern += T.EPILOGUE
     pieces.append(kern)
+    if tma:
+        pieces.append(T.TMA_HOST)
     tiles = {d: (t["BLOCK_M"], t["BLOCK_N"], t["num_warps"], t["num_stages"]) for d, t in cfg["tiles"].items()}
     pieces.append(T.HOST.format(tiles=repr(tiles), problem=name, host_body="".join(host), call_args=call_args,
                                 call_constexprs=call_constexprs))

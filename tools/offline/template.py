@@ -112,6 +112,36 @@ FULL_RANGE_NONE = '''    flo = hi  # mask_split off: every visited block takes t
     fhi = hi
 '''
 
+TMA_HOST = '''
+
+try:  # host-side TMA descriptors (Triton >= 3.3); without them the kernel reads K/V through pointers
+    from triton.tools.tensor_descriptor import TensorDescriptor
+except ImportError:
+    TensorDescriptor = None
+_SM90 = {}
+
+
+def _kv_descriptors(k, v, block_n):
+    """TMA descriptors over k and v as 2-D [B*Hkv*S, D] views, or None where only pointers work."""
+    D = k.shape[-1]
+    if TensorDescriptor is None or not (k.is_contiguous() and v.is_contiguous()) or (D * k.element_size()) % 16 \\
+            or k.data_ptr() % 16 or v.data_ptr() % 16:
+        return None
+    if k.is_cuda:  # TMA is sm_90+
+        dev = k.device.index if k.device.index is not None else torch.cuda.current_device()
+        if dev not in _SM90:
+            _SM90[dev] = torch.cuda.get_device_capability(dev)[0] >= 9
+        if not _SM90[dev]:
+            return None
+    return (TensorDescriptor.from_tensor(k.view(-1, D), [block_n, D]),
+            TensorDescriptor.from_tensor(v.view(-1, D), [block_n, D]))
+'''
+
+TMA_ROW = '''    # TMA: K/V are 2-D [B*Hkv*S, D]; rows past S of a head read the next head's keys (or zeros at the end),
+    # which only masked blocks touch, where their scores are -inf and their p is 0
+    kv_row = (b * (H // GROUP) + hk) * S
+'''
+
 EPILOGUE = '''    l_i = tl.where(l_i == 0.0, 1.0, l_i)  # rows with no kept key output 0
     out = acc / l_i[:, None]
     o_ptrs = O + b.to(tl.int64) * sob + h.to(tl.int64) * soh + offs_m[:, None] * som + offs_d[None, :] * sod
@@ -136,19 +166,29 @@ def attention(q, k, v, *, scale, **params):
 '''
 
 
-def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None, colbias=None):
+def load_kv(name, kmask, tma):
+    """Lines loading this block's K or V tile: through pointers, or (tma) a descriptor when USE_TMA holds."""
+    ptr = f"{name} = tl.load({name}_ptrs + start_n * s{name}n{kmask})"
+    if not tma:
+        return [ptr]
+    return ["if USE_TMA:", f"    {name} = desc_{name}.load([kv_row + start_n, 0])", "else:", "    " + ptr]
+
+
+def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None, colbias=None, tma=False):
     """One key block's body (list of lines): load K, scores, mask, softmax update, load V, accumulate.
 
     mode: "static" (bounded scores minus a fixed max), "linear" (s2 = x * c with c > 0: the max is taken
     on x and the scale folds into the exp2's FMA; linear = (x, c)), "online" (general running max).
     keep is the element mask expression or None (mask-free block). colbias = (vector, coefficient): the
     online score gets a hoisted per-column vector, and the block's scalar start_n * coefficient rides in the max.
+    tma: K and V come from TMA descriptors when the constexpr USE_TMA holds (no load masks: masked blocks set
+    out-of-range scores to -inf).
     """
     kmask = ", mask=kv_ok[:, None], other=0.0" if keep else ""
     out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
     if keep:
         out.append("kv_ok = (start_n + offs_n) < S")
-    out += [f"k = tl.load(k_ptrs + start_n * skn{kmask})", "qk = tl.dot(q, tl.trans(k))"]
+    out += load_kv("k", kmask, tma) + ["qk = tl.dot(q, tl.trans(k))"]
     if mode == "linear":
         x, c = linear
         cm = "" if c == "1" else f" * {c}"
@@ -172,7 +212,7 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
             out += ["p = tl.math.exp2(s - m_static)",
                     "p = tl.cast(tl.cast(p, tl.int32, bitcast=True) & -65536, tl.float32, bitcast=True)",
                     "l_i += tl.sum(p, 1)",
-                    f"v = tl.load(v_ptrs + start_n * svn{kmask})", f"acc = tl.dot(p.to({dtype}), v, acc)"]
+                    *load_kv("v", kmask, tma), f"acc = tl.dot(p.to({dtype}), v, acc)"]
             return out
         if colbias:
             out += [f"bj = start_n * {colbias[1]}  # this block's share of the kv-affine bias",
@@ -185,7 +225,7 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
             m_use = "m_use"
         out.append(f"p = tl.math.exp2(s - ({m_use} - bj)[:, None])" if colbias else f"p = tl.math.exp2(s - {m_use}[:, None])")
     out += [f"alpha = tl.math.exp2(m_i - {m_use})", "l_i = l_i * alpha + tl.sum(p, 1)",
-            f"v = tl.load(v_ptrs + start_n * svn{kmask})",
+            *load_kv("v", kmask, tma),
             f"acc = tl.dot(p.to({dtype}), v, acc * alpha[:, None])", "m_i = m_new"]
     return out
 

@@ -1,0 +1,1 @@
+"""triton.tools for the CPU emulator (tensor descriptors only)."""
