@@ -1,6 +1,7 @@
 """Quick H100 check of the offline template: correctness and speed against compiled FlexAttention.
 
     python3 bench/offline/quick_gpu.py [--problems a,b] [--set explore|final] [--budget 380] [--workers 14]
+        [--check default,fixture|all] [--correctness-only]
 
 For every problem: renders the template with a few configs (plus the hand-written fixtures for full,
 causal and softcap), checks max error against a float32 golden (the problem's reference.py; the
@@ -206,6 +207,9 @@ def main():
     ap.add_argument("--budget", type=float, default=380.0)
     ap.add_argument("--workers", type=int, default=14)
     ap.add_argument("--no-correctness-shapes", action="store_true")
+    ap.add_argument("--check", default="default,fixture",
+                    help="labels checked on the correctness shapes (comma list; 'all' for every label)")
+    ap.add_argument("--correctness-only", action="store_true", help="check the correctness shapes, time nothing")
     ap.add_argument("--verifier-timing", action="store_true",
                     help="also time flex and every config the verifier's way (kforge_harness.timing: batches of "
                          "back-to-back calls between events, three rotated input sets), next to do_bench")
@@ -227,9 +231,11 @@ def main():
         feats = features_of(translate_factory(src, "score"), translate_factory(src, "mask"), spec["params"])
         plan[p] = (spec, config_set(a.set, p, feats))
         bench = spec["shapes"]["benchmark"]
-        tasks.append((p, "__flex__", None, bench, tmp))
+        if not a.correctness_only:
+            tasks.append((p, "__flex__", None, bench, tmp))
         for label, cfg in plan[p][1].items():
-            shapes = bench + ([] if a.no_correctness_shapes or label not in ("default", "fixture") else spec["shapes"]["correctness"])
+            checked = not a.no_correctness_shapes and (a.check == "all" or label in a.check.split(","))
+            shapes = ([] if a.correctness_only else bench) + (spec["shapes"]["correctness"] if checked else [])
             tasks.append((p, label, cfg, shapes, tmp))
     log(f"{torch.cuda.get_device_name()} torch {torch.__version__} triton {triton.__version__}; {len(tasks)} warm tasks")
     errors = {}
@@ -272,8 +278,8 @@ def run_problem(p, plan, errors, tmp, results, a):
                 f.write(module_source(p, cfg))
         mods[label] = load_module(path, f"m_{p}_{label}")
     if not a.no_correctness_shapes:
-        for label in ("default", "fixture"):
-            if label not in mods:
+        for label in mods:
+            if not (a.check == "all" or label in a.check.split(",")):
                 continue
             worst = None
             for shape in spec["shapes"]["correctness"]:
@@ -292,6 +298,8 @@ def run_problem(p, plan, errors, tmp, results, a):
             results["rows"].append({"problem": p, "config": label, "kind": "correctness", "ok": worst[4],
                                     "worst_shape": worst[1], "err": worst[2], "allow": worst[3]})
             log(f"{p}/{label} correctness ok={worst[4]} worst {worst[1]} err {worst[2]:.4g} allow {worst[3]:.4g}")
+    if a.correctness_only:
+        return
     for shape in spec["shapes"]["benchmark"]:
         q, k, v, params, scale = make_inputs(spec, shape, 0)
         B, H, S, D = shape["B"], shape["H"], shape["S"], shape["D"]
