@@ -16,6 +16,7 @@ import type {
   NodeRow,
   NodeStatus,
   RunRow,
+  RunSeed,
   RunStatus,
   RunTotals,
 } from "./trace-types.ts";
@@ -103,6 +104,7 @@ export class TraceStore {
       planOfNode: p(`SELECT plan FROM trace_plans WHERE node_id = ? ORDER BY iteration DESC LIMIT 1`),
       insertSeed: p(`INSERT OR IGNORE INTO trace_seeds (run_id, node_id, win_id, rank, score, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       nodeSeeds: p(`SELECT win_id, rank, score, note FROM trace_seeds WHERE node_id = ? ORDER BY rank`),
+      runSeeds: p(`SELECT node_id, win_id, rank, score, note FROM trace_seeds WHERE run_id = ? ORDER BY CAST(win_id AS INTEGER), win_id, node_id`),
       insertEvent: p(`INSERT INTO trace_events (run_id, node_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?)`),
       nodeEvents: p(`SELECT kind, message, created_at FROM trace_events WHERE node_id = ? ORDER BY id`),
       runEvents: p(`SELECT node_id, kind, message, created_at FROM trace_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT 1000`),
@@ -333,6 +335,13 @@ export class TraceStore {
   getPlan(runId: string, iteration: number): { nodeId: string; plan: unknown } | null {
     const row = this.st("planByIteration").get(runId, iteration) as { node_id: string; plan: string } | undefined;
     return row ? { nodeId: row.node_id, plan: JSON.parse(row.plan) } : null;
+  }
+
+  /** Which memory-of-wins entries seeded which nodes of a run, by win then node. */
+  runSeeds(runId: string): RunSeed[] {
+    return (this.st("runSeeds").all(runId) as Row[]).map((s) => ({
+      nodeId: s["node_id"] as string, winId: s["win_id"] as string, rank: s["rank"] as number, score: s["score"] as number | null, note: s["note"] as string,
+    }));
   }
 
   /** Everything of one node: idea, kernel and its parent's kernel (for diffs), plans, model calls with texts, verifications, profiles, critiques, seeds, events. */

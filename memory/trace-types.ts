@@ -172,3 +172,13 @@ export interface RunTotals {
   bestSpeedup: number | null;
   bestNode: string | null;
 }
+
+/** One memory-of-wins entry that seeded one node (trace_seeds). */
+export interface RunSeed {
+  nodeId: string;
+  winId: string;
+  rank: number;
+  score: number | null;
+  /** How the win was used ("started from this win's config ...", "in the planner's prompt ..."). */
+  note: string;
+}

@@ -52,12 +52,13 @@ export const traceCommand: Command = {
         depth: intOption(args.values["depth"], "--depth"),
       };
       const nodes = reader.store.listNodes(run.id);
+      const seeds = reader.store.runSeeds(run.id);
       if (ctx.json) {
         const { shown, context } = selectNodes(nodes, filter);
-        emit(ctx, { run, nodes: nodes.filter((n) => shown.has(n.id) || context.has(n.id)).map((n) => ({ ...n, context: context.has(n.id) })) }, () => "");
+        emit(ctx, { run, nodes: nodes.filter((n) => shown.has(n.id) || context.has(n.id)).map((n) => ({ ...n, context: context.has(n.id) })), seeds }, () => "");
       } else {
         const width = (ctx.stdout as NodeJS.WriteStream).columns;
-        ctx.stdout.write(`${renderTree(run, nodes, filter, { color, width: width && width > 60 ? width : 120 })}\n`);
+        ctx.stdout.write(`${renderTree(run, nodes, filter, { color, width: width && width > 60 ? width : 120, seeds })}\n`);
       }
       return 0;
     } finally {

@@ -111,6 +111,9 @@ export function renderNodeDetail(d: NodeDetail, run: RunRow, opts: { color: bool
     h("plan"),
     planText(d),
   ];
+  if (d.seeds.length) {
+    out.push(h("seeded from memory"), ...d.seeds.map((s) => `#${s.winId} (rank ${s.rank + 1}${s.score !== null ? `, relevance ${s.score.toFixed(2)}` : ""}): ${s.note}`));
+  }
   for (const c of d.llmCalls) {
     const meta = [c.provider, c.model, `${c.promptTokens}+${c.completionTokens} tokens`, `${(c.latencyMs / 1000).toFixed(1)} s`, `$${c.costUsd.toFixed(4)}`, c.attempts > 1 ? `${c.attempts} attempts` : "", c.error ? `error: ${c.error}` : ""].filter(Boolean).join(", ");
     out.push(h(`${c.role}: prompt`), `(${meta})`, (c.prompt ?? "").trimEnd());

@@ -1,5 +1,6 @@
 /** The search tree drawn for a terminal (`kforge trace RUN`), with the --correct/--best/--depth filters. */
 import type { NodeRow, NodeStatus, RunRow } from "../../ui/trace-view.ts";
+import type { RunSeed } from "../../memory/trace-types.ts";
 import { formatElapsed, paint, truncate, type Paint } from "./text-style.ts";
 
 /** Which nodes to show; the filters combine (a node must pass all of them). */
@@ -71,7 +72,7 @@ export function runHeader(run: RunRow, color: boolean): string {
 }
 
 /** Draws the tree with box-drawing characters, one node per line: label, idea, outcome, time since start. */
-export function renderTree(run: RunRow, nodes: NodeRow[], filter: TreeFilter, opts: { color: boolean; width?: number }): string {
+export function renderTree(run: RunRow, nodes: NodeRow[], filter: TreeFilter, opts: { color: boolean; width?: number; seeds?: RunSeed[] }): string {
   const { shown, context } = selectNodes(nodes, filter);
   const ids = new Set(nodes.map((n) => n.id));
   const children = new Map<string | null, NodeRow[]>();
@@ -104,5 +105,20 @@ export function renderTree(run: RunRow, nodes: NodeRow[], filter: TreeFilter, op
     else lines.push(`${paint(opts.color, best?.id === n.id ? "bold" : "plain", h)}  ${idea}  ${paint(opts.color, STATUS_PAINT[n.status] ?? "plain", outcome)}${paint(opts.color, "dim", time)}`);
   }
   if (lines.length === 1) lines.push("(no node matches the filter)");
+  const seeds = (opts.seeds ?? []).filter((s) => shown.has(s.nodeId));
+  if (seeds.length) lines.push("", ...seedLines(seeds, nodes, opts.color));
   return lines.join("\n");
+}
+
+/** "seeded from memory": each win of the memory that seeded nodes of the run, how, and which nodes. */
+export function seedLines(seeds: readonly RunSeed[], nodes: readonly NodeRow[], color: boolean): string[] {
+  const label = new Map(nodes.map((n) => [n.id, n.label]));
+  const byWin = new Map<string, RunSeed[]>();
+  for (const s of seeds) (byWin.get(s.winId) ?? byWin.set(s.winId, []).get(s.winId)!).push(s);
+  const out = [paint(color, "bold", "seeded from memory") + paint(color, "dim", " (kforge memory show ID)")];
+  for (const [win, list] of byWin) {
+    const targets = list.map((s) => label.get(s.nodeId) ?? s.nodeId).join(", ");
+    out.push(`  #${win}  ${list[0]!.note}  → ${list.length === 1 ? "node" : "nodes"} ${targets}`);
+  }
+  return out;
 }

@@ -36,6 +36,19 @@ describe("kforge trace", () => {
     expect(stdout).toContain("verdict: promising");
   });
 
+  it("names the memory wins that seeded nodes, in the tree and on the node", async () => {
+    const tree = await kforge(["trace", fx.run.runId, ...db]);
+    expect(tree.stdout).toContain("seeded from memory");
+    expect(tree.stdout).toMatch(/#3 {2}in the planner's prompt: shares softcap, tanh \(softcap_causal, 2\.31x\) {2}→ nodes 1\.1, 1\.2/);
+    expect(tree.stdout).toMatch(/#5 .*→ nodes 1\.1, 1\.2/);
+    const node = await kforge(["trace", fx.run.runId, "--node", "1.1", ...db]);
+    expect(node.stdout).toMatch(/== seeded from memory =+\n#3 \(rank 1, relevance 0\.82\): in the planner's prompt/);
+    const json = JSON.parse((await kforge(["trace", fx.run.runId, "--json", ...db])).stdout);
+    expect(json.seeds.map((s: { winId: string }) => s.winId)).toEqual(["3", "3", "5", "5"]);
+    // a node nobody seeded has no such section
+    expect((await kforge(["trace", fx.run.runId, "--node", "5.1", ...db])).stdout).not.toContain("seeded from memory");
+  });
+
   it("shows why a node failed, with the failing shapes", async () => {
     const { stdout } = await kforge(["trace", fx.run.runId, "--node", "2.2", ...db]);
     expect(stdout).toMatch(/2x2x257x64\s+0\s+NO\s+4\.10e-1\s+9\.40e-3\s+\[0,1,256,3\] error concentrated/);

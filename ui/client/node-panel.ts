@@ -37,12 +37,23 @@ export function renderPanel(data: NodePanelData, runStartedAt: number, labelOf: 
     { class: "panel-body", "data-node": n.id },
     header,
     ideaSection(d),
+    seedSection(d),
     verifierSection(d),
     kernelSection(data),
     callsSection(d.llmCalls),
     profileSection(d),
     critiqueSection(d),
     d.events.length ? card("events", "Events", h("ul", { class: "events" }, ...d.events.map((e) => h("li", {}, h("b", {}, e.kind), " ", e.message)))) : null,
+  );
+}
+
+/** The memory-of-wins entries that seeded this node (`kforge memory show ID` prints one in full). */
+function seedSection(d: NodeDetail): HTMLElement | null {
+  if (!d.seeds.length) return null;
+  return card(
+    "seeds",
+    "Seeded from memory",
+    h("ul", { class: "seeds" }, ...d.seeds.map((s) => h("li", {}, h("b", {}, `#${s.winId}`), s.score !== null ? h("span", { class: "muted" }, ` relevance ${s.score.toFixed(2)}`) : null, ` — ${s.note}`))),
   );
 }
 
