@@ -19,7 +19,7 @@ export interface TileConfig {
 }
 
 /** The code-variant switches of the template (see tools/offline/config.py for what each does). */
-export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias"] as const;
+export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias", "tma"] as const;
 export type SwitchName = (typeof SWITCHES)[number];
 
 /** A fully resolved template config, as `render.py --resolve` prints it. */
