@@ -39,7 +39,8 @@ export function createOfflineAgents(config: Config): Agents {
         parentConfig,
         ...(atRoot && input.exemplars.length
           ? {
-              seeds: input.exemplars.map((e) => ({
+              // Only wins that share a feature with this variant: a softcap config says nothing about a causal mask.
+              seeds: input.exemplars.filter((e) => e.shared === undefined || e.shared.length > 0).map((e) => ({
                 winId: e.id,
                 label: `${e.problem}, ${e.speedup.toFixed(2)}x${e.gpu ? ` on ${e.gpu}` : ""}`,
                 source: e.source,

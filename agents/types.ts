@@ -37,6 +37,8 @@ export interface Exemplar {
   source: string;
   /** Why it was retrieved (shared features), for the prompt and the trace. */
   why: string;
+  /** The variant features this win shares with the problem (softcap, causal, windowed...); empty when none. */
+  shared?: string[];
   score: number | null;
 }
 

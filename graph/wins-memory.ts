@@ -20,6 +20,7 @@ export function openWinsMemory(db: DB): WinsMemory {
         keyIdeas: e.win.ideas,
         source: e.win.kernelSource,
         why: explainScore(e.score),
+        shared: e.score.matched,
         score: e.score.total,
       }));
     },

@@ -118,5 +118,10 @@ describe("the offline agents' planner", () => {
     expect(seeded[0]!.title).toMatch(/^start from memory #12 \(softcap, 2\.20x on NVIDIA H100 80GB HBM3\)/);
     expect(configOf(seeded[0]!.idea)!.tiles["128"]).toEqual(SOFTCAP_WIN.tiles["128"]);
     expect(plan.rationale).toMatch(/prior wins/);
+    // a win that shares no feature with the variant (retrieved only because memory had nothing closer) is not used
+    const unrelated = await agents.plan({ ...input, exemplars: [{ ...exemplar, shared: [] }] }, { runId: "r", nodeId: "r.0" });
+    expect(unrelated.ideas.filter((i) => i.seededBy)).toHaveLength(0);
+    const related = await agents.plan({ ...input, exemplars: [{ ...exemplar, shared: ["softcap"] }] }, { runId: "r", nodeId: "r.0" });
+    expect(related.ideas.filter((i) => i.seededBy)).toHaveLength(1);
   });
 });
