@@ -77,12 +77,12 @@ export function renderChart(svg: SVGSVGElement, dots: ChartDot[], best: BestPoin
   }
 }
 
-/** "0", "30s", "10m", "1h", "1h30m": tick values are round, so no seconds past a minute. */
-function tickLabel(ms: number): string {
+/** "0", "30s", "1m30s", "10m", "1h", "1h30m": tick values are multiples of the step, so exact. */
+export function tickLabel(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s === 0) return "0";
   if (s < 60) return `${s}s`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m}m`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
   return m % 60 ? `${Math.floor(m / 60)}h${m % 60}m` : `${m / 60}h`;
 }
