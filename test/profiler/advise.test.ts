@@ -75,7 +75,8 @@ describe("advice on the verifier's fixture kernels (bench/results/profiler-h100-
     expect(a).toBeDefined();
     expect(a.evidence).toMatch(/stalls wait \d+(\.\d)?%, barrier \d+(\.\d)?%/);
     expect(a.evidence).toMatch(/num_warps=8, num_stages=4/);
-    expect(a.suggestion).toMatch(/two warpgroups/);
+    expect(a.suggestion).toMatch(/already has two warpgroups \(num_warps=8\)/);
+    expect(a.suggestion).toMatch(/software pipelining/);
   });
 
   it("softcap at D=64: XU-bound, and the D=64 advice moves exponentials off the MUFU pipe", () => {

@@ -104,8 +104,12 @@ const RULES: Record<string, Rule> = {
       issue: "matrix products and softmax run one after the other: warps wait on their own wgmma and on block-wide barriers",
       evidence: `stalls wait ${fmt(wait)}%, barrier ${fmt(barrier)}%; tensor pipe ${fmt(t)}% of peak${warps !== undefined ? ` with ~${fmt(warps)} warps resident per SM` : ""} (${cfg(s)})`,
       suggestion:
-        "overlap the softmax of one K/V block with the matrix products of another: with BLOCK_M=128 and num_warps=8 two warpgroups of 64 rows take turns on the tensor cores; " +
-        "keep num_stages at 3 so the next K/V tile is already in shared memory; issue the next block's Q·K^T before this block's exponentials where the compiler allows (software pipelining); " +
+        "overlap the softmax of one K/V block with the matrix products of another: " +
+        ((s.compile?.numWarps ?? 0) >= 8
+          ? "the kernel already has two warpgroups (num_warps=8) but they run in lockstep, so the overlap must come from the loop: "
+          : "with BLOCK_M=128 and num_warps=8 two warpgroups of 64 rows can take turns on the tensor cores; ") +
+        "issue the next block's Q·K^T before this block's exponentials (software pipelining: compute S_{j+1} = Q·K_{j+1}^T, then the softmax of S_j, then P_j·V_j); " +
+        `keep num_stages at 3 so the next K/V tile is already in shared memory${(s.compile?.numStages ?? 0) > 3 ? ` (${s.compile?.numStages} stages cost shared memory without hiding more)` : ""}; ` +
         "a larger BLOCK_N (128) halves the barriers per key, provided the score tile still fits without spills.",
       expectedGain: "medium",
     };
