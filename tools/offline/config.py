@@ -9,7 +9,10 @@ reverse_m (heaviest query blocks first), mask_split (separate mask-free loop for
 affine_kv_bias (a score term a * kv_idx becomes a hoisted column vector plus a per-block scalar folded into
 the running max: ALiBi, relative position; not yet measured on the GPU, so off by default),
 tma (K/V blocks through host-side TMA tensor descriptors on sm_90+, pointers elsewhere or for strided
-inputs; measured slower or even on the H100 for the dense variants, so off by default: NOTES.md).
+inputs; measured slower or even on the H100 for the dense variants, so off by default: NOTES.md),
+poly_exp2 (FlashAttention-4 style: half of the score tile's exp2 on the FMA pipe as a degree-3 polynomial
+plus exponent-bit arithmetic, the other half on MUFU; measured 3-18% slower on the H100 for dense variants and
+even for softcap at D=64, so off by default and a search mutation for tanh problems only: NOTES.md).
 """
 import json
 
@@ -17,7 +20,7 @@ TILE_KEYS = ("BLOCK_M", "BLOCK_N", "num_warps", "num_stages")
 ALLOWED = {"BLOCK_M": (16, 32, 64, 128, 256), "BLOCK_N": (16, 32, 64, 128, 256), "num_warps": (1, 2, 4, 8, 16),
            "num_stages": (1, 2, 3, 4, 5, 6)}
 SWITCHES = ("qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split",
-            "affine_kv_bias", "tma")
+            "affine_kv_bias", "tma", "poly_exp2")
 
 
 class ConfigError(Exception):
@@ -55,6 +58,7 @@ def default_switches(features):
         "mask_split": True,
         "affine_kv_bias": False,
         "tma": False,  # H100: 2-7% slower at D=128, within noise at D=64 (bench/offline/NOTES.md, TMA section)
+        "poly_exp2": False,  # H100: slower at both head dims, even where MUFU rivals the tensor pipe (NOTES.md)
     }
 
 

@@ -75,8 +75,12 @@ def resolve_config(problem_dir, config=None):
             "switches": {k: v for k, v in cfg.items() if k != "tiles"}, "features": sorted(feats)}
 
 
-def render(problem_dir, config=None):
-    """The candidate module's source for the problem in problem_dir under config (dict or JSON string)."""
+def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
+    """The candidate module's source for the problem in problem_dir under config (dict or JSON string).
+
+    poly_split / poly_max_d: how much of the tile the poly_exp2 switch moves to the FMA pipe (template.POLY_SPLITS)
+    and up to which head dim (bench/offline/poly_variants.py renders the alternatives it was measured against).
+    """
     with open(os.path.join(problem_dir, "reference.py")) as f:
         src = f.read()
     name = os.path.basename(os.path.normpath(problem_dir))
@@ -116,6 +120,8 @@ def render(problem_dir, config=None):
                               config=json.dumps(config if isinstance(config, dict) else json.loads(config or "{}")))]
     if any(n[0] == "call" and n[1] == "tanh" for ir in (s2, mask.ir) if ir is not None for n in _walk(ir)):
         pieces.append(T.TANH_BF16X2 if cfg["tanh_bf16x2"] else T.TANH_FAST if cfg["fast_tanh"] else T.TANH_EXACT)
+    if cfg["poly_exp2"]:
+        pieces.append(T.poly_exp2_helpers(poly_split))
 
     param_args = "".join(f", p_{p}" for p in scalars) + "".join(f", t_{t}, t_{t}_len" for t in tensors)
     kv_bounded, ranges, constexprs, call_constexprs = [], T.RANGES_UNMASKED, "", ""
@@ -163,7 +169,10 @@ def render(problem_dir, config=None):
         constexprs += ", LIN_POS: tl.constexpr"
         host.append(f"    lin_pos = ({host_expr(scaled[1])}) > 0  # s2 = x * c with c > 0: max on x, c in the FMA\n")
         call_constexprs += ", LIN_POS=lin_pos"
-    tma = cfg["tma"]
+    tma, poly = cfg["tma"], cfg["poly_exp2"]
+    if poly:  # the host picks per head dim whether the polynomial runs (constexpr: no cost where it does not)
+        constexprs += ", POLY_EXP2: tl.constexpr"
+        call_constexprs += f", POLY_EXP2=D <= {int(poly_max_d)}"
     if tma:  # descriptors ride after the other arguments; the host falls back to pointers (USE_TMA=False)
         kernel_args += ", desc_k, desc_v"
         call_args += ", *(_descs or (k, v))"
@@ -188,15 +197,17 @@ def render(problem_dir, config=None):
                      f"tl.minimum(j * BLOCK_N + BLOCK_N, S) - 1, b, h{skip_args})\n        if may_j:\n")
             ind = 12
         if bound is not None:
-            kern += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static", tma=tma), ind + 4)
+            kern += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static", tma=tma, poly=poly),
+                                                                 ind + 4)
             kern += " " * ind + "else:\n"
             ind += 4
         if scaled is not None:
             kern += " " * ind + "if LIN_POS:\n" + T.indent(T.step(score_text, keep, "linear", safe=safe,
-                                                                 linear=lin_scaled, tma=tma), ind + 4)
+                                                                 linear=lin_scaled, tma=tma, poly=poly), ind + 4)
             kern += " " * ind + "else:\n"
             ind += 4
-        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias, tma=tma), ind)
+        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias, tma=tma, poly=poly),
+                         ind)
     kern += T.EPILOGUE
     pieces.append(kern)
     if tma:

@@ -41,6 +41,61 @@ def _tanh(x):
     return 1.0 - 2.0 / (e + 1.0)
 '''
 
+POLY_EXP2_CORE = '''
+
+@triton.jit
+def _exp2_poly(x):
+    # 2^x on the FMA pipe instead of MUFU (FlashAttention-4): 2^floor(x) is added to the exponent bits, 2^f
+    # (f = x - floor(x) in [0, 1)) is a degree-3 minimax polynomial, relative error 8.8e-5 (p is rounded to
+    # bf16 for P.V anyway). x >= -127 gives a normal or zero float, and -inf (masked) gives exactly 0.
+    x = tl.maximum(x, -127.0)
+    # 1.5 * 2^23 + floor(x), rounding down on the FMA pipe (cvt.rmi / FRND would not spare the XU pipe)
+    t = tl.inline_asm_elementwise("add.rm.f32 $0, $1, 0f4B400000;", "=r,r", [x], dtype=tl.float32, is_pure=True,
+                                  pack=1)
+    f = x - (t - 12582912.0)
+    p = 0.077119089663028717041015625 * f + 0.227564394474029541015625
+    p = p * f + 0.695146143436431884765625
+    p = p * f + 1.0
+    e = tl.cast(t, tl.int32, bitcast=True) << 23  # floor(x) lands in the exponent field; the magic shifts out
+    return tl.cast(tl.cast(p, tl.int32, bitcast=True) + e, tl.float32, bitcast=True)
+'''
+
+# How much of the score tile goes to the polynomial. Every split is along a column bit that the MMA
+# accumulator layout keeps in one thread's registers (the pair bit 0, the top bit), so no data moves.
+POLY_SPLITS = {
+    "half": '''        a, b = tl.split(tl.reshape(x, [BLOCK_M, BLOCK_N // 2, 2]))  # even / odd columns
+        y = tl.reshape(tl.join(tl.math.exp2(a), _exp2_poly(b)), [BLOCK_M, BLOCK_N])
+''',
+    "quarter": '''        lo, hi = tl.split(tl.permute(tl.reshape(x, [BLOCK_M, 2, BLOCK_N // 2]), (0, 2, 1)))  # column halves
+        h0, h1 = tl.split(tl.reshape(hi, [BLOCK_M, BLOCK_N // 4, 2]))
+        hi = tl.reshape(tl.join(tl.math.exp2(h0), _exp2_poly(h1)), [BLOCK_M, BLOCK_N // 2])
+        y = tl.reshape(tl.permute(tl.join(tl.math.exp2(lo), hi), (0, 2, 1)), [BLOCK_M, BLOCK_N])
+''',
+    "three_quarters": '''        lo, hi = tl.split(tl.permute(tl.reshape(x, [BLOCK_M, 2, BLOCK_N // 2]), (0, 2, 1)))  # column halves
+        h0, h1 = tl.split(tl.reshape(hi, [BLOCK_M, BLOCK_N // 4, 2]))
+        hi = tl.reshape(tl.join(tl.math.exp2(h0), _exp2_poly(h1)), [BLOCK_M, BLOCK_N // 2])
+        y = tl.reshape(tl.permute(tl.join(_exp2_poly(lo), hi), (0, 2, 1)), [BLOCK_M, BLOCK_N])
+''',
+}
+
+POLY_EXP2_TILE = '''
+
+@triton.jit
+def _exp2_tile(x, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, POLY: tl.constexpr):
+    # the score tile's exponentials: with POLY, {frac} of them on the FMA pipe (_exp2_poly), the rest on MUFU
+    if POLY:
+{split}    else:
+        y = tl.math.exp2(x)
+    return y
+'''
+
+
+def poly_exp2_helpers(split="half"):
+    """The jit helpers of the poly_exp2 switch: _exp2_poly and _exp2_tile with the given split of the tile."""
+    frac = {"half": "half", "quarter": "a quarter", "three_quarters": "three quarters"}[split]
+    return POLY_EXP2_CORE + POLY_EXP2_TILE.format(frac=frac, split=POLY_SPLITS[split])
+
+
 BLOCK_MINMAX = '''
 
 @triton.jit
@@ -174,7 +229,7 @@ def load_kv(name, kmask, tma):
     return ["if USE_TMA:", f"    {name} = desc_{name}.load([kv_row + start_n, 0])", "else:", "    " + ptr]
 
 
-def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None, colbias=None, tma=False):
+def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None, colbias=None, tma=False, poly=False):
     """One key block's body (list of lines): load K, scores, mask, softmax update, load V, accumulate.
 
     mode: "static" (bounded scores minus a fixed max), "linear" (s2 = x * c with c > 0: the max is taken
@@ -183,7 +238,9 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
     online score gets a hoisted per-column vector, and the block's scalar start_n * coefficient rides in the max.
     tma: K and V come from TMA descriptors when the constexpr USE_TMA holds (no load masks: masked blocks set
     out-of-range scores to -inf).
+    poly: the score tile's exp2 goes through _exp2_tile (part of it on the FMA pipe when the constexpr POLY_EXP2 holds).
     """
+    ex2 = (lambda a: f"_exp2_tile({a}, BLOCK_M, BLOCK_N, POLY_EXP2)") if poly else (lambda a: f"tl.math.exp2({a})")
     kmask = ", mask=kv_ok[:, None], other=0.0" if keep else ""
     out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
     if keep:
@@ -202,14 +259,14 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
         if keep or safe:
             out.append('m_use = tl.where(m_new == float("-inf"), 0.0, m_new)  # nothing kept yet: keep p at 0')
             m_use = "m_use"
-        out.append(f"p = tl.math.exp2({x}{cm} - {m_use}[:, None])")
+        out.append(f"p = {ex2(f'{x}{cm} - {m_use}[:, None]')}")
     else:
         out.append(f"s = {score}" if not colbias else f"s = {score} + {colbias[0]}")
         if keep:
             out.append(f"s = tl.where({keep}, s, float(\"-inf\"))")
         if mode == "static":
             # truncate p to bf16 precision (one AND): the MMA and the row sum then use the same weights
-            out += ["p = tl.math.exp2(s - m_static)",
+            out += [f"p = {ex2('s - m_static')}",
                     "p = tl.cast(tl.cast(p, tl.int32, bitcast=True) & -65536, tl.float32, bitcast=True)",
                     "l_i += tl.sum(p, 1)",
                     *load_kv("v", kmask, tma), f"acc = tl.dot(p.to({dtype}), v, acc)"]
@@ -223,7 +280,7 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
         if keep or safe:
             out.append('m_use = tl.where(m_new == float("-inf"), 0.0, m_new)  # nothing kept yet: keep p at 0')
             m_use = "m_use"
-        out.append(f"p = tl.math.exp2(s - ({m_use} - bj)[:, None])" if colbias else f"p = tl.math.exp2(s - {m_use}[:, None])")
+        out.append(f"p = {ex2(f's - ({m_use} - bj)[:, None]')}" if colbias else f"p = {ex2(f's - {m_use}[:, None]')}")
     out += [f"alpha = tl.math.exp2(m_i - {m_use})", "l_i = l_i * alpha + tl.sum(p, 1)",
             *load_kv("v", kmask, tma),
             f"acc = tl.dot(p.to({dtype}), v, acc * alpha[:, None])", "m_i = m_new"]

@@ -1,4 +1,5 @@
 """triton.language for the CPU emulator: tensors are torch tensors, pointers are (flat base, offsets)."""
+import re as _re
 import types as _types
 
 import torch
@@ -186,6 +187,10 @@ def static_assert(cond, msg=""):
 def inline_asm_elementwise(asm, constraints, args, dtype, is_pure, pack):
     if "tanh.approx" in asm:
         return torch.tanh(args[0].float())
+    m = _re.fullmatch(r"add\.rm\.f32 \$0, \$1, 0f([0-9A-Fa-f]{8});", asm.strip())
+    if m:  # poly_exp2's floor: x + a float32 constant, rounded down
+        c = torch.tensor(int(m.group(1), 16), dtype=torch.int32).view(torch.float32).item()
+        return _add_rm(args[0], c)
     raise NotImplementedError(f"emulator: inline asm {asm!r}")
 
 
@@ -195,9 +200,42 @@ def range(*args, **_):  # noqa: A001
 
 
 static_range = range
-math = _types.SimpleNamespace(exp2=exp2, exp=exp, log=log, log2=log2, abs=abs)
+math = _types.SimpleNamespace(exp2=exp2, exp=exp, log=log, log2=log2, abs=abs, fma=lambda a, b, c: fma(a, b, c))
 
 
 def cast(x, dtype, bitcast=False, **_):
     x = _t(x)
     return x.view(dtype) if bitcast else x.to(dtype)
+
+
+def reshape(x, *shape, can_reorder=False, **_):
+    """tl.reshape: row-major, as Triton's (can_reorder=False) reshape."""
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (list, tuple)) else shape
+    return _t(x).reshape(tuple(int(s) for s in shape))
+
+
+def permute(x, *dims):
+    dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims
+    return _t(x).permute(*(int(d) for d in dims))
+
+
+def split(x):
+    """tl.split: a tensor whose last dim is 2 -> its two halves."""
+    assert x.shape[-1] == 2, "tl.split needs a last dim of size 2"
+    return x[..., 0], x[..., 1]
+
+
+def join(a, b):
+    """tl.join: two tensors of one shape -> one with a new last dim of size 2."""
+    return torch.stack(torch.broadcast_tensors(_t(a), _t(b)), dim=-1)
+
+
+def fma(a, b, c):
+    return (_t(a).double() * _t(b).double() + _t(c).double()).float()
+
+
+def _add_rm(x, c):
+    """add.rm.f32: x + c rounded toward -inf (exact sum in float64, then the float32 at or below it)."""
+    s = _t(x).double() + c
+    r = s.float()
+    return torch.where(r.double() > s, torch.nextafter(r, torch.tensor(float("-inf"))), r)
