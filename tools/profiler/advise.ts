@@ -89,7 +89,9 @@ const RULES: Record<string, Rule> = {
         "(tl.inline_asm_elementwise(\"tanh.approx.f32 $0, $1;\", \"=f,f\", [x], dtype=tl.float32, is_pure=True, pack=1)) instead of exp + division, and multiply by 1/cap rather than divide" +
         (d !== undefined && d <= 64
           ? `. At D=${d} each score carries half the matrix work of D=128, so even one exp2 per score keeps the XU pipe as busy as the tensor pipe: ` +
-            "move part of the exponentials to the FMA pipe (exp2 by a degree-3 polynomial on the fraction plus an exponent-bit shift for some of the columns), or use larger BLOCK_M so more rows share each K/V tile."
+            "keep exactly one MUFU op per score (exp2 with the scale folded in; for a softcap, one tanh.approx and the running max taken on tanh) and no other " +
+            "transcendental in the loop (no division: multiply by a reciprocal computed once). Moving exponentials to the FMA pipe with a polynomial " +
+            "(FlashAttention-4's trick) was measured slower on the H100 (bench/offline/NOTES.md): the replacement instructions cost as much issue bandwidth as they save."
           : "."),
       expectedGain: "high",
     };
