@@ -80,7 +80,7 @@ export function describeProfile(p: ProfileSummary): string {
 
 /** The profiler agent's advice. */
 export function describeBottlenecks(b: Bottlenecks): string {
-  return [b.summary, ...b.bottlenecks.map((x) => `  - ${x.issue}${x.evidence ? ` (${x.evidence})` : ""} → ${x.suggestion}`)].filter(Boolean).join("\n");
+  return [b.summary, ...b.bottlenecks.map((x) => `  - ${x.issue}${x.evidence ? ` (${x.evidence})` : ""}${x.unverified?.length ? ` [not in the profile: ${x.unverified.join(", ")}]` : ""} → ${x.suggestion}`)].filter(Boolean).join("\n");
 }
 
 /** The critic's verdict. */

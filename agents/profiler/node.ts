@@ -12,6 +12,7 @@ import type { AgentCallContext, ProfileAnalysisInput } from "../types.ts";
 import { PROFILER_SYSTEM, PROFILER_USER } from "./prompt.ts";
 import { describeRuleFindings, ruleBottlenecks } from "./rules.ts";
 import { Bottlenecks } from "./schema.ts";
+import { groundBottlenecks } from "./grounding.ts";
 
 /** Names the bottlenecks of a profiled kernel with the model; falls back to the rule-based advisor. */
 export async function runProfilerAgent(input: ProfileAnalysisInput, ctx: AgentCallContext, deps: LlmDeps): Promise<Bottlenecks> {
@@ -29,5 +30,7 @@ export async function runProfilerAgent(input: ProfileAnalysisInput, ctx: AgentCa
     const reason = parsed.ok ? "the reply named no bottleneck" : parsed.kind;
     return ruleBottlenecks(input.summary, `profiler reply unusable (${reason}); rule-based advice`);
   }
-  return { ...parsed.value, source: "model" };
+  // The model may not set `unverified` itself: grounding decides it from the profile.
+  const reply = { ...parsed.value, bottlenecks: parsed.value.bottlenecks.map(({ unverified: _u, ...x }) => x) };
+  return groundBottlenecks({ ...reply, source: "model" }, input.summary, input.node.kernel ?? "");
 }

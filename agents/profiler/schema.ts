@@ -10,6 +10,8 @@ export const Bottleneck = z.object({
   suggestion: z.string().min(1),
   /** Optional so older traces and terse replies still parse; an unknown word is dropped, not fatal. */
   expectedGain: ExpectedGain.optional().catch(undefined),
+  /** Numbers the evidence quotes that the profile does not contain (set by grounding.ts, never by the model). */
+  unverified: z.array(z.string()).optional(),
 });
 export type Bottleneck = z.infer<typeof Bottleneck>;
 

@@ -57,6 +57,20 @@ describe("profiler agent", () => {
     expect(calls).toHaveLength(1);
   });
 
+  it("marks evidence numbers the profile does not contain, and ignores a model's own `unverified`", async () => {
+    const answer = {
+      summary: "latency-bound",
+      bottlenecks: [
+        { issue: "spills", evidence: "255 registers, 18 spilled", suggestion: "num_warps=8", unverified: ["255"] },
+        { issue: "math pipe", evidence: "math_pipe_throttle 41% and tensor pipe 93.5% of peak", suggestion: "fewer exp2" },
+      ],
+    };
+    const { run } = await agentWith([{ content: "```json\n" + JSON.stringify(answer) + "\n```" }]);
+    const out = await run();
+    expect(out.bottlenecks[0]!.unverified).toBeUndefined();
+    expect(out.bottlenecks[1]!.unverified).toEqual(["41%", "93.5%"]);
+  });
+
   it("falls back to the rule-based advisor when the reply has no usable JSON", async () => {
     const { run, calls, summary } = await agentWith([{ content: "The kernel is probably fine, maybe use more warps." }]);
     const out = await run();
