@@ -59,15 +59,30 @@ export function tileFits(t: TileConfig, headDim: number): boolean {
 }
 
 /** Which switches can change the kernel for a problem with these features. */
+/**
+ * The problem feature a switch acts on: it changes (or, for poly_exp2, can pay off in) the kernel only when
+ * the problem has that feature; null for switches that apply to any problem.
+ */
+export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | null> = {
+  qscale: null,
+  skip_empty: "mask",
+  fast_tanh: "tanh",
+  tanh_bf16x2: "tanh",
+  static_max: "tanh",
+  reverse_m: "mask",
+  mask_split: "mask",
+  affine_kv_bias: null,
+  tma: null,
+  // H100: 3-18% slower on dense variants, within noise only where tanh also loads MUFU (bench/offline/NOTES.md)
+  poly_exp2: "tanh",
+};
+
 export function relevantSwitches(features: string[]): SwitchName[] {
   const f = new Set(features);
   return SWITCHES.filter((s) => {
-    if (s === "fast_tanh" || s === "tanh_bf16x2" || s === "static_max") return f.has("tanh");
-    if (s === "skip_empty" || s === "reverse_m" || s === "mask_split") return f.has("mask");
     if (s === "affine_kv_bias") return f.has("score_mod") && !f.has("tanh");
-    // H100: 3-18% slower on dense variants, within noise only where tanh also loads MUFU (bench/offline/NOTES.md)
-    if (s === "poly_exp2") return f.has("tanh");
-    return true;
+    const needs = SWITCH_FEATURE[s];
+    return needs === null || f.has(needs);
   });
 }
 

@@ -17,8 +17,8 @@ import {
   neighbours,
   type OfflineConfig,
   type ResolvedConfig,
+  SWITCH_FEATURE,
   SWITCHES,
-  type SwitchName,
   tileFits,
 } from "./mutate.ts";
 
@@ -117,10 +117,6 @@ export async function proposeOfflineCandidates(input: ProposeOfflineInput): Prom
   );
 }
 
-/** Switches that only matter for scores with tanh, and for masked problems. */
-const TANH_SWITCHES: readonly SwitchName[] = ["fast_tanh", "tanh_bf16x2", "static_max"];
-const MASK_SWITCHES: readonly SwitchName[] = ["reverse_m", "mask_split", "skip_empty"];
-
 /**
  * A prior win's template config, adapted to this problem: its tiles for the benchmark head dims, and its
  * switches where the win's variant had the feature they concern (a softcap win's tanh settings carry over to
@@ -137,8 +133,7 @@ export function adaptWinConfig(source: string, base: ResolvedConfig, headDims: r
   } catch {
     return null;
   }
-  const winHasTanh = /\btanh\b|_tanh\(/.test(source) && header[1] !== "none";
-  const winHasMask = header[2] !== "none";
+  const winHas = { tanh: /\btanh\b|_tanh\(/.test(source) && header[1] !== "none", mask: header[2] !== "none" };
   const tiles = { ...base.tiles };
   const tookTiles: string[] = [];
   for (const d of headDims) {
@@ -153,8 +148,8 @@ export function adaptWinConfig(source: string, base: ResolvedConfig, headDims: r
   for (const k of SWITCHES) {
     const v = win[k];
     if (typeof v !== "boolean") continue;
-    if (TANH_SWITCHES.includes(k) && !(winHasTanh && base.features.includes("tanh"))) continue;
-    if (MASK_SWITCHES.includes(k) && !(winHasMask && base.features.includes("mask"))) continue;
+    const feature = SWITCH_FEATURE[k];
+    if (feature !== null && !(winHas[feature] && base.features.includes(feature))) continue;
     if (v !== switches[k]) took.push(`${k} ${v ? "on" : "off"}`);
     switches[k] = v;
   }
