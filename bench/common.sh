@@ -74,6 +74,18 @@ make_work() {
   mkdir -p "$KFORGE_HOME"
 }
 
+# The scratch dir goes when the script exits (KEEP_WORK=1 keeps it); for scripts with no cleanup of their own.
+remove_work_on_exit() {
+  # shellcheck disable=SC2064  # WORK is fixed by now
+  trap 'if [ "${KEEP_WORK:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi' EXIT
+}
+
+# The offline policy, whatever model settings the caller's environment holds.
+use_offline_policy() {
+  export KFORGE_PROVIDER=offline
+  unset KFORGE_BASE_URL KFORGE_MODEL KFORGE_API_KEY DEEPSEEK_API_KEY KFORGE_ROLE_MODELS
+}
+
 # Copies the SQLite database (WAL folded in) to $1, safely while nothing writes it.
 snapshot_db() {
   "$PY" - "$KFORGE_DB" "$1" <<'EOF'

@@ -39,11 +39,10 @@ MIN_PROBLEM_S=20 # below this a search cannot even measure its baselines: skip i
 COMMAND="${BENCH_COMMAND:-${HALF:+HALF=$HALF }BUDGET=$BUDGET PER_PROBLEM_S=$PER_PROBLEM_S bash bench/e2e/run.sh}"
 
 make_work
-trap 'if [ "${KEEP_WORK:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi' EXIT
+remove_work_on_exit
 use_bundle
 use_python
-export KFORGE_PROVIDER=offline
-unset KFORGE_BASE_URL KFORGE_MODEL KFORGE_API_KEY DEEPSEEK_API_KEY KFORGE_ROLE_MODELS
+use_offline_policy
 
 if [ -z "${PROBLEMS:-}" ]; then
   suite=$("$B/kforge" problems --json | "$PY" -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))') ||

@@ -26,11 +26,10 @@ CAP_S="${CAP_S:-100}"
 mkdir -p "$OUT" || die "cannot create OUT=$OUT"
 
 make_work
-trap 'if [ "${KEEP_WORK:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi' EXIT
+remove_work_on_exit
 use_bundle
 use_python
-export KFORGE_PROVIDER=offline
-unset KFORGE_BASE_URL KFORGE_MODEL KFORGE_API_KEY DEEPSEEK_API_KEY KFORGE_ROLE_MODELS
+use_offline_policy
 log "machine: $(machine_line)"
 SEEDED_HOME="$KFORGE_HOME"
 

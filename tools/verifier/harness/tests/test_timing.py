@@ -45,64 +45,56 @@ class Timing(unittest.TestCase):
     def test_cuda_path_times_batches_between_events(self):
         """The CUDA path with the event functions replaced by a fake clock: each sample covers a batch of
         back-to-back calls that rotate over the sets, and is divided by the batch size."""
-        clock = {"t": 0.0}
-        log = []
+        with FakeCudaClock() as clock:
+            def call(i):
+                clock.t += 2.0 + i  # ms of "GPU work", different per set
+                clock.log.append(i)
 
-        class FakeEvent:
-            def __init__(self, enable_timing=True):
-                self.t = None
-
-        def record(ev):
-            ev.t = clock["t"]
-            log.append("record")
-
-        def elapsed(a, b):
-            return b.t - a.t
-
-        def call(i):
-            clock["t"] += 2.0 + i  # ms of "GPU work", different per set
-            log.append(i)
-
-        saved = (timing._Event, timing._record, timing._elapsed, timing._synchronize, timing.WARMUP_S)
-        timing._Event, timing._record, timing._elapsed = FakeEvent, record, elapsed
-        timing._synchronize = lambda: log.append("sync")
-        timing.WARMUP_S = 0.0
-        try:
             times = timing.time_runs(call, 3, "cuda", budget_s=0.0, warmup=3, min_runs=4, max_runs=4)
-        finally:
-            timing._Event, timing._record, timing._elapsed, timing._synchronize, timing.WARMUP_S = saved
         # the estimate is the fastest synchronised call (2 ms) -> batches of ceil(5 / 2) = 3 calls
         self.assertEqual(len(times), 4)
         self.assertEqual(times, [3.0, 3.0, 3.0, 3.0])  # (2 + 3 + 4) / 3 per batch over sets 0, 1, 2
         # each batch: record, three calls over sets 0, 1, 2, record, one device-wide sync
-        self.assertEqual(log[-4 * 6:], ["record", 0, 1, 2, "record", "sync"] * 4)
+        self.assertEqual(clock.log[-4 * 6:], ["record", 0, 1, 2, "record", "sync"] * 4)
 
     def test_explicit_batch_rotates_sets(self):
-        clock = {"t": 0.0}
         seen = []
+        with FakeCudaClock() as clock:
+            def call(i):
+                clock.t += 1.0
+                seen.append(i)
+
+            times = timing.time_runs(call, 3, "cuda", budget_s=0.0, warmup=0, min_runs=2, max_runs=2, batch=4)
+        self.assertEqual(times, [1.0, 1.0])
+        self.assertEqual(seen, [0, 1, 2, 0, 1, 2, 0, 1])  # two batches of four, rotating over three sets
+
+
+class FakeCudaClock:
+    """Replaces timing's captured CUDA event functions (and the warm-up time) with a clock the test advances;
+    `log` records event records and synchronisations in order."""
+
+    def __enter__(self):
+        self.t = 0.0
+        self.log = []
+        clock = self
 
         class FakeEvent:
             def __init__(self, enable_timing=True):
                 self.t = None
 
         def record(ev):
-            ev.t = clock["t"]
+            ev.t = clock.t
+            clock.log.append("record")
 
-        def call(i):
-            clock["t"] += 1.0
-            seen.append(i)
-
-        saved = (timing._Event, timing._record, timing._elapsed, timing._synchronize, timing.WARMUP_S)
+        self._saved = (timing._Event, timing._record, timing._elapsed, timing._synchronize, timing.WARMUP_S)
         timing._Event, timing._record, timing._elapsed = FakeEvent, record, lambda a, b: b.t - a.t
-        timing._synchronize = lambda: None
+        timing._synchronize = lambda: clock.log.append("sync")
         timing.WARMUP_S = 0.0
-        try:
-            times = timing.time_runs(call, 3, "cuda", budget_s=0.0, warmup=0, min_runs=2, max_runs=2, batch=4)
-        finally:
-            timing._Event, timing._record, timing._elapsed, timing._synchronize, timing.WARMUP_S = saved
-        self.assertEqual(times, [1.0, 1.0])
-        self.assertEqual(seen, [0, 1, 2, 0, 1, 2, 0, 1])  # two batches of four, rotating over three sets
+        return self
 
+    def __exit__(self, *exc):
+        timing._Event, timing._record, timing._elapsed, timing._synchronize, timing.WARMUP_S = self._saved
+        return False
 
 if __name__ == "__main__":
     unittest.main()
