@@ -19,14 +19,14 @@ export interface TileConfig {
 }
 
 /** The code-variant switches of the template (see tools/offline/config.py for what each does). */
-export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias", "tma", "poly_exp2"] as const;
+export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias", "tma", "poly_exp2", "grid2d"] as const;
 export type SwitchName = (typeof SWITCHES)[number];
 
 /** A fully resolved template config, as `render.py --resolve` prints it. */
 export interface ResolvedConfig {
   tiles: Record<string, TileConfig>;
   switches: Record<SwitchName, boolean>;
-  /** Problem features (score_mod, tanh, mask, sparse_mask, irregular_mask): which switches matter. */
+  /** Problem features (score_mod, tanh, mask, sparse_mask, irregular_mask, grid2d): which switches matter. */
   features: string[];
 }
 
@@ -63,7 +63,7 @@ export function tileFits(t: TileConfig, headDim: number): boolean {
  * The problem feature a switch acts on: it changes (or, for poly_exp2, can pay off in) the kernel only when
  * the problem has that feature; null for switches that apply to any problem.
  */
-export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | null> = {
+export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | "grid2d" | null> = {
   qscale: null,
   skip_empty: "mask",
   fast_tanh: "tanh",
@@ -75,6 +75,8 @@ export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | null> = {
   tma: null,
   // H100: 3-18% slower on dense variants, within noise only where tanh also loads MUFU (bench/offline/NOTES.md)
   poly_exp2: "tanh",
+  // a mask on a 2-D token grid (idx // W, idx % W): rectangles of queries and keys
+  grid2d: "grid2d",
 };
 
 export function relevantSwitches(features: string[]): SwitchName[] {

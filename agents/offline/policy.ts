@@ -133,7 +133,11 @@ export function adaptWinConfig(source: string, base: ResolvedConfig, headDims: r
   } catch {
     return null;
   }
-  const winHas = { tanh: /\btanh\b|_tanh\(/.test(source) && header[1] !== "none", mask: header[2] !== "none" };
+  const winHas = {
+    tanh: /\btanh\b|_tanh\(/.test(source) && header[1] !== "none",
+    mask: header[2] !== "none",
+    grid2d: /def _attn_fwd_grid\(/.test(source),
+  };
   const tiles = { ...base.tiles };
   const tookTiles: string[] = [];
   for (const d of headDims) {

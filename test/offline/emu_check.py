@@ -40,8 +40,13 @@ def load_module(name, source_or_path, is_path=False):
     return mod
 
 
+def problem_dir(problem):
+    """A suite problem's folder, or a folder given by path (test fixtures)."""
+    return problem if os.sep in problem else os.path.join(ROOT, "problems", problem)
+
+
 def check(problem, attention, shapes, seed=0):
-    pdir = os.path.join(ROOT, "problems", problem)
+    pdir = problem_dir(problem)
     spec = json.load(open(os.path.join(pdir, "problem.json")))
     ref = load_module(problem + "_ref", os.path.join(pdir, "reference.py"), is_path=True)
     rows = []
@@ -67,7 +72,7 @@ def check(problem, attention, shapes, seed=0):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--problem", action="append")
+    ap.add_argument("--problem", action="append", help="a suite problem's name, or a problem folder's path")
     ap.add_argument("--config", action="append")
     ap.add_argument("--kernel", help="check a hand-written module instead of rendering")
     ap.add_argument("--max-s", type=int, default=300)
@@ -77,10 +82,10 @@ def main():
     configs = [json.loads(c) for c in a.config] if a.config else CONFIGS
     bad = 0
     for p in problems:
-        spec = json.load(open(os.path.join(ROOT, "problems", p, "problem.json")))
+        spec = json.load(open(os.path.join(problem_dir(p), "problem.json")))
         shapes = [s for s in spec["shapes"]["correctness"] if s["S"] <= a.max_s]
         runs = [("kernel", load_module(p, a.kernel, is_path=True))] if a.kernel else \
-            [(json.dumps(c), load_module(p, render(os.path.join(ROOT, "problems", p), c))) for c in configs]
+            [(json.dumps(c), load_module(os.path.basename(p), render(problem_dir(p), c))) for c in configs]
         for label, mod in runs:
             for row in check(p, mod.attention, shapes):
                 row["config"] = label

@@ -26,6 +26,9 @@ def lit(v):
 CALLS = {"tanh": "_tanh", "exp": "tl.math.exp", "log": "tl.math.log", "abs": "tl.abs",
          "minimum": "tl.minimum", "maximum": "tl.maximum", "where": "tl.where"}
 VARS = {"qk": "qk", "scale": "sm_scale", "b": "b", "h": "h", "q_idx": "q_idx", "kv_idx": "kv_idx"}
+# bounds of the 2-D grid coordinates (lower.grid_layout) in _classify_grid
+GRID_BOUNDS = {"q_row": ("qr_lo", "qr_hi"), "q_col": ("qc_lo", "qc_hi"), "kv_row": ("kr_lo", "kr_hi"),
+               "kv_col": ("kc_lo", "kc_hi")}
 
 
 def load_expr(tensor, idx):
@@ -96,6 +99,8 @@ class Intervals:
             return "q_lo", "q_hi"
         if t == "var" and n[1] == "kv_idx":
             return "k_lo", "k_hi"
+        if t == "var" and n[1] in GRID_BOUNDS:
+            return GRID_BOUNDS[n[1]]
         if t == "load" and n[2] == ("var", "q_idx"):
             self.q_tensors.add(n[1])
             return f"qmin_{n[1]}", f"qmax_{n[1]}"

@@ -275,3 +275,40 @@ def split_kv_affine(s2):
             out = ("bin", "+" if sg > 0 else "-", out, t)
         return out
     return build(rest), build(coeffs)
+
+
+GRID_VARS = {("q_idx", "//"): "q_row", ("q_idx", "%"): "q_col", ("kv_idx", "//"): "kv_row", ("kv_idx", "%"): "kv_col"}
+
+
+def grid_layout(mask_ir):
+    """(W, mask in grid coordinates) when the mask sees tokens on a 2-D grid of width W, else None.
+
+    That is: it reads q_idx and kv_idx only as `idx // W` and `idx % W` with one host-constant W, and
+    depends on a row or column of both (2-D neighbourhoods, windows on images). The rewritten mask uses
+    the variables q_row, q_col, kv_row, kv_col, so interval arithmetic can bound rows and columns apart.
+    """
+    if mask_ir is None:
+        return None
+    widths = set()
+
+    def rw(n):
+        t = n[0]
+        if t == "bin" and n[1] in ("//", "%") and n[2][0] == "var" and n[2][1] in ("q_idx", "kv_idx") \
+                and host_constant(n[3]) and "scale" not in repr(n[3]):
+            widths.add(n[3])
+            return ("var", GRID_VARS[(n[2][1], n[1])])
+        if t in ("bin", "cmp"):
+            return (t, n[1], rw(n[2]), rw(n[3]))
+        if t in ("neg", "not"):
+            return (t, rw(n[1]))
+        if t == "load":
+            return ("load", n[1], rw(n[2]))
+        if t == "call":
+            return ("call", n[1], tuple(rw(a) for a in n[2]))
+        return n
+
+    grid = rw(mask_ir)
+    d = deps(grid)
+    if len(widths) != 1 or d & {"q_idx", "kv_idx"} or not (d & {"q_row", "q_col"}) or not (d & {"kv_row", "kv_col"}):
+        return None
+    return next(iter(widths)), grid

@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from config import ConfigError, resolve  # noqa: E402
 from emit import Elementwise, Intervals, lit  # noqa: E402
-from lower import deps, drop_row_constants, estimate_density, has_inf, lower_score, linear_factor, prescale, \
-    scaled_factor, split_kv_affine, tanh_bound  # noqa: E402
+from lower import deps, drop_row_constants, estimate_density, grid_layout, has_inf, host_constant, lower_score, \
+    linear_factor, prescale, scaled_factor, split_kv_affine, tanh_bound  # noqa: E402
 import template as T  # noqa: E402
 from translate import TranslateError, translate_factory  # noqa: E402
 
@@ -46,6 +46,8 @@ def features_of(score, mask, params=None):
         density = estimate_density(mask.ir, params or {})
         if density is None or density < 0.35:
             f.add("sparse_mask")
+        if grid_layout(mask.ir) is not None:
+            f.add("grid2d")
     return f
 
 
@@ -61,6 +63,23 @@ def host_expr(n):
     if t == "neg":
         return f"(-{host_expr(n[1])})"
     return f"({host_expr(n[2])} {n[1]} {host_expr(n[3])})"
+
+
+def _loop_body(score_text, keep, mode, *, bound, scaled, lin, lin_scaled, safe, colbias, tma, poly, ind, gather=False):
+    """One key block's step, wrapped in the host-chosen branches (STATIC_MAX, LIN_POS) at indent ind."""
+    out = ""
+    if bound is not None:
+        out += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static", tma=tma, poly=poly,
+                                                                gather=gather), ind + 4)
+        out += " " * ind + "else:\n"
+        ind += 4
+    if scaled is not None:
+        out += " " * ind + "if LIN_POS:\n" + T.indent(T.step(score_text, keep, "linear", safe=safe, linear=lin_scaled,
+                                                              tma=tma, poly=poly, gather=gather), ind + 4)
+        out += " " * ind + "else:\n"
+        ind += 4
+    return out + T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias, tma=tma, poly=poly,
+                                 gather=gather), ind)
 
 
 def resolve_config(problem_dir, config=None):
@@ -99,7 +118,11 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
         s2, qfactor = qscale
     linear = linear_factor(s2)
     ew = Elementwise()
-    colbias, affine = None, split_kv_affine(s2) if cfg["affine_kv_bias"] and bound is None else None
+    grid = grid_layout(mask.ir) if cfg["grid2d"] else None
+    if grid is not None and not host_constant(grid[0]):
+        grid = None
+    # affine_kv_bias hoists a column vector of a contiguous key block: not for the 2-D layout's gathered keys
+    colbias, affine = None, split_kv_affine(s2) if cfg["affine_kv_bias"] and bound is None and grid is None else None
     if affine is not None and linear_factor(s2) is None and scaled_factor(s2) is None:
         s2, coeff = affine
         ew.prologue.append(f"_colb = offs_n[None, :].to(tl.float32) * {ew(coeff)}  # kv-affine bias, block-invariant part")
@@ -188,6 +211,8 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
     kern += ranges
     safe = has_inf(s2)
     skip = mask.ir is not None and cfg["skip_empty"]
+    branches = dict(bound=bound, scaled=scaled, lin=lin, lin_scaled=lin_scaled if scaled is not None else None,
+                    safe=safe, colbias=colbias, tma=tma, poly=poly)
     for lo, hi, masked in (("lo", "flo", True), ("flo", "fhi", False), ("fhi", "hi", True)):
         keep = keep_text if masked else None
         kern += f"    for j in range({lo}, {hi}):  # {'masked' if masked else 'mask-free'} key blocks\n"
@@ -196,20 +221,27 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
             kern += (f"        may_j, must_j = _classify(q_lo, q_hi, j * BLOCK_N, "
                      f"tl.minimum(j * BLOCK_N + BLOCK_N, S) - 1, b, h{skip_args})\n        if may_j:\n")
             ind = 12
-        if bound is not None:
-            kern += " " * ind + "if STATIC_MAX:\n" + T.indent(T.step(score_text, keep, "static", tma=tma, poly=poly),
-                                                                 ind + 4)
-            kern += " " * ind + "else:\n"
-            ind += 4
-        if scaled is not None:
-            kern += " " * ind + "if LIN_POS:\n" + T.indent(T.step(score_text, keep, "linear", safe=safe,
-                                                                 linear=lin_scaled, tma=tma, poly=poly), ind + 4)
-            kern += " " * ind + "else:\n"
-            ind += 4
-        kern += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias, tma=tma, poly=poly),
-                         ind)
+        kern += _loop_body(score_text, keep, mode, ind=ind, **branches)
     kern += T.EPILOGUE
     pieces.append(kern)
+    if grid is not None:
+        gw, grid_ir = grid
+        giv = Intervals(Elementwise(prefix="_g"))
+        gmay, gmust = giv.boolean(grid_ir)
+        pieces.append(T.CLASSIFY_GRID.format(args=param_args, body=T.indent(giv.scalar.prologue + giv.lines, 4)
+                                             .rstrip("\n"), may=gmay, must=gmust))
+        gk = T.GRID_HEAD.format(args=kernel_args, constexprs=constexprs.replace(", NB_P2: tl.constexpr", ""))
+        gk += T.TMA_ROW if tma else ""
+        gk += T.indent(ew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
+        gk += ("    m_i = tl.full([BLOCK_M], float(\"-inf\"), tl.float32)\n    l_i = tl.zeros([BLOCK_M], tl.float32)\n"
+               "    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)\n")
+        gk += T.GRID_RANGES.format(args=param_args)
+        gk += "    for j in range(0, tl.cdiv(n_keys, BLOCK_N)):  # the key rectangle, BLOCK_N keys at a time\n"
+        gk += _loop_body(score_text, keep_text, mode, ind=8, gather=True, **{**branches, "tma": False})
+        gk += T.EPILOGUE.replace("mask=offs_m[:, None] < S", "mask=q_ok[:, None]")
+        pieces.append(gk)
+        host.append(T.GRID_HOST.format(width=host_expr(gw), call_args=call_args, call_constexprs=call_constexprs.replace(
+            ", NB_P2=max(16, triton.next_power_of_2(triton.cdiv(S, block_n)))", "")))
     if tma:
         pieces.append(T.TMA_HOST)
     tiles = {d: (t["BLOCK_M"], t["BLOCK_N"], t["num_warps"], t["num_stages"]) for d, t in cfg["tiles"].items()}

@@ -167,6 +167,82 @@ FULL_RANGE_NONE = '''    flo = hi  # mask_split off: every visited block takes t
     fhi = hi
 '''
 
+CLASSIFY_GRID = '''
+
+@triton.jit
+def _classify_grid(qr_lo, qr_hi, qc_lo, qc_hi, kr_lo, kr_hi, kc_lo, kc_hi, b, h{args}):
+    # (may, must) over a rectangle of query rows/columns and one of key rows/columns of the 2-D grid
+    k_lo = kr_lo + kc_lo  # (only its shape and sign are used: constant booleans)
+{body}
+    return {may}, {must}
+'''
+
+GRID_HEAD = '''
+
+@triton.jit
+def _attn_fwd_grid(Q, K, V, O, sm_scale,
+                   sqb, sqh, sqm, sqd, skb, skh, skn, skd, svb, svh, svn, svd, sob, soh, som, sod,
+                   H, GROUP, S, GW{args},
+                   HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TILE_R: tl.constexpr,
+                   TILE_C: tl.constexpr, NR_P2: tl.constexpr, NC_P2: tl.constexpr{constexprs}):
+    # 2-D layout: token i sits at row i // GW, column i % GW of a grid. A program owns a TILE_R x TILE_C
+    # rectangle of queries (gathered rows of Q) and visits only the key rectangle its mask can reach.
+    n_rows = tl.cdiv(S, GW)
+    n_tc = tl.cdiv(GW, TILE_C)
+    tr = tl.program_id(0) // n_tc
+    tc = tl.program_id(0) % n_tc
+    pid_bh = tl.program_id(1)
+    b = pid_bh // H
+    h = pid_bh % H
+    hk = h // GROUP  # GQA: query head h reads KV head h // (Hq / Hkv)
+    i_m = tl.arange(0, BLOCK_M)
+    q_col_v = tc * TILE_C + i_m % TILE_C
+    offs_m = (tr * TILE_R + i_m // TILE_C) * GW + q_col_v
+    q_ok = (q_col_v < GW) & (offs_m < S)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    q_idx = offs_m[:, None]
+    q_ptrs = Q + b.to(tl.int64) * sqb + h.to(tl.int64) * sqh + offs_m[:, None] * sqm + offs_d[None, :] * sqd
+    k_ptrs = K + b.to(tl.int64) * skb + hk.to(tl.int64) * skh + offs_d[None, :] * skd
+    v_ptrs = V + b.to(tl.int64) * svb + hk.to(tl.int64) * svh + offs_d[None, :] * svd
+    q = tl.load(q_ptrs, mask=q_ok[:, None], other=0.0)
+'''
+
+GRID_RANGES = '''    # the key rectangle: grid rows and columns some query of this tile may see (interval arithmetic per
+    # row with every column allowed, per column with every row allowed: it holds every kept key)
+    qr_lo = tr * TILE_R
+    qr_hi = tl.minimum(qr_lo + TILE_R, n_rows) - 1
+    qc_lo = tc * TILE_C
+    qc_hi = tl.minimum(qc_lo + TILE_C, GW) - 1
+    rv = tl.arange(0, NR_P2)
+    may_r, must_r = _classify_grid(qr_lo, qr_hi, qc_lo, qc_hi, rv, rv, rv * 0, rv * 0 + GW - 1, b, h{args})
+    may_r = may_r & (rv < n_rows)
+    r0 = tl.min(tl.where(may_r, rv, n_rows), 0)
+    n_r = tl.maximum(tl.max(tl.where(may_r, rv + 1, 0), 0) - r0, 0)
+    cv = tl.arange(0, NC_P2)
+    may_c, must_c = _classify_grid(qr_lo, qr_hi, qc_lo, qc_hi, cv * 0, cv * 0 + n_rows - 1, cv, cv, b, h{args})
+    may_c = may_c & (cv < GW)
+    c0 = tl.min(tl.where(may_c, cv, GW), 0)
+    n_c = tl.maximum(tl.max(tl.where(may_c, cv + 1, 0), 0) - c0, 0)
+    n_keys = n_r * n_c
+    rw = tl.maximum(n_c, 1)
+'''
+
+GRID_HOST = '''    gw = {width}  # grid width of the 2-D layout (switch grid2d)
+    if float(gw).is_integer() and 1 <= gw <= 4096 and triton.cdiv(S, int(gw)) <= 1024:
+        gw = int(gw)
+        tile_c = min(1 << (block_m.bit_length() // 2), triton.next_power_of_2(gw))  # a near-square tile
+        n_rows = triton.cdiv(S, gw)
+        grid = (triton.cdiv(n_rows, block_m // tile_c) * triton.cdiv(gw, tile_c), B * H)
+        _attn_fwd_grid[grid](q, k, v, o, float(scale), *q.stride(), *k.stride(), *v.stride(), *o.stride(),
+                             H, H // k.shape[1], S, gw{call_args},
+                             HEAD_DIM=D, BLOCK_M=block_m, BLOCK_N=block_n, TILE_R=block_m // tile_c, TILE_C=tile_c,
+                             NR_P2=max(16, triton.next_power_of_2(n_rows)), NC_P2=max(16, triton.next_power_of_2(gw)){call_constexprs},
+                             num_warps=warps, num_stages=stages)
+        return o
+'''
+
+
 TMA_HOST = '''
 
 try:  # host-side TMA descriptors (Triton >= 3.3); without them the kernel reads K/V through pointers
@@ -221,15 +297,21 @@ def attention(q, k, v, *, scale, **params):
 '''
 
 
-def load_kv(name, kmask, tma):
-    """Lines loading this block's K or V tile: through pointers, or (tma) a descriptor when USE_TMA holds."""
+def load_kv(name, kmask, tma, gather=False):
+    """Lines loading this block's K or V tile: through pointers, or (tma) a descriptor when USE_TMA holds.
+
+    gather: the block's keys are the rows kv_flat (2-D layout), not a contiguous run from start_n.
+    """
+    if gather:
+        return [f"{name} = tl.load({name}_ptrs + kv_flat[:, None] * s{name}n, mask=kv_ok[:, None], other=0.0)"]
     ptr = f"{name} = tl.load({name}_ptrs + start_n * s{name}n{kmask})"
     if not tma:
         return [ptr]
     return ["if USE_TMA:", f"    {name} = desc_{name}.load([kv_row + start_n, 0])", "else:", "    " + ptr]
 
 
-def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None, colbias=None, tma=False, poly=False):
+def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None, colbias=None, tma=False, poly=False,
+         gather=False):
     """One key block's body (list of lines): load K, scores, mask, softmax update, load V, accumulate.
 
     mode: "static" (bounded scores minus a fixed max), "linear" (s2 = x * c with c > 0: the max is taken
@@ -239,13 +321,19 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
     tma: K and V come from TMA descriptors when the constexpr USE_TMA holds (no load masks: masked blocks set
     out-of-range scores to -inf).
     poly: the score tile's exp2 goes through _exp2_tile (part of it on the FMA pipe when the constexpr POLY_EXP2 holds).
+    gather: 2-D layout (GRID_RANGES): block j holds keys j * BLOCK_N .. of the key rectangle, row-major (rows of
+    width rw from (r0, c0)), gathered by index; keep must include kv_ok.
     """
     ex2 = (lambda a: f"_exp2_tile({a}, BLOCK_M, BLOCK_N, POLY_EXP2)") if poly else (lambda a: f"tl.math.exp2({a})")
     kmask = ", mask=kv_ok[:, None], other=0.0" if keep else ""
-    out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
-    if keep:
-        out.append("kv_ok = (start_n + offs_n) < S")
-    out += load_kv("k", kmask, tma) + ["qk = tl.dot(q, tl.trans(k))"]
+    if gather:
+        out = ["i_n = j * BLOCK_N + offs_n", "kv_flat = (r0 + i_n // rw) * GW + c0 + i_n % rw",
+               "kv_idx = kv_flat[None, :]", "kv_ok = (i_n < n_keys) & (kv_flat < S)"]
+    else:
+        out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
+        if keep:
+            out.append("kv_ok = (start_n + offs_n) < S")
+    out += load_kv("k", kmask, tma, gather) + ["qk = tl.dot(q, tl.trans(k))"]
     if mode == "linear":
         x, c = linear
         cm = "" if c == "1" else f" * {c}"
@@ -269,7 +357,7 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
             out += [f"p = {ex2('s - m_static')}",
                     "p = tl.cast(tl.cast(p, tl.int32, bitcast=True) & -65536, tl.float32, bitcast=True)",
                     "l_i += tl.sum(p, 1)",
-                    *load_kv("v", kmask, tma), f"acc = tl.dot(p.to({dtype}), v, acc)"]
+                    *load_kv("v", kmask, tma, gather), f"acc = tl.dot(p.to({dtype}), v, acc)"]
             return out
         if colbias:
             out += [f"bj = start_n * {colbias[1]}  # this block's share of the kv-affine bias",
@@ -282,7 +370,7 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
             m_use = "m_use"
         out.append(f"p = {ex2(f's - ({m_use} - bj)[:, None]')}" if colbias else f"p = {ex2(f's - {m_use}[:, None]')}")
     out += [f"alpha = tl.math.exp2(m_i - {m_use})", "l_i = l_i * alpha + tl.sum(p, 1)",
-            *load_kv("v", kmask, tma),
+            *load_kv("v", kmask, tma, gather),
             f"acc = tl.dot(p.to({dtype}), v, acc * alpha[:, None])", "m_i = m_new"]
     return out
 

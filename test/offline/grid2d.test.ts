@@ -1,0 +1,103 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+import { relevantSwitches } from "../../agents/offline/mutate.ts";
+import { loadConfig, repoRoot } from "../../core/config.ts";
+
+// The offline template's 2-D layout (switch grid2d): masks on a token grid get rectangles of queries and keys.
+const root = repoRoot();
+const python = loadConfig().python;
+const oddGrid = join(root, "test/fixtures/problems/grid_odd");
+
+function renderPy(problemDir: string, args: string[]): string {
+  return execFileSync(python, [join(root, "tools/offline/render.py"), "--problem", problemDir, ...args], { encoding: "utf8" });
+}
+
+function resolved(problemDir: string, config = "{}"): { switches: Record<string, boolean>; features: string[] } {
+  return JSON.parse(renderPy(problemDir, ["--resolve", "--config", config])) as { switches: Record<string, boolean>; features: string[] };
+}
+
+function emuCheck(args: string[]): { status: number | null; stdout: string } {
+  const r = spawnSync(python, [join(root, "test/offline/emu_check.py"), ...args], { encoding: "utf8", timeout: 240_000 });
+  return { status: r.status, stdout: r.stdout };
+}
+
+describe("2-D grid layout: detection", () => {
+  it("natten_2d and the odd-width fixture are grid masks with grid2d on; 1-D masks are not", () => {
+    for (const dir of [join(root, "problems/natten_2d"), oddGrid]) {
+      const r = resolved(dir);
+      expect(r.features).toContain("grid2d");
+      expect(r.switches.grid2d).toBe(true);
+    }
+    for (const p of ["causal", "document", "sliding_window", "prefix_lm", "full"]) {
+      const r = resolved(join(root, "problems", p));
+      expect(r.features).not.toContain("grid2d");
+      expect(r.switches.grid2d).toBe(false);
+    }
+  });
+
+  it("a mask mixing two widths, or reading a raw index, keeps the 1-D kernel", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kforge-grid-"));
+    const cases = {
+      "two widths": "(q_idx // 64 - kv_idx // 32 <= 1) & (q_idx % 64 >= kv_idx % 64)",
+      "raw index": "(q_idx // 64 == kv_idx // 64) & (q_idx >= kv_idx)",
+    };
+    for (const [name, expr] of Object.entries(cases)) {
+      writeFileSync(
+        join(dir, "reference.py"),
+        `def make_score_mod(**_):\n    return None\n\n\ndef make_mask_mod(**_):\n    def m(b, h, q_idx, kv_idx):\n        return ${expr}\n    return m\n`,
+      );
+      const r = resolved(dir);
+      expect(r.features, name).toContain("mask");
+      expect(r.features, name).not.toContain("grid2d");
+      expect(renderPy(dir, []), name).not.toContain("_attn_fwd_grid");
+    }
+  });
+
+  it("grid2d is a mutation only where the mask is on a grid", () => {
+    expect(relevantSwitches(["mask", "sparse_mask", "grid2d"])).toContain("grid2d");
+    expect(relevantSwitches(["mask", "sparse_mask"])).not.toContain("grid2d");
+  });
+
+  it("the module carries the grid kernel and falls back to the 1-D one where the grid does not fit", () => {
+    const src = renderPy(join(root, "problems/natten_2d"), []);
+    expect(src).toContain("def _attn_fwd_grid(");
+    expect(src).toContain("def _classify_grid(");
+    expect(src).toContain("_attn_fwd_grid[grid](");
+    expect(src).toContain("_attn_fwd[grid](");
+    const off = renderPy(join(root, "problems/natten_2d"), ["--config", '{"grid2d": false}']);
+    expect(off).not.toContain("_attn_fwd_grid");
+  });
+});
+
+describe("2-D grid layout: correct on the CPU Triton emulator", () => {
+  const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;
+  const configs = ['{"BLOCK_M":32,"BLOCK_N":16}', '{"BLOCK_M":64,"BLOCK_N":32}', '{"BLOCK_M":128,"BLOCK_N":64}', '{"BLOCK_M":16,"BLOCK_N":16,"grid2d":false}'];
+
+  it.skipIf(!hasTorch)("natten_2d and a 24-wide grid with a score_mod, GQA and partial rows, at several tiles", () => {
+    const r = emuCheck(["--problem", "natten_2d", "--problem", oddGrid, "--max-s", "1100", ...configs.flatMap((c) => ["--config", c])]);
+    expect(r.stdout).toContain("emu_check: 0 failing");
+    expect(r.stdout.split("\n").filter((l) => l.includes('"ok": true')).length).toBe(4 * 4 + 5 * 4);
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!hasTorch)("the check can fail: a key rectangle one row or column short is caught", () => {
+    const src = renderPy(oddGrid, ["--config", '{"BLOCK_M":32,"BLOCK_N":16}']);
+    const dir = mkdtempSync(join(tmpdir(), "kforge-grid-broken-"));
+    const breaks = [
+      ["r0 = tl.min(tl.where(may_r, rv, n_rows), 0)", "r0 = tl.min(tl.where(may_r, rv, n_rows), 0) + 1"],
+      ["c0 = tl.min(tl.where(may_c, cv, GW), 0)", "c0 = tl.min(tl.where(may_c, cv, GW), 0) + 1"],
+    ] as const;
+    for (const [from, to] of breaks) {
+      expect(src).toContain(from);
+      const file = join(dir, "broken.py");
+      writeFileSync(file, src.replace(from, to));
+      const r = emuCheck(["--problem", oddGrid, "--kernel", file]);
+      expect(r.status, to).toBe(1);
+      expect(r.stdout).toMatch(/emu_check: [1-9]\d* failing/);
+    }
+  });
+});
