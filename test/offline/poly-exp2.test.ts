@@ -54,6 +54,7 @@ spec = importlib.util.spec_from_file_location("m", path); m = importlib.util.mod
 x = torch.linspace(-126.0, 0.0, 400001)
 rel = ((m._exp2_poly(x).double() - torch.exp2(x.double())) / torch.exp2(x.double())).abs().max().item()
 low = m._exp2_poly(torch.tensor([float("-inf"), -1e30, -300.0, -127.0])).tolist()
+torch.manual_seed(0)
 z = -torch.rand(32, 16) * 20
 half = (m._exp2_tile(z, 32, 16, True) != torch.exp2(z)).float().mean(0).tolist()
 print(json.dumps({"rel": rel, "low": low, "half": half}))
@@ -64,7 +65,8 @@ print(json.dumps({"rel": rel, "low": low, "half": half}))
     expect(out.rel).toBeLessThan(1e-4);
     expect(out.rel).toBeGreaterThan(1e-6); // the polynomial really ran (tl.math.exp2 would be exact here)
     expect(out.low).toEqual([0, 0, 0, 0]);
-    expect(out.half).toEqual(Array.from({ length: 16 }, (_, i) => (i % 2 === 1 ? 1 : 0))); // odd columns only
+    // odd columns only: even ones are exactly exp2; an odd one can still round to exp2's value by chance
+    out.half.forEach((f, i) => (i % 2 === 1 ? expect(f).toBeGreaterThan(0.8) : expect(f).toBe(0)));
   });
   it.skipIf(!hasTorch)("is correct on the CPU emulator (dense, masked, tanh, affine bias, static max)", () => {
     const small = { BLOCK_M: 32, BLOCK_N: 16, poly_exp2: true };
