@@ -25,7 +25,9 @@ def lit(v):
 
 CALLS = {"tanh": "_tanh", "exp": "tl.math.exp", "log": "tl.math.log", "abs": "tl.abs",
          "minimum": "tl.minimum", "maximum": "tl.maximum", "where": "tl.where"}
-VARS = {"qk": "qk", "scale": "sm_scale", "b": "b", "h": "h", "q_idx": "q_idx", "kv_idx": "kv_idx"}
+VARS = {"qk": "qk", "scale": "sm_scale", "b": "b", "h": "h", "q_idx": "q_idx", "kv_idx": "kv_idx",
+        "q_row": "q_row", "q_col": "q_col", "kv_row": "kv_row", "kv_col": "kv_col"}
+ROW_VARS = frozenset({"b", "h", "q_idx", "q_row", "q_col"})  # constant along a query row: hoisted
 # bounds of the 2-D grid coordinates (lower.grid_layout) in _classify_grid
 GRID_BOUNDS = {"q_row": ("qr_lo", "qr_hi"), "q_col": ("qc_lo", "qc_hi"), "kv_row": ("kr_lo", "kr_hi"),
                "kv_col": ("kc_lo", "kc_hi")}
@@ -44,7 +46,7 @@ class Elementwise:
 
     def __call__(self, n):
         t = n[0]
-        if t not in ("num", "var", "param") and deps(n) <= {"b", "h", "q_idx"}:
+        if t not in ("num", "var", "param") and deps(n) <= ROW_VARS:
             if n not in self.memo:
                 text = self._raw(n)
                 name = f"{self.prefix}{len(self.memo)}"

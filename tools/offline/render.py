@@ -78,8 +78,9 @@ def _loop_body(score_text, keep, mode, *, bound, scaled, lin, lin_scaled, safe, 
                                                               tma=tma, poly=poly, gather=gather), ind + 4)
         out += " " * ind + "else:\n"
         ind += 4
-    return out + T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias, tma=tma, poly=poly,
-                                 gather=gather), ind)
+    out += T.indent(T.step(score_text, keep, mode, safe=safe, linear=lin, colbias=colbias, tma=tma, poly=poly,
+                           gather=gather), ind)
+    return out + (T.indent(T.GRID_ADVANCE.splitlines(), 8) if gather else "")
 
 
 def resolve_config(problem_dir, config=None):
@@ -232,12 +233,14 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
                                              .rstrip("\n"), may=gmay, must=gmust))
         gk = T.GRID_HEAD.format(args=kernel_args, constexprs=constexprs.replace(", NB_P2: tl.constexpr", ""))
         gk += T.TMA_ROW if tma else ""
-        gk += T.indent(ew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
+        gew = Elementwise(prefix="_w")  # the mask in grid coordinates: no division per key block
+        grid_keep = f"{gew(grid_ir)} & kv_ok[None, :]"
+        gk += T.indent(ew.prologue + gew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
         gk += ("    m_i = tl.full([BLOCK_M], float(\"-inf\"), tl.float32)\n    l_i = tl.zeros([BLOCK_M], tl.float32)\n"
                "    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)\n")
         gk += T.GRID_RANGES.format(args=param_args)
         gk += "    for j in range(0, tl.cdiv(n_keys, BLOCK_N)):  # the key rectangle, BLOCK_N keys at a time\n"
-        gk += _loop_body(score_text, keep_text, mode, ind=8, gather=True, **{**branches, "tma": False})
+        gk += _loop_body(score_text, grid_keep, mode, ind=8, gather=True, **{**branches, "tma": False})
         gk += T.EPILOGUE.replace("mask=offs_m[:, None] < S", "mask=q_ok[:, None]")
         pieces.append(gk)
         host.append(T.GRID_HOST.format(width=host_expr(gw), call_args=call_args, call_constexprs=call_constexprs.replace(

@@ -196,9 +196,10 @@ def _attn_fwd_grid(Q, K, V, O, sm_scale,
     h = pid_bh % H
     hk = h // GROUP  # GQA: query head h reads KV head h // (Hq / Hkv)
     i_m = tl.arange(0, BLOCK_M)
-    q_col_v = tc * TILE_C + i_m % TILE_C
-    offs_m = (tr * TILE_R + i_m // TILE_C) * GW + q_col_v
-    q_ok = (q_col_v < GW) & (offs_m < S)
+    q_row = (tr * TILE_R + i_m // TILE_C)[:, None]  # grid coordinates of the queries (constexpr divisions)
+    q_col = (tc * TILE_C + i_m % TILE_C)[:, None]
+    offs_m = tr * TILE_R * GW + (i_m // TILE_C) * GW + tc * TILE_C + i_m % TILE_C
+    q_ok = (tc * TILE_C + i_m % TILE_C < GW) & (offs_m < S)
     offs_n = tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, HEAD_DIM)
     q_idx = offs_m[:, None]
@@ -226,6 +227,16 @@ GRID_RANGES = '''    # the key rectangle: grid rows and columns some query of th
     n_c = tl.maximum(tl.max(tl.where(may_c, cv + 1, 0), 0) - c0, 0)
     n_keys = n_r * n_c
     rw = tl.maximum(n_c, 1)
+    # grid row and column of each lane's key, advanced by BLOCK_N keys per block without a division
+    kr = r0 + offs_n // rw
+    kc = c0 + offs_n % rw
+    step_r = BLOCK_N // rw
+    step_c = BLOCK_N % rw
+'''
+
+GRID_ADVANCE = '''kc = kc + step_c
+kr = kr + step_r + tl.where(kc >= c0 + rw, 1, 0)
+kc = tl.where(kc >= c0 + rw, kc - rw, kc)
 '''
 
 GRID_HOST = '''    gw = {width}  # grid width of the 2-D layout (switch grid2d)
@@ -322,13 +333,14 @@ def step(score, keep, mode, dtype="V.dtype.element_ty", safe=False, linear=None,
     out-of-range scores to -inf).
     poly: the score tile's exp2 goes through _exp2_tile (part of it on the FMA pipe when the constexpr POLY_EXP2 holds).
     gather: 2-D layout (GRID_RANGES): block j holds keys j * BLOCK_N .. of the key rectangle, row-major (rows of
-    width rw from (r0, c0)), gathered by index; keep must include kv_ok.
+    width rw from (r0, c0)), gathered by index at grid rows kr and columns kc (GRID_ADVANCE moves them on);
+    keep must include kv_ok.
     """
     ex2 = (lambda a: f"_exp2_tile({a}, BLOCK_M, BLOCK_N, POLY_EXP2)") if poly else (lambda a: f"tl.math.exp2({a})")
     kmask = ", mask=kv_ok[:, None], other=0.0" if keep else ""
     if gather:
-        out = ["i_n = j * BLOCK_N + offs_n", "kv_flat = (r0 + i_n // rw) * GW + c0 + i_n % rw",
-               "kv_idx = kv_flat[None, :]", "kv_ok = (i_n < n_keys) & (kv_flat < S)"]
+        out = ["kv_flat = kr * GW + kc", "kv_row = kr[None, :]", "kv_col = kc[None, :]", "kv_idx = kv_flat[None, :]",
+               "kv_ok = (j * BLOCK_N + offs_n < n_keys) & (kv_flat < S)"]
     else:
         out = ["start_n = j * BLOCK_N", "kv_idx = (start_n + offs_n)[None, :]"]
         if keep:
