@@ -32,13 +32,16 @@ class ConfigError(Exception):
 def default_tiles(head_dim, features):
     """H100 defaults (BLOCK_M, BLOCK_N, num_warps, num_stages) for a head dim and the problem's features.
 
-    Measured (bench/offline/NOTES.md): sparse masks (window, documents, 2-D neighbourhoods) prefer 64x64
+    Measured (bench/offline/NOTES.md): 2-D grid masks prefer 64x32 tiles (8x8 query rectangles); other
+    sparse masks (window, documents) prefer 64x64
     tiles (finer skipping, more programs); tanh scores prefer 4 warps at D=128; other score_mods at D=64
     prefer 8 warps.
     """
     t = lambda m, n, w, s: {"BLOCK_M": m, "BLOCK_N": n, "num_warps": w, "num_stages": s}  # noqa: E731
     if head_dim > 128:
         return t(64, 32, 4, 2)
+    if "grid2d" in features:  # 8x8 query rectangles, 32 gathered keys a step (NOTES.md, 2-D grid section)
+        return t(64, 32, 4, 2) if head_dim <= 64 else t(64, 32, 4, 3)
     if "sparse_mask" in features:
         return t(64, 64, 4, 3) if head_dim <= 64 else t(64, 32, 4, 3)
     if "tanh" in features:
