@@ -6,11 +6,13 @@
 #
 #   bash bench/e2e/run.sh                      # all 12 problems, fits in < 9.5 minutes on one H100
 #   HALF=1 bash bench/e2e/run.sh               # the first 6 problems (HALF=2: the other 6), twice the time each
+#   PART=2/4 BUDGET=140s PER_PROBLEM_S=182 bash bench/e2e/run.sh   # problems 4-6 of 12, three minutes each
 #   PROBLEMS="softcap full" BUDGET=2m PER_PROBLEM_S=180 bash bench/e2e/run.sh
 #
 # Settings (environment):
 #   PROBLEMS       space-separated problem names (default: the whole suite, softcap, full and causal first)
-#   HALF           1 or 2: only the first or second half of PROBLEMS
+#   HALF           1 or 2: only the first or second half of PROBLEMS (the same as PART=1/2 or PART=2/2)
+#   PART           k/n: only the k-th of n consecutive parts of PROBLEMS (the last parts may be one shorter)
 #   BUDGET         kforge's wall-time budget per search (default 30s; 70s with HALF); it starts after the
 #                  baselines are measured (the time to the first correct kernel counts from the command's start)
 #   PER_PROBLEM_S  hard cap per problem, baselines included (default 46; 92 with HALF): the search is
@@ -29,14 +31,23 @@ OUT="${OUT:-$PWD/out-e2e}"
 mkdir -p "$OUT" || die "cannot create OUT=$OUT"
 HALF="${HALF:-}"
 case "$HALF" in "" | 1 | 2) ;; *) die "HALF must be 1 or 2 (got '$HALF')" ;; esac
-if [ -n "$HALF" ]; then
+PART="${PART:-${HALF:+$HALF/2}}"
+if [ -n "$PART" ]; then
+  [[ "$PART" =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] && [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ] ||
+    die "PART must be k/n with 1 <= k <= n (got '$PART')"
+  PART_K=${BASH_REMATCH[1]} PART_N=${BASH_REMATCH[2]}
+fi
+if [ -n "$PART" ]; then
   BUDGET="${BUDGET:-70s}" PER_PROBLEM_S="${PER_PROBLEM_S:-92}"
 else
   BUDGET="${BUDGET:-30s}" PER_PROBLEM_S="${PER_PROBLEM_S:-46}"
 fi
 TOTAL_S="${TOTAL_S:-565}"
 MIN_PROBLEM_S=20 # below this a search cannot even measure its baselines: skip instead
-COMMAND="${BENCH_COMMAND:-${HALF:+HALF=$HALF }BUDGET=$BUDGET PER_PROBLEM_S=$PER_PROBLEM_S bash bench/e2e/run.sh}"
+PART_ENV=""
+[ -n "$PART" ] && PART_ENV="${HALF:+HALF=$HALF }"
+[ -n "$PART" ] && [ -z "$HALF" ] && PART_ENV="PART=$PART "
+COMMAND="${BENCH_COMMAND:-${PART_ENV}BUDGET=$BUDGET PER_PROBLEM_S=$PER_PROBLEM_S bash bench/e2e/run.sh}"
 
 make_work
 remove_work_on_exit
@@ -52,10 +63,16 @@ if [ -z "${PROBLEMS:-}" ]; then
   for p in $suite; do case " $first " in *" $p "*) ;; *) PROBLEMS="$PROBLEMS $p" ;; esac; done
 fi
 read -r -a LIST <<<"$PROBLEMS"
-if [ -n "$HALF" ]; then
-  mid=$(((${#LIST[@]} + 1) / 2))
-  if [ "$HALF" = 1 ]; then LIST=("${LIST[@]:0:mid}"); else LIST=("${LIST[@]:mid}"); fi
+if [ -n "$PART" ]; then
+  # part k of n: the first (len % n) parts take one problem more (halves of 12: 6 + 6; of 11: 6 + 5)
+  total=${#LIST[@]} size=$((${#LIST[@]} / PART_N)) extra=$((${#LIST[@]} % PART_N))
+  from=$(((PART_K - 1) * size + (PART_K - 1 < extra ? PART_K - 1 : extra)))
+  count=$((size + (PART_K - 1 < extra ? 1 : 0)))
+  LIST=("${LIST[@]:from:count}")
+  log "part $PART of $total problems"
 fi
+PART_LABEL="part $PART"
+[ -n "$HALF" ] && PART_LABEL="half $HALF"
 [ "${#LIST[@]}" -gt 0 ] || die "no problems to run"
 log "machine: $(machine_line)"
 log "problems (${#LIST[@]}): ${LIST[*]}; budget $BUDGET per search, hard cap ${PER_PROBLEM_S}s per problem, deadline ${TOTAL_S}s"
@@ -96,7 +113,7 @@ done
 snapshot_db "$WORK/kforge.sqlite" || log "warning: could not copy the database"
 "$PY" "$ROOT/bench/e2e/aggregate.py" collect --db "$WORK/kforge.sqlite" --runs "$RUNS" --out "$OUT" \
   --machine "$(machine_line)" --command "$COMMAND" --budget "$BUDGET" --cap "$PER_PROBLEM_S" \
-  --python "$PY" ${HALF:+--part "half $HALF of ${PROBLEMS// /,}"}
+  --python "$PY" ${PART:+--part "$PART_LABEL of ${PROBLEMS// /,}"}
 agg=$?
 logs=(runs.tsv)
 [ -f "$WORK/kforge.sqlite" ] && logs+=(kforge.sqlite)
