@@ -58,7 +58,6 @@ export function tileFits(t: TileConfig, headDim: number): boolean {
   return smem <= SMEM_LIMIT_BYTES && t.num_warps * 16 <= t.BLOCK_M && t.BLOCK_M * t.BLOCK_N <= 128 * 128 * 2;
 }
 
-/** Which switches can change the kernel for a problem with these features. */
 /**
  * The problem feature a switch acts on: it changes (or, for poly_exp2, can pay off in) the kernel only when
  * the problem has that feature; null for switches that apply to any problem.
@@ -79,9 +78,18 @@ export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | "grid2d" | nul
   grid2d: "grid2d",
 };
 
-export function relevantSwitches(features: string[]): SwitchName[] {
+/**
+ * Switches the 2-D grid kernel does not read (it visits a gathered key rectangle with the mask on every block):
+ * while grid2d is on they only change the 1-D fallback, which the benchmark shapes never take.
+ */
+export const GRID_INERT: readonly SwitchName[] = ["skip_empty", "mask_split", "reverse_m", "tma", "affine_kv_bias"];
+
+/** The switches worth flipping for a problem with these features (and, when given, this config's switches). */
+export function relevantSwitches(features: string[], switches?: Partial<Record<SwitchName, boolean>>): SwitchName[] {
   const f = new Set(features);
+  const gridOn = f.has("grid2d") && switches?.grid2d === true;
   return SWITCHES.filter((s) => {
+    if (gridOn && GRID_INERT.includes(s)) return false;
     if (s === "affine_kv_bias") return f.has("score_mod") && !f.has("tanh");
     const needs = SWITCH_FEATURE[s];
     return needs === null || f.has(needs);
@@ -112,7 +120,7 @@ export function allNeighbours(parent: ResolvedConfig, headDims: string[] = DEFAU
       }
     }
   }
-  for (const s of relevantSwitches(parent.features)) {
+  for (const s of relevantSwitches(parent.features, parent.switches)) {
     const on = parent.switches[s];
     out.push({ config: { ...structuredClone(base), [s]: !on }, idea: `${s} ${on ? "on->off" : "off->on"}` });
   }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { relevantSwitches } from "../../agents/offline/mutate.ts";
+import { GRID_INERT, type ResolvedConfig, allNeighbours, relevantSwitches } from "../../agents/offline/mutate.ts";
 import { loadConfig, repoRoot } from "../../core/config.ts";
 
 // The offline template's 2-D layout (switch grid2d): masks on a token grid get rectangles of queries and keys.
@@ -99,5 +99,20 @@ describe("2-D grid layout: correct on the CPU Triton emulator", () => {
       expect(r.status, to).toBe(1);
       expect(r.stdout).toMatch(/emu_check: [1-9]\d* failing/);
     }
+  });
+});
+
+describe("2-D grid layout: search neighbours", () => {
+  it("while grid2d is on, switches only the 1-D fallback reads are not proposed; switching grid2d off brings them back", () => {
+    const r = resolved(join(root, "problems/natten_2d"));
+    const parent = { tiles: JSON.parse(renderPy(join(root, "problems/natten_2d"), ["--resolve"])).tiles, switches: r.switches, features: r.features } as ResolvedConfig;
+    const ideas = allNeighbours(parent).map((m) => m.idea);
+    expect(ideas).toContain("grid2d on->off");
+    for (const s of GRID_INERT) expect(ideas.some((i) => i.startsWith(`${s} `)), s).toBe(false);
+    expect(ideas.some((i) => i.startsWith("D=128: BLOCK_N"))).toBe(true);
+    const off = allNeighbours({ ...parent, switches: { ...parent.switches, grid2d: false } }).map((m) => m.idea);
+    expect(off).toContain("grid2d off->on");
+    expect(off).toContain("skip_empty off->on");
+    expect(off.some((i) => i.startsWith("mask_split "))).toBe(true);
   });
 });
