@@ -8,29 +8,12 @@ variant that failed the error check on the benchmark shape; the last lines list 
 import json
 import sys
 
+from variant_table import print_speed_table
+
 
 def main(path):
     res = json.load(open(path))
-    rows = [r for r in res["rows"] if r.get("kind") == "bench" and "ms" in r]
-    labels = [lb for lb in ("poly", "poly_q", "poly_3q", "poly_alt") if any(r["config"] == lb for r in rows)]
-    print(f"| problem | D | default ms (do_bench / verifier) | x flex | " + " | ".join(labels) + " |")
-    print("|---|---|---|---|" + "---|" * len(labels))
-    keys = sorted({(r["problem"], r["shape"][4]) for r in rows}, key=lambda k: (k[0], -k[1]))
-    for p, d in keys:
-        rs = {r["config"]: r for r in rows if r["problem"] == p and r["shape"][4] == d}
-        base = rs.get("default")
-        if not base:
-            continue
-        cells = []
-        for lb in labels:
-            r = rs.get(lb)
-            if not r:
-                cells.append("-")
-                continue
-            v2 = f"{base['ms_v2'] / r['ms_v2']:.3f}" if "ms_v2" in r and "ms_v2" in base else "-"
-            cells.append(f"{base['ms'] / r['ms']:.3f} / {v2}" + ("" if r.get("ok") else " !"))
-        v2 = f"{base['ms_v2']:.3f}" if "ms_v2" in base else "-"
-        print(f"| {p} | {d} | {base['ms']:.3f} / {v2} | {base['speedup']:.2f} | " + " | ".join(cells) + " |")
+    print_speed_table(res, ("poly", "poly_q", "poly_3q", "poly_alt"))
     for r in res["rows"]:
         if r.get("kind") == "correctness":
             print(f"correctness {r['problem']}/{r['config']}: ok={r['ok']} err {r['err']:.4g} allow {r['allow']:.4g}")
