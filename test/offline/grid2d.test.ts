@@ -70,6 +70,13 @@ describe("2-D grid layout: detection", () => {
     expect(src).toContain("_attn_fwd[grid](");
     const off = renderPy(join(root, "problems/natten_2d"), ["--config", '{"grid2d": false}']);
     expect(off).not.toContain("_attn_fwd_grid");
+    // tma acts on the 1-D fallback only: the grid kernel gathers K/V rows and must not define the TMA row base
+    // (kv_row is its key-row variable)
+    const tma = renderPy(join(root, "problems/natten_2d"), ["--config", '{"tma": true}']);
+    const gridKernel = tma.slice(tma.indexOf("def _attn_fwd_grid("), tma.indexOf("\n_TILES"));
+    expect(gridKernel).toContain("kv_row = kr[None, :]");
+    expect(gridKernel).not.toContain("kv_row = (b *");
+    expect(tma.slice(tma.indexOf("def _attn_fwd("), tma.indexOf("def _classify_grid("))).toContain("kv_row = (b *");
   });
 });
 

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from config import ConfigError, resolve  # noqa: E402
 from emit import Elementwise, Intervals, lit  # noqa: E402
-from lower import deps, drop_row_constants, estimate_density, grid_layout, has_inf, host_constant, lower_score, \
+from lower import deps, drop_row_constants, estimate_density, grid_layout, has_inf, lower_score, \
     linear_factor, prescale, scaled_factor, split_kv_affine, tanh_bound  # noqa: E402
 import template as T  # noqa: E402
 from translate import TranslateError, translate_factory  # noqa: E402
@@ -120,8 +120,6 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
     linear = linear_factor(s2)
     ew = Elementwise()
     grid = grid_layout(mask.ir) if cfg["grid2d"] else None
-    if grid is not None and not host_constant(grid[0]):
-        grid = None
     # affine_kv_bias hoists a column vector of a contiguous key block: not for the 2-D layout's gathered keys
     colbias, affine = None, split_kv_affine(s2) if cfg["affine_kv_bias"] and bound is None and grid is None else None
     if affine is not None and linear_factor(s2) is None and scaled_factor(s2) is None:
@@ -207,8 +205,7 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
     kern = T.KERNEL_HEAD.format(args=kernel_args, constexprs=constexprs, pid_m=pid_m)
     kern += T.TMA_ROW if tma else ""
     kern += T.indent(ew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
-    kern += ("    m_i = tl.full([BLOCK_M], float(\"-inf\"), tl.float32)\n    l_i = tl.zeros([BLOCK_M], tl.float32)\n"
-             "    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)\n")
+    kern += T.ACC_INIT
     kern += ranges
     safe = has_inf(s2)
     skip = mask.ir is not None and cfg["skip_empty"]
@@ -232,12 +229,10 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
         pieces.append(T.CLASSIFY_GRID.format(args=param_args, body=T.indent(giv.scalar.prologue + giv.lines, 4)
                                              .rstrip("\n"), may=gmay, must=gmust))
         gk = T.GRID_HEAD.format(args=kernel_args, constexprs=constexprs.replace(", NB_P2: tl.constexpr", ""))
-        gk += T.TMA_ROW if tma else ""
         gew = Elementwise(prefix="_w")  # the mask in grid coordinates: no division per key block
         grid_keep = f"{gew(grid_ir)} & kv_ok[None, :]"
         gk += T.indent(ew.prologue + gew.prologue, 4) + ("    " + qscale_line if qscale_line else "")
-        gk += ("    m_i = tl.full([BLOCK_M], float(\"-inf\"), tl.float32)\n    l_i = tl.zeros([BLOCK_M], tl.float32)\n"
-               "    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)\n")
+        gk += T.ACC_INIT
         gk += T.GRID_RANGES.format(args=param_args)
         gk += "    for j in range(0, tl.cdiv(n_keys, BLOCK_N)):  # the key rectangle, BLOCK_N keys at a time\n"
         gk += _loop_body(score_text, grid_keep, mode, ind=8, gather=True, **{**branches, "tma": False})

@@ -139,6 +139,11 @@ def _attn_fwd(Q, K, V, O, sm_scale,
     q = tl.load(q_ptrs, mask=offs_m[:, None] < S, other=0.0)
 '''
 
+ACC_INIT = '''    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
+'''
+
 RANGES_UNMASKED = '''    # no mask_mod: every block is full except a partial last one
     lo = 0
     flo = 0
