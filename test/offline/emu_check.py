@@ -1,6 +1,9 @@
 """Runs offline-template kernels on the CPU Triton emulator against each problem's float64 reference.
 
-    python3 test/offline/emu_check.py [--problem NAME ...] [--config JSON ...] [--kernel FILE]
+    python3 test/offline/emu_check.py [--problem NAME ...] [--config JSON ...] [--kernel FILE] [--cuda]
+
+--cuda runs the same checks with the real Triton on a GPU (the candidate gets CUDA tensors; the references
+still run on the CPU in float64 and bf16), e.g. for fixture problems outside the suite on the H100.
 
 Prints one JSON line per (problem, config, shape) with the max error and the allowance
 (2x the bf16 reference's error + atol, the verifier's rule), and exits 1 on any failure.
@@ -15,7 +18,9 @@ import os
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "test", "offline", "triton_emu"))
+CUDA = "--cuda" in sys.argv
+if not CUDA:
+    sys.path.insert(0, os.path.join(ROOT, "test", "offline", "triton_emu"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "offline"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "verifier", "harness"))
 
@@ -62,7 +67,11 @@ def check(problem, attention, shapes, seed=0):
         p64 = {kk: (vv.double() if torch.is_tensor(vv) and vv.is_floating_point() else vv) for kk, vv in params.items()}
         gold = ref.reference(q.double(), k.double(), v.double(), scale=scale, **p64)
         low = ref.reference(q, k, v, scale=scale, **params)
-        out = attention(q, k, v, scale=scale, **params)
+        if CUDA:
+            dev = {kk: (vv.cuda() if torch.is_tensor(vv) else vv) for kk, vv in params.items()}
+            out = attention(q.cuda(), k.cuda(), v.cuda(), scale=scale, **dev).cpu()
+        else:
+            out = attention(q, k, v, scale=scale, **params)
         err = (out.double() - gold).abs().max().item()
         allow = 2 * (low.double() - gold).abs().max().item() + spec.get("atol", 1e-3)
         rows.append({"problem": problem, "shape": [B, H, hkv, S, D], "err": round(err, 5),
@@ -76,6 +85,7 @@ def main():
     ap.add_argument("--config", action="append")
     ap.add_argument("--kernel", help="check a hand-written module instead of rendering")
     ap.add_argument("--max-s", type=int, default=300)
+    ap.add_argument("--cuda", action="store_true", help="real Triton on the GPU instead of the CPU emulator")
     a = ap.parse_args()
     problems = a.problem or sorted(d for d in os.listdir(os.path.join(ROOT, "problems"))
                                    if os.path.isfile(os.path.join(ROOT, "problems", d, "problem.json")))
