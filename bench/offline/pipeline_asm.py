@@ -12,7 +12,6 @@ The default kernel shows 0 (softmax strictly between the waits); pv_defer should
 in both, unless ptxas serialised the wgmmas (then sass shows a DEPBAR right after each HGMMA group and a C75xx note).
 """
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -124,14 +123,13 @@ def kernels(mod):
 def analyse(problem, label, d, out_dir):
     import torch
     from pipeline_variants import variant_source
+    from quick_gpu import load_module
     from render import render
     src = render(os.path.join(ROOT, "problems", problem), {}) if label == "default" else variant_source(problem, label)
     path = os.path.join(out_dir, f"{problem}_{label}.py")
     with open(path, "w") as f:
         f.write(src)
-    spec = importlib.util.spec_from_file_location(f"asm_{problem}_{label}_{d}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_module(path, f"asm_{problem}_{label}_{d}")
     from kforge_harness.params import materialise
     shape = {"B": 1, "H": 4, "Hkv": 2 if problem == "gqa" else 4, "S": 512, "D": d}  # S % 16 == 0, as benchmarked
     q = torch.randn(1, 4, 512, d, device="cuda", dtype=torch.bfloat16)

@@ -8,7 +8,6 @@ Labels: default; poly (the switch: odd columns of the score tile on the FMA pipe
 FMA pipe: no reshape/split, a branch per block instead; a fallback in case the split does not compile). bench/offline/poly.json maps them for
 `quick_gpu.py --set json:bench/offline/poly.json`.
 """
-import importlib.util
 import json
 import os
 import sys
@@ -64,6 +63,7 @@ def alternate(src):
 def registers():
     """Compile default and the variants at D=64 and D=128 (small S: same kernel) and print regs / spills."""
     import torch
+    from quick_gpu import load_module
     from render import render
     for p in ("full", "softcap"):
         for label in ("default", "poly", *SPLITS):
@@ -72,9 +72,7 @@ def registers():
             path = os.path.join(OUT, f"regs_{p}_{label}.py")
             with open(path, "w") as f:
                 f.write(src)
-            spec = importlib.util.spec_from_file_location(f"regs_{p}_{label}", path)
-            mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
+            mod = load_module(path, f"regs_{p}_{label}")
             for d in (64, 128):
                 q = torch.randn(1, 2, 512, d, device="cuda", dtype=torch.bfloat16)
                 mod.attention(q, q, q, scale=d ** -0.5, **({"cap": 50.0} if p == "softcap" else {}))
