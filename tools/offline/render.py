@@ -157,7 +157,8 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
         bound_args = "".join(f", qmin_{t}, qmax_{t}" for t in q_bounded) + \
             "".join(f", kmin_{t}, kmax_{t}" for t in kv_bounded)
         body = cls_ew.prologue + iv.lines
-        pieces.append(T.CLASSIFY.format(args=param_args + bound_args, body=T.indent(body, 4).rstrip("\n"),
+        pieces.append(T.CLASSIFY.format(**T.CLASSIFY_1D, args=param_args + bound_args,
+                                        body=T.indent(body, 4).rstrip("\n"),
                                         may=may, must=must))
         if kv_bounded:
             pieces.append(T.BLOCK_MINMAX)
@@ -226,8 +227,9 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256):
         gw, grid_ir = grid
         giv = Intervals(Elementwise(prefix="_g"))
         gmay, gmust = giv.boolean(grid_ir)
-        pieces.append(T.CLASSIFY_GRID.format(args=param_args, body=T.indent(giv.scalar.prologue + giv.lines, 4)
-                                             .rstrip("\n"), may=gmay, must=gmust))
+        body = [T.GRID_CLASSIFY_PRELUDE] + giv.scalar.prologue + giv.lines
+        pieces.append(T.CLASSIFY.format(**T.CLASSIFY_GRID, args=param_args, body=T.indent(body, 4).rstrip("\n"),
+                                        may=gmay, must=gmust))
         gk = T.GRID_HEAD.format(args=kernel_args, constexprs=constexprs.replace(", NB_P2: tl.constexpr", ""))
         gew = Elementwise(prefix="_w")  # the mask in grid coordinates: no division per key block
         grid_keep = f"{gew(grid_ir)} & kv_ok[None, :]"

@@ -110,8 +110,8 @@ def _block_minmax(T, MIN, MAX, n, BLOCK: tl.constexpr):
 CLASSIFY = '''
 
 @triton.jit
-def _classify(q_lo, q_hi, k_lo, k_hi, b, h{args}):
-    # (may, must): may some (q, kv) of the tile be kept; are all kept. Works on scalars and per-block vectors.
+def {name}({bounds}, b, h{args}):
+    # {what}
 {body}
     return {may}, {must}
 '''
@@ -172,15 +172,14 @@ FULL_RANGE_NONE = '''    flo = hi  # mask_split off: every visited block takes t
     fhi = hi
 '''
 
-CLASSIFY_GRID = '''
-
-@triton.jit
-def _classify_grid(qr_lo, qr_hi, qc_lo, qc_hi, kr_lo, kr_hi, kc_lo, kc_hi, b, h{args}):
-    # (may, must) over a rectangle of query rows/columns and one of key rows/columns of the 2-D grid
-    k_lo = kr_lo + kc_lo  # (only its shape and sign are used: constant booleans)
-{body}
-    return {may}, {must}
-'''
+# the two classifiers CLASSIFY renders: 1-D (query and key index ranges) and 2-D grid (row and column ranges)
+CLASSIFY_1D = dict(name="_classify", bounds="q_lo, q_hi, k_lo, k_hi",
+                   what="(may, must): may some (q, kv) of the tile be kept; are all kept. Works on scalars and "
+                        "per-block vectors.")
+CLASSIFY_GRID = dict(name="_classify_grid", bounds="qr_lo, qr_hi, qc_lo, qc_hi, kr_lo, kr_hi, kc_lo, kc_hi",
+                     what="(may, must) over a rectangle of query rows/columns and one of key rows/columns of the "
+                          "2-D grid")
+GRID_CLASSIFY_PRELUDE = "k_lo = kr_lo + kc_lo  # (only its shape and sign are used: constant booleans)"
 
 GRID_HEAD = '''
 
