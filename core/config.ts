@@ -30,6 +30,7 @@ const EnvSchema = z.object({
   KFORGE_GPU_TESTS: optionalString,
   KFORGE_LOG: z.enum(["debug", "info", "warn", "error"]).optional(),
   NO_COLOR: optionalString,
+  KFORGE_UNSAFE_NO_SANDBOX: optionalString,
 });
 
 export type ProviderName = "deepseek" | "openai-compatible" | "offline";
@@ -65,6 +66,8 @@ export interface Config {
   gpuTests: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
   color: boolean;
+  /** KFORGE_UNSAFE_NO_SANDBOX=1: run candidates even where the OS sandbox cannot be built (loudly warned). */
+  unsafeNoSandbox: boolean;
   /** Names of environment variables that carry secrets: never passed to generated code. */
   secretNames: string[];
 }
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gpuTests: e.KFORGE_GPU_TESTS === "1",
     logLevel: e.KFORGE_LOG ?? "info",
     color: !e.NO_COLOR,
+    unsafeNoSandbox: e.KFORGE_UNSAFE_NO_SANDBOX === "1",
     secretNames: ["DEEPSEEK_API_KEY", "KFORGE_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN"],
   };
 }
