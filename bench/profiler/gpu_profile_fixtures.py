@@ -1,7 +1,7 @@
 """Profiles the verifier's good fixture kernels with Nsight Compute on a GPU host without Node:
 the same ncu command line as tools/profiler/ncu.ts (NVTX range around one launch after warm-up,
 --clock-control none, the kernel-name filter, the metric list of tools/profiler/metrics.txt), in the
-harness's sandbox (scrubbed env, own temp dir, unshare -n). Writes per run the raw CSV, the driver
+harness's OS sandbox (tools/sandbox: namespaces, read-only root, unprivileged uid). Writes per run the raw CSV, the driver
 JSON (Triton compile metadata), ncu's console and an index to $OUT.
 
   OUT=/tmp/prof python3 bench/profiler/gpu_profile_fixtures.py            # first benchmark shape
@@ -28,22 +28,10 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "verifier", "harness"))
 
 
 def sandbox():
-    """The harness's sandbox helpers when present (the one launcher), else equivalent local ones."""
-    try:
-        from kforge_harness.driver import scrubbed_env, unshare_prefix
+    """The harness's environment scrubber and the OS sandbox's launcher (tools/sandbox), as kforge itself uses them."""
+    from kforge_harness.driver import sandbox_prefix, scrubbed_env
 
-        return scrubbed_env, unshare_prefix
-    except ImportError:
-        def scrubbed_env(workdir, extra=None):
-            keep = ("PATH", "LANG", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_VISIBLE_DEVICES")
-            env = {k: v for k, v in os.environ.items() if k in keep}
-            env.update(HOME=workdir, TMPDIR=workdir, TRITON_CACHE_DIR=os.path.join(workdir, "triton"), PYTHONUNBUFFERED="1")
-            return env
-
-        def unshare_prefix():
-            return ["unshare", "-n"] if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0 else []
-
-        return scrubbed_env, unshare_prefix
+    return scrubbed_env, sandbox_prefix
 
 
 def find_ncu(explicit):
@@ -78,13 +66,13 @@ def kernel_names(source):
 
 
 def profile(ncu, metrics, kernel_path, problem, shape, out_dir, tag, limit_s):
-    scrubbed_env, unshare_prefix = sandbox()
+    scrubbed_env, sandbox_prefix = sandbox()
     work = tempfile.mkdtemp(prefix=f"kforge-prof-{tag}-")
     cand = os.path.join(work, "candidate.py")
     shutil.copy(kernel_path, cand)
     names = kernel_names(open(cand).read())
     hkv = shape.get("Hkv", shape["H"])
-    cmd = unshare_prefix() + [
+    cmd = sandbox_prefix(work, gpu=True) + [
         ncu, "--clock-control", "none", "--target-processes", "all", "--nvtx", "--nvtx-include", NVTX_RANGE,
         "--launch-count", "4", *(["--kernel-name", f"regex:^({'|'.join(names)})$"] if names else []),
         "--metrics", ",".join(metrics), "--export", os.path.join(work, "profile"), "--force-overwrite",

@@ -4,7 +4,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "../../core/config.ts";
 import { probePython, type PythonProbe } from "../../tools/verifier/python-env.ts";
-import { networkIsolationPrefix } from "../../tools/verifier/sandbox-env.ts";
+import { probeSandbox } from "../../tools/sandbox/sandbox.ts";
 import { emit, type Command } from "../command.ts";
 
 interface Check {
@@ -18,7 +18,7 @@ interface Check {
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "check this machine: python, torch, triton, GPU, ncu, network isolation, database",
+  summary: "check this machine: python, torch, triton, GPU, ncu, the OS sandbox (each layer), database",
   usage: "kforge doctor",
   details: "Exit code 0 when kforge can verify kernels here (Python with torch); missing optional parts are listed with what to do.",
   options: {},
@@ -51,14 +51,26 @@ async function runChecks(config: Config): Promise<Check[]> {
       ? { name: "ncu", status: "ok", detail: (ncu.stdout.trim().split("\n").pop() ?? "").trim() }
       : { name: "ncu", status: "warn", detail: `${config.ncu} not runnable`, hint: "install Nsight Compute or set KFORGE_NCU; without it candidates are not profiled" },
   );
-  const iso = networkIsolationPrefix();
-  checks.push(
-    iso
-      ? { name: "network isolation", status: "ok", detail: `candidates run under \`${iso.join(" ")}\`` }
-      : { name: "network isolation", status: "warn", detail: "unshare -n is not permitted here", hint: "candidates will run with network access; run as root or enable user namespaces" },
-  );
+  checks.push(...(await sandboxChecks(config)));
   checks.push(dbCheck(config.dbPath));
   return checks;
+}
+
+/** One line per sandbox layer, each observed from inside a real sandbox (tools/sandbox/probe.py). */
+async function sandboxChecks(config: Config): Promise<Check[]> {
+  const probe = await probeSandbox(config.python);
+  if (!probe.ok && Object.keys(probe.layers).length === 0) {
+    return [{ name: "sandbox", status: config.unsafeNoSandbox ? "warn" : "missing", required: !config.unsafeNoSandbox, detail: probe.error ?? "cannot be built here",
+      hint: config.unsafeNoSandbox ? "KFORGE_UNSAFE_NO_SANDBOX=1: candidates run UNCONFINED" : "run as root or enable unprivileged user namespaces; kforge refuses to run candidates without it (KFORGE_UNSAFE_NO_SANDBOX=1 overrides, unsafely)" }];
+  }
+  const layers = Object.entries(probe.layers).map(([layer, ok]): Check => ({
+    name: `sandbox: ${layer.replace(/_/g, " ")}`,
+    status: ok ? "ok" : "missing",
+    detail: ok ? `active (${probe.mode === "root" ? "root, then an unprivileged uid" : "user namespace"})` : "not in effect",
+    required: !config.unsafeNoSandbox,
+    hint: "kforge refuses to run candidates until every layer holds (KFORGE_UNSAFE_NO_SANDBOX=1 overrides, unsafely)",
+  }));
+  return layers;
 }
 
 function torchChecks(p: PythonProbe, hint: string): Check[] {

@@ -14,6 +14,7 @@ import { noKernelsProfiled, ncuDiagnostics, rejectedMetrics, unavailableReason }
 import { parseQueryMetrics, readMetricList, selectMetrics } from "./metric-list.ts";
 import { summariseProfile } from "./parse.ts";
 import { runSandboxed } from "./sandbox.ts";
+import { requireSandbox } from "../sandbox/sandbox.ts";
 import { probePython } from "../verifier/python-env.ts";
 import { scrubbedEnv } from "../verifier/sandbox-env.ts";
 import type { ProfileOutcome, ProfileRequest, Profiler, ProfileSummary } from "./types.ts";
@@ -132,6 +133,7 @@ export class NcuProfiler implements Profiler {
   }
 
   private async run(req: ProfileRequest, ncu: string, dir: string, env: Record<string, string>): Promise<Uncosted> {
+    const isolation = await requireSandbox(this.config.python, this.config.unsafeNoSandbox);
     const shape = representativeShape(req);
     const limit = this.opts.timeoutMs ?? 300_000;
     let metrics = await this.metrics(ncu, dir, env);
@@ -153,7 +155,8 @@ export class NcuProfiler implements Profiler {
         "--module", candidate, "--shape", [shape.B, shape.H, shape.Hkv, shape.S, shape.D].join(","),
         "--params", JSON.stringify(req.problem.spec.params), "--result", resultPath, "--warmup", String(this.opts.warmup ?? 3),
       ];
-      const exit = await runSandboxed({ argv, cwd: dir, env, timeoutMs: limit, signal: req.signal });
+      const sandbox = isolation === "sandbox" ? { python: this.config.python, home: this.config.home, dbPath: this.config.dbPath, gpu: true } : null;
+      const exit = await runSandboxed({ argv, cwd: dir, env, timeoutMs: limit, signal: req.signal, sandbox });
       if (exit.aborted) throw req.signal?.reason ?? new Error("profile aborted");
       if (exit.spawnError) return { status: "unavailable", reason: `could not start ncu at ${ncu}: ${exit.spawnError.message}. Set KFORGE_NCU to a working ncu.` };
       text = `${exit.stdout}\n${exit.stderr}`;
@@ -192,7 +195,7 @@ export class NcuProfiler implements Profiler {
   private async exportCsv(ncu: string, rep: string, dir: string, env: Record<string, string>): Promise<string | { status: "failed"; reason: string }> {
     let last = "";
     for (const units of [["--print-units", "base"], []]) {
-      const r = await runSandboxed({ argv: [ncu, "--import", rep, "--csv", "--page", "raw", ...units], cwd: dir, env, timeoutMs: 60_000, isolateNetwork: false });
+      const r = await runSandboxed({ argv: [ncu, "--import", rep, "--csv", "--page", "raw", ...units], cwd: dir, env, timeoutMs: 60_000, sandbox: null });
       if (r.code === 0 && r.stdout.includes("Kernel Name")) return r.stdout;
       last = ncuDiagnostics(r.stdout + r.stderr).join(" | ") || r.stderr.slice(-300);
     }
@@ -203,7 +206,7 @@ export class NcuProfiler implements Profiler {
   private async metrics(ncu: string, dir: string, env: Record<string, string>): Promise<string[]> {
     const cached = this.metricsFor.get(ncu);
     if (cached) return cached;
-    const q = await runSandboxed({ argv: [ncu, "--query-metrics", "--devices", "0"], cwd: dir, env, timeoutMs: 60_000, isolateNetwork: false });
+    const q = await runSandboxed({ argv: [ncu, "--query-metrics", "--devices", "0"], cwd: dir, env, timeoutMs: 60_000, sandbox: null });
     const chosen = selectMetrics(readMetricList(), parseQueryMetrics(q.stdout));
     this.metricsFor.set(ncu, chosen);
     return chosen;

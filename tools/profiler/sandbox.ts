@@ -1,11 +1,11 @@
 /**
  * The one place the profiler starts a process (ncu, which starts the candidate's Python): the
- * environment the caller built with the verifier's `scrubbedEnv`, no network through the verifier's
- * `networkIsolationPrefix`, a time limit that kills the whole process group. The verifier's
+ * environment the caller built with the verifier's `scrubbedEnv`, the OS sandbox of tools/sandbox (the
+ * verifier's, with the GPU nodes), a time limit that kills the whole process group. The verifier's
  * HarnessProcess speaks the harness protocol; ncu needs a plain run-to-completion, hence this.
  */
 import { spawn } from "node:child_process";
-import { networkIsolationPrefix } from "../verifier/sandbox-env.ts";
+import { sandboxArgv } from "../sandbox/sandbox.ts";
 
 /** One command to run in the sandbox. */
 export interface SandboxSpec {
@@ -15,8 +15,8 @@ export interface SandboxSpec {
   env: Record<string, string>;
   timeoutMs: number;
   signal?: AbortSignal | undefined;
-  /** Run in a fresh network namespace when the OS allows (default true). */
-  isolateNetwork?: boolean;
+  /** Run inside the OS sandbox with `python` as its launcher (cwd is its writable dir); null runs unconfined. */
+  sandbox: { python: string; home: string; dbPath: string; gpu: boolean } | null;
   /** Keep at most this many characters of each stream (the tail; default 200k). */
   maxOutputChars?: number;
 }
@@ -32,16 +32,16 @@ export interface SandboxExit {
   /** Set when the program could not be started at all (ENOENT, EACCES). */
   spawnError?: { code: string; message: string };
   ms: number;
-  /** Whether the child ran without network. */
-  networkIsolated: boolean;
+  /** Whether the child ran inside the OS sandbox. */
+  sandboxed: boolean;
 }
 
 /** Runs one sandboxed command to completion; never throws for the child's failures. */
 export function runSandboxed(spec: SandboxSpec): Promise<SandboxExit> {
   const started = performance.now();
   const max = spec.maxOutputChars ?? 200_000;
-  const prefix = spec.isolateNetwork === false ? null : networkIsolationPrefix();
-  const argv = [...(prefix ?? []), ...spec.argv];
+  const sb = spec.sandbox;
+  const argv = sb ? sandboxArgv(sb.python, sb, { workdir: spec.cwd, gpu: sb.gpu }, spec.argv) : spec.argv;
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";
@@ -71,7 +71,7 @@ export function runSandboxed(spec: SandboxSpec): Promise<SandboxExit> {
       clearTimeout(timer);
       spec.signal?.removeEventListener("abort", onAbort);
       killGroup(); // stray grandchildren of a finished run
-      resolve({ code, signal, stdout, stderr, timedOut, aborted, ...(spawnError ? { spawnError } : {}), ms: performance.now() - started, networkIsolated: prefix !== null });
+      resolve({ code, signal, stdout, stderr, timedOut, aborted, ...(spawnError ? { spawnError } : {}), ms: performance.now() - started, sandboxed: sb !== null });
     };
     child.on("error", (err: NodeJS.ErrnoException) => finish(null, null, { code: err.code ?? "ERROR", message: err.message }));
     child.on("close", (code, signal) => finish(code, signal));

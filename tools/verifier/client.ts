@@ -6,13 +6,15 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { ConfigError, ToolError } from "../../core/errors.ts";
 import { harnessScript } from "./python-env.ts";
-import { networkIsolationPrefix, scrubbedEnv } from "./sandbox-env.ts";
+import { scrubbedEnv } from "./sandbox-env.ts";
+import { sandboxArgv } from "../sandbox/sandbox.ts";
+import { sandboxSpec } from "../sandbox/spec.ts";
 
 /** Seconds allowed per phase; `job` covers modes that announce no phases (baseline, reference_check). */
 export interface PhaseLimits {
@@ -25,7 +27,8 @@ export interface PhaseLimits {
   job: number;
 }
 
-export const DEFAULT_LIMITS: PhaseLimits = { start: 180, static: 20, import: 60, compile: 120, correctness: 120, timing: 180, job: 900 };
+/** The phase limits of tools/sandbox/spec.json (shared with the Python driver). */
+export const DEFAULT_LIMITS: PhaseLimits = sandboxSpec().phase_limits_s;
 
 const LOG_TAIL = 16_000;
 
@@ -37,6 +40,8 @@ export interface SpawnOptions {
   pythonPath?: string[];
   sharedCacheDir?: string;
   tmpRoot?: string;
+  /** The OS sandbox to start in (paths to mask come from here), or null when the user opted out by name. */
+  sandbox: { home: string; dbPath: string; userns?: boolean; ro?: string[] } | null;
 }
 
 export interface ReadyInfo {
@@ -71,9 +76,13 @@ export class HarnessProcess {
 
   constructor(private readonly opts: SpawnOptions) {
     this.workdir = mkdtempSync(join(opts.tmpRoot ?? tmpdir(), "kforge-cand-"));
+    if (opts.sharedCacheDir) mkdirSync(opts.sharedCacheDir, { recursive: true });
     const env = scrubbedEnv({ workdir: this.workdir, secretNames: opts.secretNames, cudaVisibleDevices: opts.cudaVisibleDevices,
       ...(opts.pythonPath ? { pythonPath: opts.pythonPath } : {}), ...(opts.sharedCacheDir ? { sharedCacheDir: opts.sharedCacheDir } : {}) });
-    const argv = [...(networkIsolationPrefix() ?? []), opts.python, harnessScript(), "--device", opts.device, "--channel", "fd:3", "--workdir", this.workdir];
+    const harness = [opts.python, harnessScript(), "--device", opts.device, "--channel", "fd:3", "--workdir", this.workdir];
+    const argv = opts.sandbox
+      ? sandboxArgv(opts.python, opts.sandbox, { workdir: this.workdir, gpu: opts.device === "cuda", ro: opts.sandbox.ro ?? [], rw: opts.sharedCacheDir ? [opts.sharedCacheDir] : [] }, harness, { userns: opts.sandbox.userns ?? false })
+      : harness;
     this.child = spawn(argv[0] as string, argv.slice(1), { cwd: this.workdir, env, stdio: ["pipe", "pipe", "pipe", "pipe"], detached: true });
     this.child.stdin?.on("error", () => {}); // a process that died early closes its stdin; the exit says why
     for (const s of [this.child.stdout, this.child.stderr]) s?.on("data", (d: Buffer) => this.appendLog(d.toString()));

@@ -5,7 +5,7 @@
  * runs one candidate and exits; the next spare starts warming the moment its predecessor is taken.
  */
 import { randomInt } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Config } from "../../core/config.ts";
 import { InfraError, ToolError } from "../../core/errors.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
@@ -13,6 +13,7 @@ import { BaselineCache, BaselineTimingsSchema, baselineKey } from "./baseline-ca
 import { DEFAULT_LIMITS, HarnessProcess, type PhaseLimits, type ReadyInfo } from "./client.ts";
 import { abortError, toVerifyResult } from "./outcome.ts";
 import { probePython } from "./python-env.ts";
+import { requireSandbox } from "../sandbox/sandbox.ts";
 import type { VerifyResult } from "./result.ts";
 import type { BaselineTimings, Verifier, VerifyRequest } from "./types.ts";
 
@@ -35,6 +36,8 @@ export interface PoolOptions {
   tmpRoot?: string;
   /** A problem to warm a lane for right away. */
   problem?: LoadedProblem;
+  /** Build the sandbox with a user namespace even as root (tests of the non-root path). */
+  userns?: boolean;
 }
 
 type Device = "cuda" | "cpu";
@@ -68,6 +71,9 @@ export class VerifierPool implements Verifier {
   private readonly lanes = new Map<Device, Promise<Lane[]>>();
   private waiters: Array<() => void> = [];
   private pythonPath: string[] | undefined;
+  private isolation: "sandbox" | "unsafe" = "sandbox";
+  /** Problem folders the sandbox shows (read-only); a spare spawned before a new folder was seen is replaced. */
+  private readOnlyPaths: string[] = [];
   private readonly refreshed = new Set<string>();
   private closed = false;
 
@@ -78,10 +84,14 @@ export class VerifierPool implements Verifier {
     this.python = opts.python ?? config.python;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.baselines = new BaselineCache(opts.baselineFile);
-    if (opts.problem) void this.lanesFor(opts.problem.spec.device).catch(() => {}); // warm up early; errors surface on use
+    if (opts.problem) {
+      this.showProblem(opts.problem);
+      void this.lanesFor(opts.problem.spec.device).catch(() => {}); // warm up early; errors surface on use
+    }
   }
 
   async verify(req: VerifyRequest): Promise<VerifyResult> {
+    this.showProblem(req.problem);
     const device = req.problem.spec.device;
     const lane = await this.acquire(device, req.signal);
     try {
@@ -115,6 +125,7 @@ export class VerifierPool implements Verifier {
   }
 
   async measureBaseline(problem: LoadedProblem, signal?: AbortSignal): Promise<BaselineTimings> {
+    this.showProblem(problem);
     const lane = await this.acquire(problem.spec.device, signal);
     try {
       return await this.baselineOn(lane, problem, signal);
@@ -125,6 +136,7 @@ export class VerifierPool implements Verifier {
 
   /** The problem's reference against its compiled FlexAttention baseline on every correctness shape (GPU suite). */
   async referenceCheck(problem: LoadedProblem, signal?: AbortSignal): Promise<ReferenceCheck> {
+    this.showProblem(problem);
     const lane = await this.acquire(problem.spec.device, signal);
     try {
       const proc = this.spawn(lane, join(this.config.home, "cache", "compile"));
@@ -186,6 +198,7 @@ export class VerifierPool implements Verifier {
 
   private async discover(device: Device): Promise<Lane[]> {
     const probe = await probePython(this.python);
+    this.isolation = await requireSandbox(this.python, this.config.unsafeNoSandbox);
     if ("error" in probe) throw new InfraError(`the verifier's Python does not run: ${probe.error}`, { hint: "set KFORGE_PYTHON; `kforge doctor` checks the setup" });
     if (!probe.torch) throw new InfraError(`${this.python} has no torch (${probe.torch_error ?? "?"})`, { hint: "install PyTorch for it, or set KFORGE_PYTHON to one that has it" });
     // HOME moves into each candidate's temp dir, so a user-site torch/triton must be named explicitly.
@@ -207,6 +220,7 @@ export class VerifierPool implements Verifier {
       ...(this.pythonPath ? { pythonPath: this.pythonPath } : {}),
       ...(sharedCacheDir ? { sharedCacheDir } : {}),
       ...(this.opts.tmpRoot ? { tmpRoot: this.opts.tmpRoot } : {}),
+      sandbox: this.isolation === "sandbox" ? { home: this.config.home, dbPath: this.config.dbPath, userns: this.opts.userns ?? false, ro: this.readOnlyPaths } : null,
     });
   }
 
@@ -253,6 +267,21 @@ export class VerifierPool implements Verifier {
         },
       );
     });
+  }
+
+  /** Makes a problem's folder visible to sandboxes spawned from now on; spares that cannot see it are retired. */
+  private showProblem(problem: LoadedProblem): void {
+    const dir = dirname(problem.referencePath);
+    if (this.readOnlyPaths.includes(dir)) return;
+    this.readOnlyPaths = [...this.readOnlyPaths, dir];
+    void this.lanes.get(problem.spec.device)?.then((lanes) => {
+      for (const l of lanes) {
+        if (!l.busy && l.spare) {
+          l.spare.kill();
+          l.spare = null;
+        }
+      }
+    }, () => {});
   }
 
   private async acquire(device: Device, signal?: AbortSignal): Promise<Lane> {

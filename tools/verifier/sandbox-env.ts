@@ -1,14 +1,15 @@
 /**
- * What a candidate's process may see: a whitelisted environment (no API keys), HOME/TMPDIR and the
- * compile caches inside its own temp dir, and no network where `unshare` allows it.
+ * What a candidate's process may see of the environment: the allow-list of tools/sandbox/spec.json (the same list
+ * the launcher enforces again inside, and the Python driver uses), no secrets, HOME/TMPDIR and the compile caches
+ * inside its own temp dir.
  */
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { sandboxSpec } from "../sandbox/spec.ts";
 
-/** Variables Python, CUDA and Triton need; everything else is dropped. */
-const PASS_THROUGH = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "VIRTUAL_ENV", "CONDA_PREFIX"];
-/** Names that look like secrets are dropped even when whitelisted or set explicitly. */
-export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD/i;
+/** Names that look like secrets are dropped even when allowed or set explicitly. */
+export function secretNamePattern(): RegExp {
+  return new RegExp(sandboxSpec().secret_name_pattern, "i");
+}
 
 export interface SandboxEnvOptions {
   /** The candidate's temp dir: HOME, TMPDIR, TRITON_CACHE_DIR and TORCHINDUCTOR_CACHE_DIR live inside. */
@@ -29,7 +30,7 @@ export interface SandboxEnvOptions {
 export function scrubbedEnv(o: SandboxEnvOptions): Record<string, string> {
   const from = o.from ?? process.env;
   const env: Record<string, string> = {};
-  for (const name of PASS_THROUGH) {
+  for (const name of sandboxSpec().env_allow) {
     const v = from[name];
     if (v !== undefined) env[name] = v;
   }
@@ -37,6 +38,8 @@ export function scrubbedEnv(o: SandboxEnvOptions): Record<string, string> {
   Object.assign(env, {
     HOME: o.workdir,
     TMPDIR: o.workdir,
+    USER: "kforge-sandbox",
+    LOGNAME: "kforge-sandbox",
     TRITON_CACHE_DIR: join(cache, "triton"),
     TORCHINDUCTOR_CACHE_DIR: join(cache, "inductor"),
     PYTHONDONTWRITEBYTECODE: "1",
@@ -46,22 +49,7 @@ export function scrubbedEnv(o: SandboxEnvOptions): Record<string, string> {
   });
   if (o.pythonPath?.length) env["PYTHONPATH"] = o.pythonPath.join(":");
   const secrets = new Set(o.secretNames);
-  for (const name of Object.keys(env)) if (secrets.has(name) || SECRET_NAME.test(name)) delete env[name];
+  const pattern = secretNamePattern();
+  for (const name of Object.keys(env)) if (secrets.has(name) || pattern.test(name)) delete env[name];
   return env;
-}
-
-let isolation: string[] | null | undefined;
-
-/** `unshare -n` (root) or `unshare -rn` (a user namespace), whichever works here; null when neither does. Probed once. */
-export function networkIsolationPrefix(): string[] | null {
-  if (isolation !== undefined) return isolation;
-  isolation = null;
-  for (const prefix of [["unshare", "-n"], ["unshare", "-rn"]]) {
-    const r = spawnSync(prefix[0] as string, [...prefix.slice(1), "true"], { stdio: "ignore", timeout: 5000 });
-    if (r.status === 0) {
-      isolation = prefix;
-      break;
-    }
-  }
-  return isolation;
 }

@@ -1,6 +1,7 @@
 """A Python twin of the TypeScript client, for hosts without Node (gpu_selftest.py, bench/verify-time.py):
-spawns run_candidate.py in its own process group, temp dir and scrubbed environment, enforces
-per-phase time limits by killing the group, and reads the nonce-tagged events from a file channel."""
+spawns run_candidate.py inside the OS sandbox (tools/sandbox/launch.py, the same launcher and spec.json as the
+TypeScript pool), in its own temp dir and scrubbed environment, enforces per-phase time limits by killing the
+group, and reads the nonce-tagged events from a file channel."""
 from __future__ import annotations
 
 import json
@@ -17,11 +18,13 @@ from typing import Optional
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_CANDIDATE = os.path.join(HERE, "run_candidate.py")
-ENV_PASS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "CUDA_VISIBLE_DEVICES",
-            "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH")
-SECRET = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
-DEFAULT_LIMITS = {"start": 120.0, "static": 10.0, "import": 60.0, "compile": 90.0, "correctness": 60.0, "timing": 90.0}
-_unshare: Optional[bool] = None
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+SANDBOX_DIR = os.path.join(REPO, "tools", "sandbox")
+with open(os.path.join(SANDBOX_DIR, "spec.json")) as _f:
+    SPEC = json.load(_f)
+ENV_PASS = tuple(SPEC["env_allow"]) + ("CUDA_VISIBLE_DEVICES", "PYTHONPATH")
+SECRET = re.compile(SPEC["secret_name_pattern"], re.I)
+DEFAULT_LIMITS = {k: float(v) for k, v in SPEC["phase_limits_s"].items()}
 
 
 def _package_dirs() -> list:
@@ -47,22 +50,26 @@ def scrubbed_env(workdir: str, extra: Optional[dict] = None, add_site: bool = Tr
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p] + (_package_dirs() if add_site else [])
     if paths:
         env["PYTHONPATH"] = os.pathsep.join(paths)
-    env.update(HOME=workdir, TMPDIR=workdir, TRITON_CACHE_DIR=os.path.join(workdir, "triton"),
+    env.update(HOME=workdir, TMPDIR=workdir, USER="kforge-sandbox", LOGNAME="kforge-sandbox", TRITON_CACHE_DIR=os.path.join(workdir, "triton"),
                TORCHINDUCTOR_CACHE_DIR=os.path.join(workdir, "inductor"), PYTHONDONTWRITEBYTECODE="1",
                PYTHONUNBUFFERED="1")
     env.update(extra or {})
     return env
 
 
-def unshare_prefix() -> list:
-    """["unshare", "-n"] where a private network namespace works here (probed once)."""
-    global _unshare
-    if _unshare is None:
-        try:
-            _unshare = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _unshare = False
-    return ["unshare", "-n"] if _unshare else []
+def sandbox_prefix(workdir: str, gpu: bool, python: str = sys.executable, ro: Optional[list] = None,
+                   rw: Optional[list] = None) -> list:
+    """The launcher's argv before the command: the OS sandbox of tools/sandbox, as the TypeScript pool builds it
+    (the repository's tools/ and problems/ read-only, the home directory and the checkout masked)."""
+    cmd = [python, "-I", os.path.join(SANDBOX_DIR, "launch.py"), "--workdir", workdir, "--parent-pid", str(os.getpid())]
+    cmd += ["--gpu"] if gpu else []
+    for p in [os.path.join(REPO, "tools"), os.path.join(REPO, "problems")] + (ro or []):
+        cmd += ["--ro", p]
+    for p in rw or []:
+        cmd += ["--rw", p]
+    for p in {os.path.expanduser("~"), REPO}:
+        cmd += ["--hide", p]
+    return cmd + ["--"]
 
 
 class Spare:
@@ -77,8 +84,12 @@ class Spare:
         self.log_path = os.path.join(self.workdir, ".log.txt")
         self.t_spawn = time.time()
         self.log = open(self.log_path, "wb")
-        cmd = unshare_prefix() + [python, RUN_CANDIDATE, "--device", device, "--channel", f"file:{self.events_path}",
-                                  "--workdir", self.workdir]
+        cache = (env_extra or {}).get("TRITON_CACHE_DIR")
+        rw = [os.path.dirname(cache)] if cache else []
+        for d in rw:
+            os.makedirs(d, exist_ok=True)
+        cmd = sandbox_prefix(self.workdir, device == "cuda", python, rw=rw) + [
+            python, RUN_CANDIDATE, "--device", device, "--channel", f"file:{self.events_path}", "--workdir", self.workdir]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=scrubbed_env(self.workdir, env_extra, add_site=os.path.realpath(python) == os.path.realpath(sys.executable)),
                                      cwd=self.workdir, start_new_session=True)
