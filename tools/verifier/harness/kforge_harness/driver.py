@@ -61,9 +61,13 @@ def sandbox_prefix(workdir: str, gpu: bool, python: str = sys.executable, ro: Op
                    rw: Optional[list] = None) -> list:
     """The launcher's argv before the command: the OS sandbox of tools/sandbox, as the TypeScript pool builds it
     (the repository's tools/ and problems/ read-only, the home directory and the checkout masked)."""
+    if os.environ.get("KFORGE_UNSAFE_NO_SANDBOX") == "1":  # the same named opt-out as kforge's
+        sys.stderr.write("!!! KFORGE_UNSAFE_NO_SANDBOX=1: the candidate runs WITHOUT the OS sandbox !!!\n")
+        return []
     cmd = [python, "-I", os.path.join(SANDBOX_DIR, "launch.py"), "--workdir", workdir, "--parent-pid", str(os.getpid())]
     cmd += ["--gpu"] if gpu else []
-    for p in [os.path.join(REPO, "tools"), os.path.join(REPO, "problems")] + (ro or []):
+    shown = [os.path.join(REPO, d) for d in ("tools", "problems", os.path.join("test", "fixtures", "problems"))]
+    for p in [d for d in shown if os.path.isdir(d)] + (ro or []):  # + the self-test's fixture problems
         cmd += ["--ro", p]
     for p in rw or []:
         cmd += ["--rw", p]
@@ -115,6 +119,9 @@ class Spare:
     def run(self, job: dict, limits: Optional[dict] = None) -> dict:
         """Sends the job, enforces per-phase limits, returns {"result" | "timeout" | "died" ..., timings}."""
         limits = {**DEFAULT_LIMITS, **(limits or {})}
+        if job.get("kernel_path") and job.get("source") is None:  # the sandbox cannot see the caller's files
+            with open(job["kernel_path"]) as f:
+                job = {**{k: v for k, v in job.items() if k != "kernel_path"}, "source": f.read()}
         nonce = secrets.token_hex(16)
         t_send = time.time()
         self.proc.stdin.write((json.dumps({**job, "nonce": nonce}) + "\n").encode())
