@@ -1,25 +1,25 @@
 /** Reads what the agents need about nodes from the trace store. */
 import type { NodeRow } from "../memory/trace-types.ts";
 import type { TraceStore } from "../memory/trace-store.ts";
-import type { Critique, Exemplar, NodeView } from "../agents/types.ts";
-import type { Bottlenecks } from "../agents/profiler/schema.ts";
-import type { ProfileOutcome } from "../tools/profiler/types.ts";
+import { traceQueries } from "../memory/trace-queries.ts";
+import type { Exemplar, NodeView } from "../agents/types.ts";
 import type { GraphDeps } from "./deps.ts";
 
 /** A node with its kernel, verification, critique and profile. */
 export function loadView(store: TraceStore, nodeId: string): NodeView {
   const row = store.getNode(nodeId);
   if (!row) throw new Error(`trace has no node ${nodeId}`);
-  const p = store.getProfile(nodeId);
-  const outcome = p?.outcome as ProfileOutcome | undefined;
+  const q = traceQueries(store.db);
+  const p = q.profile(nodeId);
+  const outcome = p?.outcome;
   return {
     row,
     idea: store.getIdea(nodeId),
     kernel: store.getKernel(nodeId),
-    verification: store.getVerification(nodeId),
-    critique: store.getCritique(nodeId) as Critique | null,
+    verification: q.verification(nodeId),
+    critique: q.critique(nodeId),
     profile: outcome
-      ? { summary: outcome.status === "ok" ? outcome.summary : null, note: outcome.status === "ok" ? null : `${outcome.status}: ${outcome.reason}`, bottlenecks: p!.bottlenecks as Bottlenecks | null }
+      ? { summary: outcome.status === "ok" ? outcome.summary : null, note: outcome.status === "ok" ? null : `${outcome.status}: ${outcome.reason}`, bottlenecks: p!.bottlenecks }
       : null,
   };
 }

@@ -8,15 +8,19 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../core/config.ts";
-import { openTraceReader, type TraceReader } from "./trace-reader.ts";
+import { openTraceReader } from "../memory/trace-reader.ts";
+import type { TraceQueries } from "../memory/trace-queries.ts";
 import { buildClient } from "./client-bundle.ts";
 import { compactNode, type NodePanelData, type TreeBatch } from "./trace-view.ts";
 import { kernelDiff } from "./kernel-diff.ts";
+import { BadRequest, parseApiPath, type ApiRoute } from "./api-route.ts";
 
 /** How often a live stream looks for new or changed nodes. */
 export const LIVE_POLL_MS = 1000;
 /** A comment line this often keeps proxies and the browser from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
+/** Live streams open at once by default: each polls the database, so a runaway page cannot pile them up. */
+export const DEFAULT_MAX_STREAMS = 16;
 
 const STATIC: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
@@ -32,6 +36,8 @@ export interface UiServerOptions {
   /** 0 picks a free port. */
   port: number;
   pollMs?: number;
+  /** Live streams open at once (default DEFAULT_MAX_STREAMS); one more is answered 503. */
+  maxStreams?: number;
 }
 
 /** A running explorer. */
@@ -44,26 +50,29 @@ export interface UiServer {
 /** Opens the database read-only, builds the page's script and starts listening on 127.0.0.1. */
 export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const reader = openTraceReader(opts.dbPath);
+  const q = reader.queries;
+  const live: LiveOptions = { pollMs: opts.pollMs ?? LIVE_POLL_MS, maxStreams: opts.maxStreams ?? DEFAULT_MAX_STREAMS, streams: new Set() };
   const script = await buildClient();
   const root = join(repoRoot(), "ui", "static");
   const assets = new Map(Object.entries(STATIC).map(([path, a]) => [path, { body: readFileSync(join(root, a.file)), type: a.type }]));
   assets.set("/app.js", { body: Buffer.from(script), type: "text/javascript; charset=utf-8" });
-  const streams = new Set<ServerResponse>();
   let port = opts.port;
 
   const server = createServer((req, res) => {
     try {
       if (!allowedHost(req.headers.host, port)) return send(res, 421, { error: "this server answers only to 127.0.0.1 / localhost" });
       if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, { error: "read-only: GET only" });
-      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const url = parseUrl(req.url);
+      if (!url) return send(res, 400, { error: `malformed URL: ${JSON.stringify((req.url ?? "").slice(0, 200))}` });
       const asset = assets.get(url.pathname);
       if (asset) {
         res.writeHead(200, { "content-type": asset.type, "content-security-policy": CSP, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
         return res.end(req.method === "HEAD" ? undefined : asset.body);
       }
-      if (url.pathname.startsWith("/api/")) return api(reader, url, req, res, streams, opts.pollMs ?? LIVE_POLL_MS);
+      if (url.pathname.startsWith("/api/")) return api(q, parseApiPath(url), req, res, live);
       send(res, 404, { error: `no such page: ${url.pathname}` });
     } catch (err) {
+      if (err instanceof BadRequest) return send(res, 400, { error: err.message });
       send(res, 500, { error: err instanceof Error ? err.message : String(err) });
     }
   });
@@ -77,7 +86,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of streams) s.end();
+        for (const s of live.streams) s.end();
         server.close(() => {
           reader.close();
           resolve();
@@ -87,51 +96,63 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   };
 }
 
-function api(reader: TraceReader, url: URL, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, pollMs: number): void {
-  const parts = url.pathname.split("/").slice(2).map(decodeURIComponent); // ["runs", id, ...]
-  if (parts[0] === "health") return send(res, 200, { ok: true });
-  if (parts[0] !== "runs") return send(res, 404, { error: `no such API: ${url.pathname}` });
-  if (parts.length === 1) return send(res, 200, reader.store.listRuns());
-  const run = reader.store.getRun(parts[1]!);
-  if (!run) return send(res, 404, { error: `no run ${parts[1]}` });
-  const since = Number(url.searchParams.get("since") ?? "0") || 0;
-  switch (parts[2]) {
-    case undefined:
+function api(q: TraceQueries, route: ApiRoute, req: IncomingMessage, res: ServerResponse, live: LiveOptions): void {
+  switch (route.kind) {
+    case "health":
+      return send(res, 200, { ok: true });
+    case "runs":
+      return send(res, 200, q.listRuns());
+    case "unknown":
+      return send(res, 404, { error: `no such API: ${route.path}` });
+  }
+  const run = q.getRun(route.runId);
+  if (!run) return send(res, 404, { error: `no run ${route.runId}` });
+  switch (route.kind) {
+    case "run":
       return send(res, 200, run);
     case "tree":
-      return send(res, 200, treeBatch(reader, run.id, since));
+      return send(res, 200, treeBatch(q, run.id, route.since));
     case "best":
-      return send(res, 200, reader.store.bestSeries(run.id));
-    case "nodes": {
-      const data = parts[3] ? nodePanel(reader, run.id, parts[3]) : null;
-      return data ? send(res, 200, data) : send(res, 404, { error: `no node ${parts[3]} in run ${run.id}` });
+      return send(res, 200, q.bestSeries(run.id));
+    case "node": {
+      const data = nodePanel(q, run.id, route.node);
+      return data ? send(res, 200, data) : send(res, 404, { error: `no node ${route.node} in run ${run.id}` });
     }
     case "live":
-      return live(reader, run.id, since, req, res, streams, pollMs);
-    default:
-      return send(res, 404, { error: `no such API: ${url.pathname}` });
+      return streamLive(q, run.id, route.since, req, res, live);
   }
 }
 
 /** All nodes (since 0) or those changed after `since`, in creation order, with the cursor to pass next. */
-export function treeBatch(reader: TraceReader, runId: string, since: number): TreeBatch {
-  const { nodes, run, cursor } = reader.store.nodesSince(runId, since);
+export function treeBatch(q: TraceQueries, runId: string, since: number): TreeBatch {
+  const { nodes, run, cursor } = q.nodesSince(runId, since);
   const sorted = since === 0 ? [...nodes].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id, "en", { numeric: true })) : nodes;
   return { run: run!, nodes: sorted.map((n) => compactNode(n, run!.startedAt)), cursor };
 }
 
 /** One node's detail with the diff against its parent's kernel; the node may be named by id or label. */
-export function nodePanel(reader: TraceReader, runId: string, idOrLabel: string): NodePanelData | null {
-  const node = reader.store.getNode(idOrLabel, runId);
-  if (!node || node.runId !== runId) return null;
-  const detail = reader.store.getNodeDetail(node.id)!;
-  const parentLabel = node.parentId ? (reader.store.getNode(node.parentId)?.label ?? null) : null;
+export function nodePanel(q: TraceQueries, runId: string, idOrLabel: string): NodePanelData | null {
+  const node = q.getNode(idOrLabel, runId);
+  if (!node) return null;
+  const detail = q.nodeDetail(node.id)!;
+  const parentLabel = node.parentId ? (q.getNode(node.parentId)?.label ?? null) : null;
   const diff = detail.kernel !== null && detail.parentKernel !== null ? kernelDiff(detail.parentKernel, detail.kernel, `${parentLabel}/kernel.py`, `${node.label}/kernel.py`) : null;
   return { detail, diff, parentLabel };
 }
 
+interface LiveOptions {
+  pollMs: number;
+  maxStreams: number;
+  streams: Set<ServerResponse>;
+}
+
 /** Server-Sent Events: a `tree` event with each batch of changed nodes, polled from the database. */
-function live(reader: TraceReader, runId: string, since: number, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, pollMs: number): void {
+function streamLive(q: TraceQueries, runId: string, since: number, req: IncomingMessage, res: ServerResponse, live: LiveOptions): void {
+  const { streams, pollMs } = live;
+  if (streams.size >= live.maxStreams) {
+    res.setHeader("retry-after", "10");
+    return send(res, 503, { error: `too many live streams: ${streams.size} are open, the limit is ${live.maxStreams}; close other tabs of this page, or restart with kforge ui --max-streams N` });
+  }
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
   res.write(`retry: 2000\n\n`);
   streams.add(res);
@@ -140,7 +161,7 @@ function live(reader: TraceReader, runId: string, since: number, req: IncomingMe
   let lastWrite = Date.now();
   const tick = () => {
     try {
-      const batch = treeBatch(reader, runId, cursor);
+      const batch = treeBatch(q, runId, cursor);
       const runKey = JSON.stringify(batch.run);
       if (batch.nodes.length || runKey !== lastRun) {
         res.write(`event: tree\ndata: ${JSON.stringify(batch)}\n\n`);
@@ -170,6 +191,16 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
   res.end(json);
+}
+
+/** The request's URL, or null when it cannot be one (the server answers 400). */
+function parseUrl(raw: string | undefined): URL | null {
+  if (!raw || !raw.startsWith("/")) return null;
+  try {
+    return new URL(raw, "http://127.0.0.1");
+  } catch {
+    return null;
+  }
 }
 
 /** Refuses other Host names, so a web page elsewhere cannot read the trace through DNS rebinding. */

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { UserError } from "../../core/errors.ts";
 import { loadProblem } from "../../problems/load.ts";
 import { VerifyResult } from "../../tools/verifier/result.ts";
-import { findNode, findRun, openTraceReader } from "../../ui/trace-reader.ts";
+import { findNode, findRun, openTraceReader } from "../../memory/trace-reader.ts";
 import { emit, type Command } from "../command.ts";
 import { moduleFileName, renderKernelModule, type Provenance } from "../trace/kernel-module.ts";
 import { bestNode } from "../trace/tree-text.ts";
@@ -21,13 +21,14 @@ export const exportCommand: Command = {
   },
   async run(args, ctx) {
     const reader = openTraceReader(typeof args.values["db"] === "string" ? args.values["db"] : ctx.config.dbPath);
+    const q = reader.queries;
     try {
-      const run = findRun(reader, args.positionals[0] ?? "latest");
+      const run = findRun(q, args.positionals[0] ?? "latest");
       const nodeArg = args.values["node"];
-      const node = typeof nodeArg === "string" ? findNode(reader, run, nodeArg) : bestNode(reader.store.listNodes(run.id));
+      const node = typeof nodeArg === "string" ? findNode(q, run, nodeArg) : bestNode(q.listNodes(run.id));
       if (!node) throw new UserError(`run ${run.id} has no correct kernel to export`, { hint: `see what happened: kforge trace ${run.id}` });
       if (node.status !== "ok") throw new UserError(`node ${node.label} is not a correct kernel (${node.status})`, { hint: `export a correct one: kforge trace ${run.id} --correct` });
-      const detail = reader.store.getNodeDetail(node.id)!;
+      const detail = q.nodeDetail(node.id)!;
       const last = detail.verifications[detail.verifications.length - 1];
       const parsed = last ? VerifyResult.safeParse(last.result) : null;
       if (!detail.kernel || !last || !parsed?.success || parsed.data.status !== "ok") throw new UserError(`node ${node.label} has no kernel with a readable verification`);

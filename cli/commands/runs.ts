@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import type { RunRow } from "../../memory/trace-types.ts";
-import { formatDuration } from "../../graph/budget.ts";
+import { formatRunTime, runTime } from "../../memory/run-time.ts";
 import { HEARTBEAT_MS } from "../../graph/run.ts";
 import { emit, type Command } from "../command.ts";
 
@@ -48,7 +48,7 @@ function table(runs: (Omit<RunRow, "status"> & { status: string })[]): string {
     ...runs.map((r) => [
       r.id, r.problem, r.status + (r.stopReason && r.status === "done" ? ` (${r.stopReason})` : ""),
       r.bestSpeedup === null ? "-" : `${r.bestSpeedup.toFixed(3)}x`, String(r.nodes), String(r.correct), `$${r.costUsd.toFixed(2)}`,
-      formatDuration(r.activeMs), new Date(r.startedAt).toISOString().slice(0, 16).replace("T", " "),
+      formatRunTime(runTime(r).ms), new Date(r.startedAt).toISOString().slice(0, 16).replace("T", " "),
     ]),
   ];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -1,7 +1,7 @@
 /** `kforge trace [RUN] [--node ID | --diff A B] [--correct] [--best N] [--depth N]`: the search tree in a terminal. */
 import { UserError } from "../../core/errors.ts";
 import { kernelDiff } from "../../ui/kernel-diff.ts";
-import { findNode, findRun, openTraceReader } from "../../ui/trace-reader.ts";
+import { findNode, findRun, openTraceReader } from "../../memory/trace-reader.ts";
 import { emit, type Command, type CommandContext } from "../command.ts";
 import { renderNodeDetail } from "../trace/node-text.ts";
 import { paint } from "../trace/text-style.ts";
@@ -22,16 +22,17 @@ export const traceCommand: Command = {
   },
   async run(args, ctx) {
     const reader = openTraceReader(typeof args.values["db"] === "string" ? args.values["db"] : ctx.config.dbPath);
+    const q = reader.queries;
     try {
       const diffA = args.values["diff"];
       const [runArg = "latest", ...rest] = args.positionals;
-      const run = findRun(reader, runArg);
+      const run = findRun(q, runArg);
       const color = useColor(ctx);
       if (typeof diffA === "string") {
         const bArg = rest[0];
         if (!bArg) throw new UserError("--diff needs two nodes", { hint: `kforge trace ${run.id} --diff 4.2 5.1` });
-        const [a, b] = [findNode(reader, run, diffA), findNode(reader, run, bArg)];
-        const [ka, kb] = [reader.store.getKernel(a.id), reader.store.getKernel(b.id)];
+        const [a, b] = [findNode(q, run, diffA), findNode(q, run, bArg)];
+        const [ka, kb] = [q.kernel(a.id), q.kernel(b.id)];
         for (const [n, k] of [[a, ka], [b, kb]] as const) if (k === null) throw new UserError(`node ${n.label} has no kernel (${n.status})`);
         const diff = kernelDiff(ka!, kb!, `${a.label}/kernel.py`, `${b.label}/kernel.py`);
         emit(ctx, { run: run.id, a: a.id, b: b.id, diff }, () => (diff ? colorDiff(diff, color).trimEnd() : `the kernels of ${a.label} and ${b.label} are identical`));
@@ -40,10 +41,10 @@ export const traceCommand: Command = {
       if (rest.length) throw new UserError(`unexpected argument "${rest[0]}"`, { hint: "kforge trace [RUN] [--node ID | --diff A B]" });
       const nodeArg = args.values["node"];
       if (typeof nodeArg === "string") {
-        const node = findNode(reader, run, nodeArg);
-        const detail = reader.store.getNodeDetail(node.id)!;
+        const node = findNode(q, run, nodeArg);
+        const detail = q.nodeDetail(node.id)!;
         const diff = detail.kernel !== null && detail.parentKernel !== null ? kernelDiff(detail.parentKernel, detail.kernel, "parent/kernel.py", `${node.label}/kernel.py`) : null;
-        emit(ctx, { run, ...detail, diff }, () => renderNodeDetail(detail, run, { color, labelOf: (id) => reader.store.getNode(id)?.label ?? id }));
+        emit(ctx, { run, ...detail, diff }, () => renderNodeDetail(detail, run, { color, labelOf: (id) => q.getNode(id)?.label ?? id }));
         return 0;
       }
       const filter: TreeFilter = {
@@ -51,8 +52,8 @@ export const traceCommand: Command = {
         best: intOption(args.values["best"], "--best"),
         depth: intOption(args.values["depth"], "--depth"),
       };
-      const nodes = reader.store.listNodes(run.id);
-      const seeds = reader.store.runSeeds(run.id);
+      const nodes = q.listNodes(run.id);
+      const seeds = q.runSeeds(run.id);
       if (ctx.json) {
         const { shown, context } = selectNodes(nodes, filter);
         emit(ctx, { run, nodes: nodes.filter((n) => shown.has(n.id) || context.has(n.id)).map((n) => ({ ...n, context: context.has(n.id) })), seeds }, () => "");

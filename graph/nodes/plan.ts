@@ -4,6 +4,7 @@ import type { PlannedChild, SearchStateUpdate, SearchStateValue } from "../state
 import type { PlannedIdea } from "../../agents/types.ts";
 import { nodesLeft } from "../budget.ts";
 import { ancestry, exemplarsFor, loadView } from "../view.ts";
+import { traceQueries } from "../../memory/trace-queries.ts";
 
 /** Plans the children of the selected node (reusing a plan recorded before a crash). */
 export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
@@ -12,10 +13,10 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
   if (!sel) throw new Error("plan ran without a selected node");
   const iteration = state.iteration;
   // A plan recorded for this iteration means the process died after planning: reuse it, don't ask again.
-  const cached = store.getPlan(runId, iteration);
+  const cached = traceQueries(store.db).plan(runId, iteration);
   let ideas: PlannedIdea[];
   if (cached && cached.nodeId === sel.nodeId) {
-    ideas = (cached.plan as { ideas: PlannedIdea[] }).ideas;
+    ideas = cached.plan.ideas;
   } else {
     const nodes = store.listNodes(runId);
     const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -52,7 +53,7 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
           ? idea.seededBy.map((wid) => ({ e: exemplars.find((x) => x.id === wid), wid, note: "started from this win's config, adapted to this variant" }))
           : deps.agents.kind === "offline"
             ? []
-            : exemplars.map((e) => ({ e, wid: e.id, note: `in the planner's prompt: ${e.why}` }));
+            : exemplars.map((e) => ({ e, wid: e.id, note: "in the planner's prompt" }));
         seeds.forEach((s, rank) => store.recordSeed(runId, id, { winId: s.wid, rank, score: s.e?.score ?? null, note: s.e ? `${s.note} (${s.e.problem}, ${s.e.speedup.toFixed(2)}x; ${s.e.why})` : s.note }));
         if (seeds.length) deps.memory?.recordSeeding?.(runId, id, seeds.map((s) => s.wid));
       });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import { startUiServer, type UiServer } from "../../ui/server.ts";
-import { openTraceReader } from "../../ui/trace-reader.ts";
+import { openTraceReader } from "../../memory/trace-reader.ts";
 import type { BestPoint, NodePanelData, RunRow, TreeBatch } from "../../ui/trace-view.ts";
 import { appendIteration } from "../fixtures/trace-fixture.ts";
 import { recordedDb } from "./helpers.ts";
@@ -93,6 +93,25 @@ describe("kforge ui server", () => {
     expect((await get(`${server.url}api/runs/nope/tree`)).status).toBe(404);
   });
 
+  it("answers 400, saying what is wrong, to malformed run ids, node ids, cursors and percent-encoding", async () => {
+    const bad = async (path: string, says: RegExp) => {
+      const r = await get(`${server.url}${path}`);
+      expect(r.status, path).toBe(400);
+      expect(JSON.parse(r.body).error, path).toMatch(says);
+    };
+    await bad("api/runs/%E0%A4%A/tree", /malformed percent-encoding/);
+    await bad(`api/runs/${encodeURIComponent("a b;c")}/tree`, /malformed run id "a b;c"/);
+    await bad(`api/runs/${encodeURIComponent("../etc")}`, /malformed run id/);
+    await bad(`api/runs/${fx.run.runId}/nodes/${encodeURIComponent("5.1'--")}`, /malformed node id/);
+    await bad(`api/runs/${fx.run.runId}/tree?since=-1`, /malformed since="-1"/);
+    await bad(`api/runs/${fx.run.runId}/live?since=abc`, /malformed since="abc"/);
+    // Well-formed but absent things are still 404, and a well-formed request still works.
+    expect((await get(`${server.url}api/runs/no-such-run/tree`)).status).toBe(404);
+    expect((await get(`${api}/nodes/99.9`)).status).toBe(404);
+    expect((await get(`${api}/tree?since=0`)).status).toBe(200);
+    expect((await get(`${api}/frobnicate`)).status).toBe(404);
+  });
+
   it("gives the best speedup over time as a rising series", async () => {
     const best = await json<BestPoint[]>(`${api}/best`);
     expect(best.map((b) => b.speedup)).toEqual([0.62, 1.08, 1.21, 1.47, 1.63, 1.71, 1.83]);
@@ -136,7 +155,8 @@ describe("kforge ui server", () => {
   it("cannot write through its connection", () => {
     const reader = openTraceReader(fx.dbPath);
     try {
-      expect(() => reader.store.recordEvent(fx.run.runId, null, "test", "should fail")).toThrow(/readonly|read-only|query_only/i);
+      const insert = () => reader.queries.db.prepare("INSERT INTO trace_events (run_id, node_id, kind, message, created_at) VALUES (?, NULL, 'test', 'should fail', 0)").run(fx.run.runId);
+      expect(insert).toThrow(/readonly|read-only|query_only/i);
     } finally {
       reader.close();
     }

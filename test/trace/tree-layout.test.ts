@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { treeBatch } from "../../ui/server.ts";
-import { openTraceReader, type TraceReader } from "../../ui/trace-reader.ts";
+import { openTraceReader, type TraceReader } from "../../memory/trace-reader.ts";
 import type { CompactNode } from "../../ui/trace-view.ts";
 import { COLUMN_WIDTH, ROW_HEIGHT, hitTest, layoutTree } from "../../ui/client/tree-layout.ts";
 import { AUTO_COLLAPSE_AT, TreeModel, VISIBLE_BUDGET } from "../../ui/client/tree-model.ts";
@@ -14,8 +14,8 @@ describe("tree model and layout (the page's, run in Node)", () => {
   beforeAll(() => {
     fx = recordedDb({ large: true });
     reader = openTraceReader(fx.dbPath);
-    small = treeBatch(reader, fx.run.runId, 0).nodes;
-    large = treeBatch(reader, fx.large!.runId, 0).nodes;
+    small = treeBatch(reader.queries, fx.run.runId, 0).nodes;
+    large = treeBatch(reader.queries, fx.large!.runId, 0).nodes;
   });
   afterAll(() => {
     reader.close();
@@ -92,7 +92,7 @@ describe("tree model and layout (the page's, run in Node)", () => {
   });
 
   it("sends a 1,000-node tree in a small compact payload", () => {
-    const bytes = JSON.stringify(treeBatch(reader, fx.large!.runId, 0)).length;
+    const bytes = JSON.stringify(treeBatch(reader.queries, fx.large!.runId, 0)).length;
     expect(bytes).toBeLessThan(250_000);
   });
 });

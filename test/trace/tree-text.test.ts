@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderTree, selectNodes } from "../../cli/trace/tree-text.ts";
 import { SCRIPTED_STATUSES } from "../fixtures/trace-fixture.ts";
-import { openTraceReader, type TraceReader } from "../../ui/trace-reader.ts";
+import { openTraceReader, type TraceReader } from "../../memory/trace-reader.ts";
 import type { NodeRow, RunRow } from "../../ui/trace-view.ts";
 import { recordedDb } from "./helpers.ts";
 
@@ -13,8 +13,8 @@ describe("terminal tree", () => {
   beforeAll(() => {
     fx = recordedDb();
     reader = openTraceReader(fx.dbPath);
-    run = reader.store.getRun(fx.run.runId)!;
-    nodes = reader.store.listNodes(run.id);
+    run = reader.queries.getRun(fx.run.runId)!;
+    nodes = reader.queries.listNodes(run.id);
   });
   afterAll(() => {
     reader.close();

@@ -1,16 +1,16 @@
 /** The page's chrome around the tree: the run list, the run's title and stats, the status legend. */
 import type { NodeStatus, RunRow } from "../trace-view.ts";
-import { elapsed, h, num } from "./dom.ts";
+import { formatRunTime, runTime } from "../../memory/run-time.ts";
+import { h, num } from "./dom.ts";
 import { statusColor, statusLabel } from "./status.ts";
 
-/** A "running" run whose process stopped beating this long ago is probably dead (killed, crashed). */
-const STALE_MS = 3 * 60_000;
-
-/** How long the run has been going: up to now while it is alive, up to its last sign of life otherwise. */
-export function runSpan(r: RunRow): { ms: number; stale: boolean } {
-  if (r.status !== "running") return { ms: Math.max(0, (r.endedAt ?? r.heartbeatAt ?? r.startedAt) - r.startedAt), stale: false };
-  const stale = r.heartbeatAt !== null && Date.now() - r.heartbeatAt > STALE_MS;
-  return { ms: Math.max(0, (stale ? r.heartbeatAt! : Date.now()) - r.startedAt), stale };
+/**
+ * The wall-clock span of the run for the chart's time axis (nodes are placed by their creation time
+ * since the start): up to now while it is alive, up to its last sign of life otherwise.
+ */
+export function runSpan(r: RunRow): { ms: number } {
+  if (r.status !== "running" || runTime(r).stale) return { ms: Math.max(0, (r.endedAt ?? r.heartbeatAt ?? r.startedAt) - r.startedAt) };
+  return { ms: Math.max(0, Date.now() - r.startedAt) };
 }
 
 /** One list item per run, newest first (the server's order); `activeId` is highlighted. */
@@ -32,7 +32,7 @@ export function runListItems(runs: RunRow[], activeId: string | null): HTMLEleme
 
 /** The top bar's run title (with a live / no-heartbeat pill) and its stats; the best stat selects the best node. */
 export function runHeader(r: RunRow, bestLabel: string | null, onGo: (id: string) => void): { title: HTMLElement[]; stats: HTMLElement[] } {
-  const { ms, stale } = runSpan(r);
+  const { ms, stale } = runTime(r);
   const pill = stale
     ? h("span", { class: "pill run-interrupted", title: "the search process has not reported for a while: it may have been killed (kforge resume continues it)" }, "no heartbeat")
     : h("span", { class: `pill run-${r.status}` }, r.status === "running" ? "live" : r.status);
@@ -45,7 +45,7 @@ export function runHeader(r: RunRow, bestLabel: string | null, onGo: (id: string
       r.bestSpeedup !== null && r.bestNode
         ? h("a", { href: "#", class: "stat best", title: "select the best node", onclick: (e: Event) => (e.preventDefault(), onGo(r.bestNode!)) }, h("span", { class: "stat-value" }, `${r.bestSpeedup.toFixed(2)}x`), h("span", { class: "stat-label" }, `best · ${bestLabel}`))
         : stat("best", "—"),
-      stat("time", elapsed(ms)),
+      stat("time", formatRunTime(ms)),
       stat("cost", `$${r.costUsd.toFixed(2)}`),
       stat("tokens", num(r.promptTokens + r.completionTokens)),
     ],

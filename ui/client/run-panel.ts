@@ -1,6 +1,7 @@
 /** The side panel before a node is chosen: the run itself (settings, budget, spend, outcome). */
 import type { RunRow } from "../trace-view.ts";
-import { card, elapsed, h, num } from "./dom.ts";
+import { formatRunTime, runTime } from "../../memory/run-time.ts";
+import { card, h, num } from "./dom.ts";
 
 /** A card per concern: outcome, spend, settings; `onGo` selects a node (the best one). */
 export function renderRunPanel(r: RunRow, bestLabel: string | null, onGo: (id: string) => void): HTMLElement {
@@ -21,7 +22,7 @@ export function renderRunPanel(r: RunRow, bestLabel: string | null, onGo: (id: s
         ["error", r.error],
         ["started", when(r.startedAt)],
         ["ended", when(r.endedAt)],
-        ["search time", elapsed(r.activeMs)],
+        ["run time", formatRunTime(runTime(r).ms)],
       ]),
     ),
     card(
