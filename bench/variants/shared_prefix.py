@@ -1,0 +1,47 @@
+"""Shared prompt prefix: each group packs a prompt and several responses; a response sees its prompt in full and itself causally."""
+import torch
+
+KFORGE = {
+    "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
+    "params": {"groups": 4, "responses": 4, "seed": 0},
+    "correctness": [{"B": 1, "H": 2, "S": 160, "D": 32}, {"B": 2, "H": 2, "S": 333, "D": 64}],
+}
+
+
+def layout(S, groups, responses, seed):
+    """Document lengths and, per document, the index of its prompt document (a prompt maps to itself)."""
+    gen = torch.Generator().manual_seed(seed)
+    lengths, prompt_of = [], []
+    for g in range(groups):
+        size = S // groups + (S % groups if g == groups - 1 else 0)
+        prompt = int(torch.randint(size // 8, size // 2 + 1, (1,), generator=gen))
+        rest = size - prompt
+        cuts = (torch.randperm(rest - 1, generator=gen)[: responses - 1] + 1).sort().values.tolist()
+        pieces = [b - a for a, b in zip([0] + cuts, cuts + [rest])]
+        first = len(lengths)
+        lengths.append(prompt)
+        prompt_of.append(first)
+        lengths.extend(pieces)
+        prompt_of.extend([first] * len(pieces))
+    return lengths, prompt_of
+
+
+def generate_shared_prefix(S, device, groups=4, responses=4, seed=0):
+    lengths, prompt_of = layout(S, groups, responses, seed)
+    lens = torch.tensor(lengths)
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lens.cumsum(0)]).to(device=device, dtype=torch.int32)
+    document_id = torch.repeat_interleave(torch.arange(len(lengths)), lens).to(device=device, dtype=torch.int32)
+    prefix_document_id = torch.tensor(prompt_of, dtype=torch.int32, device=device)
+
+    def shared_prefix(b, h, q_idx, kv_idx):
+        doc = document_id[q_idx]
+        prompt = prefix_document_id[doc]
+        own_causal = (kv_idx >= offsets[doc]) & (kv_idx <= q_idx)
+        sees_prompt = (doc != prompt) & (kv_idx >= offsets[prompt]) & (kv_idx < offsets[prompt + 1])
+        return own_causal | sees_prompt
+
+    return {
+        "score_mod": None,
+        "mask_mod": shared_prefix,
+        "tensors": {"document_id": document_id, "offsets": offsets, "prefix_document_id": prefix_document_id},
+    }
