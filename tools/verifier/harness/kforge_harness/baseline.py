@@ -20,6 +20,9 @@ def build_baselines(problem: dict, ref, params: dict, shape: dict, device: str, 
     notes: List[str] = []
     if device == "cpu":
         hi = torch.float32
+        if hasattr(params, "built"):  # a variant: its mods over its own captured tensors
+            mods = {"score_mod": params.built.score, "mask_mod": params.built.mask, **params}
+            return {"reference": lambda q, k, v: ref.reference(q.to(hi), k.to(hi), v.to(hi), scale=scale, **mods)}, notes
         p32 = {k: (v.to(hi) if torch.is_tensor(v) and v.is_floating_point() else v) for k, v in params.items()}
         return {"reference": lambda q, k, v: ref.reference(q.to(hi), k.to(hi), v.to(hi), scale=scale, **p32)}, notes
     fns: Dict[str, BaselineFn] = {}
@@ -28,7 +31,7 @@ def build_baselines(problem: dict, ref, params: dict, shape: dict, device: str, 
     except Exception as exc:  # an old torch without FlexAttention: report, don't fail the candidate
         notes.append(f"flex unavailable: {type(exc).__name__}: {exc}")
     if problem.get("baseline") == "sdpa":
-        kind = refmod.mask_kind(refmod.mask_mod(ref, params), device)
+        kind = refmod.mask_kind(refmod.mask_mod(ref, params), device, elementwise=hasattr(params, "built"))
         if kind == "other":
             notes.append("sdpa baselines skipped: the mask is neither full nor causal")
         else:
@@ -46,7 +49,11 @@ def flex_fn(ref, params: dict, shape: dict, device: str, scale: float) -> Baseli
 
     score = refmod.score_mod(ref, params)
     mask = refmod.mask_mod(ref, params)
-    block_mask = create_block_mask(mask, B=None, H=None, Q_LEN=shape["S"], KV_LEN=shape["S"], device=device) if mask else None
+    s_kv = shape.get("Skv") or shape["S"]
+    # a variant's mask may read b and h (per-batch document ids, per-head windows): build the mask per (b, h) then
+    per_bh = hasattr(params, "built")
+    dims = {"B": shape["B"], "H": shape["H"]} if per_bh else {"B": None, "H": None}
+    block_mask = create_block_mask(mask, Q_LEN=shape["S"], KV_LEN=s_kv, device=device, **dims) if mask else None
     _allow_many_compiles()
     # fullgraph: a graph break or a recompile-limit fallback would silently time eager FlexAttention
     # (about 2x slower), inflating every candidate's speedup. Failing loudly is the honest outcome.

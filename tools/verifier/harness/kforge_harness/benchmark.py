@@ -9,10 +9,10 @@ import torch
 from . import anticheat, correctness, failures, timing
 from .baseline import build_baselines, primary_names
 from .candidate import Candidate, validate_output
-from .params import materialise
+from .params import materialise_for
 from .problem import shape_label
 from .protocol import Verdict, rejected
-from .reference import attention_flops, default_scale, mask_density, mask_mod
+from .reference import attention_flops, default_scale, problem_density
 
 N_SETS = 3  # input buffer sets rotated across runs: pointer-keyed caches and warm L2 don't help
 TIMING_SEED = 4242  # fixed, so cached baselines and candidates see the same params (doc_ids ...)
@@ -23,10 +23,10 @@ class ShapeBench:
 
     def __init__(self, problem: dict, ref, shape: dict, device: str):
         self.shape, self.device = shape, device
-        self.params = materialise(problem["params"], shape, device, TIMING_SEED)
+        self.params = materialise_for(problem, ref, shape, device, TIMING_SEED)
         self.scale = default_scale(shape)
         self.sets = [correctness.make_inputs(shape, device, TIMING_SEED + i) for i in range(N_SETS)]
-        self.density = mask_density(mask_mod(ref, self.params), shape["S"], device)
+        self.density = problem_density(ref, self.params, shape, device)
         self.flops = attention_flops(shape, self.density)
 
 

@@ -55,15 +55,16 @@ def module_kernel_names(mod) -> List[str]:
 
 
 def validate_output(out, shape: dict, device: str) -> None:
-    """The contract: a bf16 tensor [B, H, S, D] on the inputs' device."""
+    """The contract: a tensor [B, H, S, D] in the problem's dtype (bf16 or fp16) on the inputs' device."""
     want = (shape["B"], shape["H"], shape["S"], shape["D"])
     if not torch.is_tensor(out):
         raise Verdict(wrong_output(f"attention() returned {type(out).__name__}, expected a torch.Tensor {list(want)}", []))
     problems = []
     if tuple(out.shape) != want:
         problems.append(f"shape {list(out.shape)} (expected {list(want)})")
-    if out.dtype != torch.bfloat16:
-        problems.append(f"dtype {out.dtype} (expected torch.bfloat16)")
+    want_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[shape.get("dtype", "bf16")]
+    if out.dtype != want_dtype:
+        problems.append(f"dtype {out.dtype} (expected {want_dtype})")
     if out.device.type != device:
         problems.append(f"device {out.device} (expected {device})")
     if problems:

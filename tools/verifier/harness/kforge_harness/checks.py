@@ -8,7 +8,7 @@ import torch
 
 from . import anticheat, correctness
 from .candidate import Candidate, validate_output
-from .params import materialise
+from .params import materialise_for
 from .protocol import Verdict, rejected, wrong_output
 from .reference import default_scale, golden_pair
 
@@ -24,7 +24,7 @@ def run_correctness(cand: Candidate, problem: dict, ref, base_seed: int, on_firs
         for j in range(int(problem["seeds"])):
             seed = base_seed + 1009 * si + j
             q, k, v = correctness.make_inputs(shape, device, seed)
-            params = materialise(problem["params"], shape, device, seed)
+            params = materialise_for(problem, ref, shape, device, seed)
             scale = default_scale(shape)
             golden, lowprec = golden_pair(ref, q, k, v, scale, params)
             inputs = {"q": q, "k": k, "v": v, **{n: t for n, t in params.items() if torch.is_tensor(t)}}
@@ -65,7 +65,7 @@ def _refill_probe(cand: Candidate, problem: dict, ref, base_seed: int) -> None:
     shape, device = shapes[0], cand.device
     seed = base_seed + 7777
     q, k, v = correctness.make_inputs(shape, device, seed)
-    params = materialise(problem["params"], shape, device, seed)
+    params = materialise_for(problem, ref, shape, device, seed)
     scale = default_scale(shape)
     cand.call(q, k, v, scale, params, shape)
     correctness.refill_([q, k, v], seed + 1)
@@ -79,11 +79,11 @@ def _refill_probe(cand: Candidate, problem: dict, ref, base_seed: int) -> None:
                                f"wrong (max error {check['maxError']:.3g} > {check['allowance']:.3g}): results cached by pointer?"))
 
 
-def profile_probe(cand: Candidate, problem: dict, shape: dict, seed: int, workdir: str, where: str) -> None:
+def profile_probe(cand: Candidate, problem: dict, shape: dict, seed: int, workdir: str, where: str, ref=None) -> None:
     """dynamic.library_kernel / dynamic.side_stream: profile one call and inspect every kernel it ran."""
     device = cand.device
     q, k, v = correctness.make_inputs(shape, device, seed)
-    params = materialise(problem["params"], shape, device, seed)
+    params = materialise_for(problem, ref, shape, device, seed)
     scale = default_scale(shape)
     cand.call(q, k, v, scale, params, shape)  # compiled already for this shape? make sure before profiling
     trace = anticheat.traced(lambda: cand.call(q, k, v, scale, params, shape), workdir)
@@ -110,4 +110,5 @@ def _failure_message(failed: List[dict], total: int) -> str:
 
 
 def _fmt(s: dict) -> str:
-    return f"B={s['B']} H={s['H']} Hkv={s['Hkv']} S={s['S']} D={s['D']}"
+    skv = s.get("Skv") or s["S"]
+    return f"B={s['B']} H={s['H']} Hkv={s['Hkv']} S={s['S']}" + (f" S_kv={skv}" if skv != s["S"] else "") + f" D={s['D']}"

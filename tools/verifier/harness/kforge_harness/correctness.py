@@ -1,7 +1,8 @@
 """The correctness rule and what it tells the model when a check fails.
 
 pass when max|out - golden| <= 2 * max|lowprec - golden| + atol (the FlashAttention test rule), where
-golden is the reference in float64 (CPU) / float32 (GPU) and lowprec the same reference in bf16.
+golden is the reference in float64 (CPU) / float32 (GPU) and lowprec the same reference in the problem's
+dtype (bf16 or fp16).
 """
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ from typing import Optional
 import torch
 
 
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def input_dtype(shape: dict) -> torch.dtype:
+    """The problem's dtype (normalised shapes carry it; bf16 by default)."""
+    return DTYPES[shape.get("dtype", "bf16")]
+
+
 def make_inputs(shape: dict, device: str, seed: int):
-    """q [B,H,S,D], k and v [B,Hkv,S,D], bf16 N(0,1), from a seeded generator on the device."""
+    """q [B,H,S,D], k and v [B,Hkv,S_kv,D], N(0,1) in the problem's dtype, from a seeded generator on the device."""
     gen = torch.Generator(device=device).manual_seed(int(seed))
     b, h, hkv, s, d = shape["B"], shape["H"], shape["Hkv"], shape["S"], shape["D"]
-    mk = lambda heads: torch.randn((b, heads, s, d), generator=gen, device=device, dtype=torch.float32).to(torch.bfloat16)
-    return mk(h), mk(hkv), mk(hkv)
+    s_kv = shape.get("Skv") or s
+    dt = input_dtype(shape)
+    mk = lambda heads, n: torch.randn((b, heads, n, d), generator=gen, device=device, dtype=torch.float32).to(dt)
+    return mk(h, s), mk(hkv, s_kv), mk(hkv, s_kv)
 
 
 def refill_(tensors, seed: int) -> None:

@@ -6,7 +6,7 @@ import torch
 
 from . import benchmark, correctness, static_checks, timing
 from .baseline import flex_fn
-from .params import materialise
+from .params import materialise_for
 from .problem import shape_label
 from .protocol import Job
 from .reference import default_scale, golden_pair, load_reference
@@ -36,7 +36,7 @@ def reference_check(job: Job, gpu_name: str) -> dict:
     for si, shape in enumerate(problem["shapes"]["correctness"]):
         seed = int(job.seed) + si
         q, k, v = correctness.make_inputs(shape, device, seed)
-        params = materialise(problem["params"], shape, device, seed)
+        params = materialise_for(problem, ref, shape, device, seed)
         scale = default_scale(shape)
         golden, lowprec = golden_pair(ref, q, k, v, scale, params)
         try:

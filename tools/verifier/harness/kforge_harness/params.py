@@ -2,14 +2,29 @@
 
 "alibi"          -> float32 [H] slopes, slope[h] = 2^(-8(h+1)/H)
 "random_docs(N)" -> int32 [S] non-decreasing document ids: N contiguous segments of random lengths
+
+A variant problem (problem.json has a "variant" block) has no such params: its keyword arguments are the
+tensors its mods capture, built by the user's factory for the shape and seed (variant_build.py).
 """
 from __future__ import annotations
 
+import os
 import re
 
 import torch
 
 _DOCS = re.compile(r"^random_docs\((\d+)\)$")
+
+
+def materialise_for(problem: dict, ref, shape: dict, device: str, seed: int) -> dict:
+    """The kernel's keyword arguments (besides scale) for this problem, shape and seed: the params, or for a
+    variant the captured tensors (a VariantParams that also carries the mods they belong to)."""
+    if problem.get("variant"):
+        from .variant_build import VariantParams, build
+
+        folder = os.path.dirname(os.path.abspath(ref.__file__))
+        return VariantParams(build(problem, folder, shape, device, seed))
+    return materialise(problem["params"], shape, device, seed)
 
 
 def materialise(params: dict, shape: dict, device: str, seed: int) -> dict:

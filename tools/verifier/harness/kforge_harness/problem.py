@@ -1,11 +1,14 @@
-"""A problem as the harness sees it: problem.json with the schema's defaults applied (mirrors problems/schema.ts)."""
+"""A problem as the harness sees it: problem.json with the schema's defaults applied (mirrors problems/schema.ts).
+
+Every normalised shape carries Hkv and Skv (defaulting to H and S) and the problem's dtype, so the steps that
+build inputs and check outputs read them from the shape alone."""
 from __future__ import annotations
 
 import json
 import os
 from typing import Tuple
 
-DEFAULTS = {"params": {}, "tags": [], "atol": 1e-3, "seeds": 2, "device": "cuda"}
+DEFAULTS = {"params": {}, "tags": [], "atol": 1e-3, "seeds": 2, "device": "cuda", "dtype": "bf16"}
 
 
 def normalize(spec: dict) -> dict:
@@ -13,19 +16,23 @@ def normalize(spec: dict) -> dict:
     p = {**DEFAULTS, **spec}
     shapes = p.get("shapes") or {}
     p["shapes"] = {
-        "correctness": [full_shape(s) for s in shapes.get("correctness", [])],
-        "benchmark": [full_shape(s) for s in shapes.get("benchmark", [])],
+        "correctness": [full_shape(s, p["dtype"]) for s in shapes.get("correctness", [])],
+        "benchmark": [full_shape(s, p["dtype"]) for s in shapes.get("benchmark", [])],
     }
     return p
 
 
-def full_shape(s: dict) -> dict:
-    return {"B": int(s["B"]), "H": int(s["H"]), "Hkv": int(s.get("Hkv") or s["H"]), "S": int(s["S"]), "D": int(s["D"])}
+def full_shape(s: dict, dtype: str = "bf16") -> dict:
+    return {"B": int(s["B"]), "H": int(s["H"]), "Hkv": int(s.get("Hkv") or s["H"]), "S": int(s["S"]),
+            "Skv": int(s.get("Skv") or s["S"]), "D": int(s["D"]), "dtype": s.get("dtype", dtype)}
 
 
 def shape_label(s: dict) -> str:
-    """The key baselines are cached under: "BxHxHkvxSxD"."""
-    return f"{s['B']}x{s['H']}x{s['Hkv']}x{s['S']}x{s['D']}"
+    """The key baselines are cached under: "BxHxHkvxSxD" ("BxHxHkvxS:SkvxD" when S_kv differs, "-fp16" for fp16)."""
+    skv = s.get("Skv") or s["S"]
+    seq = f"{s['S']}" if skv == s["S"] else f"{s['S']}:{skv}"
+    dt = "" if s.get("dtype", "bf16") == "bf16" else f"-{s['dtype']}"
+    return f"{s['B']}x{s['H']}x{s['Hkv']}x{seq}x{s['D']}{dt}"
 
 
 def load_problem_dir(folder: str) -> Tuple[dict, str]:

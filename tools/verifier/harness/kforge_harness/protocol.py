@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-MODES = ("verify", "baseline", "reference_check", "static")
+MODES = ("verify", "baseline", "reference_check", "static", "inspect_variant")
 
 
 class Channel:

@@ -75,7 +75,7 @@ def _verify(job: Job, ch: Channel, workdir: str, gpu_name: str, clock: Clock) ->
     checks = run_correctness(cand, problem, ref, int(job.seed), lambda: clock.enter("correctness"))
     if device == "cuda":
         largest = max(problem["shapes"]["correctness"], key=lambda s: s["B"] * s["H"] * s["S"] * s["S"])
-        profile_probe(cand, problem, largest, int(job.seed) + 99, workdir, f"at correctness shape {shape_label(largest)}")
+        profile_probe(cand, problem, largest, int(job.seed) + 99, workdir, f"at correctness shape {shape_label(largest)}", ref)
     timers.check("during the correctness calls")
 
     if not job.timing or not problem["shapes"]["benchmark"]:

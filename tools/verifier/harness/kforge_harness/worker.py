@@ -66,6 +66,10 @@ def dispatch(job: Job, ch: Channel, workdir: str, gpu: str) -> dict:
         return jobs.measure_baseline(job, gpu)
     if job.mode == "reference_check":
         return jobs.reference_check(job, gpu)
+    if job.mode == "inspect_variant":
+        from .inspect_variant import inspect_variant
+
+        return inspect_variant(job)
     return jobs.static_only(job)
 
 
@@ -106,8 +110,11 @@ def main(argv=None) -> int:
         result = dispatch(job, ch, args.workdir, info["gpu"])
     except BaseException as exc:  # noqa: BLE001
         from .failures import cuda_kind
+        from .reference import problem_fault
 
-        if cuda_kind(exc):  # the candidate broke the CUDA context; our next call was the one to notice
+        if problem_fault(exc):  # the problem's reference or variant file is broken: the user's to fix
+            result = problem_fault(exc)
+        elif cuda_kind(exc):  # the candidate broke the CUDA context; our next call was the one to notice
             result = runtime_error(f"{type(exc).__name__}: {exc}", None, cuda_kind(exc))
         else:
             ch.send("harness_error", message=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())

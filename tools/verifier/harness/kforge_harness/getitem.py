@@ -1,0 +1,36 @@
+"""Tensor indexing by 0-d index tensors as one aten.index op, while mods are traced or vectorised.
+
+A mod indexes captured tensors with its index arguments (`bias[h, q_idx - kv_idx]`). With 0-d tensors, eager
+`__getitem__` turns each index into a Python int (a value read that tracing and vmap cannot follow);
+FlexAttention rewrites such subscripts to `torch.ops.aten.index` for this reason, and so does this context.
+`Tensor.__getitem__` is swapped for the duration only (torch 1.13 does not route it through torch-function modes).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+_depth = [0]
+_original = torch.Tensor.__getitem__
+
+
+def _getitem(self, idx):
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    if any(torch.is_tensor(i) for i in parts) and all(torch.is_tensor(i) or (isinstance(i, int) and not isinstance(i, bool)) for i in parts):
+        dev = self.device
+        return torch.ops.aten.index.Tensor(self, [i if torch.is_tensor(i) else torch.tensor(i, device=dev) for i in parts])
+    return _original(self, idx)
+
+
+@contextlib.contextmanager
+def tensor_indexing():
+    """Within: `t[i, j]` with tensor (or int) indices is aten.index.Tensor(t, [i, j])."""
+    _depth[0] += 1
+    torch.Tensor.__getitem__ = _getitem
+    try:
+        yield
+    finally:
+        _depth[0] -= 1
+        if _depth[0] == 0:
+            torch.Tensor.__getitem__ = _original

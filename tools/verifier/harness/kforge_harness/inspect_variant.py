@@ -1,0 +1,177 @@
+"""The `inspect_variant` job: import a user's variant files (here, in the sandboxed harness, never in kforge's
+own process), find or build their mods, name and describe the tensors they capture, check that the factory is
+reproducible from its seed, evaluate the mods once, and lower them to the kernel IR through make_fx.
+
+Job: problem = a draft spec whose "variant" block names, per kind, {"file", "symbol" (or null: find it)} and
+whose shapes.correctness are the shapes to build at; reference_path = any path inside the problem folder.
+Result: {"status": "variant", "errors": [...], "variant": {...the resolved block...}, "notes", "features", "ir"}.
+Errors are the user's to fix (file, line, message); a mod that only fails to lower is not an error: "ir" is
+then null and "irError" says what and where.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional
+
+import torch
+
+from . import lower_fx, trace_mods
+from . import variant as V
+from . import variant_build as VB
+from .captures import captured_tensors
+from .ir_features import features
+from .protocol import Job
+
+SYMBOLS = ("S", "Skv", "H", "Hkv", "B", "D")  # the first that fits names a dimension
+
+
+def inspect_variant(job: Job) -> dict:
+    folder = os.path.dirname(os.path.abspath(job.reference_path))
+    try:
+        return _inspect(job.problem, folder)
+    except V.VariantError as err:
+        return {"status": "variant", "errors": [err.as_dict()], "variant": None, "notes": [], "features": [], "ir": None}
+
+
+def _inspect(problem: dict, folder: str) -> dict:
+    draft = problem["variant"]
+    shapes = problem["shapes"]["correctness"]
+    files = sorted({os.path.join(folder, draft[k]["file"]) for k in ("score", "mask") if draft.get(k)})
+    notes: List[str] = []
+    resolved = {k: _resolve(draft, k, folder) for k in ("score", "mask")}
+    spec = {**draft, "score": resolved["score"], "mask": resolved["mask"]}
+    _drop_missing_kinds(spec, draft, folder, shapes[0], notes)
+    if not spec["score"] and not spec["mask"]:
+        raise V.VariantError("defines neither a score_mod nor a mask_mod (nor a factory returning one)", files[0])
+    prob = {**problem, "variant": {**spec, "captured": None}}
+    builds = [VB.build(prob, folder, s, "cpu", 0) for s in shapes]
+    _check_reproducible(prob, folder, shapes[0], builds[0])
+    graphs = {k: trace_mods.trace(getattr(builds[0], k), k, files) for k in ("score", "mask") if getattr(builds[0], k)}
+    used = _used_constants(graphs, builds[0])
+    captured = [{"name": n, "dtype": str(t.dtype).replace("torch.", ""), "dims": _dims(n, builds, shapes)}
+                for n, t in builds[0].tensors.items() if n in used]
+    spec["captured"] = captured
+    _evaluate_once(builds[min(1, len(builds) - 1)], shapes[min(1, len(shapes) - 1)], files)
+    ir, ir_error = _lower(graphs, builds, shapes, files)
+    feats = features(ir.get("score"), ir.get("mask")) if ir else []
+    return {"status": "variant", "errors": [], "variant": spec, "notes": notes, "features": feats, "ir": ir,
+            **({"irError": ir_error} if ir_error else {})}
+
+
+def _resolve(draft: dict, kind: str, folder: str) -> Optional[dict]:
+    src = draft.get(kind)
+    if not src:
+        return None
+    path = os.path.join(folder, src["file"])
+    module = V.load_module(path)
+    found = V.find_source(module, path, kind, src.get("symbol"))
+    if found is None:
+        other = "mask" if kind == "score" else "score"
+        same = (draft.get(other) or {}).get("file") == src["file"]
+        if same:
+            return None  # one file given for both: it need not have both
+        has_other = V.find_source(module, path, other, None) if not src.get("symbol") else None
+        hint = f" (it has a {other}_mod: pass it with --{other}-mod)" if has_other else ""
+        raise V.VariantError(f"no {kind}_mod found{hint}: define `{kind}_mod` at module level or a factory "
+                             f"generate_*(...) returning it", path)
+    return found
+
+
+def _drop_missing_kinds(spec: dict, draft: dict, folder: str, shape: dict, notes: List[str]) -> None:
+    """A factory names what it returns only when called: drop a kind it does not return when the same file was
+    also given for the other kind; note a mod returned but not asked for."""
+    for kind in ("score", "mask"):
+        src = spec.get(kind)
+        if not src or not src["factory"]:
+            continue
+        path = os.path.join(folder, src["file"])
+        fn = getattr(V.load_module(path), src["symbol"])
+        got = VB.call_factory(fn, path, shape, "cpu", 0)
+        other = "mask" if kind == "score" else "score"
+        if kind not in got:
+            if (draft.get(other) or {}).get("file") == src["file"]:
+                spec[kind] = None
+            else:
+                raise V.VariantError(f"factory {src['symbol']} returns no {kind}_mod (it returns: "
+                                     f"{', '.join(k + '_mod' for k in got) or 'nothing'})", path, fn.__code__.co_firstlineno)
+        if other in got and not spec.get(other):
+            notes.append(f"{src['file']}: {src['symbol']} also returns a {other}_mod, not used; pass the file as "
+                         f"--{other}-mod too to use it")
+
+
+def _check_reproducible(prob: dict, folder: str, shape: dict, first: VB.Built) -> None:
+    again = VB.build(prob, folder, shape, "cpu", 0)
+    for name, t in first.tensors.items():
+        u = again.tensors.get(name)
+        if u is None or u.shape != t.shape or u.dtype != t.dtype or not torch.equal(u, t):
+            raise V.VariantError(f"captured tensor `{name}` differs between two builds with the same seed: draw random "
+                                 "values from the `generator` (or `seed`) kforge passes the factory, so runs are reproducible",
+                                 os.path.join(folder, (prob["variant"]["score"] or prob["variant"]["mask"])["file"]))
+
+
+def _used_constants(graphs: dict, built: VB.Built) -> set:
+    ids = set()
+    for gm in graphs.values():
+        for node in gm.graph.nodes:
+            if node.op == "get_attr":
+                ids.add(id(getattr(gm, node.target)))
+    return {n for n, t in built.tensors.items() if id(t) in ids}
+
+
+def _dims(name: str, builds, shapes) -> list:
+    """Each dimension as a shape symbol when it follows one at every shape (S when S_q == S_kv throughout), else
+    the number."""
+    out = []
+    for d in range(builds[0].tensors[name].dim()):
+        sizes = [b.tensors[name].shape[d] for b in builds]
+        sym = None
+        for s in SYMBOLS:
+            if all(size == (sh.get(s) or sh[{"Hkv": "H", "Skv": "S"}.get(s, s)]) for size, sh in zip(sizes, shapes)):
+                sym = s
+                break
+        if sym == "S" and any((sh.get("Skv") or sh["S"]) != sh["S"] for sh in shapes):
+            sym = "S_q"
+        out.append(sym if sym else int(sizes[0]) if len(set(sizes)) == 1 else f"varies ({', '.join(map(str, sizes))})")
+    return out
+
+
+def _evaluate_once(built: VB.Built, shape: dict, files) -> None:
+    """The mods evaluated over a small score matrix, as the reference will: they must run element-wise."""
+    s_kv = shape.get("Skv") or shape["S"]
+    q = torch.randn(shape["B"], shape["H"], shape["S"], 16, dtype=torch.float64)
+    kv = torch.randn(shape["B"], shape.get("Hkv") or shape["H"], s_kv, 16, dtype=torch.float64)
+    try:
+        out = VB.evaluate(q, kv, kv, 0.25, built)
+    except V.VariantError:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        raise V.user_fault(exc, files, "evaluating the mods over the score matrix raised") from None
+    if out.shape != q.shape:
+        raise V.VariantError(f"the mods evaluate to a wrong shape {list(out.shape)}", files[0])
+
+
+def _lower(graphs: dict, builds, shapes, files):
+    """(IR document, None) or (None, why): the IR of the first shape, checked equal at the last one (a mod that
+    bakes a shape-derived Python number in differs between shapes and cannot be one kernel)."""
+    docs = []
+    for i in sorted({0, len(builds) - 1}):
+        b = builds[i]
+        names = {id(t): n for n, t in b.tensors.items()}
+        gs = graphs if i == 0 else {k: trace_mods.trace(getattr(b, k), k, files) for k in graphs}
+        try:
+            low = {k: lower_fx.lower(gm, k, names, files) for k, gm in gs.items()}
+        except lower_fx.LowerError as err:
+            return None, err.message
+        tensors: Dict[str, dict] = {}
+        for lo in low.values():
+            tensors.update(lo.tensors)
+        docs.append({"version": 1, "score": low["score"].ir if "score" in low else None,
+                     "mask": low["mask"].ir if "mask" in low else None,
+                     "scalars": sorted({n for lo in low.values() for n in lo.scalars}),
+                     "tensors": dict(sorted(tensors.items()))})
+    if len(docs) > 1 and docs[0] != docs[1]:
+        s0, s1 = shapes[0], shapes[-1]
+        return None, (f"the mods lower to different expressions at S={s0['S']} and S={s1['S']}: they bake a number derived "
+                      "from the shape into the expression (e.g. a factory argument S used as a Python number); the offline "
+                      "template needs one expression for every shape (the model path still works)")
+    return docs[0], None

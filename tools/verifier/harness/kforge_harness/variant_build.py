@@ -1,0 +1,144 @@
+"""A variant problem's mods and captured tensors for one shape, device and seed, and the mods evaluated over the
+full score matrix (the correctness spec of a variant: its own mods, FlexAttention's per-element semantics).
+
+The factory runs with torch's global RNG seeded from `seed` as well, so a factory drawing random tensors
+without a generator is still reproducible: a run re-creates the same tensors from (shape, seed).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional
+
+import torch
+
+from . import variant as V
+from .captures import captured_tensors
+from .getitem import tensor_indexing
+
+
+@dataclass
+class Built:
+    """The mods for one shape and seed, and the captured tensors (name -> tensor) the candidate receives."""
+    score: Optional[Callable]
+    mask: Optional[Callable]
+    tensors: Dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class VariantParams(dict):
+    """The keyword arguments of attention(...) for a variant (its captured tensors), carrying the build they
+    came from so the reference and the FlexAttention baseline use the very same tensors."""
+
+    built: Built
+
+    def __init__(self, built: Built):
+        super().__init__(built.tensors)
+        self.built = built
+
+
+def build(problem: dict, folder: str, shape: dict, device: str, seed: int) -> Built:
+    """Imports the variant files in `folder` and builds the mods the problem's `variant` block names."""
+    spec = problem["variant"]
+    made: Dict[tuple, Dict[str, Callable]] = {}
+    mods: Dict[str, Optional[Callable]] = {}
+    for kind in ("score", "mask"):
+        src = spec.get(kind)
+        if not src:
+            mods[kind] = None
+            continue
+        path = os.path.join(folder, src["file"])
+        module = V.load_module(path)
+        obj = getattr(module, src["symbol"], None)
+        if not callable(obj):
+            raise V.VariantError(f"no function `{src['symbol']}` in it", path)
+        if not src.get("factory"):
+            mods[kind] = obj
+            continue
+        key = (path, src["symbol"])
+        if key not in made:
+            made[key] = call_factory(obj, path, shape, device, seed)
+        if kind not in made[key]:
+            raise V.VariantError(f"factory {src['symbol']} returned no {kind}_mod", path, obj.__code__.co_firstlineno)
+        mods[kind] = made[key][kind]
+    found = captured_tensors([mods["score"], mods["mask"]])
+    wanted = spec.get("captured")
+    if wanted is None:
+        tensors = dict(found)
+    else:
+        missing = [c["name"] for c in wanted if c["name"] not in found]
+        if missing:
+            raise V.VariantError(f"the mods no longer capture {', '.join(missing)} (found: {', '.join(found) or 'none'}); "
+                                 "the variant file changed since the problem was made: make it again", folder)
+        tensors = {c["name"]: found[c["name"]] for c in wanted}
+    return Built(mods["score"], mods["mask"], {n: t.to(device) if t.device.type != device else t for n, t in tensors.items()})
+
+
+def call_factory(fn, path: str, shape: dict, device: str, seed: int) -> Dict[str, Callable]:
+    kwargs = V.bind_factory(fn, path, shape, device, seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        try:
+            result = fn(**kwargs)
+        except V.VariantError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the user's factory failing is theirs to fix
+            raise V.user_fault(exc, [path], f"factory {fn.__name__}({_fmt_kwargs(kwargs)}) raised") from None
+    return V.split_mods(result, path, fn.__name__)
+
+
+def _fmt_kwargs(kwargs: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if not isinstance(v, torch.Generator))
+
+
+def _vmap():
+    try:
+        from torch.func import vmap
+    except ImportError:  # torch 1.13
+        from functorch import vmap
+    return vmap
+
+
+def score_grid(score_mod: Callable, s: torch.Tensor) -> torch.Tensor:
+    """score_mod applied to every element of s [B, H, S_q, S_kv] with its own (b, h, q_idx, kv_idx), as
+    FlexAttention applies it (one call per element, vectorised with vmap)."""
+    vmap = _vmap()
+    fn = score_mod
+    for pos in (4, 3, 2, 1):  # the innermost vmap runs over kv_idx
+        dims = [None] * 5
+        dims[0] = dims[pos] = 0
+        fn = vmap(fn, in_dims=tuple(dims))
+    n_b, n_h, n_q, n_kv = s.shape
+    idx = [torch.arange(n, device=s.device) for n in (n_b, n_h, n_q, n_kv)]
+    with tensor_indexing():
+        out = fn(s, *idx)
+    return torch.broadcast_to(torch.as_tensor(out, device=s.device), s.shape).to(s.dtype)
+
+
+def mask_grid(mask_mod: Callable, n_b: int, n_h: int, n_q: int, n_kv: int, device, q_start: int = 0) -> torch.Tensor:
+    """mask_mod at every (b, h, q_idx, kv_idx) as a bool [B, H, n_q, S_kv] (q_idx from q_start)."""
+    vmap = _vmap()
+    fn = mask_mod
+    for pos in (3, 2, 1, 0):
+        dims = [None] * 4
+        dims[pos] = 0
+        fn = vmap(fn, in_dims=tuple(dims))
+    idx = [torch.arange(n_b, device=device), torch.arange(n_h, device=device),
+           torch.arange(q_start, q_start + n_q, device=device), torch.arange(n_kv, device=device)]
+    with tensor_indexing():
+        out = fn(*idx)
+    return torch.broadcast_to(torch.as_tensor(out, device=device), (n_b, n_h, n_q, n_kv)).bool()
+
+
+def evaluate(q, k, v, scale: float, built: Built) -> torch.Tensor:
+    """softmax(score_mod(scale q k^T)) v over the keys mask_mod keeps, in q's dtype; a row with no key gives 0."""
+    group = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(group, dim=1)
+    v = v.repeat_interleave(group, dim=1)
+    s = torch.matmul(q, k.transpose(-2, -1)) * scale
+    if built.score is not None:
+        s = score_grid(built.score, s)
+    if built.mask is None:
+        return torch.matmul(torch.softmax(s, dim=-1), v)
+    keep = mask_grid(built.mask, s.shape[0], s.shape[1], s.shape[2], s.shape[3], s.device)
+    p = torch.softmax(s.masked_fill(~keep, float("-inf")), dim=-1)
+    return torch.matmul(p.masked_fill(~keep.any(dim=-1, keepdim=True), 0.0), v)
