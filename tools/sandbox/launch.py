@@ -166,10 +166,24 @@ def chown_tree(top: str, uid: int, gid: int) -> None:
                 os.lchown(p, uid, gid)
 
 
-def set_limits(spec: dict, gpu: bool) -> None:
+def user_processes() -> int:
+    """Tasks (threads too) of this real uid, which RLIMIT_NPROC counts: in a user namespace that is the invoking
+    user's own, so the limit is set above what they already run."""
+    uid, n = os.getuid(), 0
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == uid:
+                n += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            pass
+    return n
+
+
+def set_limits(spec: dict, gpu: bool, already_running: int) -> None:
     lim = spec["limits"]
     mb = 1024 * 1024
-    pairs = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, lim["nproc"]), (resource.RLIMIT_NOFILE, lim["nofile"]),
+    nproc = lim["nproc"] + already_running
+    pairs = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_NOFILE, lim["nofile"]),
              (resource.RLIMIT_FSIZE, lim["fsize_mb"] * mb), (resource.RLIMIT_CPU, lim["cpu_s"])]
     # CUDA reserves a virtual address range far larger than memory, so GPU lanes bound data, CPU lanes address space
     pairs.append((resource.RLIMIT_DATA, lim["data_mb_gpu"] * mb) if gpu else (resource.RLIMIT_AS, lim["address_space_mb_cpu"] * mb))
@@ -179,13 +193,17 @@ def set_limits(spec: dict, gpu: bool) -> None:
         resource.setrlimit(what, (value, value))
 
 
-def become_unprivileged(spec: dict, userns: bool) -> None:
+def sandbox_uid(spec: dict) -> int:
+    """A uid of this sandbox's own (the launcher's pid picks it), so RLIMIT_NPROC and file ownership are per sandbox."""
+    return spec["sandbox_uid_base"] + os.getpid() % spec["sandbox_uid_count"]
+
+
+def become_unprivileged(uid: int, userns: bool) -> None:
     if userns:
         L.drop_capabilities()  # uid 0 of a namespace with no capabilities: the invoking user, minus everything
     else:
-        uid, gid = spec["sandbox_uid"], spec["sandbox_gid"]
         os.setgroups([])
-        os.setresgid(gid, gid, gid)
+        os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)  # clears every capability
     L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)  # a credential change cleared it
 
@@ -202,7 +220,7 @@ def enter_namespaces(userns: bool) -> None:
             f.write(text)
 
 
-def child(args, spec: dict, userns: bool) -> None:
+def child(args, spec: dict, userns: bool, uid: int, already_running: int) -> None:
     """PID 1 of the new namespaces: build the root, drop privileges, exec the command. Never returns."""
     try:
         L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -211,11 +229,11 @@ def child(args, spec: dict, userns: bool) -> None:
         root = os.path.join(args.workdir, ".sandbox-root")
         if not userns:
             for p in [args.workdir] + args.rw:
-                chown_tree(p, spec["sandbox_uid"], spec["sandbox_gid"])
+                chown_tree(p, uid, uid)
         build_root(args, spec, root)
         os.chdir(args.workdir)
-        set_limits(spec, args.gpu)
-        become_unprivileged(spec, userns)
+        set_limits(spec, args.gpu, already_running)
+        become_unprivileged(uid, userns)
         L.install_seccomp(spec["seccomp_deny"])
         env = sandbox_env(spec, os.environ)
         os.execvpe(args.command[0], args.command, env)
@@ -232,6 +250,7 @@ def run(args) -> int:
         return SETUP_FAILED  # the parent died before the line above
     userns = args.userns or os.geteuid() != 0
     os.makedirs(os.path.join(args.workdir, ".sandbox-root"), exist_ok=True)
+    uid, already_running = sandbox_uid(spec), (user_processes() if userns else 0)
     try:
         enter_namespaces(userns)
     except OSError as exc:
@@ -240,7 +259,7 @@ def run(args) -> int:
         return SETUP_FAILED
     pid = os.fork()
     if pid == 0:
-        child(args, spec, userns)
+        child(args, spec, userns, uid, already_running)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: os.kill(pid, signal.SIGKILL))
     while True:

@@ -17,8 +17,9 @@ export const SandboxSpec = z
     system_ro: z.array(z.string()),
     dev_nodes: z.array(z.string()),
     gpu_dev_globs: z.array(z.string()),
-    sandbox_uid: z.number().int().positive(),
-    sandbox_gid: z.number().int().positive(),
+    /** Each sandbox runs as its own uid in [base, base + count): its process limit and files are its alone. */
+    sandbox_uid_base: z.number().int().positive(),
+    sandbox_uid_count: z.number().int().positive(),
     limits: z
       .object({
         address_space_mb_cpu: z.number().int().positive(),
