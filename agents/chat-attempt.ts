@@ -7,6 +7,7 @@ import OpenAI, { APIError, APIConnectionError } from "openai";
 import type { ChatRequest } from "./model-types.ts";
 import { ThinkStream } from "./think.ts";
 import { parseRetryAfter } from "./retry.ts";
+import { jsonBodyCap, readCappedText } from "./reply-body.ts";
 
 /** What a successful attempt produced, before usage estimation and pricing. */
 export interface RawReply {
@@ -19,7 +20,7 @@ export interface RawReply {
 }
 
 /** How an attempt failed: `retry-*` kinds are retried, the rest end the call at once. */
-export type FailureKind = "retry-infra" | "retry-model" | "config" | "model" | "aborted";
+export type FailureKind = "retry-infra" | "retry-model" | "config" | "model" | "too-large" | "aborted";
 
 /** A classified failure of one attempt; `reason` is safe to show (no secrets). */
 export class AttemptFailure extends Error {
@@ -28,6 +29,8 @@ export class AttemptFailure extends Error {
     readonly reason: string,
     readonly retryAfterMs?: number,
     readonly status?: number,
+    /** The class of the underlying error (APIConnectionError, SyntaxError, ...), for the trace. */
+    readonly errorClass?: string,
   ) {
     super(reason);
   }
@@ -39,6 +42,8 @@ export interface AttemptLimits {
   timeoutMs: number;
   /** Longest silence between chunks (a hung server). */
   idleTimeoutMs: number;
+  /** Answer + reasoning characters beyond which the reply is cut off (`too-large`, not retried). */
+  maxReplyChars: number;
   stream: boolean;
 }
 
@@ -63,7 +68,7 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
   req.signal?.addEventListener("abort", onUserAbort, { once: true });
   const interrupted = () =>
     timedOut !== undefined
-      ? new AttemptFailure("retry-infra", `timed out: ${timedOut}`)
+      ? new AttemptFailure("retry-infra", `timed out: ${timedOut}`, undefined, undefined, "timeout")
       : new AttemptFailure("aborted", "aborted by caller");
   // The role header lets a gateway (or the scripted test server) tell the agents apart.
   const options = { signal: controller.signal, headers: { "x-kforge-role": req.role } };
@@ -76,8 +81,8 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     };
     if (!limits.stream) {
-      const completion = await client.chat.completions.create({ ...body, stream: false }, options);
-      return fromCompletion(completion as unknown as Json, req);
+      const response = await client.chat.completions.create({ ...body, stream: false }, options).asResponse();
+      return fromCompletion(await cappedJson(response, limits.maxReplyChars), req, limits.maxReplyChars);
     }
     const { data: stream, response } = await client.chat.completions
       .create({ ...body, stream: true, stream_options: { include_usage: true } }, options)
@@ -85,14 +90,15 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
     const type = response.headers.get("content-type") ?? "";
     if (!type.includes("text/event-stream")) {
       // The server ignored `stream: true` and answered with one JSON body.
-      let parsed: unknown;
+      let parsed: Json;
       try {
-        parsed = await response.json();
+        parsed = await cappedJson(response, limits.maxReplyChars);
       } catch (err) {
+        if (err instanceof AttemptFailure) throw err;
         if (controller.signal.aborted) throw interrupted();
-        throw new AttemptFailure("retry-model", `reply is neither SSE nor JSON (content-type "${type}"): ${errText(err)}`);
+        throw new AttemptFailure("retry-model", `reply is neither SSE nor JSON (content-type "${type}"): ${errText(err)}`, undefined, undefined, errClass(err));
       }
-      return fromCompletion(parsed as Json, req);
+      return fromCompletion(parsed, req, limits.maxReplyChars);
     }
     const out: RawReply = { content: "", reasoning: "", usage: undefined, finishReason: null };
     const think = new ThinkStream();
@@ -113,11 +119,16 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
         emit(req, think.push(delta["content"]));
       }
       if (typeof choice["finish_reason"] === "string") out.finishReason = choice["finish_reason"];
+      if (out.content.length + out.reasoning.length > limits.maxReplyChars) {
+        // Cut the stream now: nothing past the cap is read, kept or forwarded.
+        controller.abort(new Error("reply too large"));
+        throw tooLarge(limits.maxReplyChars, "streamed");
+      }
     }
     emit(req, think.end());
     // The SDK ends iteration quietly when aborted: distinguish that from a clean end.
     if (controller.signal.aborted) throw interrupted();
-    if (out.finishReason === null) throw new AttemptFailure("retry-infra", "stream ended without a finish_reason (truncated reply)");
+    if (out.finishReason === null) throw new AttemptFailure("retry-infra", "stream ended without a finish_reason (truncated reply)", undefined, undefined, "truncated stream");
     return out;
   } catch (err) {
     if (err instanceof AttemptFailure) throw err;
@@ -142,12 +153,25 @@ function pickReasoning(obj: Json): string {
   return typeof value === "string" ? value : "";
 }
 
-function fromCompletion(completion: Json, req: ChatRequest): RawReply {
+/** A reply past the cap: data for the trace, never retried (the same prompt would likely do it again). */
+function tooLarge(maxChars: number, how: string): AttemptFailure {
+  return new AttemptFailure("too-large", `reply_too_large: the ${how} reply passed ${maxChars} characters (KFORGE_MAX_REPLY_CHARS) and was cut off`);
+}
+
+/** Reads a JSON body of at most the cap's bytes. */
+async function cappedJson(response: Response, maxChars: number): Promise<Json> {
+  const text = await readCappedText(response, jsonBodyCap(maxChars));
+  if (text === null) throw tooLarge(maxChars, "JSON");
+  return JSON.parse(text) as Json;
+}
+
+function fromCompletion(completion: Json, req: ChatRequest, maxChars: number): RawReply {
   const choice = (completion?.["choices"] as Json[] | undefined)?.[0];
   const message = choice?.["message"] as Json | undefined;
   if (!message) throw new AttemptFailure("retry-model", "reply JSON has no choices[0].message");
   const content = typeof message["content"] === "string" ? message["content"] : "";
   const reasoning = pickReasoning(message);
+  if (content.length + reasoning.length > maxChars) throw tooLarge(maxChars, "JSON");
   if (req.onDelta) {
     if (reasoning) req.onDelta({ reasoning });
     const think = new ThinkStream();
@@ -167,7 +191,7 @@ function fromCompletion(completion: Json, req: ChatRequest): RawReply {
 function classify(err: unknown): AttemptFailure {
   if (err instanceof APIConnectionError) {
     const cause = (err as { cause?: unknown }).cause;
-    return new AttemptFailure("retry-infra", `connection failed: ${errText(cause ?? err)}`);
+    return new AttemptFailure("retry-infra", `connection failed: ${errText(cause ?? err)}`, undefined, undefined, errClass(cause ?? err));
   }
   if (err instanceof APIError) {
     const status = err.status;
@@ -182,9 +206,16 @@ function classify(err: unknown): AttemptFailure {
       return new AttemptFailure("retry-infra", `HTTP ${status}: ${detail}`, parseRetryAfter(err.headers), status);
     return new AttemptFailure("model", `HTTP ${status} (request rejected): ${detail}`, undefined, status);
   }
-  if (err instanceof SyntaxError) return new AttemptFailure("retry-model", `malformed chunk in stream: ${err.message}`);
+  if (err instanceof SyntaxError) return new AttemptFailure("retry-model", `malformed chunk in stream: ${err.message}`, undefined, undefined, "SyntaxError");
   // undici reports a socket destroyed mid-body as TypeError("terminated") with a cause.
-  return new AttemptFailure("retry-infra", `connection dropped: ${errText(err)}`);
+  return new AttemptFailure("retry-infra", `connection dropped: ${errText(err)}`, undefined, undefined, errClass(err));
+}
+
+/** "APIConnectionError", "TypeError (ECONNREFUSED)": what the trace shows as a retry's error class. */
+function errClass(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err;
+  const code = (err as { code?: unknown }).code;
+  return `${err.constructor.name}${typeof code === "string" ? ` (${code})` : ""}`;
 }
 
 function errText(err: unknown): string {

@@ -4,7 +4,9 @@
  */
 import OpenAI from "openai";
 import { ConfigError, InfraError, ModelError } from "../core/errors.ts";
-import type { ChatRequest, ChatResponse, ChatUsage, ModelClient } from "./model-types.ts";
+import type { ModelLimits } from "../core/config.ts";
+import { NO_REDACTION, type Redactor } from "../core/redact.ts";
+import type { ChatRequest, ChatResponse, ChatUsage, ModelClient, RetryRecord } from "./model-types.ts";
 import { AttemptFailure, attemptChat, type AttemptLimits, type RawReply } from "./chat-attempt.ts";
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 import { splitThink } from "./think.ts";
@@ -21,19 +23,21 @@ export interface Endpoint {
   apiKey: string | undefined;
 }
 
-/** Tuning for tests and config: delays, timeouts, and whether to ask for a stream. */
+/** Tuning for tests: retry delays, limits other than the config's, and whether to ask for a stream. */
 export interface ChatClientOptions {
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
   idleTimeoutMs?: number;
+  maxReplyChars?: number;
   /** Ask for SSE (default true); false exercises the plain JSON path. */
   stream?: boolean;
 }
 
-/** Per-attempt timeout default: a long R1 reply (tens of thousands of tokens) takes many minutes. */
-export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-/** Silence allowed between chunks; undici's own body timeout is 300 s, so stay under it. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 290_000;
+/** What the client needs besides the endpoint: the config's limits and the redactor of its secrets. */
+export interface ChatClientSetup {
+  limits: Pick<ModelLimits, "timeoutMs" | "idleTimeoutMs" | "maxReplyChars">;
+  redactor?: Redactor;
+}
 
 /** The OpenAI-compatible ModelClient. */
 export class ChatClient implements ModelClient {
@@ -44,15 +48,18 @@ export class ChatClient implements ModelClient {
   readonly #sdk: OpenAI;
   readonly #policy: RetryPolicy;
   readonly #limits: AttemptLimits;
+  readonly #redactor: Redactor;
 
-  constructor(endpoint: Endpoint, opts: ChatClientOptions = {}) {
+  constructor(endpoint: Endpoint, setup: ChatClientSetup, opts: ChatClientOptions = {}) {
     this.#endpoint = endpoint;
     this.provider = endpoint.provider;
     this.model = endpoint.model;
     this.#policy = defaultRetryPolicy(opts.retry);
+    this.#redactor = setup.redactor ?? NO_REDACTION;
     this.#limits = {
-      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      timeoutMs: opts.timeoutMs ?? setup.limits.timeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs ?? setup.limits.idleTimeoutMs,
+      maxReplyChars: opts.maxReplyChars ?? setup.limits.maxReplyChars,
       stream: opts.stream ?? true,
     };
     this.#sdk = new OpenAI({
@@ -65,34 +72,45 @@ export class ChatClient implements ModelClient {
     });
   }
 
-  async chat(req: ChatRequest): Promise<ChatResponse> {
+  async chat(request: ChatRequest): Promise<ChatResponse> {
+    // The last chokepoint before the provider: no configured secret leaves in a prompt.
+    const req: ChatRequest = { ...request, messages: request.messages.map((m) => ({ ...m, content: this.#redactor.text(m.content) })) };
     const started = performance.now();
+    const retries: RetryRecord[] = [];
     let last: AttemptFailure | undefined;
     for (let attempt = 1; attempt <= this.#policy.maxAttempts; attempt++) {
       try {
         const raw = await attemptChat(this.#sdk, this.model, req, this.#limits);
-        return this.finish(raw, req, attempt, started);
+        return { ...this.finish(raw, req, attempt, started), retries };
       } catch (err) {
-        const failure = err instanceof AttemptFailure ? err : new AttemptFailure("retry-model", String(err));
+        const failure = err instanceof AttemptFailure ? err : new AttemptFailure("retry-model", String(err), undefined, undefined, "internal");
         if (failure.kind === "aborted") throw req.signal?.reason ?? new Error("aborted");
-        if (failure.kind === "config") throw this.configError(failure);
-        if (failure.kind === "model") throw this.modelError(failure, attempt);
+        const record: RetryRecord = {
+          attempt,
+          ...(failure.status !== undefined ? { status: failure.status } : {}),
+          errorClass: failure.errorClass ?? (failure.status !== undefined ? `HTTP ${failure.status}` : failure.kind),
+          message: this.redact(failure.reason).slice(0, 500),
+        };
+        retries.push(record);
+        if (failure.kind === "config") throw this.configError(failure, retries);
+        if (failure.kind === "model" || failure.kind === "too-large") throw this.modelError(failure, attempt, retries);
         last = failure;
         if (attempt === this.#policy.maxAttempts) break;
         const delayMs = backoffDelay(attempt, this.#policy, failure.retryAfterMs);
+        record.delayMs = delayMs;
         req.onRetry?.({ attempt, delayMs, reason: this.redact(failure.reason) });
         await this.#policy.sleep(delayMs, req.signal);
       }
     }
     const failure = last!;
     const attempts = this.#policy.maxAttempts;
-    if (failure.kind === "retry-model") throw this.modelError(failure, attempts);
+    if (failure.kind === "retry-model") throw this.modelError(failure, attempts, retries);
     throw new InfraError(`model endpoint ${this.#endpoint.baseUrl} failed ${attempts} attempts; last: ${this.redact(failure.reason)}`, {
       hint:
         this.provider === "deepseek"
           ? `check your network and https://status.deepseek.com; test with: curl ${this.#endpoint.baseUrl}/models -H "Authorization: Bearer $DEEPSEEK_API_KEY"`
           : `check the server is up and serving: curl ${this.#endpoint.baseUrl}/models (set KFORGE_BASE_URL to the right host:port/v1)`,
-      context: this.context(attempts, failure),
+      context: this.context(attempts, failure, retries),
     });
   }
 
@@ -108,6 +126,7 @@ export class ChatClient implements ModelClient {
     const usage = readUsage(raw.usage, req, inline.content, reasoning);
     const cost = costOf(this.model, usage);
     return {
+      retries: [],
       content: inline.content,
       reasoning,
       provider: this.provider,
@@ -121,7 +140,7 @@ export class ChatClient implements ModelClient {
     };
   }
 
-  private configError(f: AttemptFailure): ConfigError {
+  private configError(f: AttemptFailure, retries: RetryRecord[]): ConfigError {
     const keyVar = this.provider === "deepseek" ? "DEEPSEEK_API_KEY" : "KFORGE_API_KEY";
     const hint =
       f.status === 401 || f.status === 403
@@ -129,24 +148,33 @@ export class ChatClient implements ModelClient {
         : f.status === 402
           ? "top up the provider account, or point KFORGE_PROVIDER at another endpoint"
           : `check KFORGE_MODEL ("${this.model}") and the base URL (${this.#endpoint.baseUrl}); list models with: curl ${this.#endpoint.baseUrl}/models`;
-    return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, { hint, context: this.context(1, f) });
+    return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, { hint, context: this.context(retries.length, f, retries) });
   }
 
-  private modelError(f: AttemptFailure, attempts: number): ModelError {
+  private modelError(f: AttemptFailure, attempts: number, retries: RetryRecord[]): ModelError {
+    if (f.kind === "too-large") {
+      return new ModelError(`model ${this.model}: ${this.redact(f.reason)}`, {
+        code: "reply_too_large",
+        hint: "raise KFORGE_MAX_REPLY_CHARS if such long replies are expected, or lower KFORGE_MAX_REPLY_TOKENS",
+        context: this.context(attempts, f, retries),
+      });
+    }
     return new ModelError(`model ${this.model} gave no usable reply after ${attempts} attempt(s): ${this.redact(f.reason)}`, {
+      code: f.kind === "model" ? "request_rejected" : "no_usable_reply",
       hint: "retry later; if it persists, try another model for this role (KFORGE_ROLE_MODELS)",
-      context: this.context(attempts, f),
+      context: this.context(attempts, f, retries),
     });
   }
 
-  private context(attempts: number, f: AttemptFailure): Record<string, unknown> {
-    return { provider: this.provider, model: this.model, baseUrl: this.#endpoint.baseUrl, attempts, status: f.status };
+  private context(attempts: number, f: AttemptFailure, retries: RetryRecord[]): Record<string, unknown> {
+    return { provider: this.provider, model: this.model, baseUrl: this.#endpoint.baseUrl, attempts, status: f.status, retries };
   }
 
-  /** Keys never leave this object: scrub them from anything a server echoes back. */
+  /** Keys never leave this object: scrub them (and every configured secret) from anything a server echoes back. */
   private redact(text: string): string {
     const key = this.#endpoint.apiKey;
-    return key && key.length >= 4 ? text.split(key).join("***") : text;
+    const scrubbed = this.#redactor.text(text);
+    return key && key.length >= 4 ? scrubbed.split(key).join("[redacted:api key]") : scrubbed;
   }
 }
 

@@ -19,6 +19,18 @@ export interface ChatRequest {
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
 }
 
+/** One failed attempt of a call, kept so the trace says why it was retried (or given up). */
+export interface RetryRecord {
+  attempt: number;
+  /** HTTP status when the server answered one. */
+  status?: number;
+  /** "HTTP 503", "APIConnectionError (ECONNREFUSED)", "timeout", "SyntaxError"... */
+  errorClass: string;
+  message: string;
+  /** The wait before the next attempt (absent for the last one). */
+  delayMs?: number;
+}
+
 export interface ChatUsage {
   promptTokens: number;
   completionTokens: number;
@@ -44,6 +56,8 @@ export interface ChatResponse {
   finishReason: string | null;
   /** Why costUsd may be wrong (e.g. a model missing from the price table), when it may be. */
   costNote?: string;
+  /** The failed attempts before this reply, in order (empty when the first attempt answered). */
+  retries: RetryRecord[];
 }
 
 /** One model endpoint, ready to call. Throws ModelError (garbage after retries) or InfraError (endpoint down). */

@@ -1,30 +1,45 @@
 /**
  * The one place that reads the environment. Everything else receives a typed `Config`.
+ * Model settings are kept as given: agents/model.ts resolves and checks them (with the provider
+ * defaults) only when a model is needed, so commands without a model never fail on them.
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
+import { collectSecrets, type Secret } from "./secrets.ts";
+
+export type { Secret } from "./secrets.ts";
 
 const optionalString = z
   .string()
   .optional()
   .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
 
+/** A positive number (an empty variable counts as unset), with a default. */
+const positive = (def: number, int = false) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), (int ? z.coerce.number().int() : z.coerce.number()).positive().default(def));
+
 const EnvSchema = z.object({
   KFORGE_HOME: optionalString,
   KFORGE_DB: optionalString,
   KFORGE_PYTHON: optionalString,
-  KFORGE_PROVIDER: z.enum(["deepseek", "openai-compatible", "offline"]).optional(),
+  KFORGE_PROVIDER: optionalString,
   KFORGE_MODEL: optionalString,
   KFORGE_BASE_URL: optionalString,
   KFORGE_API_KEY: optionalString,
   KFORGE_ROLE_MODELS: optionalString,
   DEEPSEEK_API_KEY: optionalString,
   DEEPSEEK_BASE_URL: optionalString,
-  KFORGE_MODEL_TIMEOUT_S: z.coerce.number().positive().optional(),
-  KFORGE_MODEL_IDLE_TIMEOUT_S: z.coerce.number().positive().optional(),
+  KFORGE_MODEL_TIMEOUT_S: positive(1800),
+  KFORGE_MODEL_IDLE_TIMEOUT_S: positive(290),
+  KFORGE_MAX_REPLY_CHARS: positive(200_000, true),
+  KFORGE_MAX_REPLY_TOKENS: positive(32_768, true),
+  KFORGE_BREAKER_FAILURES: positive(5, true),
+  KFORGE_BREAKER_PAUSE_S: positive(15),
+  KFORGE_BREAKER_WAIT_S: positive(900),
+  KFORGE_PREFLIGHT_TIMEOUT_S: positive(30),
   KFORGE_GPUS: optionalString,
   KFORGE_NCU: optionalString,
   KFORGE_GPU_TESTS: optionalString,
@@ -33,14 +48,40 @@ const EnvSchema = z.object({
   KFORGE_UNSAFE_NO_SANDBOX: optionalString,
 });
 
-export type ProviderName = "deepseek" | "openai-compatible" | "offline";
+/** Settings of this schema that are not secrets, whatever their name says (KFORGE_MAX_REPLY_TOKENS). */
+const SETTING_NAMES = Object.keys(EnvSchema.shape).filter((n) => !/API_KEY$/.test(n));
 
-/** Settings of one model endpoint (a role may override the default). */
-export interface ModelSettings {
-  provider: ProviderName;
-  model: string;
+/** The model settings as the environment gives them, unchecked (agents/model.ts resolves them). */
+export interface ModelEnv {
+  /** KFORGE_PROVIDER as written ("deepseek", "openai-compatible", "offline", or a typo to report). */
+  provider: string | undefined;
+  model: string | undefined;
   baseUrl: string | undefined;
   apiKey: string | undefined;
+  deepseekApiKey: string | undefined;
+  deepseekBaseUrl: string | undefined;
+  /** KFORGE_ROLE_MODELS as written (JSON of {role: {provider?, model?, baseUrl?, apiKey?}}). */
+  roleModels: string | undefined;
+}
+
+/** How model calls are bounded, and when a dead endpoint stops a run. */
+export interface ModelLimits {
+  /** Per-attempt limit of one call, headers to last chunk (ms). */
+  timeoutMs: number;
+  /** Longest silence between streamed chunks (ms). */
+  idleTimeoutMs: number;
+  /** A reply (answer + reasoning) longer than this is cut off and recorded as `reply_too_large`. */
+  maxReplyChars: number;
+  /** max_tokens sent with every call; budgets reserve this much for each call in flight. */
+  maxReplyTokens: number;
+  /** Consecutive endpoint failures that open the circuit breaker (the run pauses). */
+  breakerFailures: number;
+  /** First pause once the breaker is open (ms); doubles after each failed probe. */
+  breakerPauseMs: number;
+  /** Total pause after which a run whose endpoint stays down stops (ms). */
+  breakerMaxWaitMs: number;
+  /** Limit of the pre-flight request made before a search starts (ms). */
+  preflightTimeoutMs: number;
 }
 
 export interface Config {
@@ -50,15 +91,9 @@ export interface Config {
   dbPath: string;
   /** Python interpreter used for the verifier harness (must have torch; triton for GPU work). */
   python: string;
-  /** Default model settings; roles may override via KFORGE_ROLE_MODELS (JSON). */
-  model: ModelSettings;
-  /** Per-role overrides, e.g. {"coder": {"model": "deepseek-reasoner"}}. */
-  roleModels: Record<string, Partial<ModelSettings>>;
-  /** DEEPSEEK_API_KEY, kept even when the default provider is another one (a role may switch to deepseek). */
-  deepseekApiKey?: string | undefined;
-  /** Per-attempt model call limits: whole reply, and silence between chunks (ms; defaults in agents/chat-client.ts). */
-  modelTimeoutMs?: number | undefined;
-  modelIdleTimeoutMs?: number | undefined;
+  /** The model settings as given; agents/model.ts is where a model is chosen from them. */
+  modelEnv: ModelEnv;
+  modelLimits: ModelLimits;
   /** GPU ids to verify on (default: all visible). */
   gpus: string[] | undefined;
   /** Path of the ncu binary (default: found on PATH). */
@@ -70,6 +105,8 @@ export interface Config {
   unsafeNoSandbox: boolean;
   /** Names of environment variables that carry secrets: never passed to generated code. */
   secretNames: string[];
+  /** The secret values themselves, by name: scrubbed from storage, terminal output and prompts (core/redact.ts). */
+  secrets: readonly Secret[];
 }
 
 /** Path of better-sqlite3's native addon when running from a portable bundle (set by its launcher). */
@@ -89,9 +126,9 @@ export function repoRoot(): string {
   return process.cwd();
 }
 
-function defaultPython(): string {
-  // Prefer the system interpreter: on Debian CI it is the one with python3-torch installed.
-  return "python3";
+/** Secrets of the environment, for output guards that must work even when the rest of the config is invalid. */
+export function loadSecrets(env: NodeJS.ProcessEnv = process.env): readonly Secret[] {
+  return collectSecrets(env, SETTING_NAMES).secrets;
 }
 
 /** Parses the environment into a `Config`, or throws a `ConfigError` naming the variable to fix. */
@@ -106,42 +143,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const home = resolve(e.KFORGE_HOME ?? join(homedir(), ".kforge"));
-  const provider: ProviderName =
-    e.KFORGE_PROVIDER ?? (e.KFORGE_BASE_URL ? "openai-compatible" : e.DEEPSEEK_API_KEY ? "deepseek" : "offline");
-  const model: ModelSettings = {
-    provider,
-    model: e.KFORGE_MODEL ?? (provider === "deepseek" ? "deepseek-reasoner" : provider === "offline" ? "offline" : ""),
-    baseUrl: provider === "deepseek" ? (e.DEEPSEEK_BASE_URL ?? "https://api.deepseek.com") : e.KFORGE_BASE_URL,
-    apiKey: provider === "deepseek" ? e.DEEPSEEK_API_KEY : e.KFORGE_API_KEY,
-  };
-  let roleModels: Record<string, Partial<ModelSettings>> = {};
-  if (e.KFORGE_ROLE_MODELS) {
-    try {
-      roleModels = z
-        .record(z.string(), z.object({ provider: z.enum(["deepseek", "openai-compatible", "offline"]).optional(), model: z.string().optional(), baseUrl: z.string().optional(), apiKey: z.string().optional() }))
-        .parse(JSON.parse(e.KFORGE_ROLE_MODELS));
-    } catch (err) {
-      throw new ConfigError(`KFORGE_ROLE_MODELS is not valid JSON of {role: {provider?, model?, baseUrl?, apiKey?}}`, {
-        hint: `example: KFORGE_ROLE_MODELS='{"critic":{"model":"deepseek-chat"}}'`,
-        cause: err,
-      });
-    }
-  }
+  const found = collectSecrets(env, SETTING_NAMES);
   return {
     home,
     dbPath: resolve(e.KFORGE_DB ?? join(home, "kforge.sqlite")),
-    python: e.KFORGE_PYTHON ?? defaultPython(),
-    model,
-    roleModels,
-    deepseekApiKey: e.DEEPSEEK_API_KEY,
-    modelTimeoutMs: e.KFORGE_MODEL_TIMEOUT_S === undefined ? undefined : e.KFORGE_MODEL_TIMEOUT_S * 1000,
-    modelIdleTimeoutMs: e.KFORGE_MODEL_IDLE_TIMEOUT_S === undefined ? undefined : e.KFORGE_MODEL_IDLE_TIMEOUT_S * 1000,
+    // The system interpreter by default: on Debian CI it is the one with python3-torch installed.
+    python: e.KFORGE_PYTHON ?? "python3",
+    modelEnv: {
+      provider: e.KFORGE_PROVIDER,
+      model: e.KFORGE_MODEL,
+      baseUrl: e.KFORGE_BASE_URL,
+      apiKey: e.KFORGE_API_KEY,
+      deepseekApiKey: e.DEEPSEEK_API_KEY,
+      deepseekBaseUrl: e.DEEPSEEK_BASE_URL,
+      roleModels: e.KFORGE_ROLE_MODELS,
+    },
+    modelLimits: {
+      timeoutMs: e.KFORGE_MODEL_TIMEOUT_S * 1000,
+      idleTimeoutMs: e.KFORGE_MODEL_IDLE_TIMEOUT_S * 1000,
+      maxReplyChars: e.KFORGE_MAX_REPLY_CHARS,
+      maxReplyTokens: e.KFORGE_MAX_REPLY_TOKENS,
+      breakerFailures: e.KFORGE_BREAKER_FAILURES,
+      breakerPauseMs: e.KFORGE_BREAKER_PAUSE_S * 1000,
+      breakerMaxWaitMs: e.KFORGE_BREAKER_WAIT_S * 1000,
+      preflightTimeoutMs: e.KFORGE_PREFLIGHT_TIMEOUT_S * 1000,
+    },
     gpus: e.KFORGE_GPUS ? e.KFORGE_GPUS.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
     ncu: e.KFORGE_NCU ?? "ncu",
     gpuTests: e.KFORGE_GPU_TESTS === "1",
     logLevel: e.KFORGE_LOG ?? "info",
     color: !e.NO_COLOR,
     unsafeNoSandbox: e.KFORGE_UNSAFE_NO_SANDBOX === "1",
-    secretNames: ["DEEPSEEK_API_KEY", "KFORGE_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN"],
+    secretNames: found.names,
+    secrets: found.secrets,
   };
 }

@@ -32,9 +32,18 @@ export class ProblemError extends UserError {}
 /** Configuration (environment or flags) is invalid or incomplete. */
 export class ConfigError extends UserError {}
 
-/** The model returned something unusable after retries (garbage, refusal, truncation). */
+/** Why a model call gave nothing usable: recorded as data in the trace (`reply_too_large` is never retried). */
+export type ModelErrorCode = "no_usable_reply" | "reply_too_large" | "request_rejected";
+
+/** The model returned something unusable (garbage after retries, a refusal, a reply past the size cap). */
 export class ModelError extends KforgeError {
   readonly blame = "model" as const;
+  readonly code: ModelErrorCode;
+
+  constructor(message: string, opts: { code?: ModelErrorCode; hint?: string; context?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, opts);
+    this.code = opts.code ?? "no_usable_reply";
+  }
 }
 
 /** One of our tools failed in a way that is our bug or the host's setup (harness crash, parse failure). */
@@ -46,6 +55,9 @@ export class ToolError extends KforgeError {
 export class InfraError extends KforgeError {
   readonly blame = "infra" as const;
 }
+
+/** The model endpoint stayed down through the circuit breaker's whole wait: the run stops, resumable. */
+export class EndpointUnreachableError extends InfraError {}
 
 /** Renders an error for a terminal: message, hint, and who is to blame. */
 export function describeError(err: unknown): string {

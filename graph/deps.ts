@@ -4,7 +4,7 @@ import type { TraceStore } from "../memory/trace-store.ts";
 import type { BaselineTimings, Verifier } from "../tools/verifier/types.ts";
 import type { Profiler } from "../tools/profiler/types.ts";
 import type { Agents, Exemplar } from "../agents/types.ts";
-import type { BudgetLimits } from "./budget.ts";
+import type { BudgetLimits, StopReason } from "./budget.ts";
 import type { PolicyOptions } from "./policy.ts";
 
 /** A verified win handed to the memory. */
@@ -38,8 +38,6 @@ export interface SearchOptions {
   /** Prior wins shown in prompts. */
   exemplars: number;
   policy: Omit<PolicyOptions, "seed" | "iteration">;
-  /** First pause after a batch whose every model call failed (doubles per such batch, up to 5 minutes). */
-  outagePauseMs: number;
 }
 
 /** Branching 4, profile the top 3, three prior wins per prompt. */
@@ -50,7 +48,6 @@ export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
   maxProfilesPerIteration: 2,
   exemplars: 3,
   policy: { exploration: 0.5, maxDepth: 12, maxRepairChain: 2 },
-  outagePauseMs: 10_000,
 };
 
 /** What is going on right now, for the live display and log lines. */
@@ -71,6 +68,8 @@ export interface GraphDeps {
   agents: Agents;
   memory: WinsMemory | null;
   limits: BudgetLimits;
+  /** The budgets model calls reserve against (agents/spend-gate.ts): says when not one more call fits. */
+  spend?: { exhausted(): StopReason | null };
   options: SearchOptions;
   /** Search time spent so far, previous sessions of the run included. */
   elapsedMs(): number;

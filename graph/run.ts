@@ -9,8 +9,8 @@ import { setMaxListeners } from "node:events";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import type { DB } from "../memory/db.ts";
 import type { TraceStore } from "../memory/trace-store.ts";
-import type { RunRow } from "../memory/trace-types.ts";
-import { describeError, UserError } from "../core/errors.ts";
+import type { RunRow, RunStopReason } from "../memory/trace-types.ts";
+import { describeError, EndpointUnreachableError, UserError } from "../core/errors.ts";
 import { buildSearchGraph } from "./graph.ts";
 import type { GraphDeps, SearchOptions } from "./deps.ts";
 import { wallGraceMs, type BudgetLimits } from "./budget.ts";
@@ -23,7 +23,7 @@ export interface SearchSummary {
   runId: string;
   problem: string;
   status: RunRow["status"];
-  stopReason: string | null;
+  stopReason: RunStopReason | null;
   error: string | null;
   bestNode: string | null;
   bestLabel: string | null;
@@ -112,9 +112,13 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
       recursionLimit: 10_000_000,
       signal: controller.signal,
     });
-    store.setRunStatus(runId, "done", { stopReason: (final.stop as string | null) ?? "finished" });
+    store.setRunStatus(runId, "done", { stopReason: final.stop ?? "finished" });
   } catch (err) {
-    if (controller.signal.aborted && cause === "deadline") {
+    if (isEndpointDown(err)) {
+      // Everything recorded stays; the interrupted step's nodes are still "coding" and a resume redoes them.
+      store.recordEvent(runId, null, "stopped", `${(err as Error).message}; resume with \`kforge resume ${runId}\` once it is back`);
+      store.setRunStatus(runId, "stopped", { stopReason: "model endpoint unreachable", error: (err as Error).message });
+    } else if (controller.signal.aborted && cause === "deadline") {
       store.recordEvent(runId, null, "budget", "wall-time budget and its grace spent: in-flight work was cut");
       store.setRunStatus(runId, "done", { stopReason: "budget:wall" });
     } else if (controller.signal.aborted) {
@@ -132,6 +136,14 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
     store.heartbeat(runId, elapsedMs());
   }
   return summarizeRun(store, runId);
+}
+
+/** The breaker gave up on the endpoint (LangGraph may hand the error back wrapped). */
+function isEndpointDown(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EndpointUnreachableError) return true;
+  }
+  return false;
 }
 
 /** The summary of a run as it stands in the trace. */

@@ -22,8 +22,6 @@ export const BatchEntry = z.object({
   status: z.string(),
   speedup: z.number().nullable(),
   summary: z.string(),
-  /** The model call itself failed (endpoint down, garbage after retries): counts towards an outage pause. */
-  modelFailed: z.boolean().optional(),
 });
 export type BatchEntry = z.infer<typeof BatchEntry>;
 
@@ -47,9 +45,8 @@ export const SearchState = new StateSchema({
   best: z.object({ nodeId: z.string(), speedup: z.number() }).nullable().default(null),
   /** Set when the profiler turned out unusable for this run (no ncu, no counter permission): why. */
   profilerOff: z.string().nullable().default(null),
-  /** Iterations in a row whose every model call failed on the endpoint (an outage): drives a pause. */
-  outageStreak: z.number().int().default(0),
-  stop: z.string().nullable().default(null),
+  /** Why the search ends (null while it goes on). */
+  stop: z.enum(["budget:wall", "budget:nodes", "budget:tokens", "budget:cost", "target", "exhausted"]).nullable().default(null),
 });
 
 export type SearchStateValue = typeof SearchState.State;

@@ -3,7 +3,7 @@
  * reasoning and other long texts live once in `trace_artifacts`, keyed by their sha256.
  * Timestamps are milliseconds since the epoch (INTEGER).
  */
-import type { Migration } from "./db.ts";
+import type { DB, Migration } from "./db.ts";
 
 /** The trace store's migrations, in order. */
 export const traceMigrations: Migration[] = [
@@ -162,4 +162,35 @@ export const traceMigrations: Migration[] = [
       db.exec(`ALTER TABLE trace_runs ADD COLUMN baseline TEXT`);
     },
   },
+  {
+    version: 4,
+    description: "runs: status 'stopped' (model endpoint unreachable, resumable); llm calls: retries (why each failed attempt failed)",
+    up: (db) => {
+      db.exec(`ALTER TABLE trace_llm_calls ADD COLUMN retries TEXT NOT NULL DEFAULT '[]'`);
+      allowRunStatus(db, "stopped");
+    },
+  },
 ];
+
+/**
+ * Adds a value to trace_runs' status CHECK. SQLite cannot alter a CHECK constraint, and rebuilding
+ * the table needs foreign keys off (impossible inside the migration's transaction); widening the
+ * list leaves every stored row valid, which is the case SQLite documents editing the schema text for.
+ */
+function allowRunStatus(db: DB, status: string): void {
+  const row = db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'trace_runs'`).get() as { sql: string };
+  const check = /CHECK \(status IN \(([^)]*)\)\)/.exec(row.sql);
+  if (!check) throw new Error("trace_runs has no status CHECK to widen");
+  if (check[1]!.includes(`'${status}'`)) return;
+  const widened = row.sql.replace(check[0], `CHECK (status IN (${check[1]},'${status}'))`);
+  const version = db.pragma("schema_version", { simple: true }) as number;
+  db.unsafeMode(true);
+  try {
+    db.pragma("writable_schema = ON");
+    db.prepare(`UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'trace_runs'`).run(widened);
+    db.pragma(`schema_version = ${version + 1}`);
+    db.pragma("writable_schema = OFF");
+  } finally {
+    db.unsafeMode(false);
+  }
+}

@@ -2,6 +2,7 @@
  * The trace store: ALL SQL of runs and their search trees. One class over an injected better-sqlite3
  * database (the kforge file, WAL), idempotent `setup()`, prepared statements. Writes happen as events
  * occur, each in one short transaction, so a reader (the UI, `kforge trace`) never sees half a change.
+ * Every text written passes the store's redactor: no configured secret reaches the file.
  */
 import type { Statement } from "better-sqlite3";
 import { createHash } from "node:crypto";
@@ -16,11 +17,14 @@ import type {
   NodeRow,
   NodeStatus,
   RunRow,
+  RetryRow,
   RunSeed,
   RunStatus,
+  RunStopReason,
   RunTotals,
 } from "./trace-types.ts";
 import type { VerifyResult } from "../tools/verifier/result.ts";
+import { NO_REDACTION, type Redactor } from "../core/redact.ts";
 import { summarizeResult } from "../tools/verifier/result.ts";
 
 export type * from "./trace-types.ts";
@@ -44,7 +48,23 @@ export class TraceStore {
   private s: Record<string, Stmt> = {};
   private isSetup = false;
 
-  constructor(readonly db: DB) {}
+  private readonly redactor: Redactor;
+
+  /** `redactor` scrubs the configured secrets from everything written (a search passes the config's). */
+  constructor(
+    readonly db: DB,
+    opts: { redactor?: Redactor } = {},
+  ) {
+    this.redactor = opts.redactor ?? NO_REDACTION;
+  }
+
+  private t(text: string): string {
+    return this.redactor.text(text);
+  }
+
+  private json(value: unknown): string {
+    return JSON.stringify(this.redactor.value(value));
+  }
 
   /** Creates the tables (versioned migrations, idempotent) and prepares the statements. */
   setup(): this {
@@ -79,9 +99,9 @@ export class TraceStore {
       nodesSince: p(`SELECT ${NODE_COLUMNS} FROM trace_nodes WHERE run_id = ? AND change_seq > ? ORDER BY change_seq`),
       children: p(`SELECT id FROM trace_nodes WHERE parent_id = ? ORDER BY id`),
       insertCall: p(`INSERT INTO trace_llm_calls (run_id, node_id, role, provider, model, prompt_hash, reasoning_hash, response_hash,
-          prompt_tokens, completion_tokens, reasoning_tokens, latency_ms, cost_usd, attempts, finish_reason, error, created_at)
+          prompt_tokens, completion_tokens, reasoning_tokens, latency_ms, cost_usd, attempts, finish_reason, error, retries, created_at)
         VALUES (@runId, @nodeId, @role, @provider, @model, @promptHash, @reasoningHash, @responseHash, @promptTokens,
-          @completionTokens, @reasoningTokens, @latencyMs, @costUsd, @attempts, @finishReason, @error, @now)`),
+          @completionTokens, @reasoningTokens, @latencyMs, @costUsd, @attempts, @finishReason, @error, @retries, @now)`),
       addRunUsage: p(`UPDATE trace_runs SET prompt_tokens = prompt_tokens + @promptTokens, completion_tokens = completion_tokens + @completionTokens,
         reasoning_tokens = reasoning_tokens + @reasoningTokens, cost_usd = cost_usd + @costUsd, llm_calls = llm_calls + 1 WHERE id = @runId`),
       nodeCalls: p(`SELECT * FROM trace_llm_calls WHERE node_id = ? ORDER BY id`),
@@ -129,12 +149,12 @@ export class TraceStore {
   /** Starts a run record (status running). */
   createRun(r: { id: string; problem: string; config: unknown; budget: unknown; now?: number }): void {
     const now = r.now ?? Date.now();
-    this.st("insertRun").run({ id: r.id, problem: r.problem, config: JSON.stringify(r.config), budget: JSON.stringify(r.budget), now, pid: process.pid });
+    this.st("insertRun").run({ id: r.id, problem: r.problem, config: this.json(r.config), budget: JSON.stringify(r.budget), now, pid: process.pid });
   }
 
   /** Sets a run's status; `running` records this process's pid, the others record the end time. */
-  setRunStatus(id: string, status: RunStatus, opts: { stopReason?: string; error?: string } = {}): void {
-    this.st("setRunStatus").run({ id, status, stopReason: opts.stopReason ?? null, error: opts.error ?? null, now: Date.now(), pid: process.pid });
+  setRunStatus(id: string, status: RunStatus, opts: { stopReason?: RunStopReason; error?: string } = {}): void {
+    this.st("setRunStatus").run({ id, status, stopReason: opts.stopReason ?? null, error: opts.error === undefined ? null : this.t(opts.error), now: Date.now(), pid: process.pid });
   }
 
   /** Records that the run's process is alive and how much search time it has spent in total. */
@@ -144,7 +164,7 @@ export class TraceStore {
 
   /** Keeps the baseline timings measured for a run, so a resume reuses them. */
   setBaseline(id: string, baseline: unknown): void {
-    this.st("setBaseline").run(JSON.stringify(baseline), id);
+    this.st("setBaseline").run(this.json(baseline), id);
   }
 
   /** The run's baseline timings, or null when none were measured. */
@@ -155,8 +175,9 @@ export class TraceStore {
 
   // ---------------------------------------------------------------- artifacts
 
-  /** Stores a text once (deduplicated by sha256) and returns its hash. */
-  putArtifact(content: string, kind: "kernel" | "prompt" | "reasoning" | "response" | "text"): string {
+  /** Stores a text once (deduplicated by sha256 of the scrubbed text) and returns its hash. */
+  putArtifact(text: string, kind: "kernel" | "prompt" | "reasoning" | "response" | "text"): string {
+    const content = this.t(text);
     const hash = artifactHash(content);
     this.st("putArtifact").run(hash, kind, Buffer.byteLength(content), content, Date.now());
     return hash;
@@ -180,7 +201,7 @@ export class TraceStore {
     this.db.transaction(() => {
       this.st("upsertNode").run({
         id: n.id, runId: n.runId, parentId: n.parentId, label: n.label, depth: n.depth, iteration: n.iteration,
-        title: n.title ?? "", idea: n.idea ?? "", status: n.status, origin: n.origin ?? "llm", summary: n.summary ?? "",
+        title: this.t(n.title ?? ""), idea: this.t(n.idea ?? ""), status: n.status, origin: n.origin ?? "llm", summary: this.t(n.summary ?? ""),
         now: Date.now(), seq: this.nextSeq(n.runId),
       });
     })();
@@ -197,7 +218,7 @@ export class TraceStore {
   /** Sets a node's status and one-line summary (for failures without a verification, e.g. `no_kernel`). */
   setNodeStatus(runId: string, nodeId: string, status: NodeStatus, summary: string, score: { speedup?: number | null; tflops?: number | null } = {}): void {
     this.db.transaction(() => {
-      this.st("setNodeStatus").run({ id: nodeId, status, summary, speedup: score.speedup ?? null, tflops: score.tflops ?? null, errorRatio: null, now: Date.now(), seq: this.nextSeq(runId) });
+      this.st("setNodeStatus").run({ id: nodeId, status, summary: this.t(summary), speedup: score.speedup ?? null, tflops: score.tflops ?? null, errorRatio: null, now: Date.now(), seq: this.nextSeq(runId) });
     })();
   }
 
@@ -216,7 +237,7 @@ export class TraceStore {
         reasoningHash: c.reasoning ? this.putArtifact(c.reasoning, "reasoning") : null,
         responseHash: c.response ? this.putArtifact(c.response, "response") : null,
         ...usage, latencyMs: c.latencyMs ?? 0, attempts: c.attempts ?? 1, finishReason: c.finishReason ?? null,
-        error: c.error ?? null, now: Date.now(),
+        error: c.error == null ? null : this.t(c.error), retries: this.json(c.retries ?? []), now: Date.now(),
       });
       this.st("addRunUsage").run({ runId: c.runId, ...usage });
       return Number(info.lastInsertRowid);
@@ -224,7 +245,8 @@ export class TraceStore {
   }
 
   /** Records a verification; sets the node's status, score and summary, and the run's best. */
-  recordVerification(runId: string, nodeId: string, result: VerifyResult): void {
+  recordVerification(runId: string, nodeId: string, given: VerifyResult): void {
+    const result = this.redactor.value(given);
     const speedup = result.status === "ok" ? result.speedup : null;
     const tflops = result.status === "ok" ? result.tflops : null;
     this.db.transaction(() => {
@@ -237,32 +259,32 @@ export class TraceStore {
 
   /** Records a profile outcome (and, later, the profiler agent's bottlenecks via `setBottlenecks`). */
   recordProfile(runId: string, nodeId: string, outcome: { status: string; costMs: number }, bottlenecks: unknown = null): void {
-    this.st("insertProfile").run(runId, nodeId, outcome.status, JSON.stringify(outcome), bottlenecks === null ? null : JSON.stringify(bottlenecks), outcome.costMs, Date.now());
+    this.st("insertProfile").run(runId, nodeId, outcome.status, this.json(outcome), bottlenecks === null ? null : this.json(bottlenecks), outcome.costMs, Date.now());
   }
 
   /** Attaches the profiler agent's analysis to the node's latest profile. */
   setBottlenecks(nodeId: string, bottlenecks: unknown): void {
-    this.st("setBottlenecks").run(JSON.stringify(bottlenecks), nodeId);
+    this.st("setBottlenecks").run(this.json(bottlenecks), nodeId);
   }
 
   /** Records the critic's verdict on a node. */
   recordCritique(runId: string, nodeId: string, critique: { verdict: string }): void {
-    this.st("insertCritique").run(runId, nodeId, critique.verdict, JSON.stringify(critique), Date.now());
+    this.st("insertCritique").run(runId, nodeId, this.t(critique.verdict), this.json(critique), Date.now());
   }
 
   /** Records the plan made when `nodeId` was expanded at `iteration` (one plan per iteration; a re-run replaces it). */
   recordPlan(runId: string, nodeId: string, iteration: number, plan: unknown): void {
-    this.st("upsertPlan").run(runId, nodeId, iteration, JSON.stringify(plan), Date.now());
+    this.st("upsertPlan").run(runId, nodeId, iteration, this.json(plan), Date.now());
   }
 
   /** Records that a memory-of-wins entry seeded a node's prompt (or the node itself). */
   recordSeed(runId: string, nodeId: string, seed: { winId: string; rank: number; score?: number | null; note?: string }): void {
-    this.st("insertSeed").run(runId, nodeId, seed.winId, seed.rank, seed.score ?? null, seed.note ?? "", Date.now());
+    this.st("insertSeed").run(runId, nodeId, seed.winId, seed.rank, seed.score ?? null, this.t(seed.note ?? ""), Date.now());
   }
 
   /** Records something worth seeing in the trace (profiling unavailable, a resume, a model failure...). */
   recordEvent(runId: string, nodeId: string | null, kind: string, message: string): void {
-    this.st("insertEvent").run(runId, nodeId, kind, message, Date.now());
+    this.st("insertEvent").run(runId, nodeId, kind, this.t(message), Date.now());
   }
 
   // ---------------------------------------------------------------- reads (the UI, `kforge trace`, the search itself)
@@ -417,7 +439,7 @@ export class TraceStore {
       promptTokens: c["prompt_tokens"] as number, completionTokens: c["completion_tokens"] as number,
       reasoningTokens: c["reasoning_tokens"] as number, latencyMs: c["latency_ms"] as number, costUsd: c["cost_usd"] as number,
       attempts: c["attempts"] as number, finishReason: c["finish_reason"] as string | null, error: c["error"] as string | null,
-      createdAt: c["created_at"] as number,
+      retries: typeof c["retries"] === "string" ? (JSON.parse(c["retries"]) as RetryRow[]) : [], createdAt: c["created_at"] as number,
     };
   }
 }
@@ -441,7 +463,7 @@ function parseOrNull(v: unknown): unknown | null {
 function toRun(r: Row): RunRow {
   return {
     id: r["id"] as string, problem: r["problem"] as string, status: r["status"] as RunStatus,
-    stopReason: r["stop_reason"] as string | null, error: r["error"] as string | null,
+    stopReason: r["stop_reason"] as RunStopReason | null, error: r["error"] as string | null,
     config: JSON.parse(r["config"] as string), budget: JSON.parse(r["budget"] as string),
     startedAt: r["started_at"] as number, endedAt: r["ended_at"] as number | null, activeMs: r["active_ms"] as number,
     heartbeatAt: r["heartbeat_at"] as number | null, pid: r["pid"] as number | null,

@@ -1,6 +1,29 @@
 /** The values the trace store reads and writes. Times are milliseconds since the epoch. */
 
-export type RunStatus = "running" | "done" | "failed" | "interrupted";
+/** A run's status: `stopped` = ended early by a fault outside it (the model endpoint down), resumable like `interrupted`. */
+export type RunStatus = "running" | "done" | "failed" | "interrupted" | "stopped";
+
+/** Why a run ended: a budget or the search itself (graph/budget.ts), or how its process ended. */
+export type RunStopReason =
+  | "budget:wall"
+  | "budget:nodes"
+  | "budget:tokens"
+  | "budget:cost"
+  | "target"
+  | "exhausted"
+  | "finished"
+  | "interrupted"
+  | "error"
+  | "model endpoint unreachable";
+
+/** One failed attempt of a model call, as the trace keeps it. */
+export interface RetryRow {
+  attempt: number;
+  status?: number;
+  errorClass: string;
+  message: string;
+  delayMs?: number;
+}
 
 /**
  * A tree node's status: `root` (the problem itself, no kernel), `coding` (the coder is at work),
@@ -28,7 +51,7 @@ export interface RunRow {
   id: string;
   problem: string;
   status: RunStatus;
-  stopReason: string | null;
+  stopReason: RunStopReason | null;
   error: string | null;
   config: Record<string, unknown>;
   budget: Record<string, unknown>;
@@ -94,6 +117,8 @@ export interface LlmCallDetail {
   attempts: number;
   finishReason: string | null;
   error: string | null;
+  /** Why each failed attempt failed (empty when the first attempt answered). */
+  retries: RetryRow[];
   createdAt: number;
 }
 
@@ -144,6 +169,7 @@ export interface LlmCallRecord {
   attempts?: number;
   finishReason?: string | null;
   error?: string | null;
+  retries?: RetryRow[];
 }
 
 /** Input of `upsertNode`. */

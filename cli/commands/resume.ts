@@ -7,17 +7,22 @@ import type { RunRow } from "../../memory/trace-types.ts";
 import { loadProblem } from "../../problems/load.ts";
 import { assertResumable } from "../../graph/run.ts";
 import { DEFAULT_SEARCH_OPTIONS, type SearchOptions } from "../../graph/deps.ts";
-import type { BudgetLimits } from "../../graph/budget.ts";
+import { traceQueries } from "../../memory/trace-queries.ts";
 import type { Command } from "../command.ts";
 import { progressMode, PROGRESS_FLAGS } from "../search/flags.ts";
 import { runSession } from "../search/session.ts";
+import { openComponents } from "../search/components.ts";
+import { preflightModels } from "../../agents/preflight.ts";
+import { createRedactor } from "../../core/redact.ts";
 
 /** The `resume` subcommand. */
 export const resumeCommand: Command = {
   name: "resume",
   summary: "continue an interrupted or killed search run where it stopped",
   usage: "kforge resume RUN [--quiet] [--json]",
-  details: "RUN may be a unique prefix of the run id. The run keeps its budget; time already spent counts.",
+  details:
+    "RUN may be a unique prefix of the run id. The run keeps its budget; time already spent counts.\n" +
+    "Runs stopped because the model endpoint stayed down (status stopped) resume the same way, once it is back.",
   options: { ...PROGRESS_FLAGS },
   async run(args, ctx) {
     const [ref] = args.positionals;
@@ -25,15 +30,19 @@ export const resumeCommand: Command = {
     if (!existsSync(ctx.config.dbPath)) throw new UserError(`no kforge database at ${ctx.config.dbPath}`, { hint: "set KFORGE_DB or KFORGE_HOME to where the run was made" });
     const db = openDatabase(ctx.config.dbPath);
     try {
-      const store = new TraceStore(db).setup();
+      const store = new TraceStore(db, { redactor: createRedactor(ctx.config.secrets) }).setup();
       const run = findRun(store, ref);
       assertResumable(run);
       const config = run.config as { problemPath?: string; options?: Partial<SearchOptions> };
       const problem = loadProblem(config.problemPath && existsSync(config.problemPath) ? config.problemPath : run.problem);
       const options: SearchOptions = { ...DEFAULT_SEARCH_OPTIONS, ...config.options };
+      const limits = traceQueries(db).getRun(run.id)!.budget;
+      // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.
+      await preflightModels(ctx.config);
+      const components = await openComponents(ctx.config, problem, db, store, { runId: run.id, limits });
       (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${run.id}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);
-      return await runSession(ctx, { runId: run.id, problem, limits: run.budget as unknown as BudgetLimits, options, db, store, mode });
+      return await runSession(ctx, { runId: run.id, problem, limits, options, db, store, mode, components });
     } finally {
       db.close();
     }

@@ -12,6 +12,10 @@ import { describeLimits } from "../../graph/budget.ts";
 import type { Command } from "../command.ts";
 import { limitsFromFlags, optionsFromFlags, progressMode, PROGRESS_FLAGS, SEARCH_FLAGS } from "../search/flags.ts";
 import { runSession } from "../search/session.ts";
+import { openComponents } from "../search/components.ts";
+import { defaultModelSettings } from "../../agents/model.ts";
+import { preflightModels } from "../../agents/preflight.ts";
+import { createRedactor } from "../../core/redact.ts";
 
 /** The `search` subcommand. */
 export const searchCommand: Command = {
@@ -40,15 +44,24 @@ export const searchCommand: Command = {
     const problem = await resolveProblem(args, ctx);
     const limits = limitsFromFlags(args);
     const options = optionsFromFlags(args);
+    // Every configuration check comes before the run exists: a mistyped endpoint leaves no dead run behind.
+    const model = defaultModelSettings(ctx.config);
+    await preflightModels(ctx.config);
     const db = openDatabase(ctx.config.dbPath);
     try {
-      const store = new TraceStore(db).setup();
+      const store = new TraceStore(db, { redactor: createRedactor(ctx.config.secrets) }).setup();
       const runId = newRunId();
-      createRun(store, { runId, problem: problem.spec.name, limits, options, config: { problemPath: problem.dir, provider: ctx.config.model.provider, model: ctx.config.model.model } });
+      const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
+      try {
+        createRun(store, { runId, problem: problem.spec.name, limits, options, config: { problemPath: problem.dir, provider: model.provider, model: model.model } });
+      } catch (err) {
+        await components.close();
+        throw err;
+      }
       (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${runId}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);
       if (mode !== "quiet") (ctx.json ? ctx.stderr : ctx.stdout).write(`searching ${problem.spec.name} (${describeLimits(limits)}, branching ${options.branching}, seed ${options.seed}) into ${ctx.config.dbPath}\n`);
-      return await runSession(ctx, { runId, problem, limits, options, db, store, mode });
+      return await runSession(ctx, { runId, problem, limits, options, db, store, mode, components });
     } finally {
       db.close();
     }

@@ -1,6 +1,7 @@
 /**
  * The real edges of a search, chosen from the config: the verifier pool, the ncu profiler, the
- * agents (a model per role, or the offline policy when no model is configured) and the memory of wins.
+ * agents (agents/model.ts decides: a model per role, or the offline policy) with the run's budget
+ * gate and endpoint breakers, and the memory of wins.
  */
 import type { Config } from "../../core/config.ts";
 import type { DB } from "../../memory/db.ts";
@@ -9,15 +10,13 @@ import type { LoadedProblem } from "../../problems/schema.ts";
 import type { Verifier } from "../../tools/verifier/types.ts";
 import type { Profiler } from "../../tools/profiler/types.ts";
 import type { Agents } from "../../agents/types.ts";
-import type { AgentRole, ModelClient } from "../../agents/model-types.ts";
 import type { WinsMemory } from "../../graph/deps.ts";
-import { createModelClient, resolveModelSettings } from "../../agents/model.ts";
-import { createLlmAgents } from "../../agents/llm-agents.ts";
+import type { BudgetLimits } from "../../graph/budget.ts";
+import { createAgents } from "../../agents/model.ts";
+import { SpendGate } from "../../agents/spend-gate.ts";
 import { openWinsMemory } from "../../graph/wins-memory.ts";
 import { NcuProfiler } from "../../tools/profiler/ncu.ts";
-import { ConfigError } from "../../core/errors.ts";
 import { createVerifierPool } from "../../tools/verifier/pool.ts";
-import { createOfflineAgents } from "../../agents/offline-agents.ts";
 
 /** The opened edges and how to close them. */
 export interface SearchComponents {
@@ -25,36 +24,52 @@ export interface SearchComponents {
   profiler: Profiler | null;
   agents: Agents;
   memory: WinsMemory | null;
+  /** The run's token and money budgets as model calls reserve them. */
+  spend: SpendGate;
   /** The GPU's name when known before a baseline is measured. */
   gpu: string | null;
+  /** Where breaker news goes besides the trace (the progress display, once it exists). */
+  setLog(log: (line: string) => void): void;
   close(): Promise<void>;
 }
 
-const ROLES: AgentRole[] = ["planner", "coder", "critic", "profiler"];
+/** The run the components serve: its id (the row may not exist yet) and its budget. */
+export interface RunRef {
+  runId: string;
+  limits: BudgetLimits;
+}
 
-/** Opens every edge of a search for `problem`. */
-export async function openComponents(config: Config, problem: LoadedProblem, db: DB, store: TraceStore): Promise<SearchComponents> {
+/** Opens every edge of a search for `problem`; throws ConfigError before anything runs when the model settings are wrong. */
+export async function openComponents(config: Config, problem: LoadedProblem, db: DB, store: TraceStore, run: RunRef): Promise<SearchComponents> {
+  let log: (line: string) => void = () => {};
+  const spend = new SpendGate(
+    { ...(run.limits.maxTokens !== undefined ? { maxTokens: run.limits.maxTokens } : {}), ...(run.limits.maxCostUsd !== undefined ? { maxCostUsd: run.limits.maxCostUsd } : {}) },
+    () => {
+      const t = store.runTotals(run.runId);
+      return { tokens: t.promptTokens + t.completionTokens, costUsd: t.costUsd };
+    },
+    config.modelLimits.maxReplyTokens,
+  );
+  const agents = createAgents(config, {
+    record: (c) => store.recordLlmCall(c),
+    gpu: "an NVIDIA H100 (SXM, 80 GB)",
+    spend,
+    onBreaker: (kind, message) => {
+      store.recordEvent(run.runId, null, kind, message);
+      log(message);
+    },
+  });
   const verifier = createVerifierPool(config, { problem });
   const cpu = (problem.spec as { device?: string }).device === "cpu";
   return {
     verifier,
     // ncu profiles CUDA kernels only: a CPU problem has nothing to profile.
     profiler: cpu ? null : new NcuProfiler(config),
-    agents: await createAgents(config, store),
+    agents,
     memory: openWinsMemory(db),
+    spend,
     gpu: null,
+    setLog: (l) => (log = l),
     close: () => verifier.close(),
   };
-}
-
-/** The LLM agents when every role has a model; the offline policy when the provider is offline. */
-export async function createAgents(config: Config, store: TraceStore): Promise<Agents> {
-  const offline = ROLES.filter((r) => resolveModelSettings(config, r).provider === "offline");
-  if (offline.length === ROLES.length) return createOfflineAgents(config);
-  if (offline.length > 0) {
-    throw new ConfigError(`roles ${offline.join(", ")} have no model while others do`, { hint: "give every role a model in KFORGE_ROLE_MODELS, or none" });
-  }
-  const clients = new Map<AgentRole, ModelClient>();
-  for (const role of ROLES) clients.set(role, createModelClient(config, role));
-  return createLlmAgents({ client: (role) => clients.get(role)!, record: (c) => store.recordLlmCall(c), gpu: "an NVIDIA H100 (SXM, 80 GB)" });
 }

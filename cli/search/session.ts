@@ -8,8 +8,12 @@ import { driveRun, type SearchSummary } from "../../graph/run.ts";
 import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
 import type { SearchOptions } from "../../graph/deps.ts";
 import type { CommandContext } from "../command.ts";
-import { openComponents } from "./components.ts";
+import type { SearchComponents } from "./components.ts";
 import { createProgress, fmtCount, type ProgressMode } from "./progress.ts";
+import { inertText } from "../../core/inert-text.ts";
+
+/** Exit code of a run stopped because its model endpoint stayed down (EX_TEMPFAIL: try again later). */
+export const EXIT_STOPPED = 75;
 
 /** A run to drive and what it needs. */
 export interface SessionInput {
@@ -20,17 +24,20 @@ export interface SessionInput {
   db: DB;
   store: TraceStore;
   mode: ProgressMode;
+  /** Opened (and checked) by the caller before the run was created or resumed. */
+  components: SearchComponents;
 }
 
 /** Drives the run to its end (or an interrupt), prints the summary, returns the exit code. */
 export async function runSession(ctx: CommandContext, s: SessionInput): Promise<number> {
   const out = ctx.json ? ctx.stderr : ctx.stdout;
-  const components = await openComponents(ctx.config, s.problem, s.db, s.store);
+  const components = s.components;
   const run = s.store.getRun(s.runId)!;
   // Search time as the budget counts it: what earlier sessions spent, plus this one's once the graph runs.
   let drivingSince: number | null = null;
   const elapsedMs = () => run.activeMs + (drivingSince === null ? 0 : Date.now() - drivingSince);
   const progress = createProgress(s.mode, { out: out as NodeJS.WriteStream, store: s.store, runId: s.runId, limits: s.limits, elapsedMs });
+  components.setLog(progress.log);
   let summary: SearchSummary;
   try {
     const baseline = await baselineOf(s, components.verifier, progress.log, ctx.signal).catch((err: unknown) => {
@@ -41,7 +48,7 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
     drivingSince = Date.now();
     summary = await driveRun(s.runId, {
       db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,
-      memory: components.memory, limits: s.limits, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,
+      memory: components.memory, limits: s.limits, spend: components.spend, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,
       ...(baseline ? { baseline } : {}),
     });
   } finally {
@@ -50,7 +57,7 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
   }
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else ctx.stdout.write(`${describeSummary(summary)}\n`);
-  return summary.status === "interrupted" ? 130 : summary.status === "failed" ? 1 : 0;
+  return summary.status === "interrupted" ? 130 : summary.status === "failed" ? 1 : summary.status === "stopped" ? EXIT_STOPPED : 0;
 }
 
 /** The run's baseline timings: measured once when the verifier can, then reused by every resume. */
@@ -79,8 +86,11 @@ export function describeSummary(s: SearchSummary): string {
   const best = s.bestSpeedup === null ? "no correct kernel" : `best ${s.bestSpeedup.toFixed(3)}x (node ${s.bestLabel})`;
   const head = `${s.status}${s.stopReason ? ` (${s.stopReason})` : ""}: ${s.nodes} nodes, ${s.correct} correct, ${best}, ${fmtCount(s.tokens)} tokens, $${s.costUsd.toFixed(2)}, ${formatDuration(s.elapsedMs)}`;
   const next =
-    s.status === "interrupted" || s.status === "failed"
-      ? `resume: kforge resume ${s.runId}`
-      : `inspect: kforge trace ${s.runId}${s.bestNode ? `   export the best: kforge export ${s.runId}` : ""}`;
-  return [head, ...(s.error ? [`error: ${s.error}`] : []), next].join("\n");
+    s.status === "stopped"
+      ? `resume once the model endpoint is back: kforge resume ${s.runId}`
+      : s.status === "interrupted" || s.status === "failed"
+        ? `resume: kforge resume ${s.runId}`
+        : `inspect: kforge trace ${s.runId}${s.bestNode ? `   export the best: kforge export ${s.runId}` : ""}`;
+  // The error may quote a server or a model: nothing in it may steer the terminal.
+  return [head, ...(s.error ? [`error: ${inertText(s.error)}`] : []), next].join("\n");
 }

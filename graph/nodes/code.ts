@@ -31,7 +31,7 @@ export async function code(state: SearchStateValue, deps: GraphDeps): Promise<Se
     }
     store.setNodeStatus(runId, node.id, outcome.status, outcome.reason);
     deps.progress.log(`${node.label}: ${outcome.status}: ${outcome.reason.split("\n")[0]}`);
-    return { batch: { [node.id]: { ...entry(outcome.status, null, outcome.reason), ...(outcome.status === "failed" ? { modelFailed: true } : {}) } } };
+    return { batch: { [node.id]: entry(outcome.status, null, outcome.reason) } };
   } finally {
     deps.progress.activity(node.id, null);
   }

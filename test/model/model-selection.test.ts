@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { createModelClient, normalizeBaseUrl, resolveModelSettings } from "../../agents/model.ts";
+import { createModelClient, defaultModelSettings, normalizeBaseUrl, resolveModelSettings, usesOfflinePolicy } from "../../agents/model.ts";
 import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
 import { ask, testConfig } from "./helpers.ts";
 
@@ -15,7 +15,8 @@ afterEach(async () => {
 describe("createModelClient", () => {
   it("refuses offline with a message on how to configure a provider", () => {
     const config = loadConfig({ ...home });
-    expect(config.model.provider).toBe("offline");
+    expect(defaultModelSettings(config).provider).toBe("offline");
+    expect(usesOfflinePolicy(config)).toBe(true);
     const err = (() => {
       try {
         createModelClient(config, "coder");
@@ -76,9 +77,24 @@ describe("createModelClient", () => {
 
   it("reads model timeouts from the environment", () => {
     const config = loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "600", KFORGE_MODEL_IDLE_TIMEOUT_S: "90" });
-    expect(config.modelTimeoutMs).toBe(600_000);
-    expect(config.modelIdleTimeoutMs).toBe(90_000);
-    expect(loadConfig({ ...home }).modelTimeoutMs).toBeUndefined();
+    expect(config.modelLimits.timeoutMs).toBe(600_000);
+    expect(config.modelLimits.idleTimeoutMs).toBe(90_000);
+    expect(loadConfig({ ...home }).modelLimits).toMatchObject({ timeoutMs: 1_800_000, idleTimeoutMs: 290_000, maxReplyChars: 200_000, breakerFailures: 5 });
+    expect(loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "" }).modelLimits.timeoutMs).toBe(1_800_000);
     expect(() => loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "soon" })).toThrow(ConfigError);
+  });
+
+  it("a mistyped KFORGE_PROVIDER fails only where a model is needed, naming the variable", () => {
+    const config = loadConfig({ ...home, KFORGE_PROVIDER: "deepseeek" });
+    expect(config.dbPath).toMatch(/kforge\.sqlite$/);
+    expect(() => resolveModelSettings(config, "coder")).toThrow(/KFORGE_PROVIDER "deepseeek" is not a provider/);
+    expect(() => usesOfflinePolicy(config)).toThrow(ConfigError);
+  });
+
+  it("names the bad part of KFORGE_ROLE_MODELS: an unknown role, a bad provider, broken JSON", () => {
+    const bad = (json: string) => () => resolveModelSettings(loadConfig({ ...home, DEEPSEEK_API_KEY: "sk-x", KFORGE_ROLE_MODELS: json }), "coder");
+    expect(bad('{"coders":{"model":"m"}}')).toThrow(/KFORGE_ROLE_MODELS.*unrecognized key.*"coders"/i);
+    expect(bad('{"coder":{"provider":"vllm"}}')).toThrow(/KFORGE_ROLE_MODELS at coder\.provider/);
+    expect(bad("{coder:")).toThrow(/not valid JSON/);
   });
 });

@@ -2,15 +2,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../core/config.ts";
-import { createModelClient } from "../../agents/model.ts";
-import { createLlmAgents } from "../../agents/llm-agents.ts";
+import { loadConfig, type Config } from "../../core/config.ts";
+import { createAgents } from "../../agents/model.ts";
+import type { SpendGate } from "../../agents/spend-gate.ts";
 import { openDatabase, type DB } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import type { Verifier } from "../../tools/verifier/types.ts";
 import type { Profiler } from "../../tools/profiler/types.ts";
-import type { AgentRole, ModelClient } from "../../agents/model-types.ts";
 import { DEFAULT_SEARCH_OPTIONS, type Progress, type SearchOptions, type WinsMemory } from "../../graph/deps.ts";
 import type { BudgetLimits } from "../../graph/budget.ts";
 import type { SearchSetup } from "../../graph/run.ts";
@@ -24,16 +23,20 @@ export function tempDb(): { dir: string; path: string; db: DB; store: TraceStore
   return { dir, path, db, store, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
 }
 
-/** The LLM agents over the scripted server at `baseUrl`, with fast retries. */
-export function scriptedAgents(baseUrl: string, store: TraceStore, model = "scripted-model") {
-  const config = loadConfig({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: baseUrl, KFORGE_MODEL: model, KFORGE_HOME: tmpdir() });
-  const clients = new Map<AgentRole, ModelClient>();
-  const client = (role: AgentRole) => {
-    let c = clients.get(role);
-    if (!c) clients.set(role, (c = createModelClient(config, role, { retry: { baseDelayMs: 1, maxDelayMs: 5 } })));
-    return c;
-  };
-  return createLlmAgents({ client, record: (c) => store.recordLlmCall(c), gpu: "test GPU" });
+/** A config for the scripted server at `baseUrl` (no real environment read); `env` adds or overrides variables. */
+export function scriptedConfig(baseUrl: string, model = "scripted-model", env: Record<string, string> = {}): Config {
+  return loadConfig({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: baseUrl, KFORGE_MODEL: model, KFORGE_HOME: tmpdir(), ...env });
+}
+
+/** The LLM agents over the scripted server at `baseUrl` (built by agents/model.ts as a search builds them), with fast retries. */
+export function scriptedAgents(baseUrl: string, store: TraceStore, model = "scripted-model", more: { env?: Record<string, string>; spend?: SpendGate; log?: (line: string) => void } = {}) {
+  return createAgents(scriptedConfig(baseUrl, model, more.env), {
+    record: (c) => store.recordLlmCall(c),
+    gpu: "test GPU",
+    client: { retry: { baseDelayMs: 1, maxDelayMs: 5 } },
+    ...(more.spend ? { spend: more.spend } : {}),
+    onBreaker: (_kind, message) => more.log?.(message),
+  });
 }
 
 /** A progress sink that keeps log lines. */
@@ -56,19 +59,25 @@ export function searchSetup(p: {
   signal?: AbortSignal;
   /** The model name the client asks for (a name in agents/pricing.ts makes calls cost money). */
   model?: string;
-}): SearchSetup {
+  /** Extra environment for the config (breaker and reply limits). */
+  env?: Record<string, string>;
+  /** The run's budget gate (what `kforge search` builds from the limits). */
+  spend?: SpendGate;
+}): SearchSetup & { progress: ReturnType<typeof recordingProgress> } {
+  const progress = recordingProgress();
   return {
     db: p.db,
     store: p.store,
     problem: p.problem,
     verifier: p.verifier,
     profiler: p.profiler ?? null,
-    agents: scriptedAgents(p.baseUrl, p.store, p.model),
+    agents: scriptedAgents(p.baseUrl, p.store, p.model, { ...(p.env ? { env: p.env } : {}), ...(p.spend ? { spend: p.spend } : {}), log: progress.log }),
     memory: p.memory ?? null,
     limits: p.limits,
+    ...(p.spend ? { spend: p.spend } : {}),
     options: { ...DEFAULT_SEARCH_OPTIONS, ...p.options },
     gpu: "test GPU",
-    progress: recordingProgress(),
+    progress,
     signal: p.signal ?? new AbortController().signal,
   };
 }

@@ -103,9 +103,9 @@ describe("search (instant verifier)", () => {
     expect(t.store.eventsSince(a.runId).map((e) => e.kind)).toContain("budget");
   }, 30_000);
 
-  it("an endpoint that keeps failing becomes recorded failed nodes and an outage pause, never a crash", async () => {
-    server.setScript((req) => (req.role === "coder" ? { status: 503 } : kernelModel({ fates: FATES })(req)));
-    const a = start({ wallMs: 60_000, maxNodes: 8 }, { options: { outagePauseMs: 20 } });
+  it("a role whose calls keep failing becomes recorded failed nodes with every retry's reason, never a crash", async () => {
+    server.setScript((req) => (req.role === "coder" ? { status: 503, errorMessage: "overloaded" } : kernelModel({ fates: FATES })(req)));
+    const a = start({ wallMs: 60_000, maxNodes: 8 });
     const s = await driveRun(a.runId, a.setup);
     expect(s).toMatchObject({ status: "done", stopReason: "budget:nodes", nodes: 8, correct: 0 });
     const nodes = t.store.listNodes(a.runId).filter((n) => n.parentId);
@@ -113,7 +113,10 @@ describe("search (instant verifier)", () => {
     expect(nodes[0]!.summary).toMatch(/coder call failed \(infra\)/);
     const call = t.store.getNodeDetail(nodes[0]!.id)!.llmCalls[0]!;
     expect(call.error).toMatch(/failed 5 attempts/);
-    expect(t.store.eventsSince(a.runId).filter((e) => e.kind === "outage")).toHaveLength(1);
+    expect(call.retries).toHaveLength(5);
+    expect(call.retries[0]).toMatchObject({ attempt: 1, status: 503, errorClass: "HTTP 503" });
+    expect(call.retries[0]!.message).toMatch(/overloaded/);
+    expect(call.retries[4]!.delayMs).toBeUndefined();
   });
 
   it("profiles the new best through the injected profiler; without one the trace says why", async () => {

@@ -1,0 +1,86 @@
+/**
+ * The model settings of each role, resolved from the environment as given (Config.modelEnv): the
+ * provider and its defaults, then KFORGE_ROLE_MODELS overrides. The one place model defaults live;
+ * checked only when a model is needed, so `kforge runs` works with a mistyped KFORGE_PROVIDER.
+ */
+import { z } from "zod";
+import type { Config, ModelEnv } from "../core/config.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { AgentRole } from "./model-types.ts";
+
+/** The providers kforge knows. */
+export const PROVIDERS = ["deepseek", "openai-compatible", "offline"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** DeepSeek's API: R1 is served as `deepseek-reasoner`. */
+export const DEEPSEEK_BASE_URL = "https://api.deepseek.com";
+export const DEEPSEEK_MODEL = "deepseek-reasoner";
+
+/** Every role that calls a model. */
+export const ROLES: readonly AgentRole[] = ["planner", "coder", "critic", "profiler"];
+
+/** Settings of one model endpoint. */
+export interface ModelSettings {
+  provider: ProviderName;
+  model: string;
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+}
+
+const Provider = z.enum(PROVIDERS);
+const RoleOverride = z.strictObject({ provider: Provider.optional(), model: z.string().optional(), baseUrl: z.string().optional(), apiKey: z.string().optional() });
+const RoleModels = z.partialRecord(z.enum(["planner", "coder", "critic", "profiler"]), RoleOverride);
+type RoleOverride = z.infer<typeof RoleOverride>;
+
+function provider(env: ModelEnv): ProviderName {
+  if (env.provider === undefined) return env.baseUrl ? "openai-compatible" : env.deepseekApiKey ? "deepseek" : "offline";
+  const p = Provider.safeParse(env.provider);
+  if (!p.success) {
+    throw new ConfigError(`KFORGE_PROVIDER "${env.provider}" is not a provider`, { hint: `use one of ${PROVIDERS.join(", ")}, or unset it` });
+  }
+  return p.data;
+}
+
+/** The default settings (every role without an override), with the provider's defaults filled in. */
+export function defaultModelSettings(config: Config): ModelSettings {
+  const env = config.modelEnv;
+  const p = provider(env);
+  if (p === "deepseek") return { provider: p, model: env.model ?? DEEPSEEK_MODEL, baseUrl: env.deepseekBaseUrl ?? DEEPSEEK_BASE_URL, apiKey: env.deepseekApiKey };
+  if (p === "offline") return { provider: p, model: "offline", baseUrl: undefined, apiKey: undefined };
+  return { provider: p, model: env.model ?? "", baseUrl: env.baseUrl, apiKey: env.apiKey };
+}
+
+/** KFORGE_ROLE_MODELS parsed, or a ConfigError saying what is wrong with it. */
+export function roleOverrides(config: Config): Partial<Record<AgentRole, RoleOverride>> {
+  const raw = config.modelEnv.roleModels;
+  if (!raw) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError("KFORGE_ROLE_MODELS is not valid JSON", { hint: `example: KFORGE_ROLE_MODELS='{"critic":{"model":"deepseek-chat"}}'`, cause: err });
+  }
+  const parsed = RoleModels.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`KFORGE_ROLE_MODELS at ${issue?.path.join(".") || "top level"}: ${issue?.message}`, {
+      hint: `roles are ${ROLES.join(", ")}; each takes {provider?, model?, baseUrl?, apiKey?}`,
+    });
+  }
+  return parsed.data;
+}
+
+/** The effective settings of a role: the default model with the role's overrides on top. */
+export function resolveModelSettings(config: Config, role: AgentRole): ModelSettings {
+  const base = defaultModelSettings(config);
+  const over = roleOverrides(config)[role] ?? {};
+  const p: ProviderName = over.provider ?? base.provider;
+  // A role that switches provider must not inherit the other provider's URL or key.
+  const same = p === base.provider;
+  const inherit = <K extends "model" | "baseUrl" | "apiKey">(k: K) => over[k] ?? (same ? base[k] : undefined);
+  if (p === "deepseek") {
+    return { provider: p, model: inherit("model") || DEEPSEEK_MODEL, baseUrl: inherit("baseUrl") ?? config.modelEnv.deepseekBaseUrl ?? DEEPSEEK_BASE_URL, apiKey: inherit("apiKey") ?? config.modelEnv.deepseekApiKey };
+  }
+  if (p === "offline") return { provider: p, model: "offline", baseUrl: undefined, apiKey: undefined };
+  return { provider: p, model: inherit("model") ?? "", baseUrl: inherit("baseUrl"), apiKey: inherit("apiKey") };
+}
