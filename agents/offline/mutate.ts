@@ -19,7 +19,7 @@ export interface TileConfig {
 }
 
 /** The code-variant switches of the template (see tools/offline/config.py for what each does). */
-export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias", "tma", "poly_exp2", "grid2d"] as const;
+export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias", "tma", "poly_exp2", "grid2d", "block_sparse"] as const;
 export type SwitchName = (typeof SWITCHES)[number];
 
 /** A fully resolved template config, as `render.py --resolve` prints it. */
@@ -76,13 +76,15 @@ export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | "grid2d" | nul
   poly_exp2: "tanh",
   // a mask on a 2-D token grid (idx // W, idx % W): rectangles of queries and keys
   grid2d: "grid2d",
+  // the host's per-shape block mask instead of the interval classifier: any mask
+  block_sparse: "mask",
 };
 
 /**
  * Switches the 2-D grid kernel does not read (it visits a gathered key rectangle with the mask on every block):
  * while grid2d is on they only change the 1-D fallback, which the benchmark shapes never take.
  */
-export const GRID_INERT: readonly SwitchName[] = ["skip_empty", "mask_split", "reverse_m", "tma", "affine_kv_bias"];
+export const GRID_INERT: readonly SwitchName[] = ["skip_empty", "mask_split", "reverse_m", "tma", "affine_kv_bias", "block_sparse"];
 
 /** The switches worth flipping for a problem with these features (and, when given, this config's switches). */
 export function relevantSwitches(features: string[], switches?: Partial<Record<SwitchName, boolean>>): SwitchName[] {

@@ -136,7 +136,8 @@ export function adaptWinConfig(source: string, base: ResolvedConfig, headDims: r
   const winHas = {
     tanh: /\btanh\b|_tanh\(/.test(source) && header[1] !== "none",
     mask: header[2] !== "none",
-    grid2d: /def _attn_fwd_grid\(/.test(source),
+    // template modules carry every kernel: the config block says whether the grid one runs (older wins: its presence)
+    grid2d: /\bGRID2D=True\b/.test(source) || (!/\b_CFG = dict\(/.test(source) && /def _attn_fwd_grid\(/.test(source)),
   };
   const tiles = { ...base.tiles };
   const tookTiles: string[] = [];

@@ -4,9 +4,9 @@
     python3 bench/offline/poly_variants.py --regs     # after a run: registers / spills of each compiled kernel
 
 Labels: default; poly (the switch: odd columns of the score tile on the FMA pipe, half the exp2s); poly_q
-(a quarter); poly_3q (three quarters), all at both head dims; poly_alt (every odd key block entirely on the
-FMA pipe: no reshape/split, a branch per block instead; a fallback in case the split does not compile). bench/offline/poly.json maps them for
-`quick_gpu.py --set json:bench/offline/poly.json`.
+(a quarter); poly_3q (three quarters), all at both head dims: the template's POLY_SPLIT constexpr.
+bench/offline/poly.json maps them for `quick_gpu.py --set json:bench/offline/poly.json`. (poly_alt, odd key blocks
+entirely on the FMA pipe, was measured slower and rewrote generated text; it is gone with the string template.)
 """
 import json
 import os
@@ -32,32 +32,7 @@ def write_variants():
             with open(path, "w") as f:
                 f.write(render(os.path.join(ROOT, "problems", p), {"poly_exp2": True}, poly_split=split))
             sets[p][label] = os.path.relpath(path, ROOT)
-        path = os.path.join(OUT, f"{p}_poly_alt.py")
-        with open(path, "w") as f:
-            f.write(alternate(render(os.path.join(ROOT, "problems", p), {"poly_exp2": True})))
-        sets[p]["poly_alt"] = os.path.relpath(path, ROOT)
     return sets
-
-
-ALT_TILE = '''
-@triton.jit
-def _exp2_tile(x, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, POLY: tl.constexpr, j):
-    # poly_alt: odd key blocks entirely on the FMA pipe, even ones on MUFU
-    if j % 2 == 1:
-        y = _exp2_poly(x)
-    else:
-        y = tl.math.exp2(x)
-    return y
-'''
-
-
-def alternate(src):
-    """The half-split module rewritten so that whole odd key blocks take the polynomial."""
-    start = src.index("@triton.jit\ndef _exp2_tile(")
-    end = src.index("@triton.jit", start + 1)
-    src = src[:start] + ALT_TILE.lstrip("\n") + "\n\n" + src[end:]
-    assert "BLOCK_N, POLY_EXP2)" in src
-    return src.replace("BLOCK_N, POLY_EXP2)", "BLOCK_N, POLY_EXP2, j)")
 
 
 def registers():

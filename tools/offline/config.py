@@ -13,6 +13,9 @@ inputs; measured slower or even on the H100 for the dense variants, so off by de
 poly_exp2 (FlashAttention-4 style: half of the score tile's exp2 on the FMA pipe as a degree-3 polynomial
 plus exponent-bit arithmetic, the other half on MUFU; measured 3-18% slower on the H100 for dense variants and
 even for softcap at D=64, so off by default and a search mutation for tanh problems only: NOTES.md),
+block_sparse (the host evaluates the mask per tile once per shape, FlexAttention's block mask, and the kernel
+visits only the non-empty key blocks of each query block, masking only the partial ones; on by default for
+masks the interval classifier cannot bound, a search mutation for every other mask),
 grid2d (masks on a 2-D token grid, `idx // W` and `idx % W`: a program owns a near-square rectangle of queries
 and visits only the key rectangle the mask can reach, gathering K/V rows; on by default where it applies).
 """
@@ -22,7 +25,7 @@ TILE_KEYS = ("BLOCK_M", "BLOCK_N", "num_warps", "num_stages")
 ALLOWED = {"BLOCK_M": (16, 32, 64, 128, 256), "BLOCK_N": (16, 32, 64, 128, 256), "num_warps": (1, 2, 4, 8, 16),
            "num_stages": (1, 2, 3, 4, 5, 6)}
 SWITCHES = ("qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split",
-            "affine_kv_bias", "tma", "poly_exp2", "grid2d")
+            "affine_kv_bias", "tma", "poly_exp2", "grid2d", "block_sparse")
 
 
 class ConfigError(Exception):
@@ -65,6 +68,7 @@ def default_switches(features):
         "tma": False,  # H100: 2-7% slower at D=128, within noise at D=64 (bench/offline/NOTES.md, TMA section)
         "poly_exp2": False,  # H100: slower at both head dims, even where MUFU rivals the tensor pipe (NOTES.md)
         "grid2d": "grid2d" in features,
+        "block_sparse": "unbounded_mask" in features,
     }
 
 

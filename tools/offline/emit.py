@@ -1,16 +1,19 @@
 """Triton source text from the IR: element-wise expressions, and interval bounds for block skipping.
 
-Element-wise: names in the kernel are qk, sm_scale, b, h, q_idx ([BLOCK_M, 1]), kv_idx ([1, BLOCK_N]),
-p_<param> for numbers, t_<param> / t_<param>_len for tensors. Sub-expressions that do not depend
-on kv_idx or qk are hoisted to the program's prologue (computed once, not once per key block).
+Element-wise: names in the hooks are qk, sm_scale, b, h, q_idx ([BLOCK_M, 1]), kv_idx ([1, BLOCK_N]),
+p_<param> for numbers, and for a captured tensor t of rank r: t_<t> (pointer), t_<t>_s<i> (strides) and
+t_<t>_n<i> (sizes). Sub-expressions that do not depend on kv_idx or qk are hoisted to the prologue hook
+(computed once per program, not once per key block).
 
 Intervals: over a query range [q_lo, q_hi] and key range [k_lo, k_hi] (scalars or per-block
 vectors), each number gets bounds (lo, hi) and each boolean gets (may, must): may = some element of
 the tile can be true, must = every element is. This is conservative, so a tile classified empty
-truly is, and one classified full needs no mask.
+truly is, and one classified full needs no mask. `unbounded` records whether some comparison could not
+be bounded (the classifier then keeps every block: such masks want the block-sparse path).
 """
 import math
 
+from ir import Bin, Call, Cmp, Load, Neg, Not, Num, Param, Var, Where, walk
 from lower import deps
 
 
@@ -23,30 +26,54 @@ def lit(v):
     return repr(v)
 
 
-CALLS = {"tanh": "_tanh", "exp": "tl.math.exp", "log": "tl.math.log", "abs": "tl.abs",
-         "minimum": "tl.minimum", "maximum": "tl.maximum", "where": "tl.where"}
+CALLS = {"tanh": "_tanh_fast", "exp": "tl.math.exp", "exp2": "tl.math.exp2", "log": "tl.math.log",
+         "log2": "tl.math.log2", "sqrt": "tl.sqrt", "rsqrt": "tl.rsqrt", "sigmoid": "tl.sigmoid", "abs": "tl.abs",
+         "floor": "tl.floor", "ceil": "tl.ceil", "sin": "tl.sin", "cos": "tl.cos", "minimum": "tl.minimum",
+         "maximum": "tl.maximum"}
+TANH = {"fast": "_tanh_fast", "bf16x2": "_tanh_bf16x2", "exact": "_tanh_exact"}
 VARS = {"qk": "qk", "scale": "sm_scale", "b": "b", "h": "h", "q_idx": "q_idx", "kv_idx": "kv_idx",
         "q_row": "q_row", "q_col": "q_col", "kv_row": "kv_row", "kv_col": "kv_col"}
 ROW_VARS = frozenset({"b", "h", "q_idx", "q_row", "q_col"})  # constant along a query row: hoisted
 # bounds of the 2-D grid coordinates (lower.grid_layout) in _classify_grid
 GRID_BOUNDS = {"q_row": ("qr_lo", "qr_hi"), "q_col": ("qc_lo", "qc_hi"), "kv_row": ("kr_lo", "kr_hi"),
                "kv_col": ("kc_lo", "kc_hi")}
+INDEX_VARS = frozenset({"b", "h", "q_idx", "kv_idx", "q_row", "q_col", "kv_row", "kv_col"})
+
+
+def nonneg(n):
+    """True when an integer expression is provably >= 0 (indices, non-negative literals, sums and products of
+    those): // and % then truncate like floor and need no sign fix-up."""
+    if isinstance(n, Var):
+        return n.name in INDEX_VARS
+    if isinstance(n, Num):
+        return not isinstance(n.value, bool) and n.value >= 0
+    if isinstance(n, Bin) and n.op in ("+", "*", "//", "%"):
+        return nonneg(n.a) and nonneg(n.b)
+    if isinstance(n, Call) and n.fn in ("minimum", "maximum"):
+        return all(nonneg(a) for a in n.args) if n.fn == "minimum" else any(nonneg(a) for a in n.args)
+    return False
+
+
+def tensor_args(name, rank):
+    """The kernel-side names of a captured tensor: pointer, strides, sizes."""
+    return [f"t_{name}"] + [f"t_{name}_s{i}" for i in range(rank)] + [f"t_{name}_n{i}" for i in range(rank)]
 
 
 def load_expr(tensor, idx):
     """A bounds-checked gather from a captured tensor (out-of-range indices read 0, as a masked load)."""
-    return f"tl.load(t_{tensor} + {idx}, mask=({idx} >= 0) & ({idx} < t_{tensor}_len), other=0)"
+    off = " + ".join(f"{i} * t_{tensor}_s{d}" for d, i in enumerate(idx))
+    ok = " & ".join(f"({i} >= 0) & ({i} < t_{tensor}_n{d})" for d, i in enumerate(idx))
+    return f"tl.load(t_{tensor} + {off}, mask={ok}, other=0)"
 
 
 class Elementwise:
     """Emits element-wise Triton expressions, hoisting loop-invariant parts into `prologue`."""
 
-    def __init__(self, prefix="_u"):
-        self.prologue, self.memo, self.prefix = [], {}, prefix
+    def __init__(self, prefix="_u", tanh="fast", hoist=ROW_VARS):
+        self.prologue, self.memo, self.prefix, self.tanh, self.hoist = [], {}, prefix, TANH[tanh], hoist
 
     def __call__(self, n):
-        t = n[0]
-        if t not in ("num", "var", "param") and deps(n) <= ROW_VARS:
+        if not isinstance(n, (Num, Var, Param)) and deps(n) <= self.hoist:
             if n not in self.memo:
                 text = self._raw(n)
                 name = f"{self.prefix}{len(self.memo)}"
@@ -56,24 +83,36 @@ class Elementwise:
         return self._raw(n)
 
     def _raw(self, n):
-        t = n[0]
-        if t == "num":
-            return lit(n[1])
-        if t == "var":
-            return VARS[n[1]]
-        if t == "param":
-            return f"p_{n[1]}"
-        if t == "load":
-            return load_expr(n[1], self(n[2]))
-        if t in ("bin", "cmp"):
-            return f"({self(n[2])} {n[1]} {self(n[3])})"
-        if t == "neg":
-            return f"(-{self(n[1])})"
-        if t == "not":
-            return f"(~{self(n[1])})"
-        if t == "call":
-            return f"{CALLS[n[1]]}({', '.join(self(a) for a in n[2])})"
+        if isinstance(n, Num):
+            return lit(n.value)
+        if isinstance(n, Var):
+            return VARS[n.name]
+        if isinstance(n, Param):
+            return f"p_{n.name}"
+        if isinstance(n, Load):
+            return load_expr(n.tensor, [self(i) for i in n.index])
+        if isinstance(n, Bin) and n.op in ("//", "%") and not (nonneg(n.a) and (isinstance(n.b, Param) or nonneg(n.b))):
+            # a captured scalar divisor is taken as positive (index arithmetic); other signs get floor semantics
+            return f"{'_floor_div' if n.op == '//' else '_floor_mod'}({self(n.a)}, {self(n.b)})"
+        if isinstance(n, (Bin, Cmp)):
+            return f"({self(n.a)} {n.op} {self(n.b)})"
+        if isinstance(n, Neg):
+            return f"(-{self(n.a)})"
+        if isinstance(n, Not):
+            return f"(~{self(n.a)})"
+        if isinstance(n, Where):
+            return f"tl.where({self(n.cond)}, {self(n.a)}, {self(n.b)})"
+        if isinstance(n, Call):
+            args = [self(a) for a in n.args]
+            if n.fn == "to_float":
+                return f"({args[0]}).to(tl.float32)"
+            if n.fn == "to_int":
+                return f"({args[0]}).to(tl.int32)"
+            return f"{self.tanh if n.fn == 'tanh' else CALLS[n.fn]}({', '.join(args)})"
         raise ValueError(n)
+
+
+MONOTONE = ("tanh", "exp", "exp2", "log", "log2", "sqrt", "sigmoid", "floor", "ceil", "to_float", "to_int")
 
 
 class Intervals:
@@ -83,6 +122,7 @@ class Intervals:
         self.lines, self.count = [], 0
         self.scalar = elementwise_scalar  # emits point values (params, b, h, uniform loads)
         self.kv_tensors, self.q_tensors = set(), set()
+        self.unbounded = False
 
     def _tmp(self, text):
         name = f"_i{self.count}"
@@ -92,30 +132,36 @@ class Intervals:
 
     def num(self, n):
         """(lo, hi) source names of a numeric node, or None when unbounded."""
-        t = n[0]
-        if t in ("num", "param") or (t == "var" and n[1] in ("b", "h", "scale")) or \
-                (t == "load" and deps(n) <= {"b", "h"}):
+        if isinstance(n, (Num, Param)) or (isinstance(n, Var) and n.name in ("b", "h", "scale")) or \
+                (isinstance(n, Load) and deps(n) <= {"b", "h"}):
             v = self.scalar(n)
             return v, v
-        if t == "var" and n[1] == "q_idx":
+        if n == Var("q_idx"):
             return "q_lo", "q_hi"
-        if t == "var" and n[1] == "kv_idx":
+        if n == Var("kv_idx"):
             return "k_lo", "k_hi"
-        if t == "var" and n[1] in GRID_BOUNDS:
-            return GRID_BOUNDS[n[1]]
-        if t == "load" and n[2] == ("var", "q_idx"):
-            self.q_tensors.add(n[1])
-            return f"qmin_{n[1]}", f"qmax_{n[1]}"
-        if t == "load" and n[2] == ("var", "kv_idx"):
-            self.kv_tensors.add(n[1])
-            return f"kmin_{n[1]}", f"kmax_{n[1]}"
-        if t == "neg":
-            a = self.num(n[1])
+        if isinstance(n, Var) and n.name in GRID_BOUNDS:
+            return GRID_BOUNDS[n.name]
+        if isinstance(n, Load) and n.index == (Var("q_idx"),):
+            self.q_tensors.add(n.tensor)
+            return f"qmin_{n.tensor}", f"qmax_{n.tensor}"
+        if isinstance(n, Load) and n.index == (Var("kv_idx"),):
+            self.kv_tensors.add(n.tensor)
+            return f"kmin_{n.tensor}", f"kmax_{n.tensor}"
+        if isinstance(n, Neg):
+            a = self.num(n.a)
             return None if a is None else (self._tmp(f"-{a[1]}"), self._tmp(f"-{a[0]}"))
-        if t == "bin" and n[1] in "+-*/%" or (t == "bin" and n[1] == "//"):
-            return self._bin(n[1], n[2], n[3])
-        if t == "call":
+        if isinstance(n, Bin) and n.op in ("+", "-", "*", "/", "//", "%"):
+            return self._bin(n.op, n.a, n.b)
+        if isinstance(n, Call):
             return self._call(n)
+        if isinstance(n, Where):
+            c, x, y = self.boolean(n.cond), self.num(n.a), self.num(n.b)
+            if x is None or y is None:
+                return None
+            lo = self._tmp(f"tl.where({c[1]}, {x[0]}, tl.where({c[0]}, tl.minimum({x[0]}, {y[0]}), {y[0]}))")
+            hi = self._tmp(f"tl.where({c[1]}, {x[1]}, tl.where({c[0]}, tl.maximum({x[1]}, {y[1]}), {y[1]}))")
+            return lo, hi
         return None
 
     def _bin(self, op, an, bn):
@@ -134,6 +180,8 @@ class Intervals:
                     self._tmp(f"tl.maximum(tl.maximum({c[0]}, {c[1]}), tl.maximum({c[2]}, {c[3]}))"))
         if b[0] != b[1]:
             return None  # // and % by a varying divisor: no bound
+        if not nonneg(an):
+            return None  # floor semantics of a possibly negative dividend: no bound kept simple
         if op == "//":  # non-negative operands and a positive divisor (index arithmetic)
             return self._tmp(f"{a[0]} // {b[0]}"), self._tmp(f"{a[1]} // {b[0]}")
         same = self._tmp(f"({a[0]} // {b[0]}) == ({a[1]} // {b[0]})")
@@ -141,11 +189,16 @@ class Intervals:
                 self._tmp(f"tl.where({same}, {a[1]} % {b[0]}, {b[0]} - 1)"))
 
     def _call(self, n):
-        name, args = n[1], n[2]
-        if name in ("tanh", "exp", "log"):
+        name, args = n.fn, n.args
+        if name in MONOTONE:
             a = self.num(args[0])
-            f = CALLS[name]
-            return None if a is None else (self._tmp(f"{f}({a[0]})"), self._tmp(f"{f}({a[1]})"))
+            if a is None:
+                return None
+            if name in ("to_float", "to_int"):  # monotone conversions: convert the bounds
+                ty = "tl.float32" if name == "to_float" else "tl.int32"
+                return self._tmp(f"({a[0]}).to({ty})"), self._tmp(f"({a[1]}).to({ty})")
+            f = self.scalar.tanh if name == "tanh" else CALLS[name]
+            return self._tmp(f"{f}({a[0]})"), self._tmp(f"{f}({a[1]})")
         if name in ("minimum", "maximum"):
             a, b = self.num(args[0]), self.num(args[1])
             if a is None or b is None:
@@ -158,39 +211,35 @@ class Intervals:
                 return None
             lo = self._tmp(f"tl.where({a[0]} >= 0, {a[0]}, tl.where({a[1]} <= 0, -{a[1]}, 0))")
             return lo, self._tmp(f"tl.maximum(-{a[0]}, {a[1]})")
-        if name == "where":
-            c, x, y = self.boolean(args[0]), self.num(args[1]), self.num(args[2])
-            if x is None or y is None:
-                return None
-            lo = self._tmp(f"tl.where({c[1]}, {x[0]}, tl.where({c[0]}, tl.minimum({x[0]}, {y[0]}), {y[0]}))")
-            hi = self._tmp(f"tl.where({c[1]}, {x[1]}, tl.where({c[0]}, tl.maximum({x[1]}, {y[1]}), {y[1]}))")
-            return lo, hi
         return None
+
+    def _unknown(self):
+        self.unbounded = True
+        return "(k_lo >= 0)", "(k_lo < 0)"  # unknown: maybe, never surely
 
     def boolean(self, n):
         """(may, must) source names of a boolean node."""
-        t = n[0]
-        if t == "num":
-            return ("(k_lo >= 0)", "(k_lo >= 0)") if n[1] else ("(k_lo < 0)", "(k_lo < 0)")
-        if t == "cmp":
-            return self._cmp(n[1], n[2], n[3])
-        if t == "bin" and n[1] in "&|":
-            a, b = self.boolean(n[2]), self.boolean(n[3])
-            return self._tmp(f"{a[0]} {n[1]} {b[0]}"), self._tmp(f"{a[1]} {n[1]} {b[1]}")
-        if t == "not":
-            a = self.boolean(n[1])
+        if isinstance(n, Num):
+            return ("(k_lo >= 0)", "(k_lo >= 0)") if n.value else ("(k_lo < 0)", "(k_lo < 0)")
+        if isinstance(n, Cmp):
+            return self._cmp(n.op, n.a, n.b)
+        if isinstance(n, Bin) and n.op in ("&", "|"):
+            a, b = self.boolean(n.a), self.boolean(n.b)
+            return self._tmp(f"{a[0]} {n.op} {b[0]}"), self._tmp(f"{a[1]} {n.op} {b[1]}")
+        if isinstance(n, Not):
+            a = self.boolean(n.a)
             return self._tmp(f"~{a[1]}"), self._tmp(f"~{a[0]}")
-        if t == "call" and n[1] == "where":
-            c, x, y = (self.boolean(a) for a in n[2])
+        if isinstance(n, Where):
+            c, x, y = self.boolean(n.cond), self.boolean(n.a), self.boolean(n.b)
             may = self._tmp(f"({c[0]} & {x[0]}) | (~{c[1]} & {y[0]})")
             must = self._tmp(f"({c[1]} & {x[1]}) | (~{c[0]} & {y[1]}) | ({x[1]} & {y[1]})")
             return may, must
-        return "(k_lo >= 0)", "(k_lo < 0)"  # unknown: maybe, never surely
+        return self._unknown()
 
     def _cmp(self, op, an, bn):
         a, b = self.num(an), self.num(bn)
         if a is None or b is None:
-            return "(k_lo >= 0)", "(k_lo < 0)"
+            return self._unknown()
         if op in (">", ">="):
             op, a, b = ("<" if op == ">" else "<="), b, a
         if op in ("<", "<="):
@@ -200,3 +249,8 @@ class Intervals:
         if op == "==":
             return eq_may, eq_must
         return self._tmp(f"~{eq_must}"), self._tmp(f"~{eq_may}")
+
+
+def reads_tensor_by_kv(mask):
+    """True when the mask reads a captured tensor at an index that depends on kv_idx."""
+    return any(isinstance(n, Load) and "kv_idx" in deps(n) for n in walk(mask))

@@ -6,17 +6,21 @@ numeric literals, captured parameters (numbers, or tensors indexed as `slopes[h]
 and local assignments (tuple unpacking included). Anything else raises `TranslateError` naming the
 construct and its line.
 
-IR nodes are tuples: ("num", v) ("var", name) ("param", name) ("load", tensor, idx) ("bin", op, a, b)
-("cmp", op, a, b) ("neg", a) ("not", a) ("call", fn, args). Vars are score, b, h, q_idx, kv_idx
-(and qk, scale once lowered).
+The result is the typed IR of tools/offline/ir.py (the make_fx front end for users' variant files emits the
+same IR); captured tensors may have any rank and be indexed by any expressions, nested loads included
+(`table[h, dist[b, q_idx, kv_idx]]`).
 """
 import ast
 import math
 from dataclasses import dataclass, field
 
+from ir import Bin, Call, Cmp, IRError, Load, Mods, Neg, Not, Num, Param, TensorInfo, Var, Where, make_call, \
+    mods_to_json
+
 SCORE_ARGS = ("score", "b", "h", "q_idx", "kv_idx")
 MASK_ARGS = ("b", "h", "q_idx", "kv_idx")
-TORCH_FNS = {"where": 3, "tanh": 1, "exp": 1, "log": 1, "abs": 1, "minimum": 2, "maximum": 2}
+TORCH_FNS = {"where": 3, "tanh": 1, "exp": 1, "exp2": 1, "log": 1, "log2": 1, "sqrt": 1, "rsqrt": 1, "sigmoid": 1,
+             "abs": 1, "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "minimum": 2, "maximum": 2, "clamp": 3}
 BUILTIN_FNS = {"abs": "abs"}
 BIN_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
            ast.BitAnd: "&", ast.BitOr: "|"}
@@ -31,9 +35,9 @@ class TranslateError(Exception):
 class Mod:
     """One translated mod: its IR (None when the factory returns None) and the captured params it reads."""
     kind: str  # "score" or "mask"
-    ir: tuple | None
+    ir: object  # an ir.Node, or None
     scalars: set = field(default_factory=set)  # captured params used as numbers
-    tensors: set = field(default_factory=set)  # captured params used as indexed tensors
+    tensors: dict = field(default_factory=dict)  # captured params used as indexed tensors: name -> rank
 
 
 def _err(node, what):
@@ -43,21 +47,19 @@ def _err(node, what):
 class _Translator:
     def __init__(self, kind, captured, env):
         self.kind, self.captured, self.env = kind, captured, env
-        self.scalars, self.tensors = set(), set()
+        self.scalars, self.tensors = set(), {}
 
     def expr(self, n):
         if isinstance(n, ast.Constant):
-            if isinstance(n.value, bool):
-                return ("num", n.value)
-            if isinstance(n.value, (int, float)):
-                return ("num", n.value)
+            if isinstance(n.value, (bool, int, float)):
+                return Num(n.value)
             _err(n, f"the constant {n.value!r}")
         if isinstance(n, ast.Name):
             if n.id in self.env:
                 return self.env[n.id]
             if n.id in self.captured:
                 self.scalars.add(n.id)
-                return ("param", n.id)
+                return Param(n.id)
             _err(n, f"the free name '{n.id}' (not an argument, a local or a captured parameter)")
         if isinstance(n, ast.BinOp):
             if isinstance(n.op, ast.Pow):
@@ -65,15 +67,15 @@ class _Translator:
             op = BIN_OPS.get(type(n.op))
             if op is None:
                 _err(n, f"the operator {type(n.op).__name__}")
-            return ("bin", op, self.expr(n.left), self.expr(n.right))
+            return Bin(op, self.expr(n.left), self.expr(n.right))
         if isinstance(n, ast.UnaryOp):
             a = self.expr(n.operand)
             if isinstance(n.op, ast.USub):
-                return ("num", -a[1]) if a[0] == "num" else ("neg", a)
+                return Num(-a.value) if isinstance(a, Num) else Neg(a)
             if isinstance(n.op, ast.UAdd):
                 return a
             if isinstance(n.op, ast.Invert):
-                return ("not", a)
+                return Not(a)
             _err(n, "'not' (use ~ on tensors)")
         if isinstance(n, ast.Compare):
             parts, left = [], self.expr(n.left)
@@ -82,11 +84,11 @@ class _Translator:
                 sym = CMP_OPS.get(type(op))
                 if sym is None:
                     _err(n, f"the comparison {type(op).__name__}")
-                parts.append(("cmp", sym, left, right))
+                parts.append(Cmp(sym, left, right))
                 left = right
             out = parts[0]
             for p in parts[1:]:
-                out = ("bin", "&", out, p)
+                out = Bin("&", out, p)
             return out
         if isinstance(n, ast.Subscript):
             return self._subscript(n)
@@ -98,7 +100,7 @@ class _Translator:
             return self._call(n)
         if isinstance(n, ast.Attribute):
             if isinstance(n.value, ast.Name) and n.value.id in ("math", "torch") and n.attr == "inf":
-                return ("num", math.inf)
+                return Num(math.inf)
             base = n.value.id if isinstance(n.value, ast.Name) else type(n.value).__name__
             _err(n, f"attribute access '{base}.{n.attr}'")
         if isinstance(n, ast.BoolOp):
@@ -109,26 +111,25 @@ class _Translator:
 
     def _pow(self, n):
         exp = n.right
-        if isinstance(exp, ast.Constant) and isinstance(exp.value, int) and 1 <= exp.value <= 4:
-            base = self.expr(n.left)
-            out = base
-            for _ in range(exp.value - 1):
-                out = ("bin", "*", out, base)
-            return out
-        _err(n, "'**' with anything but a small integer literal exponent")
+        if isinstance(exp, ast.Constant) and isinstance(exp.value, int) and not isinstance(exp.value, bool) \
+                and -4 <= exp.value <= 8:
+            return Call("pow", (self.expr(n.left), Num(exp.value)))
+        _err(n, "'**' with anything but a small integer literal exponent (-4..8)")
 
     def _subscript(self, n):
         if not (isinstance(n.value, ast.Name) and n.value.id in self.captured and n.value.id not in self.env):
             _err(n, "indexing anything but a captured tensor parameter")
-        idx = n.slice
-        if isinstance(idx, ast.Tuple):
-            _err(n, f"multi-dimensional indexing of '{n.value.id}'")
-        self.tensors.add(n.value.id)
-        return ("load", n.value.id, self.expr(idx))
+        elts = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+        if any(isinstance(e, (ast.Slice, ast.Starred)) for e in elts):
+            _err(n, f"slicing '{n.value.id}' (index it with one expression per dimension)")
+        rank = self.tensors.setdefault(n.value.id, len(elts))
+        if rank != len(elts):
+            _err(n, f"indexing '{n.value.id}' with {len(elts)} indices after {rank} elsewhere")
+        return Load(n.value.id, tuple(self.expr(e) for e in elts))
 
     def _call(self, n):
         f = n.func
-        if n.keywords:
+        if n.keywords and not (isinstance(f, ast.Attribute) and f.attr == "clamp"):
             _err(n, "keyword arguments in a call")
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "torch":
             name = f.attr
@@ -138,15 +139,39 @@ class _Translator:
             name = BUILTIN_FNS[f.id]
         elif isinstance(f, ast.Name) and f.id == "float" and len(n.args) == 1 and isinstance(n.args[0], ast.Constant):
             try:
-                return ("num", float(n.args[0].value))
+                return Num(float(n.args[0].value))
             except (TypeError, ValueError):
                 _err(n, f"float({n.args[0].value!r})")
         else:
             fname = ast.unparse(f) if hasattr(ast, "unparse") else type(f).__name__
             _err(n, f"a call to the unknown function '{fname}'")
+        if name == "clamp":
+            return self._clamp(n)
         if len(n.args) != TORCH_FNS[name]:
             _err(n, f"torch.{name} with {len(n.args)} arguments")
-        return ("call", name, tuple(self.expr(a) for a in n.args))
+        args = tuple(self.expr(a) for a in n.args)
+        if name == "where":
+            return Where(*args)
+        try:
+            return make_call(name, args, f"line {n.lineno}")
+        except IRError as e:
+            raise TranslateError(str(e)) from None
+
+    def _clamp(self, n):
+        """torch.clamp(x, min, max) with either bound positional or by keyword (None = no bound)."""
+        bounds = {k.arg: k.value for k in n.keywords}
+        if set(bounds) - {"min", "max"} or not n.args:
+            _err(n, "torch.clamp with arguments other than (x, min, max)")
+        for k, a in zip(("min", "max"), n.args[1:]):
+            bounds[k] = a
+        x = self.expr(n.args[0])
+        given = lambda k: k in bounds and not (isinstance(bounds[k], ast.Constant) and bounds[k].value is None)  # noqa: E731
+        lo, hi = (self.expr(bounds[k]) if given(k) else None for k in ("min", "max"))
+        if lo is None and hi is None:
+            _err(n, "torch.clamp without a bound")
+        if lo is not None and hi is not None:
+            return Call("clamp", (x, lo, hi))
+        return Call("clamp_min", (x, lo)) if lo is not None else Call("clamp_max", (x, hi))
 
     def body(self, stmts):
         for s in stmts:
@@ -216,15 +241,22 @@ def translate_factory(source: str, kind: str) -> Mod:
     if len(args) != len(names):
         raise TranslateError(f"line {ret.lineno}: a {kind}_mod takes {len(names)} arguments ({', '.join(names)})")
     env = dict(outer.env)
-    env.update({a.arg: ("var", canon) for a, canon in zip(args, names)})
+    env.update({a.arg: Var(canon) for a, canon in zip(args, names)})
     t = _Translator(kind, captured, env)
     t.scalars, t.tensors = outer.scalars, outer.tensors
     ir = t.body(stmts)
-    return Mod(kind, ir, t.scalars - t.tensors, t.tensors)
+    return Mod(kind, ir, t.scalars - set(t.tensors), t.tensors)
+
+
+def to_mods(score: Mod, mask: Mod) -> Mods:
+    """The two translated mods as one ir.Mods document."""
+    tensors = {**score.tensors, **mask.tensors}
+    return Mods(score.ir, mask.ir, tuple(sorted((score.scalars | mask.scalars) - set(tensors))),
+                tuple(sorted((k, TensorInfo(r)) for k, r in tensors.items())))
 
 
 def main(argv=None):
-    """CLI: python3 translate.py REFERENCE.py prints both mods' IR as JSON, or the error (exit 2)."""
+    """CLI: python3 translate.py REFERENCE.py prints the variant's ir.Mods JSON document, or the error (exit 2)."""
     import json
     import sys
     args = sys.argv[1:] if argv is None else argv
@@ -237,12 +269,7 @@ def main(argv=None):
     except (TranslateError, SyntaxError) as e:
         sys.stderr.write(f"translate: {args[0]}: {e}\n")
         return 2
-    def plain(n):  # JSON has no infinities: write them as strings
-        if isinstance(n, float) and math.isinf(n):
-            return "inf" if n > 0 else "-inf"
-        return [plain(c) for c in n] if isinstance(n, tuple) else n
-    sys.stdout.write(json.dumps({k: {"ir": plain(m.ir) if m.ir else None, "scalars": sorted(m.scalars), "tensors": sorted(m.tensors)}
-                                 for k, m in out.items()}, default=str) + "\n")
+    sys.stdout.write(json.dumps(mods_to_json(to_mods(out["score"], out["mask"]))) + "\n")
     return 0
 
 

@@ -34,11 +34,19 @@ class JITFunction:
     """A @triton.jit function: callable from other kernels, launchable with kernel[grid](...)."""
 
     def __init__(self, fn):
-        g = dict(fn.__globals__)
-        g["range"] = _range
-        self.fn = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
-        self.fn.__kwdefaults__ = fn.__kwdefaults__
-        self.__name__ = fn.__name__
+        self.raw, self._fn, self.__name__ = fn, None, fn.__name__
+
+    @property
+    def fn(self):
+        """The function over its module's globals as they are at the first call (Triton too resolves a kernel's
+        globals when it compiles it, so hooks defined later in the module are found)."""
+        if self._fn is None:
+            fn = self.raw
+            g = dict(fn.__globals__)
+            g["range"] = _range
+            self._fn = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+            self._fn.__kwdefaults__ = fn.__kwdefaults__
+        return self._fn
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
@@ -48,16 +56,23 @@ class JITFunction:
             meta = dict(kwargs)
             g = grid(meta) if callable(grid) else grid
             g = tuple(int(x) for x in g) + (1,) * (3 - len(g))
-            conv = [Ptr(a.reshape(-1) if a.is_contiguous() else a.as_strided((a.numel(),), (1,)), 0)
-                    if isinstance(a, torch.Tensor) else a for a in args]
-            for a in args:
-                if isinstance(a, torch.Tensor) and not a.is_contiguous():
-                    raise NotImplementedError("emulator: pass contiguous tensors")
+            conv = [_pointer(a) for a in args]
             language._NUM_PROGRAMS[:] = list(g)
             for z, y, x in itertools.product(*(builtins.range(n) for n in reversed(g))):
                 language._PROGRAM_ID[:] = [x, y, z]
                 self.fn(*conv, **kwargs)
         return launch
+
+
+def _pointer(a):
+    """A kernel argument as the kernel sees it: tensors become pointers, tuples are converted element-wise."""
+    if isinstance(a, tuple):
+        return tuple(_pointer(x) for x in a)
+    if not isinstance(a, torch.Tensor):
+        return a
+    if not a.is_contiguous():
+        raise NotImplementedError("emulator: pass contiguous tensors")
+    return Ptr(a.reshape(-1), 0)
 
 
 def jit(fn=None, **_):

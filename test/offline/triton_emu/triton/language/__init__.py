@@ -200,7 +200,42 @@ def range(*args, **_):  # noqa: A001
 
 
 static_range = range
-math = _types.SimpleNamespace(exp2=exp2, exp=exp, log=log, log2=log2, abs=abs, fma=lambda a, b, c: fma(a, b, c))
+
+
+def sqrt(x):
+    return torch.sqrt(_t(x).float())
+
+
+def rsqrt(x):
+    return torch.rsqrt(_t(x).float())
+
+
+def sigmoid(x):
+    return torch.sigmoid(_t(x).float())
+
+
+def floor(x):
+    return torch.floor(_t(x).float())
+
+
+def ceil(x):
+    return torch.ceil(_t(x).float())
+
+
+def sin(x):
+    return torch.sin(_t(x).float())
+
+
+def cos(x):
+    return torch.cos(_t(x).float())
+
+
+def cumsum(x, axis=0, **_):
+    return torch.cumsum(_t(x), dim=axis)
+
+
+math = _types.SimpleNamespace(exp2=exp2, exp=exp, log=log, log2=log2, abs=abs, fma=lambda a, b, c: fma(a, b, c),
+                              sqrt=sqrt, rsqrt=rsqrt, sigmoid=sigmoid, floor=floor, ceil=ceil, sin=sin, cos=cos)
 
 
 def cast(x, dtype, bitcast=False, **_):
