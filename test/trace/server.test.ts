@@ -152,6 +152,30 @@ describe("kforge ui server", () => {
     await reading;
   });
 
+  it("caps live streams: one more than the limit gets a clear 503, and a closed stream frees its place", async () => {
+    const capped = await startUiServer({ dbPath: fx.dbPath, port: 0, pollMs: 100, maxStreams: 2 });
+    const live = `${capped.url}api/runs/${fx.run.runId}/live`;
+    const open: AbortController[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const c = new AbortController();
+        open.push(c);
+        const res = await fetch(live, { signal: c.signal });
+        expect(res.status).toBe(200);
+      }
+      const refused = await get(live);
+      expect(refused.status).toBe(503);
+      expect(refused.headers["retry-after"]).toBe("10");
+      expect(JSON.parse(refused.body).error).toMatch(/too many live streams: 2 are open, the limit is 2.*--max-streams/);
+      expect((await get(`${capped.url}api/runs/${fx.run.runId}/tree`)).status).toBe(200); // plain requests are not capped
+      open.shift()!.abort();
+      await expect.poll(async () => (await fetch(live, { signal: AbortSignal.timeout(2000) }).catch(() => null))?.status, { timeout: 5000 }).toBe(200);
+    } finally {
+      for (const c of open) c.abort();
+      await capped.close();
+    }
+  });
+
   it("cannot write through its connection", () => {
     const reader = openTraceReader(fx.dbPath);
     try {

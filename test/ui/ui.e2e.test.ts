@@ -8,7 +8,10 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUiServer, type UiServer } from "../../ui/server.ts";
 import { appendIteration } from "../fixtures/trace-fixture.ts";
-import { recordedDb } from "../trace/helpers.ts";
+import { kforge as runKforge, recordedDb } from "../trace/helpers.ts";
+import { formatRunTime, runTime } from "../../memory/run-time.ts";
+import { openDatabase } from "../../memory/db.ts";
+import { TraceStore } from "../../memory/trace-store.ts";
 import { CHROMIUM, hasChromium, launchChromium } from "./chromium.ts";
 
 const SHOTS = join(process.cwd(), "test-results", "screenshots");
@@ -16,6 +19,30 @@ const SHOTS = join(process.cwd(), "test-results", "screenshots");
 if (!hasChromium()) {
   // CI installs it (.ci/run); say clearly why nothing ran here.
   console.warn(`[ui.e2e] skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
+}
+
+/** `kforge ARGS` over the database at `dbPath` (KFORGE_DB), its stdout (failing the test on a non-zero exit). */
+async function kforge(args: string[], dbPath: string): Promise<string> {
+  const before = process.env["KFORGE_DB"];
+  process.env["KFORGE_DB"] = dbPath;
+  try {
+    const r = await runKforge(args);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout;
+  } finally {
+    if (before === undefined) delete process.env["KFORGE_DB"];
+    else process.env["KFORGE_DB"] = before;
+  }
+}
+
+/** Ends a run the way a search does when its budget is spent. */
+function finishRun(dbPath: string, runId: string): void {
+  const db = openDatabase(dbPath);
+  try {
+    new TraceStore(db).setup().setRunStatus(runId, "done", { stopReason: "budget:wall" });
+  } finally {
+    db.close();
+  }
 }
 
 type Hooks = { __kforge: { view: { screenPosition(id: string): { x: number; y: number } | null; badgePosition(id: string): { x: number; y: number } | null; focus(id: string): void }; state: { layout: { placed: { node: { id: string }; hidden: number }[] }; model: { nodes: Map<string, { children: string[] }> } } } };
@@ -155,6 +182,31 @@ describe.skipIf(!hasChromium())("trace explorer in Chromium", () => {
     await expect.poll(treeCount).toBe(`${shown + target.children} of 1,000 nodes shown`);
     await page.locator("#fit").click();
     await page.screenshot({ path: join(SHOTS, "05-large-run.png") });
+  });
+
+  it("at 1400x900 the legend and the footer do not overlap, and the run time reads the same in the header, the panel and `kforge runs`", async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.goto(`${server.url}#/run/${fx.run.runId}`);
+    await page.waitForFunction(() => (window as unknown as { __kforgeRendered?: number }).__kforgeRendered !== undefined);
+    const box = async (sel: string) => (await page.locator(sel).boundingBox())!;
+    const legend = await box("#legend");
+    const foot = await box(".tree-foot");
+    const overlap = Math.min(legend.y + legend.height, foot.y + foot.height) - Math.max(legend.y, foot.y);
+    expect(overlap, `legend ${JSON.stringify(legend)} vs footer ${JSON.stringify(foot)}`).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(SHOTS, "06-legend-footer-1400x900.png") });
+    // The run is over (status done), so its time no longer ticks: every place shows the same text.
+    finishRun(fx.dbPath, fx.run.runId);
+    await expect.poll(() => page.locator("#run-title").textContent(), { timeout: 10_000 }).toContain("done");
+    const header = (await page.locator("#run-stats .stat", { hasText: "time" }).locator(".stat-value").textContent())!;
+    const panel = (await page.locator("[data-section=run-outcome] tr", { hasText: "run time" }).locator("td").textContent())!;
+    const runs = await kforge(["runs", "--json"], fx.dbPath);
+    const cli = formatRunTime(runTime(JSON.parse(runs).find((r: { id: string }) => r.id === fx.run.runId)).ms);
+    const table = await kforge(["runs"], fx.dbPath);
+    expect(header).toMatch(/^\d+(m\d\ds|s)$/);
+    expect(panel).toBe(header);
+    expect(cli).toBe(header);
+    expect(table.split("\n").find((l) => l.startsWith(fx.run.runId))).toContain(` ${header} `);
+    await page.setViewportSize({ width: 1600, height: 1000 });
   });
 
   it("loaded nothing from outside and logged no errors", () => {

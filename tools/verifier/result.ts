@@ -3,6 +3,7 @@
  * the Python harness's JSON. Kernel failures are data (a variant), never exceptions.
  */
 import { z } from "zod";
+import { errorHeadline } from "./error-headline.ts";
 
 const Shape = z.object({ B: z.number(), H: z.number(), Hkv: z.number(), S: z.number(), D: z.number() });
 
@@ -109,7 +110,7 @@ export function summarizeResult(r: VerifyResult): string {
     case "ok":
       return r.speedup === null ? "correct (not timed)" : `correct, ${r.speedup.toFixed(2)}x, ${r.tflops?.toFixed(0)} TFLOP/s`;
     case "compile_error":
-      return `compile error: ${firstLine(r.message)}`;
+      return `compile error: ${errorHeadline(r.message)}`;
     case "runtime_error":
       return `runtime error${r.kind ? ` (${r.kind})` : ""}: ${firstLine(r.message)}`;
     case "wrong_output":

@@ -127,6 +127,10 @@ async function openRun(runId: string, nodeLabel: string | null, expandAll: boole
 function listen(runId: string, cursor: number): void {
   const es = new EventSource(`/api/runs/${encodeURIComponent(runId)}/live?since=${cursor}`);
   state.live = es;
+  // A refused stream (503: too many open pages) closes for good; say so instead of looking live.
+  es.addEventListener("error", () => {
+    if (es.readyState === EventSource.CLOSED && state.live === es) $("live-note").textContent = "live updates off: the server refused the stream (too many open pages?); reload to retry";
+  });
   es.addEventListener("tree", (e) => {
     if (state.run?.id !== runId) return;
     const batch = JSON.parse((e as MessageEvent<string>).data) as TreeBatch;
