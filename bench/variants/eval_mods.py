@@ -4,7 +4,7 @@
         | python3 bench/variants/eval_mods.py
 
 Reads a plan on stdin: per variant a small shape, parameter overrides and extra points [b, h, q, kv]. Writes
-JSON on stdout: per file of this folder its docstring and imports; per variant the captured tensors (as
+JSON on stdout: per file of this folder its docstring, imports, KFORGE and factory defaults; per variant the captured tensors (as
 lists) and, at every (b, h, q, kv) of the grid and each extra point, the score_mod's value for the input
 score 0.25 * ((7 q + 3 kv) % 11) - 1 and the mask_mod's value, with whether each is boolean and finite.
 Each mod is called with one 0-d index tensor per argument (FlexAttention's one-scalar-per-lane view). Where
@@ -48,16 +48,25 @@ def install_stand_in():
 
 
 def source_facts(path):
-    """The module docstring and the imported module names of a Python file (a syntax error raises)."""
+    """Read from the source alone (a syntax error raises): the module docstring, the imported modules, the
+    KFORGE literal and the literal defaults of each generate_* factory's parameters."""
     with open(path) as f:
         tree = ast.parse(f.read(), path)
-    imports = set()
+    imports, kforge, factories = set(), None, {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imports.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             imports.add(node.module)
-    return {"docstring": ast.get_docstring(tree), "imports": sorted(imports)}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "KFORGE" for t in node.targets):
+            kforge = ast.literal_eval(node.value)
+        elif isinstance(node, ast.FunctionDef) and node.name.startswith("generate_"):
+            args = node.args.args
+            defaults = dict(zip([a.arg for a in args[len(args) - len(node.args.defaults):]], node.args.defaults))
+            factories[node.name] = {"params": [a.arg for a in args],
+                                    "defaults": {k: ast.literal_eval(v) for k, v in defaults.items()}}
+    return {"docstring": ast.get_docstring(tree), "imports": sorted(imports), "kforge": kforge, "factories": factories}
 
 
 def score_in(q, kv):
@@ -80,7 +89,7 @@ def evaluate(flex_check, stem, cfg):
     score_mod, mask_mod, tensors = flex_check.build(module, stem, shape, "cpu", {**spec["params"], **cfg.get("params", {})})
     idx = lambda n: torch.tensor(n, dtype=torch.int64)  # noqa: E731
     grid = [[b, h, q, kv] for b in range(shape["B"]) for h in range(shape["H"])
-            for q in range(shape["S"]) for kv in range(shape.get("S_kv", shape["S"]))]
+            for q in range(shape["S"]) for kv in range(shape.get("Skv", shape["S"]))]
     points = []
     for b, h, q, kv in grid + cfg.get("points", []):
         row = {"at": [b, h, q, kv]}

@@ -27,7 +27,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 NOT_VARIANTS = {"flex_check", "eval_mods"}  # the tools of this folder
 TINY = {"B": 1, "H": 2, "S": 256, "D": 32}
-SHAPE_KEYS = {"B", "H", "S", "D", "S_kv", "Hkv"}
+SHAPE_KEYS = {"B", "H", "S", "D", "Skv", "Hkv"}  # as in problem.json
 REF_ELEMENTS = 1 << 23  # scores per reference chunk: bounds the eager reference's memory
 
 
@@ -59,7 +59,7 @@ def spec_of(module):
         raise ValueError("the file has no KFORGE = {'shapes': [...], 'params': {...}} dict")
     for shape in spec["shapes"] + spec.get("correctness", []):
         if not isinstance(shape, dict) or not {"B", "H", "S", "D"} <= set(shape) or set(shape) - SHAPE_KEYS:
-            raise ValueError(f"bad shape {shape!r}: keys B, H, S, D and optionally S_kv, Hkv")
+            raise ValueError(f"bad shape {shape!r}: keys B, H, S, D and optionally Skv, Hkv")
     return {"shapes": spec["shapes"], "params": dict(spec.get("params", {})), "correctness": spec.get("correctness", [])}
 
 
@@ -80,7 +80,7 @@ def build(module, stem, shape, device, params):
     if factory is None:
         score_mod, mask_mod, tensors = getattr(module, "score_mod", None), getattr(module, "mask_mod", None), {}
     else:
-        offered = {"B": shape["B"], "H": shape["H"], "S": shape["S"], "S_kv": shape.get("S_kv", shape["S"]),
+        offered = {"B": shape["B"], "H": shape["H"], "S": shape["S"], "S_kv": shape.get("Skv", shape["S"]),
                    "D": shape["D"], "Hkv": shape.get("Hkv", shape["H"]), "device": device}
         named = inspect.signature(factory).parameters
         kwargs = {k: v for k, v in offered.items() if k in named}
@@ -146,7 +146,7 @@ def reference(q, k, v, score_mod, mask_mod, scale, rows, dtype):
 
 def depends_on_batch_or_head(mask_mod, shape, device):
     """Whether the mask differs across b or h (then the block mask needs them), probed on a few rows."""
-    B, H, S, s_kv = shape["B"], shape["H"], shape["S"], shape.get("S_kv", shape["S"])
+    B, H, S, s_kv = shape["B"], shape["H"], shape["S"], shape.get("Skv", shape["S"])
     if B == 1 and H == 1:
         return False
     rows = torch.linspace(0, S - 1, steps=min(S, 64), device=device).long().unique()
@@ -187,7 +187,7 @@ def timed_ms(fn, device, samples=25, target_ms=5.0):
 def check_shape(flex, create_block_mask, module, stem, spec, shape, device, dtype, check_rows):
     """One shape of one variant: a dict with runs, why_not, errors, ms and TFLOP/s."""
     B, H, S, D = shape["B"], shape["H"], shape["S"], shape["D"]
-    s_kv, h_kv = shape.get("S_kv", S), shape.get("Hkv", H)
+    s_kv, h_kv = shape.get("Skv", S), shape.get("Hkv", H)
     rec = {"shape": shape, "runs": False, "correct": False, "why_not": None}
     stage = "building the mods"
     try:
@@ -257,7 +257,7 @@ def markdown(results, env):
     for r in results:
         for s in r["shapes"] or [{"shape": {}, "why_not": r.get("why_not")}]:
             sh = s["shape"]
-            label = f"{sh.get('B')}x{sh.get('H')}x{sh.get('S')}" + (f":{sh['S_kv']}" if "S_kv" in sh else "") + f"x{sh.get('D')}" if sh else "–"
+            label = f"{sh.get('B')}x{sh.get('H')}x{sh.get('S')}" + (f":{sh['Skv']}" if "Skv" in sh else "") + f"x{sh.get('D')}" if sh else "–"
             err = f"{s['max_err']:.2e} ({s['tolerance']:.1e})" if "max_err" in s else "–"
             dens = f"{s['density']:.3f} ({s['block_density']:.3f})" if "density" in s else "–"
             lines.append(f"| {r['variant']} | {label} | {'yes' if s.get('runs') else 'no'} | {'yes' if s.get('correct') else 'no'} | {err} | "

@@ -15,7 +15,7 @@ const python = process.env["KFORGE_PYTHON"] ?? "/usr/bin/python3";
 const dir = join(repoRoot(), "bench", "variants");
 const TOOLS = ["flex_check.py", "eval_mods.py"];
 
-type Shape = { B: number; H: number; S: number; S_kv?: number; D: number };
+type Shape = { B: number; H: number; S: number; Skv?: number; D: number };
 type T = Record<string, any>; // the captured tensors, as nested lists
 type P = { b: number; h: number; q: number; kv: number; s: number };
 type Want = { score?: number; mask?: boolean };
@@ -87,7 +87,7 @@ const expectations: Record<string, Expectation> = {
     },
   },
   flamingo_cross: {
-    shape: small(20, { S_kv: 12 }), params: { image_tokens: 4, seed: 0 },
+    shape: small(20, { Skv: 12 }), params: { image_tokens: 4, seed: 0 },
     want: ({ q, kv }, t) => { const [start, end] = t.intervals[div(kv / 4)]; return { mask: q >= start && q < end }; },
     tensors: (t) => {
       expect(t.image_of_token).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
@@ -106,7 +106,7 @@ const expectations: Record<string, Expectation> = {
     },
   },
   jetspec_tree: {
-    shape: small(10, { S_kv: 14 }), params: { fan_in: 3, seed: 0 },
+    shape: small(10, { Skv: 14 }), params: { fan_in: 3, seed: 0 },
     want: ({ q, kv }, t) => ({ mask: kv < 4 || t.ancestor[q][kv - 4] }),
     tensors: (t) => {
       // each node's row is its parent's row plus itself; the parent is one of the 3 nodes before it
@@ -121,7 +121,7 @@ const expectations: Record<string, Expectation> = {
     },
   },
   jetspec_training: {
-    shape: small(8, { S_kv: 13 }), params: { block: 4 },
+    shape: small(8, { Skv: 13 }), params: { block: 4 },
     want: ({ q, kv }) => ({ mask: kv < 5 || (div((kv - 5) / 4) === div(q / 4) && (kv - 5) % 4 <= q % 4) }),
   },
   natten: {
@@ -262,7 +262,13 @@ function docLayout(offsets: number[], documentId: number[], S: number, docs: num
 
 interface Value { bool: boolean; v: number | boolean; finite: boolean }
 interface Evaluated { error?: string; tensors: T; points: { at: [number, number, number, number]; score?: Value; mask?: Value }[] }
-interface Report { stand_in: boolean; files: Record<string, { docstring: string | null; imports: string[] }>; variants: Record<string, Evaluated> }
+interface Facts {
+  docstring: string | null;
+  imports: string[];
+  kforge: { shapes: Record<string, number>[]; params?: Record<string, unknown>; correctness?: Record<string, number>[] } | null;
+  factories: Record<string, { params: string[]; defaults: Record<string, unknown> }>;
+}
+interface Report { stand_in: boolean; files: Record<string, Facts>; variants: Record<string, Evaluated> }
 
 const variantFiles = readdirSync(dir).filter((f) => f.endsWith(".py") && !TOOLS.includes(f));
 let report: Report;
@@ -289,6 +295,24 @@ describe("bench/variants files", () => {
       for (const m of facts.imports) expect(["torch", "torch.nn.attention.flex_attention"], `${f} imports ${m}`).toContain(m);
     }
   });
+
+  it("every variant states its shapes, and its KFORGE params are its factory's defaults (what kforge calls it with)", () => {
+    for (const f of variantFiles) {
+      const { kforge, factories } = report.files[f]!;
+      expect(kforge, `${f}: no KFORGE dict`).not.toBeNull();
+      for (const shape of [...kforge!.shapes, ...(kforge!.correctness ?? [])]) {
+        expect(Object.keys(shape).every((k) => ["B", "H", "S", "Skv", "Hkv", "D"].includes(k)), `${f}: ${JSON.stringify(shape)}`).toBe(true);
+        expect([16, 32, 64, 128, 256]).toContain(shape["D"]);
+      }
+      expect(kforge!.shapes.length).toBeGreaterThan(0);
+      const named = Object.values(factories);
+      expect(named.length, `${f}: one generate_* factory at most`).toBeLessThanOrEqual(1);
+      for (const [param, value] of Object.entries(kforge!.params ?? {})) {
+        expect(named[0]?.defaults[param], `${f}: KFORGE param ${param} is not the factory's default`).toEqual(value);
+      }
+      if (named[0]) expect(Object.keys(factories)[0]).toBe(`generate_${f.slice(0, -3)}`);
+    }
+  });
 });
 
 describe("variant mods on a small grid", () => {
@@ -296,7 +320,7 @@ describe("variant mods on a small grid", () => {
     it(`${name}: finite scores, boolean masks, the expected value at every point`, () => {
       const got = report.variants[name]!;
       expect(got.error, `${name} failed to build or evaluate`).toBeUndefined();
-      expect(got.points.length).toBe(e.shape.B * e.shape.H * e.shape.S * (e.shape.S_kv ?? e.shape.S) + (e.points?.length ?? 0));
+      expect(got.points.length).toBe(e.shape.B * e.shape.H * e.shape.S * (e.shape.Skv ?? e.shape.S) + (e.points?.length ?? 0));
       e.tensors?.(got.tensors, e.shape);
       const seen = new Set<boolean>();
       for (const pt of got.points) {
