@@ -146,6 +146,12 @@ describe.skipIf(!hasChromium())("trace explorer in Chromium", () => {
     expect(await verifier.locator(".verdict").textContent()).toContain("max error 0.41 > allowance 0.0094");
     expect(await verifier.locator("table.checks .fail").count()).toBe(2);
     expect(await panel.locator("[data-section=critique] .pill").textContent()).toBe("repairable");
+    // A compile error: the verdict line names the cause, not the location line Triton's message starts with.
+    await clickNode("1.2");
+    const compile = page.locator(`.panel-body[data-node="${fx.run.runId}.1.2"]`);
+    await compile.waitFor();
+    expect(await compile.locator("[data-section=verifier] .verdict").textContent()).toMatch(/^AssertionError\('First input shape .*\.\.\.$|\(CompilationError at 31:12\)$/);
+    expect(await compile.locator("[data-section=verifier] pre.message").textContent()).toContain("at 31:12:");
     await page.mouse.move(2, 600);
     await page.screenshot({ path: join(SHOTS, "04-failed-node-light.png") });
     await page.locator("#theme").click();

@@ -1,5 +1,6 @@
 /** Panel cards for the verifier's result (per-shape tables), the profile and the critique. */
 import type { NodeDetail } from "../trace-view.ts";
+import { errorHeadline } from "../../tools/verifier/error-headline.ts";
 import { card, h, num } from "./dom.ts";
 
 type Shape = { B: number; H: number; Hkv?: number; S: number; D: number };
@@ -27,7 +28,7 @@ export function verifierSection(d: NodeDetail): HTMLElement {
         ? `Timed out in ${r.phase} after ${r.limitS}s`
         : r.status === "rejected"
           ? `Rejected by rule ${r.rule}`
-          : (r.message ?? r.status).split("\n")[0]!;
+          : errorHeadline(r.message ?? r.status);
   const body = h("div", {}, h("p", { class: `verdict st-text-${r.status}` }, head));
   // A one-line message is already the verdict above; longer ones (compiler output) are shown whole.
   if (r.status !== "ok" && r.message && (r.message.includes("\n") || r.status === "rejected")) body.append(h("pre", { class: "wrap message" }, r.message + (r.line ? `\n(line ${r.line})` : "")));
