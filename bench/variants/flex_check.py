@@ -25,7 +25,7 @@ import traceback
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NOT_VARIANTS = {"flex_check", "eval_mods"}  # the tools of this folder
+NOT_VARIANTS = {"flex_check", "eval_mods", "aggregate"}  # the tools of this folder
 TINY = {"B": 1, "H": 2, "S": 256, "D": 32}
 SHAPE_KEYS = {"B", "H", "S", "D", "Skv", "Hkv"}  # as in problem.json
 REF_ELEMENTS = 1 << 23  # scores per reference chunk: bounds the eager reference's memory

@@ -13,7 +13,7 @@ import { repoRoot } from "../../core/config.ts";
 
 const python = process.env["KFORGE_PYTHON"] ?? "/usr/bin/python3";
 const dir = join(repoRoot(), "bench", "variants");
-const TOOLS = ["flex_check.py", "eval_mods.py"];
+const TOOLS = ["flex_check.py", "eval_mods.py", "aggregate.py"];
 
 type Shape = { B: number; H: number; S: number; Skv?: number; D: number };
 type T = Record<string, any>; // the captured tensors, as nested lists
