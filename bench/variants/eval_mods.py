@@ -3,7 +3,8 @@
     echo '{"variants": {"natten": {"shape": {"B": 1, "H": 1, "S": 42, "D": 16}, "params": {"canvas_w": 7}}}}' \\
         | python3 bench/variants/eval_mods.py
 
-Reads a plan on stdin: per variant a small shape, parameter overrides and extra points [b, h, q, kv]. Writes
+Reads a plan on stdin: per variant a small shape, parameter overrides, extra points [b, h, q, kv] and other
+shapes to build it at with its defaults ("builds"; checked at the score matrix's corners). Writes
 JSON on stdout: per file of this folder its docstring, imports, KFORGE and factory defaults; per variant the captured tensors (as
 lists) and, at every (b, h, q, kv) of the grid and each extra point, the score_mod's value for the input
 score 0.25 * ((7 q + 3 kv) % 11) - 1 and the mask_mod's value, with whether each is boolean and finite.
@@ -99,7 +100,26 @@ def evaluate(flex_check, stem, cfg):
             row["mask"] = value(mask_mod(idx(b), idx(h), idx(q), idx(kv)))
         points.append(row)
     return {"tensors": {n: t.tolist() for n, t in tensors.items()},
-            "tensor_dtypes": {n: str(t.dtype).replace("torch.", "") for n, t in tensors.items()}, "points": points}
+            "tensor_dtypes": {n: str(t.dtype).replace("torch.", "") for n, t in tensors.items()}, "points": points,
+            "builds": [build_at(flex_check, module, stem, spec, shape) for shape in cfg.get("builds", [])]}
+
+
+def build_at(flex_check, module, stem, spec, shape):
+    """The variant built with its own defaults at another shape (as kforge builds it at the correctness shapes
+    it derives), its mods evaluated at the corners of the score matrix: "ok" or the error."""
+    try:
+        score_mod, mask_mod, _ = flex_check.build(module, stem, shape, "cpu", spec["params"])
+        last_q, last_kv = shape["S"] - 1, shape.get("Skv", shape["S"]) - 1
+        idx = lambda n: torch.tensor(n, dtype=torch.int64)  # noqa: E731
+        for b, h, q, kv in [(0, 0, 0, 0), (shape["B"] - 1, shape["H"] - 1, last_q, last_kv), (0, 0, last_q, 0), (0, 0, 0, last_kv)]:
+            args = (idx(b), idx(h), idx(q), idx(kv))
+            if score_mod is not None and not value(score_mod(torch.tensor(0.5), *args))["finite"]:
+                return {"shape": shape, "error": f"score not finite at {(b, h, q, kv)}"}
+            if mask_mod is not None and not value(mask_mod(*args))["bool"]:
+                return {"shape": shape, "error": f"mask not boolean at {(b, h, q, kv)}"}
+        return {"shape": shape, "ok": True}
+    except Exception as exc:  # noqa: BLE001
+        return {"shape": shape, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def main():

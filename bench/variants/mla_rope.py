@@ -1,4 +1,4 @@
-"""Multi-head latent attention's decoupled RoPE term: score + scale * <q_rope[b, h, q], k_rope[b, 0, kv]>."""
+"""Multi-head latent attention's decoupled RoPE term: score + scale * <q_rope[b, h, q], k_rope[b, kv]>."""
 import torch
 
 KFORGE = {
@@ -11,9 +11,9 @@ def generate_mla_rope(B, H, S, S_kv, device, rope_dim=64, scale=0.125, seed=0):
     gen = torch.Generator().manual_seed(seed)
     # per-head query RoPE parts; one RoPE key shared by all heads (MLA caches a single one)
     q_rope = torch.randn(B, H, S, rope_dim, generator=gen).to(device)
-    k_rope = torch.randn(B, 1, S_kv, rope_dim, generator=gen).to(device)
+    k_rope = torch.randn(B, S_kv, rope_dim, generator=gen).to(device)
 
     def mla_rope(score, b, h, q_idx, kv_idx):
-        return score + scale * torch.dot(q_rope[b, h, q_idx], k_rope[b, h // H, kv_idx])
+        return score + scale * torch.dot(q_rope[b, h, q_idx], k_rope[b, kv_idx])
 
     return {"score_mod": mla_rope, "mask_mod": None, "tensors": {"q_rope": q_rope, "k_rope": k_rope}}

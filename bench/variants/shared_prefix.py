@@ -4,20 +4,23 @@ import torch
 KFORGE = {
     "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
     "params": {"groups": 4, "responses": 4, "seed": 0},
-    "correctness": [{"B": 1, "H": 2, "S": 160, "D": 32}, {"B": 2, "H": 2, "S": 333, "D": 64}],
 }
 
 
 def layout(S, groups, responses, seed):
-    """Document lengths and, per document, the index of its prompt document (a prompt maps to itself)."""
+    """Document lengths and, per document, the index of its prompt document (a prompt maps to itself).
+    A short sequence gets fewer groups and responses: every document has at least one token."""
     gen = torch.Generator().manual_seed(seed)
+    groups = max(1, min(groups, S // (2 * (responses + 1))))
+    responses = max(0, min(responses, S // groups - 1))
     lengths, prompt_of = [], []
     for g in range(groups):
         size = S // groups + (S % groups if g == groups - 1 else 0)
-        prompt = int(torch.randint(size // 8, size // 2 + 1, (1,), generator=gen))
+        prompt = int(torch.randint(max(1, size // 8), max(1, size // 2) + 1, (1,), generator=gen))
+        prompt = min(prompt, size - responses)  # leaves a token for each response
         rest = size - prompt
-        cuts = (torch.randperm(rest - 1, generator=gen)[: responses - 1] + 1).sort().values.tolist()
-        pieces = [b - a for a, b in zip([0] + cuts, cuts + [rest])]
+        cuts = (torch.randperm(max(0, rest - 1), generator=gen)[: responses - 1] + 1).sort().values.tolist()
+        pieces = [b - a for a, b in zip([0] + cuts, cuts + [rest])] if responses else []
         first = len(lengths)
         lengths.append(prompt)
         prompt_of.append(first)

@@ -1,19 +1,16 @@
 """Sliding Tile Attention, 2-D with text: image tiles see a window of whole tiles; image and text tokens see all text."""
 
 KFORGE = {
-    "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
-    "params": {"canvas_w": 64, "tile_h": 4, "tile_w": 8, "kernel_h": 12, "kernel_w": 24, "text_len": 256},
-    "correctness": [{"B": 1, "H": 2, "S": 1024, "D": 32}, {"B": 2, "H": 2, "S": 1280, "D": 64}],
+    # a 60x64 image in 4x8 tiles, then 256 text tokens: 4096 tokens in both shapes
+    "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 4096, "D": 64}],
+    "params": {"canvas_h": 60, "canvas_w": 64, "tile_h": 4, "tile_w": 8, "kernel_h": 12, "kernel_w": 24, "text_len": 256},
 }
 
 
-def generate_sta_2d(S, canvas_w=64, tile_h=4, tile_w=8, kernel_h=12, kernel_w=24, text_len=256):
-    image_len = S - text_len  # the image tokens come first, tile by tile, then the text
-    canvas_h = image_len // canvas_w
-    if image_len <= 0 or canvas_h * canvas_w != image_len or canvas_h % tile_h or canvas_w % tile_w:
-        raise ValueError(f"sta_2d: S - text_len = {image_len} must be a {canvas_w}-wide canvas of {tile_h}x{tile_w} tiles")
-    if kernel_h % tile_h or kernel_w % tile_w:
-        raise ValueError("sta_2d: the kernel must be a whole number of tiles")
+def generate_sta_2d(canvas_h=60, canvas_w=64, tile_h=4, tile_w=8, kernel_h=12, kernel_w=24, text_len=256):
+    if canvas_h % tile_h or canvas_w % tile_w or kernel_h % tile_h or kernel_w % tile_w:
+        raise ValueError("sta_2d: the canvas and the kernel must be whole numbers of tiles")
+    image_len = canvas_h * canvas_w  # the image tokens come first, tile by tile, then the text
     tiles_h, tiles_w = canvas_h // tile_h, canvas_w // tile_w
     k_h, k_w = kernel_h // tile_h, kernel_w // tile_w  # the window, in tiles
     tile_size = tile_h * tile_w

