@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -20,19 +20,26 @@ function parsesAsPython(source: string): { ok: boolean; err: string } {
   return { ok: r.status === 0, err: r.stderr };
 }
 
-/** Hooks each problem's module must contain (beyond the common kernel and wrapper). */
+/** What each problem's generated hooks (the module below the template's HOOKS marker) must contain. */
 const expectedHooks: Record<string, string[]> = {
-  causal: ["_classify", "k_lo <= q_hi"],
-  softcap: ["tanh.approx.f32", "LIN_POS", "tl.max(x, 1) * _u2"],
-  softcap_causal: ["tanh.approx.f32", "_classify"],
-  alibi: ["t_slopes", "tl.load(t_slopes + h"],
+  causal: ["def _classify(", "_i0 = k_lo <= q_hi", "return (q_idx >= kv_idx)"],
+  softcap: ["return _tanh_fast((qk * _u1)), _u2", "(float(params['cap']) * 1.4426950408889634)) > 0"],
+  softcap_causal: ["_tanh_fast(", "k_lo <= q_hi"],
+  alibi: ["t_slopes = params['slopes']", "tl.load(t_slopes + h * t_slopes_s0"],
   relpos: ["kv_idx * 1.4426950408889634"],
-  document: ["_block_minmax", "kmin_doc_ids", "qmin_doc_ids"],
-  natten_2d: ["p_grid_w", "p_radius", "//"],
-  sliding_window: ["p_window", "_classify"],
+  document: ["_block_minmax[", "kmin_doc_ids", "qmin_doc_ids"],
+  natten_2d: ["p_grid_w", "p_radius", "//", "GRID2D=True"],
+  sliding_window: ["p_window", "k_lo <= q_hi"],
   prefix_lm: ["p_prefix"],
-  gqa: ["hk = h // GROUP"],
+  gqa: ["HAS_MASK=False", "STEP=1"],
 };
+
+/** The generated part of a module: everything after the template's HOOKS marker line. */
+function hooksOf(src: string): string {
+  const at = src.indexOf("# ==== HOOKS:");
+  expect(at).toBeGreaterThan(0);
+  return src.slice(src.indexOf("\n", at));
+}
 
 describe("offline template renders every problem", () => {
   it("finds the suite", () => {
@@ -48,16 +55,20 @@ describe("offline template renders every problem", () => {
       expect(src).toContain("@triton.jit");
       expect(src).toContain("tl.math.exp2");
       expect(src).not.toMatch(/\bimport (os|subprocess|threading)\b/);
-      for (const hook of expectedHooks[p] ?? []) expect(src).toContain(hook);
+      // the template verbatim, then only hooks and the config block
+      const template = readFileSync(join(root, "tools/offline/kernel_template.py"), "utf8");
+      expect(src.startsWith(template.slice(0, template.indexOf("\n", template.indexOf("# ==== HOOKS:")) + 1))).toBe(true);
+      for (const hook of expectedHooks[p] ?? []) expect(hooksOf(src)).toContain(hook);
     });
   }
   it("tile config reaches the launch table and variant switches change the code", () => {
     const a = render("softcap", JSON.stringify({ tiles: { "128": { BLOCK_M: 128, BLOCK_N: 32, num_warps: 8, num_stages: 2 } } }));
     expect(a).toContain("128: (128, 32, 8, 2)");
-    const b = render("softcap", JSON.stringify({ tanh_bf16x2: true, static_max: false }));
-    expect(render("softcap", JSON.stringify({ static_max: true }))).toContain("STATIC_MAX");
-    expect(b).toContain("tanh.approx.bf16x2");
-    expect(b).not.toContain("STATIC_MAX");
+    const b = hooksOf(render("softcap", JSON.stringify({ tanh_bf16x2: true, static_max: false })));
+    expect(hooksOf(render("softcap", JSON.stringify({ static_max: true })))).toContain("return abs((float(params['cap'])");
+    expect(b).toContain("_tanh_bf16x2((qk * _u1))");
+    expect(b).not.toContain("return abs(");
+    expect(hooksOf(render("causal", JSON.stringify({ block_sparse: true })))).toContain("BLOCK_SPARSE=True");
   });
   it("rejects a malformed config naming the key", () => {
     const r = spawnSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems/full"), "--config", '{"BLOCK_M": 100}'], {

@@ -513,7 +513,9 @@ def attention(q, k, v, *, scale, **params):
     block_m, block_n, warps, stages = _TILES.get(D) or _TILES[128]
     P = _host_args(q, k, v, scale, params, block_n)
     m_static, lin_pos, gw = _host_consts(scale, params)
-    step = 3 if m_static is not None and m_static <= 60.0 else 2 if lin_pos else _CFG["STEP"]
+    # the static max needs bf16's range for p = 2^(s2 - m_static) >= 2^(-2 m_static) (fp16 would flush it to 0)
+    static = m_static is not None and m_static <= 60.0 and q.dtype == torch.bfloat16
+    step = 3 if static else 2 if lin_pos else _CFG["STEP"]
     m_static = 0.0 if m_static is None else m_static
     poly = _CFG["POLY"] and D <= _CFG["POLY_MAX_D"]  # constexpr: no cost where the polynomial does not run
     if _CFG["GRID2D"] and gw is not None and S_Q == S_KV and float(gw).is_integer() and 1 <= gw <= 4096 \
