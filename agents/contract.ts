@@ -3,7 +3,8 @@ import type { LoadedProblem } from "../problems/schema.ts";
 
 /** The exact interface a candidate module must implement, with this problem's params. */
 export function candidateContract(problem: LoadedProblem): string {
-  const params = Object.entries(problem.spec.params);
+  // a variant's keyword arguments are the tensors its mods capture (problems/inputs-text.ts describes them)
+  const params: [string, unknown][] = [...Object.entries(problem.spec.params), ...(problem.spec.variant?.captured ?? []).map((c): [string, unknown] => [c.name, `captured:${c.dtype}[${c.dims.join(", ")}]`])];
   const paramLines = params.length
     ? params.map(([name, v]) => `  - \`${name}\`: ${describeParam(v)}`).join("\n")
     : "  - (none: the call gets only q, k, v and scale)";
@@ -33,6 +34,7 @@ function describeParam(v: unknown): string {
   if (typeof v === "number") return `the number ${v}`;
   if (v === "alibi") return "a float32 [Hq] tensor of ALiBi slopes, slope[h] = 2^(-8(h+1)/Hq)";
   if (typeof v === "string" && v.startsWith("random_docs")) return "an int32 [S] tensor of document ids (non-decreasing)";
+  if (typeof v === "string" && v.startsWith("captured:")) return `a ${v.slice(9)} tensor the mods capture (an input: never modify it)`;
   return JSON.stringify(v);
 }
 

@@ -4,17 +4,30 @@
  */
 import { z } from "zod";
 
-/** One attention shape: q is [B, H, S, D]; k and v are [B, Hkv, S, D] (Hkv defaults to H). */
+/** The most elements one of q, k, v (B*H*S*D) may have: 2^31, so 32-bit offsets index every tensor. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31;
+/** The most score-matrix elements (B*H*S_q*S_kv) a shape may have: past this even FlexAttention's block mask is huge. */
+export const MAX_SCORE_ELEMENTS = 2 ** 42;
+
+/** One attention shape: q is [B, H, S, D]; k and v are [B, Hkv, Skv, D] (Hkv defaults to H, Skv to S). */
 export const AttentionShape = z
   .object({
-    B: z.number().int().positive(),
-    H: z.number().int().positive(),
+    B: z.number().int().positive().max(4096, "B must be at most 4096"),
+    H: z.number().int().positive().max(1024, "H must be at most 1024"),
     Hkv: z.number().int().positive().optional(),
-    S: z.number().int().positive(),
+    S: z.number().int().positive().max(1 << 20, "S must be at most 1048576"),
+    /** Key/value length when it differs from S (cross-attention, prefill against a longer cache). */
+    Skv: z.number().int().positive().max(1 << 20, "Skv must be at most 1048576").optional(),
     D: z.number().int().refine((d) => [16, 32, 64, 128, 256].includes(d), "D must be one of 16, 32, 64, 128, 256"),
   })
   .strict()
-  .refine((s) => s.Hkv === undefined || s.H % s.Hkv === 0, { message: "Hkv must divide H" });
+  .refine((s) => s.Hkv === undefined || s.H % s.Hkv === 0, { message: "Hkv must divide H" })
+  .refine((s) => s.B * s.H * Math.max(s.S, s.Skv ?? s.S) * s.D <= MAX_TENSOR_ELEMENTS, {
+    message: `B*H*S*D must be at most ${MAX_TENSOR_ELEMENTS} elements per tensor: use a smaller batch or sequence`,
+  })
+  .refine((s) => s.B * s.H * s.S * (s.Skv ?? s.S) <= MAX_SCORE_ELEMENTS, {
+    message: `B*H*S*Skv must be at most ${MAX_SCORE_ELEMENTS}: use a smaller batch or sequence`,
+  });
 export type AttentionShape = z.infer<typeof AttentionShape>;
 
 /**
@@ -27,6 +40,42 @@ export const ParamValue = z.union([
   z.string().regex(/^random_docs\(\d+\)$/, 'generators are "alibi" or "random_docs(N)"'),
 ]);
 export type ParamValue = z.infer<typeof ParamValue>;
+
+/** Where a variant's mod comes from: a function (or a factory returning it) in one of the problem's files. */
+export const ModSource = z
+  .object({
+    file: z.string().regex(/^[A-Za-z0-9_.-]+\.py$/, "a .py file name in the problem folder"),
+    symbol: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a Python name"),
+    /** The symbol is a factory: called with the shape, device and seed, it returns the mods. */
+    factory: z.boolean(),
+  })
+  .strict();
+
+/** A tensor the mods capture, passed to attention(...) under this name; dims are shape symbols or numbers. */
+export const CapturedTensor = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a Python name"),
+    dtype: z.string().min(1),
+    dims: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])),
+  })
+  .strict();
+export type CapturedTensor = z.infer<typeof CapturedTensor>;
+
+/** A user variant: its files (imported only in the sandboxed harness), its mods, what they capture. */
+export const VariantBlock = z
+  .object({
+    files: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, "a file name in the problem folder")).min(1),
+    score: ModSource.nullable(),
+    mask: ModSource.nullable(),
+    captured: z.array(CapturedTensor),
+    /** The mods' kernel IR (tools/offline/ir.py's Mods document) when they lowered, else null. */
+    ir: z.string().nullable(),
+    /** Why the mods have no IR (the construct, file and line): the offline template cannot run them. */
+    irError: z.string().optional(),
+  })
+  .strict()
+  .refine((v) => v.score !== null || v.mask !== null, { message: "a variant needs a score_mod or a mask_mod" });
+export type VariantBlock = z.infer<typeof VariantBlock>;
 
 /** Features the memory uses to relate variants (and the offline template to pick hooks). */
 export const Tag = z.enum(["full", "causal", "softcap", "mask", "bias", "windowed", "prefix", "document", "gqa", "relpos", "alibi", "2d"]);
@@ -44,17 +93,23 @@ export const AttentionProblemSpec = z
         benchmark: z.array(AttentionShape).min(1),
       })
       .strict(),
-    dtype: z.literal("bf16"),
+    dtype: z.enum(["bf16", "fp16"]).default("bf16"),
     baseline: z.enum(["flex", "sdpa"]),
     tags: z.array(Tag).default([]),
-    /** Extra absolute tolerance on top of 2x the bf16 reference's own error. */
-    atol: z.number().nonnegative().default(1e-3),
+    /** Extra absolute tolerance on top of 2x the low-precision reference's own error (outputs are O(1): a
+     * tolerance near 1 would pass a kernel that returns zeros). */
+    atol: z.number().nonnegative().max(0.1, "atol must be at most 0.1: outputs are O(1), a larger tolerance would pass a wrong kernel").default(1e-3),
     /** Random seeds drawn per correctness shape. */
-    seeds: z.number().int().min(1).max(8).default(2),
+    seeds: z.number().int().min(1, "seeds must be at least 1").max(8, "seeds must be at most 8 (each one is a full check of every shape)").default(2),
+    /** A user variant (kforge problems new): the mods live in its files, its params are the tensors they capture. */
+    variant: VariantBlock.optional(),
     /** Where candidates run: "cuda" (the product) or "cpu" (test problems: torch math allowed, perf_counter timing). */
     device: z.enum(["cuda", "cpu"]).default("cuda"),
   })
-  .strict();
+  .strict()
+  .refine((p) => !p.variant || Object.keys(p.params).length === 0, {
+    message: "a variant's inputs are the tensors its mods capture: leave params empty",
+  });
 
 export const ProblemSpec = z.discriminatedUnion("kind", [AttentionProblemSpec]);
 export type ProblemSpec = z.infer<typeof ProblemSpec>;
@@ -66,4 +121,6 @@ export interface LoadedProblem {
   referencePath: string;
   referenceSource: string;
   prompt: string;
+  /** Where it was found: the built-in suite, or the user's variants under KFORGE_HOME/problems (or a path). */
+  origin?: "suite" | "user" | "path";
 }

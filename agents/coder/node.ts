@@ -8,6 +8,7 @@ import type { ChatMessage } from "../model-types.ts";
 import type { AgentCallContext, CodeInput, CodeOutcome } from "../types.ts";
 import { CODER_RETRY, CODER_SYSTEM, CODER_USER } from "./prompt.ts";
 import { KernelSource } from "./schema.ts";
+import { describeInputs } from "../../problems/inputs-text.ts";
 
 /** How many times an unusable reply is sent back with the reason before the node is recorded as `no_kernel`. */
 export const MAX_REPLY_REPAIRS = 1;
@@ -22,6 +23,7 @@ export async function runCoder(input: CodeInput, ctx: AgentCallContext, deps: Ll
       content: render(CODER_USER, {
         problemName: problem.spec.name,
         problemPrompt: problem.prompt.trim(),
+        inputs: describeInputs(problem),
         reference: problem.referenceSource.trim(),
         mode: input.mode,
         parent: input.parent.row.status === "root" ? "(none: write a new kernel from scratch)" : describeNode(input.parent, { kernel: true }),

@@ -16,6 +16,8 @@ Rules for your answer:
 export const CODER_USER = `# Problem: {{problemName}}
 {{problemPrompt}}
 
+{{inputs}}
+
 ## reference.py (the correctness spec)
 \`\`\`python
 {{reference}}

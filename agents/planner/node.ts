@@ -7,6 +7,7 @@ import { describeExemplars, describeNode } from "../feedback.ts";
 import type { AgentCallContext, Idea, PlanInput, PlanOutcome } from "../types.ts";
 import { PLANNER_SYSTEM, PLANNER_USER } from "./prompt.ts";
 import { Plan } from "./schema.ts";
+import { describeInputs } from "../../problems/inputs-text.ts";
 
 /** Proposes ideas for the children of `input.parent`. */
 export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: LlmDeps): Promise<PlanOutcome> {
@@ -15,6 +16,7 @@ export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: 
   const user = render(PLANNER_USER, {
     problemName: problem.spec.name,
     problemPrompt: problem.prompt.trim(),
+    inputs: describeInputs(problem),
     reference: problem.referenceSource.trim(),
     mode: input.mode,
     best: input.best?.row.speedup != null ? `${input.best.row.speedup.toFixed(3)}x (node ${input.best.row.label})` : "none correct yet",

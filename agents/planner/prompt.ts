@@ -20,6 +20,8 @@ Reply with ONE JSON object in a \`\`\`json fenced block, nothing after it:
 export const PLANNER_USER = `# Problem: {{problemName}}
 {{problemPrompt}}
 
+{{inputs}}
+
 ## reference.py (the correctness spec)
 \`\`\`python
 {{reference}}

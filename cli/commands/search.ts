@@ -10,7 +10,8 @@ import type { CommandContext, ParsedArgs } from "../command.ts";
 import { createRun, newRunId } from "../../graph/run.ts";
 import { describeLimits } from "../../graph/budget.ts";
 import type { Command } from "../command.ts";
-import { limitsFromFlags, optionsFromFlags, progressMode, PROGRESS_FLAGS, SEARCH_FLAGS } from "../search/flags.ts";
+import { limitsFromFlags, optionsFromFlags, progressMode, PROGRESS_FLAGS, SEARCH_FLAGS, SHAPE_FLAGS } from "../search/flags.ts";
+import { withShapes } from "../../problems/shapes.ts";
 import { runSession } from "../search/session.ts";
 import { openComponents } from "../search/components.ts";
 import { defaultModelSettings } from "../../agents/model.ts";
@@ -38,10 +39,11 @@ export const searchCommand: Command = {
     "mask-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style mask_mod file" },
     name: { type: "string", valueName: "NAME", description: "the new variant's problem name (default: from the file name)" },
     ...SEARCH_FLAGS,
+    ...SHAPE_FLAGS,
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
-    const problem = await resolveProblem(args, ctx);
+    const problem = withShapes(await resolveProblem(args, ctx), typeof args.values["shapes"] === "string" ? args.values["shapes"] : undefined);
     const limits = limitsFromFlags(args);
     const options = optionsFromFlags(args);
     // Every configuration check comes before the run exists: a mistyped endpoint leaves no dead run behind.

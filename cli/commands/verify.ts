@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UserError } from "../../core/errors.ts";
-import { loadProblem } from "../../problems/load.ts";
+import { loadProblem, problemsDir, userProblemsDir } from "../../problems/load.ts";
+import { withShapes } from "../../problems/shapes.ts";
 import { createVerifierPool } from "../../tools/verifier/pool.ts";
 import { renderReport } from "../../tools/verifier/report.ts";
 import { emit, type Command } from "../command.ts";
@@ -10,7 +11,7 @@ import { emit, type Command } from "../command.ts";
 export const verifyCommand: Command = {
   name: "verify",
   summary: "check, police and time one kernel file against a problem",
-  usage: "kforge verify --problem NAME|DIR --kernel FILE [--no-timing] [--rebaseline]",
+  usage: "kforge verify --problem NAME|DIR --kernel FILE [--shapes BxHxSxD,...] [--no-timing] [--rebaseline]",
   details: [
     "Runs the same verifier as the search: correctness on every correctness shape and several seeds,",
     "the anti-cheat rules, and (unless --no-timing) the benchmark shapes against the problem's baselines.",
@@ -20,9 +21,11 @@ export const verifyCommand: Command = {
     "examples:",
     "  kforge verify --problem softcap --kernel my_softcap.py",
     "  kforge verify --problem test/fixtures/problems/cpu_tiny --kernel k.py --no-timing --json",
+    "  kforge verify --problem my_variant --kernel k.py --shapes 8x32x16384x128,2x16x1024:8192x64",
   ].join("\n"),
   options: {
-    problem: { type: "string", valueName: "NAME", description: "a problem of the suite, or a path to a problem folder" },
+    problem: { type: "string", valueName: "NAME", description: "a problem of the suite or one of your variants ($KFORGE_HOME/problems), or a path to a problem folder" },
+    shapes: { type: "string", valueName: "SHAPES", description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated (correctness shapes are derived from them)" },
     kernel: { type: "string", valueName: "FILE", description: "the kernel module defining attention(q, k, v, *, scale, **params)" },
     "no-timing": { type: "boolean", description: "check correctness and the rules only; skip the benchmark shapes" },
     rebaseline: { type: "boolean", description: "measure the baselines again instead of using the cached ones" },
@@ -33,7 +36,8 @@ export const verifyCommand: Command = {
     if (typeof name !== "string" || typeof file !== "string") {
       throw new UserError("`kforge verify` needs --problem NAME and --kernel FILE", { hint: "kforge verify --problem softcap --kernel my_kernel.py" });
     }
-    const problem = loadProblem(name);
+    const shapes = args.values["shapes"];
+    const problem = withShapes(loadProblem(name, { suite: problemsDir(), user: userProblemsDir(ctx.config.home) }), typeof shapes === "string" ? shapes : undefined);
     const path = resolve(file);
     if (!existsSync(path)) throw new UserError(`kernel file ${path} does not exist`);
     const pool = createVerifierPool(ctx.config, {

@@ -16,6 +16,11 @@ export const SEARCH_FLAGS: Record<string, OptionSpec> = {
   seed: { type: "string", valueName: "N", description: "seed of the tree policy (default 0)" },
 };
 
+/** Flags choosing the problem's shapes (a new search only: a resumed run keeps its problem). */
+export const SHAPE_FLAGS: Record<string, OptionSpec> = {
+  shapes: { type: "string", valueName: "SHAPES", description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated, e.g. 8x32x16384x128 (correctness shapes are derived)" },
+};
+
 /** Flags of the progress display. */
 export const PROGRESS_FLAGS: Record<string, OptionSpec> = {
   quiet: { type: "boolean", short: "q", description: "print only the run id and the final summary" },

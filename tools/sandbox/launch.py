@@ -128,7 +128,8 @@ def build_root(args, spec: dict, root: str) -> None:
     for p in args.hide:  # home, database, checkout, KFORGE_HOME: empty even where a system dir holds them
         if os.path.isdir(b.at(os.path.realpath(p))):
             b.tmpfs(os.path.realpath(p), 1, readonly=True)
-    for p in python_paths() + args.ro:
+    in_tmp = [p for p in args.ro if os.path.realpath(p).startswith("/tmp/")]  # shown after the private /tmp below
+    for p in python_paths() + [p for p in args.ro if p not in in_tmp]:
         if not os.path.exists(b.at(os.path.realpath(p))):  # already visible through a system dir otherwise
             b.bind(p)
     b.tmpfs("/dev", 4, flags=L.MS_NOEXEC)
@@ -143,6 +144,8 @@ def build_root(args, spec: dict, root: str) -> None:
         os.symlink(target, b.at(f"/dev/{name}"))
     b.tmpfs("/dev/shm", spec["limits"]["tmp_mb"], mode="1777")
     b.tmpfs("/tmp", spec["limits"]["tmp_mb"], mode="1777")
+    for p in in_tmp:  # e.g. a problem folder under a temporary KFORGE_HOME
+        b.bind(p)
     for p in [args.workdir] + args.rw:
         b.bind(p, writable=True, recursive=False)  # not recursive: the work dir holds the new root's mount point
     _mkdirs(b.at("/proc"))

@@ -1,5 +1,5 @@
 /** Turns what happened to a harness process into a `VerifyResult`; only our own faults become exceptions. */
-import { ToolError } from "../../core/errors.ts";
+import { ProblemError, ToolError } from "../../core/errors.ts";
 import type { JobOutcome } from "./client.ts";
 import { VerifyResult } from "./result.ts";
 
@@ -14,12 +14,24 @@ export function abortError(): Error {
   return e;
 }
 
+/** Throws the ProblemError a harness reports when the problem itself is broken (its reference does not import,
+ * its variant file fails): the user's to fix, never a candidate's failure. */
+export function throwIfProblemError(result: unknown): void {
+  const r = result as { status?: unknown; message?: unknown; file?: unknown; line?: unknown } | null;
+  if (r?.status !== "problem_error") return;
+  throw new ProblemError(String(r.message ?? "the problem is broken"), {
+    hint: "fix the problem's reference.py or variant file at the place named, then run again",
+    context: { file: r.file ?? null, line: r.line ?? null },
+  });
+}
+
 /** The VerifyResult of one verify job; `startMs` is the wait for a warm process, `totalMs` the whole call. */
 export function toVerifyResult(o: JobOutcome, timing: { startMs: number; totalMs: number }, gpu?: string): VerifyResult {
   const log = "log" in o && o.log.trim() ? { log: o.log.slice(-MAX_LOG) } : {};
   const common = { ...(gpu ? { gpu } : {}), ...log };
   switch (o.kind) {
     case "result": {
+      throwIfProblemError(o.result);
       const parsed = VerifyResult.safeParse(o.result);
       if (!parsed.success) {
         throw new ToolError(`the verifier harness sent a malformed result: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`, {

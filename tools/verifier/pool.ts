@@ -10,8 +10,8 @@ import type { Config } from "../../core/config.ts";
 import { InfraError, ToolError } from "../../core/errors.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import { BaselineCache, BaselineTimingsSchema, baselineKey } from "./baseline-cache.ts";
-import { DEFAULT_LIMITS, HarnessProcess, type PhaseLimits, type ReadyInfo } from "./client.ts";
-import { abortError, toVerifyResult } from "./outcome.ts";
+import { DEFAULT_LIMITS, HarnessProcess, type JobOutcome, type PhaseLimits, type ReadyInfo } from "./client.ts";
+import { abortError, throwIfProblemError, toVerifyResult } from "./outcome.ts";
 import { probePython } from "./python-env.ts";
 import { requireSandbox } from "../sandbox/sandbox.ts";
 import type { VerifyResult } from "./result.ts";
@@ -144,7 +144,25 @@ export class VerifierPool implements Verifier {
       const o = await proc.run({ mode: "reference_check", device: lane.device, problem: problem.spec, reference_path: problem.referencePath, seed: randomInt(1, 1_000_000) }, this.limits, signal);
       if (o.kind === "aborted") throw abortError();
       if (o.kind !== "result") throw new InfraError(`the reference check of ${problem.spec.name} failed (${o.kind})`, { context: { outcome: o } });
+      throwIfProblemError(o.result);
       return o.result as ReferenceCheck;
+    } finally {
+      this.release(lane);
+    }
+  }
+
+  /** Runs a user's variant files in a sandboxed harness on the CPU lane (problems/scaffold.ts): the outcome of an
+   * `inspect_variant` job over the draft problem in `folder`. */
+  async inspectVariant(folder: string, draft: Record<string, unknown>, limitS: number, signal?: AbortSignal): Promise<JobOutcome> {
+    const referencePath = join(folder, "reference.py");
+    this.showProblem({ referencePath, spec: { device: "cpu" } });
+    const lane = await this.acquire("cpu", signal);
+    try {
+      const proc = this.spawn(lane);
+      await this.whenReady(proc, signal);
+      const o = await proc.run({ mode: "inspect_variant", device: "cpu", problem: draft, reference_path: referencePath, seed: 0 }, { ...this.limits, job: limitS }, signal);
+      if (o.kind === "aborted") throw abortError();
+      return o;
     } finally {
       this.release(lane);
     }
@@ -179,6 +197,7 @@ export class VerifierPool implements Verifier {
       if (o.kind !== "result") {
         throw new InfraError(`measuring the baselines of ${problem.spec.name} failed (${o.kind})`, { context: { outcome: o } });
       }
+      throwIfProblemError(o.result);
       const r = o.result as { shapes?: unknown; gpu?: unknown };
       const parsed = BaselineTimingsSchema.safeParse({ problem: problem.spec.name, gpu: r.gpu, shapes: r.shapes, measuredAt: new Date().toISOString() });
       if (!parsed.success) throw new ToolError("the harness sent malformed baseline timings", { context: { result: o.result } });
@@ -270,7 +289,7 @@ export class VerifierPool implements Verifier {
   }
 
   /** Makes a problem's folder visible to sandboxes spawned from now on; spares that cannot see it are retired. */
-  private showProblem(problem: LoadedProblem): void {
+  private showProblem(problem: { referencePath: string; spec: { device: Device } }): void {
     const dir = dirname(problem.referencePath);
     if (this.readOnlyPaths.includes(dir)) return;
     this.readOnlyPaths = [...this.readOnlyPaths, dir];
