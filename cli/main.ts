@@ -4,6 +4,10 @@ import { loadConfig } from "../core/config.ts";
 import { describeError, UserError } from "../core/errors.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { commands } from "./commands/index.ts";
+import { joinNegativeValues } from "./search/negative-values.ts";
+import { loadSecrets } from "../core/config.ts";
+import { createRedactor } from "../core/redact.ts";
+import { redactingStream } from "../core/redacting-stream.ts";
 
 const GLOBAL_OPTIONS = {
   json: { type: "boolean", description: "print machine-readable JSON on stdout" },
@@ -47,8 +51,10 @@ export function commandHelp(cmd: Command): string {
 
 /** Runs kforge with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  const stderr = io.stderr ?? process.stderr;
+  // Whatever a command prints, errors included, no configured secret reaches the terminal.
+  const secrets = createRedactor(loadSecrets());
+  const stdout = redactingStream(io.stdout ?? process.stdout, secrets);
+  const stderr = redactingStream(io.stderr ?? process.stderr, secrets);
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     stdout.write(`${topHelp()}\n`);
@@ -70,7 +76,7 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   let json = false;
   try {
     const parsed = parseArgs({
-      args: rest,
+      args: joinNegativeValues(rest, cmd.options),
       options: { ...cmd.options, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
       allowPositionals: true,
       strict: true,

@@ -16,3 +16,13 @@ const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 export function inertText(text: string): string {
   return text.replace(/\r\n/g, "\n").replace(STRING_SEQ, "").replace(CSI_SEQ, "").replace(ESC_SEQ, "").replace(CONTROLS, "");
 }
+
+/** A deep copy of `v` with every string made inert (objects and arrays; other values as they are). */
+export function inertValue<T>(v: T): T {
+  if (typeof v === "string") return inertText(v) as T;
+  if (Array.isArray(v)) return v.map((x) => inertValue(x)) as T;
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, inertValue(x)])) as T;
+  }
+  return v;
+}

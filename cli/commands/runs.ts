@@ -6,6 +6,7 @@ import type { RunRow } from "../../memory/trace-types.ts";
 import { formatRunTime, runTime } from "../../memory/run-time.ts";
 import { HEARTBEAT_MS } from "../../graph/run.ts";
 import { emit, type Command } from "../command.ts";
+import { inertText } from "../../core/inert-text.ts";
 
 /** A run marked running whose heartbeat is older than this has lost its process (killed, crashed). */
 export const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
@@ -46,7 +47,7 @@ function table(runs: (Omit<RunRow, "status"> & { status: string })[]): string {
   const rows = [
     ["RUN", "PROBLEM", "STATUS", "BEST", "NODES", "CORRECT", "COST", "TIME", "STARTED"],
     ...runs.map((r) => [
-      r.id, r.problem, r.status + (r.stopReason && r.status === "done" ? ` (${r.stopReason})` : ""),
+      r.id, inertText(r.problem), r.status + (r.stopReason && (r.status === "done" || r.status === "stopped") ? ` (${r.stopReason})` : ""),
       r.bestSpeedup === null ? "-" : `${r.bestSpeedup.toFixed(3)}x`, String(r.nodes), String(r.correct), `$${r.costUsd.toFixed(2)}`,
       formatRunTime(runTime(r).ms), new Date(r.startedAt).toISOString().slice(0, 16).replace("T", " "),
     ]),

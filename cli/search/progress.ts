@@ -5,6 +5,7 @@
 import type { TraceStore } from "../../memory/trace-store.ts";
 import type { Progress } from "../../graph/deps.ts";
 import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
+import { inertText } from "../../core/inert-text.ts";
 
 /** live: redrawn frame on a terminal; lines: log lines; quiet: nothing. */
 export type ProgressMode = "live" | "lines" | "quiet";
@@ -26,12 +27,14 @@ export function createProgress(
   const elapsed = p.elapsedMs;
   const stamp = () => `[${formatDuration(elapsed()).padStart(6)}]`;
   if (mode === "quiet") return { activity: () => {}, log: () => {}, stop: () => {} };
+  // Activity and log lines quote idea titles and failure reasons a model wrote: one inert line each.
+  const oneLine = (text: string) => inertText(text).replace(/\n/g, " ");
   if (mode === "lines") {
     return {
       activity: (_key, text) => {
-        if (text) p.out.write(`${stamp()} ${text}\n`);
+        if (text) p.out.write(`${stamp()} ${oneLine(text)}\n`);
       },
-      log: (line) => p.out.write(`${stamp()} ${line}\n`),
+      log: (line) => p.out.write(`${stamp()} ${oneLine(line)}\n`),
       stop: () => {},
     };
   }
@@ -51,11 +54,11 @@ export function createProgress(
   timer.unref();
   return {
     activity: (key, text) => {
-      if (text) running.set(key, text);
+      if (text) running.set(key, oneLine(text));
       else running.delete(key);
     },
     log: (line) => {
-      recent.push(`${stamp()} ${line}`);
+      recent.push(`${stamp()} ${oneLine(line)}`);
       if (recent.length > RECENT) recent.shift();
     },
     stop: () => {

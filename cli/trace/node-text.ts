@@ -4,6 +4,7 @@ import { summarizeResult, VerifyResult } from "../../tools/verifier/result.ts";
 import type { NodeDetail, RunRow } from "../../ui/trace-view.ts";
 import { outcomeText } from "./tree-text.ts";
 import { formatElapsed, paint } from "./text-style.ts";
+import { inertText, inertValue } from "../../core/inert-text.ts";
 
 type Shape = { B: number; H: number; Hkv?: number | undefined; S: number; D: number };
 
@@ -99,9 +100,16 @@ export function latestVerify(d: NodeDetail): VerifyResult | null {
   return parsed?.success ? parsed.data : null;
 }
 
+/** One line per failed attempt of a call: why it failed and how long the client waited before the next. */
+export function retryLines(retries: NodeDetail["llmCalls"][number]["retries"]): string[] {
+  return retries.map((r) => `  attempt ${r.attempt} failed: ${r.errorClass}${r.status !== undefined && !r.errorClass.includes(String(r.status)) ? ` (HTTP ${r.status})` : ""}: ${r.message}${r.delayMs !== undefined ? `; retried after ${(r.delayMs / 1000).toFixed(1)} s` : ""}`);
+}
+
 /** The whole node, section by section. */
-export function renderNodeDetail(d: NodeDetail, run: RunRow, opts: { color: boolean; labelOf?: (id: string) => string }): string {
-  const label = opts.labelOf ?? ((id: string) => id);
+export function renderNodeDetail(recorded: NodeDetail, given: RunRow, opts: { color: boolean; labelOf?: (id: string) => string }): string {
+  // Every recorded text may come from a model, a server or a kernel: inert before it reaches a terminal.
+  const [d, run] = [inertValue(recorded), inertValue(given)];
+  const label = (id: string) => inertText(opts.labelOf ? opts.labelOf(id) : id);
   const n = d.node;
   const h = (title: string) => `\n${paint(opts.color, "bold", `== ${title} ${"=".repeat(Math.max(0, 60 - title.length))}`)}`;
   const out = [
@@ -116,7 +124,9 @@ export function renderNodeDetail(d: NodeDetail, run: RunRow, opts: { color: bool
   }
   for (const c of d.llmCalls) {
     const meta = [c.provider, c.model, `${c.promptTokens}+${c.completionTokens} tokens`, `${(c.latencyMs / 1000).toFixed(1)} s`, `$${c.costUsd.toFixed(4)}`, c.attempts > 1 ? `${c.attempts} attempts` : "", c.error ? `error: ${c.error}` : ""].filter(Boolean).join(", ");
-    out.push(h(`${c.role}: prompt`), `(${meta})`, (c.prompt ?? "").trimEnd());
+    out.push(h(`${c.role}: prompt`), `(${meta})`);
+    if (c.retries.length) out.push(...retryLines(c.retries));
+    out.push((c.prompt ?? "").trimEnd());
     if (c.reasoning) out.push(h(`${c.role}: reasoning`), c.reasoning.trimEnd());
     out.push(h(`${c.role}: response`), (c.response ?? "(none)").trimEnd());
   }

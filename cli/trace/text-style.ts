@@ -1,4 +1,5 @@
 /** Small text helpers for terminal output: ANSI colours (only when asked), truncation, durations. */
+import { inertText } from "../../core/inert-text.ts";
 
 /** The colours terminal output uses; "plain" leaves text as is. */
 export type Paint = "plain" | "bold" | "dim" | "red" | "green" | "yellow" | "blue" | "magenta" | "cyan";
@@ -21,9 +22,9 @@ export function paint(color: boolean, style: Paint, text: string): string {
   return `\x1b[${on}m${text}\x1b[${off}m`;
 }
 
-/** One line, at most `max` characters (an ellipsis marks the cut). */
+/** One line, at most `max` characters (an ellipsis marks the cut), without escape sequences. */
 export function truncate(text: string, max: number): string {
-  const line = text.replace(/\s+/g, " ").trim();
+  const line = inertText(text).replace(/\s+/g, " ").trim();
   return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1))}…`;
 }
 

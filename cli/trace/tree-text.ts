@@ -2,6 +2,7 @@
 import type { NodeRow, NodeStatus, RunRow } from "../../ui/trace-view.ts";
 import type { RunSeed } from "../../memory/trace-types.ts";
 import { formatElapsed, paint, truncate, type Paint } from "./text-style.ts";
+import { inertValue } from "../../core/inert-text.ts";
 
 /** Which nodes to show; the filters combine (a node must pass all of them). */
 export interface TreeFilter {
@@ -72,7 +73,9 @@ export function runHeader(run: RunRow, color: boolean): string {
 }
 
 /** Draws the tree with box-drawing characters, one node per line: label, idea, outcome, time since start. */
-export function renderTree(run: RunRow, nodes: NodeRow[], filter: TreeFilter, opts: { color: boolean; width?: number; seeds?: RunSeed[] }): string {
+export function renderTree(given: RunRow, recorded: NodeRow[], filter: TreeFilter, opts: { color: boolean; width?: number; seeds?: RunSeed[] }): string {
+  // Titles, summaries and notes come from models and kernels: inert before they reach a terminal.
+  const [run, nodes, allSeeds] = [inertValue(given), inertValue(recorded), inertValue(opts.seeds ?? [])];
   const { shown, context } = selectNodes(nodes, filter);
   const ids = new Set(nodes.map((n) => n.id));
   const children = new Map<string | null, NodeRow[]>();
@@ -105,7 +108,7 @@ export function renderTree(run: RunRow, nodes: NodeRow[], filter: TreeFilter, op
     else lines.push(`${paint(opts.color, best?.id === n.id ? "bold" : "plain", h)}  ${idea}  ${paint(opts.color, STATUS_PAINT[n.status] ?? "plain", outcome)}${paint(opts.color, "dim", time)}`);
   }
   if (lines.length === 1) lines.push("(no node matches the filter)");
-  const seeds = (opts.seeds ?? []).filter((s) => shown.has(s.nodeId));
+  const seeds = allSeeds.filter((s) => shown.has(s.nodeId));
   if (seeds.length) lines.push("", ...seedLines(seeds, nodes, opts.color));
   return lines.join("\n");
 }
