@@ -26,6 +26,7 @@ import os
 import re
 import resource
 import signal
+import stat
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -161,12 +162,28 @@ def build_root(args, spec: dict, root: str) -> None:
 
 
 def chown_tree(top: str, uid: int, gid: int) -> None:
-    """Hands the writable paths to the sandbox uid (a shared compile cache may hold files of earlier runs)."""
+    """Hands the work dir to this sandbox's uid."""
+    for d, dirs, files in os.walk(top):
+        for p in [d] + [os.path.join(d, n) for n in dirs + files]:
+            if os.lstat(p).st_uid != uid:
+                os.lchown(p, uid, gid)
+
+
+def share_tree(top: str, gid: int) -> None:
+    """A writable path several sandboxes share (a compile cache): each runs as its own uid, so the tree belongs
+    to the sandboxes' common group, group-writable, and new entries inherit the group (setgid directories)."""
     for d, dirs, files in os.walk(top):
         for p in [d] + [os.path.join(d, n) for n in dirs + files]:
             st = os.lstat(p)
-            if st.st_uid != uid:
-                os.lchown(p, uid, gid)
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            if st.st_gid != gid:
+                os.lchown(p, -1, gid)
+            want = st.st_mode | stat.S_IRWXG | (stat.S_ISGID if stat.S_ISDIR(st.st_mode) else 0)
+            if stat.S_ISREG(st.st_mode):
+                want = st.st_mode | stat.S_IRGRP | stat.S_IWGRP
+            if stat.S_IMODE(want) != stat.S_IMODE(st.st_mode):
+                os.chmod(p, stat.S_IMODE(want))
 
 
 def user_processes() -> int:
@@ -201,12 +218,12 @@ def sandbox_uid(spec: dict) -> int:
     return spec["sandbox_uid_base"] + os.getpid() % spec["sandbox_uid_count"]
 
 
-def become_unprivileged(uid: int, userns: bool) -> None:
+def become_unprivileged(uid: int, gid: int, userns: bool) -> None:
     if userns:
         L.drop_capabilities()  # uid 0 of a namespace with no capabilities: the invoking user, minus everything
     else:
         os.setgroups([])
-        os.setresgid(uid, uid, uid)
+        os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)  # clears every capability
     L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)  # a credential change cleared it
 
@@ -230,13 +247,16 @@ def child(args, spec: dict, userns: bool, uid: int, already_running: int) -> Non
         os.setsid()
         L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
         root = os.path.join(args.workdir, ".sandbox-root")
+        gid = spec["sandbox_uid_base"]  # the common group of every sandbox, owner of shared caches
         if not userns:
-            for p in [args.workdir] + args.rw:
-                chown_tree(p, uid, uid)
+            chown_tree(args.workdir, uid, gid)
+            for p in args.rw:
+                share_tree(p, gid)
         build_root(args, spec, root)
         os.chdir(args.workdir)
         set_limits(spec, args.gpu, already_running)
-        become_unprivileged(uid, userns)
+        become_unprivileged(uid, gid, userns)
+        os.umask(0o002)  # files in a shared cache stay writable by the next sandbox (another uid, same group)
         L.install_seccomp(spec["seccomp_deny"])
         env = sandbox_env(spec, os.environ)
         os.execvpe(args.command[0], args.command, env)
