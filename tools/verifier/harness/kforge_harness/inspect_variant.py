@@ -26,9 +26,14 @@ SYMBOLS = ("S", "Skv", "H", "Hkv", "B", "D")  # the first that fits names a dime
 
 
 def inspect_variant(job: Job) -> dict:
-    folder = os.path.dirname(os.path.abspath(job.reference_path))
+    """The job: the problem folder is the reference path's."""
+    return inspect_folder(job.problem, os.path.dirname(os.path.abspath(job.reference_path)))
+
+
+def inspect_folder(problem: dict, folder: str) -> dict:
+    """The report on the draft problem's variant files in `folder` (errors as data, never raised)."""
     try:
-        return _inspect(job.problem, folder)
+        return _inspect(problem, folder)
     except V.VariantError as err:
         return {"status": "variant", "errors": [err.as_dict()], "variant": None, "notes": [], "features": [], "ir": None}
 

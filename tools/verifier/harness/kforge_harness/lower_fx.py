@@ -48,6 +48,12 @@ class TRef:
 
 
 @dataclass
+class Anon:
+    """A tensor the mod made itself (not captured): an error where it is first used (that op has a location)."""
+    tensor: torch.Tensor
+
+
+@dataclass
 class Lowered:
     """One mod's IR and what it reads."""
     ir: dict
@@ -104,8 +110,7 @@ class Lowerer:
             return TRef(name, t)
         if t.dim() == 0 or t.numel() == 1:
             return num(t.reshape(()).item())
-        self.fail("tensor created in the mod", f"a tensor of shape {list(t.shape)} created inside the mod (not captured from "
-                  "the factory or the module): create it in the factory or at module level so it can be passed to the kernel")
+        return Anon(t)
 
     def arg(self, a):
         if isinstance(a, torch.fx.Node):
@@ -139,6 +144,12 @@ class Lowerer:
         a = [self.arg(x) for x in node.args]
         kw = {k: self.arg(v) if k not in ("dtype", "layout", "device", "pin_memory", "memory_format", "rounding_mode") else v
               for k, v in node.kwargs.items()}
+        if any(isinstance(x, Anon) for x in a):
+            if op in SAME:
+                return a[0]
+            t = next(x for x in a if isinstance(x, Anon)).tensor
+            self.fail("tensor created in the mod", f"a tensor of shape {list(t.shape)} created inside the mod (not captured "
+                      "from the factory or the module): create it in the factory or at module level so it can be passed to the kernel")
         if op == "index":
             return self.index(a[0], a[1])
         if op == "select" and isinstance(a[0], TRef) and self.lit(a[1]) == 0:

@@ -96,9 +96,10 @@ def node_location(node, files) -> Tuple[Optional[str], Optional[int]]:
     if not user:
         return None, None
     tracer = [i for i, (p, _) in enumerate(frames) if "proxy_tensor.py" in p or "_symbolic_trace.py" in p]
-    innermost_first = bool(tracer) and min(tracer) > max(user)
-    i = min(user) if innermost_first else max(user)
-    return frames[i]
+    if tracer and any(i < min(tracer) for i in user):  # innermost first: the mod's frames precede the tracer's
+        return frames[min(i for i in user if i < min(tracer))]
+    after = [i for i in user if not tracer or i > max(tracer)]
+    return frames[max(after or user)]
 
 
 def _source_suffix(file: Optional[str], line: Optional[int]) -> str:
