@@ -56,7 +56,8 @@ describe("search (instant verifier)", () => {
     expect(t.store.getRun(runId)!.promptTokens).toBeGreaterThan(0);
     // a reply without code got a repair turn; a reply that never had code became a recorded no_kernel node
     const noKernel = nodes.find((n) => n.status === "no_kernel");
-    if (noKernel) expect(t.store.getNodeDetail(noKernel.id)!.llmCalls).toHaveLength(2);
+    expect(noKernel, "the scripted no_code_ever reply must end as a no_kernel node").toBeDefined();
+    expect(t.store.getNodeDetail(noKernel!.id)!.llmCalls).toHaveLength(2);
   });
 
   it("the coder sees the parent's kernel and the verifier's feedback when improving or repairing", async () => {

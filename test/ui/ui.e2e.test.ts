@@ -16,10 +16,10 @@ import { CHROMIUM, hasChromium, launchChromium } from "./chromium.ts";
 
 const SHOTS = join(process.cwd(), "test-results", "screenshots");
 
-if (!hasChromium()) {
-  // CI installs it (.ci/run); say clearly why nothing ran here.
-  console.warn(`[ui.e2e] skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
-}
+// A missing browser fails the suite (once, saying what to install) rather than skipping it silently.
+it("has Debian's Chromium to drive", () => {
+  expect(hasChromium(), `${CHROMIUM} not found: install it with apt-get install -y chromium (.ci/run does)`).toBe(true);
+});
 
 /** `kforge ARGS` over the database at `dbPath` (KFORGE_DB), its stdout (failing the test on a non-zero exit). */
 async function kforge(args: string[], dbPath: string): Promise<string> {
@@ -47,7 +47,7 @@ function finishRun(dbPath: string, runId: string): void {
 
 type Hooks = { __kforge: { view: { screenPosition(id: string): { x: number; y: number } | null; badgePosition(id: string): { x: number; y: number } | null; focus(id: string): void }; state: { layout: { placed: { node: { id: string }; hidden: number }[] }; model: { nodes: Map<string, { children: string[] }> } } } };
 
-describe.skipIf(!hasChromium())("trace explorer in Chromium", () => {
+describe.runIf(hasChromium())("trace explorer in Chromium", () => {
   let fx: ReturnType<typeof recordedDb>;
   let server: UiServer;
   let browser: { context: BrowserContext; close(): Promise<void> };
