@@ -47,6 +47,7 @@ export class EndpointBreaker {
   /** Resolves when a call may go out (at once while closed); throws EndpointUnreachableError once the breaker gave up. */
   async admit(signal?: AbortSignal): Promise<BreakerPass> {
     for (;;) {
+      if (signal?.aborted) throw signal.reason;
       if (this.#tripped) throw this.unreachable();
       if (!this.#open) return this.pass(false);
       const t = this.now();

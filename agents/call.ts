@@ -56,9 +56,13 @@ export async function callModel(deps: LlmDeps, role: AgentRole, messages: ChatMe
     });
     return { ok: true, res };
   } catch (err) {
-    if (ctx.signal?.aborted || !(err instanceof KforgeError)) {
+    if (ctx.signal?.aborted) {
       pass?.done("unknown");
-      throw err; // an abort, or our own bug: let it surface
+      throw ctx.signal.reason; // the run is stopping (Ctrl-C, deadline, dead endpoint): end like every other task
+    }
+    if (!(err instanceof KforgeError)) {
+      pass?.done("unknown");
+      throw err; // our own bug: let it surface
     }
     // The endpoint failed (down, timing out, refusing the key or model); a model's garbage means it is up.
     const endpoint = err instanceof InfraError || err instanceof ConfigError;

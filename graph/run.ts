@@ -16,7 +16,12 @@ import type { GraphDeps, SearchOptions } from "./deps.ts";
 import { wallGraceMs, type BudgetLimits } from "./budget.ts";
 
 /** Everything a run needs besides its id (built by the CLI, or by tests and benchmarks with their own edges). */
-export type SearchSetup = Omit<GraphDeps, "runId" | "elapsedMs" | "signal"> & { db: DB; signal: AbortSignal };
+export type SearchSetup = Omit<GraphDeps, "runId" | "elapsedMs" | "signal"> & {
+  db: DB;
+  signal: AbortSignal;
+  /** Aborted when the model endpoint's breaker gave up (its reason an EndpointUnreachableError): the run stops, resumable. */
+  endpointDown?: AbortSignal;
+};
 
 /** What `kforge search` prints at the end (and as --json). */
 export interface SearchSummary {
@@ -84,13 +89,20 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   const controller = new AbortController();
   // Every in-flight model call, verification and graph task listens on it: more than Node's default 10.
   setMaxListeners(1000, controller.signal);
-  let cause: "user" | "deadline" | null = null;
+  let cause: "user" | "deadline" | "endpoint" | null = null;
   const onUserAbort = () => {
     cause ??= "user";
     controller.abort(setup.signal.reason);
   };
+  // Stopping on a dead endpoint goes through the same abort as Ctrl-C: every task in flight ends cleanly.
+  const onEndpointDown = () => {
+    cause ??= "endpoint";
+    controller.abort(setup.endpointDown?.reason);
+  };
   if (setup.signal.aborted) onUserAbort();
   setup.signal.addEventListener("abort", onUserAbort, { once: true });
+  if (setup.endpointDown?.aborted) onEndpointDown();
+  setup.endpointDown?.addEventListener("abort", onEndpointDown, { once: true });
   // Work in flight at the deadline gets a grace period, then is cut (an R1 call can take many minutes).
   const deadline = setTimeout(() => {
     cause ??= "deadline";
@@ -114,10 +126,11 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
     });
     store.setRunStatus(runId, "done", { stopReason: final.stop ?? "finished" });
   } catch (err) {
-    if (isEndpointDown(err)) {
+    if (cause === "endpoint" || isEndpointDown(err)) {
       // Everything recorded stays; the interrupted step's nodes are still "coding" and a resume redoes them.
-      store.recordEvent(runId, null, "stopped", `${(err as Error).message}; resume with \`kforge resume ${runId}\` once it is back`);
-      store.setRunStatus(runId, "stopped", { stopReason: "model endpoint unreachable", error: (err as Error).message });
+      const why = setup.endpointDown?.reason instanceof Error ? setup.endpointDown.reason.message : (err as Error).message;
+      store.recordEvent(runId, null, "stopped", `${why}; resume with \`kforge resume ${runId}\` once it is back`);
+      store.setRunStatus(runId, "stopped", { stopReason: "model endpoint unreachable", error: why });
     } else if (controller.signal.aborted && cause === "deadline") {
       store.recordEvent(runId, null, "budget", "wall-time budget and its grace spent: in-flight work was cut");
       store.setRunStatus(runId, "done", { stopReason: "budget:wall" });
@@ -133,6 +146,7 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
     clearTimeout(deadline);
     clearInterval(heartbeat);
     setup.signal.removeEventListener("abort", onUserAbort);
+    setup.endpointDown?.removeEventListener("abort", onEndpointDown);
     store.heartbeat(runId, elapsedMs());
   }
   return summarizeRun(store, runId);

@@ -17,6 +17,7 @@ import { SpendGate } from "../../agents/spend-gate.ts";
 import { openWinsMemory } from "../../graph/wins-memory.ts";
 import { NcuProfiler } from "../../tools/profiler/ncu.ts";
 import { createVerifierPool } from "../../tools/verifier/pool.ts";
+import { EndpointUnreachableError } from "../../core/errors.ts";
 
 /** The opened edges and how to close them. */
 export interface SearchComponents {
@@ -26,6 +27,8 @@ export interface SearchComponents {
   memory: WinsMemory | null;
   /** The run's token and money budgets as model calls reserve them. */
   spend: SpendGate;
+  /** Aborted when a model endpoint's breaker gives up: driveRun stops the run as `stopped`. */
+  endpointDown: AbortSignal;
   /** The GPU's name when known before a baseline is measured. */
   gpu: string | null;
   /** Where breaker news goes besides the trace (the progress display, once it exists). */
@@ -42,6 +45,7 @@ export interface RunRef {
 /** Opens every edge of a search for `problem`; throws ConfigError before anything runs when the model settings are wrong. */
 export async function openComponents(config: Config, problem: LoadedProblem, db: DB, store: TraceStore, run: RunRef): Promise<SearchComponents> {
   let log: (line: string) => void = () => {};
+  const endpointDown = new AbortController();
   const spend = new SpendGate(
     { ...(run.limits.maxTokens !== undefined ? { maxTokens: run.limits.maxTokens } : {}), ...(run.limits.maxCostUsd !== undefined ? { maxCostUsd: run.limits.maxCostUsd } : {}) },
     () => {
@@ -57,6 +61,7 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
     onBreaker: (kind, message) => {
       store.recordEvent(run.runId, null, kind, message);
       log(message);
+      if (kind === "endpoint_unreachable") endpointDown.abort(new EndpointUnreachableError(message));
     },
   });
   const verifier = createVerifierPool(config, { problem });
@@ -68,6 +73,7 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
     agents,
     memory: openWinsMemory(db),
     spend,
+    endpointDown: endpointDown.signal,
     gpu: null,
     setLog: (l) => (log = l),
     close: () => verifier.close(),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadConfig, type Config } from "../../core/config.ts";
 import { createAgents } from "../../agents/model.ts";
 import type { SpendGate } from "../../agents/spend-gate.ts";
+import type { BreakerListener } from "../../agents/breaker.ts";
 import { openDatabase, type DB } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
@@ -29,13 +30,13 @@ export function scriptedConfig(baseUrl: string, model = "scripted-model", env: R
 }
 
 /** The LLM agents over the scripted server at `baseUrl` (built by agents/model.ts as a search builds them), with fast retries. */
-export function scriptedAgents(baseUrl: string, store: TraceStore, model = "scripted-model", more: { env?: Record<string, string>; spend?: SpendGate; log?: (line: string) => void } = {}) {
+export function scriptedAgents(baseUrl: string, store: TraceStore, model = "scripted-model", more: { env?: Record<string, string>; spend?: SpendGate; onBreaker?: BreakerListener } = {}) {
   return createAgents(scriptedConfig(baseUrl, model, more.env), {
     record: (c) => store.recordLlmCall(c),
     gpu: "test GPU",
     client: { retry: { baseDelayMs: 1, maxDelayMs: 5 } },
     ...(more.spend ? { spend: more.spend } : {}),
-    onBreaker: (_kind, message) => more.log?.(message),
+    ...(more.onBreaker ? { onBreaker: more.onBreaker } : {}),
   });
 }
 
@@ -63,15 +64,25 @@ export function searchSetup(p: {
   env?: Record<string, string>;
   /** The run's budget gate (what `kforge search` builds from the limits). */
   spend?: SpendGate;
+  /** The run's id, when breaker events should be recorded in its trace as `kforge search` records them. */
+  runId?: string;
 }): SearchSetup & { progress: ReturnType<typeof recordingProgress> } {
   const progress = recordingProgress();
+  const endpointDown = new AbortController();
+  // As cli/search/components.ts wires it: into the trace and the progress, and the run stops when the breaker gives up.
+  const onBreaker: BreakerListener = (kind, message) => {
+    if (p.runId) p.store.recordEvent(p.runId, null, kind, message);
+    progress.log(message);
+    if (kind === "endpoint_unreachable") endpointDown.abort(new Error(message));
+  };
   return {
     db: p.db,
     store: p.store,
     problem: p.problem,
     verifier: p.verifier,
     profiler: p.profiler ?? null,
-    agents: scriptedAgents(p.baseUrl, p.store, p.model, { ...(p.env ? { env: p.env } : {}), ...(p.spend ? { spend: p.spend } : {}), log: progress.log }),
+    agents: scriptedAgents(p.baseUrl, p.store, p.model, { ...(p.env ? { env: p.env } : {}), ...(p.spend ? { spend: p.spend } : {}), onBreaker }),
+    endpointDown: endpointDown.signal,
     memory: p.memory ?? null,
     limits: p.limits,
     ...(p.spend ? { spend: p.spend } : {}),
