@@ -53,7 +53,7 @@ describe("2-D grid layout: detection", () => {
       const r = resolved(dir);
       expect(r.features, name).toContain("mask");
       expect(r.features, name).not.toContain("grid2d");
-      expect(renderPy(dir, []), name).not.toContain("_attn_fwd_grid");
+      expect(renderPy(dir, []), name).toContain("GRID2D=False");
     }
   });
 
@@ -62,21 +62,18 @@ describe("2-D grid layout: detection", () => {
     expect(relevantSwitches(["mask", "sparse_mask"])).not.toContain("grid2d");
   });
 
-  it("the module carries the grid kernel and falls back to the 1-D one where the grid does not fit", () => {
+  it("the module carries the grid hooks and falls back to the 1-D kernel where the grid does not fit", () => {
     const src = renderPy(join(root, "problems/natten_2d"), []);
-    expect(src).toContain("def _attn_fwd_grid(");
-    expect(src).toContain("def _classify_grid(");
-    expect(src).toContain("_attn_fwd_grid[grid](");
-    expect(src).toContain("_attn_fwd[grid](");
+    const hooks = src.slice(src.indexOf("# ==== HOOKS:"));
+    expect(hooks).toContain("def _classify_grid(");
+    expect(hooks).toContain("_i0 = qr_lo - kr_hi"); // interval bounds over grid rows, not a stub
+    expect(hooks).toContain("return None, False, float(params['grid_w'])"); // the host's grid width
+    expect(hooks).toContain("GRID2D=True");
+    // the template's host takes the grid kernel only where the width fits and S_q == S_kv, else the 1-D one
+    expect(src).toContain('if _CFG["GRID2D"] and gw is not None and S_Q == S_KV');
     const off = renderPy(join(root, "problems/natten_2d"), ["--config", '{"grid2d": false}']);
-    expect(off).not.toContain("_attn_fwd_grid");
-    // tma acts on the 1-D fallback only: the grid kernel gathers K/V rows and must not define the TMA row base
-    // (kv_row is its key-row variable)
-    const tma = renderPy(join(root, "problems/natten_2d"), ["--config", '{"tma": true}']);
-    const gridKernel = tma.slice(tma.indexOf("def _attn_fwd_grid("), tma.indexOf("\n_TILES"));
-    expect(gridKernel).toContain("kv_row = kr[None, :]");
-    expect(gridKernel).not.toContain("kv_row = (b *");
-    expect(tma.slice(tma.indexOf("def _attn_fwd("), tma.indexOf("def _classify_grid("))).toContain("kv_row = (b *");
+    expect(off).toContain("GRID2D=False");
+    expect(off.slice(off.indexOf("# ==== HOOKS:"))).toContain("return kr_lo >= 0, kr_lo >= 0"); // the grid classifier is a stub
   });
 });
 

@@ -57,8 +57,8 @@ describe("proposeOfflineCandidates", () => {
   it("a problem outside the subset is a ProblemError naming the construct", async () => {
     const { mkdtempSync, writeFileSync } = await import("node:fs");
     const dir = mkdtempSync("/tmp/kforge-bad-problem-");
-    writeFileSync(join(dir, "reference.py"), "import torch\ndef make_score_mod(**_):\n    def f(score, b, h, q_idx, kv_idx):\n        return torch.sigmoid(score)\n    return f\ndef make_mask_mod(**_):\n    return None\n");
+    writeFileSync(join(dir, "reference.py"), "import torch\ndef make_score_mod(**_):\n    def f(score, b, h, q_idx, kv_idx):\n        return torch.erf(score)\n    return f\ndef make_mask_mod(**_):\n    return None\n");
     await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(ProblemError);
-    await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(/torch.sigmoid/);
+    await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(/torch.erf/);
   });
 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
   const mod = join(dir, "softcap_window.py");
   writeFileSync(
     mod,
-    "CAP = 30\nWINDOW = 1024\n\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return CAP * torch.tanh(score / CAP)\n\n" +
+    "import torch\n\nCAP = 30\nWINDOW = 1024\n\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return CAP * torch.tanh(score / CAP)\n\n" +
       "def mask_mod(b, h, q_idx, kv_idx):\n    return (q_idx >= kv_idx) & (q_idx - kv_idx < WINDOW)\n",
   );
   combined = await scaffoldProblem({ name: "softcap_window", scoreModPath: mod, maskModPath: mod, dir, python });

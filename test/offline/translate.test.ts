@@ -27,16 +27,17 @@ describe("translate.py: FlexAttention mods to IR", () => {
   it("translates arithmetic, torch calls, captured numbers and indexed tensors", () => {
     const r = translate("bias = slopes[h] * (kv_idx - q_idx)\nreturn torch.where(q_idx >= kv_idx, cap * torch.tanh(score / cap) + bias, -float('inf'))", "score", "cap, slopes, **_");
     expect(r.err).toBe("");
-    const ir = JSON.parse(r.out);
-    expect(ir.score.scalars).toEqual(["cap"]);
-    expect(ir.score.tensors).toEqual(["slopes"]);
-    expect(JSON.stringify(ir.score.ir)).toContain('"tanh"');
-    expect(ir.mask.ir).toBeNull();
+    const mods = JSON.parse(r.out);
+    expect(mods.scalars).toEqual(["cap"]);
+    expect(mods.tensors).toEqual({ slopes: { rank: 1, dtype: "float32" } });
+    expect(JSON.stringify(mods.score)).toContain('{"call":"tanh"');
+    expect(JSON.stringify(mods.score)).toContain('{"where":[');
+    expect(mods.mask).toBeNull();
   });
   it("handles tuple unpacking and chained comparisons in a mask", () => {
     const r = translate("r, c = q_idx // w, q_idx % w\nreturn (0 <= r - kv_idx // w <= 3) & ~(c == 0)", "mask", "w, **_");
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.out).mask.ir[0]).toBe("bin");
+    expect(JSON.parse(r.out).mask.bin).toBe("&");
   });
   it("names a while loop and its line", () => {
     const r = translate("while score > 0:\n    score = score - 1\nreturn score");
@@ -49,9 +50,19 @@ describe("translate.py: FlexAttention mods to IR", () => {
     expect(r.err).toContain("a call to the unknown function 'my_helper'");
   });
   it("names an unsupported torch function", () => {
-    const r = translate("return torch.sigmoid(score)");
+    const r = translate("return torch.erf(score)");
     expect(r.status).toBe(2);
-    expect(r.err).toContain("the function 'torch.sigmoid'");
+    expect(r.err).toContain("the function 'torch.erf'");
+  });
+  it("translates clamp with keyword bounds, integer powers and multi-dimensional, nested indexing", () => {
+    const r = translate("d = torch.clamp(q_idx - kv_idx, max=8)\nreturn score + t[h, d] * torch.sigmoid(score) ** 2 + u[b, t2[q_idx, kv_idx]]", "score", "t, u, t2, **_");
+    expect(r.err).toBe("");
+    const mods = JSON.parse(r.out);
+    expect(mods.tensors).toEqual({ t: { rank: 2, dtype: "float32" }, t2: { rank: 2, dtype: "float32" }, u: { rank: 2, dtype: "float32" } });
+    const text = JSON.stringify(mods.score);
+    expect(text).toContain('{"call":"clamp_max","args":[');
+    expect(text).toContain('{"call":"pow","args":[{"call":"sigmoid"');
+    expect(text).toContain('{"load":"u","index":[{"var":"b"},{"load":"t2","index":[{"var":"q_idx"},{"var":"kv_idx"}]}]}');
   });
   it("names attribute access on something other than torch", () => {
     const r = translate("return score.abs()");

@@ -3,6 +3,8 @@
     python3 tools/offline/render.py --problem problems/softcap --config '{"BLOCK_M":128,"num_warps":8}'
     python3 tools/offline/render.py --problem problems/softcap --ir mods.json   # mods from a front end (ir.py JSON)
 
+A problem folder with a mods.json (a user variant traced by the harness) renders from it.
+
 prints the module (stdout); a problem outside the translatable subset exits 2 with the reason.
 Pure text generation: neither torch nor triton is imported. The module is kernel_template.py up to its HOOKS
 marker, then the hook functions written here from the mods' typed IR (hooks.py), then `KFORGE_RENDER`,
@@ -60,10 +62,13 @@ def features_of(mods: Mods, params=None):
 
 
 def load_problem(problem_dir, ir_path=None):
-    """(name, Mods, params) of a problem folder; the mods from an ir.py JSON file when ir_path is given."""
+    """(name, Mods, params) of a problem folder. The mods come from an ir.py JSON file: ir_path when given, else the
+    folder's mods.json (a user variant, traced by the harness); else reference.py's factories are translated."""
     name = os.path.basename(os.path.normpath(problem_dir))
     spec_path = os.path.join(problem_dir, "problem.json")
     params = json.load(open(spec_path)).get("params", {}) if os.path.exists(spec_path) else {}
+    traced = os.path.join(problem_dir, "mods.json")
+    ir_path = ir_path or (traced if os.path.exists(traced) else None)
     if ir_path:
         return name, mods_from_json(json.load(open(ir_path))), params
     with open(os.path.join(problem_dir, "reference.py")) as f:
