@@ -63,7 +63,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       if (!allowedHost(req.headers.host, port)) return send(res, 421, { error: "this server answers only to 127.0.0.1 / localhost" });
       if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, { error: "read-only: GET only" });
       const url = parseUrl(req.url);
-      if (!url) return send(res, 400, { error: `malformed URL: ${JSON.stringify((req.url ?? "").slice(0, 200))}` });
+      if (!url) return send(res, 400, { error: `malformed URL ${JSON.stringify((req.url ?? "").slice(0, 200))}: expected a path such as /api/runs, with valid percent-encoding` });
       const asset = assets.get(url.pathname);
       if (asset) {
         res.writeHead(200, { "content-type": asset.type, "content-security-policy": CSP, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
@@ -195,9 +195,12 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /** The request's URL, or null when it cannot be one (the server answers 400). */
 function parseUrl(raw: string | undefined): URL | null {
-  if (!raw || !raw.startsWith("/")) return null;
+  // Origin-form only ("/path?query"): "//host/..." would be read as another host's URL.
+  if (!raw || !raw.startsWith("/") || raw.startsWith("//")) return null;
   try {
-    return new URL(raw, "http://127.0.0.1");
+    const url = new URL(raw, "http://127.0.0.1");
+    decodeURIComponent(url.pathname); // throws on malformed percent-encoding anywhere in the path
+    return url;
   } catch {
     return null;
   }

@@ -83,6 +83,7 @@ describe("kforge trace", () => {
       [["trace", fx.run.runId, "--diff", "3.2", "5.1"], /node 3\.2 has no kernel \(no_kernel\)/],
       [["trace", fx.run.runId, "--diff", "5.1"], /--diff needs two nodes/],
       [["trace", fx.run.runId, "--best", "x"], /--best needs a whole number/],
+      [["ui", "--max-streams", "0"], /--max-streams needs a whole number from 1 to 10000, got "0"/],
     ];
     for (const [args, message] of cases) {
       const r = await kforge([...args, ...db]);

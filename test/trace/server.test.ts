@@ -99,7 +99,9 @@ describe("kforge ui server", () => {
       expect(r.status, path).toBe(400);
       expect(JSON.parse(r.body).error, path).toMatch(says);
     };
-    await bad("api/runs/%E0%A4%A/tree", /malformed percent-encoding/);
+    await bad("api/runs/%E0%A4%A/tree", /malformed URL .*valid percent-encoding/);
+    await bad("style%ZZ.css", /malformed URL/);
+    expect((await get(`${server.url}api/runs`.replace(/\/api\/runs$/, "//evil.example/api/runs"))).status).toBe(400);
     await bad(`api/runs/${encodeURIComponent("a b;c")}/tree`, /malformed run id "a b;c"/);
     await bad(`api/runs/${encodeURIComponent("../etc")}`, /malformed run id/);
     await bad(`api/runs/${fx.run.runId}/nodes/${encodeURIComponent("5.1'--")}`, /malformed node id/);
