@@ -93,8 +93,8 @@ function folderName(p: string): string {
   return p.replace(/\/+$/, "").split("/").pop() ?? p;
 }
 
-/** Loads every problem: the suite, then the user's variants (a suite name shadows a user variant of that name). */
-export function loadAllProblems(dirs: ProblemDirs | string = defaultDirs()): LoadedProblem[] {
+/** Loads every problem under dirs: the suite by default; with ProblemDirs, the suite then the user's variants (a suite name shadows a user variant). */
+export function loadAllProblems(dirs: ProblemDirs | string = problemsDir()): LoadedProblem[] {
   const d: ProblemDirs = typeof dirs === "string" ? { suite: dirs, user: dirs } : dirs;
   const suite = listProblemNames(d.suite);
   const user = d.user === d.suite ? [] : listProblemNames(d.user).filter((n) => !suite.includes(n));

@@ -59,6 +59,8 @@ export interface ScaffoldOptions {
   /** --shapes: the benchmark shapes (correctness shapes are derived from them). */
   shapes?: string | undefined;
   dtype?: "bf16" | "fp16" | undefined;
+  /** "cpu": a test problem verified on the CPU (torch math allowed); default cuda. */
+  device?: "cuda" | "cpu" | undefined;
   /** Interpreter for the harness (overrides config.python). */
   python?: string | undefined;
   config?: Config | undefined;
@@ -114,6 +116,7 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
       name: opts.name, description, kind: "attention" as const, params: {}, shapes, dtype: opts.dtype ?? ("bf16" as const), baseline: "flex" as const,
       tags: inferTags(inspection.features, v.mask !== null), atol: 0.001, seeds: 2,
       variant: { files: variantDraft.files, score: v.score, mask: v.mask, captured: v.captured, ir: inspection.ir ? "mods.json" : null, ...(irError ? { irError } : {}) },
+      ...(opts.device === "cpu" ? { device: "cpu" as const } : {}),
     };
     const spec = AttentionProblemSpec.parse(raw);
     writeFileSync(join(staging, "problem.json"), formatProblemJson(raw));

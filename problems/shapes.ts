@@ -10,6 +10,8 @@ const PART = /^(\d+)x(\d+)(?:\/(\d+))?x(\d+)(?::(\d+))?x(\d+)$/;
 /** Query lengths of the derived correctness shapes: 1, odd lengths around block sizes, one exact multiple. */
 const SMALL_S = [1, 17, 77, 128, 257];
 const MAX_CORRECTNESS = 8;
+/** At most this many scores per (b, h) in a correctness shape: the reference runs in float64. */
+const MAX_SCORES = 1537 * 1537;
 
 /** Parses "BxHxSxD[,...]" (H may be H/Hkv, S may be S:Skv); a UserError says which part is wrong and why. */
 export function parseShapes(text: string): AttentionShape[] {
@@ -34,8 +36,10 @@ export function deriveCorrectness(bench: AttentionShape[]): AttentionShape[] {
   const out: AttentionShape[] = [];
   const n = Math.min(MAX_CORRECTNESS, lengths.length * kinds.length);
   for (let i = 0; i < n; i++) {
-    const k = kinds[i % kinds.length]!;
-    const S = lengths[i % lengths.length]!;
+    const kind = i % kinds.length;
+    const k = kinds[kind]!;
+    let S = lengths[(Math.floor(i / kinds.length) + kind) % lengths.length]!; // each kind gets small and odd lengths
+    if (S * S * k.r > MAX_SCORES) S = Math.floor(Math.sqrt(MAX_SCORES / k.r)) | 1; // a long KV: fewer queries
     const hkv = [1, 3, 2, 1, 2, 1][i % 6]!;
     const Skv = k.r === 1 ? S : S === 128 ? Math.max(1, Math.round(S * k.r)) : Math.max(1, Math.round(S * k.r)) | 1;
     const shape = { B: 1 + (i % 2), H: hkv * k.g, ...(k.g !== 1 ? { Hkv: hkv } : {}), S, ...(Skv !== S ? { Skv } : {}), D: k.D };

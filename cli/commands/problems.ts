@@ -24,6 +24,7 @@ export const problemsCommand: Command = {
     data: { type: "string", valueName: "FILES", description: "comma-separated files the variant loads (next to its own file), copied with it (for `new`)" },
     shapes: { type: "string", valueName: "SHAPES", description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated; correctness shapes are derived (for `new`)" },
     dtype: { type: "string", valueName: "DTYPE", description: "bf16 (default) or fp16 (for `new`)" },
+    device: { type: "string", valueName: "DEVICE", description: "cuda (default) or cpu: a test problem verified on the CPU (for `new`)" },
     description: { type: "string", valueName: "TEXT", description: "one-line description (for `new`)" },
     dir: { type: "string", valueName: "DIR", description: "where `new` writes the problem folder (default: $KFORGE_HOME/problems)" },
   },
@@ -75,6 +76,8 @@ export const problemsCommand: Command = {
       if (!str("score-mod") && !str("mask-mod")) throw new UserError("`kforge problems new` needs --score-mod FILE and/or --mask-mod FILE");
       const dtype = str("dtype");
       if (dtype !== undefined && dtype !== "bf16" && dtype !== "fp16") throw new UserError(`--dtype ${dtype}: expected bf16 or fp16`);
+      const device = str("device");
+      if (device !== undefined && device !== "cuda" && device !== "cpu") throw new UserError(`--device ${device}: expected cuda or cpu`);
       const dir = await scaffoldProblem({
         name,
         scoreModPath: str("score-mod"),
@@ -84,6 +87,7 @@ export const problemsCommand: Command = {
         dataPaths: str("data")?.split(",").map((s) => s.trim()).filter(Boolean),
         shapes: str("shapes"),
         dtype,
+        device,
         config: ctx.config,
         signal: ctx.signal,
       });

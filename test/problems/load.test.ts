@@ -94,9 +94,9 @@ describe("malformed problems", () => {
   }
 
   it("a missing field names the file and the field", () => {
-    const err = loadError(broken("no_dtype", (s) => delete s["dtype"]));
-    expect(err.message).toContain(join(tmp, "no_dtype", "problem.json"));
-    expect(err.message).toMatch(/^\s+dtype: /m);
+    const err = loadError(broken("no_baseline", (s) => delete s["baseline"]));
+    expect(err.message).toContain(join(tmp, "no_baseline", "problem.json"));
+    expect(err.message).toMatch(/^\s+baseline: /m);
   });
 
   it("a bad shape names the shape's path and what was expected", () => {

@@ -1,0 +1,157 @@
+/**
+ * User variants end to end, through the real CLI, the real sandboxed harness and the real verifier on the CPU:
+ * a factory file capturing tensors becomes a problem in KFORGE_HOME/problems, is listed and found by name, and a
+ * kernel is checked against it (right, ignoring a captured tensor, mutating one); user errors name file and line.
+ */
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../core/config.ts";
+import { loadProblem, problemsDir } from "../../problems/load.ts";
+import { describeInputs } from "../../problems/inputs-text.ts";
+import { kforgeInProcess as run, torchPython } from "./helpers.ts";
+
+const SLOW = 240_000;
+const FIX = join(repoRoot(), "test", "fixtures", "variants");
+let home: string;
+let tmp: string;
+let savedHome: string | undefined;
+let savedPython: string | undefined;
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), "kforge-home-"));
+  tmp = mkdtempSync(join(tmpdir(), "kforge-variant-files-"));
+  savedHome = process.env["KFORGE_HOME"];
+  savedPython = process.env["KFORGE_PYTHON"];
+  process.env["KFORGE_HOME"] = home; // the CLI reads its config from the environment
+  process.env["KFORGE_PYTHON"] = torchPython();
+});
+afterAll(() => {
+  if (savedHome === undefined) delete process.env["KFORGE_HOME"];
+  else process.env["KFORGE_HOME"] = savedHome;
+  if (savedPython === undefined) delete process.env["KFORGE_PYTHON"];
+  else process.env["KFORGE_PYTHON"] = savedPython;
+  rmSync(home, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("a variant written as its users write it", () => {
+  it("becomes a problem in KFORGE_HOME/problems with its captured tensors, listed and verified by name", async () => {
+    const fx = join(FIX, "graph_bias.py");
+    const made = await run(["problems", "new", "graph_bias", "--score-mod", fx, "--mask-mod", fx, "--device", "cpu"]);
+    expect(made.stderr).toBe("");
+    expect(made.status).toBe(0);
+    expect(made.stdout).toContain("captured tensors: bias_table float32 [H, 8]; dist int64 [B, S, S]; is_global bool [S]");
+    expect(made.stdout).toContain("offline template: yes");
+    const dir = join(home, "problems", "graph_bias");
+    expect(existsSync(join(dir, "graph_bias.py"))).toBe(true);
+    expect(existsSync(join(problemsDir(), "graph_bias"))).toBe(false); // never into the package
+    const p = loadProblem("graph_bias");
+    expect(p.dir).toBe(dir);
+    expect(p.spec.params).toEqual({});
+    expect(p.spec.variant?.score).toEqual({ file: "graph_bias.py", symbol: "generate_graph_bias", factory: true });
+    expect(p.spec.tags).toEqual(expect.arrayContaining(["bias", "causal", "mask"]));
+    expect(p.referenceSource).toContain("def generate_graph_bias(B, H, S, S_kv, device, generator):"); // what the model reads
+    const ir = JSON.parse(readFileSync(join(dir, "mods.json"), "utf8"));
+    expect(JSON.stringify(ir.score)).toContain('{"load":"bias_table","index":[{"var":"h"},{"load":"dist"');
+    expect(ir.tensors).toEqual({ bias_table: { rank: 2, dtype: "float32" }, dist: { rank: 3, dtype: "int64" }, is_global: { rank: 1, dtype: "bool" } });
+    // the model is told what arrives, by name, shape and dtype
+    expect(p.prompt).toContain("def attention(q, k, v, *, scale: float, bias_table: torch.Tensor, dist: torch.Tensor, is_global: torch.Tensor)");
+    expect(describeInputs(p)).toContain("  - `dist`: int64 [B, S, S]");
+
+    const list = await run(["problems"]);
+    expect(list.stdout).toMatch(/your variants \(.*problems\):\ngraph_bias\s+user variant from graph_bias\.py/);
+
+    const good = join(FIX, "graph_bias_kernel.py");
+    const ok = await run(["verify", "--problem", "graph_bias", "--kernel", good, "--no-timing", "--json"]);
+    expect(JSON.parse(ok.stdout).status, ok.stdout + ok.stderr).toBe("ok");
+
+    const ignores = join(tmp, "ignores_table.py");
+    writeFileSync(ignores, readFileSync(good, "utf8").replace(/^.*# IGNORE_TABLE$/m, "    s = s + 0.0"));
+    const wrong = JSON.parse((await run(["verify", "--problem", "graph_bias", "--kernel", ignores, "--no-timing", "--json"])).stdout);
+    expect(wrong.status).toBe("wrong_output");
+
+    const mutates = join(tmp, "mutates_dist.py");
+    writeFileSync(mutates, readFileSync(good, "utf8").replace("    B, H, S, D = q.shape", "    B, H, S, D = q.shape\n    dist.add_(1)"));
+    const cheat = JSON.parse((await run(["verify", "--problem", "graph_bias", "--kernel", mutates, "--no-timing", "--json"])).stdout);
+    expect(cheat.status).toBe("rejected");
+    expect(cheat.message).toContain("`dist`");
+  }, SLOW);
+
+  it("takes a mask-only file given as both --score-mod and --mask-mod, with --shapes choosing the benchmark", async () => {
+    const fx = join(FIX, "window_only.py");
+    const r = await run(["problems", "new", "window_only", "--score-mod", fx, "--mask-mod", fx, "--shapes", "8x32x16384x128,2x16x1024:8192x64", "--dtype", "fp16"]);
+    expect(r.stderr).toBe("");
+    const p = loadProblem("window_only");
+    expect(p.spec.variant?.score).toBeNull();
+    expect(p.spec.variant?.mask).toEqual({ file: "window_only.py", symbol: "mask_mod", factory: false });
+    expect(p.spec.dtype).toBe("fp16");
+    expect(p.spec.shapes.benchmark).toEqual([{ B: 8, H: 32, S: 16384, D: 128 }, { B: 2, H: 16, S: 1024, Skv: 8192, D: 64 }]);
+    const seqs = p.spec.shapes.correctness.map((s) => [s.S, s.Skv ?? s.S]);
+    expect(seqs).toContainEqual([17, 17]);
+    expect(seqs).toContainEqual([17, 137]); // the S_kv/S ratio kept, odd lengths kept
+    expect(p.spec.shapes.correctness.every((s) => s.S * (s.Skv ?? s.S) <= 1537 * 1537 * 1.01)).toBe(true);
+  }, SLOW);
+
+  it("names the file, the line and the construct when a mod cannot be traced, and writes nothing", async () => {
+    const fx = join(FIX, "branchy.py");
+    const r = await run(["problems", "new", "branchy", "--score-mod", fx]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${fx}:5: the score_mod cannot be traced: Python control flow`);
+    expect(r.stderr).toContain("(at `if q_idx > kv_idx:`)");
+    expect(existsSync(join(home, "problems", "branchy"))).toBe(false);
+    expect(readdirSync(join(home, "problems")).filter((n) => n.startsWith(".staging"))).toEqual([]);
+  }, SLOW);
+
+  it("keeps a variant the offline template cannot compile, saying why (file, line, op); the model path still runs it", async () => {
+    const fx = join(FIX, "erf_bias.py");
+    const r = await run(["problems", "new", "erf_bias", "--score-mod", fx]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`offline template: no; the model path still works (${fx}:5: \`aten.erf.default\` has no counterpart`);
+    const p = loadProblem("erf_bias");
+    expect(p.spec.variant?.ir).toBeNull();
+    expect(existsSync(join(p.dir, "mods.json"))).toBe(false);
+  }, SLOW);
+
+  it("refuses suite names, folders inside the package, and unreadable shape lists", async () => {
+    const fx = join(FIX, "window_only.py");
+    const suite = await run(["problems", "new", "softcap", "--mask-mod", fx]);
+    expect(suite.status).toBe(2);
+    expect(suite.stderr).toContain('"softcap" is a problem of the built-in suite');
+    const inside = await run(["problems", "new", "mine", "--mask-mod", fx, "--dir", problemsDir()]);
+    expect(inside.stderr).toContain("is inside kforge's own problem suite");
+    const shapes = await run(["problems", "new", "mine", "--mask-mod", fx, "--shapes", "8x32x16384"]);
+    expect(shapes.stderr).toContain('--shapes: "8x32x16384" is not BxHxSxD');
+    const huge = await run(["problems", "new", "mine", "--mask-mod", fx, "--shapes", "64x128x1048576x128"]);
+    expect(huge.stderr).toContain("B*H*S*D must be at most 2147483648 elements per tensor");
+  });
+});
+
+describe("bad problems get clear errors", () => {
+  it("out-of-bounds atol, seeds and shapes in problem.json name the field and the fix", async () => {
+    const dir = join(tmp, "loose");
+    cpSync(join(repoRoot(), "test", "fixtures", "problems", "cpu_tiny"), dir, { recursive: true });
+    const spec = JSON.parse(readFileSync(join(dir, "problem.json"), "utf8"));
+    writeFileSync(join(dir, "problem.json"), JSON.stringify({ ...spec, name: "loose", atol: 1e30, seeds: 50, shapes: { ...spec.shapes, benchmark: [{ B: 1, H: 2, S: 64, D: 48 }] } }));
+    const r = await run(["verify", "--problem", dir, "--kernel", join(FIX, "graph_bias_kernel.py")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("atol: atol must be at most 0.1");
+    expect(r.stderr).toContain("seeds: seeds must be at most 8");
+    expect(r.stderr).toContain("shapes.benchmark.0.D: D must be one of 16, 32, 64, 128, 256");
+  });
+
+  it("a reference that does not import is a ProblemError naming its file and line, not a harness failure", async () => {
+    const dir = join(tmp, "broken_ref");
+    cpSync(join(repoRoot(), "test", "fixtures", "problems", "cpu_tiny"), dir, { recursive: true });
+    const spec = JSON.parse(readFileSync(join(dir, "problem.json"), "utf8"));
+    writeFileSync(join(dir, "problem.json"), JSON.stringify({ ...spec, name: "broken_ref" }));
+    writeFileSync(join(dir, "reference.py"), `${readFileSync(join(dir, "reference.py"), "utf8")}\nSCALE = undefined_name * 2\n`);
+    const line = readFileSync(join(dir, "reference.py"), "utf8").split("\n").findIndex((l) => l.startsWith("SCALE =")) + 1;
+    const kernel = join(repoRoot(), "test", "fixtures", "kernels", "cpu_tiny_good.py");
+    const r = await run(["verify", "--problem", dir, "--kernel", existsSync(kernel) ? kernel : join(FIX, "graph_bias_kernel.py"), "--no-timing"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`error (user): ${join(dir, "reference.py")}:${line}: importing it raised NameError: name 'undefined_name' is not defined`);
+    expect(r.stderr).not.toContain("the verifier harness failed");
+  }, SLOW);
+});
