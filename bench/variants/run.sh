@@ -97,7 +97,7 @@ fi
 [ "${#LIST[@]}" -gt 0 ] || die "no variants to run"
 log "machine: $(machine_line)"
 log "variants (${#LIST[@]}): ${LIST[*]}; budget $BUDGET per search, hard cap ${PER_VARIANT_S}s per variant, deadline ${TOTAL_S}s"
-log "search flags: $(search_args "$HERE/${LIST[0]}.py" "${LIST[0]}" | tr '\n' ' ')"
+log "search flags: $(search_args "$HERE/${LIST[0]}.py" "gym_${LIST[0]}" | tr '\n' ' ')"
 
 RUNS="$WORK/runs.tsv"
 : >"$RUNS"
@@ -110,7 +110,7 @@ for v in "${LIST[@]}"; do
     printf '%s\t\t\t0\tskipped: out of time\n' "$v" >>"$RUNS"
     continue
   fi
-  mapfile -t args < <(search_args "$HERE/$v.py" "$v")
+  mapfile -t args < <(search_args "$HERE/$v.py" "gym_$v") # gym_: several share a name with suite problems
   log "$v: searching (budget $BUDGET, cap ${cap}s): kforge search ${args[*]}"
   t0=$(date +%s)
   # timeout leads its own process group: whatever the search leaves behind (a verifier worker) ends with it

@@ -59,7 +59,7 @@ const expectations: Record<string, Expectation> = {
   prefix_lm: { shape: small(12), params: { prefix: 4 }, want: (p) => ({ mask: p.kv < 4 || causal(p) }) },
   batchify_causal: { shape: small(12), params: { group: 4 }, want: (p) => ({ mask: div(p.q / 4) === div(p.kv / 4) && p.q >= p.kv }) },
   block_diffusion: {
-    shape: small(16), params: { seq_len: 8, block: 2 },
+    shape: small(16), params: { clean_len: 8, block: 2 },
     want: ({ q, kv }) => {
       const qn = q < 8, kn = kv < 8, qb = div((q % 8) / 2), kb = div((kv % 8) / 2);
       return { mask: (qb === kb && qn === kn) || (qn && !kn && kb < qb) || (!qn && !kn && kb <= qb) };
@@ -325,6 +325,18 @@ describe("bench/variants files", () => {
         expect(named[0]?.defaults[param], `${f}: KFORGE param ${param} is not the factory's default`).toEqual(value);
       }
       if (named[0]) expect(Object.keys(factories)[0]).toBe(`generate_${f.slice(0, -3)}`);
+    }
+  });
+
+  it("no factory parameter besides the shape's own is one kforge fills from the shape (it would be overridden)", () => {
+    // kforge's own list of the spellings it fills (attention-gym's `seq_len` among them)
+    const code = "import json, sys; sys.path.insert(0, sys.argv[1]); from kforge_harness.variant import SHAPE_ARGS; print(json.dumps(sorted(SHAPE_ARGS)))";
+    const r = spawnSync(python, ["-c", code, join(repoRoot(), "tools", "verifier", "harness")], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const filled = new Set<string>(JSON.parse(r.stdout) as string[]);
+    expect(filled.has("seq_len")).toBe(true);
+    for (const f of variantFiles) {
+      for (const param of Object.keys(report.files[f]!.kforge!.params ?? {})) expect(filled.has(param), `${f}: parameter ${param}`).toBe(false);
     }
   });
 });
