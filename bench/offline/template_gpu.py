@@ -35,6 +35,7 @@ def cases():
     out = [(p, os.path.join(ROOT, "problems", p), {}, "bf16", None, None, {}) for p in SUITE]
     out += [(f, os.path.join(FIX, f), {}, "bf16", None, BENCH, {"window": 2048}) for f in
             ("bias_table", "nested_index", "dilated_window")]
+    out.append(("calls", os.path.join(FIX, "calls"), {}, "bf16", None, [], {}))  # every lowered call: correctness only
     out.append(("dilated_window_interval", os.path.join(FIX, "dilated_window"), {"block_sparse": False}, "bf16", None,
                 BENCH, {"window": 2048}))
     cross = [dict(B=4, H=16, S=1024, S_kv=4096, D=128), dict(B=2, H=32, S=2048, S_kv=8192, D=64)]
@@ -156,7 +157,7 @@ def run_case(case, tmp, do_bench_shapes):
     out = dict(case=label, config=cfg, dtype=dtype, correctness=correctness(mod, ref, spec, dt, skv_off, atol))
     if do_bench_shapes:
         out["bench"] = [bench_shape(mod, old, ref, spec, s, dt, overrides, atol)
-                        for s in (bench or spec["shapes"]["benchmark"])]
+                        for s in (spec["shapes"]["benchmark"] if bench is None else bench)]
     return out
 
 

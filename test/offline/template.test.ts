@@ -72,17 +72,18 @@ describe("kernel_template.py is real source", () => {
 });
 
 describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emulator", () => {
-  const fx = ["bias_table", "nested_index", "dilated_window"].flatMap((f) => ["--problem", join(fixtures, f)]);
+  // calls: every lowered call and captured bool/int64 tensors, its mods from mods.json (the IR a tracer emits)
+  const fx = ["bias_table", "nested_index", "dilated_window", "calls"].flatMap((f) => ["--problem", join(fixtures, f)]);
   it("masks the classifier cannot bound default to the block-sparse path; bounded ones do not", () => {
     expect(renderPy(join(fixtures, "dilated_window"))).toContain("BLOCK_SPARSE=True");
     expect(renderPy(join(fixtures, "nested_index"))).toContain("BLOCK_SPARSE=True");
     expect(renderPy(join(root, "problems/sliding_window"))).toContain("BLOCK_SPARSE=False");
   });
-  it.skipIf(!hasTorch)("bias table, nested index and the dilated window, through the block-sparse and the interval paths", () => {
+  it.skipIf(!hasTorch)("bias table, nested index, dilated window and every call, through the block-sparse and interval paths", () => {
     const configs = [SMALL, { BLOCK_M: 16, BLOCK_N: 32, block_sparse: false, skip_empty: true, tma: true }];
     const r = emuCheck([...fx, ...configs.flatMap((c) => ["--config", JSON.stringify(c)])]);
     expect(r.stdout).toContain("emu_check: 0 failing");
-    expect(okRows(r.stdout)).toBe(3 * 4 * 2);
+    expect(okRows(r.stdout)).toBe(4 * 4 * 2);
   });
   it.skipIf(!hasTorch)("every suite mask through the block-sparse path", () => {
     const cfg = { ...SMALL, block_sparse: true, grid2d: false };

@@ -52,14 +52,16 @@ def _tanh_exact(x):
 
 @triton.jit
 def _floor_div(a, b):
-    # Python/torch floor division where the dividend may be negative (Triton's // truncates)
+    # Python/torch floor division where the dividend may be negative (Triton's integer // truncates like C; the
+    # fix-up reads the remainder as a - d * b, so it is right whichever way // rounds)
     d = a // b
-    return tl.where(((a % b) != 0) & ((a < 0) != (b < 0)), d - 1, d)
+    r = a - d * b
+    return tl.where((r != 0) & ((r < 0) != (b < 0)), d - 1, d)
 
 
 @triton.jit
 def _floor_mod(a, b):
-    # Python/torch modulo (the sign of the divisor) where the dividend may be negative
+    # Python/torch modulo (the sign of the divisor) where the dividend may be negative (C's % has the dividend's)
     r = a % b
     return tl.where((r != 0) & ((r < 0) != (b < 0)), r + b, r)
 
