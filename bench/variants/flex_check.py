@@ -48,6 +48,7 @@ def load_variant(path):
     name = os.path.basename(path)[:-3]
     spec = importlib.util.spec_from_file_location(f"kforge_variant_{name}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # torch.compile re-imports a mod's module by name to read its globals
     spec.loader.exec_module(module)
     return module
 
