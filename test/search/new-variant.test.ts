@@ -20,7 +20,7 @@ describe("kforge search --score-mod (a new variant)", () => {
     const mod = join(home, "softcap_window.py");
     writeFileSync(
       mod,
-      "CAP = 30\nWINDOW = 1024\n\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return CAP * torch.tanh(score / CAP)\n\n" +
+      "import torch\n\nCAP = 30\nWINDOW = 1024\n\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return CAP * torch.tanh(score / CAP)\n\n" +
         "def mask_mod(b, h, q_idx, kv_idx):\n    return (q_idx >= kv_idx) & (q_idx - kv_idx < WINDOW)\n",
     );
     const first = kforge(home, ["search", "--score-mod", mod, "--mask-mod", mod, "--max-nodes", "1", "--budget", "30s"]);
