@@ -217,8 +217,7 @@ def main():
     import torch
     import triton
     import multiprocessing as mp
-    from render import features_of
-    from translate import translate_factory
+    from render import features_of, load_problem
 
     out_dir = os.environ.get("OUT", "/tmp")
     problems = [p for p in a.problems.split(",") if p] or sorted(
@@ -227,8 +226,8 @@ def main():
     plan, tasks = {}, []
     for p in problems:
         spec = json.load(open(os.path.join(ROOT, "problems", p, "problem.json")))
-        src = open(os.path.join(ROOT, "problems", p, "reference.py")).read()
-        feats = features_of(translate_factory(src, "score"), translate_factory(src, "mask"), spec["params"])
+        _, mods, params = load_problem(os.path.join(ROOT, "problems", p))
+        feats = features_of(mods, params)
         plan[p] = (spec, config_set(a.set, p, feats))
         bench = spec["shapes"]["benchmark"]
         if not a.correctness_only:

@@ -60,6 +60,16 @@ describe("kernel_template.py is real source", () => {
     expect(r.stdout).toContain("emu_check: 0 failing");
     expect(okRows(r.stdout)).toBe(10); // every correctness shape up to S = 300 of both problems
   });
+  it.skipIf(!hasTorch)("computes bit for bit what the string renderer's modules did (every suite problem, default config)", () => {
+    const script = join(root, "test/offline/same_as_before.py");
+    const r = spawnSync(python, [script], { encoding: "utf8", timeout: 240_000 });
+    expect(r.stdout).toContain("same_as_before: 0 differing");
+    expect(r.stdout.split("\n").filter((l) => l.endsWith(": identical")).length).toBe(12);
+    // and the comparison can fail: folding the scale into q changes the rounding of every score problem
+    const q = spawnSync(python, [script, "--config", JSON.stringify({ ...SMALL, qscale: true })], { encoding: "utf8", timeout: 240_000 });
+    expect(q.status).toBe(1);
+    expect(q.stdout).toMatch(/softcap: DIFFERENT/);
+  });
   it("block-sparse modules pass the verifier's static checks", () => {
     const r = spawnSync(python, ["-c", "import sys; from kforge_harness.static_checks import check_source; print(check_source(sys.stdin.read()))"], {
       input: renderPy(join(fixtures, "nested_index")),
