@@ -26,7 +26,7 @@ export type SwitchName = (typeof SWITCHES)[number];
 export interface ResolvedConfig {
   tiles: Record<string, TileConfig>;
   switches: Record<SwitchName, boolean>;
-  /** Problem features (score_mod, tanh, mask, sparse_mask, irregular_mask, grid2d): which switches matter. */
+  /** Problem features (score_mod, tanh, mask, sparse_mask, irregular_mask, unbounded_mask, grid2d): which switches matter. */
   features: string[];
 }
 

@@ -333,8 +333,8 @@ def _attn_fwd(Q, K, V, O, sm_scale,
             kv_idx = (start_n + offs_n)[None, :]
             kv_ok = (start_n + offs_n) < S_KV
             if SKIP_EMPTY:
-                may_j, must_j = _classify(q_lo, q_hi, start_n, tl.minimum(start_n + BLOCK_N, S_KV) - 1, j, True, b,
-                                          h, QB, P)
+                may_j, must_j = _classify(q_lo, q_hi, start_n, tl.minimum(start_n + BLOCK_N, S_KV) - 1, j, j >= 0,
+                                          b, h, QB, P)
                 if may_j:
                     acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn,
                                               desc_k, desc_v, kv_row0, start_n, kv_idx, kv_ok, b, h, q_idx, sm_scale,
@@ -357,8 +357,8 @@ def _attn_fwd(Q, K, V, O, sm_scale,
             kv_idx = (start_n + offs_n)[None, :]
             kv_ok = (start_n + offs_n) < S_KV
             if SKIP_EMPTY:
-                may_j, must_j = _classify(q_lo, q_hi, start_n, tl.minimum(start_n + BLOCK_N, S_KV) - 1, j, True, b,
-                                          h, QB, P)
+                may_j, must_j = _classify(q_lo, q_hi, start_n, tl.minimum(start_n + BLOCK_N, S_KV) - 1, j, j >= 0,
+                                          b, h, QB, P)
                 if may_j:
                     acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn,
                                               desc_k, desc_v, kv_row0, start_n, kv_idx, kv_ok, b, h, q_idx, sm_scale,
