@@ -27,13 +27,14 @@ _spec.loader.exec_module(e2e)
 TARGETS = {"min_speedup": 1.0, "geomean_speedup": 1.3}
 
 
-def flex_status(path):
-    """{variant: "yes" | "no: why"} from flex_check.json (FlexAttention on its own, no kforge)."""
-    if not path:
-        return {}
-    with open(path) as f:
-        data = json.load(f)
-    return {v["variant"]: "yes" if v["runs"] else f"no: {v.get('why_not') or 'failed'}" for v in data["variants"]}
+def flex_status(paths):
+    """{variant: "yes" | "no: why"} from flex_check.json files (FlexAttention on its own, no kforge)."""
+    out = {}
+    for path in paths or []:
+        with open(path) as f:
+            data = json.load(f)
+        out.update({v["variant"]: "yes" if v["runs"] else f"no: {v.get('why_not') or 'failed'}" for v in data["variants"]})
+    return out
 
 
 def record(db, variant, run_id, rc, wall, note, flex):
@@ -144,7 +145,7 @@ def main():
         c.add_argument(name, required=True)
     c.add_argument("--python", default=sys.executable)
     c.add_argument("--part", default=None)
-    c.add_argument("--flex", default=None, help="flex_check.json: whether FlexAttention itself runs each variant")
+    c.add_argument("--flex", action="append", help="a flex_check.json (repeatable): whether FlexAttention itself runs each variant")
     m = sub.add_parser("merge")
     m.add_argument("files", nargs="+")
     m.add_argument("--out", required=True)

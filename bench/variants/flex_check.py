@@ -3,6 +3,7 @@ reference of the same mods, time and TFLOP/s, written as JSON (and a markdown ta
 
     python3 bench/variants/flex_check.py                          # every variant, its benchmark shapes, CUDA
     python3 bench/variants/flex_check.py --variants natten,softcap --check-rows 1024
+    python3 bench/variants/flex_check.py --part 2/4               # the second quarter (device commands stop at 10 min)
     python3 bench/variants/flex_check.py --device cpu --tiny      # CPU smoke: one small shape per variant
 
 Needs PyTorch with torch.nn.attention.flex_attention (2.5+) and, on CUDA, Triton. No network, no kforge.
@@ -31,8 +32,9 @@ SHAPE_KEYS = {"B", "H", "S", "D", "Skv", "Hkv"}  # as in problem.json
 REF_ELEMENTS = 1 << 23  # scores per reference chunk: bounds the eager reference's memory
 
 
-def variant_paths(names=None):
-    """The variant files of this folder (every .py but the tools), optionally only the named ones."""
+def variant_paths(names=None, part=None):
+    """The variant files of this folder (every .py but the tools), optionally only the named ones, or the k-th
+    of n consecutive parts (part "k/n"; the first len % n parts one longer, as bench/variants/run.sh splits)."""
     paths = sorted(p for p in glob.glob(os.path.join(HERE, "*.py")) if os.path.basename(p)[:-3] not in NOT_VARIANTS)
     if names:
         by = {os.path.basename(p)[:-3]: p for p in paths}
@@ -40,6 +42,14 @@ def variant_paths(names=None):
         if unknown:
             raise SystemExit(f"unknown variants: {', '.join(unknown)} (have: {', '.join(by)})")
         paths = [by[n] for n in names]
+    if part:
+        k, _, n = part.partition("/")
+        if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+            raise SystemExit(f"--part must be k/n with 1 <= k <= n (got {part!r})")
+        k, n = int(k), int(n)
+        size, extra = divmod(len(paths), n)
+        start = (k - 1) * size + min(k - 1, extra)
+        paths = paths[start:start + size + (1 if k - 1 < extra else 0)]
     return paths
 
 
@@ -271,7 +281,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", help="comma-separated names (default: every variant file here)")
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
-    ap.add_argument("--tiny", action="store_true", help="one small shape per variant (its first correctness shape)")
+    ap.add_argument("--part", help="k/n: only the k-th of n consecutive parts of the variants")
+    ap.add_argument("--tiny", action="store_true", help="one small shape per variant (its first correctness shape, else 1x2x256x32)")
     ap.add_argument("--check-rows", type=int, default=0, help="check only this many query rows, spread evenly (0: all)")
     ap.add_argument("--out", default=os.environ.get("OUT", "out-flex-check"))
     a = ap.parse_args()
@@ -294,7 +305,7 @@ def main():
     env = f"torch {torch.__version__}, triton {importlib.import_module('triton').__version__ if triton else 'none'}, {gpu}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     print(env, flush=True)
     results = []
-    for path in variant_paths(a.variants.split(",") if a.variants else None):
+    for path in variant_paths(a.variants.split(",") if a.variants else None, a.part):
         stem = os.path.basename(path)[:-3]
         rec = {"variant": stem, "file": os.path.relpath(path), "shapes": [], "runs": False, "why_not": None}
         try:

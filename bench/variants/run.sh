@@ -15,7 +15,8 @@
 #   PER_VARIANT_S  hard cap per variant, baselines included (default 95): then SIGINT, a clean stop whose
 #                  findings still count
 #   TOTAL_S        the whole script's deadline (default 565): later variants get what is left, or are skipped
-#   FLEX_JSON      a flex_check.json (python3 bench/variants/flex_check.py): adds "FlexAttention runs" to the table
+#   FLEX_JSON      flex_check.json files, space-separated (python3 bench/variants/flex_check.py): add
+#                  "FlexAttention runs" (and why not) to the table
 #   OUT            where results go (default ./out-variants): results.json, results.md, variants-logs.tgz
 #   KFORGE_BUNDLE  the bundle (default dist/kforge-bundle); KFORGE_PYTHON the verifier's Python (python3)
 #   ALLOW_NO_GPU=1 a dry run without a GPU (every verification fails; checks the plumbing)
@@ -135,7 +136,7 @@ done
 snapshot_db "$WORK/kforge.sqlite" || log "warning: could not copy the database"
 "$PY" "$HERE/aggregate.py" collect --db "$WORK/kforge.sqlite" --runs "$RUNS" --out "$OUT" \
   --machine "$(machine_line)" --command "$COMMAND" --budget "$BUDGET" --cap "$PER_VARIANT_S" \
-  --python "$PY" ${PART:+--part "part $PART of the variants"} ${FLEX_JSON:+--flex "$FLEX_JSON"}
+  --python "$PY" ${PART:+--part "part $PART of the variants"} $(for f in ${FLEX_JSON:-}; do printf ' --flex %s' "$f"; done)
 agg=$?
 logs=(runs.tsv)
 [ -f "$WORK/kforge.sqlite" ] && logs+=(kforge.sqlite)
