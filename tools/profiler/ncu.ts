@@ -15,6 +15,7 @@ import { parseQueryMetrics, readMetricList, selectMetrics } from "./metric-list.
 import { summariseProfile } from "./parse.ts";
 import { runSandboxed } from "./sandbox.ts";
 import { requireSandbox } from "../sandbox/sandbox.ts";
+import { claimTempDir } from "../sandbox/sweep.ts";
 import { probePython } from "../verifier/python-env.ts";
 import { scrubbedEnv } from "../verifier/sandbox-env.ts";
 import type { ProfileOutcome, ProfileRequest, Profiler, ProfileSummary } from "./types.ts";
@@ -99,6 +100,7 @@ export class NcuProfiler implements Profiler {
     const cost = () => Math.round(performance.now() - started);
     if (this.unavailable) return { status: "unavailable", reason: this.unavailable, costMs: cost() };
     const dir = mkdtempSync(join(tmpdir(), `kforge-prof-${(req.candidateId ?? "c").replace(/[^\w-]/g, "_").slice(0, 40)}-`));
+    claimTempDir(dir);
     try {
       const env = await this.sandboxEnv(dir);
       const ncu = locateNcu(this.config.ncu, env["PATH"]);

@@ -15,6 +15,7 @@ import { harnessScript } from "./python-env.ts";
 import { scrubbedEnv } from "./sandbox-env.ts";
 import { sandboxArgv } from "../sandbox/sandbox.ts";
 import { sandboxSpec } from "../sandbox/spec.ts";
+import { claimTempDir } from "../sandbox/sweep.ts";
 
 /** Seconds allowed per phase; `job` covers modes that announce no phases (baseline, reference_check). */
 export interface PhaseLimits {
@@ -76,6 +77,7 @@ export class HarnessProcess {
 
   constructor(private readonly opts: SpawnOptions) {
     this.workdir = mkdtempSync(join(opts.tmpRoot ?? tmpdir(), "kforge-cand-"));
+    claimTempDir(this.workdir);
     if (opts.sharedCacheDir) mkdirSync(opts.sharedCacheDir, { recursive: true });
     const env = scrubbedEnv({ workdir: this.workdir, secretNames: opts.secretNames, cudaVisibleDevices: opts.cudaVisibleDevices,
       ...(opts.pythonPath ? { pythonPath: opts.pythonPath } : {}), ...(opts.sharedCacheDir ? { sharedCacheDir: opts.sharedCacheDir } : {}) });

@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, HarnessProcess, type JobOutcome, type PhaseLimits, type
 import { abortError, throwIfProblemError, toVerifyResult } from "./outcome.ts";
 import { probePython } from "./python-env.ts";
 import { requireSandbox } from "../sandbox/sandbox.ts";
+import { sweepStale } from "../sandbox/sweep.ts";
 import type { VerifyResult } from "./result.ts";
 import type { BaselineTimings, Verifier, VerifyRequest } from "./types.ts";
 
@@ -218,6 +219,7 @@ export class VerifierPool implements Verifier {
   private async discover(device: Device): Promise<Lane[]> {
     const probe = await probePython(this.python);
     this.isolation = await requireSandbox(this.python, this.config.unsafeNoSandbox);
+    sweepStale(this.opts.tmpRoot); // what killed runs left: their temp dirs and anything still running in them
     if ("error" in probe) throw new InfraError(`the verifier's Python does not run: ${probe.error}`, { hint: "set KFORGE_PYTHON; `kforge doctor` checks the setup" });
     if (!probe.torch) throw new InfraError(`${this.python} has no torch (${probe.torch_error ?? "?"})`, { hint: "install PyTorch for it, or set KFORGE_PYTHON to one that has it" });
     // HOME moves into each candidate's temp dir, so a user-site torch/triton must be named explicitly.
