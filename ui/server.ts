@@ -11,16 +11,12 @@ import { repoRoot } from "../core/config.ts";
 import { openTraceReader } from "../memory/trace-reader.ts";
 import type { TraceQueries } from "../memory/trace-queries.ts";
 import { buildClient } from "./client-bundle.ts";
-import { compactNode, type NodePanelData, type TreeBatch } from "./trace-view.ts";
+import { treeBatch, type NodePanelData } from "./trace-view.ts";
+import { DEFAULT_MAX_STREAMS, LIVE_POLL_MS, LiveStreams } from "./live-stream.ts";
 import { kernelDiff } from "./kernel-diff.ts";
 import { BadRequest, parseApiPath, type ApiRoute } from "./api-route.ts";
 
-/** How often a live stream looks for new or changed nodes. */
-export const LIVE_POLL_MS = 1000;
-/** A comment line this often keeps proxies and the browser from closing an idle stream. */
-const KEEPALIVE_MS = 15_000;
-/** Live streams open at once by default: each polls the database, so a runaway page cannot pile them up. */
-export const DEFAULT_MAX_STREAMS = 16;
+export { DEFAULT_MAX_STREAMS, LIVE_POLL_MS } from "./live-stream.ts";
 
 const STATIC: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
@@ -51,7 +47,7 @@ export interface UiServer {
 export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const reader = openTraceReader(opts.dbPath);
   const q = reader.queries;
-  const live: LiveOptions = { pollMs: opts.pollMs ?? LIVE_POLL_MS, maxStreams: opts.maxStreams ?? DEFAULT_MAX_STREAMS, streams: new Set() };
+  const live = new LiveStreams(q, { pollMs: opts.pollMs ?? LIVE_POLL_MS, maxStreams: opts.maxStreams ?? DEFAULT_MAX_STREAMS });
   const script = await buildClient();
   const root = join(repoRoot(), "ui", "static");
   const assets = new Map(Object.entries(STATIC).map(([path, a]) => [path, { body: readFileSync(join(root, a.file)), type: a.type }]));
@@ -86,7 +82,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of live.streams) s.end();
+        live.endAll();
         server.close(() => {
           reader.close();
           resolve();
@@ -96,7 +92,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   };
 }
 
-function api(q: TraceQueries, route: ApiRoute, req: IncomingMessage, res: ServerResponse, live: LiveOptions): void {
+function api(q: TraceQueries, route: ApiRoute, req: IncomingMessage, res: ServerResponse, live: LiveStreams): void {
   switch (route.kind) {
     case "health":
       return send(res, 200, { ok: true });
@@ -118,16 +114,12 @@ function api(q: TraceQueries, route: ApiRoute, req: IncomingMessage, res: Server
       const data = nodePanel(q, run.id, route.node);
       return data ? send(res, 200, data) : send(res, 404, { error: `no node ${route.node} in run ${run.id}` });
     }
-    case "live":
-      return streamLive(q, run.id, route.since, req, res, live);
+    case "live": {
+      const refused = live.serve(run.id, route.since, req, res);
+      if (refused) res.setHeader("retry-after", "10");
+      return refused ? send(res, 503, { error: refused }) : undefined;
+    }
   }
-}
-
-/** All nodes (since 0) or those changed after `since`, in creation order, with the cursor to pass next. */
-export function treeBatch(q: TraceQueries, runId: string, since: number): TreeBatch {
-  const { nodes, run, cursor } = q.nodesSince(runId, since);
-  const sorted = since === 0 ? [...nodes].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id, "en", { numeric: true })) : nodes;
-  return { run: run!, nodes: sorted.map((n) => compactNode(n, run!.startedAt)), cursor };
 }
 
 /** One node's detail with the diff against its parent's kernel; the node may be named by id or label. */
@@ -138,52 +130,6 @@ export function nodePanel(q: TraceQueries, runId: string, idOrLabel: string): No
   const parentLabel = node.parentId ? (q.getNode(node.parentId)?.label ?? null) : null;
   const diff = detail.kernel !== null && detail.parentKernel !== null ? kernelDiff(detail.parentKernel, detail.kernel, `${parentLabel}/kernel.py`, `${node.label}/kernel.py`) : null;
   return { detail, diff, parentLabel };
-}
-
-interface LiveOptions {
-  pollMs: number;
-  maxStreams: number;
-  streams: Set<ServerResponse>;
-}
-
-/** Server-Sent Events: a `tree` event with each batch of changed nodes, polled from the database. */
-function streamLive(q: TraceQueries, runId: string, since: number, req: IncomingMessage, res: ServerResponse, live: LiveOptions): void {
-  const { streams, pollMs } = live;
-  if (streams.size >= live.maxStreams) {
-    res.setHeader("retry-after", "10");
-    return send(res, 503, { error: `too many live streams: ${streams.size} are open, the limit is ${live.maxStreams}; close other tabs of this page, or restart with kforge ui --max-streams N` });
-  }
-  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-  res.write(`retry: 2000\n\n`);
-  streams.add(res);
-  let cursor = since;
-  let lastRun = "";
-  let lastWrite = Date.now();
-  const tick = () => {
-    try {
-      const batch = treeBatch(q, runId, cursor);
-      const runKey = JSON.stringify(batch.run);
-      if (batch.nodes.length || runKey !== lastRun) {
-        res.write(`event: tree\ndata: ${JSON.stringify(batch)}\n\n`);
-        cursor = batch.cursor;
-        lastRun = runKey;
-        lastWrite = Date.now();
-      } else if (Date.now() - lastWrite > KEEPALIVE_MS) {
-        res.write(`: keepalive\n\n`);
-        lastWrite = Date.now();
-      }
-    } catch (err) {
-      res.write(`event: problem\ndata: ${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n\n`);
-    }
-  };
-  tick();
-  const timer = setInterval(tick, pollMs);
-  const stop = () => {
-    clearInterval(timer);
-    streams.delete(res);
-  };
-  req.on("close", stop);
-  res.on("close", stop);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -2,6 +2,7 @@
  * What the trace explorer shows, shared by `kforge trace`, `kforge export` and the web page: the trace
  * store's row types, how statuses group for colours and filters, and the compact tree form the page loads.
  */
+import type { TraceQueries } from "../memory/trace-queries.ts";
 import type { NodeRow, NodeStatus, RunRow } from "../memory/trace-types.ts";
 
 export type { BestPoint, LlmCallDetail, NodeDetail, NodeRow, NodeStatus, RunRow } from "../memory/trace-types.ts";
@@ -51,6 +52,14 @@ export interface TreeBatch {
 /** Packs a node into its compact tuple. */
 export function compactNode(n: NodeRow, runStartedAt: number): CompactNode {
   return [n.id, n.parentId, n.label, n.status, n.speedup, n.title, Math.max(0, n.createdAt - runStartedAt), n.summary];
+}
+
+/** All nodes (since 0, in creation order) or those changed after `since`, with the cursor to pass next. */
+export function treeBatch(q: TraceQueries, runId: string, since: number): TreeBatch {
+  const { nodes, run, cursor } = q.nodesSince(runId, since);
+  if (!run) throw new Error(`no run ${runId}`);
+  const sorted = since === 0 ? [...nodes].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id, "en", { numeric: true })) : nodes;
+  return { run, nodes: sorted.map((n) => compactNode(n, run.startedAt)), cursor };
 }
 
 /** What the page's side panel gets for one node: the store's detail plus the diff against the parent's kernel. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { treeBatch } from "../../ui/server.ts";
+import { treeBatch } from "../../ui/trace-view.ts";
 import { openTraceReader, type TraceReader } from "../../memory/trace-reader.ts";
 import type { CompactNode } from "../../ui/trace-view.ts";
 import { COLUMN_WIDTH, ROW_HEIGHT, hitTest, layoutTree } from "../../ui/client/tree-layout.ts";
