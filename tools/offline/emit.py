@@ -94,6 +94,9 @@ class Elementwise:
         if isinstance(n, Bin) and n.op in ("//", "%") and not (nonneg(n.a) and (isinstance(n.b, Param) or nonneg(n.b))):
             # a captured scalar divisor is taken as positive (index arithmetic); other signs get floor semantics
             return f"{'_floor_div' if n.op == '//' else '_floor_mod'}({self(n.a)}, {self(n.b)})"
+        if isinstance(n, Cmp) and n.op in ("==", "!=") and n.b == Num(0) and isinstance(n.a, Bin) and n.a.op == "%":
+            # divisibility does not depend on the sign convention of %: no floor fix-up
+            return f"(({self(n.a.a)} % {self(n.a.b)}) {n.op} 0)"
         if isinstance(n, (Bin, Cmp)):
             return f"({self(n.a)} {n.op} {self(n.b)})"
         if isinstance(n, Neg):

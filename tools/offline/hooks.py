@@ -168,7 +168,9 @@ class Hooks:
         W = ("W", [ln.split(" = ", 1)[0] for ln in gew.prologue])
         giv = Intervals(Elementwise(prefix="_g", tanh=self.tanh))
         gmay, gmust = giv.boolean(grid_ir)
-        body = [GRID_CLASSIFY_PRELUDE] + giv.scalar.prologue + giv.lines
+        body = giv.scalar.prologue + giv.lines
+        if "k_lo" in " ".join(body + [gmay, gmust]):  # an unbounded part of the mask reads it
+            body = [GRID_CLASSIFY_PRELUDE] + body
         return [_fn("_prologue_grid(b, h, q_idx, q_row, q_col, P)", "row-constant values of the grid mask",
                     gew.prologue, "(" + ", ".join(W[1] or ["q_row"]) + ",)", [P]),
                 _fn("_mask_grid(b, h, q_row, q_col, kv_row, kv_col, q_idx, kv_idx, U, W, P)",

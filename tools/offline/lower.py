@@ -9,7 +9,7 @@ Works on the typed IR of ir.py.
 """
 import math
 
-from ir import Bin, Call, Cmp, Load, Neg, Not, Num, Param, Var, Where, children, substitute, walk, with_children
+from ir import Bin, Call, Load, Neg, Not, Num, Param, Var, Where, children, substitute, walk, with_children
 
 LOG2E = 1.4426950408889634
 QK = Var("qk")
