@@ -67,7 +67,7 @@ export function renderKernelModule(source: string, p: Provenance, moduleName: st
 
 function docstring(p: Provenance, params: ParamPlan[], moduleName: string): string {
   const v = p.verify;
-  const desc = p.spec?.description ? `: ${oneLine(p.spec.description)}` : "";
+  const desc = p.spec?.description ? `: ${oneLine(p.spec.description).replace(/\.$/, "")}` : "";
   const perShape = v.timings.map((t) => `${shapeLabel(t.shape)} ${Object.entries(t.speedup).map(([b, s]) => `${s.toFixed(2)}x vs ${b}`).join(", ")} (${t.tflops.toFixed(0)} TFLOP/s, ${t.ms.toFixed(3)} ms)`);
   const defaults = params.map((x) => (x.kind === "literal" ? `${x.name}=${x.value}` : x.kind === "alibi" ? `${x.name}=alibi_slopes(H)` : null)).filter(Boolean);
   const lines = [
