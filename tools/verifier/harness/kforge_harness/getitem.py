@@ -13,13 +13,16 @@ import torch
 
 _depth = [0]
 _original = torch.Tensor.__getitem__
+# torch 1.x indexes only with int64 (2.x takes int32 too): narrower integer indices are widened, never bool/uint8
+_WIDEN = (torch.int8, torch.int16, torch.int32)
 
 
 def _getitem(self, idx):
     parts = idx if isinstance(idx, tuple) else (idx,)
     if any(torch.is_tensor(i) for i in parts) and all(torch.is_tensor(i) or (isinstance(i, int) and not isinstance(i, bool)) for i in parts):
         dev = self.device
-        return torch.ops.aten.index.Tensor(self, [i if torch.is_tensor(i) else torch.tensor(i, device=dev) for i in parts])
+        idx = [(i.long() if i.dtype in _WIDEN else i) if torch.is_tensor(i) else torch.tensor(i, device=dev) for i in parts]
+        return torch.ops.aten.index.Tensor(self, idx)
     return _original(self, idx)
 
 

@@ -136,8 +136,21 @@ def _dims(name: str, builds, shapes) -> list:
                 break
         if sym == "S" and any((sh.get("Skv") or sh["S"]) != sh["S"] for sh in shapes):
             sym = "S_q"
-        out.append(sym if sym else int(sizes[0]) if len(set(sizes)) == 1 else f"varies ({', '.join(map(str, sizes))})")
+        out.append(sym or (int(sizes[0]) if len(set(sizes)) == 1 else _derived(sizes, shapes)))
     return out
+
+
+def _derived(sizes, shapes) -> str:
+    """A dimension that follows a shape symbol through a simple formula (ceil(S/64), 2*S-1, S+1), else its sizes."""
+    for sym in ("S", "Skv", "H", "B"):
+        vals = [sh.get(sym) or sh[{"Skv": "S"}.get(sym, sym)] for sh in shapes]
+        for k in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
+            if all(size == -(-v // k) for size, v in zip(sizes, vals)):
+                return f"ceil({sym}/{k})"
+        for text, fn in ((f"2*{sym}-1", lambda v: 2 * v - 1), (f"{sym}+1", lambda v: v + 1), (f"{sym}-1", lambda v: v - 1)):
+            if all(size == fn(v) for size, v in zip(sizes, vals)):
+                return text
+    return f"varies with the shape ({', '.join(map(str, sizes))})"
 
 
 def _evaluate_once(built: VB.Built, shape: dict, files) -> None:

@@ -160,6 +160,9 @@ class Lowerer:
             return a[0]
         if op in BIN:
             return self.binary(op, a, kw)
+        if op in ("__rshift__", "__lshift__", "bitwise_right_shift", "bitwise_left_shift") and isinstance(self.lit(a[1]), int):
+            # integer shifts by a constant: floor division / multiplication by a power of two (exact, also for < 0)
+            return {"bin": "//" if "right" in op or "rshift" in op else "*", "a": a[0], "b": num(2 ** self.lit(a[1]))}
         if op == "rsub":
             alpha = kw.get("alpha") or (a[2] if len(a) > 2 else None)
             return {"bin": "-", "a": a[1], "b": self.scaled(a[0], alpha)}

@@ -13,7 +13,7 @@ from typing import Callable, Dict, Optional
 import torch
 
 from . import variant as V
-from .captures import captured_tensors
+from .captures import _clean as clean_name, _unique as unique_name, captured_tensors
 from .getitem import tensor_indexing
 
 
@@ -39,8 +39,9 @@ class VariantParams(dict):
 def build(problem: dict, folder: str, shape: dict, device: str, seed: int) -> Built:
     """Imports the variant files in `folder` and builds the mods the problem's `variant` block names."""
     spec = problem["variant"]
-    made: Dict[tuple, Dict[str, Callable]] = {}
+    made: Dict[tuple, tuple] = {}
     mods: Dict[str, Optional[Callable]] = {}
+    given: Dict[int, str] = {}  # names a factory gave its tensors ({"tensors": {name: t}}), by identity
     for kind in ("score", "mask"):
         src = spec.get(kind)
         if not src:
@@ -56,11 +57,11 @@ def build(problem: dict, folder: str, shape: dict, device: str, seed: int) -> Bu
             continue
         key = (path, src["symbol"])
         if key not in made:
-            made[key] = call_factory(obj, path, shape, device, seed)
+            made[key] = call_factory(obj, path, shape, device, seed, given)
         if kind not in made[key]:
             raise V.VariantError(f"factory {src['symbol']} returned no {kind}_mod", path, obj.__code__.co_firstlineno)
         mods[kind] = made[key][kind]
-    found = captured_tensors([mods["score"], mods["mask"]])
+    found = rename(captured_tensors([mods["score"], mods["mask"]]), given)
     wanted = spec.get("captured")
     if wanted is None:
         tensors = dict(found)
@@ -73,7 +74,19 @@ def build(problem: dict, folder: str, shape: dict, device: str, seed: int) -> Bu
     return Built(mods["score"], mods["mask"], {n: t.to(device) if t.device.type != device else t for n, t in tensors.items()})
 
 
-def call_factory(fn, path: str, shape: dict, device: str, seed: int) -> Dict[str, Callable]:
+def rename(found: Dict[str, torch.Tensor], given: Dict[int, str]) -> Dict[str, torch.Tensor]:
+    """The walked names, replaced by the factory's own names for the tensors it named."""
+    if not given:
+        return found
+    out: Dict[str, torch.Tensor] = {}
+    for name, t in found.items():
+        want = clean_name(given.get(id(t), name))
+        out[unique_name(want, out)] = t
+    return out
+
+
+def call_factory(fn, path: str, shape: dict, device: str, seed: int, given: Optional[Dict[int, str]] = None) -> Dict[str, Callable]:
+    """The mods a factory returns for this shape and seed; the names it gives its tensors go into `given`."""
     kwargs = V.bind_factory(fn, path, shape, device, seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
@@ -83,6 +96,8 @@ def call_factory(fn, path: str, shape: dict, device: str, seed: int) -> Dict[str
             raise
         except BaseException as exc:  # noqa: BLE001 - the user's factory failing is theirs to fix
             raise V.user_fault(exc, [path], f"factory {fn.__name__}({_fmt_kwargs(kwargs)}) raised") from None
+    if given is not None and isinstance(result, dict) and isinstance(result.get("tensors"), dict):
+        given.update({id(t): str(n) for n, t in result["tensors"].items() if torch.is_tensor(t)})
     return V.split_mods(result, path, fn.__name__)
 
 
