@@ -6,6 +6,7 @@ import { repoRoot } from "../../core/config.ts";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import type { VerifyResult } from "../../tools/verifier/result.ts";
+import { okResult } from "../fixtures/trace-fixture-content.ts";
 import { kforge, recordedDb } from "./helpers.ts";
 
 const PYTHON = "/usr/bin/python3";
@@ -42,7 +43,7 @@ function cpuOk(shapes: { B: number; H: number; Hkv: number; S: number; D: number
 }
 
 /** A database with one run of the problem in `problemDir`, whose node 1.1 holds `kernel`, verified correct. */
-function cpuRun(dir: string, problem: string, problemDir: string, kernel: string): string {
+function cpuRun(dir: string, problem: string, problemDir: string, kernel: string, verified: VerifyResult = cpuOk([{ B: 1, H: 2, Hkv: 2, S: 17, D: 16 }])): string {
   const dbPath = join(dir, `${problem}.sqlite`);
   const db = openDatabase(dbPath);
   try {
@@ -52,7 +53,7 @@ function cpuRun(dir: string, problem: string, problemDir: string, kernel: string
     store.upsertNode({ id: `${runId}.0`, runId, parentId: null, label: "root", depth: 0, iteration: 0, status: "root", origin: "root" });
     store.upsertNode({ id: `${runId}.1.1`, runId, parentId: `${runId}.0`, label: "1.1", depth: 1, iteration: 1, title: "plain torch math", status: "coding" });
     store.setNodeKernel(runId, `${runId}.1.1`, kernel);
-    store.recordVerification(runId, `${runId}.1.1`, cpuOk([{ B: 1, H: 2, Hkv: 2, S: 17, D: 16 }]));
+    store.recordVerification(runId, `${runId}.1.1`, verified);
     store.setRunStatus(runId, "done", { stopReason: "budget:nodes" });
   } finally {
     db.close();
@@ -194,5 +195,29 @@ describe("kforge export", () => {
     const result = runUsage(out, join(problemDir, "reference.py"), `${slopes}, doc_ids=random_docs(64, 3, device="cpu")`);
     expect(result).toMatchObject({ shape: [1, 2, 64, 16], dtype: "torch.bfloat16" });
     expect(result.err).toBeLessThan(0.05);
+  });
+
+  it("exports GPU problems with a usage on cuda in bf16 (kept in test-results/export-gpu for test/gpu/export_usage_gpu.py)", async () => {
+    const gpuDir = join(repoRoot(), "test-results", "export-gpu");
+    mkdirSync(gpuDir, { recursive: true });
+    const kernels: Record<string, string> = {
+      softcap: readFileSync(join(repoRoot(), "test", "fixtures", "kernels", "good_softcap.py"), "utf8"),
+      // The offline template's modules for the generator problems (pure text generation, no GPU needed).
+      alibi: execFileSync(PYTHON, [join(repoRoot(), "tools", "offline", "render.py"), "--problem", join(repoRoot(), "problems", "alibi")], { encoding: "utf8" }),
+      document: execFileSync(PYTHON, [join(repoRoot(), "tools", "offline", "render.py"), "--problem", join(repoRoot(), "problems", "document")], { encoding: "utf8" }),
+    };
+    const index: { problem: string; module: string }[] = [];
+    for (const [problem, kernel] of Object.entries(kernels)) {
+      const dbPath = cpuRun(fx.dir, problem, join(repoRoot(), "problems", problem), kernel, okResult(1.5));
+      const module = `kforge_gpu_${problem}`;
+      const r = await kforge(["export", "latest", "--out", join(gpuDir, `${module}.py`), "--db", dbPath]);
+      expect(r.code, r.stderr).toBe(0);
+      const usage = usageOf(pythonView(join(gpuDir, `${module}.py`)).doc);
+      expect(usage).toContain('q = torch.randn(4, 16, 4096, 128, dtype=torch.bfloat16, device="cuda")');
+      index.push({ problem, module });
+    }
+    expect(readFileSync(join(gpuDir, "kforge_gpu_alibi.py"), "utf8")).toContain("def attention(q, k, v, *, scale=None, slopes=None):");
+    expect(usageOf(pythonView(join(gpuDir, "kforge_gpu_document.py")).doc)).toContain('out = attention(q, k, v, doc_ids=random_docs(4096, 8, device="cuda"))');
+    writeFileSync(join(gpuDir, "index.json"), JSON.stringify(index, null, 2));
   });
 });
