@@ -144,8 +144,8 @@ def bind_factory(fn, path: str, shape: dict, device: str, seed: int) -> dict:
             kwargs[name] = device
         elif name == "seed":
             kwargs[name] = int(seed)
-        elif name == "generator":
-            kwargs[name] = torch.Generator(device=device).manual_seed(int(seed))
+        elif name == "generator":  # a CPU generator: tensors are drawn on the CPU and moved (any device, same values)
+            kwargs[name] = torch.Generator().manual_seed(int(seed))
         elif p.default is p.empty:
             known = ", ".join(sorted(set(SHAPE_ARGS) | {"device", "seed", "generator"}))
             line = fn.__code__.co_firstlineno if hasattr(fn, "__code__") else None
