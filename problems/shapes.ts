@@ -52,6 +52,11 @@ export function deriveCorrectness(bench: AttentionShape[]): AttentionShape[] {
 export function withShapes(problem: LoadedProblem, text: string | undefined): LoadedProblem {
   if (text === undefined) return problem;
   const benchmark = parseShapes(text);
+  if (!problem.spec.variant && benchmark.some((s) => s.Skv !== undefined)) {
+    throw new UserError(`--shapes: S_kv != S_q needs a user variant (its mods are evaluated at both lengths); ${problem.spec.name}'s reference assumes S_q == S_kv`, {
+      hint: "make the variant with `kforge problems new NAME --score-mod FILE` and search that",
+    });
+  }
   const spec = AttentionProblemSpec.parse({ ...problem.spec, shapes: { correctness: deriveCorrectness(benchmark), benchmark } });
   return { ...problem, spec };
 }
