@@ -2,7 +2,8 @@
  * Secrets never leave the orchestrator, tested by effect: a search whose model and candidates leak the
  * configured keys (in the kernel, its error, its output, the model's reasoning) runs as a real `kforge`
  * process; afterwards no key, nor its base64, is anywhere in the SQLite files' raw bytes, in what
- * search/trace/runs printed, or in any prompt the scripted server received.
+ * search/trace/runs printed, or in any prompt the scripted server received. The same model also
+ * writes terminal escapes (retitle the window, erase and overwrite a line): none reaches the output.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +24,8 @@ const FORMS = [KEY, TOKEN, b64(KEY).slice(0, 24), b64(TOKEN).slice(0, 24), KEY.s
 
 /** A kernel that spills both secrets: in its source, on stdout, and in the exception it raises. */
 function leakyKernel(fate: string, title: string): string {
-  if (!fate.startsWith("leak")) return cpuKernel(fate, title);
+  // (The escapes in titles shift what the scripted coder reads as the fate: match the word.)
+  if (!fate.includes("leak")) return cpuKernel(fate.includes("good") ? "good" : fate, title);
   return [
     `# ${title}`,
     `SECRET = "${KEY}"`,
@@ -44,10 +46,11 @@ describe("secrets never leave the orchestrator", () => {
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     const model = kernelModel({ fates: ["leak", "good", "leak"], kernel: leakyKernel, sequential: true });
-    // The model's own words leak too: its reasoning quotes the token.
+    // The model's own words leak too: its reasoning quotes the token; its idea titles and answers carry escapes.
     server = await startScriptedServer((req) => {
       const reply = model(req);
-      return { ...reply, reasoning: `${reply.reasoning ?? ""} I noticed HF_TOKEN=${TOKEN} in the log.` };
+      const content = (reply.content ?? "").replace(/"title":"/g, '"title":"\\u001b]0;pwned\\u0007\\u001b[2K');
+      return { ...reply, content: `${content}\n\x1b[1A\x1b[32mall kernels verified\x1b[0m`, reasoning: `${reply.reasoning ?? ""} I noticed HF_TOKEN=${TOKEN} in the log.\x1b]0;owned\x07` };
     });
     home = mkdtempSync(join(tmpdir(), "kforge-secrets-"));
     env = { ...kforgeEnv(home, server.baseUrl), KFORGE_API_KEY: KEY, HF_TOKEN: TOKEN };
@@ -78,6 +81,10 @@ describe("secrets never leave the orchestrator", () => {
 
     const printed = [search, trace, treeJson, node, nodeJson, runs].map((r) => r.stdout + r.stderr).join("\n");
     expect(leaks(printed)).toEqual([]);
+    // The escapes were recorded as the model wrote them, and reached no terminal (NO_COLOR: kforge adds none itself).
+    expect(nodeJson.stdout).toContain("\\u001b]0;");
+    expect(node.stdout).toContain("all kernels verified");
+    for (const r of [search, trace, node, runs]) expect(r.stdout + r.stderr).not.toMatch(/[\x1b\x07\r\x9b]/);
 
     // Raw bytes of the database and its WAL/shm, whatever state they were left in.
     const files = readdirSync(home).filter((f) => f.startsWith("kforge.sqlite"));
