@@ -6,10 +6,14 @@
  * expectation written here from the math. flex_check.py must refuse clearly on a torch without FlexAttention.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../core/config.ts";
+import { openDatabase } from "../../memory/db.ts";
+import { TraceStore } from "../../memory/trace-store.ts";
+import type { VerifyResult } from "../../tools/verifier/result.ts";
 
 const python = process.env["KFORGE_PYTHON"] ?? "/usr/bin/python3";
 const dir = join(repoRoot(), "bench", "variants");
@@ -392,5 +396,67 @@ describe("flex_check.py", () => {
     const r = spawnSync(python, ["-c", `import sys; sys.path.insert(0, ${JSON.stringify(dir)}); import flex_check; flex_check.variant_paths(["no_such_variant"])`], { encoding: "utf8" });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("unknown variants: no_such_variant");
+  });
+});
+
+describe("bench/variants/aggregate.py", () => {
+  let tmp: string;
+  const flexOnly = (speedups: number[], tflops: number[]): VerifyResult => {
+    const timings = speedups.map((x, i) => ({
+      shape: { B: 4, H: 16, Hkv: 16, S: 4096 * (i + 1), D: 128 }, ms: 1, tflops: tflops[i]!, runs: 20,
+      baselines: { flex: { ms: x, tflops: tflops[i]! / x } }, speedup: { flex: x, primary: x },
+    }));
+    return { status: "ok", checks: [], timings, speedup: Math.sqrt(speedups[0]! * speedups[1]!), tflops: tflops[0]!, phases: { totalMs: 1 } };
+  };
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), "kforge-variants-agg-"));
+    const db = openDatabase(join(tmp, "kforge.sqlite"));
+    const store = new TraceStore(db).setup();
+    const t0 = Date.now() - 30_000;
+    for (const run of ["r-natten", "r-mla"]) {
+      store.createRun({ id: run, problem: `gym_${run.slice(2)}`, config: {}, budget: { wallMs: 60_000 }, now: t0 });
+      store.upsertNode({ id: `${run}.0`, runId: run, parentId: null, label: "root", depth: 0, iteration: 0, title: run, status: "root", origin: "root" });
+      store.upsertNode({ id: `${run}.1.1`, runId: run, parentId: `${run}.0`, label: "1.1", depth: 1, iteration: 1, title: "first", status: "coded", origin: "offline" });
+    }
+    store.recordVerification("r-natten", "r-natten.1.1", flexOnly([1.6, 2.5], [40, 50]));
+    store.recordVerification("r-mla", "r-mla.1.1", { status: "compile_error", message: "dot of two vectors", phases: { totalMs: 1 } });
+    store.setRunStatus("r-natten", "done", { stopReason: "budget:wall" });
+    store.setRunStatus("r-mla", "done", { stopReason: "budget:wall" });
+    db.close();
+    writeFileSync(join(tmp, "flex.json"), JSON.stringify({ variants: [{ variant: "natten", runs: true }, { variant: "mla_rope", runs: false, why_not: "compiled flex_attention failed: a dot | in the score_mod" }] }));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  function collect(name: string, rows: string[][]) {
+    writeFileSync(join(tmp, `${name}.tsv`), rows.map((r) => r.join("\t")).join("\n") + "\n");
+    const r = spawnSync(python, [join(dir, "aggregate.py"), "collect", "--db", join(tmp, "kforge.sqlite"), "--runs", join(tmp, `${name}.tsv`), "--out", join(tmp, name),
+      "--machine", "NVIDIA H200 (test)", "--command", "bash bench/variants/run.sh", "--budget", "60s", "--cap", "95", "--python", python, "--flex", join(tmp, "flex.json")], { encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr, json: JSON.parse(readFileSync(join(tmp, name, "results.json"), "utf8")), md: readFileSync(join(tmp, name, "results.md"), "utf8") };
+  }
+
+  it("reports accepted, correct, speedup and FlexAttention's own status per variant, and issue 13's targets", () => {
+    const r = collect("all", [["natten", "r-natten", "0", "80", ""], ["mla_rope", "r-mla", "0", "90", ""],
+      ["flamingo_cross", "", "2", "6", "not accepted: error (user): the mask_mod cannot be traced"]]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(1);
+    const [natten, mla, flamingo] = r.json.variants;
+    expect(natten).toMatchObject({ variant: "natten", accepted: true, is_correct: true, nodes: 1, flex: "yes" });
+    expect(natten.speedup_flex).toBeCloseTo(Math.sqrt(1.6 * 2.5), 6);
+    expect(mla).toMatchObject({ accepted: true, is_correct: false, speedup_flex: null });
+    expect(mla.flex).toContain("no: compiled flex_attention failed");
+    expect(flamingo).toMatchObject({ accepted: false, is_correct: false, nodes: 0 });
+    expect(r.json.targets.map((t: { pass: boolean }) => t.pass)).toEqual([false, false, false]);
+    expect(r.json.targets[0].detail).toBe("not accepted: flamingo_cross; no correct kernel: mla_rope");
+    expect(r.md).toContain("| natten | yes | yes (1) | 1 |");
+    expect(r.md).toContain("2.00x ✅");
+    expect(r.md).toContain("no: compiled flex_attention failed: a dot / in the score_mod"); // a | would split the row
+    expect(r.md).toContain("❌ FAIL: every variant accepted and correct");
+  });
+
+  it("passes when every variant is accepted, correct and fast enough (2.0x here)", () => {
+    const r = collect("one", [["natten", "r-natten", "0", "80", ""]]);
+    expect(r.status).toBe(0);
+    expect(r.json.geomean_speedup_flex).toBeCloseTo(2.0, 6);
+    expect(r.md).toContain("✅ pass: geometric mean at least 1.3x — measured 2.00x");
   });
 });
