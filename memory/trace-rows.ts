@@ -32,13 +32,16 @@ export function jsonText<T extends z.ZodType>(schema: T) {
 }
 
 /** A run's budget as `kforge search` stored it (the BudgetLimits of graph/budget.ts). */
-export const StoredBudget = z.object({
-  wallMs: z.number().nonnegative(),
-  maxNodes: z.number().int().optional(),
-  maxTokens: z.number().int().optional(),
-  maxCostUsd: z.number().optional(),
-  targetSpeedup: z.number().optional(),
-});
+export const StoredBudget = z
+  .object({
+    wallMs: z.number().nonnegative(),
+    maxNodes: z.number().int().optional(),
+    maxTokens: z.number().int().optional(),
+    maxCostUsd: z.number().optional(),
+    targetSpeedup: z.number().optional(),
+  })
+  // Limits a newer search records are kept (the UI shows the budget as recorded), not dropped.
+  .loose();
 // Fails to compile when the stored shape and the search's own type drift apart.
 const _budgetIsLimits: (b: z.infer<typeof StoredBudget>) => BudgetLimits = (b) => b;
 void _budgetIsLimits;
