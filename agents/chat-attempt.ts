@@ -3,10 +3,10 @@
  * captures reasoning in whichever form the server sends it, and turns every way it can go wrong
  * into a classified `AttemptFailure` for the retry loop in chat-client.ts.
  */
-import OpenAI, { APIError, APIConnectionError } from "openai";
+import type OpenAI from "openai";
 import type { ChatRequest } from "./model-types.ts";
 import { ThinkStream } from "./think.ts";
-import { parseRetryAfter } from "./retry.ts";
+import { AttemptFailure, classify, errClass, errText } from "./attempt-failure.ts";
 import { jsonBodyCap, readCappedText } from "./reply-body.ts";
 
 /** What a successful attempt produced, before usage estimation and pricing. */
@@ -19,23 +19,6 @@ export interface RawReply {
   finishReason: string | null;
 }
 
-/** How an attempt failed: `retry-*` kinds are retried, the rest end the call at once. */
-export type FailureKind = "retry-infra" | "retry-model" | "config" | "model" | "too-large" | "aborted";
-
-/** A classified failure of one attempt; `reason` is safe to show (no secrets). */
-export class AttemptFailure extends Error {
-  constructor(
-    readonly kind: FailureKind,
-    readonly reason: string,
-    readonly retryAfterMs?: number,
-    readonly status?: number,
-    /** The class of the underlying error (APIConnectionError, SyntaxError, ...), for the trace. */
-    readonly errorClass?: string,
-  ) {
-    super(reason);
-  }
-}
-
 /** Per-attempt limits. */
 export interface AttemptLimits {
   /** The whole attempt, headers to last chunk. */
@@ -46,6 +29,8 @@ export interface AttemptLimits {
   maxReplyChars: number;
   stream: boolean;
 }
+
+export { AttemptFailure, type FailureKind } from "./attempt-failure.ts";
 
 type Json = Record<string, unknown>;
 
@@ -185,43 +170,4 @@ function fromCompletion(completion: Json, req: ChatRequest, maxChars: number): R
     usage: usage && typeof usage === "object" ? (usage as Json) : undefined,
     finishReason: typeof choice?.["finish_reason"] === "string" ? (choice["finish_reason"] as string) : null,
   };
-}
-
-/** Maps SDK and network errors to failure kinds. */
-function classify(err: unknown): AttemptFailure {
-  if (err instanceof APIConnectionError) {
-    const cause = (err as { cause?: unknown }).cause;
-    return new AttemptFailure("retry-infra", `connection failed: ${errText(cause ?? err)}`, undefined, undefined, errClass(cause ?? err));
-  }
-  if (err instanceof APIError) {
-    const status = err.status;
-    const detail = err.message;
-    if (status === undefined) return new AttemptFailure("retry-infra", `server sent an error mid-stream: ${detail}`);
-    if (status === 401 || status === 403) return new AttemptFailure("config", `HTTP ${status} (key rejected): ${detail}`, undefined, status);
-    if (status === 402) return new AttemptFailure("config", `HTTP 402 (account has no balance): ${detail}`, undefined, status);
-    if (status === 404) return new AttemptFailure("config", `HTTP 404 (unknown model or wrong base URL): ${detail}`, undefined, status);
-    if (status === 400 && /model.*(not exist|not found|does not exist)/i.test(detail))
-      return new AttemptFailure("config", `HTTP 400 (unknown model): ${detail}`, undefined, status);
-    if (status === 429 || status === 408 || status === 409 || status >= 500)
-      return new AttemptFailure("retry-infra", `HTTP ${status}: ${detail}`, parseRetryAfter(err.headers), status);
-    return new AttemptFailure("model", `HTTP ${status} (request rejected): ${detail}`, undefined, status);
-  }
-  if (err instanceof SyntaxError) return new AttemptFailure("retry-model", `malformed chunk in stream: ${err.message}`, undefined, undefined, "SyntaxError");
-  // undici reports a socket destroyed mid-body as TypeError("terminated") with a cause.
-  return new AttemptFailure("retry-infra", `connection dropped: ${errText(err)}`, undefined, undefined, errClass(err));
-}
-
-/** "APIConnectionError", "TypeError (ECONNREFUSED)": what the trace shows as a retry's error class. */
-function errClass(err: unknown): string {
-  if (!(err instanceof Error)) return typeof err;
-  const code = (err as { code?: unknown }).code;
-  return `${err.constructor.name}${typeof code === "string" ? ` (${code})` : ""}`;
-}
-
-function errText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as { cause?: unknown }).cause;
-  const code = (err as { code?: unknown }).code;
-  const own = `${err.message}${typeof code === "string" ? ` (${code})` : ""}`;
-  return cause instanceof Error && cause.message !== err.message ? `${own}: ${errText(cause)}` : own;
 }
