@@ -82,8 +82,9 @@ describe("kernel_template.py is real source", () => {
 });
 
 describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emulator", () => {
-  // calls: every lowered call and captured bool/int64 tensors, its mods from mods.json (the IR a tracer emits)
-  const fx = ["bias_table", "nested_index", "dilated_window", "calls"].flatMap((f) => ["--problem", join(fixtures, f)]);
+  // calls: every lowered call and captured bool/int64 tensors, its mods from mods.json (the IR a tracer emits);
+  // bias_only: a score_mod that ignores the score
+  const fx = ["bias_table", "nested_index", "dilated_window", "calls", "bias_only"].flatMap((f) => ["--problem", join(fixtures, f)]);
   it("masks the classifier cannot bound default to the block-sparse path; bounded ones do not", () => {
     expect(renderPy(join(fixtures, "dilated_window"))).toContain("BLOCK_SPARSE=True");
     expect(renderPy(join(fixtures, "nested_index"))).toContain("BLOCK_SPARSE=True");
@@ -93,7 +94,7 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
     const configs = [SMALL, { BLOCK_M: 16, BLOCK_N: 32, block_sparse: false, skip_empty: true, tma: true }];
     const r = emuCheck([...fx, ...configs.flatMap((c) => ["--config", JSON.stringify(c)])]);
     expect(r.stdout).toContain("emu_check: 0 failing");
-    expect(okRows(r.stdout)).toBe(4 * 4 * 2);
+    expect(okRows(r.stdout)).toBe(5 * 4 * 2);
   });
   it.skipIf(!hasTorch)("every suite mask through the block-sparse path", () => {
     const cfg = { ...SMALL, block_sparse: true, grid2d: false };

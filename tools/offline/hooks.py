@@ -69,7 +69,8 @@ class Hooks:
             ew.prologue.append(f"_colb = offs_n[None, :].to(tl.float32) * {ew(coeff)}  # kv-affine bias, block-invariant")
             self.colbias = ("_colb", ew(coeff))
         self.s2 = s2
-        self.score_text = ew(s2)
+        # a score that ignores the dot product (a pure bias) still has to be a [BLOCK_M, BLOCK_N] tile
+        self.score_text = ew(s2) if "qk" in deps(s2) else f"({ew(s2)} + qk * 0.0)"
         self.scaled = scaled_factor(s2) if linear is None else None
         self.mode = "linear" if (linear is not None or s2 == Var("qk")) else "online"
         self.lin = ("qk", "1") if s2 == Var("qk") else (("qk", ew(linear)) if linear is not None else None)
