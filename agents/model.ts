@@ -75,8 +75,8 @@ export function searchEndpoints(config: Config): Endpoint[] {
 /** What a search's agents record and report, and the run's budgets they reserve against. */
 export interface AgentsSetup {
   record(call: LlmCallRecord): void;
-  /** The GPU the prompts name. */
-  gpu: string;
+  /** The GPU the prompts name (read at each prompt: the verifier probes it once the run has started). */
+  gpu: string | (() => string);
   spend?: SpendGate;
   /** Hears the endpoint breaker open, probe, close or give up. */
   onBreaker?: BreakerListener;
@@ -97,10 +97,13 @@ export function createAgents(config: Config, setup: AgentsSetup): Agents {
     if (!byUrl.has(url)) byUrl.set(url, new EndpointBreaker(config.modelLimits, setup.onBreaker));
     breakers.set(role, byUrl.get(url)!);
   }
+  const gpu = setup.gpu;
   return createLlmAgents({
     client: (role) => clients.get(role)!,
     record: setup.record,
-    gpu: setup.gpu,
+    get gpu() {
+      return typeof gpu === "function" ? gpu() : gpu;
+    },
     maxTokens: config.modelLimits.maxReplyTokens,
     breaker: (role) => breakers.get(role)!,
     ...(setup.spend ? { spend: setup.spend } : {}),

@@ -33,6 +33,8 @@ export interface SearchComponents {
   gpu: string | null;
   /** Where breaker news goes besides the trace (the progress display, once it exists). */
   setLog(log: (line: string) => void): void;
+  /** Names the GPU the verifier probed, for every prompt from now on. */
+  setGpu(name: string): void;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,8 @@ export interface RunRef {
 /** Opens every edge of a search for `problem`; throws ConfigError before anything runs when the model settings are wrong. */
 export async function openComponents(config: Config, problem: LoadedProblem, db: DB, store: TraceStore, run: RunRef): Promise<SearchComponents> {
   let log: (line: string) => void = () => {};
+  // Until the verifier has probed the GPU (with the baselines), prompts name no particular model.
+  let gpu = "the GPU the verifier runs on";
   const endpointDown = new AbortController();
   const spend = new SpendGate(
     { ...(run.limits.maxTokens !== undefined ? { maxTokens: run.limits.maxTokens } : {}), ...(run.limits.maxCostUsd !== undefined ? { maxCostUsd: run.limits.maxCostUsd } : {}) },
@@ -56,7 +60,7 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
   );
   const agents = createAgents(config, {
     record: (c) => store.recordLlmCall(c),
-    gpu: "an NVIDIA H100 (SXM, 80 GB)",
+    gpu: () => gpu,
     spend,
     onBreaker: (kind, message) => {
       store.recordEvent(run.runId, null, kind, message);
@@ -76,6 +80,7 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
     endpointDown: endpointDown.signal,
     gpu: null,
     setLog: (l) => (log = l),
+    setGpu: (name) => (gpu = name),
     close: () => verifier.close(),
   };
 }

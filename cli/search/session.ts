@@ -45,6 +45,7 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
       s.store.setRunStatus(s.runId, ctx.signal.aborted ? "interrupted" : "failed", { stopReason: ctx.signal.aborted ? "interrupted" : "error", error: (err as Error).message });
       throw err;
     });
+    if (baseline?.gpu) components.setGpu(baseline.gpu);
     drivingSince = Date.now();
     summary = await driveRun(s.runId, {
       db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,

@@ -100,5 +100,8 @@ describe("secrets never leave the orchestrator", () => {
     const prompts = chats.map((r) => JSON.stringify(r.messages)).join("\n");
     expect(prompts).toContain("[redacted:");
     expect(leaks(prompts)).toEqual([]);
+    // (The same prompts name the device the verifier probed, here the CPU, never a hard-coded H100.)
+    expect(chats.at(-1)!.system).toMatch(/attention kernels on cpu\./);
+    expect(prompts).not.toContain("H100 (SXM");
   }, 300_000);
 });
