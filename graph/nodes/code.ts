@@ -31,7 +31,8 @@ export async function code(state: SearchStateValue, deps: GraphDeps): Promise<Se
     }
     store.setNodeStatus(runId, node.id, outcome.status, outcome.reason);
     deps.progress.log(`${node.label}: ${outcome.status}: ${outcome.reason.split("\n")[0]}`);
-    return { batch: { [node.id]: entry(outcome.status, null, outcome.reason) } };
+    // The reason as stored (scrubbed of secrets): the checkpoint is written to the same file.
+    return { batch: { [node.id]: entry(outcome.status, null, store.getNode(node.id)!.summary) } };
   } finally {
     deps.progress.activity(node.id, null);
   }

@@ -59,7 +59,11 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
       });
     });
   }
-  const children: PlannedChild[] = ideas.map((idea, k) => ({ nodeId: `${runId}.${iteration}.${k + 1}`, index: k, title: idea.title }));
+  // Titles as stored (scrubbed of secrets): the checkpoint is written to the same file.
+  const children: PlannedChild[] = ideas.map((idea, k) => {
+    const nodeId = `${runId}.${iteration}.${k + 1}`;
+    return { nodeId, index: k, title: store.getNode(nodeId)?.title ?? idea.title };
+  });
   deps.progress.log(`iteration ${iteration}: expanding ${store.getNode(sel.nodeId)?.label} (${sel.reason}) into ${children.length}`);
   return { children };
 }

@@ -19,7 +19,8 @@ export async function verify(state: SearchStateValue, deps: GraphDeps): Promise<
         updates[nodeId] = { status: node.status, speedup: null, summary: node.summary };
         return;
       }
-      updates[nodeId] = { status: result.status, speedup: result.status === "ok" ? result.speedup : null, summary: summarizeResult(result) };
+      // The summary as stored (scrubbed of secrets): the checkpoint is written to the same file.
+      updates[nodeId] = { status: result.status, speedup: result.status === "ok" ? result.speedup : null, summary: store.getNode(nodeId)!.summary };
     }),
   );
   const t = store.runTotals(runId);
