@@ -1,7 +1,7 @@
 /** The short text every prompt includes about what attention(...) receives: dtypes, lengths, params, captured tensors. */
 import type { CapturedTensor, LoadedProblem } from "./schema.ts";
 
-const DIM_WORDS: Record<string, string> = { B: "B", H: "Hq", Hkv: "Hkv", S: "S", S_q: "S_q", Skv: "S_kv", D: "D" };
+const DIM_WORDS: Record<string, string> = { B: "B", H: "H", Hkv: "Hkv", S: "S", S_q: "S_q", Skv: "S_kv", D: "D" };
 
 /** A captured tensor as "`name`: dtype [dims]". */
 export function describeCaptured(c: CapturedTensor): string {
@@ -17,7 +17,7 @@ export function describeInputs(problem: LoadedProblem): string {
   const cross = shapes.some((s) => s.Skv !== undefined && s.Skv !== s.S);
   const lines = [
     "## Inputs of attention(...)",
-    `- q is [B, Hq, S_q, D]; k and v are [B, Hkv, S_kv, D]; all ${dtype}, contiguous, on the GPU; return a new ${dtype} [B, Hq, S_q, D].`,
+    `- q is [B, H, S_q, D]; k and v are [B, Hkv, S_kv, D]; all ${dtype}, contiguous, on the GPU; return a new ${dtype} [B, H, S_q, D].`,
     cross
       ? `- S_kv differs from S_q at some shapes (${shapes.filter((s) => s.Skv !== undefined && s.Skv !== s.S).map((s) => `S_q=${s.S} S_kv=${s.Skv}`).join(", ")}): q_idx runs over S_q, kv_idx over S_kv.`
       : "- S_q == S_kv at every shape of this problem (don't assume it in general).",
