@@ -85,7 +85,7 @@ async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<Lo
   const dir = join(ctx.config.home, "problems");
   if (existsSync(join(dir, variant))) {
     throw new UserError(`a variant named "${variant}" already exists in ${dir}`, {
-      hint: `search it again with --problem ${join(dir, variant)}, or name the new one with --name`,
+      hint: `search it again with --problem ${variant}, or name the new one with --name`,
     });
   }
   const { scaffoldProblem } = await import("../../problems/scaffold.ts");

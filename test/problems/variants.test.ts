@@ -3,6 +3,7 @@
  * a factory file capturing tensors becomes a problem in KFORGE_HOME/problems, is listed and found by name, and a
  * kernel is checked against it (right, ignoring a captured tensor, mutating one); user errors name file and line.
  */
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +93,33 @@ describe("a variant written as its users write it", () => {
     expect(seqs).toContainEqual([17, 17]);
     expect(seqs).toContainEqual([17, 137]); // the S_kv/S ratio kept, odd lengths kept
     expect(p.spec.shapes.correctness.every((s) => s.S * (s.Skv ?? s.S) <= 1537 * 1537 * 1.01)).toBe(true);
+  }, SLOW);
+
+  it("copies a data file the variant loads (--data) and reads it inside the sandbox", async () => {
+    const table = join(tmp, "rel_table.pt");
+    execFileSync(torchPython(), ["-c", `import torch; torch.save(torch.arange(36.0).reshape(4, 9) / 10, ${JSON.stringify(table)})`]);
+    const mod = join(tmp, "learned_rel.py");
+    writeFileSync(mod, [
+      "import os",
+      "import torch",
+      "",
+      "",
+      "def generate_learned_rel(device):",
+      '    rel_table = torch.load(os.path.join(os.path.dirname(__file__), "rel_table.pt")).to(device)',
+      "",
+      "    def score_mod(score, b, h, q_idx, kv_idx):",
+      "        return score + rel_table[h % 4, torch.clamp(q_idx - kv_idx, -4, 4) + 4]",
+      "",
+      "    return score_mod",
+      "",
+    ].join("\n"));
+    const r = await run(["problems", "new", "learned_rel", "--score-mod", mod, "--data", table]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("captured tensors: rel_table float32 [4, 9]");
+    expect(existsSync(join(home, "problems", "learned_rel", "rel_table.pt"))).toBe(true);
+    const without = await run(["problems", "new", "learned_rel2", "--score-mod", mod]);
+    expect(without.status).toBe(2);
+    expect(without.stderr).toMatch(/learned_rel\.py:6: factory generate_learned_rel\(device='cpu'\) raised FileNotFoundError/);
   }, SLOW);
 
   it("names the file, the line and the construct when a mod cannot be traced, and writes nothing", async () => {
