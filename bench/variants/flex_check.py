@@ -12,6 +12,7 @@ called with the keywords it names among B, H, S, S_kv, D, device plus KFORGE["pa
 {"score_mod", "mask_mod", "tensors"}; KFORGE["shapes"] lists its benchmark shapes.
 """
 import argparse
+import contextlib
 import glob
 import importlib.util
 import inspect
@@ -105,6 +106,26 @@ def build(module, stem, shape, device, params):
     return score_mod, mask_mod, tensors
 
 
+@contextlib.contextmanager
+def _index_by_tensors_1x():
+    """For a torch without FlexAttention's own context (1.x, which does not route __getitem__ through
+    torch-function modes): x[i, j] with index tensors only becomes aten.index while inside, int32 indices
+    widened as old torch needs, so vmap can batch it."""
+    plain = torch.Tensor.__getitem__
+
+    def getitem(self, idx):
+        parts = idx if isinstance(idx, tuple) else (idx,)
+        if all(isinstance(i, torch.Tensor) for i in parts):
+            return torch.ops.aten.index(self, [i.long() if i.dtype == torch.int32 else i for i in parts])
+        return plain(self, idx)
+
+    torch.Tensor.__getitem__ = getitem
+    try:
+        yield
+    finally:
+        torch.Tensor.__getitem__ = plain
+
+
 def index_by_tensors():
     """FlexAttention's own context that turns tensor[idx_tensor] into index ops vmap can batch."""
     for where in ("torch._dynamo._trace_wrapped_higher_order_op", "torch._higher_order_ops.flex_attention"):
@@ -112,12 +133,15 @@ def index_by_tensors():
             return getattr(importlib.import_module(where), "TransformGetItemToIndex")()
         except (ImportError, AttributeError):
             continue
-    raise RuntimeError("this torch has no TransformGetItemToIndex; cannot evaluate mods eagerly")
+    return _index_by_tensors_1x()
 
 
 def vmapped(fn, with_score):
     """fn over [h, q, kv] grids, b fixed, the way FlexAttention evaluates mods (one scalar per lane)."""
-    from torch.func import vmap
+    try:
+        from torch.func import vmap
+    except ImportError:  # torch 1.13: the eager reference still runs (the CPU tests use it)
+        from functorch import vmap
     lead = (0,) if with_score else ()
     for dims in ((None, None, None, 0), (None, None, 0, None), (None, 0, None, None)):
         fn = vmap(fn, in_dims=lead + dims)

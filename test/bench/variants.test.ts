@@ -377,6 +377,65 @@ describe("variant mods on a small grid", () => {
   }
 });
 
+/** flex_check.py's eager reference (vmapped mods, chunked rows) against one mod call per element in float64. */
+const REFERENCE_CHECK = String.raw`
+import json, math, os, sys
+import torch
+here, plan = sys.argv[1], json.loads(sys.argv[2])
+sys.path.insert(0, here)
+import eval_mods
+eval_mods.install_stand_in()
+import flex_check
+out = {}
+for stem, shape in plan.items():
+    module = flex_check.load_variant(os.path.join(here, stem + ".py"))
+    score_mod, mask_mod, _ = flex_check.build(module, stem, shape, "cpu", flex_check.spec_of(module)["params"])
+    B, H, S, D = shape["B"], shape["H"], shape["S"], shape["D"]
+    s_kv = shape.get("Skv", S)
+    gen = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(B, H, n, D, generator=gen) for n in (S, s_kv, s_kv))
+    got, kept = flex_check.reference(q, k, v, score_mod, mask_mod, 0.25, torch.arange(S), torch.float32)
+    i = torch.tensor
+    want, n_kept = torch.zeros(B, H, S, D, dtype=torch.float64), 0
+    for b in range(B):
+        for h in range(H):
+            for qi in range(S):
+                row = []
+                for kj in range(s_kv):
+                    s = (q[b, h, qi].double() @ k[b, h, kj].double()) * 0.25
+                    if score_mod is not None:
+                        s = torch.as_tensor(score_mod(s, i(b), i(h), i(qi), i(kj))).double()
+                    keep = mask_mod is None or bool(mask_mod(i(b), i(h), i(qi), i(kj)))
+                    n_kept += keep
+                    row.append(float(s) if keep else -math.inf)
+                r = torch.tensor(row, dtype=torch.float64)
+                if torch.isfinite(r).any():
+                    want[b, h, qi] = torch.softmax(r, 0) @ v[b, h].double()
+    out[stem] = {"err": float((got.double() - want).abs().max()), "kept": kept, "want_kept": n_kept}
+bh = lambda stem, shape: flex_check.depends_on_batch_or_head(flex_check.build(flex_check.load_variant(os.path.join(here, stem + ".py")), stem, shape, "cpu", {})[1], shape, "cpu")
+out["per_bh"] = {"vsa_block_map": bh("vsa_block_map", {"B": 2, "H": 3, "S": 512, "D": 16}), "document_causal": bh("document_causal", {"B": 2, "H": 3, "S": 512, "D": 16})}
+print(json.dumps(out))
+`;
+
+describe("flex_check.py's eager reference", () => {
+  it("equals attention with one mod call per element (masks, captured tensors, cross-attention, a vector dot)", () => {
+    const plan = {
+      document_causal: { B: 1, H: 2, S: 24, D: 8 }, vsa_block_map: { B: 1, H: 2, S: 16, D: 8 }, flamingo_cross: { B: 1, H: 1, S: 20, Skv: 12, D: 8 },
+      graphormer_edge: { B: 1, H: 2, S: 16, D: 8 }, mla_rope: { B: 1, H: 2, S: 6, D: 8 }, softcap: { B: 1, H: 1, S: 8, D: 8 },
+    };
+    const r = spawnSync(python, ["-c", REFERENCE_CHECK, dir, JSON.stringify(plan)], { encoding: "utf8", timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    for (const name of Object.keys(plan)) {
+      expect(out[name].err, name).toBeLessThan(1e-5);
+      expect(out[name].kept, name).toBe(out[name].want_kept);
+    }
+    expect(out.document_causal.kept).toBeLessThan(2 * 24 * 24); // the mask was applied
+    // the block mask is built per batch and head only where the mask differs across them
+    expect(out.per_bh).toEqual({ vsa_block_map: true, document_causal: false });
+  }, 300_000);
+});
+
 describe("flex_check.py", () => {
   it("runs on a torch with FlexAttention, and refuses clearly (exit 2) on one without", () => {
     const hasFlex = spawnSync(python, ["-c", "import torch.nn.attention.flex_attention"]).status === 0;
