@@ -44,7 +44,7 @@ def default_files():
     return out
 
 
-def check(path: str, dtype: str, shapes: list) -> dict:
+def check(path: str, dtype: str, shapes: list, device: str = "cuda") -> dict:
     folder = tempfile.mkdtemp(prefix="kforge-gpu-variant-")
     try:
         name = os.path.basename(path)
@@ -61,10 +61,10 @@ def check(path: str, dtype: str, shapes: list) -> dict:
         if report["errors"]:
             return row
         spec = normalize({**draft, "variant": report["variant"], "atol": 1e-3, "seeds": 1, "baseline": "flex"})
-        job = Job(mode="reference_check", nonce="gpu", device="cuda", problem=spec, reference_path=os.path.join(folder, "reference.py"), seed=1)
+        job = Job(mode="reference_check", nonce="gpu", device=device, problem=spec, reference_path=os.path.join(folder, "reference.py"), seed=1)
         t0 = time.time()
         try:
-            rc = jobs.reference_check(job, "cuda")
+            rc = jobs.reference_check(job, device)
             row.update(passed=rc["passed"], skipped=rc.get("skipped"), checkS=round(time.time() - t0, 2),
                        checks=[{k: c.get(k) for k in ("shape", "passed", "maxError", "allowance", "error")} for c in rc["checks"]])
         except Exception as exc:  # noqa: BLE001 - a row per failure, the run goes on
@@ -77,6 +77,7 @@ def check(path: str, dtype: str, shapes: list) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    ap.add_argument("--device", default="cuda", help="cpu: a dry run of everything but FlexAttention (skipped there)")
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     import torch
@@ -85,7 +86,7 @@ def main() -> int:
     rows = []
     for path in a.files or default_files():
         for dtype, shapes in (("bf16", SHAPES), ("fp16", SHAPES[:3]), ("bf16", CROSS)):
-            row = check(path, dtype, shapes)
+            row = check(path, dtype, shapes, a.device)
             rows.append(row)
             status = ("ERROR " + row["errors"][0]["message"][:90]) if row["errors"] else (
                 "PASS" if row.get("passed") else f"FAIL {row.get('exception') or row.get('skipped') or [c for c in row.get('checks', []) if not c['passed']][:1]}")

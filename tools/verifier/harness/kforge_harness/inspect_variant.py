@@ -163,7 +163,10 @@ def _evaluate_once(built: VB.Built, shape: dict, files) -> None:
     except V.VariantError:
         raise
     except BaseException as exc:  # noqa: BLE001
-        raise V.user_fault(exc, files, "evaluating the mods over the score matrix raised") from None
+        err = V.user_fault(exc, files, "evaluating the mods over the score matrix raised")
+        if s_kv != shape["S"] and isinstance(exc, IndexError):
+            err.message += f" (at S_q={shape['S']}, S_kv={s_kv}: does the factory size for S what the keys index with S_kv?)"
+        raise err from None
     if out.shape != q.shape:
         raise V.VariantError(f"the mods evaluate to a wrong shape {list(out.shape)}", files[0])
 

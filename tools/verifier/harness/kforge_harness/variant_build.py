@@ -149,11 +149,24 @@ def evaluate(q, k, v, scale: float, built: Built) -> torch.Tensor:
     group = q.shape[1] // k.shape[1]
     k = k.repeat_interleave(group, dim=1)
     v = v.repeat_interleave(group, dim=1)
-    s = torch.matmul(q, k.transpose(-2, -1)) * scale
+    s = _mm(q, k.transpose(-2, -1)) * scale
     if built.score is not None:
         s = score_grid(built.score, s)
     if built.mask is None:
-        return torch.matmul(torch.softmax(s, dim=-1), v)
+        return _mm(_softmax(s), v)
     keep = mask_grid(built.mask, s.shape[0], s.shape[1], s.shape[2], s.shape[3], s.device)
-    p = torch.softmax(s.masked_fill(~keep, float("-inf")), dim=-1)
-    return torch.matmul(p.masked_fill(~keep.any(dim=-1, keepdim=True), 0.0), v)
+    p = _softmax(s.masked_fill(~keep, float("-inf")))
+    return _mm(p.masked_fill(~keep.any(dim=-1, keepdim=True), 0.0), v)
+
+
+def _emulated(x: torch.Tensor) -> bool:
+    """float16 on a CPU whose torch lacks half matmul/softmax (1.x): computed in float32, rounded to float16."""
+    return x.dtype == torch.float16 and x.device.type == "cpu"
+
+
+def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.matmul(a.float(), b.float()).to(a.dtype) if _emulated(a) else torch.matmul(a, b)
+
+
+def _softmax(s: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(s.float(), dim=-1).to(s.dtype) if _emulated(s) else torch.softmax(s, dim=-1)

@@ -301,6 +301,11 @@ class ShapesAndFaults(unittest.TestCase):
         q, k, v = correctness.make_inputs({"B": 1, "H": 4, "Hkv": 2, "S": 5, "Skv": 13, "D": 16, "dtype": "fp16"}, "cpu", 0)
         self.assertEqual((tuple(q.shape), tuple(k.shape), q.dtype), ((1, 4, 5, 16), (1, 2, 13, 16), torch.float16))
         validate_output(torch.zeros(1, 4, 5, 16, dtype=torch.float16), {"B": 1, "H": 4, "S": 5, "D": 16, "dtype": "fp16"}, "cpu")
+        # the low-precision reference in fp16 (emulated on a CPU torch without half matmul), over S_q != S_kv
+        built = VB.Built(lambda s, b, h, qi, kv: s - 0.1 * (qi - kv).abs(), lambda b, h, qi, kv: kv <= qi + 8)
+        lo, hi = VB.evaluate(q, k, v, 0.25, built), VB.evaluate(q.double(), k.double(), v.double(), 0.25, built)
+        self.assertEqual((lo.dtype, tuple(lo.shape)), (torch.float16, (1, 4, 5, 16)))
+        self.assertLess(float((lo.double() - hi).abs().max()), 0.02)
         with self.assertRaises(Verdict):
             validate_output(torch.zeros(1, 4, 5, 16, dtype=torch.bfloat16), {"B": 1, "H": 4, "S": 5, "D": 16, "dtype": "fp16"}, "cpu")
 
