@@ -422,6 +422,8 @@ describe("flex_check.py's eager reference", () => {
     const plan = {
       document_causal: { B: 1, H: 2, S: 24, D: 8 }, vsa_block_map: { B: 1, H: 2, S: 16, D: 8 }, flamingo_cross: { B: 1, H: 1, S: 20, Skv: 12, D: 8 },
       graphormer_edge: { B: 1, H: 2, S: 16, D: 8 }, mla_rope: { B: 1, H: 2, S: 6, D: 8 }, softcap: { B: 1, H: 1, S: 8, D: 8 },
+      natten_morton: { B: 1, H: 1, S: 64, D: 8 }, jetspec_tree: { B: 1, H: 1, S: 10, Skv: 14, D: 8 }, sandwich: { B: 1, H: 2, S: 8, D: 8 },
+      shared_prefix: { B: 1, H: 1, S: 40, D: 8 },
     };
     const r = spawnSync(python, ["-c", REFERENCE_CHECK, dir, JSON.stringify(plan)], { encoding: "utf8", timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
