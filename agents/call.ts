@@ -42,7 +42,7 @@ export async function callModel(deps: LlmDeps, role: AgentRole, messages: ChatMe
   const reservation = deps.spend?.reserve({ model: client.model, promptChars: prompt.length, maxTokens: deps.maxTokens ?? 0 });
   if (reservation && "refused" in reservation) {
     pass?.done("unknown");
-    deps.record({ ...base, error: `${reservation.refused}: ${reservation.message}` });
+    deps.record({ ...base, attempts: 0, error: `${reservation.refused}: ${reservation.message}` });
     return { ok: false, error: `${reservation.refused}: ${reservation.message}`, blame: "budget", endpoint: false };
   }
   const started = performance.now();

@@ -25,8 +25,8 @@ export interface SearchComponents {
   profiler: Profiler | null;
   agents: Agents;
   memory: WinsMemory | null;
-  /** The run's token and money budgets as model calls reserve them. */
-  spend: SpendGate;
+  /** The run's token and money budgets as model calls reserve them (null for the offline policy: it makes no calls). */
+  spend: SpendGate | null;
   /** Aborted when a model endpoint's breaker gives up: driveRun stops the run as `stopped`. */
   endpointDown: AbortSignal;
   /** The GPU's name when known before a baseline is measured. */
@@ -76,7 +76,7 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
     profiler: cpu ? null : new NcuProfiler(config),
     agents,
     memory: openWinsMemory(db),
-    spend,
+    spend: agents.kind === "llm" ? spend : null,
     endpointDown: endpointDown.signal,
     gpu: null,
     setLog: (l) => (log = l),

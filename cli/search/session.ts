@@ -49,7 +49,7 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
     drivingSince = Date.now();
     summary = await driveRun(s.runId, {
       db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,
-      memory: components.memory, limits: s.limits, spend: components.spend, endpointDown: components.endpointDown, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,
+      memory: components.memory, limits: s.limits, ...(components.spend ? { spend: components.spend } : {}), endpointDown: components.endpointDown, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,
       ...(baseline ? { baseline } : {}),
     });
   } finally {
