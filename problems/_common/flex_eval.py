@@ -1,8 +1,8 @@
 """Generic eager evaluation of FlexAttention-form score_mod/mask_mod on broadcast index grids.
 
-Used by tests (to check each problem's plain-math reference against its mods) and inlined by
-`kforge problems new` into scaffolded references. Suite references never import it: each
-reference.py is self-contained.
+Used by tests (to check each problem's plain-math reference against its mods). Suite references never
+import it: each reference.py is self-contained. User variants (`kforge problems new`) are evaluated element by
+element by the harness instead (kforge_harness/variant_build.py), as FlexAttention calls their mods.
 """
 import torch
 
