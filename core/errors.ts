@@ -3,6 +3,7 @@
  * `VerifyResult` variants. These classes are for faults of the user's setup, the model's
  * behaviour, our tools, or the infrastructure underneath.
  */
+import { inertText } from "./inert-text.ts";
 
 export type Blame = "user" | "model" | "tool" | "infra";
 
@@ -59,13 +60,13 @@ export class InfraError extends KforgeError {
 /** The model endpoint stayed down through the circuit breaker's whole wait: the run stops, resumable. */
 export class EndpointUnreachableError extends InfraError {}
 
-/** Renders an error for a terminal: message, hint, and who is to blame. */
+/** Renders an error for a terminal: message, hint, and who is to blame (inert: messages may quote a server or a model). */
 export function describeError(err: unknown): string {
   if (err instanceof KforgeError) {
-    const lines = [`error (${err.blame}): ${err.message}`];
-    if (err.hint) lines.push(`  hint: ${err.hint}`);
+    const lines = [`error (${err.blame}): ${inertText(err.message)}`];
+    if (err.hint) lines.push(`  hint: ${inertText(err.hint)}`);
     return lines.join("\n");
   }
-  if (err instanceof Error) return `error (internal): ${err.stack ?? err.message}`;
-  return `error (internal): ${String(err)}`;
+  if (err instanceof Error) return `error (internal): ${inertText(err.stack ?? err.message)}`;
+  return `error (internal): ${inertText(String(err))}`;
 }

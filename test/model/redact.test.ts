@@ -5,6 +5,7 @@ import { loadConfig, loadSecrets } from "../../core/config.ts";
 import { createRedactor, secretForms } from "../../core/redact.ts";
 import { redactingStream } from "../../core/redacting-stream.ts";
 import { inertText, inertValue } from "../../core/inert-text.ts";
+import { ConfigError, describeError } from "../../core/errors.ts";
 
 const KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c";
 
@@ -86,5 +87,10 @@ describe("inert text", () => {
     expect(inertText("line 1\r\nline 2")).toBe("line 1\nline 2");
     expect(inertText("unterminated \x1b]0;title to the end")).toBe("unterminated ");
     expect(inertValue({ a: ["\x1b[31mred"], n: 2 })).toEqual({ a: ["red"], n: 2 });
+  });
+
+  it("errors are rendered inert: a server's message cannot steer the terminal through stderr", () => {
+    const err = new ConfigError("endpoint answered: \x1b]0;pwned\x07\x1b[2Kbad model", { hint: "check \x1b[8mhidden\x1b[0m" });
+    expect(describeError(err)).toBe("error (user): endpoint answered: bad model\n  hint: check hidden");
   });
 });
