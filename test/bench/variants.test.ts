@@ -442,7 +442,7 @@ describe("flex_check.py", () => {
   it("runs on a torch with FlexAttention, and refuses clearly (exit 2) on one without", () => {
     const hasFlex = spawnSync(python, ["-c", "import torch.nn.attention.flex_attention"]).status === 0;
     const r = spawnSync(python, [join(dir, "flex_check.py"), "--device", "cpu", "--tiny", "--variants", "causal,softcap"], {
-      encoding: "utf8", timeout: 600_000, env: { ...process.env, OUT: join(repoRoot(), "node_modules", ".flex-check-test") },
+      encoding: "utf8", timeout: 600_000, env: { ...process.env, OUT: mkdtempSync(join(tmpdir(), "kforge-flex-check-")) },
     });
     if (hasFlex) {
       expect(r.stdout).toContain("2 of 2 variants run and are correct");
