@@ -16,43 +16,85 @@ def captured_tensors(fns) -> "OrderedDict[str, torch.Tensor]":
     """Every tensor the mods can reach through closures, globals they name, defaults, partials and containers,
     named after the variable holding it (breadth-first, so the nearest name wins; clashes get _2, _3 ...)."""
     out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
-    seen_tensors, seen = set(), set()
-    queue = [(None, f) for f in fns if f is not None]
+    seen = set()
+    for name, t, _ in _walk(fns):
+        if id(t) not in seen:
+            seen.add(id(t))
+            out[_unique(_clean(name), out)] = t
+    return out
+
+
+def relocate(fns, device: str) -> list:
+    """Moves every captured tensor that is not on `device` there, rewriting each place the mods read it from (a
+    closure cell, a module global, a dict/list entry, an attribute), so the mods and the candidate share one tensor.
+    Returns the names of tensors held where they cannot be replaced (a tuple, a default value)."""
+    moved, stuck = {}, []
+    for name, t, setter in list(_walk(fns)):
+        if t.device.type == device:
+            continue
+        new = moved.setdefault(id(t), t.to(device))
+        if setter is None:
+            stuck.append(str(name))
+        else:
+            setter(new)
+    return stuck
+
+
+def _walk(fns):
+    """(name, tensor, setter or None) for every place a tensor is held, breadth-first from the mods."""
+    seen = set()
+    queue = [(None, f, None) for f in fns if f is not None]
     while queue:
-        name, obj = queue.pop(0)
+        name, obj, setter = queue.pop(0)
         if torch.is_tensor(obj):
-            if id(obj) not in seen_tensors:
-                seen_tensors.add(id(obj))
-                out[_unique(_clean(name), out)] = obj
+            yield name, obj, setter
             continue
         if id(obj) in seen:
             continue
         seen.add(id(obj))
         queue.extend(_reachable(name, obj))
-    return out
 
 
 def _reachable(name, obj):
-    if isinstance(obj, (list, tuple)):
-        return [(name, x) for x in obj]
+    """(name, value, setter) of what obj holds; setter(v) replaces the value where obj holds it (None: it cannot)."""
+    if isinstance(obj, list):
+        return [(name, x, _item_setter(obj, i)) for i, x in enumerate(obj)]
+    if isinstance(obj, tuple):
+        return [(name, x, None) for x in obj]
     if isinstance(obj, dict):
-        return [(k if isinstance(k, str) else name, x) for k, x in obj.items()]
+        return [(k if isinstance(k, str) else name, x, _item_setter(obj, k)) for k, x in obj.items()]
     if hasattr(obj, "func") and hasattr(obj, "keywords") and hasattr(obj, "args"):  # functools.partial
-        return [(None, obj.func)] + [(name, a) for a in obj.args] + list(obj.keywords.items())
+        return ([(None, obj.func, None)] + [(name, a, None) for a in obj.args]
+                + [(k, x, _item_setter(obj.keywords, k)) for k, x in obj.keywords.items()])
     if inspect.ismethod(obj):  # a bound method: its function, and the instance's attributes by name
-        return [(None, obj.__func__)] + list(getattr(obj.__self__, "__dict__", {}).items())
+        inst = obj.__self__
+        return [(None, obj.__func__, None)] + [(k, x, _attr_setter(inst, k)) for k, x in getattr(inst, "__dict__", {}).items()]
     if callable(obj) and hasattr(obj, "__dict__") and not inspect.isfunction(obj) and not isinstance(obj, type):
-        return [(None, obj.__call__)]  # a callable object: its __call__ (a bound method)
+        return [(None, obj.__call__, None)]  # a callable object: its __call__ (a bound method)
     if not inspect.isfunction(obj):
         return []
     code = obj.__code__
-    found = [(n, c.cell_contents) for n, c in zip(code.co_freevars, obj.__closure__ or ()) if _has_contents(c)]
-    found += [(None, d) for d in (obj.__defaults__ or ())]
+    found = [(n, c.cell_contents, _cell_setter(c)) for n, c in zip(code.co_freevars, obj.__closure__ or ()) if _has_contents(c)]
+    found += [(None, d, None) for d in (obj.__defaults__ or ())]
     mod_name = str(obj.__globals__.get("__name__", ""))
     if not mod_name.startswith(("torch", "kforge_harness", "functools")):
         g = obj.__globals__
-        found += [(n, g[n]) for n in _names(code) if n in g and not inspect.ismodule(g[n])]
+        found += [(n, g[n], _item_setter(g, n)) for n in _names(code) if n in g and not inspect.ismodule(g[n])]
     return found
+
+
+def _item_setter(container, key):
+    return lambda v: container.__setitem__(key, v)
+
+
+def _attr_setter(obj, key):
+    return lambda v: setattr(obj, key, v)
+
+
+def _cell_setter(cell):
+    def set_cell(v):
+        cell.cell_contents = v
+    return set_cell
 
 
 def _has_contents(cell) -> bool:

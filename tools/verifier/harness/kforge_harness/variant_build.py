@@ -13,7 +13,7 @@ from typing import Callable, Dict, Optional
 import torch
 
 from . import variant as V
-from .captures import _clean as clean_name, _unique as unique_name, captured_tensors
+from .captures import _clean as clean_name, _unique as unique_name, captured_tensors, relocate
 from .getitem import tensor_indexing
 
 
@@ -61,6 +61,10 @@ def build(problem: dict, folder: str, shape: dict, device: str, seed: int) -> Bu
         if kind not in made[key]:
             raise V.VariantError(f"factory {src['symbol']} returned no {kind}_mod", path, obj.__code__.co_firstlineno)
         mods[kind] = made[key][kind]
+    stuck = relocate([mods["score"], mods["mask"]], device)  # e.g. module-level tensors made on the CPU
+    if stuck:
+        raise V.VariantError(f"captured tensor(s) {', '.join(stuck)} are not on {device} and sit where kforge cannot move "
+                             f"them (a tuple or a default argument): create them on the factory's `device`", folder)
     found = rename(captured_tensors([mods["score"], mods["mask"]]), given)
     wanted = spec.get("captured")
     if wanted is None:
@@ -71,7 +75,7 @@ def build(problem: dict, folder: str, shape: dict, device: str, seed: int) -> Bu
             raise V.VariantError(f"the mods no longer capture {', '.join(missing)} (found: {', '.join(found) or 'none'}); "
                                  "the variant file changed since the problem was made: make it again", folder)
         tensors = {c["name"]: found[c["name"]] for c in wanted}
-    return Built(mods["score"], mods["mask"], {n: t.to(device) if t.device.type != device else t for n, t in tensors.items()})
+    return Built(mods["score"], mods["mask"], tensors)
 
 
 def rename(found: Dict[str, torch.Tensor], given: Dict[int, str]) -> Dict[str, torch.Tensor]:

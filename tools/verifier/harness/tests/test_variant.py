@@ -190,6 +190,27 @@ class VariantFiles(unittest.TestCase):
         only_score = _inspect(self.problem("window.py", mask=False), self.dir)
         self.assertIn("no score_mod found (it has a mask_mod: pass it with --mask-mod)", only_score["errors"][0]["message"])
 
+    def test_captured_tensors_made_on_another_device_are_moved_where_the_mods_read_them(self):
+        self.write("cpu_made.py", '''
+            import torch
+            bias = torch.arange(5.0)
+
+            def generate_scaled(H):
+                scale_h = torch.ones(H)  # ignores the device kforge offers
+
+                def score_mod(score, b, h, q_idx, kv_idx):
+                    return score * scale_h[h] + bias[h]
+                return score_mod
+        ''')
+        prob = self.problem("cpu_made.py", mask=False)
+        prob["variant"]["score"] = {"file": "cpu_made.py", "symbol": "generate_scaled", "factory": True}
+        built = VB.build(prob, self.dir, SHAPES[0], "meta", 0)  # "meta" stands in for the GPU here
+        self.assertEqual({n: t.device.type for n, t in built.tensors.items()}, {"scale_h": "meta", "bias": "meta"})
+        module = V.load_module(os.path.join(self.dir, "cpu_made.py"))
+        self.assertIs(module.bias, built.tensors["bias"])  # the mods read the very tensor the candidate gets
+        cell = dict(zip(built.score.__code__.co_freevars, built.score.__closure__))["scale_h"]
+        self.assertIs(cell.cell_contents, built.tensors["scale_h"])
+
     def test_python_control_flow_is_reported_at_its_line(self):
         path = self.write("branchy.py", '''
             import torch
