@@ -34,7 +34,7 @@ const EnvSchema = z.object({
   DEEPSEEK_BASE_URL: optionalString,
   KFORGE_MODEL_TIMEOUT_S: positive(1800),
   KFORGE_MODEL_IDLE_TIMEOUT_S: positive(290),
-  KFORGE_MAX_REPLY_CHARS: positive(200_000, true),
+  KFORGE_MAX_REPLY_CHARS: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()),
   KFORGE_MAX_REPLY_TOKENS: positive(32_768, true),
   KFORGE_BREAKER_FAILURES: positive(5, true),
   KFORGE_BREAKER_PAUSE_S: positive(15),
@@ -47,6 +47,9 @@ const EnvSchema = z.object({
   NO_COLOR: optionalString,
   KFORGE_UNSAFE_NO_SANDBOX: optionalString,
 });
+
+/** The smallest default reply cap (characters); larger when KFORGE_MAX_REPLY_TOKENS allows longer replies. */
+export const MIN_REPLY_CHARS = 200_000;
 
 /** Settings of this schema that are not secrets, whatever their name says (KFORGE_MAX_REPLY_TOKENS). */
 const SETTING_NAMES = Object.keys(EnvSchema.shape).filter((n) => !/API_KEY$/.test(n));
@@ -70,7 +73,7 @@ export interface ModelLimits {
   timeoutMs: number;
   /** Longest silence between streamed chunks (ms). */
   idleTimeoutMs: number;
-  /** A reply (answer + reasoning) longer than this is cut off and recorded as `reply_too_large`. */
+  /** A reply (answer + reasoning) longer than this is cut off and recorded as `reply_too_large` (default: 200k, or 6 characters per max_tokens token if more). */
   maxReplyChars: number;
   /** max_tokens sent with every call; budgets reserve this much for each call in flight. */
   maxReplyTokens: number;
@@ -161,7 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelLimits: {
       timeoutMs: e.KFORGE_MODEL_TIMEOUT_S * 1000,
       idleTimeoutMs: e.KFORGE_MODEL_IDLE_TIMEOUT_S * 1000,
-      maxReplyChars: e.KFORGE_MAX_REPLY_CHARS,
+      // A reply of max_tokens tokens is some 4 characters a token: the default cap leaves room for that, and more.
+      maxReplyChars: e.KFORGE_MAX_REPLY_CHARS ?? Math.max(MIN_REPLY_CHARS, e.KFORGE_MAX_REPLY_TOKENS * 6),
       maxReplyTokens: e.KFORGE_MAX_REPLY_TOKENS,
       breakerFailures: e.KFORGE_BREAKER_FAILURES,
       breakerPauseMs: e.KFORGE_BREAKER_PAUSE_S * 1000,

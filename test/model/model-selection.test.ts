@@ -80,6 +80,9 @@ describe("createModelClient", () => {
     expect(config.modelLimits.timeoutMs).toBe(600_000);
     expect(config.modelLimits.idleTimeoutMs).toBe(90_000);
     expect(loadConfig({ ...home }).modelLimits).toMatchObject({ timeoutMs: 1_800_000, idleTimeoutMs: 290_000, maxReplyChars: 200_000, breakerFailures: 5 });
+    // Longer replies allowed by max_tokens raise the default cap with them; an explicit cap wins.
+    expect(loadConfig({ ...home, KFORGE_MAX_REPLY_TOKENS: "65536" }).modelLimits.maxReplyChars).toBe(65536 * 6);
+    expect(loadConfig({ ...home, KFORGE_MAX_REPLY_TOKENS: "65536", KFORGE_MAX_REPLY_CHARS: "1000" }).modelLimits.maxReplyChars).toBe(1000);
     expect(loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "" }).modelLimits.timeoutMs).toBe(1_800_000);
     expect(() => loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "soon" })).toThrow(ConfigError);
   });
