@@ -96,6 +96,8 @@ if [ -n "$PART" ]; then
   log "part $PART of $total variants"
 fi
 [ "${#LIST[@]}" -gt 0 ] || die "no variants to run"
+need=$((${#LIST[@]} * PER_VARIANT_S + 15))
+[ "$need" -gt "$TOTAL_S" ] && log "note: ${#LIST[@]} variants x ${PER_VARIANT_S}s need ${need}s, more than TOTAL_S=${TOTAL_S}s: the last ones will be skipped; split the list, e.g. PART=k/$(((need + TOTAL_S - 1) / TOTAL_S)) for k = 1, 2, ..."
 log "machine: $(machine_line)"
 log "variants (${#LIST[@]}): ${LIST[*]}; budget $BUDGET per search, hard cap ${PER_VARIANT_S}s per variant, deadline ${TOTAL_S}s"
 log "search flags: $(search_args "$HERE/${LIST[0]}.py" "gym_${LIST[0]}" | tr '\n' ' ')"
