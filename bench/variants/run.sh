@@ -4,15 +4,15 @@
 # the GPU host); then, per variant, accepted, correct, the best kernel's TFLOP/s, its speedup over
 # FlexAttention, nodes and the time to the first correct kernel (results.json, results.md).
 #
-#   PART=1/6 BUDGET=60s PER_VARIANT_S=95 bash bench/variants/run.sh    # variants 1-6 of 32, < 10 minutes
+#   PART=1/6 BUDGET=55s PER_VARIANT_S=90 bash bench/variants/run.sh    # variants 1-6 of 32, < 10 minutes
 #   VARIANTS="natten softcap" BUDGET=2m PER_VARIANT_S=180 bash bench/variants/run.sh
 #   python3 bench/variants/aggregate.py merge out-1/results.json out-2/results.json ... --out out-all
 #
 # Settings (environment):
 #   VARIANTS       space-separated variant names (default: every variant file here, see variant_list)
 #   PART           k/n: only the k-th of n consecutive parts of VARIANTS (the first len % n parts one longer)
-#   BUDGET         kforge's wall-time budget per search (default 60s); it starts after the baselines
-#   PER_VARIANT_S  hard cap per variant, baselines included (default 95): then SIGINT, a clean stop whose
+#   BUDGET         kforge's wall-time budget per search (default 55s); it starts after the baselines
+#   PER_VARIANT_S  hard cap per variant, baselines included (default 90): then SIGINT, a clean stop whose
 #                  findings still count
 #   TOTAL_S        the whole script's deadline (default 565): later variants get what is left, or are skipped
 #   FLEX_JSON      flex_check.json files, space-separated (python3 bench/variants/flex_check.py): add
@@ -35,7 +35,7 @@ if [ -n "$PART" ]; then
     die "PART must be k/n with 1 <= k <= n (got '$PART')"
   PART_K=${BASH_REMATCH[1]} PART_N=${BASH_REMATCH[2]}
 fi
-BUDGET="${BUDGET:-60s}" PER_VARIANT_S="${PER_VARIANT_S:-95}" TOTAL_S="${TOTAL_S:-565}"
+BUDGET="${BUDGET:-55s}" PER_VARIANT_S="${PER_VARIANT_S:-90}" TOTAL_S="${TOTAL_S:-565}"
 MIN_VARIANT_S=25 # below this a search cannot even inspect the file and measure its baselines: skip instead
 COMMAND="${BENCH_COMMAND:-${PART:+PART=$PART }BUDGET=$BUDGET PER_VARIANT_S=$PER_VARIANT_S bash bench/variants/run.sh}"
 
