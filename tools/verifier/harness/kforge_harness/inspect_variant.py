@@ -18,7 +18,6 @@ import torch
 from . import lower_fx, trace_mods
 from . import variant as V
 from . import variant_build as VB
-from .captures import captured_tensors
 from .ir_features import features
 from .protocol import Job
 

@@ -18,7 +18,6 @@ from typing import Callable, Dict, Optional
 import torch
 
 from . import flex_compat
-from .captures import RESERVED  # noqa: F401 - re-exported for the inspector
 
 ARITY = {"score": 5, "mask": 4}
 FACTORY_PREFIXES = ("generate_", "make_", "build_", "create_", "get_")
