@@ -1,7 +1,7 @@
 """The attention-gym acceptance table (issue 13), from the runs' trace database (Python stdlib only).
 
     aggregate.py collect --db DB --runs runs.tsv --out DIR --machine TEXT --command TEXT --budget B --cap S [--flex flex_check.json]
-    aggregate.py merge PART1.json PART2.json ... --out DIR
+    aggregate.py merge PART1.json PART2.json ... --out DIR [--flex flex_check.json ...]
     aggregate.py render results.json
 
 Per variant: accepted (kforge read the file and started a search, else why not), correct (a correct kernel
@@ -134,6 +134,9 @@ def merge(a):
     res["variants"] = [r for p in parts for r in p["variants"]]
     res["parts"] = [x for p in parts for x in (p.get("parts") or [])]
     res["date"] = " / ".join(dict.fromkeys(p["date"] for p in parts))
+    flex = flex_status(a.flex)
+    for r in res["variants"]:
+        r["flex"] = flex.get(r["variant"], r.get("flex"))
     return write(res, a.out)
 
 
@@ -149,6 +152,7 @@ def main():
     m = sub.add_parser("merge")
     m.add_argument("files", nargs="+")
     m.add_argument("--out", required=True)
+    m.add_argument("--flex", action="append", help="flex_check.json files (repeatable), for runs collected without them")
     r = sub.add_parser("render")
     r.add_argument("file")
     a = ap.parse_args()
