@@ -6,14 +6,12 @@ import OpenAI from "openai";
 import { ConfigError, InfraError, ModelError } from "../core/errors.ts";
 import type { ModelLimits } from "../core/config.ts";
 import { NO_REDACTION, type Redactor } from "../core/redact.ts";
-import type { ChatRequest, ChatResponse, ChatUsage, ModelClient, RetryRecord } from "./model-types.ts";
+import type { ChatRequest, ChatResponse, ModelClient, RetryRecord } from "./model-types.ts";
 import { AttemptFailure, attemptChat, type AttemptLimits, type RawReply } from "./chat-attempt.ts";
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 import { splitThink } from "./think.ts";
 import { costOf } from "./pricing.ts";
-
-/** Rough characters per token, for servers that report no usage (flagged `estimated`). */
-export const CHARS_PER_TOKEN = 4;
+import { readUsage } from "./usage.ts";
 
 /** One endpoint, fully resolved. */
 export interface Endpoint {
@@ -176,35 +174,4 @@ export class ChatClient implements ModelClient {
     const scrubbed = this.#redactor.text(text);
     return key && key.length >= 4 ? scrubbed.split(key).join("[redacted:api key]") : scrubbed;
   }
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
-}
-
-/** Reads OpenAI/DeepSeek usage, or estimates it from text length when the server sent none. */
-export function readUsage(usage: Record<string, unknown> | undefined, req: ChatRequest, content: string, reasoning: string): ChatUsage {
-  const estimate = (chars: number) => Math.ceil(chars / CHARS_PER_TOKEN);
-  const prompt = num(usage?.["prompt_tokens"]);
-  const completion = num(usage?.["completion_tokens"]);
-  if (prompt === undefined || completion === undefined) {
-    const promptChars = req.messages.reduce((n, m) => n + m.content.length, 0);
-    return {
-      promptTokens: estimate(promptChars),
-      completionTokens: estimate(content.length + reasoning.length),
-      reasoningTokens: estimate(reasoning.length),
-      estimated: true,
-    };
-  }
-  const details = usage?.["completion_tokens_details"] as Record<string, unknown> | undefined;
-  const promptDetails = usage?.["prompt_tokens_details"] as Record<string, unknown> | undefined;
-  // Without a reported count, reasoning tokens are estimated but can never exceed the completion.
-  const reasoningTokens = num(details?.["reasoning_tokens"]) ?? Math.min(completion, estimate(reasoning.length));
-  const cached = num(usage?.["prompt_cache_hit_tokens"]) ?? num(promptDetails?.["cached_tokens"]);
-  return {
-    promptTokens: prompt,
-    completionTokens: completion,
-    reasoningTokens,
-    ...(cached !== undefined ? { cachedPromptTokens: cached } : {}),
-  };
 }
