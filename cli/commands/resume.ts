@@ -5,6 +5,7 @@ import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import type { RunRow } from "../../memory/trace-types.ts";
 import { loadProblem } from "../../problems/load.ts";
+import { withShapes } from "../../problems/shapes.ts";
 import { assertResumable } from "../../graph/run.ts";
 import { DEFAULT_SEARCH_OPTIONS, type SearchOptions } from "../../graph/deps.ts";
 import { traceQueries } from "../../memory/trace-queries.ts";
@@ -33,8 +34,9 @@ export const resumeCommand: Command = {
       const store = new TraceStore(db, { redactor: createRedactor(ctx.config.secrets) }).setup();
       const run = findRun(store, ref);
       assertResumable(run);
-      const config = run.config as { problemPath?: string; options?: Partial<SearchOptions> };
-      const problem = loadProblem(config.problemPath && existsSync(config.problemPath) ? config.problemPath : run.problem);
+      const config = run.config as { problemPath?: string; shapes?: string; options?: Partial<SearchOptions> };
+      // the run's own shapes (`search --shapes`), so a resumed run benchmarks what it began with
+      const problem = withShapes(loadProblem(config.problemPath && existsSync(config.problemPath) ? config.problemPath : run.problem), config.shapes);
       const options: SearchOptions = { ...DEFAULT_SEARCH_OPTIONS, ...config.options };
       const limits = traceQueries(db).getRun(run.id)!.budget;
       // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.

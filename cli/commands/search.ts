@@ -57,7 +57,7 @@ export const searchCommand: Command = {
       const runId = newRunId();
       const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
       try {
-        createRun(store, { runId, problem: problem.spec.name, limits, options, config: { problemPath: problem.dir, provider: model.provider, model: model.model } });
+        createRun(store, { runId, problem: problem.spec.name, limits, options, config: { problemPath: problem.dir, ...(typeof args.values["shapes"] === "string" ? { shapes: args.values["shapes"] } : {}), provider: model.provider, model: model.model } });
       } catch (err) {
         await components.close();
         throw err;

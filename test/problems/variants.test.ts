@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../core/config.ts";
 import { loadProblem, problemsDir } from "../../problems/load.ts";
+import { openDatabase } from "../../memory/db.ts";
+import { TraceStore } from "../../memory/trace-store.ts";
 import { describeInputs } from "../../problems/inputs-text.ts";
 import { kforgeInProcess as run, torchPython } from "./helpers.ts";
 
@@ -93,6 +95,28 @@ describe("a variant written as its users write it", () => {
     expect(seqs).toContainEqual([17, 17]);
     expect(seqs).toContainEqual([17, 137]); // the S_kv/S ratio kept, odd lengths kept
     expect(p.spec.shapes.correctness.every((s) => s.S * (s.Skv ?? s.S) <= 1537 * 1537 * 1.01)).toBe(true);
+  }, SLOW);
+
+  it("search --shapes benchmarks the chosen shapes, and the run keeps them for a resume", async () => {
+    const fx = join(FIX, "window_only.py");
+    expect((await run(["problems", "new", "window_cpu", "--mask-mod", fx, "--device", "cpu"])).status).toBe(0);
+    process.env["KFORGE_PROVIDER"] = "offline";
+    try {
+      const r = await run(["search", "--problem", "window_cpu", "--shapes", "1x2x48x16", "--max-nodes", "1", "--budget", "60s", "--quiet"]);
+      const runId = /run (\S+)/.exec(r.stdout + r.stderr)?.[1];
+      expect(runId, r.stdout + r.stderr).toBeDefined();
+      const db = openDatabase(join(home, "kforge.sqlite"));
+      try {
+        const store = new TraceStore(db).setup();
+        expect(store.getRun(runId!)!.config).toMatchObject({ shapes: "1x2x48x16", problemPath: join(home, "problems", "window_cpu") });
+        const baseline = store.getBaseline(runId!) as { shapes: Record<string, unknown> } | null;
+        expect(Object.keys(baseline?.shapes ?? {})).toEqual(["1x2x2x48x16"]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      delete process.env["KFORGE_PROVIDER"];
+    }
   }, SLOW);
 
   it("copies a data file the variant loads (--data) and reads it inside the sandbox", async () => {
