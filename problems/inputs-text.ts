@@ -5,7 +5,7 @@ const DIM_WORDS: Record<string, string> = { B: "B", H: "H", Hkv: "Hkv", S: "S", 
 
 /** A captured tensor as "`name`: dtype [dims]". */
 export function describeCaptured(c: CapturedTensor): string {
-  const dims = c.dims.map((d) => (typeof d === "number" ? String(d) : (DIM_WORDS[d] ?? d))).join(", ");
+  const dims = c.dims.map((d) => (typeof d === "number" ? String(d) : (DIM_WORDS[d] ?? d.replace(/\bSkv\b/g, "S_kv")))).join(", ");
   return `\`${c.name}\`: ${c.dtype} [${dims}]`;
 }
 

@@ -193,5 +193,5 @@ def _lower(graphs: dict, builds, shapes, files):
         s0, s1 = shapes[0], shapes[-1]
         return None, (f"the mods lower to different expressions at S={s0['S']} and S={s1['S']}: they bake a number derived "
                       "from the shape into the expression (e.g. a factory argument S used as a Python number); the offline "
-                      "template needs one expression for every shape (the model path still works)")
+                      "template needs one expression for every shape: clamp indices to a fixed size or capture a tensor instead")
     return docs[0], None
