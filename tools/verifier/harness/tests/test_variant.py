@@ -211,6 +211,16 @@ class VariantFiles(unittest.TestCase):
         cell = dict(zip(built.score.__code__.co_freevars, built.score.__closure__))["scale_h"]
         self.assertIs(cell.cell_contents, built.tensors["scale_h"])
 
+    def test_the_documented_example_is_accepted_and_lowers(self):
+        with open(os.path.join(_paths.REPO, "problems", "VARIANTS.md")) as f:
+            text = f.read()
+        code = text.split("```python\n", 1)[1].split("```", 1)[0]
+        self.write("my_bias.py", code)
+        out = _inspect(self.problem("my_bias.py"), self.dir)
+        self.assertEqual(out["errors"], [])
+        self.assertIsNotNone(out["ir"], out.get("irError"))
+        self.assertEqual(out["variant"]["captured"], [{"name": "bias", "dtype": "float32", "dims": ["H", 257]}])
+
     def test_python_control_flow_is_reported_at_its_line(self):
         path = self.write("branchy.py", '''
             import torch
