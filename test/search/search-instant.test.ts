@@ -32,6 +32,8 @@ describe("search (instant verifier)", () => {
   }
 
   it("grows a tree to the node budget, records every call and verifies every kernel once", async () => {
+    // Fates handed out in order, so every kind (no_code_ever included) shows up whatever the prompts' wording.
+    server.setScript(kernelModel({ fates: FATES, sequential: true }));
     const { runId, setup, verifier } = start({ wallMs: 60_000, maxNodes: 12 }, { options: { branching: 4, seed: 7 } });
     const summary = await driveRun(runId, setup);
     expect(summary).toMatchObject({ status: "done", stopReason: "budget:nodes", nodes: 12 });
