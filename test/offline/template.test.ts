@@ -117,6 +117,16 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
     const suite = emuCheck(["--dtype", "fp16", "--config", JSON.stringify(SMALL), "--max-s", "200"]);
     expect(suite.stdout).toContain("emu_check: 0 failing");
   });
+  it.skipIf(!hasTorch)("the emulator truncates integer // and % as Triton does, so the floor fix-ups are checked", () => {
+    const src = renderPy(join(fixtures, "calls"), ["--config", JSON.stringify(SMALL)]);
+    const fixup = "    return tl.where((r != 0) & ((r < 0) != (b < 0)), r + b, r)";
+    expect(src).toContain(fixup);
+    const file = join(dir, "no_floor_mod.py");
+    writeFileSync(file, src.replace(fixup, "    return r"));
+    const r = emuCheck(["--problem", join(fixtures, "calls"), "--kernel", file]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/emu_check: [1-9]\d* failing/);
+  });
   it.skipIf(!hasTorch)("the check can fail: a wrong block classification is caught", () => {
     const src = renderPy(join(fixtures, "dilated_window"), ["--config", JSON.stringify(SMALL)]);
     const breaks = [
