@@ -14,6 +14,9 @@ from ir import Mods, Num, Param, Var
 from lower import deps, drop_row_constants, grid_layout, has_inf, linear_factor, lower_score, normalize, prescale, \
     scaled_factor, split_kv_affine, tanh_bound
 
+# Scalars a front end lifted from the shape (kforge_harness/shape_lift.py): read from q's and k's shapes, not params.
+SHAPE_SCALARS = {"shape_B": "q.shape[0]", "shape_H": "q.shape[1]", "shape_S": "q.shape[2]", "shape_D": "q.shape[3]",
+                 "shape_Hkv": "k.shape[1]", "shape_S_kv": "k.shape[2]"}
 GRID_CLASSIFY_PRELUDE = "k_lo = kr_lo + kc_lo  # (only its shape and sign are used: constant booleans)"
 
 
@@ -182,7 +185,7 @@ class Hooks:
 
     def _host_args(self):
         info = self.mods.tensor_info()
-        lines = [f"    p_{s} = params[{s!r}]" for s in self.mods.scalars]
+        lines = [f"    p_{s} = {SHAPE_SCALARS.get(s, f'params[{s!r}]')}" for s in self.mods.scalars]
         lines += [f"    t_{t} = params[{t!r}]" for t in sorted(info)]
         for t in self.kv_bounded:
             lines += [f"    t_{t}_kmin = torch.empty((triton.cdiv(k.shape[2], block_n),), dtype=t_{t}.dtype, "

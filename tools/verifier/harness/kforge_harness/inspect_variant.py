@@ -19,6 +19,7 @@ from . import lower_fx, trace_mods
 from . import variant as V
 from . import variant_build as VB
 from .ir_features import features
+from .shape_lift import merge
 from .protocol import Job
 
 SYMBOLS = ("S", "Skv", "H", "Hkv", "B", "D")  # the first that fits names a dimension
@@ -171,11 +172,10 @@ def _evaluate_once(built: VB.Built, shape: dict, files) -> None:
 
 
 def _lower(graphs: dict, builds, shapes, files):
-    """(IR document, None) or (None, why): the IR of the first shape, checked equal at the last one (a mod that
-    bakes a shape-derived Python number in differs between shapes and cannot be one kernel)."""
+    """(IR document, None) or (None, why): the mods lowered at every correctness shape; numbers that follow the
+    shape are lifted to shape scalars (shape_lift.py), anything else that differs between shapes is refused."""
     docs = []
-    for i in sorted({0, len(builds) - 1}):
-        b = builds[i]
+    for i, b in enumerate(builds):
         names = {id(t): n for n, t in b.tensors.items()}
         gs = graphs if i == 0 else {k: trace_mods.trace(getattr(b, k), k, files) for k in graphs}
         try:
@@ -185,13 +185,12 @@ def _lower(graphs: dict, builds, shapes, files):
         tensors: Dict[str, dict] = {}
         for lo in low.values():
             tensors.update(lo.tensors)
-        docs.append({"version": 1, "score": low["score"].ir if "score" in low else None,
-                     "mask": low["mask"].ir if "mask" in low else None,
-                     "scalars": sorted({n for lo in low.values() for n in lo.scalars}),
-                     "tensors": dict(sorted(tensors.items()))})
-    if len(docs) > 1 and docs[0] != docs[1]:
-        s0, s1 = shapes[0], shapes[-1]
-        return None, (f"the mods lower to different expressions at S={s0['S']} and S={s1['S']}: they bake a number derived "
-                      "from the shape into the expression (e.g. a factory argument S used as a Python number); the offline "
-                      "template needs one expression for every shape: clamp indices to a fixed size or capture a tensor instead")
-    return docs[0], None
+        docs.append({"score": low["score"].ir if "score" in low else None, "mask": low["mask"].ir if "mask" in low else None,
+                     "scalars": sorted({n for lo in low.values() for n in lo.scalars}), "tensors": dict(sorted(tensors.items()))})
+    used: set = set()
+    merged = {k: merge([d[k] for d in docs], shapes, used) for k in ("score", "mask")}
+    if any(merged[k] is None and docs[0][k] is not None for k in merged) or any(d["tensors"] != docs[0]["tensors"] for d in docs):
+        return None, ("the mods lower to different expressions at different shapes, in a way that does not follow one shape "
+                      "number (e.g. a loop over range(S), or a number computed from several sizes); the offline template "
+                      "needs one expression for every shape: clamp indices to a fixed size or capture a tensor instead")
+    return {"version": 1, **merged, "scalars": sorted(set(docs[0]["scalars"]) | used), "tensors": docs[0]["tensors"]}, None

@@ -61,6 +61,8 @@ def eval_ir(node, env, tensors):
         return float(v) if isinstance(v, str) else v
     if "var" in node:
         return env[node["var"]]
+    if "param" in node:
+        return env[node["param"]]
     if "load" in node:
         idx = tuple(int(eval_ir(i, env, tensors)) for i in node["index"])
         return tensors[node["load"]][idx].item()
@@ -272,7 +274,26 @@ class VariantFiles(unittest.TestCase):
         ''')
         baked = _inspect(self.problem("baked.py", mask=False), self.dir)
         self.assertEqual(baked["errors"], [])
-        self.assertIn("the mods lower to different expressions at S=9 and S=6", baked["irError"])
+        self.assertIn("the mods lower to different expressions at different shapes", baked["irError"])
+        self.write("lifted.py", '''
+            import torch
+
+            def generate_alibi_offset(H, S_kv):
+                def score_mod(score, b, h, q_idx, kv_idx):
+                    slope = torch.exp2(-8.0 * (h + 1) / H)
+                    return score + slope * (kv_idx - q_idx) + 0.001 * (S_kv - 1 - kv_idx)
+                return score_mod
+        ''')
+        lifted = _inspect(self.problem("lifted.py", mask=False), self.dir)
+        mods = IR.mods_from_json(lifted["ir"])
+        self.assertEqual(mods.scalars, ("shape_H", "shape_S_kv"))
+        shape = SHAPES[2]  # S_q 6, S_kv 11, H 4: the lifted IR means the same at a shape it was not traced at
+        built = VB.build({**self.problem("lifted.py", mask=False), "variant": lifted["variant"]}, self.dir, shape, "cpu", 0)
+        for h, qi, kv in ((0, 1, 2), (3, 5, 10), (2, 0, 7)):
+            env = {"score": 0.5, "b": 0, "h": h, "q_idx": qi, "kv_idx": kv, "shape_H": 4, "shape_S_kv": 11}
+            want = float(built.score(torch.tensor(0.5, dtype=torch.float64), *[torch.tensor(x) for x in (0, h, qi, kv)]))
+            got = eval_ir(lifted["ir"]["score"], env, {})
+            self.assertAlmostEqual(got, want, places=9)
 
     def test_factory_arguments_it_cannot_fill_and_failing_imports_name_the_line(self):
         path = self.write("needs.py", '''
