@@ -5,56 +5,63 @@
  */
 import type { Config } from "../core/config.ts";
 import { ConfigError } from "../core/errors.ts";
-import { createRedactor, type Redactor } from "../core/redact.ts";
+import { createRedactor } from "../core/redact.ts";
 import type { Endpoint } from "./chat-client.ts";
 import { searchEndpoints } from "./model.ts";
 
-/** A sentence saying what the endpoint answered, or null when it can serve the model. */
-type Verdict = string | null;
+/** What was wrong with an endpoint, and a sentence saying what it answered. */
+export interface Refusal {
+  kind: "unreachable" | "key" | "model" | "not_api" | "http";
+  text: string;
+}
 
 /** Checks every endpoint the search will call; resolves when all answer, throws ConfigError for the first that does not. */
 export async function preflightModels(config: Config): Promise<void> {
   const redactor = createRedactor(config.secrets);
   for (const e of searchEndpoints(config)) {
-    const verdict = await checkEndpoint(e, config.modelLimits.preflightTimeoutMs);
-    if (verdict === null) continue;
-    const keyVar = e.provider === "deepseek" ? "DEEPSEEK_API_KEY" : "KFORGE_API_KEY";
-    throw new ConfigError(redactor.text(`model endpoint ${e.baseUrl} (model "${e.model}") cannot serve the search: ${verdict}`), {
-      hint: hintFor(verdict, e, keyVar, redactor),
-      context: { baseUrl: e.baseUrl, model: e.model, answer: redactor.text(verdict) },
+    const refusal = await checkEndpoint(e, config.modelLimits.preflightTimeoutMs);
+    if (refusal === null) continue;
+    const answer = redactor.text(refusal.text);
+    throw new ConfigError(`model endpoint ${e.baseUrl} (model "${e.model}") cannot serve the search: ${answer}`, {
+      hint: redactor.text(hintFor(refusal, e)),
+      context: { baseUrl: e.baseUrl, model: e.model, kind: refusal.kind, answer },
     });
   }
 }
 
-function hintFor(verdict: string, e: Endpoint, keyVar: string, r: Redactor): string {
-  if (/401|403/.test(verdict)) return `check ${keyVar}: the server rejected the key`;
-  if (/not served|404/.test(verdict)) return r.text(`set KFORGE_MODEL to a served model (list them: curl ${e.baseUrl}/models), and check the base URL ends in /v1`);
-  if (/HTML|not JSON/.test(verdict)) return "the URL answers, but not as an OpenAI-compatible API: point KFORGE_BASE_URL at the API root (usually .../v1)";
-  return `check the server is up and reachable from here: curl ${e.baseUrl}/models (or unset KFORGE_PROVIDER/KFORGE_BASE_URL to search offline)`;
+function hintFor(r: Refusal, e: Endpoint): string {
+  switch (r.kind) {
+    case "key":
+      return `check ${e.provider === "deepseek" ? "DEEPSEEK_API_KEY" : "KFORGE_API_KEY"}: the server rejected the key`;
+    case "model":
+      return `set KFORGE_MODEL to a served model (list them: curl ${e.baseUrl}/models), and check the base URL ends in /v1`;
+    case "not_api":
+      return "the URL answers, but not as an OpenAI-compatible API: point KFORGE_BASE_URL at the API root (usually .../v1)";
+    default:
+      return `check the server is up and reachable from here: curl ${e.baseUrl}/models (or unset KFORGE_PROVIDER/KFORGE_BASE_URL to search offline)`;
+  }
 }
 
-/** One endpoint: GET /models first (free), then a one-token completion if /models is missing. */
-export async function checkEndpoint(e: Endpoint, timeoutMs: number): Promise<Verdict> {
+/** One endpoint: GET /models first (free), then a one-token completion if /models does not settle it; null when it can serve. */
+export async function checkEndpoint(e: Endpoint, timeoutMs: number): Promise<Refusal | null> {
   const headers: Record<string, string> = { accept: "application/json", ...(e.apiKey ? { authorization: `Bearer ${e.apiKey}` } : {}) };
   const models = await request(`${e.baseUrl}/models`, { method: "GET", headers }, timeoutMs);
-  if (typeof models === "string") return models;
-  if (models.status === 200 && models.json) {
+  if (typeof models === "string") return { kind: "unreachable", text: models };
+  if (models.status === 401 || models.status === 403) return { kind: "key", text: `HTTP ${models.status} on GET /models: the key was rejected (${models.detail})` };
+  if (models.status === 200 && models.json === null) return { kind: "not_api", text: `GET /models answered ${models.detail}` };
+  if (models.status === 200) {
     const ids = listedModels(models.json);
     if (ids === null || ids.includes(e.model)) return null;
     // Some gateways list aliases only: a completion settles it.
-  } else if (models.status === 401 || models.status === 403) {
-    return `HTTP ${models.status} on GET /models: the key was rejected (${models.detail})`;
-  } else if (models.status === 200) {
-    return `GET /models answered ${models.detail}`;
   }
   const body = JSON.stringify({ model: e.model, messages: [{ role: "user", content: "ping" }], max_tokens: 1, stream: false });
   const chat = await request(`${e.baseUrl}/chat/completions`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body }, timeoutMs);
-  if (typeof chat === "string") return chat;
-  if (chat.status === 200 && chat.json && Array.isArray((chat.json as { choices?: unknown }).choices)) return null;
-  if (chat.status === 200) return `a chat completion answered ${chat.detail}`;
-  if (chat.status === 404 || (chat.status === 400 && /model/i.test(chat.detail))) return `model "${e.model}" not found (HTTP ${chat.status}: ${chat.detail})`;
-  if (chat.status === 401 || chat.status === 403) return `HTTP ${chat.status}: the key was rejected (${chat.detail})`;
-  return `a chat completion answered HTTP ${chat.status} (${chat.detail})`;
+  if (typeof chat === "string") return { kind: "unreachable", text: chat };
+  if (chat.json === null) return { kind: "not_api", text: `a chat completion answered HTTP ${chat.status} with ${chat.detail}` };
+  if (chat.status === 200 && Array.isArray((chat.json as { choices?: unknown }).choices)) return null;
+  if (chat.status === 401 || chat.status === 403) return { kind: "key", text: `HTTP ${chat.status}: the key was rejected (${chat.detail})` };
+  if (chat.status === 404 || (chat.status === 400 && /model/i.test(chat.detail))) return { kind: "model", text: `model "${e.model}" not found (HTTP ${chat.status}: ${chat.detail})` };
+  return { kind: "http", text: `a chat completion answered HTTP ${chat.status} (${chat.detail})` };
 }
 
 interface Answer {

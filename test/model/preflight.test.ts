@@ -66,8 +66,19 @@ describe("preflightModels", () => {
     });
     await new Promise<void>((ok) => html!.listen(0, "127.0.0.1", () => ok()));
     const err = await refusal(`http://127.0.0.1:${(html.address() as AddressInfo).port}/v1`);
-    expect(err.message).toMatch(/an HTML page, not JSON/);
+    expect(err.message).toMatch(/GET \/models answered an HTML page, not JSON/);
     expect(err.hint).toMatch(/API root/);
+  });
+
+  it("a web server answering 404 pages to everything is not an API, not a missing model", async () => {
+    html = createServer((_req, res) => {
+      res.writeHead(404, { "content-type": "text/html" });
+      res.end("<html><body>Not Found</body></html>");
+    });
+    await new Promise<void>((ok) => html!.listen(0, "127.0.0.1", () => ok()));
+    const err = await refusal(`http://127.0.0.1:${(html.address() as AddressInfo).port}/v1`);
+    expect(err.message).toMatch(/a chat completion answered HTTP 404 with an HTML page, not JSON/);
+    expect(err.context["kind"]).toBe("not_api");
   });
 
   it("checks nothing for the offline policy", async () => {
