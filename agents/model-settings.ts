@@ -33,6 +33,9 @@ const RoleModels = z.partialRecord(z.enum(["planner", "coder", "critic", "profil
 type RoleOverride = z.infer<typeof RoleOverride>;
 
 function provider(env: ModelEnv): ProviderName {
+  if (env.invalid) {
+    throw new ConfigError(`environment variable ${env.invalid.variable} is invalid: ${env.invalid.message}`, { hint: `fix or unset ${env.invalid.variable}` });
+  }
   if (env.provider === undefined) return env.baseUrl ? "openai-compatible" : env.deepseekApiKey ? "deepseek" : "offline";
   const p = Provider.safeParse(env.provider);
   if (!p.success) {

@@ -32,14 +32,6 @@ const EnvSchema = z.object({
   KFORGE_ROLE_MODELS: optionalString,
   DEEPSEEK_API_KEY: optionalString,
   DEEPSEEK_BASE_URL: optionalString,
-  KFORGE_MODEL_TIMEOUT_S: positive(1800),
-  KFORGE_MODEL_IDLE_TIMEOUT_S: positive(290),
-  KFORGE_MAX_REPLY_CHARS: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()),
-  KFORGE_MAX_REPLY_TOKENS: positive(32_768, true),
-  KFORGE_BREAKER_FAILURES: positive(5, true),
-  KFORGE_BREAKER_PAUSE_S: positive(15),
-  KFORGE_BREAKER_WAIT_S: positive(900),
-  KFORGE_PREFLIGHT_TIMEOUT_S: positive(30),
   KFORGE_GPUS: optionalString,
   KFORGE_NCU: optionalString,
   KFORGE_GPU_TESTS: optionalString,
@@ -48,11 +40,23 @@ const EnvSchema = z.object({
   KFORGE_UNSAFE_NO_SANDBOX: optionalString,
 });
 
+/** Limits of model calls: checked apart, so a bad one fails only commands that call a model. */
+const ModelLimitsSchema = z.object({
+  KFORGE_MODEL_TIMEOUT_S: positive(1800),
+  KFORGE_MODEL_IDLE_TIMEOUT_S: positive(290),
+  KFORGE_MAX_REPLY_CHARS: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()),
+  KFORGE_MAX_REPLY_TOKENS: positive(32_768, true),
+  KFORGE_BREAKER_FAILURES: positive(5, true),
+  KFORGE_BREAKER_PAUSE_S: positive(15),
+  KFORGE_BREAKER_WAIT_S: positive(900),
+  KFORGE_PREFLIGHT_TIMEOUT_S: positive(30),
+});
+
 /** The smallest default reply cap (characters); larger when KFORGE_MAX_REPLY_TOKENS allows longer replies. */
 export const MIN_REPLY_CHARS = 200_000;
 
 /** Settings of this schema that are not secrets, whatever their name says (KFORGE_MAX_REPLY_TOKENS). */
-const SETTING_NAMES = Object.keys(EnvSchema.shape).filter((n) => !/API_KEY$/.test(n));
+const SETTING_NAMES = [...Object.keys(EnvSchema.shape), ...Object.keys(ModelLimitsSchema.shape)].filter((n) => !/API_KEY$/.test(n));
 
 /** The model settings as the environment gives them, unchecked (agents/model.ts resolves them). */
 export interface ModelEnv {
@@ -65,6 +69,8 @@ export interface ModelEnv {
   deepseekBaseUrl: string | undefined;
   /** KFORGE_ROLE_MODELS as written (JSON of {role: {provider?, model?, baseUrl?, apiKey?}}). */
   roleModels: string | undefined;
+  /** A model-call limit that did not parse (its defaults are used meanwhile): agents/model.ts reports it when a model is needed. */
+  invalid: { variable: string; message: string } | undefined;
 }
 
 /** How model calls are bounded, and when a dead endpoint stops a run. */
@@ -145,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
   }
   const e = parsed.data;
+  const limits = ModelLimitsSchema.safeParse(env);
+  const m = limits.success ? limits.data : ModelLimitsSchema.parse({});
+  const bad = limits.success ? undefined : limits.error.issues[0];
   const home = resolve(e.KFORGE_HOME ?? join(homedir(), ".kforge"));
   const found = collectSecrets(env, SETTING_NAMES);
   return {
@@ -160,17 +169,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       deepseekApiKey: e.DEEPSEEK_API_KEY,
       deepseekBaseUrl: e.DEEPSEEK_BASE_URL,
       roleModels: e.KFORGE_ROLE_MODELS,
+      invalid: bad ? { variable: bad.path.join("."), message: bad.message } : undefined,
     },
     modelLimits: {
-      timeoutMs: e.KFORGE_MODEL_TIMEOUT_S * 1000,
-      idleTimeoutMs: e.KFORGE_MODEL_IDLE_TIMEOUT_S * 1000,
+      timeoutMs: m.KFORGE_MODEL_TIMEOUT_S * 1000,
+      idleTimeoutMs: m.KFORGE_MODEL_IDLE_TIMEOUT_S * 1000,
       // A reply of max_tokens tokens is some 4 characters a token: the default cap leaves room for that, and more.
-      maxReplyChars: e.KFORGE_MAX_REPLY_CHARS ?? Math.max(MIN_REPLY_CHARS, e.KFORGE_MAX_REPLY_TOKENS * 6),
-      maxReplyTokens: e.KFORGE_MAX_REPLY_TOKENS,
-      breakerFailures: e.KFORGE_BREAKER_FAILURES,
-      breakerPauseMs: e.KFORGE_BREAKER_PAUSE_S * 1000,
-      breakerMaxWaitMs: e.KFORGE_BREAKER_WAIT_S * 1000,
-      preflightTimeoutMs: e.KFORGE_PREFLIGHT_TIMEOUT_S * 1000,
+      maxReplyChars: m.KFORGE_MAX_REPLY_CHARS ?? Math.max(MIN_REPLY_CHARS, m.KFORGE_MAX_REPLY_TOKENS * 6),
+      maxReplyTokens: m.KFORGE_MAX_REPLY_TOKENS,
+      breakerFailures: m.KFORGE_BREAKER_FAILURES,
+      breakerPauseMs: m.KFORGE_BREAKER_PAUSE_S * 1000,
+      breakerMaxWaitMs: m.KFORGE_BREAKER_WAIT_S * 1000,
+      preflightTimeoutMs: m.KFORGE_PREFLIGHT_TIMEOUT_S * 1000,
     },
     gpus: e.KFORGE_GPUS ? e.KFORGE_GPUS.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
     ncu: e.KFORGE_NCU ?? "ncu",

@@ -84,7 +84,10 @@ describe("createModelClient", () => {
     expect(loadConfig({ ...home, KFORGE_MAX_REPLY_TOKENS: "65536" }).modelLimits.maxReplyChars).toBe(65536 * 6);
     expect(loadConfig({ ...home, KFORGE_MAX_REPLY_TOKENS: "65536", KFORGE_MAX_REPLY_CHARS: "1000" }).modelLimits.maxReplyChars).toBe(1000);
     expect(loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "" }).modelLimits.timeoutMs).toBe(1_800_000);
-    expect(() => loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "soon" })).toThrow(ConfigError);
+    // A bad model-call limit fails where a model is needed, not in commands without one.
+    const soon = loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "soon" });
+    expect(soon.modelLimits.timeoutMs).toBe(1_800_000);
+    expect(() => defaultModelSettings(soon)).toThrow(/KFORGE_MODEL_TIMEOUT_S is invalid/);
   });
 
   it("a mistyped KFORGE_PROVIDER fails only where a model is needed, naming the variable", () => {
