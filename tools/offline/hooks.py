@@ -185,7 +185,8 @@ class Hooks:
 
     def _host_args(self):
         info = self.mods.tensor_info()
-        lines = [f"    p_{s} = {SHAPE_SCALARS.get(s, f'params[{s!r}]')}" for s in self.mods.scalars]
+        # a captured 0-d tensor (a variant's scalar) is read once on the host: Triton takes numbers, not 0-d tensors
+        lines = [f"    p_{s} = {SHAPE_SCALARS.get(s, f'_host_scalar(params[{s!r}])')}" for s in self.mods.scalars]
         lines += [f"    t_{t} = params[{t!r}]" for t in sorted(info)]
         for t in self.kv_bounded:
             lines += [f"    t_{t}_kmin = torch.empty((triton.cdiv(k.shape[2], block_n),), dtype=t_{t}.dtype, "
@@ -199,7 +200,9 @@ class Hooks:
         items += self._kv_bound_names()
         ret = "(" + ", ".join(items or ["0"]) + ",)"
         doc = '    """The hooks\' run-time arguments P: captured scalars, tensors with strides and sizes, block bounds."""'
-        return "\n".join(["", "", "def _host_args(q, k, v, scale, params, block_n):", doc, *lines, f"    return {ret}"])
+        helper = ["", "", "def _host_scalar(x):", '    """A number as the kernel takes it (a 0-d tensor is read on the host)."""',
+                  "    return x.item() if torch.is_tensor(x) else x"]
+        return "\n".join([*helper, "", "", "def _host_args(q, k, v, scale, params, block_n):", doc, *lines, f"    return {ret}"])
 
     def _host_consts(self):
         m_static = f"abs({host_expr(self.bound)})" if self.bound is not None else "None"
