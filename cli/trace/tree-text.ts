@@ -69,7 +69,9 @@ export function outcomeText(n: Pick<NodeRow, "status" | "speedup" | "tflops" | "
 /** The header line of a run. */
 export function runHeader(run: RunRow, color: boolean): string {
   const best = run.bestSpeedup !== null ? `best ${run.bestSpeedup.toFixed(2)}x` : "no correct kernel yet";
-  return `${paint(color, "bold", `run ${run.id}`)}  ${run.problem}  ${run.status}  ${run.nodes} nodes, ${run.correct} correct  ${best}  $${run.costUsd.toFixed(2)}`;
+  // A stopped run says why (the endpoint was down): it is waiting for a resume.
+  const status = run.status === "stopped" && run.stopReason ? `stopped (${run.stopReason})` : run.status;
+  return `${paint(color, "bold", `run ${run.id}`)}  ${run.problem}  ${status}  ${run.nodes} nodes, ${run.correct} correct  ${best}  $${run.costUsd.toFixed(2)}`;
 }
 
 /** Draws the tree with box-drawing characters, one node per line: label, idea, outcome, time since start. */

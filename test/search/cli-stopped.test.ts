@@ -43,6 +43,9 @@ describe("kforge search with an endpoint that dies mid-run", () => {
     const runs = await runKforge(["runs"], env);
     expect(runs.stdout).toMatch(new RegExp(`${runId}\\s+cpu_tiny\\s+stopped \\(model endpoint unreachable\\)`));
 
+    const trace = await runKforge(["trace", runId], env);
+    expect(trace.stdout).toMatch(new RegExp(`^run ${runId}  cpu_tiny  stopped \\(model endpoint unreachable\\)  \\d+ nodes`));
+
     const early = await runKforge(["resume", runId], env);
     expect(early.code).toBe(2);
     expect(early.stderr).toMatch(/cannot serve the search: no answer .*connection refused/);
