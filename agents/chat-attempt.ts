@@ -7,7 +7,7 @@ import type OpenAI from "openai";
 import type { ChatRequest } from "./model-types.ts";
 import { ThinkStream } from "./think.ts";
 import { AttemptFailure, classify, errClass, errText } from "./attempt-failure.ts";
-import { jsonBodyCap, readCappedText } from "./reply-body.ts";
+import { isBodyTooLarge, jsonBodyCap, readCappedText } from "./reply-body.ts";
 
 /** What a successful attempt produced, before usage estimation and pricing. */
 export interface RawReply {
@@ -117,6 +117,7 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
     return out;
   } catch (err) {
     if (err instanceof AttemptFailure) throw err;
+    if (isBodyTooLarge(err)) throw tooLarge(limits.maxReplyChars, "streamed");
     if (controller.signal.aborted) throw interrupted();
     throw classify(err);
   } finally {

@@ -12,6 +12,7 @@ import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 import { splitThink } from "./think.ts";
 import { costOf } from "./pricing.ts";
 import { readUsage } from "./usage.ts";
+import { cappedFetch, SSE_BYTES_PER_CHAR } from "./reply-body.ts";
 
 /** One endpoint, fully resolved. */
 export interface Endpoint {
@@ -67,6 +68,8 @@ export class ChatClient implements ModelClient {
       maxRetries: 0, // the retry policy is ours, so attempts are counted and backoff is testable
       timeout: this.#limits.timeoutMs,
       logLevel: "off", // the SDK would print malformed chunks and request details to the console
+      // Bounded in bytes as well as characters: one endless SSE line cannot fill memory before a chunk is parsed.
+      fetch: cappedFetch(this.#limits.maxReplyChars * SSE_BYTES_PER_CHAR + 1024 * 1024),
     });
   }
 

@@ -26,3 +26,43 @@ export async function readCappedText(response: Response, maxBytes: number): Prom
   }
   return Buffer.concat(parts).toString("utf8");
 }
+
+/** SSE bytes allowed per character of reply: a delta of one token travels in a ~250-byte JSON event. */
+export const SSE_BYTES_PER_CHAR = 100;
+
+/** The error a capped body raises once it passes its byte limit (the stream is cut there). */
+export class BodyTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`reply body passed ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * A fetch whose response bodies error with BodyTooLarge past `maxBytes`: however a server frames its
+ * reply (one endless SSE line, a giant JSON), the client never holds more than the cap.
+ */
+export function cappedFetch(maxBytes: number): typeof fetch {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    if (!res.body) return res;
+    let total = 0;
+    const counted = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          total += chunk.byteLength;
+          if (total > maxBytes) controller.error(new BodyTooLarge(maxBytes));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(counted, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
+
+/** Whether `err` (or one of its causes) is a BodyTooLarge. */
+export function isBodyTooLarge(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof BodyTooLarge) return true;
+  }
+  return false;
+}

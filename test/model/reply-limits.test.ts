@@ -1,4 +1,6 @@
 /** Model output bounded and inert at the client: the reply-size cap (streamed and JSON), prompts scrubbed of secrets, retry reasons kept. */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
 import { ModelError } from "../../core/errors.ts";
@@ -47,6 +49,32 @@ describe("reply size cap", () => {
     for (const stream of [false, true]) {
       const { client } = fastClient(server.baseUrl, { stream }, "coder", { KFORGE_MAX_REPLY_CHARS: "2000" });
       expect((await client.chat(ask())).content).toBe("small");
+    }
+  });
+});
+
+describe("reply size cap in bytes", () => {
+  it("one endless SSE line is cut by size, not held in memory until a timeout", async () => {
+    // A hostile server: an event-stream whose first data line never ends (64 KiB every 5 ms).
+    const hostile = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('data: {"choices":[{"index":0,"delta":{"content":"');
+      const timer = setInterval(() => res.write("x".repeat(64 * 1024)), 5);
+      res.on("close", () => clearInterval(timer));
+    });
+    await new Promise<void>((ok) => hostile.listen(0, "127.0.0.1", () => ok()));
+    try {
+      const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/v1`;
+      const { client } = fastClient(url, { idleTimeoutMs: 20_000, timeoutMs: 30_000 }, "coder", { KFORGE_MAX_REPLY_CHARS: "1000" });
+      const began = Date.now();
+      const err = await failure(client.chat(ask()));
+      expect(err.code).toBe("reply_too_large");
+      // Cut at the byte cap (100 bytes a character + 1 MiB: about 1.1 MB, some 20 writes), long before any timeout.
+      expect(Date.now() - began).toBeLessThan(5_000);
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise<void>((ok) => hostile.close(() => ok()));
     }
   });
 });
