@@ -8,6 +8,10 @@ import { ConfigError } from "../core/errors.ts";
 import { createRedactor } from "../core/redact.ts";
 import type { Endpoint } from "./chat-client.ts";
 import { searchEndpoints } from "./model.ts";
+import { readCappedText } from "./reply-body.ts";
+
+/** The most of an answer the check reads (a model list of a big gateway fits easily). */
+const PREFLIGHT_BODY_BYTES = 1024 * 1024;
 
 /** What was wrong with an endpoint, and a sentence saying what it answered. */
 export interface Refusal {
@@ -80,7 +84,8 @@ async function request(url: string, init: RequestInit, timeoutMs: number): Promi
     return `no answer from ${url}: ${why(err, timeoutMs)}`;
   }
   const type = res.headers.get("content-type") ?? "";
-  const text = (await res.text().catch(() => "")).slice(0, 64 * 1024);
+  // A short answer is all a check needs; a server streaming more is not read past the cap.
+  const text = (await readCappedText(res, PREFLIGHT_BODY_BYTES).catch(() => "")) ?? "";
   let json: unknown = null;
   try {
     json = JSON.parse(text);
