@@ -76,7 +76,8 @@ describe("a variant written as its users write it", () => {
     expect(wrong.status).toBe("wrong_output");
 
     const mutates = join(tmp, "mutates_dist.py");
-    writeFileSync(mutates, readFileSync(good, "utf8").replace("    B, H, S, D = q.shape", "    B, H, S, D = q.shape\n    dist.add_(1)"));
+    // after its own reads of dist: the kernel itself stays in bounds, only the input comes back changed
+    writeFileSync(mutates, readFileSync(good, "utf8").replace("    return (p @ v).to(q.dtype)", "    dist.zero_()\n    return (p @ v).to(q.dtype)"));
     const cheat = JSON.parse((await run(["verify", "--problem", "graph_bias", "--kernel", mutates, "--no-timing", "--json"])).stdout);
     expect(cheat.status).toBe("rejected");
     expect(cheat.message).toContain("`dist`");
@@ -118,6 +119,21 @@ describe("a variant written as its users write it", () => {
       delete process.env["KFORGE_PROVIDER"];
     }
   }, SLOW);
+
+  it("renders the offline template from the traced IR, and the kernel matches the variant's reference (CPU emulator)", async () => {
+    // graph_bias: nested loads, or_masks, an unrolled loop; alibi_inline: H lifted from the factory; prefix_scalar: a 0-d capture
+    for (const name of ["alibi_inline", "prefix_scalar"]) {
+      const fx = join(FIX, `${name}.py`);
+      expect((await run(["problems", "new", name, "--score-mod", fx, "--mask-mod", fx])).stderr).toBe("");
+    }
+    expect(JSON.parse(readFileSync(join(home, "problems", "alibi_inline", "mods.json"), "utf8")).scalars).toEqual(["shape_H"]);
+    const dirs = ["graph_bias", "alibi_inline", "prefix_scalar"].map((n) => join(home, "problems", n));
+    expect(existsSync(join(dirs[0]!, "mods.json"))).toBe(true); // made by the first test
+    const out = execFileSync(torchPython(), [join(repoRoot(), "test", "problems", "variant_emu.py"), ...dirs], { encoding: "utf8", timeout: 600_000 });
+    const rows = out.trim().split("\n").map((l) => JSON.parse(l) as { problem: string; passed: boolean; maxError: number; allowance: number });
+    expect(rows).toHaveLength(6);
+    for (const r of rows) expect(r.passed, JSON.stringify(r)).toBe(true);
+  }, 600_000);
 
   it("copies a data file the variant loads (--data) and reads it inside the sandbox", async () => {
     const table = join(tmp, "rel_table.pt");
