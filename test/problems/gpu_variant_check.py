@@ -36,11 +36,11 @@ CROSS = [{"B": 1, "H": 2, "S": 17, "Skv": 137, "D": 64}, {"B": 2, "H": 4, "Hkv":
 SKIP = {"aggregate.py", "eval_mods.py", "flex_check.py"}
 
 
-ZOO_SAMPLE = ("graphormer_spatial.py", "longformer.py", "document_causal.py", "rel_bias_table.py", "jetspec_tree.py")
+ZOO_SAMPLE = ("graphormer_spatial.py", "longformer.py", "document_causal.py", "jetspec_tree.py")
 
 
 def default_files(everything: bool):
-    out = [os.path.join(REPO, "test", "fixtures", "variants", f) for f in ("graph_bias.py", "window_only.py")]
+    out = [os.path.join(REPO, "test", "fixtures", "variants", f) for f in ("graph_bias.py", "window_only.py", "alibi_inline.py", "prefix_scalar.py")]
     zoo = os.path.join(REPO, "bench", "variants")
     if os.path.isdir(zoo):
         names = sorted(f for f in os.listdir(zoo) if f.endswith(".py") and f not in SKIP)
