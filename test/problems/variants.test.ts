@@ -3,7 +3,7 @@
  * a factory file capturing tensors becomes a problem in KFORGE_HOME/problems, is listed and found by name, and a
  * kernel is checked against it (right, ignoring a captured tensor, mutating one); user errors name file and line.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,6 +180,10 @@ describe("a variant written as its users write it", () => {
     const p = loadProblem("erf_bias");
     expect(p.spec.variant?.ir).toBeNull();
     expect(existsSync(join(p.dir, "mods.json"))).toBe(false);
+    // the offline renderer says why it cannot, instead of looking for the suite's factories
+    const render = spawnSync(torchPython(), [join(repoRoot(), "tools", "offline", "render.py"), "--problem", p.dir], { encoding: "utf8" });
+    expect(render.status).toBe(2);
+    expect(render.stderr).toContain(`the variant's mods have no kernel IR: ${fx}:5: \`aten.erf.default\``);
   }, SLOW);
 
   it("refuses suite names, folders inside the package, and unreadable shape lists", async () => {

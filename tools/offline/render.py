@@ -66,9 +66,12 @@ def load_problem(problem_dir, ir_path=None):
     folder's mods.json (a user variant, traced by the harness); else reference.py's factories are translated."""
     name = os.path.basename(os.path.normpath(problem_dir))
     spec_path = os.path.join(problem_dir, "problem.json")
-    params = json.load(open(spec_path)).get("params", {}) if os.path.exists(spec_path) else {}
+    spec = json.load(open(spec_path)) if os.path.exists(spec_path) else {}
+    params = spec.get("params", {})
     traced = os.path.join(problem_dir, "mods.json")
     ir_path = ir_path or (traced if os.path.exists(traced) else None)
+    if not ir_path and spec.get("variant"):  # a user variant whose mods did not lower: say why, not "no make_score_mod"
+        raise TranslateError(f"the variant's mods have no kernel IR: {spec['variant'].get('irError') or 'mods.json is missing'}")
     if ir_path:
         return name, mods_from_json(json.load(open(ir_path))), params
     with open(os.path.join(problem_dir, "reference.py")) as f:
