@@ -1,5 +1,5 @@
 /** Shared helpers of the profiler suites: the recorded H100 fixtures and a fake `ncu` on disk. */
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { summariseProfile, type CompileRecord } from "../../tools/profiler/parse.ts";
@@ -21,9 +21,11 @@ export function fixtureSummary(tag: string, page: "raw" | "raw_auto" | "details"
   return summariseProfile(fixtureText(`${tag}.${page}.csv`), fixtureDriver(tag));
 }
 
-/** Writes an executable bash script named `ncu` into a fresh temp dir (the body may use the dir) and returns its path. */
+/** Writes an executable bash script named `ncu` into a fresh temp dir (the body may use the dir), beside copies of the
+ * ncu fixtures (the profiling sandbox shows ncu's own folder, not the checkout), and returns its path. */
 export function fakeNcu(body: (dir: string) => string): { path: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), "kforge-fake-ncu-"));
+  for (const f of readdirSync(NCU_FIXTURES)) copyFileSync(join(NCU_FIXTURES, f), join(dir, f));
   const path = join(dir, "ncu");
   writeFileSync(path, `#!/bin/bash\n${body(dir)}\n`);
   chmodSync(path, 0o755);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type Config } from "../../core/config.ts";
 import { loadProblem } from "../../problems/load.ts";
@@ -26,8 +26,8 @@ function scriptedNcu(profileStep: string): { path: string; log: string } {
     (dir) => `
 echo "$*" >> ${join(dir, "argv.log")}
 case " $* " in
-  *" --query-metrics "*) cat ${join(NCU_FIXTURES, "query_tensor_names.txt")}; exit 0;;
-  *" --import "*) cat ${join(NCU_FIXTURES, "good.raw.csv")}; exit 0;;
+  *" --query-metrics "*) cat ${join(dir, "query_tensor_names.txt")}; exit 0;;
+  *" --import "*) cat ${join(dir, "good.raw.csv")}; exit 0;;
 esac
 while [ $# -gt 0 ]; do case "$1" in --export) rep="$2"; shift;; --result) res="$2"; shift;; esac; shift; done
 ${profileStep}`,
@@ -35,7 +35,7 @@ ${profileStep}`,
   return { path, log: join(dir, "argv.log") };
 }
 
-const PROFILED = `echo '==PROF== Profiling "_attn_fwd" - 0: 0%....50%....100% - 16 passes'\ntouch "$rep.ncu-rep"\ncp ${join(NCU_FIXTURES, "good.driver.json")} "$res"`;
+const PROFILED = `echo '==PROF== Profiling "_attn_fwd" - 0: 0%....50%....100% - 16 passes'\ntouch "$rep.ncu-rep"\ncp "$(dirname "$0")/good.driver.json" "$res"`;
 
 describe("NcuProfiler degraded modes (real subprocesses)", () => {
   it("no ncu binary at KFORGE_NCU: unavailable, says what to set, cost recorded, remembered", async () => {
@@ -56,7 +56,7 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
 
   it("ERR_NVGPUCTRPERM: unavailable with the way out; later candidates skip ncu", async () => {
     const fake = scriptedNcu(`echo '==PROF== Connected to process 1 (/usr/bin/python3)'\necho '${ERR_NVGPUCTRPERM}'\necho '==PROF== Disconnected from process 1'\nexit 1`);
-    const p = new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV });
+    const p = new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] });
     const r = await p.profile({ problem, source: SOURCE, candidateId: "c1" });
     expect(r.status).toBe("unavailable");
     if (r.status !== "unavailable") return;
@@ -71,21 +71,21 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
 
   it("the driver finds no GPU: unavailable", async () => {
     const fake = scriptedNcu(`echo '{"status": "no_gpu", "message": "torch.cuda.is_available() is False"}' > "$res"`);
-    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV }).profile({ problem, source: SOURCE });
+    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE });
     expect(r).toMatchObject({ status: "unavailable" });
     expect(r.status === "unavailable" && r.reason).toMatch(/no CUDA GPU/);
   });
 
   it("the kernel fails under ncu: failed with the phase and message", async () => {
     const fake = scriptedNcu(`echo '{"status": "error", "phase": "warmup", "message": "RuntimeError: Triton Error [CUDA]: an illegal memory access"}' > "$res"; exit 3`);
-    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV }).profile({ problem, source: SOURCE });
+    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE });
     expect(r).toMatchObject({ status: "failed" });
     expect(r.status === "failed" && r.reason).toMatch(/during warmup: RuntimeError: .*illegal memory access/);
   });
 
   it("nothing matched the kernel-name filter: retries on the NVTX range alone, then fails", async () => {
     const fake = scriptedNcu(`echo '==WARNING== No kernels were profiled.'\necho '{"status": "ok", "compile": []}' > "$res"`);
-    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV }).profile({ problem, source: SOURCE });
+    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE });
     expect(r).toMatchObject({ status: "failed" });
     const runs = readFileSync(fake.log, "utf8").split("\n").filter((l) => l.includes("--clock-control"));
     expect(runs).toHaveLength(2);
@@ -96,7 +96,7 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
   it("ncu hangs: failed after the time limit, the process group killed", async () => {
     const fake = scriptedNcu("sleep 30");
     const t0 = Date.now();
-    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, timeoutMs: 1500 }).profile({ problem, source: SOURCE });
+    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, timeoutMs: 1500, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE });
     expect(r).toMatchObject({ status: "failed" });
     expect(r.status === "failed" && r.reason).toMatch(/did not finish within 2 s|did not finish within 1 s/);
     expect(Date.now() - t0).toBeLessThan(10_000);
@@ -106,7 +106,7 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
 describe("NcuProfiler happy path against a scripted ncu", () => {
   it("runs ncu with the attention metric set on one NVTX-filtered launch and returns the parsed summary", async () => {
     const fake = scriptedNcu(PROFILED);
-    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV }).profile({ problem, source: SOURCE, candidateId: "n7" });
+    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE, candidateId: "n7" });
     expect(r.status).toBe("ok");
     if (r.status !== "ok") return;
     expect(r.summary).toEqual(fixtureSummary("good"));

@@ -4,9 +4,9 @@
  * driver opens), and turns the CSV into a classified ProfileSummary. Never throws for the
  * candidate's or the host's faults: those are ProfileOutcome variants with their cost.
  */
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { repoRoot, type Config } from "../../core/config.ts";
 import { z } from "zod";
 import { KforgeError } from "../../core/errors.ts";
@@ -32,6 +32,8 @@ export interface NcuOptions {
   keepDir?: boolean;
   /** The parent environment the sandbox's allow-list draws from (default: this process's). */
   baseEnv?: NodeJS.ProcessEnv;
+  /** Extra writable paths inside the profiling sandbox (a scripted ncu's own log, in tests). */
+  sandboxRw?: string[];
 }
 
 /** A ProfileOutcome before its cost is known. */
@@ -157,7 +159,9 @@ export class NcuProfiler implements Profiler {
         "--module", candidate, "--shape", [shape.B, shape.H, shape.Hkv, shape.S, shape.D].join(","),
         "--params", JSON.stringify(req.problem.spec.params), "--result", resultPath, "--warmup", String(this.opts.warmup ?? 3),
       ];
-      const sandbox = isolation === "sandbox" ? { python: this.config.python, home: this.config.home, dbPath: this.config.dbPath, gpu: true } : null;
+      // ncu's own install (wherever it is, a home directory included) is shown read-only beside the system
+      const install = dirname(realpathSync(ncu));
+      const sandbox = isolation === "sandbox" ? { python: this.config.python, home: this.config.home, dbPath: this.config.dbPath, gpu: true, ro: [install], rw: this.opts.sandboxRw ?? [] } : null;
       const exit = await runSandboxed({ argv, cwd: dir, env, timeoutMs: limit, signal: req.signal, sandbox });
       if (exit.aborted) throw req.signal?.reason ?? new Error("profile aborted");
       if (exit.spawnError) return { status: "unavailable", reason: `could not start ncu at ${ncu}: ${exit.spawnError.message}. Set KFORGE_NCU to a working ncu.` };

@@ -16,7 +16,7 @@ export interface SandboxSpec {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
   /** Run inside the OS sandbox with `python` as its launcher (cwd is its writable dir); null runs unconfined. */
-  sandbox: { python: string; home: string; dbPath: string; gpu: boolean } | null;
+  sandbox: { python: string; home: string; dbPath: string; gpu: boolean; ro?: string[]; rw?: string[] } | null;
   /** Keep at most this many characters of each stream (the tail; default 200k). */
   maxOutputChars?: number;
 }
@@ -41,7 +41,7 @@ export function runSandboxed(spec: SandboxSpec): Promise<SandboxExit> {
   const started = performance.now();
   const max = spec.maxOutputChars ?? 200_000;
   const sb = spec.sandbox;
-  const argv = sb ? sandboxArgv(sb.python, sb, { workdir: spec.cwd, gpu: sb.gpu }, spec.argv) : spec.argv;
+  const argv = sb ? sandboxArgv(sb.python, sb, { workdir: spec.cwd, gpu: sb.gpu, ro: sb.ro ?? [], rw: sb.rw ?? [] }, spec.argv) : spec.argv;
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";

@@ -129,8 +129,10 @@ def build_root(args, spec: dict, root: str) -> None:
     for p in args.hide:  # home, database, checkout, KFORGE_HOME: empty even where a system dir holds them
         if os.path.isdir(b.at(os.path.realpath(p))):
             b.tmpfs(os.path.realpath(p), 1, readonly=True)
-    in_tmp = [p for p in args.ro if os.path.realpath(p).startswith("/tmp/")]  # shown after the private /tmp below
-    for p in python_paths() + [p for p in args.ro if p not in in_tmp]:
+    writable = {os.path.realpath(p) for p in args.rw}
+    ro = [p for p in args.ro if os.path.realpath(p) not in writable]  # a path given both ways is writable
+    in_tmp = [p for p in ro if os.path.realpath(p).startswith("/tmp/")]  # shown after the private /tmp below
+    for p in python_paths() + [p for p in ro if p not in in_tmp]:
         if not os.path.exists(b.at(os.path.realpath(p))):  # already visible through a system dir otherwise
             b.bind(p)
     b.tmpfs("/dev", 4, flags=L.MS_NOEXEC)
