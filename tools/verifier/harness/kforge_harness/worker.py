@@ -43,9 +43,13 @@ def probe() -> dict:
 def warm_up(device: str, workdir: str) -> dict:
     import torch
 
+    # Start the CPU intra-op thread pool before threads are counted: the harness's own CPU work (float64 goldens,
+    # captured tensors built on the CPU) would otherwise start it inside the candidate's window and be taken for
+    # the candidate's threads (dynamic.threads), as happened to a document-mask variant on the H200.
+    a = torch.randn(256, 256, dtype=torch.float64)
+    torch.softmax(a @ a, dim=-1)
+    torch.randint(0, 8, (1 << 20,)).sort()
     if device != "cuda":
-        a = torch.randn(64, 64, dtype=torch.float64)
-        torch.softmax(a @ a, dim=-1)  # starts the intra-op thread pool before threads are counted
         return {"torch": torch.__version__, "gpu": "cpu"}
     torch.cuda.init()
     torch.zeros(1, device="cuda")
