@@ -14,6 +14,7 @@ import { progressMode, PROGRESS_FLAGS } from "../search/flags.ts";
 import { runSession } from "../search/session.ts";
 import { openComponents } from "../search/components.ts";
 import { preflightModels } from "../../agents/preflight.ts";
+import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
 import { createRedactor } from "../../core/redact.ts";
 
 /** The `resume` subcommand. */
@@ -41,6 +42,7 @@ export const resumeCommand: Command = {
       const limits = traceQueries(db).getRun(run.id)!.budget;
       // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.
       await preflightModels(ctx.config);
+    await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
       const components = await openComponents(ctx.config, problem, db, store, { runId: run.id, limits });
       (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${run.id}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);

@@ -16,6 +16,7 @@ import { runSession } from "../search/session.ts";
 import { openComponents } from "../search/components.ts";
 import { defaultModelSettings } from "../../agents/model.ts";
 import { preflightModels } from "../../agents/preflight.ts";
+import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
 import { createRedactor } from "../../core/redact.ts";
 
 /** The `search` subcommand. */
@@ -51,6 +52,7 @@ export const searchCommand: Command = {
     // Every configuration check comes before the run exists: a mistyped endpoint leaves no dead run behind.
     const model = defaultModelSettings(ctx.config);
     await preflightModels(ctx.config);
+    await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
     const db = openDatabase(ctx.config.dbPath);
     try {
       const store = new TraceStore(db, { redactor: createRedactor(ctx.config.secrets) }).setup();
