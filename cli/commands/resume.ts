@@ -42,7 +42,7 @@ export const resumeCommand: Command = {
       const limits = traceQueries(db).getRun(run.id)!.budget;
       // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.
       await preflightModels(ctx.config);
-    await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
+      await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
       const components = await openComponents(ctx.config, problem, db, store, { runId: run.id, limits });
       (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${run.id}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);
