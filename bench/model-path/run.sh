@@ -40,7 +40,7 @@ use_python
 log "machine: $(machine_line)"
 
 # 1. the scripted model on loopback, from the bundle
-"$B/kforge" --node scripted-server.mjs --script "$HERE/script.json" --port "${PORT:-0}" --log "$WORK/requests.jsonl" >"$WORK/server.log" 2>&1 &
+"$B/kforge" --node scripted-server.mjs --script "$HERE/script.json" --models deepseek-r1-scripted --port "${PORT:-0}" --log "$WORK/requests.jsonl" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 URL=""
 for _ in $(seq 1 100); do

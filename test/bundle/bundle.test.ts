@@ -112,7 +112,7 @@ describe("portable bundle", () => {
         { match: { role: "critic" }, replies: [{ content: "```json\n" + JSON.stringify({ critiques: [{ node: "1.1", verdict: "new_best" }] }) + "\n```" }], repeat: "last" },
       ],
     }));
-    const server = spawn(join(bundle, "kforge"), ["--node", "scripted-server.mjs", "--script", script, "--port", "0"], { cwd: tmp, env: hostEnv() });
+    const server = spawn(join(bundle, "kforge"), ["--node", "scripted-server.mjs", "--script", script, "--models", "scripted", "--port", "0"], { cwd: tmp, env: hostEnv() });
     try {
       const url = await listening(server);
       const env = hostEnv({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: url, KFORGE_MODEL: "scripted", KFORGE_HOME: join(tmp, "search-home") });

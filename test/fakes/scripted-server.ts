@@ -219,10 +219,12 @@ async function main(argv: string[]): Promise<void> {
     return i === -1 ? undefined : argv[i + 1];
   };
   const file = arg("--script");
-  if (!file) throw new Error("usage: npx tsx test/fakes/scripted-server.ts --script FILE.json [--port N] [--log FILE.jsonl]");
+  if (!file) throw new Error("usage: npx tsx test/fakes/scripted-server.ts --script FILE.json [--port N] [--log FILE.jsonl] [--models ID,ID]");
   const log = arg("--log");
+  const models = arg("--models"); // what GET /models lists: kforge's pre-flight checks the configured model is served
   const server = await startScriptedServer(loadScriptFile(file), {
     port: Number(arg("--port") ?? 0),
+    ...(models ? { models: models.split(",").filter(Boolean) } : {}),
     ...(log ? { onRequest: (r) => appendFileSync(log, JSON.stringify({ ...r, authorization: r.authorization ? "present" : undefined }) + "\n") } : {}),
   });
   console.log(`scripted server listening on ${server.baseUrl}`);
