@@ -16,6 +16,7 @@ import { scrubbedEnv } from "./sandbox-env.ts";
 import { sandboxArgv } from "../sandbox/sandbox.ts";
 import { sandboxSpec } from "../sandbox/spec.ts";
 import { claimTempDir } from "../sandbox/sweep.ts";
+import { HarnessJob } from "./job.ts";
 
 /** Seconds allowed per phase; `job` covers modes that announce no phases (baseline, reference_check). */
 export interface PhaseLimits {
@@ -119,7 +120,8 @@ export class HarnessProcess {
   }
 
   /** Sends the job and resolves when its result arrives, a phase limit kills it, or it dies. */
-  run(job: Record<string, unknown>, limits: PhaseLimits, signal?: AbortSignal): Promise<JobOutcome> {
+  run(input: HarnessJob, limits: PhaseLimits, signal?: AbortSignal): Promise<JobOutcome> {
+    const job = HarnessJob.parse(input); // a malformed job is our bug: it fails here, before any process sees it
     const nonce = randomBytes(16).toString("hex");
     return new Promise<JobOutcome>((resolve) => {
       let phase = job["mode"] === "verify" ? "static" : "job"; // a verify job announces its phases at once

@@ -75,14 +75,33 @@ class Job:
     extra: dict = field(default_factory=dict)
 
 
+# The fields of tools/verifier/job.ts (HarnessJob) and their JSON types; anything else is refused.
+_FIELDS = {"mode": (str,), "nonce": (str,), "device": (str,), "problem": (dict,), "reference_path": (str,),
+           "kernel_path": (str, type(None)), "source": (str, type(None)), "timing": (bool,),
+           "baseline": (dict, type(None)), "static_checks": (bool,), "seed": (int,), "timing_budget_s": (int, float),
+           "extra": (dict,)}
+_REQUIRED = ("mode", "nonce", "device", "problem", "reference_path")
+
+
 def parse_job(line: str) -> Job:
+    """The job from the client, checked field by field: an unknown key or a wrong type is an error, not 'extra'."""
     raw = json.loads(line)
-    if raw.get("mode") not in MODES:
-        raise ValueError(f"job.mode must be one of {MODES}, got {raw.get('mode')!r}")
-    known = set(Job.__dataclass_fields__)
-    extra = {k: v for k, v in raw.items() if k not in known}
-    args = {k: v for k, v in raw.items() if k in known and k != "extra"}
-    return Job(**args, extra={**(raw.get("extra") or {}), **extra})
+    if not isinstance(raw, dict):
+        raise ValueError("a job is a JSON object")
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown job field(s): {', '.join(unknown)}")
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise ValueError(f"missing job field(s): {', '.join(missing)}")
+    for k, v in raw.items():
+        if not isinstance(v, _FIELDS[k]) or (isinstance(v, bool) and bool not in _FIELDS[k]):
+            raise ValueError(f"job.{k} has the wrong type ({type(v).__name__})")
+    if raw["mode"] not in MODES:
+        raise ValueError(f"job.mode must be one of {MODES}, got {raw['mode']!r}")
+    if raw["device"] not in ("cuda", "cpu"):
+        raise ValueError(f"job.device must be cuda or cpu, got {raw['device']!r}")
+    return Job(**raw)
 
 
 # ---- result builders: exactly the shapes of tools/verifier/result.ts (VerifyResult) ----
