@@ -34,6 +34,8 @@ sys.path.insert(0, HERE)
 from reply_code import extract_module  # noqa: E402
 
 PROBLEM = "softcap"
+
+
 def load(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)

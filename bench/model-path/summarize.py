@@ -38,7 +38,7 @@ def summarize(db, run_id, requests_path):
     run = db.execute("SELECT * FROM trace_runs WHERE id = ?", (run_id,)).fetchone()
     if run is None:
         raise SystemExit(f"summarize: no run {run_id} in the database")
-    art = lambda h: (db.execute("SELECT content FROM trace_artifacts WHERE hash = ?", (h,)).fetchone() or [None])[0] if h else None
+    art = lambda h: (db.execute("SELECT content FROM trace_artifacts WHERE hash = ?", (h,)).fetchone() or [None])[0] if h else None  # noqa: E731
     known = replies_by_module()
     nodes = []
     for n in db.execute("SELECT * FROM trace_nodes WHERE run_id = ? AND parent_id IS NOT NULL ORDER BY iteration, label", (run_id,)):
@@ -81,7 +81,7 @@ def summarize(db, run_id, requests_path):
 
 
 def report(s):
-    fmt = lambda x, spec: "-" if x is None else format(x, spec)
+    fmt = lambda x, spec: "-" if x is None else format(x, spec)  # noqa: E731
     lines = [f"model-path run {s['run']}: {s['status']} ({s['stop_reason']}), {s['nodes']} nodes, {s['correct']} correct, "
              f"best {fmt(s['best']['speedup'], '.2f')}x (node {s['best']['label']}), {s['search_s']} s of search, {s['tokens']} tokens"]
     if s["error"]:

@@ -343,7 +343,8 @@ def run_problem(p, plan, errors, tmp, results, a):
                 row["error"] = f"{type(e).__name__}: {str(e)[-300:]}"
                 log(f"  {label}: {row['error']}")
             results["rows"].append(row)
-        del q, k, v, gold, ref_out, sets
+        # Drop this shape's tensors before the next one is made (assignment, not del: the closures above name them).
+        q = k = v = gold = ref_out = sets = None
         torch.cuda.empty_cache()
 
 

@@ -57,7 +57,7 @@ def targets(records):
     return [
         {"target": "every variant accepted and correct", "value": None, "pass": not refused and not wrong,
          "detail": "; ".join(x for x in (f"not accepted: {', '.join(refused)}" if refused else "",
-                                          f"no correct kernel: {', '.join(wrong)}" if wrong else "") if x) or None},
+                                         f"no correct kernel: {', '.join(wrong)}" if wrong else "") if x) or None},
         {"target": f"none below {TARGETS['min_speedup']:.1f}x FlexAttention", "value": worst,
          "pass": complete and worst >= TARGETS["min_speedup"], "detail": None},
         {"target": f"geometric mean at least {TARGETS['geomean_speedup']:.1f}x", "value": g,

@@ -287,7 +287,7 @@ def check_shape(flex, create_block_mask, module, stem, spec, shape, device, dtyp
 
 
 def markdown(results, env):
-    lines = [f"# FlexAttention on the attention-gym variants", "", f"- {env}", "",
+    lines = ["# FlexAttention on the attention-gym variants", "", f"- {env}", "",
              "| variant | shape | runs | correct | max err (tol) | ms | TFLOP/s | density (block) | why not |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for s in r["shapes"] or [{"shape": {}, "why_not": r.get("why_not")}]:

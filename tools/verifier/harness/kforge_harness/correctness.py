@@ -25,7 +25,7 @@ def make_inputs(shape: dict, device: str, seed: int):
     b, h, hkv, s, d = shape["B"], shape["H"], shape["Hkv"], shape["S"], shape["D"]
     s_kv = shape.get("Skv") or s
     dt = input_dtype(shape)
-    mk = lambda heads, n: torch.randn((b, heads, n, d), generator=gen, device=device, dtype=torch.float32).to(dt)
+    mk = lambda heads, n: torch.randn((b, heads, n, d), generator=gen, device=device, dtype=torch.float32).to(dt)  # noqa: E731
     return mk(h, s), mk(hkv, s_kv), mk(hkv, s_kv)
 
 

@@ -23,7 +23,7 @@ def merge(trees: List[Optional[dict]], shapes: List[dict], used: set) -> Optiona
         return _fit([t["num"] for t in trees], shapes, used)
     keys = set(first)
     if any(set(t) != keys for t in trees) or any(t.get(k) != first.get(k) for t in trees for k in keys
-                                                  if not isinstance(first.get(k), (dict, list))):
+                                                 if not isinstance(first.get(k), (dict, list))):
         return None
     out = {}
     for k in keys:

@@ -96,5 +96,6 @@ class FakeCudaClock:
         timing._Event, timing._record, timing._elapsed, timing._synchronize, timing.WARMUP_S = self._saved
         return False
 
+
 if __name__ == "__main__":
     unittest.main()
