@@ -7,6 +7,7 @@ import type { RunRow } from "../../memory/trace-types.ts";
 import { loadProblem } from "../../problems/load.ts";
 import { withShapes } from "../../problems/shapes.ts";
 import { assertResumable } from "../../graph/run.ts";
+import { formatDuration, parseDuration } from "../../graph/budget.ts";
 import { DEFAULT_SEARCH_OPTIONS, type SearchOptions } from "../../graph/deps.ts";
 import { traceQueries } from "../../memory/trace-queries.ts";
 import type { Command } from "../command.ts";
@@ -16,37 +17,53 @@ import { openComponents } from "../search/components.ts";
 import { preflightModels } from "../../agents/preflight.ts";
 import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
 import { createRedactor } from "../../core/redact.ts";
+import { openRunLog } from "../../core/run-log.ts";
+import { extendBudget } from "../search/extend-budget.ts";
 
 /** The `resume` subcommand. */
 export const resumeCommand: Command = {
   name: "resume",
   summary: "continue an interrupted or killed search run where it stopped",
-  usage: "kforge resume RUN [--quiet] [--json]",
+  usage: "kforge resume RUN [--budget 2h] [--quiet] [--json]",
   details:
     "RUN may be a unique prefix of the run id. The run keeps its budget; time already spent counts.\n" +
+    "--budget 2h extends it: two more hours of wall time from this resume (checks included), recorded in the run.\n" +
     "Runs stopped because the model endpoint stayed down (status stopped) resume the same way, once it is back.",
-  options: { ...PROGRESS_FLAGS },
+  options: {
+    budget: { type: "string", valueName: "TIME", description: "more wall time from this resume, e.g. 30m, 2h (default: what is left of the run's budget)" },
+    ...PROGRESS_FLAGS,
+  },
   async run(args, ctx) {
+    const startedAt = Date.now(); // an extension counts from here
     const [ref] = args.positionals;
     if (!ref) throw new UserError("`kforge resume` needs a RUN id", { hint: "list runs with `kforge runs`" });
     if (!existsSync(ctx.config.dbPath)) throw new UserError(`no kforge database at ${ctx.config.dbPath}`, { hint: "set KFORGE_DB or KFORGE_HOME to where the run was made" });
     const db = openDatabase(ctx.config.dbPath);
     try {
-      const store = new TraceStore(db, { redactor: createRedactor(ctx.config.secrets) }).setup();
+      const redactor = createRedactor(ctx.config.secrets);
+      const store = new TraceStore(db, { redactor }).setup();
       const run = findRun(store, ref);
       assertResumable(run);
       const config = run.config as { problemPath?: string; shapes?: string; options?: Partial<SearchOptions> };
       // the run's own shapes (`search --shapes`), so a resumed run benchmarks what it began with
       const problem = withShapes(loadProblem(config.problemPath && existsSync(config.problemPath) ? config.problemPath : run.problem), config.shapes);
       const options: SearchOptions = { ...DEFAULT_SEARCH_OPTIONS, ...config.options };
-      const limits = traceQueries(db).getRun(run.id)!.budget;
+      const recorded = traceQueries(db).getRun(run.id)!.budget;
+      const more = typeof args.values["budget"] === "string" ? parseDuration(args.values["budget"]) : undefined;
       // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.
       await preflightModels(ctx.config);
       await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
+      // Recorded only now, once every check passed: a failed resume leaves the run's budget as it was.
+      const limits = more === undefined ? recorded : extendBudget(db, store, run.id, recorded, more);
       const components = await openComponents(ctx.config, problem, db, store, { runId: run.id, limits });
-      (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${run.id}\n`);
+      const out = ctx.json ? ctx.stderr : ctx.stdout;
+      out.write(`run ${run.id}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);
-      return await runSession(ctx, { runId: run.id, problem, limits, options, db, store, mode, components });
+      const left = `${formatDuration(Math.max(0, limits.wallMs - run.activeMs))} of ${formatDuration(limits.wallMs)} left${more === undefined ? "" : ` (extended by ${formatDuration(more)})`}`;
+      if (mode !== "quiet") out.write(`resuming ${run.problem}: ${left}\n`);
+      const log = openRunLog(ctx.config.home, run.id, ctx.config.logLevel, (t) => redactor.text(t));
+      log.info(`kforge resume: run ${run.id} (was ${run.status}), ${left}`);
+      return await runSession(ctx, { runId: run.id, problem, limits, options, db, store, mode, components, startedAt, log });
     } finally {
       db.close();
     }

@@ -18,6 +18,7 @@ import { defaultModelSettings } from "../../agents/model.ts";
 import { preflightModels } from "../../agents/preflight.ts";
 import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
 import { createRedactor } from "../../core/redact.ts";
+import { openRunLog } from "../../core/run-log.ts";
 
 /** The `search` subcommand. */
 export const searchCommand: Command = {
@@ -46,6 +47,7 @@ export const searchCommand: Command = {
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
+    const startedAt = Date.now(); // the wall budget counts from here
     const problem = withShapes(await resolveProblem(args, ctx), typeof args.values["shapes"] === "string" ? args.values["shapes"] : undefined);
     const limits = limitsFromFlags(args);
     const options = optionsFromFlags(args);
@@ -55,7 +57,8 @@ export const searchCommand: Command = {
     await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
     const db = openDatabase(ctx.config.dbPath);
     try {
-      const store = new TraceStore(db, { redactor: createRedactor(ctx.config.secrets) }).setup();
+      const redactor = createRedactor(ctx.config.secrets);
+      const store = new TraceStore(db, { redactor }).setup();
       const runId = newRunId();
       const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
       try {
@@ -66,8 +69,12 @@ export const searchCommand: Command = {
       }
       (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${runId}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);
-      if (mode !== "quiet") (ctx.json ? ctx.stderr : ctx.stdout).write(`searching ${problem.spec.name} (${describeLimits(limits)}, branching ${options.branching}, seed ${options.seed}) into ${ctx.config.dbPath}\n`);
-      return await runSession(ctx, { runId, problem, limits, options, db, store, mode, components });
+      const searching = `searching ${problem.spec.name} (${describeLimits(limits)} from the start, baselines included; branching ${options.branching}, seed ${options.seed}) into ${ctx.config.dbPath}`;
+      if (mode !== "quiet") (ctx.json ? ctx.stderr : ctx.stdout).write(`${searching}\n`);
+      const log = openRunLog(ctx.config.home, runId, ctx.config.logLevel, (t) => redactor.text(t));
+      log.info(`kforge search: run ${runId}, ${searching}`);
+      log.debug(`model ${model.provider}/${model.model ?? "-"}, python ${ctx.config.python}, problem folder ${problem.dir}`);
+      return await runSession(ctx, { runId, problem, limits, options, db, store, mode, components, startedAt, log });
     } finally {
       db.close();
     }

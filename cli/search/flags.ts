@@ -7,7 +7,7 @@ import type { ProgressMode } from "./progress.ts";
 
 /** The flags of a search's limits and knobs. */
 export const SEARCH_FLAGS: Record<string, OptionSpec> = {
-  budget: { type: "string", valueName: "TIME", description: "wall-time budget, e.g. 15m, 8h, 1h30m (default 15m)" },
+  budget: { type: "string", valueName: "TIME", description: "wall-clock budget from the command's start, baseline measurement included, e.g. 15m, 8h, 1h30m (default 15m)" },
   "max-nodes": { type: "string", valueName: "N", description: "stop after N candidate kernels" },
   "max-tokens": { type: "string", valueName: "N", description: "stop after N model tokens (prompt + completion)" },
   "max-cost": { type: "string", valueName: "USD", description: "stop after spending USD dollars on the model" },

@@ -11,6 +11,8 @@ import type { CommandContext } from "../command.ts";
 import type { SearchComponents } from "./components.ts";
 import { createProgress, fmtCount, type ProgressMode } from "./progress.ts";
 import { inertText } from "../../core/inert-text.ts";
+import type { RunLog } from "../../core/run-log.ts";
+import { describeTime, type SessionTime } from "./session-time.ts";
 
 /** Exit code of a run stopped because its model endpoint stayed down (EX_TEMPFAIL: try again later). */
 export const EXIT_STOPPED = 75;
@@ -26,6 +28,10 @@ export interface SessionInput {
   mode: ProgressMode;
   /** Opened (and checked) by the caller before the run was created or resumed. */
   components: SearchComponents;
+  /** When the command started (Date.now()): the wall budget counts from here, checks and baselines included. */
+  startedAt: number;
+  /** The run's log file (KFORGE_LOG sets its level). */
+  log: RunLog;
 }
 
 /** Drives the run to its end (or an interrupt), prints the summary, returns the exit code. */
@@ -33,31 +39,49 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
   const out = ctx.json ? ctx.stderr : ctx.stdout;
   const components = s.components;
   const run = s.store.getRun(s.runId)!;
-  // Search time as the budget counts it: what earlier sessions spent, plus this one's once the graph runs.
-  let drivingSince: number | null = null;
-  const elapsedMs = () => run.activeMs + (drivingSince === null ? 0 : Date.now() - drivingSince);
+  // The budget is wall time from the command's start: what earlier sessions spent, then all of this
+  // one (checks and baselines included), not only the graph's part of it.
+  const earlierMs = run.activeMs;
+  const elapsedMs = () => earlierMs + (Date.now() - s.startedAt);
   const progress = createProgress(s.mode, { out: out as NodeJS.WriteStream, store: s.store, runId: s.runId, limits: s.limits, elapsedMs });
-  components.setLog(progress.log);
+  const log = (line: string) => {
+    progress.log(line);
+    s.log.info(line);
+  };
+  components.setLog(log);
+  const time: SessionTime = { earlierMs, setupMs: 0, baselinesMs: 0, searchMs: 0, budgetMs: s.limits.wallMs };
   let summary: SearchSummary;
   try {
-    const baseline = await baselineOf(s, components.verifier, progress.log, ctx.signal).catch((err: unknown) => {
-      // Before the graph runs: record the failure here so the run is not left marked running.
+    const measuredAt = Date.now();
+    const baseline = await baselineOf(s, components.verifier, log, ctx.signal).catch((err: unknown) => {
+      // Before the graph runs: record the failure (and the time it took) so the run is not left marked running.
+      s.store.heartbeat(s.runId, elapsedMs());
       s.store.setRunStatus(s.runId, ctx.signal.aborted ? "interrupted" : "failed", { stopReason: ctx.signal.aborted ? "interrupted" : "error", error: (err as Error).message });
+      s.log.error(`before the search: ${(err as Error).message}`);
       throw err;
     });
+    const drivingSince = Date.now();
+    time.baselinesMs = drivingSince - measuredAt; // near 0 on a resume: the run's baselines are reused
+    time.setupMs = measuredAt - s.startedAt;
+    // driveRun counts from the run's recorded time: record this session's time so far, so the budget includes it.
+    s.store.heartbeat(s.runId, elapsedMs());
+    log(`before the search: checks ${formatDuration(time.setupMs)}, baselines ${formatDuration(time.baselinesMs)}; ${formatDuration(Math.max(0, s.limits.wallMs - elapsedMs()))} of the budget left`);
     if (baseline?.gpu) components.setGpu(baseline.gpu);
-    drivingSince = Date.now();
     summary = await driveRun(s.runId, {
       db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,
-      memory: components.memory, limits: s.limits, ...(components.spend ? { spend: components.spend } : {}), endpointDown: components.endpointDown, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress, signal: ctx.signal,
+      memory: components.memory, limits: s.limits, ...(components.spend ? { spend: components.spend } : {}), endpointDown: components.endpointDown, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress: { ...progress, log }, signal: ctx.signal,
       ...(baseline ? { baseline } : {}),
     });
+    time.searchMs = Date.now() - drivingSince;
   } finally {
     progress.stop();
     await components.close();
   }
-  if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else ctx.stdout.write(`${describeSummary(summary)}\n`);
+  s.store.recordEvent(s.runId, null, "time", `this session: ${describeTime(time)}`);
+  s.log.info(`${summary.status}${summary.stopReason ? ` (${summary.stopReason})` : ""}: ${summary.nodes} nodes, ${summary.correct} correct, best ${summary.bestSpeedup ?? "none"}; ${describeTime(time)}`);
+  if (summary.error) s.log.error(summary.error);
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ...summary, time, log: s.log.path }, null, 2)}\n`);
+  else ctx.stdout.write(`${describeSummary(summary, time, s.log.path)}\n`);
   return summary.status === "interrupted" ? 130 : summary.status === "failed" ? 1 : summary.status === "stopped" ? EXIT_STOPPED : 0;
 }
 
@@ -83,7 +107,7 @@ async function baselineOf(
 }
 
 /** The final lines a person reads. */
-export function describeSummary(s: SearchSummary): string {
+export function describeSummary(s: SearchSummary, time?: SessionTime, logPath?: string): string {
   const best = s.bestSpeedup === null ? "no correct kernel" : `best ${s.bestSpeedup.toFixed(3)}x (node ${s.bestLabel})`;
   const head = `${s.status}${s.stopReason ? ` (${s.stopReason})` : ""}: ${s.nodes} nodes, ${s.correct} correct, ${best}, ${fmtCount(s.tokens)} tokens, $${s.costUsd.toFixed(2)}, ${formatDuration(s.elapsedMs)}`;
   const next =
@@ -93,5 +117,11 @@ export function describeSummary(s: SearchSummary): string {
         ? `resume: kforge resume ${s.runId}`
         : `inspect: kforge trace ${s.runId}${s.bestNode ? `   export the best: kforge export ${s.runId}` : ""}`;
   // The error may quote a server or a model: nothing in it may steer the terminal.
-  return [head, ...(s.error ? [`error: ${inertText(s.error)}`] : []), next].join("\n");
+  return [
+    head,
+    ...(time ? [`time: ${describeTime(time)}`] : []),
+    ...(s.error ? [`error: ${inertText(s.error)}`] : []),
+    ...(logPath ? [`log: ${logPath}`] : []),
+    next,
+  ].join("\n");
 }
