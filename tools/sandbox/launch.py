@@ -28,28 +28,30 @@ import resource
 import signal
 import stat
 import sys
+from typing import Any, Mapping, Optional, Sequence, cast
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # run with -I (no user site, no PYTHON* variables), which also drops the script's dir
 
 import linux as L  # noqa: E402
+
 SPEC_PATH = os.path.join(HERE, "spec.json")
 SETUP_FAILED = 121
 
 
-def load_spec() -> dict:
+def load_spec() -> dict[str, Any]:
     with open(SPEC_PATH) as f:
-        return json.load(f)
+        return cast(dict[str, Any], json.load(f))
 
 
-def sandbox_env(spec: dict, environ: dict) -> dict:
+def sandbox_env(spec: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
     """The allow-listed names the caller set, minus anything that looks like a secret."""
     allowed = set(spec["env_allow"]) | set(spec["env_set"])
     secret = re.compile(spec["secret_name_pattern"], re.I)
     return {k: v for k, v in environ.items() if k in allowed and not secret.search(k)}
 
 
-def python_paths() -> list:
+def python_paths() -> list[str]:
     """Directories this interpreter needs (prefixes, stdlib, site-packages with torch/triton), read-only."""
     import importlib.util
     import sysconfig
@@ -85,7 +87,7 @@ class RootBuilder:
 
     def __init__(self, root: str):
         self.root = root
-        self.readonly: list = []
+        self.readonly: list[tuple[str, Optional[str]]] = []
 
     def at(self, path: str) -> str:
         return self.root + os.path.abspath(path)
@@ -121,7 +123,7 @@ class RootBuilder:
             L.mount(None, dst, None, L.MS_REMOUNT | L.MS_BIND | L.MS_RDONLY | keep)
 
 
-def build_root(args, spec: dict, root: str) -> None:
+def build_root(args: argparse.Namespace, spec: dict[str, Any], root: str) -> None:
     b = RootBuilder(root)
     L.mount("tmpfs", root, "tmpfs", L.MS_NOSUID | L.MS_NODEV, "mode=755,size=16m")
     for p in spec["system_ro"]:
@@ -201,7 +203,7 @@ def user_processes() -> int:
     return n
 
 
-def set_limits(spec: dict, gpu: bool, already_running: int) -> None:
+def set_limits(spec: dict[str, Any], gpu: bool, already_running: int) -> None:
     lim = spec["limits"]
     mb = 1024 * 1024
     nproc = lim["nproc"] + already_running
@@ -215,9 +217,9 @@ def set_limits(spec: dict, gpu: bool, already_running: int) -> None:
         resource.setrlimit(what, (value, value))
 
 
-def sandbox_uid(spec: dict) -> int:
+def sandbox_uid(spec: dict[str, Any]) -> int:
     """A uid of this sandbox's own (the launcher's pid picks it), so RLIMIT_NPROC and file ownership are per sandbox."""
-    return spec["sandbox_uid_base"] + os.getpid() % spec["sandbox_uid_count"]
+    return int(spec["sandbox_uid_base"]) + os.getpid() % int(spec["sandbox_uid_count"])
 
 
 def become_unprivileged(uid: int, gid: int, userns: bool) -> None:
@@ -242,7 +244,7 @@ def enter_namespaces(userns: bool) -> None:
             f.write(text)
 
 
-def child(args, spec: dict, userns: bool, uid: int, already_running: int) -> None:
+def child(args: argparse.Namespace, spec: dict[str, Any], userns: bool, uid: int, already_running: int) -> None:
     """PID 1 of the new namespaces: build the root, drop privileges, exec the command. Never returns."""
     try:
         L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -268,7 +270,7 @@ def child(args, spec: dict, userns: bool, uid: int, already_running: int) -> Non
         os._exit(SETUP_FAILED)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     spec = load_spec()
     L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)  # no sandbox outlives kforge, even after kill -9
     if args.parent_pid and os.getppid() != args.parent_pid:
@@ -296,13 +298,13 @@ def run(args) -> int:
         except InterruptedError:
             continue
     if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
+        term = os.WTERMSIG(status)
+        signal.signal(term, signal.SIG_DFL)
+        os.kill(os.getpid(), term)
     return os.WEXITSTATUS(status)
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", help="the command's writable temp dir (also its cwd, HOME and TMPDIR)")
     ap.add_argument("--gpu", action="store_true", help="bind the NVIDIA device nodes")

@@ -7,6 +7,7 @@ import ctypes
 import os
 import platform
 import struct
+from typing import Optional
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -64,7 +65,7 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _b(s):
+def _b(s: Optional[str]) -> Optional[bytes]:
     return None if s is None else os.fsencode(s)
 
 
@@ -72,7 +73,7 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
-def mount(source, target, fstype, flags, data=None) -> None:
+def mount(source: Optional[str], target: str, fstype: Optional[str], flags: int, data: Optional[str] = None) -> None:
     _check(_libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)), f"mount {target}")
 
 
@@ -101,7 +102,7 @@ def drop_capabilities() -> None:
     _check(_libc.syscall(ctypes.c_long(SYSCALLS[ARCH]["capset"]), hb, db), "capset")
 
 
-def install_seccomp(deny: list) -> None:
+def install_seccomp(deny: list[str]) -> None:
     """A filter that answers EPERM to the named syscalls, to namespace-creating clone() flags and ENOSYS to
     clone3 (whose flags a filter cannot read; libc then falls back to clone). Needs no_new_privs first."""
     nrs = SYSCALLS.get(ARCH)

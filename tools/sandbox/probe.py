@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,7 +34,7 @@ print(json.dumps({
 """
 
 
-def probe(userns: bool = False) -> dict:
+def probe(userns: bool = False) -> dict[str, Any]:
     """{"ok", "mode", "layers": {name: bool}, "error"?}: what a sandboxed process observed about itself."""
     mode = "userns" if userns or os.geteuid() != 0 else "root"
     with tempfile.TemporaryDirectory(prefix="kforge-probe-") as work:
