@@ -4,13 +4,14 @@
  * that came close (compile errors, wrong output near tolerance) compete as repairs, which is what
  * the search falls back on while nothing is correct yet.
  */
+import type { NodeStatus } from "../memory/trace-types.ts";
 
 /** What the policy needs to know about a node. */
 export interface PolicyNode {
   id: string;
   parentId: string | null;
   depth: number;
-  status: string;
+  status: NodeStatus;
   speedup: number | null;
   /** For wrong_output: worst max-error / allowance over failing checks (null when non-finite). */
   errorRatio: number | null;

@@ -11,7 +11,7 @@ import type { DB } from "../memory/db.ts";
 import type { TraceStore } from "../memory/trace-store.ts";
 import type { RunRow, RunStopReason } from "../memory/trace-types.ts";
 import { describeError, EndpointUnreachableError, UserError } from "../core/errors.ts";
-import { buildSearchGraph } from "./graph.ts";
+import { searchGraphBuilder } from "./graph.ts";
 import type { GraphDeps, SearchOptions } from "./deps.ts";
 import { wallGraceMs, type BudgetLimits } from "./budget.ts";
 
@@ -42,6 +42,14 @@ export interface SearchSummary {
 
 /** How often the run's heartbeat and search time are written (kforge runs tells live from dead runs by it). */
 export const HEARTBEAT_MS = 5_000;
+
+/**
+ * LangGraph's recursion limit counts supersteps per invoke (default 25) and would end a search after
+ * three iterations (seven supersteps each: select … remember). The budget (select → graph/budget.ts) is the loop's real
+ * bound, so this is only a backstop against a bug that loops without spending anything: a million
+ * iterations, far past any budget a run can be given.
+ */
+const MAX_SUPERSTEPS = 7 * 1_000_000;
 
 /** A new run id: sortable by start time, unique enough to share a database. */
 export function newRunId(now = new Date()): string {
@@ -114,14 +122,16 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
 
   const deps: GraphDeps = { ...setup, runId, elapsedMs, signal: controller.signal };
   const checkpointer = new SqliteSaver(db);
-  const graph = buildSearchGraph(deps).compile({ checkpointer });
+  const graph = searchGraphBuilder.compile({ checkpointer });
   const thread = { configurable: { thread_id: runId } };
   try {
     const saved = await checkpointer.getTuple(thread);
     const final = await graph.invoke(saved ? null : { runId, problem: setup.problem.spec.name }, {
       ...thread,
+      // LangGraph types the context's optional fields as present-but-undefined: name them.
+      context: { ...deps, spend: deps.spend, baseline: deps.baseline },
       durability: "sync",
-      recursionLimit: 10_000_000,
+      recursionLimit: MAX_SUPERSTEPS,
       signal: controller.signal,
     });
     store.setRunStatus(runId, "done", { stopReason: final.stop ?? "finished" });

@@ -5,6 +5,20 @@
  */
 import { z } from "zod";
 import { ReducedValue, StateSchema } from "@langchain/langgraph";
+import type { NodeStatus } from "../memory/trace-types.ts";
+import type { StopReason } from "./budget.ts";
+
+// Compile-time check that a zod enum lists exactly the members of a union kept elsewhere.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/** A tree node's status (memory/trace-types.ts says what each means). */
+const Status = z.enum(["root", "coding", "coded", "no_kernel", "failed", "ok", "compile_error", "runtime_error", "wrong_output", "timeout", "rejected"]);
+const statusMatches: Same<z.infer<typeof Status>, NodeStatus> = true;
+
+/** Why the search ends (graph/budget.ts). */
+const Stop = z.enum(["budget:wall", "budget:nodes", "budget:tokens", "budget:cost", "target", "exhausted"]);
+const stopMatches: Same<z.infer<typeof Stop>, StopReason> = true;
+void statusMatches, stopMatches;
 
 /** The node chosen for expansion this iteration. */
 export const Selected = z.object({
@@ -19,7 +33,7 @@ export type PlannedChild = z.infer<typeof PlannedChild>;
 
 /** Where one candidate of the current batch stands. */
 export const BatchEntry = z.object({
-  status: z.string(),
+  status: Status,
   speedup: z.number().nullable(),
   summary: z.string(),
 });
@@ -46,7 +60,7 @@ export const SearchState = new StateSchema({
   /** Set when the profiler turned out unusable for this run (no ncu, no counter permission): why. */
   profilerOff: z.string().nullable().default(null),
   /** Why the search ends (null while it goes on). */
-  stop: z.enum(["budget:wall", "budget:nodes", "budget:tokens", "budget:cost", "target", "exhausted"]).nullable().default(null),
+  stop: Stop.nullable().default(null),
 });
 
 export type SearchStateValue = typeof SearchState.State;

@@ -1,5 +1,6 @@
 /** code: one task per idea (a Send), in parallel: the coder writes the child's kernel into the store. */
 import type { GraphDeps } from "../deps.ts";
+import type { NodeStatus } from "../../memory/trace-types.ts";
 import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
 import { exemplarsFor, loadView } from "../view.ts";
 
@@ -38,6 +39,6 @@ export async function code(state: SearchStateValue, deps: GraphDeps): Promise<Se
   }
 }
 
-function entry(status: string, speedup: number | null, summary: string): BatchEntry {
+function entry(status: NodeStatus, speedup: number | null, summary: string): BatchEntry {
   return { status, speedup, summary: summary.slice(0, 300) };
 }
