@@ -67,7 +67,9 @@ const db = openDatabase(path);
 const store = new WinsStore(db).setup();
 const wins = syntheticWins(nWins, 1);
 let t0 = performance.now();
-for (let i = 0; i < wins.length; i += 500) db.transaction(() => wins.slice(i, i + 500).forEach((w) => store.remember(w)))();
+for (let i = 0; i < wins.length; i += 500) db.transaction(() => wins.slice(i, i + 500).forEach((w) => {
+    store.remember(w);
+  }))();
 const insertMs = performance.now() - t0;
 db.pragma("wal_checkpoint(TRUNCATE)");
 db.exec("ANALYZE");

@@ -53,7 +53,7 @@ const SOURCE_RULES: Rule[] = [
   { feature: "windowed", where: "any", pattern: /\bQ - KV (?:\) )?<=? (?!0\b)|\bKV - Q (?:\) )?>=? -|\babs \( (?:Q - KV|KV - Q) \)|\bKV >=? Q - |\bQ - [\w.]+ (?:\) )?<=? KV\b|\bQ <=? KV \+ /, why: "q-kv distance bounded" },
   { feature: "windowed", where: "mask_mod", pattern: /\babs \( [^()]+ - [^()]+ \) <=? |\b\w+ - \w+ (?:\) )?<=? (?!0\b)[\w.]+/, why: "a bounded neighbourhood distance" },
   { feature: "windowed", where: "any", pattern: /\b\w*(?:window|WINDOW|Window)\w*\b/, why: "a window parameter" },
-  { feature: "prefix", where: "any", pattern: /(?<![-+] )\bKV <=? (?!Q\b)[\w.]+(?! [-+(\[])(?: |$)|\b(?!Q\b)[\w.]+ >=? KV\b/, why: "kv compared with a fixed bound" },
+  { feature: "prefix", where: "any", pattern: /(?<![-+] )\bKV <=? (?!Q\b)[\w.]+(?! [-+([])(?: |$)|\b(?!Q\b)[\w.]+ >=? KV\b/, why: "kv compared with a fixed bound" },
   { feature: "prefix", where: "any", pattern: /\b\w*(?:prefix|PREFIX|Prefix)\w*\b/, why: "a prefix parameter" },
   { feature: "document", where: "any", pattern: /\b(\w+) \[ Q \] == \1 \[ KV \]|\b(\w+) \[ KV \] == \2 \[ Q \]/, why: "same document id at q and kv" },
   { feature: "document", where: "any", pattern: /\b\w*(?:doc|DOC|Doc|segment|seq_id)\w* \[ (?:Q|KV) \]/, why: "a per-token document id" },
@@ -97,7 +97,9 @@ function canonicalTokens(src: string, where: Where): PyToken[] {
   const def = defs.find((d) => d.params.length === canon.length) ?? defs.find((d) => d.params.length === 5 || d.params.length === 4);
   if (def) {
     const names = def.params.length === 5 ? ["SCORE", "B", "H", "Q", "KV"] : ["B", "H", "Q", "KV"];
-    def.params.forEach((p, i) => rename.set(p, names[i]!));
+    def.params.forEach((p, i) => {
+      rename.set(p, names[i]!);
+    });
   }
   return tokens.map((t) => {
     if (t.kind === "name") return { kind: t.kind, text: rename.get(t.text) ?? t.text };
@@ -145,7 +147,11 @@ export function extractFeatures(v: VariantText): ExtractedFeatures {
   if (v.scoreMod) parts.push(featuresFromSource(v.scoreMod, "score_mod"));
   if (v.maskMod) parts.push(featuresFromSource(v.maskMod, "mask_mod"));
   if (v.description) parts.push(featuresFromText(v.description));
-  for (const p of parts) p.features.forEach((f, i) => add(f, p.evidence[i]!));
+  for (const p of parts) {
+    p.features.forEach((f, i) => {
+      add(f, p.evidence[i]!);
+    });
+  }
   for (const [key, value] of Object.entries(v.params ?? {})) {
     for (const [f, re] of PARAM_RULES) if (re.test(key) || (typeof value === "string" && re.test(value))) add(f, `${f}: param ${key}`);
   }

@@ -105,7 +105,9 @@ export function retrieveWins(store: WinsStore, query: RetrievalQuery, opts: { k?
   });
   groups.sort((a, b) => b.prelim - a.prelim);
   const chosen = new Set(groups.slice(0, GROUPS_OVERALL));
-  for (const feat of qset) groups.filter((g) => g.set.has(feat)).slice(0, GROUPS_PER_FEATURE).forEach((g) => chosen.add(g));
+  for (const feat of qset) groups.filter((g) => g.set.has(feat)).slice(0, GROUPS_PER_FEATURE).forEach((g) => {
+    chosen.add(g);
+  });
   const pool = new Map<number, Candidate>();
   const addWin = (w: WinKey) => {
     const f = parse(w.features);

@@ -38,7 +38,10 @@ const stores = new WeakMap<DB, WinsStore>();
 /** The k most relevant wins for a problem, best first, kernel sources included. */
 export function seedExemplars(db: DB, problem: RetrievalQuery, opts: { k?: number; gpu?: string } = {}): Exemplar[] {
   let store = stores.get(db);
-  if (!store) stores.set(db, (store = new WinsStore(db).setup()));
+  if (!store) {
+    store = new WinsStore(db).setup();
+    stores.set(db, store);
+  }
   const r = retrieveWins(store, { ...problem, gpu: opts.gpu ?? problem.gpu }, { k: opts.k ?? DEFAULT_EXEMPLARS });
   return r.results.map((x) => ({ rank: x.rank, win: store.get(x.win.id)!, score: x.score, queryFeatures: r.features }));
 }

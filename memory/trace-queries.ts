@@ -186,7 +186,10 @@ const shared = new WeakMap<DB, TraceQueries>();
 /** The queries over `db`, prepared once per connection (for callers that hold the writer's connection). */
 export function traceQueries(db: DB): TraceQueries {
   let q = shared.get(db);
-  if (!q) shared.set(db, (q = new TraceQueries(db)));
+  if (!q) {
+    q = new TraceQueries(db);
+    shared.set(db, q);
+  }
   return q;
 }
 

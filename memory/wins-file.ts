@@ -93,14 +93,26 @@ export function importWins(store: WinsStore, raw: unknown): ImportReport {
       const problem = typeof (entry as { problem?: unknown })?.problem === "string" ? String((entry as { problem: string }).problem) : null;
       const skip = (reason: string) => report.skipped.push({ index, problem, reason });
       const parsed = ExportedWin.safeParse(entry);
-      if (!parsed.success) return skip(`invalid: ${describeIssues(parsed.error)}`);
+      if (!parsed.success) {
+        skip(`invalid: ${describeIssues(parsed.error)}`);
+        return;
+      }
       const w = parsed.data;
-      if (kernelHash(w.kernel.source) !== w.kernel.sha256) return skip("kernel source does not match its sha256 (edited or corrupted)");
+      if (kernelHash(w.kernel.source) !== w.kernel.sha256) {
+        skip("kernel source does not match its sha256 (edited or corrupted)");
+        return;
+      }
       const inFile = seen.get(w.kernel.sha256);
-      if (inFile !== undefined) return skip(`duplicate: same kernel as entry ${inFile} of this file`);
+      if (inFile !== undefined) {
+        skip(`duplicate: same kernel as entry ${inFile} of this file`);
+        return;
+      }
       seen.set(w.kernel.sha256, index);
       const known = store.idOfKernel(w.kernel.sha256);
-      if (known !== undefined) return skip(`duplicate: kernel already in memory as win #${known}`);
+      if (known !== undefined) {
+        skip(`duplicate: kernel already in memory as win #${known}`);
+        return;
+      }
       const { kernel, provenance, ...rest } = w;
       const out = store.remember({ ...rest, kernelSource: kernel.source, runId: provenance.runId, nodeId: provenance.nodeId });
       report.imported.push({ index, id: out.id, problem: w.problem });

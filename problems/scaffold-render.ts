@@ -8,7 +8,7 @@ import type { ProblemSpec } from "./schema.ts";
 export function formatProblemJson(spec: { tags: readonly string[] } & Record<string, unknown>): string {
   const text = JSON.stringify(spec, null, 2)
     .replace(/\{\s*\n\s*"B"[^}]*\}/g, (m) => JSON.stringify(JSON.parse(m)).replace(/,"/g, ', "').replace(/":/g, '": '))
-    .replace(/"tags": \[[^\]]*\]/, (m) => `"tags": ${JSON.stringify(spec.tags).replace(/","/g, '", "')}`);
+    .replace(/"tags": \[[^\]]*\]/, () => `"tags": ${JSON.stringify(spec.tags).replace(/","/g, '", "')}`);
   return `${text}\n`;
 }
 

@@ -142,7 +142,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 /** The request's URL, or null when it cannot be one (the server answers 400). */
 function parseUrl(raw: string | undefined): URL | null {
   // Origin-form only ("/path?query"): "//host/..." would be read as another host's URL.
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//")) return null;
+  if (!raw?.startsWith("/") || raw.startsWith("//")) return null;
   try {
     const url = new URL(raw, "http://127.0.0.1");
     decodeURIComponent(url.pathname); // throws on malformed percent-encoding anywhere in the path

@@ -161,7 +161,11 @@ function hoistFutureImports(source: string): { hoisted: string[]; body: string }
   const hoisted: string[] = [];
   const body = source
     .split("\n")
-    .filter((line) => (/^from __future__ import [\w, ()]+$/.test(line.trim()) && !/^\s/.test(line) ? (hoisted.push(line), false) : true))
+    .filter((line) => {
+      const future = /^from __future__ import [\w, ()]+$/.test(line.trim()) && !/^\s/.test(line);
+      if (future) hoisted.push(line);
+      return !future;
+    })
     .join("\n");
   return { hoisted, body };
 }

@@ -22,7 +22,7 @@ export const uiCommand: Command = {
     const maxStreams = Number(args.values["max-streams"] ?? DEFAULT_MAX_STREAMS);
     if (!Number.isInteger(maxStreams) || maxStreams < 1 || maxStreams > 10_000) throw new UserError(`--max-streams needs a whole number from 1 to 10000, got "${String(args.values["max-streams"])}"`);
     const dbPath = typeof args.values["db"] === "string" ? args.values["db"] : ctx.config.dbPath;
-    let server;
+    let server: Awaited<ReturnType<typeof startUiServer>>;
     try {
       server = await startUiServer({ dbPath, port, maxStreams });
     } catch (err) {

@@ -29,6 +29,7 @@ function ok(speedups: Record<string, number>[], tflops: number[]): VerifyResult 
 }
 
 let dir: string;
+// biome-ignore lint/suspicious/noExplicitAny: JSON a Python script wrote; the test reads it the way the script's consumers do
 function collect(name: string, runs: string[][]): { status: number | null; json: Record<string, any>; md: string; stderr: string } {
   const tsv = join(dir, `${name}.tsv`);
   writeFileSync(tsv, runs.map((r) => r.join("\t")).join("\n") + "\n");

@@ -20,6 +20,7 @@ const dir = join(repoRoot(), "bench", "variants");
 const TOOLS = ["flex_check.py", "eval_mods.py", "aggregate.py"];
 
 type Shape = { B: number; H: number; S: number; Skv?: number; D: number };
+// biome-ignore lint/suspicious/noExplicitAny: JSON a Python script wrote; the test reads it the way the script's consumers do
 type T = Record<string, any>; // the captured tensors, as nested lists
 type P = { b: number; h: number; q: number; kv: number; s: number };
 type Want = { score?: number; mask?: boolean };
@@ -378,6 +379,7 @@ describe("variant mods on a small grid", () => {
 });
 
 /** flex_check.py's eager reference (vmapped mods, chunked rows) against one mod call per element in float64. */
+// biome-ignore lint/complexity/noUselessStringRaw: Python source, raw so a backslash added to it later stays Python's
 const REFERENCE_CHECK = String.raw`
 import json, math, os, sys
 import torch

@@ -114,7 +114,10 @@ export class ScriptRunner {
   /** Appends replies to the catch-all queue (created if the script has none). */
   push(...replies: ScriptedReply[]): void {
     let open = this.routes.find((r) => typeof r.route.match === "object" && Object.keys(r.route.match).length === 0);
-    if (!open) this.routes.push((open = { route: { match: {}, replies: [] }, next: 0 }));
+    if (!open) {
+      open = { route: { match: {}, replies: [] }, next: 0 };
+      this.routes.push(open);
+    }
     open.route.replies.push(...replies);
   }
 

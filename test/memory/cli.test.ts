@@ -12,7 +12,10 @@ import { H100, openStore, tempDbPath } from "./helpers.ts";
 async function kforge(db: string, args: string[]) {
   let stdout = "";
   let stderr = "";
-  const sink = (f: (s: string) => void) => new Writable({ write: (chunk, _e, cb) => (f(String(chunk)), cb()) });
+  const sink = (f: (s: string) => void) => new Writable({ write: (chunk, _e, cb) => {
+      f(String(chunk));
+      cb();
+    } });
   const before = process.env["KFORGE_DB"];
   process.env["KFORGE_DB"] = db;
   try {

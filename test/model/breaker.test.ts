@@ -28,7 +28,10 @@ describe("EndpointBreaker", () => {
     expect(r.events).toEqual(["breaker_open"]);
     const began = Date.now();
     const admitted: string[] = [];
-    const calls = ["a", "b"].map((name) => b.admit().then((p) => (admitted.push(name), p)));
+    const calls = ["a", "b"].map((name) => b.admit().then((p) => {
+      admitted.push(name);
+      return p;
+    }));
     // Whichever call wakes first is the probe; the other waits for its outcome.
     const first = await Promise.race(calls);
     expect(Date.now() - began).toBeGreaterThanOrEqual(35);
@@ -48,7 +51,10 @@ describe("EndpointBreaker", () => {
     const began = Date.now();
     // A call already waiting when the outage began: it becomes the first probe, which fails.
     const waiting = b.admit().then(
-      (p) => (p.done("down", "still HTTP 503"), "admitted"),
+      (p) => {
+        p.done("down", "still HTTP 503");
+        return "admitted";
+      },
       (e: unknown) => e,
     );
     let probes = 0;

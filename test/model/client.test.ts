@@ -21,7 +21,11 @@ describe("reasoning capture", () => {
         const deltas = { content: "", reasoning: "" };
         const { client } = fastClient(server.baseUrl, { stream });
         const res = await client.chat(
-          ask("coder", { onDelta: (d) => ((deltas.content += d.content ?? ""), (deltas.reasoning += d.reasoning ?? "")) }),
+          ask("coder", { onDelta: (d) => {
+            deltas.content += d.content ?? "";
+            deltas.reasoning += d.reasoning ?? "";
+          },
+        }),
         );
         expect(res.reasoning).toBe("First, tile over KV blocks.");
         expect(res.content).toBe("```python\nx = 1\n```");

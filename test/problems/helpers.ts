@@ -11,7 +11,10 @@ let cachedPython: string | undefined;
 export function torchPython(): string {
   if (cachedPython) return cachedPython;
   for (const candidate of [loadConfig().python, "/usr/bin/python3"]) {
-    if (spawnSync(candidate, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return (cachedPython = candidate);
+    if (spawnSync(candidate, ["-c", "import torch"], { stdio: "ignore" }).status === 0) {
+      cachedPython = candidate;
+      return candidate;
+    }
   }
   throw new Error("no Python with torch found: set KFORGE_PYTHON or install python3-torch");
 }
@@ -52,7 +55,10 @@ export function checkReferences(problems: { dir: string; emptyRowParams?: Record
 export async function kforgeInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const sink = () => {
     const chunks: string[] = [];
-    const stream = new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) });
+    const stream = new Writable({ write: (chunk, _enc, done) => {
+      chunks.push(String(chunk));
+      done();
+    } });
     return { stream, text: () => chunks.join("") };
   };
   const out = sink();

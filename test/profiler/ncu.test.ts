@@ -6,7 +6,7 @@ import { loadProblem } from "../../problems/load.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import { ERR_NVGPUCTRPERM } from "../../tools/profiler/ncu-errors.ts";
 import { NcuProfiler, NVTX_RANGE, tritonKernelNames } from "../../tools/profiler/ncu.ts";
-import { fakeNcu, fixtureSummary, NCU_FIXTURES } from "./helpers.ts";
+import { fakeNcu, fixtureSummary } from "./helpers.ts";
 
 const SOURCE = `import triton\nimport triton.language as tl\n\n@triton.autotune(configs=[], key=[])\n@triton.jit\ndef _attn_fwd(Q, K):\n    pass\n\ndef attention(q, k, v, *, scale, **params):\n    return q\n`;
 const BASE_ENV = { PATH: "/usr/local/bin:/usr/bin:/bin" };

@@ -21,7 +21,10 @@ export function tempDb(): { dir: string; path: string; db: DB; store: TraceStore
   const path = join(dir, "kforge.sqlite");
   const db = openDatabase(path);
   const store = new TraceStore(db).setup();
-  return { dir, path, db, store, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
+  return { dir, path, db, store, cleanup: () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    } };
 }
 
 /** A config for the scripted server at `baseUrl` (no real environment read); `env` adds or overrides variables. */

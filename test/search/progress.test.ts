@@ -48,6 +48,7 @@ describe("progress", () => {
     p.stop();
     const frames = screen.text.split("\x1b[J");
     expect(frames.length).toBeGreaterThanOrEqual(3);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the cursor-up escape is what the test looks for
     expect(screen.text).toMatch(/\x1b\[\d+A/); // the second frame moved up over the first
     for (const f of frames.slice(0, -1)) expect(f.split("\n").length - 1).toBeLessThanOrEqual(7);
   });

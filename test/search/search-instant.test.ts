@@ -125,7 +125,10 @@ describe("search (instant verifier)", () => {
   it("profiles the new best through the injected profiler; without one the trace says why", async () => {
     const calls: string[] = [];
     const profiler: Profiler = {
-      profile: async (req) => (calls.push(req.candidateId!), { status: "unavailable", reason: "ERR_NVGPUCTRPERM: no permission to read counters", costMs: 1 }),
+      profile: async (req) => {
+        calls.push(req.candidateId!);
+        return { status: "unavailable", reason: "ERR_NVGPUCTRPERM: no permission to read counters", costMs: 1 };
+      },
     };
     const a = start({ wallMs: 60_000, maxNodes: 12 }, { profiler });
     await driveRun(a.runId, a.setup);

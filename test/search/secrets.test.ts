@@ -84,6 +84,7 @@ describe("secrets never leave the orchestrator", () => {
     // The escapes were recorded as the model wrote them, and reached no terminal (NO_COLOR: kforge adds none itself).
     expect(nodeJson.stdout).toContain("\\u001b]0;");
     expect(node.stdout).toContain("all kernels verified");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test asserts no control characters reach the terminal
     for (const r of [search, trace, node, runs]) expect(r.stdout + r.stderr).not.toMatch(/[\x1b\x07\r\x9b]/);
 
     // Raw bytes of the database and its WAL/shm, whatever state they were left in.

@@ -33,7 +33,9 @@ describe("tree model and layout (the page's, run in Node)", () => {
       if (kids.length) expect(p.y).toBe((kids[0]!.y + kids.at(-1)!.y) / 2);
     }
     const leaves = layout.placed.filter((p) => !p.node.children.length).map((p) => p.y).sort((a, b) => a - b);
-    leaves.forEach((y, i) => expect(y).toBe(i * ROW_HEIGHT));
+    leaves.forEach((y, i) => {
+      expect(y).toBe(i * ROW_HEIGHT);
+    });
     const best = layout.byId.get(`${fx.run.runId}.5.1`)!;
     expect(hitTest(layout, best.x + 30, best.y + 3)?.node.label).toBe("5.1");
     expect(hitTest(layout, best.x + 30, best.y + ROW_HEIGHT * 0.6)?.node.label).not.toBe("5.1");

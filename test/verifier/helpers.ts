@@ -16,7 +16,10 @@ export function torchPython(): string {
   if (found) return found;
   const candidates = [process.env["KFORGE_PYTHON"], "python3", "/usr/bin/python3"].filter((p): p is string => !!p);
   for (const py of candidates) {
-    if (spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return (found = py);
+    if (spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0) {
+      found = py;
+      return py;
+    }
   }
   throw new Error(`no Python with torch among ${candidates.join(", ")}: install python3-torch or set KFORGE_PYTHON`);
 }

@@ -66,7 +66,7 @@ const RULES: Record<string, Rule> = {
       expectedGain: "high",
     };
   },
-  smallGrid(s, m) {
+  smallGrid(_s, m) {
     const waves = m["wavesPerSm"];
     if (waves === undefined || waves >= 1) return null;
     return {
@@ -146,7 +146,7 @@ const RULES: Record<string, Rule> = {
       expectedGain: "medium",
     };
   },
-  dramBound(s, m) {
+  dramBound(_s, m) {
     const dram = m["dramThroughputPct"] ?? 0;
     if (dram < HIGH_MEMORY_PCT) return null;
     return {
@@ -156,7 +156,7 @@ const RULES: Record<string, Rule> = {
       expectedGain: "high",
     };
   },
-  l1Bound(s, m) {
+  l1Bound(_s, m) {
     const l1 = m["l1ThroughputPct"] ?? 0;
     if (l1 < HIGH_MEMORY_PCT || (m["dramThroughputPct"] ?? 0) >= HIGH_MEMORY_PCT) return null;
     return {
@@ -166,7 +166,7 @@ const RULES: Record<string, Rule> = {
       expectedGain: "medium",
     };
   },
-  nearPeak(s, m) {
+  nearPeak(_s, m) {
     if ((m["tensorPipePct"] ?? 0) < 60) return null;
     return {
       issue: "the tensor pipe is near its peak",

@@ -74,7 +74,10 @@ export function tritonKernelNames(source: string): string[] {
   for (const line of source.split("\n")) {
     if (/^\s*@(triton\.)?jit\b/.test(line)) pending = true;
     const def = /^\s*def\s+(\w+)\s*\(/.exec(line);
-    if (def && pending) names.push(def[1] as string), (pending = false);
+    if (def && pending) {
+      names.push(def[1] as string);
+      pending = false;
+    }
   }
   return [...new Set(names)];
 }

@@ -35,17 +35,29 @@ export function parseCsvRows(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      }
       else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ",") row.push(field), (field = "");
+    else if (c === ",") {
+      row.push(field);
+      field = "";
+    }
     else if (c === "\n" || c === "\r") {
       if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(field), rows.push(row), (row = []), (field = "");
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
     } else field += c;
   }
-  if (field !== "" || row.length > 0) row.push(field), rows.push(row);
+  if (field !== "" || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -73,7 +85,7 @@ export function normaliseValue(raw: string, unit: string): number | null {
 export function parseNcuCsv(text: string): KernelMetrics[] {
   const rows = parseCsvRows(text).filter((r) => r.length > 1);
   const h = rows.findIndex((r) => r.includes("Kernel Name") && r.includes("ID"));
-  if (h < 0) throw new ToolError("ncu CSV has no header row (no \"ID\" / \"Kernel Name\" columns)", { context: { head: text.slice(0, 400) } });
+  if (h < 0) throw new ToolError("ncu CSV has no header row (no \"ID\" / \"Kernel Name\" columns)", { context: { tool: "profiler", log: text.slice(0, 400) } });
   const header = rows[h] as string[];
   const col = (name: string) => header.indexOf(name);
   const iId = col("ID");
@@ -83,7 +95,10 @@ export function parseNcuCsv(text: string): KernelMetrics[] {
   const kernel = (r: string[]) => {
     const id = r[iId] as string;
     let k = byId.get(id);
-    if (!k) byId.set(id, (k = { id, name: r[iName] as string, metrics: {} }));
+    if (!k) {
+      k = { id, name: r[iName] as string, metrics: {} };
+      byId.set(id, k);
+    }
     return k;
   };
   const iMetric = col("Metric Name");

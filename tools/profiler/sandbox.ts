@@ -56,8 +56,14 @@ export function runSandboxed(spec: SandboxSpec): Promise<SandboxExit> {
         /* already gone */
       }
     };
-    const timer = setTimeout(() => ((timedOut = true), killGroup()), spec.timeoutMs);
-    const onAbort = () => ((aborted = true), killGroup());
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, spec.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      killGroup();
+    };
     spec.signal?.addEventListener("abort", onAbort, { once: true });
     const keep = (acc: string, chunk: Buffer) => {
       const s = acc + chunk.toString("utf8");

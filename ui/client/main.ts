@@ -42,7 +42,10 @@ const view = new TreeView($<HTMLCanvasElement>("tree"), {
   },
   onHover: (p, x, y) => {
     const tip = $("tooltip");
-    if (!p) return void (tip.hidden = true);
+    if (!p) {
+      tip.hidden = true;
+      return;
+    }
     const n = p.node;
     tip.replaceChildren();
     append(tip, [
@@ -146,7 +149,10 @@ function listen(runId: string, cursor: number): void {
     renderRuns();
     renderRunHeader();
     showRunPanel();
-    if (batch.run.bestSpeedup !== bestBefore) void getJson<BestPoint[]>(`/api/runs/${encodeURIComponent(runId)}/best`).then((b) => ((state.best = b), renderBestChart()));
+    if (batch.run.bestSpeedup !== bestBefore) void getJson<BestPoint[]>(`/api/runs/${encodeURIComponent(runId)}/best`).then((b) => {
+        state.best = b;
+        renderBestChart();
+      });
     else renderBestChart();
     $("live-note").textContent = `updated ${new Date().toLocaleTimeString()}`;
   });
@@ -249,8 +255,15 @@ async function main(): Promise<void> {
     const b = state.model.best();
     if (b) void select(b.id).then(() => view.focus(b.id));
   });
-  $("expand-all").addEventListener("click", () => (state.model.expandAll(), relayout()));
-  $("collapse").addEventListener("click", () => (state.model.autoCollapse(state.selected ? [state.selected] : []), relayout(), view.fit()));
+  $("expand-all").addEventListener("click", () => {
+    state.model.expandAll();
+    relayout();
+  });
+  $("collapse").addEventListener("click", () => {
+    state.model.autoCollapse(state.selected ? [state.selected] : []);
+    relayout();
+    view.fit();
+  });
   $("find").addEventListener("keydown", (e) => {
     if (e.key !== "Enter") return;
     const input = e.target as HTMLInputElement;
@@ -261,7 +274,10 @@ async function main(): Promise<void> {
   document.addEventListener("keydown", (e) => {
     if ((e.target as HTMLElement).closest("input, textarea")) return;
     const dir = ({ ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right" } as const)[e.key as "ArrowUp"];
-    if (dir) (e.preventDefault(), navigate(dir));
+    if (dir) {
+      e.preventDefault();
+      navigate(dir);
+    }
   });
   new ResizeObserver(() => renderBestChart()).observe($("chart"));
   addEventListener("hashchange", () => void route());

@@ -9,7 +9,10 @@ import { critiqueSection, profileSection, verifierSection } from "./result-secti
 export function renderPanel(data: NodePanelData, runStartedAt: number, labelOf: (id: string) => string, onGo: (id: string) => void): HTMLElement {
   const d = data.detail;
   const n = d.node;
-  const link = (id: string, text: string) => h("a", { href: "#", class: "node-link", onclick: (e: Event) => (e.preventDefault(), onGo(id)) }, text);
+  const link = (id: string, text: string) => h("a", { href: "#", class: "node-link", onclick: (e: Event) => {
+    e.preventDefault();
+    onGo(id);
+  } }, text);
   const metrics = [
     n.status === "ok" && n.speedup !== null ? h("span", { class: "metric big" }, `${n.speedup.toFixed(2)}x`) : null,
     n.tflops !== null ? h("span", { class: "metric" }, `${n.tflops.toFixed(0)} TFLOP/s`) : null,
@@ -91,7 +94,9 @@ function kernelSection(data: NodePanelData): HTMLElement {
   const tab = (name: string, label: string, content: HTMLElement) => {
     const b = h("button", { class: "tab", role: "tab", "data-tab": name }, label);
     b.addEventListener("click", () => {
-      tabs.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === b));
+      tabs.querySelectorAll(".tab").forEach((t) => {
+        t.classList.toggle("active", t === b);
+      });
       body.replaceChildren(content);
     });
     tabs.append(b);

@@ -43,7 +43,10 @@ export function runHeader(r: RunRow, bestLabel: string | null, onGo: (id: string
       stat("nodes", num(r.nodes)),
       stat("correct", num(r.correct)),
       r.bestSpeedup !== null && r.bestNode
-        ? h("a", { href: "#", class: "stat best", title: "select the best node", onclick: (e: Event) => (e.preventDefault(), onGo(r.bestNode!)) }, h("span", { class: "stat-value" }, `${r.bestSpeedup.toFixed(2)}x`), h("span", { class: "stat-label" }, `best · ${bestLabel}`))
+        ? h("a", { href: "#", class: "stat best", title: "select the best node", onclick: (e: Event) => {
+          e.preventDefault();
+          onGo(r.bestNode!);
+        } }, h("span", { class: "stat-value" }, `${r.bestSpeedup.toFixed(2)}x`), h("span", { class: "stat-label" }, `best · ${bestLabel}`))
         : stat("best", "—"),
       stat("time", formatRunTime(ms)),
       stat("cost", `$${r.costUsd.toFixed(2)}`),

@@ -16,7 +16,10 @@ export function renderRunPanel(r: RunRow, bestLabel: string | null, onGo: (id: s
       "run-outcome",
       "Outcome",
       kv([
-        ["best", r.bestNode && r.bestSpeedup !== null ? h("a", { href: "#", class: "node-link", onclick: (e: Event) => (e.preventDefault(), onGo(r.bestNode!)) }, `${bestLabel ?? r.bestNode} · ${r.bestSpeedup.toFixed(2)}x`) : "no correct kernel yet"],
+        ["best", r.bestNode && r.bestSpeedup !== null ? h("a", { href: "#", class: "node-link", onclick: (e: Event) => {
+          e.preventDefault();
+          onGo(r.bestNode!);
+        } }, `${bestLabel ?? r.bestNode} · ${r.bestSpeedup.toFixed(2)}x`) : "no correct kernel yet"],
         ["nodes", `${num(r.nodes)} (${num(r.correct)} correct)`],
         ["stop reason", r.stopReason],
         ["error", r.error],
