@@ -5,9 +5,9 @@
  * A model or endpoint failure, or a refused reservation, comes back as a value for the agent to turn
  * into a recorded failure; only an abort (Ctrl-C, budget) or an unreachable endpoint is thrown.
  */
-import { ConfigError, InfraError, KforgeError } from "../core/errors.ts";
+import { ConfigError, InfraError, KforgeError, modelCallOf } from "../core/errors.ts";
 import type { LlmCallRecord } from "../memory/trace-types.ts";
-import type { AgentRole, ChatMessage, ChatResponse, ModelClient, RetryRecord } from "./model-types.ts";
+import type { AgentRole, ChatMessage, ChatResponse, ModelClient } from "./model-types.ts";
 import type { AgentCallContext } from "./types.ts";
 import type { EndpointBreaker } from "./breaker.ts";
 import type { SpendGate } from "./spend-gate.ts";
@@ -67,7 +67,7 @@ export async function callModel(deps: LlmDeps, role: AgentRole, messages: ChatMe
     // The endpoint failed (down, timing out, refusing the key or model); a model's garbage means it is up.
     const endpoint = err instanceof InfraError || err instanceof ConfigError;
     pass?.done(endpoint ? "down" : "up", err.message.slice(0, 200));
-    const retries = (err.context["retries"] as RetryRecord[] | undefined) ?? [];
+    const retries = modelCallOf(err)?.retries ?? [];
     const code = "code" in err && !err.message.includes(String(err.code)) ? `${String(err.code)}: ` : "";
     deps.record({ ...base, latencyMs: performance.now() - started, error: `${err.name}: ${err.message}`, attempts: Math.max(1, retries.length), retries });
     return { ok: false, error: `${code}${err.message}`, blame: err.blame, endpoint };

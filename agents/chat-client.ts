@@ -3,7 +3,7 @@
  * the retry loop around chat-attempt.ts, token accounting and cost.
  */
 import OpenAI from "openai";
-import { ConfigError, InfraError, ModelError } from "../core/errors.ts";
+import { ConfigError, InfraError, ModelError, type ModelCallContext } from "../core/errors.ts";
 import type { ModelLimits } from "../core/config.ts";
 import { NO_REDACTION, type Redactor } from "../core/redact.ts";
 import type { ChatRequest, ChatResponse, ModelClient, RetryRecord } from "./model-types.ts";
@@ -111,7 +111,7 @@ export class ChatClient implements ModelClient {
         this.provider === "deepseek"
           ? `check your network and https://status.deepseek.com; test with: curl ${this.#endpoint.baseUrl}/models -H "Authorization: Bearer $DEEPSEEK_API_KEY"`
           : `check the server is up and serving: curl ${this.#endpoint.baseUrl}/models (set KFORGE_BASE_URL to the right host:port/v1)`,
-      context: this.context(attempts, failure, retries),
+      context: { call: this.context(attempts, failure, retries) },
     });
   }
 
@@ -149,7 +149,7 @@ export class ChatClient implements ModelClient {
         : f.status === 402
           ? "top up the provider account, or point KFORGE_PROVIDER at another endpoint"
           : `check KFORGE_MODEL ("${this.model}") and the base URL (${this.#endpoint.baseUrl}); list models with: curl ${this.#endpoint.baseUrl}/models`;
-    return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, { hint, context: this.context(retries.length, f, retries) });
+    return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, { hint, context: { call: this.context(retries.length, f, retries) } });
   }
 
   private modelError(f: AttemptFailure, attempts: number, retries: RetryRecord[]): ModelError {
@@ -167,7 +167,7 @@ export class ChatClient implements ModelClient {
     });
   }
 
-  private context(attempts: number, f: AttemptFailure, retries: RetryRecord[]): Record<string, unknown> {
+  private context(attempts: number, f: AttemptFailure, retries: RetryRecord[]): ModelCallContext {
     return { provider: this.provider, model: this.model, baseUrl: this.#endpoint.baseUrl, attempts, status: f.status, retries };
   }
 

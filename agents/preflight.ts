@@ -28,7 +28,7 @@ export async function preflightModels(config: Config): Promise<void> {
     const answer = redactor.text(refusal.text);
     throw new ConfigError(`model endpoint ${e.baseUrl} (model "${e.model}") cannot serve the search: ${answer}`, {
       hint: redactor.text(hintFor(refusal, e)),
-      context: { baseUrl: e.baseUrl, model: e.model, kind: refusal.kind, answer },
+      context: { call: { provider: e.provider, model: e.model, baseUrl: e.baseUrl }, refusal: { kind: refusal.kind, answer } },
     });
   }
 }

@@ -65,7 +65,7 @@ export function loadProblem(nameOrPath: string, dirs: ProblemDirs | string = def
     const lines = parsed.error.issues.map((i) => `  ${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
     throw new ProblemError(`${jsonPath}: invalid problem\n${lines.join("\n")}`, {
       hint: "see ARCHITECTURE.md (Problem contract) or an existing problem such as problems/softcap/problem.json",
-      context: { file: jsonPath, issues: parsed.error.issues },
+      context: { file: jsonPath, issues: lines },
     });
   }
   const referencePath = join(folder, "reference.py");

@@ -105,7 +105,7 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
       const lines = inspection.errors.map((e) => `  ${rename(e.file ?? "?")}${e.line ? `:${e.line}` : ""}: ${rename(e.message)}`);
       throw new ProblemError(`cannot make "${opts.name}": the variant file${mods.length > 1 ? "s" : ""} need${mods.length > 1 ? "" : "s"} fixing\n${lines.join("\n")}`, {
         hint: "a variant defines score_mod(score, b, h, q_idx, kv_idx) / mask_mod(b, h, q_idx, kv_idx), or a factory generate_*(...) returning them",
-        context: { errors: inspection.errors },
+        context: { issues: lines },
       });
     }
     const v = inspection.variant;

@@ -206,6 +206,6 @@ async function renderPy(input: Pick<ProposeOfflineInput, "problemDir" | "python"
     if (e.code === 2) {
       throw new ProblemError(detail, { hint: "rewrite the mod within the offline template's subset, or use a model", context: { problemDir: input.problemDir } });
     }
-    throw new ToolError(`render.py failed: ${detail}`, { context: { problemDir: input.problemDir, args } });
+    throw new ToolError(`render.py failed: ${detail}`, { context: { tool: "render.py", problemDir: input.problemDir, args } });
   }
 }

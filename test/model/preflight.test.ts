@@ -78,7 +78,7 @@ describe("preflightModels", () => {
     await new Promise<void>((ok) => html!.listen(0, "127.0.0.1", () => ok()));
     const err = await refusal(`http://127.0.0.1:${(html.address() as AddressInfo).port}/v1`);
     expect(err.message).toMatch(/a chat completion answered HTTP 404 with an HTML page, not JSON/);
-    expect(err.context["kind"]).toBe("not_api");
+    expect(err.context?.refusal?.kind).toBe("not_api");
   });
 
   it("checks nothing for the offline policy", async () => {

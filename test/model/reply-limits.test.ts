@@ -35,7 +35,7 @@ describe("reply size cap", () => {
     expect(server.requests).toHaveLength(1); // not retried
     expect(delays).toEqual([]);
     expect(seen).toBeLessThanOrEqual(1000 + 100);
-    expect(err.context["retries"]).toEqual([expect.objectContaining({ attempt: 1, errorClass: "too-large" })]);
+    expect(err.context?.retries).toEqual([expect.objectContaining({ attempt: 1, errorClass: "too-large" })]);
   });
 
   it("refuses a JSON reply past the cap, whether asked for or sent instead of a stream", async () => {

@@ -91,7 +91,7 @@ describe("giving up", () => {
     expect((err as InfraError).message).toContain(baseUrl);
     expect((err as InfraError).message).toMatch(/ECONNREFUSED/);
     expect((err as InfraError).hint).toContain(`curl ${baseUrl}/models`);
-    expect((err as InfraError).context["attempts"]).toBe(MAX_ATTEMPTS);
+    expect((err as InfraError).context?.call?.attempts).toBe(MAX_ATTEMPTS);
     expect(delays).toHaveLength(MAX_ATTEMPTS - 1);
     expect(Date.now() - started).toBeLessThan(2000);
   });

@@ -102,12 +102,12 @@ export class HarnessProcess {
         reject(e.code === "ENOENT" ? new ConfigError(`cannot run ${argv[0]}: not found`, { hint: "set KFORGE_PYTHON to a Python with torch (and triton on GPU hosts)" }) : new ToolError(`harness spawn failed: ${e.message}`, { cause: e })));
       this.onEvent((e) => {
         if (e.event === "ready") resolve({ pid: Number(e["pid"]), torch: String(e["torch"] ?? ""), gpu: String(e["gpu"] ?? "") });
-        if (e.event === "harness_error") reject(new ToolError(`the verifier harness failed to start: ${String(e["message"])}`, { context: { trace: e["trace"] } }));
+        if (e.event === "harness_error") reject(new ToolError(`the verifier harness failed to start: ${String(e["message"])}`, { context: { tool: "verifier", log: String(e["trace"] ?? "") } }));
       });
       void this.closedPromise.then(({ code, signal }) =>
         reject(new ToolError(`the verifier harness exited before it was ready (code ${code}, signal ${signal})`, {
           hint: `run \`${opts.python} ${harnessScript()} --probe\` to see whether torch imports`,
-          context: { log: this.log.slice(-4000) },
+          context: { tool: "verifier", log: this.log.slice(-4000) },
         })),
       );
     });

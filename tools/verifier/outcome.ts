@@ -21,7 +21,7 @@ export function throwIfProblemError(result: unknown): void {
   if (r?.status !== "problem_error") return;
   throw new ProblemError(String(r.message ?? "the problem is broken"), {
     hint: "fix the problem's reference.py or variant file at the place named, then run again",
-    context: { file: r.file ?? null, line: r.line ?? null },
+    context: { ...(typeof r.file === "string" ? { file: r.file } : {}), ...(typeof r.line === "number" ? { line: r.line } : {}) },
   });
 }
 
@@ -35,7 +35,7 @@ export function toVerifyResult(o: JobOutcome, timing: { startMs: number; totalMs
       const parsed = VerifyResult.safeParse(o.result);
       if (!parsed.success) {
         throw new ToolError(`the verifier harness sent a malformed result: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`, {
-          context: { result: o.result },
+          context: { tool: "verifier", result: o.result },
         });
       }
       const r = parsed.data;
@@ -60,7 +60,7 @@ export function toVerifyResult(o: JobOutcome, timing: { startMs: number; totalMs
       };
     }
     case "harness_error":
-      throw new ToolError(`the verifier harness failed: ${o.message.slice(0, 2000)}`, { context: { log: o.log } });
+      throw new ToolError(`the verifier harness failed: ${o.message.slice(0, 2000)}`, { context: { tool: "verifier", log: o.log } });
     case "aborted":
       throw abortError();
   }

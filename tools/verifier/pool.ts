@@ -201,7 +201,7 @@ export class VerifierPool implements Verifier {
       throwIfProblemError(o.result);
       const r = o.result as { shapes?: unknown; gpu?: unknown };
       const parsed = BaselineTimingsSchema.safeParse({ problem: problem.spec.name, gpu: r.gpu, shapes: r.shapes, measuredAt: new Date().toISOString() });
-      if (!parsed.success) throw new ToolError("the harness sent malformed baseline timings", { context: { result: o.result } });
+      if (!parsed.success) throw new ToolError("the harness sent malformed baseline timings", { context: { tool: "verifier", result: o.result } });
       return parsed.data;
     });
   }
