@@ -37,8 +37,7 @@ export const SearchContext = z.object({
 
 // Compile-time check that the schema and GraphDeps describe the same thing.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameShape: Same<z.infer<typeof SearchContext>, GraphDeps> = true;
-void sameShape;
+const _sameShape: Same<z.infer<typeof SearchContext>, GraphDeps> = true;
 
 /** The run config a node receives, with the search context in it. */
 export type SearchConfig = LangGraphRunnableConfig<GraphDeps>;

@@ -13,12 +13,11 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 /** A tree node's status (memory/trace-types.ts says what each means). */
 const Status = z.enum(["root", "coding", "coded", "no_kernel", "failed", "ok", "compile_error", "runtime_error", "wrong_output", "timeout", "rejected"]);
-const statusMatches: Same<z.infer<typeof Status>, NodeStatus> = true;
+const _statusMatches: Same<z.infer<typeof Status>, NodeStatus> = true;
 
 /** Why the search ends (graph/budget.ts). */
 const Stop = z.enum(["budget:wall", "budget:nodes", "budget:tokens", "budget:cost", "target", "exhausted"]);
-const stopMatches: Same<z.infer<typeof Stop>, StopReason> = true;
-void statusMatches, stopMatches;
+const _stopMatches: Same<z.infer<typeof Stop>, StopReason> = true;
 
 /** The node chosen for expansion this iteration. */
 export const Selected = z.object({
