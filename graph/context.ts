@@ -3,6 +3,8 @@
  * handed to each run as `invoke(input, { context })` instead of being closed over when the graph
  * is built. That is what lets one module-level graph exist (graph.ts), which LangGraph's CLI and
  * Studio load through langgraph.json. The context is not checkpointed: a resume passes it again.
+ * A JSON-only client (Studio, the dev server's HTTP API) can show the graph and its state but cannot
+ * build live objects, so a run started there is refused by this schema, which names what is missing.
  */
 import { z } from "zod";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
