@@ -66,7 +66,7 @@ export function chooseNode(nodes: PolicyNode[], opts: PolicyOptions): Choice | n
 
   let pick: Choice | null = null;
   for (const n of nodes) {
-    const value = valueOf(n, { anyCorrect, best, byId, quality, maxRepairChain: opts.maxRepairChain });
+    const value = nodeValue(n, { anyCorrect, best, byId, quality, maxRepairChain: opts.maxRepairChain });
     if (value === null || n.depth >= opts.maxDepth) continue;
     const visits = expansions.get(n.id)?.size ?? 0;
     if (n.status !== "root" && n.status !== "ok" && visits > 0) continue; // a failure is repaired once; its child carries on
@@ -81,7 +81,7 @@ export function chooseNode(nodes: PolicyNode[], opts: PolicyOptions): Choice | n
   return pick;
 }
 
-function valueOf(
+function nodeValue(
   n: PolicyNode,
   ctx: { anyCorrect: boolean; best: number | null; byId: Map<string, PolicyNode>; quality: (n: PolicyNode) => number; maxRepairChain: number },
 ): number | null {

@@ -54,7 +54,9 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
           : deps.agents.kind === "offline"
             ? []
             : exemplars.map((e) => ({ e, wid: e.id, note: "in the planner's prompt" }));
-        seeds.forEach((s, rank) => store.recordSeed(runId, id, { winId: s.wid, rank, score: s.e?.score ?? null, note: s.e ? `${s.note} (${s.e.problem}, ${s.e.speedup.toFixed(2)}x; ${s.e.why})` : s.note }));
+        seeds.forEach((s, rank) => {
+          store.recordSeed(runId, id, { winId: s.wid, rank, score: s.e?.score ?? null, note: s.e ? `${s.note} (${s.e.problem}, ${s.e.speedup.toFixed(2)}x; ${s.e.why})` : s.note });
+        });
         if (seeds.length) deps.memory?.recordSeeding?.(runId, id, seeds.map((s) => s.wid));
       });
     });

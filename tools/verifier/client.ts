@@ -76,7 +76,7 @@ export class HarnessProcess {
   private readonly closedPromise: Promise<{ code: number | null; signal: string | null }>;
   private listeners: Array<(e: HarnessEvent) => void> = [];
 
-  constructor(private readonly opts: SpawnOptions) {
+  constructor(opts: SpawnOptions) {
     this.workdir = mkdtempSync(join(opts.tmpRoot ?? tmpdir(), "kforge-cand-"));
     claimTempDir(this.workdir);
     if (opts.sharedCacheDir) mkdirSync(opts.sharedCacheDir, { recursive: true });
@@ -181,8 +181,7 @@ export class HarnessProcess {
     let buf = "";
     stream.on("data", (d: Buffer) => {
       buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         let e: HarnessEvent;
