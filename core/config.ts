@@ -9,48 +9,74 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { collectSecrets, type Secret } from "./secrets.ts";
+import { readSettingsFiles, type SettingSource, type SettingsFile } from "./config-files.ts";
 
 export type { Secret } from "./secrets.ts";
 
-const optionalString = z
-  .string()
-  .optional()
-  .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
+/** An optional string (an empty one counts as unset); a function, since each setting's metadata needs its own schema instance. */
+const optionalString = () =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
 
 /** A positive number (an empty variable counts as unset), with a default. */
 const positive = (def: number, int = false) =>
   z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), (int ? z.coerce.number().int() : z.coerce.number()).positive().default(def));
 
+/** What the settings table and `kforge config` say of a setting: its meaning, its default, whether it is a secret. */
+export interface SettingMeta {
+  description: string;
+  /** The default as a person reads it. */
+  default: string;
+  /** An API key: `kforge config` shows `[set]`, and a project's kforge.json may not hold it. */
+  secret?: boolean;
+}
+
+/** The registry of every setting's metadata: with the schemas below, the one source of the README's table. */
+export const settingsRegistry = z.registry<SettingMeta>();
+
+const meta = <T extends z.ZodType>(schema: T, m: SettingMeta): T => {
+  settingsRegistry.add(schema, m);
+  return schema;
+};
+
 const EnvSchema = z.object({
-  KFORGE_HOME: optionalString,
-  KFORGE_DB: optionalString,
-  KFORGE_PYTHON: optionalString,
-  KFORGE_PROVIDER: optionalString,
-  KFORGE_MODEL: optionalString,
-  KFORGE_BASE_URL: optionalString,
-  KFORGE_API_KEY: optionalString,
-  KFORGE_ROLE_MODELS: optionalString,
-  DEEPSEEK_API_KEY: optionalString,
-  DEEPSEEK_BASE_URL: optionalString,
-  KFORGE_GPUS: optionalString,
-  KFORGE_NCU: optionalString,
-  KFORGE_GPU_TESTS: optionalString,
-  KFORGE_LOG: z.enum(["debug", "info", "warn", "error"]).optional(),
-  NO_COLOR: optionalString,
-  KFORGE_UNSAFE_NO_SANDBOX: optionalString,
+  KFORGE_HOME: meta(optionalString(), { description: "folder of the database, logs (`logs/RUN.log`), variants and `config.json`", default: "~/.kforge" }),
+  KFORGE_DB: meta(optionalString(), { description: "the SQLite file of checkpoints, traces and memory", default: "$KFORGE_HOME/kforge.sqlite" }),
+  KFORGE_PYTHON: meta(optionalString(), { description: "the Python with PyTorch (and Triton on GPU hosts) that runs the verifier", default: "python3" }),
+  KFORGE_PROVIDER: meta(optionalString(), { description: "`deepseek`, `openai-compatible` or `offline`", default: "deepseek with DEEPSEEK_API_KEY, openai-compatible with KFORGE_BASE_URL, else offline" }),
+  KFORGE_MODEL: meta(optionalString(), { description: "the model name sent to the endpoint", default: "deepseek-reasoner (DeepSeek)" }),
+  KFORGE_BASE_URL: meta(optionalString(), { description: "an OpenAI-compatible server (vLLM, SGLang, ...)", default: "none" }),
+  KFORGE_API_KEY: meta(optionalString(), { description: "the key of that server", default: "none", secret: true }),
+  KFORGE_ROLE_MODELS: meta(optionalString(), { description: 'per-role overrides as JSON, e.g. `{"critic":{"model":"deepseek-chat"}}`', default: "none" }),
+  DEEPSEEK_API_KEY: meta(optionalString(), { description: "use DeepSeek (`deepseek-reasoner`)", default: "none", secret: true }),
+  DEEPSEEK_BASE_URL: meta(optionalString(), { description: "DeepSeek's endpoint (a proxy or a mirror)", default: "https://api.deepseek.com" }),
+  KFORGE_GPUS: meta(optionalString(), { description: "GPU ids to verify on, comma-separated (needs a GPU)", default: "all visible" }),
+  KFORGE_NCU: meta(optionalString(), { description: "the Nsight Compute binary used to profile the best kernels (needs a GPU)", default: "ncu on PATH" }),
+  KFORGE_GPU_TESTS: meta(optionalString(), { description: "`1` runs the test suite's GPU tests (needs a GPU)", default: "off" }),
+  KFORGE_LOG: meta(z.enum(["debug", "info", "warn", "error"]).optional(), { description: "level of each run's log file, `KFORGE_HOME/logs/RUN.log` (`debug`, `info`, `warn`, `error`)", default: "info" }),
+  NO_COLOR: meta(optionalString(), { description: "any value turns colour off in the terminal", default: "colour on" }),
+  KFORGE_UNSAFE_NO_SANDBOX: meta(optionalString(), { description: "`1` runs candidates even where the OS sandbox cannot be built (loudly warned; never on a shared host)", default: "off" }),
 });
 
 /** Limits of model calls: checked apart, so a bad one fails only commands that call a model. */
 const ModelLimitsSchema = z.object({
-  KFORGE_MODEL_TIMEOUT_S: positive(1800),
-  KFORGE_MODEL_IDLE_TIMEOUT_S: positive(290),
-  KFORGE_MAX_REPLY_CHARS: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()),
-  KFORGE_MAX_REPLY_TOKENS: positive(32_768, true),
-  KFORGE_BREAKER_FAILURES: positive(5, true),
-  KFORGE_BREAKER_PAUSE_S: positive(15),
-  KFORGE_BREAKER_WAIT_S: positive(900),
-  KFORGE_PREFLIGHT_TIMEOUT_S: positive(30),
+  KFORGE_MODEL_TIMEOUT_S: meta(positive(1800), { description: "per-attempt limit of one model call, headers to last chunk (s)", default: "1800" }),
+  KFORGE_MODEL_IDLE_TIMEOUT_S: meta(positive(290), { description: "longest silence mid-stream (s)", default: "290" }),
+  KFORGE_MAX_REPLY_CHARS: meta(z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()), { description: "a reply longer than this is cut off and recorded as `reply_too_large`", default: "200000, or 6 per max_tokens token if more" }),
+  KFORGE_MAX_REPLY_TOKENS: meta(positive(32_768, true), { description: "`max_tokens` of every call; `--max-tokens`/`--max-cost` reserve this much per call in flight", default: "32768" }),
+  KFORGE_BREAKER_FAILURES: meta(positive(5, true), { description: "failed calls in a row after which calls pause (the breaker opens)", default: "5" }),
+  KFORGE_BREAKER_PAUSE_S: meta(positive(15), { description: "first pause of an open breaker, doubling after each failed probe (s)", default: "15" }),
+  KFORGE_BREAKER_WAIT_S: meta(positive(900), { description: "down this long in all, the run stops as `stopped` (exit 75), resumable (s)", default: "900" }),
+  KFORGE_PREFLIGHT_TIMEOUT_S: meta(positive(30), { description: "limit of the endpoint check made before a run is created (s)", default: "30" }),
 });
+
+/** Every setting's name with its metadata, in the schemas' order (the README table, `kforge config`). */
+export const SETTINGS: readonly { name: string; meta: SettingMeta }[] = [...Object.entries(EnvSchema.shape), ...Object.entries(ModelLimitsSchema.shape)].map(([name, schema]) => ({
+  name,
+  meta: settingsRegistry.get(schema as z.ZodType)!,
+}));
 
 /** The smallest default reply cap (characters); larger when KFORGE_MAX_REPLY_TOKENS allows longer replies. */
 export const MIN_REPLY_CHARS = 200_000;
@@ -135,27 +161,77 @@ export function repoRoot(): string {
   return process.cwd();
 }
 
-/** Secrets of the environment, for output guards that must work even when the rest of the config is invalid. */
-export function loadSecrets(env: NodeJS.ProcessEnv = process.env): readonly Secret[] {
-  return collectSecrets(env, SETTING_NAMES).secrets;
+/** Secrets of the environment and the settings files, for output guards that must work even when the rest of the config is invalid. */
+export function loadSecrets(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): readonly Secret[] {
+  let merged: NodeJS.ProcessEnv = env;
+  try {
+    merged = mergedSettings(env, cwd).merged;
+  } catch {
+    // an unreadable settings file: loadConfig reports it; the environment's secrets are guarded meanwhile
+  }
+  return collectSecrets(merged, SETTING_NAMES).secrets;
 }
 
-/** Parses the environment into a `Config`, or throws a `ConfigError` naming the variable to fix. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
+const KNOWN = new Set(SETTINGS.map((s) => s.name));
+const isSecret = (name: string) => SETTINGS.find((s) => s.name === name)?.meta.secret === true;
+
+/** The environment with the settings files' values under it (env > ./kforge.json > KFORGE_HOME/config.json), and where each came from. */
+function mergedSettings(env: NodeJS.ProcessEnv, cwd: string): { merged: NodeJS.ProcessEnv; files: { project: SettingsFile | null; home: SettingsFile | null } } {
+  const files = readSettingsFiles(env, cwd, join(homedir(), ".kforge"), { known: KNOWN, secret: isSecret });
+  const merged: NodeJS.ProcessEnv = { ...env };
+  for (const file of [files.project, files.home]) {
+    for (const [name, value] of Object.entries(file?.values ?? {})) {
+      const given = merged[name];
+      if (given === undefined || given.trim() === "") merged[name] = name === "KFORGE_HOME" || name === "KFORGE_DB" ? resolve(cwd, value) : value;
+    }
+  }
+  return { merged, files };
+}
+
+/** One setting's effective value and where it came from (`kforge config`); a secret's value is never included. */
+export interface EffectiveSetting {
+  name: string;
+  /** The value as given, the default as a person reads it, or `[set]` for a secret. */
+  value: string;
+  source: SettingSource;
+  /** The file it came from, for a file source. */
+  file?: string;
+  description: string;
+}
+
+/** Every setting's effective value and source. Throws a `ConfigError` for an unreadable settings file. */
+export function effectiveSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): EffectiveSetting[] {
+  const { files } = mergedSettings(env, cwd);
+  return SETTINGS.map(({ name, meta }) => {
+    const fromEnv = env[name] !== undefined && env[name]!.trim() !== "" ? env[name] : undefined;
+    const where: [SettingSource, string | undefined, SettingsFile | null] =
+      fromEnv !== undefined ? ["env", fromEnv, null]
+      : files.project?.values[name] !== undefined ? ["project", files.project.values[name], files.project]
+      : files.home?.values[name] !== undefined ? ["home", files.home.values[name], files.home]
+      : ["default", undefined, null];
+    const [source, given, file] = where;
+    const value = given === undefined ? meta.default : meta.secret ? "[set]" : given;
+    return { name, value, source, ...(file ? { file: file.path } : {}), description: meta.description };
+  });
+}
+
+/** Parses the environment and the settings files into a `Config`, or throws a `ConfigError` naming what to fix. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const { merged, files } = mergedSettings(env, cwd);
+  const parsed = EnvSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = issue?.path.join(".") ?? "?";
-    throw new ConfigError(`environment variable ${name} is invalid: ${issue?.message}`, {
-      hint: `fix or unset ${name}`,
-    });
+    const given = env[name];
+    const where = given !== undefined && given.trim() !== "" ? "the environment" : files.project?.values[name] !== undefined ? files.project.path : files.home?.values[name] !== undefined ? files.home.path : "the environment";
+    throw new ConfigError(`setting ${name} (from ${where}) is invalid: ${issue?.message}`, { hint: `fix or unset ${name} in ${where}` });
   }
   const e = parsed.data;
-  const limits = ModelLimitsSchema.safeParse(env);
+  const limits = ModelLimitsSchema.safeParse(merged);
   const m = limits.success ? limits.data : ModelLimitsSchema.parse({});
   const bad = limits.success ? undefined : limits.error.issues[0];
   const home = resolve(e.KFORGE_HOME ?? join(homedir(), ".kforge"));
-  const found = collectSecrets(env, SETTING_NAMES);
+  const found = collectSecrets(merged, SETTING_NAMES);
   return {
     home,
     dbPath: resolve(e.KFORGE_DB ?? join(home, "kforge.sqlite")),

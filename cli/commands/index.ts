@@ -10,5 +10,6 @@ import { uiCommand } from "./ui.ts";
 import { memoryCommand } from "./memory.ts";
 import { verifyCommand } from "./verify.ts";
 import { doctorCommand } from "./doctor.ts";
+import { configCommand } from "./config.ts";
 
-export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand];
+export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand];
