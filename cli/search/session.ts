@@ -117,11 +117,12 @@ export function describeSummary(s: SearchSummary, time?: SessionTime, logPath?: 
         ? `resume: kforge resume ${s.runId}`
         : `inspect: kforge trace ${s.runId}${s.bestNode ? `   export the best: kforge export ${s.runId}` : ""}`;
   // The error may quote a server or a model: nothing in it may steer the terminal.
+  // The next step stays right under the head (and the error): the time split and the log come after.
   return [
     head,
-    ...(time ? [`time: ${describeTime(time)}`] : []),
     ...(s.error ? [`error: ${inertText(s.error)}`] : []),
-    ...(logPath ? [`log: ${logPath}`] : []),
     next,
+    ...(time ? [`time: ${describeTime(time)}`] : []),
+    ...(logPath ? [`log: ${logPath}`] : []),
   ].join("\n");
 }
