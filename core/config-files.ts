@@ -34,7 +34,9 @@ export function readSettingsFile(path: string, known: ReadonlySet<string>, refus
     throw new ConfigError(`settings file ${path} is not valid JSON: ${(err as Error).message}`, { hint: `fix it, or remove it` });
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(`settings file ${path} must hold one JSON object, e.g. {"KFORGE_PYTHON": "/usr/bin/python3"}`, { hint: "fix it, or remove it" });
+    throw new ConfigError(`settings file ${path} must hold one JSON object, e.g. {"KFORGE_PYTHON": "/usr/bin/python3"}`, {
+      hint: "fix it, or remove it",
+    });
   }
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw)) {

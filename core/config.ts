@@ -22,7 +22,10 @@ const optionalString = () =>
 
 /** A positive number (an empty variable counts as unset), with a default. */
 const positive = (def: number, int = false) =>
-  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), (int ? z.coerce.number().int() : z.coerce.number()).positive().default(def));
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    (int ? z.coerce.number().int() : z.coerce.number()).positive().default(def),
+  );
 
 /** What the settings table and `kforge config` say of a setting: its meaning, its default, whether it is a secret. */
 export interface SettingMeta {
@@ -42,38 +45,74 @@ const meta = <T extends z.ZodType>(schema: T, m: SettingMeta): T => {
 };
 
 const EnvSchema = z.object({
-  KFORGE_HOME: meta(optionalString(), { description: "folder of the database, logs (`logs/RUN.log`), variants and `config.json`", default: "~/.kforge" }),
+  KFORGE_HOME: meta(optionalString(), {
+    description: "folder of the database, logs (`logs/RUN.log`), variants and `config.json`",
+    default: "~/.kforge",
+  }),
   KFORGE_DB: meta(optionalString(), { description: "the SQLite file of checkpoints, traces and memory", default: "$KFORGE_HOME/kforge.sqlite" }),
-  KFORGE_PYTHON: meta(optionalString(), { description: "the Python with PyTorch (and Triton on GPU hosts) that runs the verifier", default: "python3" }),
-  KFORGE_PROVIDER: meta(optionalString(), { description: "`deepseek`, `openai-compatible` or `offline`", default: "deepseek with DEEPSEEK_API_KEY, openai-compatible with KFORGE_BASE_URL, else offline" }),
+  KFORGE_PYTHON: meta(optionalString(), {
+    description: "the Python with PyTorch (and Triton on GPU hosts) that runs the verifier",
+    default: "python3",
+  }),
+  KFORGE_PROVIDER: meta(optionalString(), {
+    description: "`deepseek`, `openai-compatible` or `offline`",
+    default: "deepseek with DEEPSEEK_API_KEY, openai-compatible with KFORGE_BASE_URL, else offline",
+  }),
   KFORGE_MODEL: meta(optionalString(), { description: "the model name sent to the endpoint", default: "deepseek-reasoner (DeepSeek)" }),
   KFORGE_BASE_URL: meta(optionalString(), { description: "an OpenAI-compatible server (vLLM, SGLang, ...)", default: "none" }),
   KFORGE_API_KEY: meta(optionalString(), { description: "the key of that server", default: "none", secret: true }),
-  KFORGE_ROLE_MODELS: meta(optionalString(), { description: 'per-role overrides as JSON, e.g. `{"critic":{"model":"deepseek-chat"}}`', default: "none" }),
+  KFORGE_ROLE_MODELS: meta(optionalString(), {
+    description: 'per-role overrides as JSON, e.g. `{"critic":{"model":"deepseek-chat"}}`',
+    default: "none",
+  }),
   DEEPSEEK_API_KEY: meta(optionalString(), { description: "use DeepSeek (`deepseek-reasoner`)", default: "none", secret: true }),
   DEEPSEEK_BASE_URL: meta(optionalString(), { description: "DeepSeek's endpoint (a proxy or a mirror)", default: "https://api.deepseek.com" }),
   KFORGE_GPUS: meta(optionalString(), { description: "GPU ids to verify on, comma-separated (needs a GPU)", default: "all visible" }),
-  KFORGE_NCU: meta(optionalString(), { description: "the Nsight Compute binary used to profile the best kernels (needs a GPU)", default: "ncu on PATH" }),
+  KFORGE_NCU: meta(optionalString(), {
+    description: "the Nsight Compute binary used to profile the best kernels (needs a GPU)",
+    default: "ncu on PATH",
+  }),
   KFORGE_GPU_TESTS: meta(optionalString(), { description: "`1` runs the test suite's GPU tests (needs a GPU)", default: "off" }),
-  KFORGE_LOG: meta(z.enum(["debug", "info", "warn", "error"]).optional(), { description: "level of each run's log file, `KFORGE_HOME/logs/RUN.log` (`debug`, `info`, `warn`, `error`)", default: "info" }),
+  KFORGE_LOG: meta(z.enum(["debug", "info", "warn", "error"]).optional(), {
+    description: "level of each run's log file, `KFORGE_HOME/logs/RUN.log` (`debug`, `info`, `warn`, `error`)",
+    default: "info",
+  }),
   NO_COLOR: meta(optionalString(), { description: "any value turns colour off in the terminal", default: "colour on" }),
-  KFORGE_UNSAFE_NO_SANDBOX: meta(optionalString(), { description: "`1` runs candidates even where the OS sandbox cannot be built (loudly warned; never on a shared host)", default: "off" }),
+  KFORGE_UNSAFE_NO_SANDBOX: meta(optionalString(), {
+    description: "`1` runs candidates even where the OS sandbox cannot be built (loudly warned; never on a shared host)",
+    default: "off",
+  }),
 });
 
 /** Limits of model calls: checked apart, so a bad one fails only commands that call a model. */
 const ModelLimitsSchema = z.object({
   KFORGE_MODEL_TIMEOUT_S: meta(positive(1800), { description: "per-attempt limit of one model call, headers to last chunk (s)", default: "1800" }),
   KFORGE_MODEL_IDLE_TIMEOUT_S: meta(positive(290), { description: "longest silence mid-stream (s)", default: "290" }),
-  KFORGE_MAX_REPLY_CHARS: meta(z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()), { description: "a reply longer than this is cut off and recorded as `reply_too_large`", default: "200000, or 6 per max_tokens token if more" }),
-  KFORGE_MAX_REPLY_TOKENS: meta(positive(32_768, true), { description: "`max_tokens` of every call; `--max-tokens`/`--max-cost` reserve this much per call in flight", default: "32768" }),
-  KFORGE_BREAKER_FAILURES: meta(positive(5, true), { description: "failed calls in a row after which calls pause (the breaker opens)", default: "5" }),
+  KFORGE_MAX_REPLY_CHARS: meta(
+    z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()),
+    { description: "a reply longer than this is cut off and recorded as `reply_too_large`", default: "200000, or 6 per max_tokens token if more" },
+  ),
+  KFORGE_MAX_REPLY_TOKENS: meta(positive(32_768, true), {
+    description: "`max_tokens` of every call; `--max-tokens`/`--max-cost` reserve this much per call in flight",
+    default: "32768",
+  }),
+  KFORGE_BREAKER_FAILURES: meta(positive(5, true), {
+    description: "failed calls in a row after which calls pause (the breaker opens)",
+    default: "5",
+  }),
   KFORGE_BREAKER_PAUSE_S: meta(positive(15), { description: "first pause of an open breaker, doubling after each failed probe (s)", default: "15" }),
-  KFORGE_BREAKER_WAIT_S: meta(positive(900), { description: "down this long in all, the run stops as `stopped` (exit 75), resumable (s)", default: "900" }),
+  KFORGE_BREAKER_WAIT_S: meta(positive(900), {
+    description: "down this long in all, the run stops as `stopped` (exit 75), resumable (s)",
+    default: "900",
+  }),
   KFORGE_PREFLIGHT_TIMEOUT_S: meta(positive(30), { description: "limit of the endpoint check made before a run is created (s)", default: "30" }),
 });
 
 /** Every setting's name with its metadata, in the schemas' order (the README table, `kforge config`). */
-export const SETTINGS: readonly { name: string; meta: SettingMeta }[] = [...Object.entries(EnvSchema.shape), ...Object.entries(ModelLimitsSchema.shape)].map(([name, schema]) => ({
+export const SETTINGS: readonly { name: string; meta: SettingMeta }[] = [
+  ...Object.entries(EnvSchema.shape),
+  ...Object.entries(ModelLimitsSchema.shape),
+].map(([name, schema]) => ({
   name,
   meta: settingsRegistry.get(schema as z.ZodType)!,
 }));
@@ -176,7 +215,10 @@ const KNOWN = new Set(SETTINGS.map((s) => s.name));
 const isSecret = (name: string) => SETTINGS.find((s) => s.name === name)?.meta.secret === true;
 
 /** The environment with the settings files' values under it (env > ./kforge.json > KFORGE_HOME/config.json), and where each came from. */
-function mergedSettings(env: NodeJS.ProcessEnv, cwd: string): { merged: NodeJS.ProcessEnv; files: { project: SettingsFile | null; home: SettingsFile | null } } {
+function mergedSettings(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): { merged: NodeJS.ProcessEnv; files: { project: SettingsFile | null; home: SettingsFile | null } } {
   const files = readSettingsFiles(env, cwd, join(homedir(), ".kforge"), { known: KNOWN, secret: isSecret });
   const merged: NodeJS.ProcessEnv = { ...env };
   for (const file of [files.project, files.home]) {
@@ -205,10 +247,13 @@ export function effectiveSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
   return SETTINGS.map(({ name, meta }) => {
     const fromEnv = env[name] !== undefined && env[name]!.trim() !== "" ? env[name] : undefined;
     const where: [SettingSource, string | undefined, SettingsFile | null] =
-      fromEnv !== undefined ? ["env", fromEnv, null]
-      : files.project?.values[name] !== undefined ? ["project", files.project.values[name], files.project]
-      : files.home?.values[name] !== undefined ? ["home", files.home.values[name], files.home]
-      : ["default", undefined, null];
+      fromEnv !== undefined
+        ? ["env", fromEnv, null]
+        : files.project?.values[name] !== undefined
+          ? ["project", files.project.values[name], files.project]
+          : files.home?.values[name] !== undefined
+            ? ["home", files.home.values[name], files.home]
+            : ["default", undefined, null];
     const [source, given, file] = where;
     const value = given === undefined ? meta.default : meta.secret ? "[set]" : given;
     return { name, value, source, ...(file ? { file: file.path } : {}), description: meta.description };
@@ -223,7 +268,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const issue = parsed.error.issues[0];
     const name = issue?.path.join(".") ?? "?";
     const given = env[name];
-    const where = given !== undefined && given.trim() !== "" ? "the environment" : files.project?.values[name] !== undefined ? files.project.path : files.home?.values[name] !== undefined ? files.home.path : "the environment";
+    const where =
+      given !== undefined && given.trim() !== ""
+        ? "the environment"
+        : files.project?.values[name] !== undefined
+          ? files.project.path
+          : files.home?.values[name] !== undefined
+            ? files.home.path
+            : "the environment";
     throw new ConfigError(`setting ${name} (from ${where}) is invalid: ${issue?.message}`, { hint: `fix or unset ${name} in ${where}` });
   }
   const e = parsed.data;
@@ -258,7 +310,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       breakerMaxWaitMs: m.KFORGE_BREAKER_WAIT_S * 1000,
       preflightTimeoutMs: m.KFORGE_PREFLIGHT_TIMEOUT_S * 1000,
     },
-    gpus: e.KFORGE_GPUS ? e.KFORGE_GPUS.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
+    gpus: e.KFORGE_GPUS
+      ? e.KFORGE_GPUS.split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
     ncu: e.KFORGE_NCU ?? "ncu",
     gpuTests: e.KFORGE_GPU_TESTS === "1",
     logLevel: e.KFORGE_LOG ?? "info",

@@ -30,14 +30,19 @@ export const resumeCommand: Command = {
     "--budget 2h extends it: two more hours of wall time from this resume (checks included), recorded in the run.\n" +
     "Runs stopped because the model endpoint stayed down (status stopped) resume the same way, once it is back.",
   options: {
-    budget: { type: "string", valueName: "TIME", description: "more wall time from this resume, e.g. 30m, 2h (default: what is left of the run's budget)" },
+    budget: {
+      type: "string",
+      valueName: "TIME",
+      description: "more wall time from this resume, e.g. 30m, 2h (default: what is left of the run's budget)",
+    },
     ...PROGRESS_FLAGS,
   },
   async run(args, ctx) {
     const startedAt = Date.now(); // an extension counts from here
     const [ref] = args.positionals;
     if (!ref) throw new UserError("`kforge resume` needs a RUN id", { hint: "list runs with `kforge runs`" });
-    if (!existsSync(ctx.config.dbPath)) throw new UserError(`no kforge database at ${ctx.config.dbPath}`, { hint: "set KFORGE_DB or KFORGE_HOME to where the run was made" });
+    if (!existsSync(ctx.config.dbPath))
+      throw new UserError(`no kforge database at ${ctx.config.dbPath}`, { hint: "set KFORGE_DB or KFORGE_HOME to where the run was made" });
     const db = openDatabase(ctx.config.dbPath);
     try {
       const redactor = createRedactor(ctx.config.secrets);
@@ -76,6 +81,12 @@ export function findRun(store: TraceStore, ref: string): RunRow {
   if (exact) return exact;
   const matches = store.listRuns(100_000).filter((r) => r.id.startsWith(ref));
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new UserError(`"${ref}" matches ${matches.length} runs`, { hint: `be more specific: ${matches.slice(0, 3).map((r) => r.id).join(", ")}` });
+  if (matches.length > 1)
+    throw new UserError(`"${ref}" matches ${matches.length} runs`, {
+      hint: `be more specific: ${matches
+        .slice(0, 3)
+        .map((r) => r.id)
+        .join(", ")}`,
+    });
   throw new UserError(`no run "${ref}"`, { hint: "list runs with `kforge runs`" });
 }

@@ -62,7 +62,18 @@ export const searchCommand: Command = {
       const runId = newRunId();
       const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
       try {
-        createRun(store, { runId, problem: problem.spec.name, limits, options, config: { problemPath: problem.dir, ...(typeof args.values["shapes"] === "string" ? { shapes: args.values["shapes"] } : {}), provider: model.provider, model: model.model } });
+        createRun(store, {
+          runId,
+          problem: problem.spec.name,
+          limits,
+          options,
+          config: {
+            problemPath: problem.dir,
+            ...(typeof args.values["shapes"] === "string" ? { shapes: args.values["shapes"] } : {}),
+            provider: model.provider,
+            model: model.model,
+          },
+        });
       } catch (err) {
         await components.close();
         throw err;
@@ -92,7 +103,14 @@ async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<Lo
   if (!hasMods) throw new UserError("`kforge search` needs --problem NAME or --score-mod FILE", { hint: "list problems with `kforge problems`" });
   const first = (typeof scoreMod === "string" ? scoreMod : maskMod) as string;
   const given = args.values["name"];
-  const variant = typeof given === "string" ? given : basename(first).replace(/\.py$/, "").toLowerCase().replace(/[^a-z0-9_]/g, "_").replace(/^[^a-z]+/, "");
+  const variant =
+    typeof given === "string"
+      ? given
+      : basename(first)
+          .replace(/\.py$/, "")
+          .toLowerCase()
+          .replace(/[^a-z0-9_]/g, "_")
+          .replace(/^[^a-z]+/, "");
   const dir = join(ctx.config.home, "problems");
   if (existsSync(join(dir, variant))) {
     throw new UserError(`a variant named "${variant}" already exists in ${dir}`, {

@@ -12,6 +12,11 @@ export function extendBudget(db: DB, store: TraceStore, runId: string, limits: B
   const extended: BudgetLimits = { ...limits, wallMs: spent + moreMs };
   // TraceStore (memory/, owned elsewhere) has no budget setter yet: this one statement is the whole of it.
   db.prepare("UPDATE trace_runs SET budget = ? WHERE id = ?").run(JSON.stringify(extended), runId);
-  store.recordEvent(runId, null, "budget", `budget extended on resume: ${formatDuration(moreMs)} from here, wall ${formatDuration(limits.wallMs)} → ${formatDuration(extended.wallMs)} (${formatDuration(spent)} already spent)`);
+  store.recordEvent(
+    runId,
+    null,
+    "budget",
+    `budget extended on resume: ${formatDuration(moreMs)} from here, wall ${formatDuration(limits.wallMs)} → ${formatDuration(extended.wallMs)} (${formatDuration(spent)} already spent)`,
+  );
   return extended;
 }

@@ -7,7 +7,11 @@ import type { ProgressMode } from "./progress.ts";
 
 /** The flags of a search's limits and knobs. */
 export const SEARCH_FLAGS: Record<string, OptionSpec> = {
-  budget: { type: "string", valueName: "TIME", description: "wall-clock budget from the command's start, baseline measurement included, e.g. 15m, 8h, 1h30m (default 15m)" },
+  budget: {
+    type: "string",
+    valueName: "TIME",
+    description: "wall-clock budget from the command's start, baseline measurement included, e.g. 15m, 8h, 1h30m (default 15m)",
+  },
   "max-nodes": { type: "string", valueName: "N", description: "stop after N candidate kernels" },
   "max-tokens": { type: "string", valueName: "N", description: "stop after N model tokens (prompt + completion)" },
   "max-cost": { type: "string", valueName: "USD", description: "stop after spending USD dollars on the model" },
@@ -18,7 +22,11 @@ export const SEARCH_FLAGS: Record<string, OptionSpec> = {
 
 /** Flags choosing the problem's shapes (a new search only: a resumed run keeps its problem). */
 export const SHAPE_FLAGS: Record<string, OptionSpec> = {
-  shapes: { type: "string", valueName: "SHAPES", description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated, e.g. 8x32x16384x128 (correctness shapes are derived)" },
+  shapes: {
+    type: "string",
+    valueName: "SHAPES",
+    description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated, e.g. 8x32x16384x128 (correctness shapes are derived)",
+  },
 };
 
 /** Flags of the progress display. */

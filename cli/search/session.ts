@@ -56,7 +56,10 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
     const baseline = await baselineOf(s, components.verifier, log, ctx.signal).catch((err: unknown) => {
       // Before the graph runs: record the failure (and the time it took) so the run is not left marked running.
       s.store.heartbeat(s.runId, elapsedMs());
-      s.store.setRunStatus(s.runId, ctx.signal.aborted ? "interrupted" : "failed", { stopReason: ctx.signal.aborted ? "interrupted" : "error", error: (err as Error).message });
+      s.store.setRunStatus(s.runId, ctx.signal.aborted ? "interrupted" : "failed", {
+        stopReason: ctx.signal.aborted ? "interrupted" : "error",
+        error: (err as Error).message,
+      });
       s.log.error(`before the search: ${(err as Error).message}`);
       throw err;
     });
@@ -65,11 +68,25 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
     time.setupMs = measuredAt - s.startedAt;
     // driveRun counts from the run's recorded time: record this session's time so far, so the budget includes it.
     s.store.heartbeat(s.runId, elapsedMs());
-    log(`before the search: checks ${formatDuration(time.setupMs)}, baselines ${formatDuration(time.baselinesMs)}; ${formatDuration(Math.max(0, s.limits.wallMs - elapsedMs()))} of the budget left`);
+    log(
+      `before the search: checks ${formatDuration(time.setupMs)}, baselines ${formatDuration(time.baselinesMs)}; ${formatDuration(Math.max(0, s.limits.wallMs - elapsedMs()))} of the budget left`,
+    );
     if (baseline?.gpu) components.setGpu(baseline.gpu);
     summary = await driveRun(s.runId, {
-      db: s.db, store: s.store, problem: s.problem, verifier: components.verifier, profiler: components.profiler, agents: components.agents,
-      memory: components.memory, limits: s.limits, ...(components.spend ? { spend: components.spend } : {}), endpointDown: components.endpointDown, options: s.options, gpu: baseline?.gpu ?? components.gpu, progress: { ...progress, log }, signal: ctx.signal,
+      db: s.db,
+      store: s.store,
+      problem: s.problem,
+      verifier: components.verifier,
+      profiler: components.profiler,
+      agents: components.agents,
+      memory: components.memory,
+      limits: s.limits,
+      ...(components.spend ? { spend: components.spend } : {}),
+      endpointDown: components.endpointDown,
+      options: s.options,
+      gpu: baseline?.gpu ?? components.gpu,
+      progress: { ...progress, log },
+      signal: ctx.signal,
       ...(baseline ? { baseline } : {}),
     });
     time.searchMs = Date.now() - drivingSince;
@@ -78,7 +95,9 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
     await components.close();
   }
   s.store.recordEvent(s.runId, null, "time", `this session: ${describeTime(time)}`);
-  s.log.info(`${summary.status}${summary.stopReason ? ` (${summary.stopReason})` : ""}: ${summary.nodes} nodes, ${summary.correct} correct, best ${summary.bestSpeedup ?? "none"}; ${describeTime(time)}`);
+  s.log.info(
+    `${summary.status}${summary.stopReason ? ` (${summary.stopReason})` : ""}: ${summary.nodes} nodes, ${summary.correct} correct, best ${summary.bestSpeedup ?? "none"}; ${describeTime(time)}`,
+  );
   if (summary.error) s.log.error(summary.error);
   if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ...summary, time, log: s.log.path }, null, 2)}\n`);
   else ctx.stdout.write(`${describeSummary(summary, time, s.log.path)}\n`);
@@ -101,7 +120,12 @@ async function baselineOf(
     return b;
   } catch (err) {
     if (signal.aborted || err instanceof InfraError || err instanceof UserError) throw err;
-    s.store.recordEvent(s.runId, null, "baseline_error", `measuring baselines failed; each verification times them itself: ${(err as Error).message}`);
+    s.store.recordEvent(
+      s.runId,
+      null,
+      "baseline_error",
+      `measuring baselines failed; each verification times them itself: ${(err as Error).message}`,
+    );
     return null;
   }
 }

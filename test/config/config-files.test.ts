@@ -24,17 +24,33 @@ describe("settings files and kforge config", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const kforge = (args: string[], env: Record<string, string>) => {
-    const r = spawnSync(process.execPath, [KFORGE, ...args], { cwd: project, env: { PATH: process.env["PATH"], HOME: dir, ...env }, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [KFORGE, ...args], {
+      cwd: project,
+      env: { PATH: process.env["PATH"], HOME: dir, ...env },
+      encoding: "utf8",
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
   it("shows each effective value and its source, env over project over home over default, secrets as [set]", () => {
-    writeFileSync(join(home, "config.json"), JSON.stringify({ KFORGE_PYTHON: "/from/home", KFORGE_LOG: "debug", KFORGE_NCU: "/home/ncu", KFORGE_MODEL_TIMEOUT_S: 60, DEEPSEEK_API_KEY: KEY }));
+    writeFileSync(
+      join(home, "config.json"),
+      JSON.stringify({
+        KFORGE_PYTHON: "/from/home",
+        KFORGE_LOG: "debug",
+        KFORGE_NCU: "/home/ncu",
+        KFORGE_MODEL_TIMEOUT_S: 60,
+        DEEPSEEK_API_KEY: KEY,
+      }),
+    );
     writeFileSync(join(project, "kforge.json"), JSON.stringify({ KFORGE_PYTHON: "/from/project", KFORGE_LOG: "warn" }));
     const env = { KFORGE_HOME: home, KFORGE_LOG: "error" };
     const r = kforge(["config", "--json"], env);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { files: { project: string; home: string }; settings: { name: string; value: string; source: string; file?: string }[] };
+    const out = JSON.parse(r.stdout) as {
+      files: { project: string; home: string };
+      settings: { name: string; value: string; source: string; file?: string }[];
+    };
     const by = (name: string) => out.settings.find((s) => s.name === name);
     expect(out.settings.map((s) => s.name)).toEqual(SETTINGS.map((s) => s.name));
     expect(by("KFORGE_LOG")).toMatchObject({ value: "error", source: "env" });
@@ -80,7 +96,15 @@ describe("settings files and kforge config", () => {
   it("README.md's settings table is the one generated from the schema, and names every setting", () => {
     const readme = readFileSync(join(repoRoot(), "README.md"), "utf8");
     expect(withSettingsTable(readme), "README.md is out of date: run `npx tsx scripts/settings-table.ts`").toBe(readme);
-    for (const name of ["KFORGE_GPUS", "KFORGE_NCU", "DEEPSEEK_BASE_URL", "NO_COLOR", "KFORGE_UNSAFE_NO_SANDBOX", "KFORGE_LOG", ...SETTINGS.map((s) => s.name)]) {
+    for (const name of [
+      "KFORGE_GPUS",
+      "KFORGE_NCU",
+      "DEEPSEEK_BASE_URL",
+      "NO_COLOR",
+      "KFORGE_UNSAFE_NO_SANDBOX",
+      "KFORGE_LOG",
+      ...SETTINGS.map((s) => s.name),
+    ]) {
       expect(readme).toMatch(new RegExp(`^\\| \`${name}\``, "m"));
     }
   });

@@ -16,7 +16,14 @@ import { kernelModel } from "./script.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
 import { kforgeEnv, runKforge, startKforge } from "./cli-process.ts";
 
-interface Summary { runId: string; status: string; stopReason: string | null; elapsedMs: number; log: string; time: { earlierMs: number; setupMs: number; baselinesMs: number; searchMs: number; budgetMs: number } }
+interface Summary {
+  runId: string;
+  status: string;
+  stopReason: string | null;
+  elapsedMs: number;
+  log: string;
+  time: { earlierMs: number; setupMs: number; baselinesMs: number; searchMs: number; budgetMs: number };
+}
 
 describe("the wall budget, resume --budget and the run log", () => {
   let server: ScriptedServer;
@@ -37,7 +44,11 @@ describe("the wall budget, resume --budget and the run log", () => {
     try {
       const store = new TraceStore(db).setup();
       const run = store.getRun(runId)!;
-      return { run, events: (db.prepare("SELECT kind, message FROM trace_events WHERE run_id = ? ORDER BY id").all(runId) as { kind: string; message: string }[]), budget: (db.prepare("SELECT budget FROM trace_runs WHERE id = ?").get(runId) as { budget: string }).budget };
+      return {
+        run,
+        events: db.prepare("SELECT kind, message FROM trace_events WHERE run_id = ? ORDER BY id").all(runId) as { kind: string; message: string }[],
+        budget: (db.prepare("SELECT budget FROM trace_runs WHERE id = ?").get(runId) as { budget: string }).budget,
+      };
     } finally {
       db.close();
     }
@@ -110,7 +121,10 @@ describe("the wall budget, resume --budget and the run log", () => {
     expect(JSON.parse(readRun(runId).budget)).toMatchObject({ wallMs: spent + 4000 });
     const events = readRun(runId).events;
     expect(events.find((e) => e.kind === "budget")?.message).toMatch(/^budget extended on resume: 4s from here, wall 10m00s → \d+s/);
-    expect(events.filter((e) => e.kind === "time").map((e) => e.message)).toEqual([expect.stringMatching(/^this session: /), expect.stringMatching(/^this session: \d+s of \d+s: earlier sessions /)]);
+    expect(events.filter((e) => e.kind === "time").map((e) => e.message)).toEqual([
+      expect.stringMatching(/^this session: /),
+      expect.stringMatching(/^this session: \d+s of \d+s: earlier sessions /),
+    ]);
     expect(readFileSync(s.log, "utf8")).toMatch(/kforge resume: run \S+ \(was interrupted\), 4s of \S+ left \(extended by 4s\)/);
   }, 180_000);
 });
