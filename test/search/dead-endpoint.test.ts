@@ -30,10 +30,17 @@ describe("dead endpoint mid-run", () => {
   it("stops early as stopped: model endpoint unreachable, keeps the trace, and resumes to the end once the endpoint is back", async () => {
     const model = kernelModel({ fates: FATES, sequential: true });
     let chats = 0;
-    // The endpoint dies (its port closes) right after the first expansion's critic answered.
+    let dead = false;
+    // The endpoint dies right after the first expansion's critic answered: from that request on every
+    // connection is cut (so no later call can succeed however fast the machine), and the port closes
+    // once the critic's answer is out.
     server = await startScriptedServer((req) => {
       chats++;
-      if (req.role === "critic") setTimeout(() => void server.close(), 30);
+      if (dead) return { dropConnection: true };
+      if (req.role === "critic") {
+        dead = true;
+        setTimeout(() => void server.close(), 30);
+      }
       return model(req);
     });
     const port = server.port;
