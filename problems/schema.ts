@@ -111,6 +111,49 @@ export const AttentionProblemSpec = z
     message: "a variant's inputs are the tensors its mods capture: leave params empty",
   });
 
+/** Input distributions a KernelBench problem is checked under: `kernelbench` is get_inputs() as written (often
+ * uniform [0, 1), under which ReLU is the identity); the others redraw every floating input with the same shape. */
+export const KernelBenchDistribution = z.enum(["kernelbench", "normal", "signed", "outliers"]);
+
+/**
+ * A KernelBench problem: a file with `class Model(nn.Module)`, `get_inputs()` and `get_init_inputs()`, used in
+ * place from the user's checkout (`--problem kernelbench:PATH`). A candidate defines `ModelNew` with Model's
+ * interface, its work done by its own Triton or CUDA kernels.
+ */
+export const KernelBenchProblemSpec = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]*$/, "lower-case letters, digits and _ only"),
+    description: z.string().min(1),
+    kind: z.literal("kernelbench"),
+    /** KernelBench's level (the levelN folder the file sits in), or null outside one. */
+    level: z.number().int().min(1).max(9).nullable(),
+    /** Absolute path of the problem file (the reference). */
+    file: z.string().min(1),
+    /** Operator families the module uses, the main one first (memory relates problems by these). */
+    families: z.array(z.string().regex(/^[a-z_]+$/)).min(1),
+    distributions: z.array(KernelBenchDistribution).min(1).default(["kernelbench", "normal", "signed", "outliers"]),
+    seeds: z.number().int().min(1).max(8, "seeds must be at most 8").default(2),
+    /** KernelBench's own rule: torch.allclose(out, reference, atol, rtol) against the reference in its dtype. */
+    kbTolerance: z.object({ atol: z.number().positive(), rtol: z.number().positive() }).strict().default({ atol: 1e-2, rtol: 1e-2 }),
+    /** kforge's rule: max|out - golden64| <= 2 * max|reference - golden64| + rel * rms(golden64). */
+    relTolerance: z.number().positive().max(0.05).default(5e-3),
+    device: z.enum(["cuda", "cpu"]).default("cuda"),
+  })
+  .strict();
+export type KernelBenchProblemSpec = z.infer<typeof KernelBenchProblemSpec>;
+
+/** A KernelBench problem as loaded: the spec, the file's text (the reference the model reads) and the prompt. */
+export interface LoadedKernelBenchProblem {
+  spec: KernelBenchProblemSpec;
+  dir: string;
+  referencePath: string;
+  referenceSource: string;
+  prompt: string;
+  origin: "kernelbench";
+}
+
+/** problem.json folders (the suite, user variants). KernelBench problems are files in the user's checkout, loaded by
+ * problems/kernelbench/load.ts as a LoadedKernelBenchProblem, not folders of this union. */
 export const ProblemSpec = z.discriminatedUnion("kind", [AttentionProblemSpec]);
 export type ProblemSpec = z.infer<typeof ProblemSpec>;
 
