@@ -76,6 +76,8 @@ export class VerifierPool implements Verifier {
   /** Problem folders the sandbox shows (read-only); a spare spawned before a new folder was seen is replaced. */
   private readOnlyPaths: string[] = [];
   private readonly refreshed = new Set<string>();
+  /** Every harness process this pool started that has not exited yet: close() kills them all. */
+  private readonly live = new Set<HarnessProcess>();
   private closed = false;
 
   constructor(
@@ -169,11 +171,11 @@ export class VerifierPool implements Verifier {
     }
   }
 
+  /** Kills every harness process of this pool (spares and running jobs alike); no process starts after it. */
   async close(): Promise<void> {
     this.closed = true;
-    const all = (await Promise.all([...this.lanes.values()].map((p) => p.catch(() => [] as Lane[])))).flat();
-    const procs = all.flatMap((l) => (l.spare ? [l.spare] : []));
-    for (const l of all) l.spare = null;
+    for (const l of (await Promise.all([...this.lanes.values()].map((p) => p.catch(() => [] as Lane[])))).flat()) l.spare = null;
+    const procs = [...this.live];
     for (const p of procs) p.kill();
     await Promise.all(procs.map((p) => p.whenClosed()));
   }
@@ -228,12 +230,14 @@ export class VerifierPool implements Verifier {
     const ids = device === "cpu" ? [""] : (this.opts.gpus ?? this.config.gpus ?? (probe.gpus ?? []).map((_, i) => String(i)));
     if (ids.length === 0) throw new InfraError(`no GPU visible to ${this.python} (torch ${probe.torch})`, { hint: "run on a GPU host, or use a CPU test problem (\"device\": \"cpu\")" });
     const lanes = ids.map((id): Lane => ({ device, cudaVisibleDevices: id, busy: false, spare: null }));
-    if (this.opts.warmSpares !== false) for (const l of lanes) l.spare = this.spawn(l);
+    if (this.opts.warmSpares !== false && !this.closed) for (const l of lanes) l.spare = this.spawn(l);
     return lanes;
   }
 
+  /** The one place a harness process starts: refused once the pool is closed, tracked until it exits. */
   private spawn(lane: Lane, sharedCacheDir?: string): HarnessProcess {
-    return new HarnessProcess({
+    if (this.closed) throw new ToolError("the verifier pool is closed");
+    const proc = new HarnessProcess({
       python: this.python,
       device: lane.device,
       cudaVisibleDevices: lane.cudaVisibleDevices,
@@ -243,6 +247,9 @@ export class VerifierPool implements Verifier {
       ...(this.opts.tmpRoot ? { tmpRoot: this.opts.tmpRoot } : {}),
       sandbox: this.isolation === "sandbox" ? { home: this.config.home, dbPath: this.config.dbPath, userns: this.opts.userns ?? false, ro: this.readOnlyPaths } : null,
     });
+    this.live.add(proc);
+    void proc.whenClosed().then(() => this.live.delete(proc));
+    return proc;
   }
 
   /** The lane's spare (or a fresh process), replaced at once by a new spare that warms while this one works. */
