@@ -9,7 +9,7 @@ export const problemsCommand: Command = {
   name: "problems",
   summary: "list the problem suite and your variants, show one problem, or make a variant from your mod files",
   usage:
-    "kforge problems [list]\n       kforge problems show NAME\n" +
+    "kforge problems [list]\n       kforge problems show NAME|kernelbench:FILE\n       kforge problems kernelbench PATH [--level N]\n" +
     "       kforge problems new NAME --score-mod FILE[:NAME] [--mask-mod FILE[:NAME]] [--data FILE,...] [--shapes BxHxSxD,...] [--dtype bf16|fp16] [--description TEXT]",
   details: [
     "A variant file is ordinary FlexAttention code: module-level score_mod(score, b, h, q_idx, kv_idx) and/or",
@@ -27,6 +27,7 @@ export const problemsCommand: Command = {
     device: { type: "string", valueName: "DEVICE", description: "cuda (default) or cpu: a test problem verified on the CPU (for `new`)" },
     description: { type: "string", valueName: "TEXT", description: "one-line description (for `new`)" },
     dir: { type: "string", valueName: "DIR", description: "where `new` writes the problem folder (default: $KFORGE_HOME/problems)" },
+    level: { type: "string", valueName: "N", description: "only this KernelBench level (for `kernelbench`)" },
   },
   async run(args, ctx) {
     const [sub = "list", name] = args.positionals;
@@ -44,6 +45,10 @@ export const problemsCommand: Command = {
         },
       );
       return 0;
+    }
+    if (sub === "kernelbench" || (sub === "show" && name?.startsWith("kernelbench:"))) {
+      const { kernelBenchProblemsCommand } = await import("../../problems/kernelbench/cli.ts");
+      return kernelBenchProblemsCommand(sub, name, str("level"), ctx);
     }
     if (sub === "show") {
       if (!name) throw new UserError("`kforge problems show` needs a problem name", { hint: "run `kforge problems` for the list" });
@@ -102,7 +107,7 @@ export const problemsCommand: Command = {
       );
       return 0;
     }
-    throw new UserError(`unknown subcommand "problems ${sub}"`, { hint: "use list, show NAME or new NAME" });
+    throw new UserError(`unknown subcommand "problems ${sub}"`, { hint: "use list, show NAME, new NAME or kernelbench PATH" });
   },
 };
 
