@@ -4,7 +4,7 @@ import { InfraError, UserError } from "../../core/errors.ts";
 import type { TraceStore } from "../../memory/trace-store.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import type { BaselineTimings } from "../../tools/verifier/types.ts";
-import { driveRun, type SearchSummary } from "../../graph/run.ts";
+import { driveRun, summarizeRun, type SearchSummary } from "../../graph/run.ts";
 import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
 import type { SearchOptions } from "../../graph/deps.ts";
 import type { CommandContext } from "../command.ts";
@@ -53,19 +53,26 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
   let summary: SearchSummary;
   try {
     const measuredAt = Date.now();
+    time.setupMs = measuredAt - s.startedAt;
     const baseline = await baselineOf(s, components.verifier, log, ctx.signal).catch((err: unknown) => {
       // Before the graph runs: record the failure (and the time it took) so the run is not left marked running.
+      time.baselinesMs = Date.now() - measuredAt;
       s.store.heartbeat(s.runId, elapsedMs());
-      s.store.setRunStatus(s.runId, ctx.signal.aborted ? "interrupted" : "failed", {
-        stopReason: ctx.signal.aborted ? "interrupted" : "error",
-        error: (err as Error).message,
-      });
+      if (ctx.signal.aborted) {
+        // Ctrl-C (or a stop) while the baselines were measured is an interrupt like any other: the run is
+        // resumable, and the person gets the usual summary and exit code rather than an error.
+        s.store.setRunStatus(s.runId, "interrupted", { stopReason: "interrupted" });
+        s.store.recordEvent(s.runId, null, "interrupt", "interrupted (Ctrl-C / SIGTERM) while measuring the baselines; resume with `kforge resume`");
+        s.log.warn("interrupted while measuring the baselines");
+        return undefined;
+      }
+      s.store.setRunStatus(s.runId, "failed", { stopReason: "error", error: (err as Error).message });
       s.log.error(`before the search: ${(err as Error).message}`);
       throw err;
     });
+    if (baseline === undefined) return finish(ctx, s, summarizeRun(s.store, s.runId), time);
     const drivingSince = Date.now();
     time.baselinesMs = drivingSince - measuredAt; // near 0 on a resume: the run's baselines are reused
-    time.setupMs = measuredAt - s.startedAt;
     // driveRun counts from the run's recorded time: record this session's time so far, so the budget includes it.
     s.store.heartbeat(s.runId, elapsedMs());
     log(
@@ -94,6 +101,11 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
     progress.stop();
     await components.close();
   }
+  return finish(ctx, s, summary, time);
+}
+
+/** Records the session's time, prints the summary (JSON or text), returns the exit code. */
+function finish(ctx: CommandContext, s: SessionInput, summary: SearchSummary, time: SessionTime): number {
   s.store.recordEvent(s.runId, null, "time", `this session: ${describeTime(time)}`);
   s.log.info(
     `${summary.status}${summary.stopReason ? ` (${summary.stopReason})` : ""}: ${summary.nodes} nodes, ${summary.correct} correct, best ${summary.bestSpeedup ?? "none"}; ${describeTime(time)}`,
