@@ -64,6 +64,14 @@ def warm_up(device: str, workdir: str) -> dict:
 def dispatch(job: Job, ch: Channel, workdir: str, gpu: str) -> dict:
     from . import jobs, verify
 
+    if job.problem.get("kind") == "kernelbench":
+        from . import kernelbench_verify as kb
+
+        modes = {"verify": lambda: kb.verify(job, ch, workdir, gpu), "baseline": lambda: kb.measure_baseline(job, gpu),
+                 "reference_check": lambda: kb.reference_check(job, gpu), "static": lambda: kb.static_only(job)}
+        if job.mode not in modes:
+            raise ValueError(f"mode {job.mode} does not apply to a KernelBench problem")
+        return modes[job.mode]()
     if job.mode == "verify":
         return verify.verify(job, ch, workdir, gpu)
     if job.mode == "baseline":
@@ -105,7 +113,7 @@ def main(argv=None) -> int:
     try:
         job = parse_job(line)
         ch.set_nonce(job.nonce)
-        job.problem = normalize(job.problem)
+        job.problem = job.problem if job.problem.get("kind") == "kernelbench" else normalize(job.problem)
         job.device = args.device
     except Exception as exc:  # noqa: BLE001 - a malformed job is the client's bug, not the candidate's
         ch.send("harness_error", message=f"bad job: {type(exc).__name__}: {exc}", trace=traceback.format_exc())
