@@ -82,6 +82,13 @@ const EnvSchema = z.object({
     description: "`1` runs candidates even where the OS sandbox cannot be built (loudly warned; never on a shared host)",
     default: "off",
   }),
+  KFORGE_QUEUE: meta(optionalString(), {
+    description: "Redis job queue of remote GPU workers, `redis://[:PASSWORD@]HOST:PORT` (`rediss://` for TLS); `search`/`resume` verify through it",
+    default: "none (local lanes only)",
+  }),
+  KFORGE_QUEUE_TLS_CA: meta(optionalString(), { description: "CA file that signed the Redis server's certificate (`rediss://`)", default: "the system's CAs" }),
+  KFORGE_QUEUE_LEASE_S: meta(positive(60), { description: "a worker silent this long loses its jobs, which run again elsewhere (s)", default: "60" }),
+  KFORGE_QUEUE_LOCAL: meta(optionalString(), { description: "`0`: with a queue, verify only on remote workers, not on this machine's lanes", default: "1" }),
 });
 
 /** Limits of model calls: checked apart, so a bad one fails only commands that call a model. */
@@ -177,10 +184,19 @@ export interface Config {
   color: boolean;
   /** KFORGE_UNSAFE_NO_SANDBOX=1: run candidates even where the OS sandbox cannot be built (loudly warned). */
   unsafeNoSandbox: boolean;
+  /** The job queue of remote workers (tools/queue): Redis URL, TLS CA file, lease, whether this machine's lanes serve it too. */
+  queue: { url: string | undefined; tlsCa: string | undefined; leaseMs: number; localLanes: boolean };
   /** Names of environment variables that carry secrets: never passed to generated code. */
   secretNames: string[];
   /** The secret values themselves, by name: scrubbed from storage, terminal output and prompts (core/redact.ts). */
   secrets: readonly Secret[];
+}
+
+/** The password inside a Redis URL, as a secret to scrub (`redis://:PASSWORD@host:port`). */
+function urlPassword(url: string | undefined): Secret[] {
+  const m = url ? /^rediss?:\/\/[^:@/]*:([^@/]+)@/.exec(url) : null;
+  const value = m?.[1] ? decodeURIComponent(m[1]) : undefined;
+  return value && value.length >= 4 ? [{ name: "KFORGE_QUEUE", value }] : [];
 }
 
 /** Path of better-sqlite3's native addon when running from a portable bundle (set by its launcher). */
@@ -208,7 +224,7 @@ export function loadSecrets(env: NodeJS.ProcessEnv = process.env, cwd = process.
   } catch {
     // an unreadable settings file: loadConfig reports it; the environment's secrets are guarded meanwhile
   }
-  return collectSecrets(merged, SETTING_NAMES).secrets;
+  return [...collectSecrets(merged, SETTING_NAMES).secrets, ...urlPassword(merged["KFORGE_QUEUE"])];
 }
 
 const KNOWN = new Set(SETTINGS.map((s) => s.name));
@@ -320,7 +336,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: e.KFORGE_LOG ?? "info",
     color: !e.NO_COLOR,
     unsafeNoSandbox: e.KFORGE_UNSAFE_NO_SANDBOX === "1",
+    queue: { url: e.KFORGE_QUEUE, tlsCa: e.KFORGE_QUEUE_TLS_CA, leaseMs: e.KFORGE_QUEUE_LEASE_S * 1000, localLanes: e.KFORGE_QUEUE_LOCAL !== "0" },
     secretNames: found.names,
-    secrets: found.secrets,
+    secrets: [...found.secrets, ...urlPassword(e.KFORGE_QUEUE)],
   };
 }
