@@ -8,7 +8,7 @@ import { UserError } from "../core/errors.ts";
 import { summarizeResult, VerifyResult } from "../tools/verifier/result.ts";
 import type { DB } from "./db.ts";
 import { CallRecord, EventRecord, NodeRecord, parseRow, RunRecord, SeedRecord, type ReadRun } from "./trace-rows.ts";
-import type { BestPoint, NodeDetail, NodeRow, RunSeed } from "./trace-types.ts";
+import type { BestPoint, NodeDetail, NodeRow, RunEvent, RunSeed } from "./trace-types.ts";
 import { traceMigrations } from "./trace-schema.ts";
 import { latestCritique, latestProfile, latestVerification, nodeDetail, recordedPlan, type StoredPlan } from "./trace-detail.ts";
 import type { Bottlenecks } from "../agents/profiler/schema.ts";
@@ -68,6 +68,7 @@ export class TraceQueries {
       nodeSeeds: db.prepare(`SELECT node_id, win_id, rank, score, note FROM trace_seeds WHERE node_id = ? ORDER BY rank`),
       runSeeds: db.prepare(`SELECT node_id, win_id, rank, score, note FROM trace_seeds WHERE run_id = ? ORDER BY CAST(win_id AS INTEGER), win_id, node_id`),
       nodeEvents: db.prepare(`SELECT node_id, kind, message, created_at FROM trace_events WHERE node_id = ? ORDER BY id`),
+      runEvents: db.prepare(`SELECT node_id, kind, message, created_at FROM trace_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT 1000`),
       bestSeries: db.prepare(`SELECT node_id, speedup, created_at FROM trace_verifications
         WHERE run_id = ? AND status = 'ok' AND speedup IS NOT NULL ORDER BY id`),
     };
@@ -172,6 +173,14 @@ export class TraceQueries {
     return this.s.nodeEvents.all(nodeId).map((r) => {
       const e = parseRow(EventRecord, r, "event");
       return { kind: e.kind, message: e.message, createdAt: e.createdAt };
+    });
+  }
+
+  /** A run's events after event id `afterId` (at most 1000, oldest first: for logs, tests and the UI). */
+  eventsSince(runId: string, afterId = 0): RunEvent[] {
+    return this.s.runEvents.all(runId, afterId).map((r) => {
+      const e = parseRow(EventRecord, r, "event");
+      return { nodeId: e.nodeId, kind: e.kind, message: e.message, createdAt: e.createdAt };
     });
   }
 

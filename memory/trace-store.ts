@@ -10,33 +10,30 @@ import { applyMigrations, type DB } from "./db.ts";
 import { traceMigrations } from "./trace-schema.ts";
 import type {
   BestPoint,
-  LlmCallDetail,
   LlmCallRecord,
   NodeDetail,
   NodeInput,
   NodeRow,
   NodeStatus,
-  RunRow,
-  RetryRow,
+  RunEvent,
   RunSeed,
   RunStatus,
   RunStopReason,
   RunTotals,
 } from "./trace-types.ts";
 import type { VerifyResult } from "../tools/verifier/result.ts";
+import { traceQueries, type TraceQueries } from "./trace-queries.ts";
+import type { ReadRun } from "./trace-rows.ts";
+import type { StoredPlan } from "./trace-detail.ts";
+import type { Critique } from "../agents/critic/schema.ts";
+import type { Bottlenecks } from "../agents/profiler/schema.ts";
+import type { ProfileOutcome } from "../tools/profiler/types.ts";
 import { NO_REDACTION, type Redactor } from "../core/redact.ts";
 import { summarizeResult } from "../tools/verifier/result.ts";
 
 export type * from "./trace-types.ts";
 
-type Row = Record<string, unknown>;
 type Stmt = Statement<unknown[]>;
-
-const NODE_COLUMNS = `id, run_id, parent_id, label, depth, iteration, title, status, speedup, tflops, summary,
-  kernel_hash IS NOT NULL AS has_kernel, error_ratio, origin, created_at, updated_at, change_seq`;
-const RUN_COLUMNS = `r.*,
-  (SELECT COUNT(*) FROM trace_nodes n WHERE n.run_id = r.id AND n.parent_id IS NOT NULL) AS nodes,
-  (SELECT COUNT(*) FROM trace_nodes n WHERE n.run_id = r.id AND n.status = 'ok') AS correct`;
 
 /** SHA-256 of a text: the key of an artifact. */
 export function artifactHash(content: string): string {
@@ -80,8 +77,6 @@ export class TraceStore {
       setBaseline: p(`UPDATE trace_runs SET baseline = ? WHERE id = ?`),
       getBaseline: p(`SELECT baseline FROM trace_runs WHERE id = ?`),
       heartbeat: p(`UPDATE trace_runs SET heartbeat_at = @now, active_ms = MAX(active_ms, @activeMs) WHERE id = @id`),
-      getRun: p(`SELECT ${RUN_COLUMNS} FROM trace_runs r WHERE r.id = ?`),
-      listRuns: p(`SELECT ${RUN_COLUMNS} FROM trace_runs r ORDER BY r.started_at DESC LIMIT ?`),
       bumpSeq: p(`UPDATE trace_runs SET change_seq = change_seq + 1 WHERE id = ? RETURNING change_seq`),
       putArtifact: p(`INSERT OR IGNORE INTO trace_artifacts (hash, kind, bytes, content, created_at) VALUES (?, ?, ?, ?, ?)`),
       getArtifact: p(`SELECT content FROM trace_artifacts WHERE hash = ?`),
@@ -94,40 +89,23 @@ export class TraceStore {
         updated_at = @now, change_seq = @seq WHERE id = @id`),
       setNodeStatus: p(`UPDATE trace_nodes SET status = @status, speedup = @speedup, tflops = @tflops, summary = @summary,
         error_ratio = @errorRatio, updated_at = @now, change_seq = @seq WHERE id = @id`),
-      getNode: p(`SELECT ${NODE_COLUMNS}, idea, kernel_hash FROM trace_nodes WHERE id = ?`),
-      listNodes: p(`SELECT ${NODE_COLUMNS} FROM trace_nodes WHERE run_id = ? ORDER BY created_at, id`),
-      nodesSince: p(`SELECT ${NODE_COLUMNS} FROM trace_nodes WHERE run_id = ? AND change_seq > ? ORDER BY change_seq`),
-      children: p(`SELECT id FROM trace_nodes WHERE parent_id = ? ORDER BY id`),
       insertCall: p(`INSERT INTO trace_llm_calls (run_id, node_id, role, provider, model, prompt_hash, reasoning_hash, response_hash,
           prompt_tokens, completion_tokens, reasoning_tokens, latency_ms, cost_usd, attempts, finish_reason, error, retries, created_at)
         VALUES (@runId, @nodeId, @role, @provider, @model, @promptHash, @reasoningHash, @responseHash, @promptTokens,
           @completionTokens, @reasoningTokens, @latencyMs, @costUsd, @attempts, @finishReason, @error, @retries, @now)`),
       addRunUsage: p(`UPDATE trace_runs SET prompt_tokens = prompt_tokens + @promptTokens, completion_tokens = completion_tokens + @completionTokens,
         reasoning_tokens = reasoning_tokens + @reasoningTokens, cost_usd = cost_usd + @costUsd, llm_calls = llm_calls + 1 WHERE id = @runId`),
-      nodeCalls: p(`SELECT * FROM trace_llm_calls WHERE node_id = ? ORDER BY id`),
       insertVerification: p(`INSERT INTO trace_verifications (run_id, node_id, status, speedup, tflops, result, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      latestVerification: p(`SELECT result FROM trace_verifications WHERE node_id = ? ORDER BY id DESC LIMIT 1`),
-      nodeVerifications: p(`SELECT * FROM trace_verifications WHERE node_id = ? ORDER BY id`),
       setBest: p(`UPDATE trace_runs SET best_node = @nodeId, best_speedup = @speedup
         WHERE id = @runId AND (best_speedup IS NULL OR best_speedup < @speedup)`),
-      bestSeries: p(`SELECT v.node_id, v.speedup, v.created_at FROM trace_verifications v
-        WHERE v.run_id = ? AND v.status = 'ok' AND v.speedup IS NOT NULL ORDER BY v.id`),
       insertProfile: p(`INSERT INTO trace_profiles (run_id, node_id, status, outcome, bottlenecks, cost_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       setBottlenecks: p(`UPDATE trace_profiles SET bottlenecks = ? WHERE id = (SELECT MAX(id) FROM trace_profiles WHERE node_id = ?)`),
-      nodeProfiles: p(`SELECT * FROM trace_profiles WHERE node_id = ? ORDER BY id`),
       insertCritique: p(`INSERT INTO trace_critiques (run_id, node_id, verdict, critique, created_at) VALUES (?, ?, ?, ?, ?)`),
-      nodeCritiques: p(`SELECT * FROM trace_critiques WHERE node_id = ? ORDER BY id`),
       upsertPlan: p(`INSERT INTO trace_plans (run_id, node_id, iteration, plan, created_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT(run_id, iteration) DO UPDATE SET node_id = excluded.node_id, plan = excluded.plan`),
-      planByIteration: p(`SELECT node_id, plan FROM trace_plans WHERE run_id = ? AND iteration = ?`),
-      planOfNode: p(`SELECT plan FROM trace_plans WHERE node_id = ? ORDER BY iteration DESC LIMIT 1`),
       insertSeed: p(`INSERT OR IGNORE INTO trace_seeds (run_id, node_id, win_id, rank, score, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      nodeSeeds: p(`SELECT win_id, rank, score, note FROM trace_seeds WHERE node_id = ? ORDER BY rank`),
-      runSeeds: p(`SELECT node_id, win_id, rank, score, note FROM trace_seeds WHERE run_id = ? ORDER BY CAST(win_id AS INTEGER), win_id, node_id`),
       insertEvent: p(`INSERT INTO trace_events (run_id, node_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?)`),
-      nodeEvents: p(`SELECT kind, message, created_at FROM trace_events WHERE node_id = ? ORDER BY id`),
-      runEvents: p(`SELECT node_id, kind, message, created_at FROM trace_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT 1000`),
     };
     this.isSetup = true;
     return this;
@@ -287,17 +265,25 @@ export class TraceStore {
     this.st("insertEvent").run(runId, nodeId, kind, this.t(message), Date.now());
   }
 
-  // ---------------------------------------------------------------- reads (the UI, `kforge trace`, the search itself)
+  // ---------------------------------------------------------------- reads
+  // Every read goes through the read side (memory/trace-queries.ts) over this store's connection: one set of
+  // SQL and row parsing for the writer, `kforge trace`, export and the UI. These forwards keep the writer's
+  // callers (the search) on one object.
+
+  /** The read side over this store's connection (prepared once per connection, after setup()'s migrations). */
+  get queries(): TraceQueries {
+    this.setup();
+    return traceQueries(this.db);
+  }
 
   /** The most recent runs first (default 200), with node and correct counts. */
-  listRuns(limit = 200): RunRow[] {
-    return (this.st("listRuns").all(limit) as Row[]).map(toRun);
+  listRuns(limit = 200): ReadRun[] {
+    return this.queries.listRuns(limit);
   }
 
   /** One run, or null. */
-  getRun(id: string): RunRow | null {
-    const row = this.st("getRun").get(id) as Row | undefined;
-    return row ? toRun(row) : null;
+  getRun(id: string): ReadRun | null {
+    return this.queries.getRun(id);
   }
 
   /** Counts and usage of a run, for budget checks. */
@@ -312,135 +298,67 @@ export class TraceStore {
 
   /** Every node of a run, compact (no long texts), in creation order: the whole tree for a 1,000+ node view. */
   listNodes(runId: string): NodeRow[] {
-    return (this.st("listNodes").all(runId) as Row[]).map(toNode);
+    return this.queries.listNodes(runId);
   }
 
   /** One node's compact row, or null. Accepts a node id or a run's label ("3.2") with `runId`. */
   getNode(idOrLabel: string, runId?: string): NodeRow | null {
-    const id = runId && !idOrLabel.startsWith(`${runId}.`) ? `${runId}.${idOrLabel === "root" ? "0" : idOrLabel}` : idOrLabel;
-    const row = this.st("getNode").get(id) as Row | undefined;
-    return row ? toNode(row) : null;
+    return this.queries.getNode(idOrLabel, runId);
   }
 
   /** The node's idea text. */
   getIdea(nodeId: string): string {
-    return ((this.st("getNode").get(nodeId) as Row | undefined)?.["idea"] as string | undefined) ?? "";
+    return this.queries.idea(nodeId);
   }
 
   /** A node's kernel source, or null. */
   getKernel(nodeId: string): string | null {
-    const row = this.st("getNode").get(nodeId) as Row | undefined;
-    return this.getArtifact(row?.["kernel_hash"] as string | null | undefined);
+    return this.queries.kernel(nodeId);
   }
 
-  /** A node's latest verification, or null. */
+  /** A node's latest verification, typed, or null. */
   getVerification(nodeId: string): VerifyResult | null {
-    const row = this.st("latestVerification").get(nodeId) as { result: string } | undefined;
-    return row ? (JSON.parse(row.result) as VerifyResult) : null;
+    return this.queries.verification(nodeId);
   }
 
-  /** A node's latest critique, or null. */
-  getCritique(nodeId: string): unknown | null {
-    const rows = this.st("nodeCritiques").all(nodeId) as Row[];
-    const last = rows[rows.length - 1];
-    return last ? JSON.parse(last["critique"] as string) : null;
+  /** A node's latest critique, typed, or null. */
+  getCritique(nodeId: string): Critique | null {
+    return this.queries.critique(nodeId);
   }
 
-  /** A node's latest profile (outcome and bottlenecks), or null. */
-  getProfile(nodeId: string): { outcome: unknown; bottlenecks: unknown | null } | null {
-    const rows = this.st("nodeProfiles").all(nodeId) as Row[];
-    const last = rows[rows.length - 1];
-    return last ? { outcome: JSON.parse(last["outcome"] as string), bottlenecks: parseOrNull(last["bottlenecks"]) } : null;
+  /** A node's latest profile (outcome and bottlenecks), typed, or null. */
+  getProfile(nodeId: string): { outcome: ProfileOutcome; bottlenecks: Bottlenecks | null } | null {
+    return this.queries.profile(nodeId);
   }
 
-  /** The plan recorded for a run's iteration (and the node it expanded), or null. */
-  getPlan(runId: string, iteration: number): { nodeId: string; plan: unknown } | null {
-    const row = this.st("planByIteration").get(runId, iteration) as { node_id: string; plan: string } | undefined;
-    return row ? { nodeId: row.node_id, plan: JSON.parse(row.plan) } : null;
+  /** The plan recorded for a run's iteration (and the node it expanded), typed, or null. */
+  getPlan(runId: string, iteration: number): { nodeId: string; plan: StoredPlan } | null {
+    return this.queries.plan(runId, iteration);
   }
 
   /** Which memory-of-wins entries seeded which nodes of a run, by win then node. */
   runSeeds(runId: string): RunSeed[] {
-    return (this.st("runSeeds").all(runId) as Row[]).map((s) => ({
-      nodeId: s["node_id"] as string, winId: s["win_id"] as string, rank: s["rank"] as number, score: s["score"] as number | null, note: s["note"] as string,
-    }));
+    return this.queries.runSeeds(runId);
   }
 
   /** Everything of one node: idea, kernel and its parent's kernel (for diffs), plans, model calls with texts, verifications, profiles, critiques, seeds, events. */
   getNodeDetail(nodeId: string): NodeDetail | null {
-    const row = this.st("getNode").get(nodeId) as Row | undefined;
-    if (!row) return null;
-    const node = toNode(row);
-    const parent = node.parentId ? (this.st("getNode").get(node.parentId) as Row | undefined) : undefined;
-    const plan = node.parentId ? this.getPlan(node.runId, node.iteration) : null;
-    const childPlan = this.st("planOfNode").get(nodeId) as { plan: string } | undefined;
-    return {
-      node,
-      idea: row["idea"] as string,
-      kernel: this.getArtifact(row["kernel_hash"] as string | null),
-      parentKernel: this.getArtifact(parent?.["kernel_hash"] as string | null | undefined),
-      plan: plan?.plan ?? null,
-      childPlan: childPlan ? JSON.parse(childPlan.plan) : null,
-      llmCalls: (this.st("nodeCalls").all(nodeId) as Row[]).map((c) => this.toCall(c)),
-      verifications: (this.st("nodeVerifications").all(nodeId) as Row[]).map((v) => ({
-        status: v["status"] as string, speedup: v["speedup"] as number | null, tflops: v["tflops"] as number | null,
-        result: JSON.parse(v["result"] as string), createdAt: v["created_at"] as number,
-      })),
-      profiles: (this.st("nodeProfiles").all(nodeId) as Row[]).map((p) => ({
-        status: p["status"] as string, outcome: JSON.parse(p["outcome"] as string), bottlenecks: parseOrNull(p["bottlenecks"]),
-        costMs: p["cost_ms"] as number, createdAt: p["created_at"] as number,
-      })),
-      critiques: (this.st("nodeCritiques").all(nodeId) as Row[]).map((c) => ({
-        verdict: c["verdict"] as string, critique: JSON.parse(c["critique"] as string), createdAt: c["created_at"] as number,
-      })),
-      seeds: (this.st("nodeSeeds").all(nodeId) as Row[]).map((s) => ({
-        winId: s["win_id"] as string, rank: s["rank"] as number, score: s["score"] as number | null, note: s["note"] as string,
-      })),
-      events: (this.st("nodeEvents").all(nodeId) as Row[]).map((e) => ({ kind: e["kind"] as string, message: e["message"] as string, createdAt: e["created_at"] as number })),
-      children: (this.st("children").all(nodeId) as { id: string }[]).map((c) => c.id),
-    };
+    return this.queries.nodeDetail(nodeId);
   }
 
   /** The best verified speedup over time: one point each time the best improved. */
   bestSeries(runId: string): BestPoint[] {
-    const run = this.getRun(runId);
-    if (!run) return [];
-    const out: BestPoint[] = [];
-    for (const r of this.st("bestSeries").all(runId) as { node_id: string; speedup: number; created_at: number }[]) {
-      const last = out[out.length - 1];
-      if (last && r.speedup <= last.speedup) continue;
-      out.push({ at: r.created_at, elapsedMs: r.created_at - run.startedAt, speedup: r.speedup, nodeId: r.node_id });
-    }
-    return out;
+    return this.queries.bestSeries(runId);
   }
 
-  /**
-   * Live updates: the nodes created or changed after `cursor` (0 for all), the run's current row, and
-   * the new cursor to pass next time. Poll it while a run is in progress.
-   */
-  nodesSince(runId: string, cursor: number): { nodes: NodeRow[]; run: RunRow | null; cursor: number } {
-    const nodes = (this.st("nodesSince").all(runId, cursor) as Row[]).map(toNode);
-    const last = nodes[nodes.length - 1];
-    return { nodes, run: this.getRun(runId), cursor: last ? last.changeSeq : cursor };
+  /** Live updates: the nodes created or changed after `cursor` (0 for all), the run's row, and the next cursor. */
+  nodesSince(runId: string, cursor: number): { nodes: NodeRow[]; run: ReadRun | null; cursor: number } {
+    return this.queries.nodesSince(runId, cursor);
   }
 
   /** The run's trace events after event id `afterId` (for logs and the UI). */
-  eventsSince(runId: string, afterId = 0): { nodeId: string | null; kind: string; message: string; createdAt: number }[] {
-    return (this.st("runEvents").all(runId, afterId) as Row[]).map((e) => ({
-      nodeId: e["node_id"] as string | null, kind: e["kind"] as string, message: e["message"] as string, createdAt: e["created_at"] as number,
-    }));
-  }
-
-  private toCall(c: Row): LlmCallDetail {
-    return {
-      id: c["id"] as number, nodeId: c["node_id"] as string | null, role: c["role"] as string, provider: c["provider"] as string,
-      model: c["model"] as string, prompt: this.getArtifact(c["prompt_hash"] as string | null),
-      reasoning: this.getArtifact(c["reasoning_hash"] as string | null), response: this.getArtifact(c["response_hash"] as string | null),
-      promptTokens: c["prompt_tokens"] as number, completionTokens: c["completion_tokens"] as number,
-      reasoningTokens: c["reasoning_tokens"] as number, latencyMs: c["latency_ms"] as number, costUsd: c["cost_usd"] as number,
-      attempts: c["attempts"] as number, finishReason: c["finish_reason"] as string | null, error: c["error"] as string | null,
-      retries: typeof c["retries"] === "string" ? (JSON.parse(c["retries"]) as RetryRow[]) : [], createdAt: c["created_at"] as number,
-    };
+  eventsSince(runId: string, afterId = 0): RunEvent[] {
+    return this.queries.eventsSince(runId, afterId);
   }
 }
 
@@ -454,32 +372,4 @@ export function errorRatio(r: VerifyResult): number | null {
     worst = Math.max(worst, c.maxError / Math.max(c.allowance, 1e-12));
   }
   return worst;
-}
-
-function parseOrNull(v: unknown): unknown | null {
-  return typeof v === "string" ? JSON.parse(v) : null;
-}
-
-function toRun(r: Row): RunRow {
-  return {
-    id: r["id"] as string, problem: r["problem"] as string, status: r["status"] as RunStatus,
-    stopReason: r["stop_reason"] as RunStopReason | null, error: r["error"] as string | null,
-    config: JSON.parse(r["config"] as string), budget: JSON.parse(r["budget"] as string),
-    startedAt: r["started_at"] as number, endedAt: r["ended_at"] as number | null, activeMs: r["active_ms"] as number,
-    heartbeatAt: r["heartbeat_at"] as number | null, pid: r["pid"] as number | null,
-    bestNode: r["best_node"] as string | null, bestSpeedup: r["best_speedup"] as number | null,
-    promptTokens: r["prompt_tokens"] as number, completionTokens: r["completion_tokens"] as number,
-    reasoningTokens: r["reasoning_tokens"] as number, costUsd: r["cost_usd"] as number, llmCalls: r["llm_calls"] as number,
-    nodes: r["nodes"] as number, correct: r["correct"] as number, changeSeq: r["change_seq"] as number,
-  };
-}
-
-function toNode(r: Row): NodeRow {
-  return {
-    id: r["id"] as string, runId: r["run_id"] as string, parentId: r["parent_id"] as string | null, label: r["label"] as string,
-    depth: r["depth"] as number, iteration: r["iteration"] as number, title: r["title"] as string,
-    status: r["status"] as NodeStatus, speedup: r["speedup"] as number | null, tflops: r["tflops"] as number | null,
-    summary: r["summary"] as string, errorRatio: (r["error_ratio"] as number | null) ?? null, hasKernel: r["has_kernel"] === 1, origin: r["origin"] as NodeRow["origin"],
-    createdAt: r["created_at"] as number, updatedAt: r["updated_at"] as number, changeSeq: r["change_seq"] as number,
-  };
 }

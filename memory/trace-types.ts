@@ -208,3 +208,11 @@ export interface RunSeed {
   /** How the win was used ("started from this win's config ...", "in the planner's prompt ..."). */
   note: string;
 }
+
+/** One trace event of a run (breaker, resume, budget, interrupt, ...). */
+export interface RunEvent {
+  nodeId: string | null;
+  kind: string;
+  message: string;
+  createdAt: number;
+}
