@@ -23,6 +23,10 @@ export const ShapeCheck = z.object({
   maxError: z.number().nullable(), // max|out - golden|, null when non-finite
   allowance: z.number(), // 2 * max|lowprec - golden| + atol
   worst: WorstError.optional(),
+  /** KernelBench problems: the input distribution and inputs of this check (`shape` then counts output elements in S). */
+  case: z.string().optional(),
+  /** KernelBench problems: which rule held, KernelBench's allclose and kforge's error budget. */
+  rules: z.object({ kernelbench: z.boolean(), kforge: z.boolean() }).optional(),
 });
 export type ShapeCheck = z.infer<typeof ShapeCheck>;
 
@@ -35,6 +39,9 @@ export const ShapeTiming = z.object({
   speedup: z.record(z.string(), z.number()), // baseline ms / candidate ms
   runs: z.number().int(),
   spread: z.number().optional(), // (p90 - p10) / median of the candidate's runs
+  case: z.string().optional(), // KernelBench problems: what was timed
+  /** Baselines that could not be timed here, with the reason (e.g. torch.compile missing from this PyTorch). */
+  unavailable: z.record(z.string(), z.string()).optional(),
 });
 export type ShapeTiming = z.infer<typeof ShapeTiming>;
 
