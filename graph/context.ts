@@ -35,6 +35,8 @@ export const SearchContext = z.object({
   gpu: z.string().nullable(),
   signal: z.instanceof(AbortSignal),
   progress: live<GraphDeps["progress"]>("a progress sink", "activity", "log"),
+  lanes: live<GraphDeps["lanes"]>("the verification lanes", "stats"),
+  expansions: live<GraphDeps["expansions"]>("the expansions runner", "ensure", "next"),
 });
 
 // Compile-time check that the schema and GraphDeps describe the same thing.

@@ -6,6 +6,9 @@ import type { Profiler } from "../tools/profiler/types.ts";
 import type { Agents, Exemplar } from "../agents/types.ts";
 import type { BudgetLimits, StopReason } from "./budget.ts";
 import type { PolicyOptions } from "./policy.ts";
+import type { InflightSetting } from "./inflight.ts";
+import type { LaneStats } from "./lanes-meter.ts";
+import type { ExpansionRunner } from "./expansions.ts";
 
 /** A verified win handed to the memory. */
 export interface WinRecord {
@@ -31,6 +34,8 @@ export interface WinsMemory {
 export interface SearchOptions {
   /** Ideas (children) per expansion. */
   branching: number;
+  /** Expansions in flight at once (graph/inflight.ts); `auto` keeps the verification lanes busy. */
+  inflight: InflightSetting;
   seed: number;
   /** Profile a correct candidate when it is the new best or among the run's top N. */
   profileTop: number;
@@ -40,9 +45,10 @@ export interface SearchOptions {
   policy: Omit<PolicyOptions, "seed" | "iteration">;
 }
 
-/** Branching 4, profile the top 3, three prior wins per prompt. */
+/** Branching 4, expansions in flight sized automatically, profile the top 3, three prior wins per prompt. */
 export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
   branching: 4,
+  inflight: "auto",
   seed: 0,
   profileTop: 3,
   maxProfilesPerIteration: 2,
@@ -55,6 +61,16 @@ export interface Progress {
   /** `text` null clears the activity `key`. */
   activity(key: string, text: string | null): void;
   log(line: string): void;
+  /** Where the lanes and expansions stand, for a live display to read at each redraw (given once per session). */
+  pipeline?(read: () => PipelineStatus): void;
+}
+
+/** The pipeline right now: verification lanes busy and idle, jobs queued, expansions in flight. */
+export interface PipelineStatus {
+  lanes: LaneStats;
+  expansions: number;
+  /** How many expansions the search keeps in flight at the moment. */
+  target: number;
 }
 
 /** The injected edges and settings of one run's graph. */
@@ -78,4 +94,8 @@ export interface GraphDeps {
   /** Aborted on Ctrl-C or when the wall budget's grace is over: in-flight work stops. */
   signal: AbortSignal;
   progress: Progress;
+  /** The verification lanes (graph/lanes-meter.ts; `verifier` goes through them). */
+  lanes: { stats(): LaneStats };
+  /** The expansions in flight (graph/expansions.ts). */
+  expansions: ExpansionRunner;
 }

@@ -49,8 +49,27 @@ const REPAIR_PRIOR: Record<string, number> = { compile_error: 0.55, runtime_erro
 const ROOT_VALUE_NOTHING_CORRECT = 0.7;
 const ROOT_VALUE_ONCE_CORRECT = 0.2;
 
+/** Nodes the policy must not pick: those being expanded, and the children of expansions still in flight. */
+export interface Busy {
+  /** Nodes an expansion in flight is working from. */
+  nodes: ReadonlySet<string>;
+  /** Iterations of the expansions in flight: their children are not finished (verified, critiqued) yet. */
+  iterations: ReadonlySet<number>;
+}
+
+const NOT_BUSY: Busy = { nodes: new Set(), iterations: new Set() };
+
 /** Picks the node to expand, or null when no node can be expanded. */
-export function chooseNode(nodes: PolicyNode[], opts: PolicyOptions): Choice | null {
+export function chooseNode(nodes: PolicyNode[], opts: PolicyOptions, busy: Busy = NOT_BUSY): Choice | null {
+  return chooseNodes(nodes, opts, 1, busy)[0] ?? null;
+}
+
+/**
+ * Picks up to `count` distinct nodes to expand at once, best score first, none of them busy (an
+ * expansion in flight works from it, or it is a child of one not finished yet). Fewer when the
+ * frontier is smaller: at the start only the root can be expanded.
+ */
+export function chooseNodes(nodes: PolicyNode[], opts: PolicyOptions, count: number, busy: Busy = NOT_BUSY): Choice[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const expansions = new Map<string, Set<number>>();
   for (const n of nodes) {
@@ -64,21 +83,22 @@ export function chooseNode(nodes: PolicyNode[], opts: PolicyOptions): Choice | n
   const anyCorrect = nodes.some((n) => n.status === "ok");
   const quality = (n: PolicyNode): number => (n.status === "ok" ? (n.speedup !== null && best ? n.speedup / best : 0.5) : 0.5);
 
-  let pick: Choice | null = null;
+  const choices: Choice[] = [];
   for (const n of nodes) {
+    if (busy.nodes.has(n.id) || busy.iterations.has(n.iteration)) continue;
     const value = nodeValue(n, { anyCorrect, best, byId, quality, maxRepairChain: opts.maxRepairChain });
     if (value === null || n.depth >= opts.maxDepth) continue;
     const visits = expansions.get(n.id)?.size ?? 0;
     if (n.status !== "root" && n.status !== "ok" && visits > 0) continue; // a failure is repaired once; its child carries on
     const bonus = opts.exploration * Math.sqrt(Math.log(total + 1) / (visits + 1));
     const score = value + bonus + jitter(opts.seed, opts.iteration, n.id) * 1e-6;
-    if (pick === null || score > pick.score) {
-      const mode: ExpandMode = n.status === "root" ? "fresh" : n.status === "ok" ? "improve" : "repair";
-      const what = n.status === "root" ? "fresh start" : n.status === "ok" ? `improve ${n.speedup?.toFixed(2) ?? "?"}x` : `repair ${n.status}`;
-      pick = { nodeId: n.id, mode, score, reason: `${what}, ${visits} expansion(s), value ${value.toFixed(2)} + bonus ${bonus.toFixed(2)}` };
-    }
+    const mode: ExpandMode = n.status === "root" ? "fresh" : n.status === "ok" ? "improve" : "repair";
+    const what = n.status === "root" ? "fresh start" : n.status === "ok" ? `improve ${n.speedup?.toFixed(2) ?? "?"}x` : `repair ${n.status}`;
+    choices.push({ nodeId: n.id, mode, score, reason: `${what}, ${visits} expansion(s), value ${value.toFixed(2)} + bonus ${bonus.toFixed(2)}` });
   }
-  return pick;
+  // Best first; equal scores (the jitter makes them rare) by id, so the order never depends on the input's.
+  choices.sort((a, b) => b.score - a.score || (a.nodeId < b.nodeId ? -1 : 1));
+  return choices.slice(0, Math.max(0, count));
 }
 
 function nodeValue(

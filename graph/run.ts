@@ -11,17 +11,38 @@ import type { DB } from "../memory/db.ts";
 import type { TraceStore } from "../memory/trace-store.ts";
 import type { RunRow, RunStopReason } from "../memory/trace-types.ts";
 import { describeError, EndpointUnreachableError, UserError } from "../core/errors.ts";
-import { searchGraphBuilder } from "./graph.ts";
+import { expansionGraphBuilder, searchGraphBuilder } from "./graph.ts";
 import type { GraphDeps, SearchOptions } from "./deps.ts";
 import { wallGraceMs, type BudgetLimits } from "./budget.ts";
+import { LanesMeter } from "./lanes-meter.ts";
+import { ExpansionRunner } from "./expansions.ts";
+import { inflightTarget } from "./inflight.ts";
 
 /** Everything a run needs besides its id (built by the CLI, or by tests and benchmarks with their own edges). */
-export type SearchSetup = Omit<GraphDeps, "runId" | "elapsedMs" | "signal"> & {
+export type SearchSetup = Omit<GraphDeps, "runId" | "elapsedMs" | "signal" | "lanes" | "expansions"> & {
   db: DB;
   signal: AbortSignal;
   /** Aborted when the model endpoint's breaker gave up (its reason an EndpointUnreachableError): the run stops, resumable. */
   endpointDown?: AbortSignal;
+  /**
+   * Verification lanes (candidates verified at once): the verifier's GPUs or workers (default 1). A
+   * verifier already wrapped in a LanesMeter keeps its own (a benchmark reads it through the run).
+   */
+  lanes?: number;
 };
+
+/** How the pipeline went in one session: lane utilisation and expansions in flight. */
+export interface PipelineSummary {
+  lanes: number;
+  /** Busy lane-time over lanes × this session's search time. */
+  utilisation: number;
+  verifications: number;
+  meanVerifyMs: number | null;
+  meanLaneWaitMs: number | null;
+  /** The most expansions in flight at once, and the number the search aimed for at the end. */
+  peakInflight: number;
+  inflightTarget: number;
+}
 
 /** What `kforge search` prints at the end (and as --json). */
 export interface SearchSummary {
@@ -38,6 +59,8 @@ export interface SearchSummary {
   tokens: number;
   costUsd: number;
   elapsedMs: number;
+  /** This session's pipeline (absent when the summary is read from the trace alone). */
+  pipeline?: PipelineSummary;
 }
 
 /** How often the run's heartbeat and search time are written (kforge runs tells live from dead runs by it). */
@@ -45,11 +68,11 @@ export const HEARTBEAT_MS = 5_000;
 
 /**
  * LangGraph's recursion limit counts supersteps per invoke (default 25) and would end a search after
- * three iterations (seven supersteps each: select … remember). The budget (select → graph/budget.ts) is the loop's real
- * bound, so this is only a backstop against a bug that loops without spending anything: a million
- * iterations, far past any budget a run can be given.
+ * a dozen expansions (select and collect are two supersteps each). The budget (select → graph/budget.ts) is the loop's
+ * real bound, so this is only a backstop against a bug that loops without spending anything: a million
+ * expansions, far past any budget a run can be given.
  */
-const MAX_SUPERSTEPS = 7 * 1_000_000;
+const MAX_SUPERSTEPS = 2 * 1_000_000;
 
 /** A new run id: sortable by start time, unique enough to share a database. */
 export function newRunId(now = new Date()): string {
@@ -120,10 +143,16 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   deadline.unref();
   heartbeat.unref();
 
-  const deps: GraphDeps = { ...setup, runId, elapsedMs, signal: controller.signal };
   const checkpointer = new SqliteSaver(db);
   const graph = searchGraphBuilder.compile({ checkpointer });
+  const lanes = setup.verifier instanceof LanesMeter ? setup.verifier : new LanesMeter(setup.verifier, setup.lanes ?? 1);
+  const expansions = new ExpansionRunner(expansionGraphBuilder.compile({ checkpointer }), checkpointer, lanes, () => deps);
+  const deps: GraphDeps = { ...setup, verifier: lanes, lanes, expansions, runId, elapsedMs, signal: controller.signal };
+  const pipelineStatus = () => ({ lanes: lanes.stats(), expansions: expansions.running(), target: inflightTarget(setup.options.inflight, expansions.measures()) });
+  setup.progress.pipeline?.(pipelineStatus);
+  const laneMsBefore = lanes.busyLaneMs();
   const thread = { configurable: { thread_id: runId } };
+  let pipeline: PipelineSummary | undefined;
   try {
     const saved = await checkpointer.getTuple(thread);
     const final = await graph.invoke(saved ? null : { runId, problem: setup.problem.spec.name }, {
@@ -153,13 +182,41 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
       throw err;
     }
   } finally {
+    // Nothing may outlive the run: expansions still in flight (after a failure) stop here, resumable.
+    if (expansions.running() > 0) {
+      controller.abort(new Error("the search ended"));
+      await expansions.settle();
+    }
+    pipeline = summarizePipeline(lanes, laneMsBefore, Date.now() - sessionStart, expansions.peak(), pipelineStatus().target);
+    store.recordEvent(runId, null, "pipeline", describePipeline(pipeline));
     clearTimeout(deadline);
     clearInterval(heartbeat);
     setup.signal.removeEventListener("abort", onUserAbort);
     setup.endpointDown?.removeEventListener("abort", onEndpointDown);
     store.heartbeat(runId, elapsedMs());
   }
-  return summarizeRun(store, runId);
+  return { ...summarizeRun(store, runId), ...(pipeline ? { pipeline } : {}) };
+}
+
+function summarizePipeline(lanes: LanesMeter, laneMsBefore: number, sessionMs: number, peakInflight: number, target: number): PipelineSummary {
+  const l = lanes.stats();
+  const busy = lanes.busyLaneMs() - laneMsBefore;
+  const round = (x: number | null) => (x === null ? null : Math.round(x));
+  return {
+    lanes: l.lanes,
+    utilisation: sessionMs > 0 ? Math.min(1, Math.round((busy / (l.lanes * sessionMs)) * 1000) / 1000) : 0,
+    verifications: l.jobs,
+    meanVerifyMs: round(l.meanServiceMs),
+    meanLaneWaitMs: round(l.meanWaitMs),
+    peakInflight,
+    inflightTarget: target,
+  };
+}
+
+/** One line for the trace and the log. */
+export function describePipeline(p: PipelineSummary): string {
+  const ms = (x: number | null) => (x === null ? "-" : `${(x / 1000).toFixed(1)}s`);
+  return `lanes ${p.lanes}, busy ${(p.utilisation * 100).toFixed(1)}% of this session; ${p.verifications} verifications (mean ${ms(p.meanVerifyMs)}, waited ${ms(p.meanLaneWaitMs)}); expansions in flight: peak ${p.peakInflight}, target ${p.inflightTarget}`;
 }
 
 /** The breaker gave up on the endpoint (LangGraph may hand the error back wrapped). */

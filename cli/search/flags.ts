@@ -4,6 +4,7 @@ import { DEFAULT_WALL_MS, parseDuration, type BudgetLimits } from "../../graph/b
 import { DEFAULT_SEARCH_OPTIONS, type SearchOptions } from "../../graph/deps.ts";
 import type { OptionSpec, ParsedArgs } from "../command.ts";
 import type { ProgressMode } from "./progress.ts";
+import { MAX_INFLIGHT, parseInflight } from "../../graph/inflight.ts";
 
 /** The flags of a search's limits and knobs. */
 export const SEARCH_FLAGS: Record<string, OptionSpec> = {
@@ -18,6 +19,11 @@ export const SEARCH_FLAGS: Record<string, OptionSpec> = {
   target: { type: "string", valueName: "X", description: "stop once a kernel reaches X times the baseline's speed" },
   branching: { type: "string", valueName: "N", description: "ideas (child kernels) per expansion (default 4)" },
   seed: { type: "string", valueName: "N", description: "seed of the tree policy (default 0)" },
+  inflight: {
+    type: "string",
+    valueName: "N|auto",
+    description: "expansions in flight at once (distinct nodes; coders, verification and critiques overlap); auto sizes it to keep the verification lanes busy (default auto)",
+  },
 };
 
 /** Flags choosing the problem's shapes (a new search only: a resumed run keeps its problem). */
@@ -62,7 +68,15 @@ export function limitsFromFlags(args: ParsedArgs, base?: BudgetLimits): BudgetLi
 export function optionsFromFlags(args: ParsedArgs): SearchOptions {
   const branching = num(args, "branching", (n) => Number.isInteger(n) && n >= 1 && n <= 16, "an integer from 1 to 16");
   const seed = num(args, "seed", (n) => Number.isInteger(n) && n >= 0, "a non-negative integer");
-  return { ...DEFAULT_SEARCH_OPTIONS, ...(branching !== undefined ? { branching } : {}), ...(seed !== undefined ? { seed } : {}) };
+  const rawInflight = args.values["inflight"];
+  const inflight = typeof rawInflight === "string" ? parseInflight(rawInflight) : undefined;
+  if (inflight === null) throw new UserError(`--inflight ${rawInflight}: expected auto or an integer from 1 to ${MAX_INFLIGHT}`);
+  return {
+    ...DEFAULT_SEARCH_OPTIONS,
+    ...(branching !== undefined ? { branching } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(inflight !== undefined ? { inflight } : {}),
+  };
 }
 
 /** Live display on a terminal, log lines otherwise; nothing with --quiet or --json. */

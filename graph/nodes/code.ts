@@ -1,14 +1,14 @@
 /** code: one task per idea (a Send), in parallel: the coder writes the child's kernel into the store. */
 import type { GraphDeps } from "../deps.ts";
 import type { NodeStatus } from "../../memory/trace-types.ts";
-import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
+import type { BatchEntry, ExpansionStateUpdate, ExpansionStateValue } from "../state.ts";
 import { exemplarsFor, loadView } from "../view.ts";
 
 /** Writes the kernel of one planned child (idempotent: a child already coded or failed is reported, not redone). */
-export async function code(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
+export async function code(state: ExpansionStateValue, deps: GraphDeps): Promise<ExpansionStateUpdate> {
   const { store, runId } = deps;
   const task = state.task;
-  if (!task || !state.selected) throw new Error("code ran without a task");
+  if (!task) throw new Error("code ran without a task");
   const node = store.getNode(task.nodeId);
   if (!node) throw new Error(`code: no node ${task.nodeId} in the trace`);
   // Done before a crash (the kernel or the failure is stored): report it, don't call the model again.

@@ -1,16 +1,14 @@
-/** plan: the planner proposes ideas for the selected node; each becomes a child node (ids "<run>.<iteration>.<k>"). */
+/** plan: the planner proposes ideas for the expansion's node; each becomes a child node (ids "<run>.<iteration>.<k>"). */
 import type { GraphDeps } from "../deps.ts";
-import type { PlannedChild, SearchStateUpdate, SearchStateValue } from "../state.ts";
+import type { PlannedChild, ExpansionStateUpdate, ExpansionStateValue } from "../state.ts";
 import type { PlannedIdea } from "../../agents/types.ts";
-import { nodesLeft } from "../budget.ts";
 import { ancestry, exemplarsFor, loadView } from "../view.ts";
 import { traceQueries } from "../../memory/trace-queries.ts";
 
 /** Plans the children of the selected node (reusing a plan recorded before a crash). */
-export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
+export async function plan(state: ExpansionStateValue, deps: GraphDeps): Promise<ExpansionStateUpdate> {
   const { store, runId } = deps;
   const sel = state.selected;
-  if (!sel) throw new Error("plan ran without a selected node");
   const iteration = state.iteration;
   // A plan recorded for this iteration means the process died after planning: reuse it, don't ask again.
   const cached = traceQueries(store.db).plan(runId, iteration);
@@ -22,9 +20,10 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const parent = loadView(store, sel.nodeId);
     const t = store.runTotals(runId);
-    const count = Math.max(1, Math.min(deps.options.branching, nodesLeft(deps.limits, t)));
+    // The node budget's share select reserved for this expansion (others in flight hold theirs).
+    const count = Math.max(1, Math.min(deps.options.branching, sel.quota));
     const exemplars = await exemplarsFor(deps);
-    deps.progress.activity("plan", `planning ${count} idea(s) from ${parent.row.label} (${sel.mode})`);
+    deps.progress.activity(`plan:${iteration}`, `planning ${count} idea(s) from ${parent.row.label} (${sel.mode})`);
     const outcome = await deps.agents.plan(
       {
         problem: deps.problem,
@@ -39,7 +38,7 @@ export async function plan(state: SearchStateValue, deps: GraphDeps): Promise<Se
       },
       { runId, nodeId: sel.nodeId, signal: deps.signal },
     );
-    deps.progress.activity("plan", null);
+    deps.progress.activity(`plan:${iteration}`, null);
     ideas = outcome.ideas.slice(0, count);
     store.atomically(() => {
       store.recordPlan(runId, sel.nodeId, iteration, { mode: sel.mode, reason: sel.reason, rationale: outcome.rationale, ideas, fallback: outcome.fallback ?? null });

@@ -4,11 +4,11 @@
  * timing feedback and the trace says why.
  */
 import type { GraphDeps } from "../deps.ts";
-import type { SearchStateUpdate, SearchStateValue } from "../state.ts";
+import type { ExpansionStateUpdate, ExpansionStateValue } from "../state.ts";
 import { loadView } from "../view.ts";
 
 /** Profiles the batch's promising correct candidates and records the profiler agent's bottlenecks. */
-export async function profile(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
+export async function profile(state: ExpansionStateValue, deps: GraphDeps): Promise<ExpansionStateUpdate> {
   const { store, runId } = deps;
   if (state.profilerOff) return {}; // this run already learnt the profiler cannot work here
   const correct = Object.entries(state.batch).filter(([, e]) => e.status === "ok" && e.speedup !== null);

@@ -1,10 +1,10 @@
 /** remember: verified wins of the batch (faster than the baseline, or the run's new best) go into the memory of wins. */
 import type { GraphDeps } from "../deps.ts";
-import type { SearchStateUpdate, SearchStateValue } from "../state.ts";
+import type { ExpansionStateUpdate, ExpansionStateValue } from "../state.ts";
 import type { Critique } from "../../agents/types.ts";
 
 /** Hands the batch's verified wins to the memory of wins, now with the critic's key ideas. */
-export async function remember(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
+export async function remember(state: ExpansionStateValue, deps: GraphDeps): Promise<ExpansionStateUpdate> {
   if (!deps.memory) return {}; // a search without a memory of wins
   for (const [nodeId, e] of Object.entries(state.batch)) {
     if (e.status !== "ok" || e.speedup === null) continue;

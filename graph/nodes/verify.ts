@@ -3,10 +3,10 @@ import { summarizeResult, type VerifyResult } from "../../tools/verifier/result.
 import { InfraError, UserError } from "../../core/errors.ts";
 import type { GraphDeps } from "../deps.ts";
 import { rememberWin } from "./remember.ts";
-import type { BatchEntry, SearchStateUpdate, SearchStateValue } from "../state.ts";
+import type { BatchEntry, ExpansionStateUpdate, ExpansionStateValue } from "../state.ts";
 
 /** Verifies the batch's coded candidates (a verification recorded before a crash is reused). */
-export async function verify(state: SearchStateValue, deps: GraphDeps): Promise<SearchStateUpdate> {
+export async function verify(state: ExpansionStateValue, deps: GraphDeps): Promise<ExpansionStateUpdate> {
   const { store, runId } = deps;
   const coded = Object.entries(state.batch).filter(([, e]) => e.status === "coded").map(([id]) => id);
   if (coded.length === 0) return {}; // nothing to verify: every candidate of the batch failed before a kernel

@@ -6,17 +6,17 @@ import { CompiledStateGraph } from "@langchain/langgraph";
 describe("langgraph.json", () => {
   const config = JSON.parse(readFileSync(new URL("../../langgraph.json", import.meta.url), "utf8")) as { graphs: Record<string, string> };
 
-  it("names a module-level compiled graph with the search's nodes", async () => {
-    const entries = Object.entries(config.graphs);
-    expect(entries.length).toBeGreaterThan(0);
-    for (const [, ref] of entries) {
+  it("names module-level compiled graphs: the search (select, collect) and one expansion (plan … remember)", async () => {
+    const nodesOf: Record<string, string[]> = {};
+    for (const [id, ref] of Object.entries(config.graphs)) {
       const [file, name] = ref.split(":");
       const mod = (await import(new URL(`../../${file}`, import.meta.url).href)) as Record<string, unknown>;
       const graph = mod[name!];
       expect(graph).toBeInstanceOf(CompiledStateGraph);
-      const nodes = Object.keys((await (graph as CompiledStateGraph<never, never>).getGraphAsync()).nodes);
-      expect(nodes).toEqual(expect.arrayContaining(["select", "plan", "code", "verify", "profile", "critique", "remember"]));
+      nodesOf[id] = Object.keys((await (graph as CompiledStateGraph<never, never>).getGraphAsync()).nodes);
     }
+    expect(nodesOf["kforge_search"]).toEqual(expect.arrayContaining(["select", "collect"]));
+    expect(nodesOf["kforge_expansion"]).toEqual(expect.arrayContaining(["plan", "code", "verify", "profile", "critique", "remember"]));
   });
 
   it("refuses a run without its context, saying what is missing", async () => {
