@@ -13,6 +13,7 @@ import { createProgress, fmtCount, type ProgressMode } from "./progress.ts";
 import { inertText } from "../../core/inert-text.ts";
 import type { RunLog } from "../../core/run-log.ts";
 import { describeTime, type SessionTime } from "./session-time.ts";
+import { verificationLanes } from "./lanes.ts";
 
 /** Exit code of a run stopped because its model endpoint stayed down (EX_TEMPFAIL: try again later). */
 export const EXIT_STOPPED = 75;
@@ -94,6 +95,7 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
       gpu: baseline?.gpu ?? components.gpu,
       progress: { ...progress, log },
       signal: ctx.signal,
+      lanes: await verificationLanes(ctx.config, s.problem),
       ...(baseline ? { baseline } : {}),
     });
     time.searchMs = Date.now() - drivingSince;
