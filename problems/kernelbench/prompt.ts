@@ -5,7 +5,7 @@ const DISTRIBUTION_TEXT: Record<string, string> = {
   kernelbench: "get_inputs() exactly as the file writes it",
   normal: "every floating input redrawn from N(0, 1)",
   signed: "every floating input redrawn from U(-2, 2)",
-  outliers: "N(0, 1) with about 0.1% of the values multiplied by 100, at random places",
+  outliers: "N(0, 1) with about 0.1% of the values replaced by outliers of magnitude 100 or more (at least one positive)",
 };
 
 /** The prompt of one KernelBench problem (its reference source is shown beside it by the agents). */

@@ -87,9 +87,14 @@ def _redraw(x: torch.Tensor, dist: str, gen: torch.Generator) -> torch.Tensor:
     elif dist == "outliers":
         y = torch.randn(shape, generator=gen)
         if y.numel():
+            # Outliers of magnitude >= OUTLIER_SCALE, random signs, at least one of them positive: exp() of one
+            # overflows float32, a subsample misses them, a mean feels them.
             hit = torch.rand(shape, generator=gen) < OUTLIER_FRACTION
-            hit.view(-1)[int(torch.randint(0, y.numel(), (1,), generator=gen))] = True  # at least one
-            y = torch.where(hit, y * OUTLIER_SCALE, y)
+            sign = torch.where(torch.rand(shape, generator=gen) < 0.5, -1.0, 1.0)
+            first = int(torch.randint(0, y.numel(), (1,), generator=gen))
+            hit.view(-1)[first] = True
+            sign.view(-1)[first] = 1.0
+            y = torch.where(hit, sign * OUTLIER_SCALE * (1.0 + y.abs()), y)
     else:
         raise ValueError(f"unknown input distribution {dist!r}")
     return y.to(x.dtype)

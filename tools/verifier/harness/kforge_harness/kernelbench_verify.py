@@ -161,9 +161,10 @@ def _correctness(cand: KBCandidate, problem: dict, mod, ref_model, base_seed: in
             fp.check("while it was checked")
             checks.append({"shape": flat_shape(outs), "seed": seed, "passed": check["passed"], "maxError": check["maxError"],
                            "allowance": check["allowance"], "case": f"{dist}: {case['inputs']}", "rules": check["rules"]})
-            # The previous inputs stay alive until the next call is checked: new inputs never reuse their addresses,
-            # so a cache keyed by pointer never hits here (a wrong answer it would give is the refill probe's to name).
-            prev, alive[:] = fp, inputs
+            # Every checked input stays alive through the phase: new inputs never reuse an old address, so a cache
+            # keyed by pointer never hits here (the refill probe is the one to catch and name it).
+            prev = fp
+            alive.append(inputs)
     if not checks:
         raise Verdict(wrong_output("no input distribution gave the reference finite outputs", []))
     failed = [c for c in checks if not c["passed"]]
