@@ -37,3 +37,12 @@ export function emit(ctx: CommandContext, value: unknown, human: () => string): 
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   else ctx.stdout.write(`${human()}\n`);
 }
+
+/** `--db PATH`: the kforge database a reading command opens (trace, export, ui, runs). */
+export const DB_OPTION: OptionSpec = { type: "string", valueName: "PATH", description: "the kforge database (default: $KFORGE_DB or ~/.kforge/kforge.sqlite)" };
+
+/** The database a reading command opens: `--db` when given, else the configured one. */
+export function dbPathOf(args: ParsedArgs, ctx: CommandContext): string {
+  const given = args.values["db"];
+  return typeof given === "string" ? given : ctx.config.dbPath;
+}

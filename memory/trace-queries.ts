@@ -203,7 +203,7 @@ export function traceQueries(db: DB): TraceQueries {
 }
 
 /** The trace schema version a file holds (0: no trace tables). */
-function traceVersion(db: DB): number {
+export function traceVersion(db: DB): number {
   const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kforge_migrations'").get();
   if (!hasTable) return 0;
   const row = db.prepare("SELECT MAX(version) AS v FROM kforge_migrations WHERE component = 'trace'").get() as { v: number | null };

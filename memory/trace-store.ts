@@ -75,6 +75,7 @@ export class TraceStore {
         error = @error, ended_at = CASE WHEN @status = 'running' THEN NULL ELSE @now END,
         pid = CASE WHEN @status = 'running' THEN @pid ELSE NULL END, heartbeat_at = @now WHERE id = @id`),
       setBaseline: p(`UPDATE trace_runs SET baseline = ? WHERE id = ?`),
+      setBudget: p(`UPDATE trace_runs SET budget = ? WHERE id = ?`),
       getBaseline: p(`SELECT baseline FROM trace_runs WHERE id = ?`),
       heartbeat: p(`UPDATE trace_runs SET heartbeat_at = @now, active_ms = MAX(active_ms, @activeMs) WHERE id = @id`),
       bumpSeq: p(`UPDATE trace_runs SET change_seq = change_seq + 1 WHERE id = ? RETURNING change_seq`),
@@ -138,6 +139,11 @@ export class TraceStore {
   /** Records that the run's process is alive and how much search time it has spent in total. */
   heartbeat(id: string, activeMs: number): void {
     this.st("heartbeat").run({ id, now: Date.now(), activeMs: Math.round(activeMs) });
+  }
+
+  /** Replaces a run's budget (`kforge resume RUN --budget`), so later resumes and `kforge runs` see it. */
+  setBudget(id: string, budget: unknown): void {
+    this.st("setBudget").run(this.json(budget), id);
   }
 
   /** Keeps the baseline timings measured for a run, so a resume reuses them. */

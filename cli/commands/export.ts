@@ -7,7 +7,7 @@ import type { ProblemSpec } from "../../problems/schema.ts";
 import type { ReadRun } from "../../memory/trace-rows.ts";
 import type { NodeRow } from "../../memory/trace-types.ts";
 import { findNode, findRun, openTraceReader } from "../../memory/trace-reader.ts";
-import { emit, type Command } from "../command.ts";
+import { emit, type Command, DB_OPTION, dbPathOf } from "../command.ts";
 import { isModuleName, moduleFileName, renderKernelModule, type Provenance } from "./export-module.ts";
 import { bestNode } from "../trace/tree-text.ts";
 
@@ -23,10 +23,10 @@ export const exportCommand: Command = {
   options: {
     node: { type: "string", valueName: "ID", description: "export this node (label like 5.1, or full id) instead of the fastest correct one" },
     out: { type: "string", valueName: "FILE", description: "where to write the module (`-` for stdout)" },
-    db: { type: "string", valueName: "PATH", description: "the kforge database (default: $KFORGE_DB or ~/.kforge/kforge.sqlite)" },
+    db: DB_OPTION,
   },
   async run(args, ctx) {
-    const reader = openTraceReader(typeof args.values["db"] === "string" ? args.values["db"] : ctx.config.dbPath);
+    const reader = openTraceReader(dbPathOf(args, ctx));
     const q = reader.queries;
     try {
       const run = findRun(q, args.positionals[0] ?? "latest");

@@ -59,7 +59,7 @@ export const resumeCommand: Command = {
       await preflightModels(ctx.config);
       await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
       // Recorded only now, once every check passed: a failed resume leaves the run's budget as it was.
-      const limits = more === undefined ? recorded : extendBudget(db, store, run.id, recorded, more);
+      const limits = more === undefined ? recorded : extendBudget(store, run.id, recorded, more);
       const components = await openComponents(ctx.config, problem, db, store, { runId: run.id, limits });
       const out = ctx.json ? ctx.stderr : ctx.stdout;
       out.write(`run ${run.id}\n`);

@@ -1,11 +1,12 @@
 /** `kforge runs`: the search runs in the database, newest first, with status, best speedup, nodes and cost. */
 import { existsSync } from "node:fs";
 import { openDatabase } from "../../memory/db.ts";
-import { TraceStore } from "../../memory/trace-store.ts";
+import { openTraceReader } from "../../memory/trace-reader.ts";
+import { traceVersion } from "../../memory/trace-queries.ts";
 import type { RunRow } from "../../memory/trace-types.ts";
 import { formatRunTime, runTime } from "../../memory/run-time.ts";
 import { HEARTBEAT_MS } from "../../graph/run.ts";
-import { emit, type Command } from "../command.ts";
+import { DB_OPTION, dbPathOf, emit, type Command } from "../command.ts";
 import { inertText } from "../../core/inert-text.ts";
 
 /** A run marked running whose heartbeat is older than this has lost its process (killed, crashed). */
@@ -15,17 +16,27 @@ export const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
 export const runsCommand: Command = {
   name: "runs",
   summary: "list search runs: status, best speedup, nodes, cost",
-  usage: "kforge runs [--limit N]",
-  options: { limit: { type: "string", valueName: "N", description: "show the N most recent runs", default: "50" } },
+  usage: "kforge runs [--limit N] [--db PATH]",
+  options: { limit: { type: "string", valueName: "N", description: "show the N most recent runs", default: "50" }, db: DB_OPTION },
   async run(args, ctx) {
-    if (!existsSync(ctx.config.dbPath)) {
-      emit(ctx, [], () => `no runs yet (no database at ${ctx.config.dbPath}); start one with \`kforge search --problem NAME\``);
+    const dbPath = dbPathOf(args, ctx);
+    const none = (why: string) => emit(ctx, [], () => `no runs yet (${why}); start one with \`kforge search --problem NAME\``);
+    if (!existsSync(dbPath)) {
+      none(`no database at ${dbPath}`);
       return 0;
     }
-    const db = openDatabase(ctx.config.dbPath);
+    // A file with only the memory of wins (a `memory import`) holds no trace yet: nothing to list.
+    const probe = openDatabase(dbPath, { readonly: true });
+    const hasTrace = traceVersion(probe) > 0;
+    probe.close();
+    if (!hasTrace) {
+      none(`${dbPath} holds no search trace`);
+      return 0;
+    }
+    // Read-only and query-only: listing runs never writes (nor migrates) a file a search may be writing.
+    const reader = openTraceReader(dbPath);
     try {
-      const store = new TraceStore(db).setup();
-      const runs = store.listRuns(Number(args.values["limit"] ?? 50) || 50).map((r) => ({ ...r, status: liveStatus(r) }));
+      const runs = reader.queries.listRuns(Number(args.values["limit"] ?? 50) || 50).map((r) => ({ ...r, status: liveStatus(r) }));
       emit(
         ctx,
         runs.map(({ config: _c, budget, ...r }) => ({ ...r, budget })),
@@ -33,7 +44,7 @@ export const runsCommand: Command = {
       );
       return 0;
     } finally {
-      db.close();
+      reader.close();
     }
   },
 };

@@ -2,7 +2,7 @@
 import { UserError } from "../../core/errors.ts";
 import { kernelDiff } from "../../ui/kernel-diff.ts";
 import { findNode, findRun, openTraceReader } from "../../memory/trace-reader.ts";
-import { emit, type Command, type CommandContext } from "../command.ts";
+import { emit, type Command, type CommandContext, DB_OPTION, dbPathOf } from "../command.ts";
 import { renderNodeDetail } from "../trace/node-text.ts";
 import { paint } from "../trace/text-style.ts";
 import { renderTree, selectNodes, type TreeFilter } from "../trace/tree-text.ts";
@@ -18,10 +18,10 @@ export const traceCommand: Command = {
     correct: { type: "boolean", description: "only correct nodes (and the ancestors connecting them)" },
     best: { type: "string", valueName: "N", description: "only the N fastest correct nodes (and their ancestors)" },
     depth: { type: "string", valueName: "N", description: "only nodes at depth <= N (the root is 0)" },
-    db: { type: "string", valueName: "PATH", description: "the kforge database (default: $KFORGE_DB or ~/.kforge/kforge.sqlite)" },
+    db: DB_OPTION,
   },
   async run(args, ctx) {
-    const reader = openTraceReader(typeof args.values["db"] === "string" ? args.values["db"] : ctx.config.dbPath);
+    const reader = openTraceReader(dbPathOf(args, ctx));
     const q = reader.queries;
     try {
       const diffA = args.values["diff"];

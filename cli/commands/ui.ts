@@ -1,7 +1,7 @@
 /** `kforge ui [--port 8377] [--db PATH]`: serves the trace explorer on 127.0.0.1 until Ctrl-C. */
 import { UserError } from "../../core/errors.ts";
 import { DEFAULT_MAX_STREAMS, startUiServer } from "../../ui/server.ts";
-import { emit, type Command } from "../command.ts";
+import { emit, type Command, DB_OPTION, dbPathOf } from "../command.ts";
 
 /** The default port: "8377" spells nothing, it is just rarely taken. */
 export const DEFAULT_UI_PORT = 8377;
@@ -13,7 +13,7 @@ export const uiCommand: Command = {
   details: "The page only reads the database: browsing a run while a search writes it is safe.\nEverything it needs is served locally; no outside network is used.",
   options: {
     port: { type: "string", valueName: "PORT", description: `port on 127.0.0.1 (0 picks a free one)`, default: String(DEFAULT_UI_PORT) },
-    db: { type: "string", valueName: "PATH", description: "the kforge database (default: $KFORGE_DB or ~/.kforge/kforge.sqlite)" },
+    db: DB_OPTION,
     "max-streams": { type: "string", valueName: "N", description: "live-update streams open at once (open pages); one more is refused with 503", default: String(DEFAULT_MAX_STREAMS) },
   },
   async run(args, ctx) {
@@ -21,7 +21,7 @@ export const uiCommand: Command = {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port needs a port number, got "${String(args.values["port"])}"`);
     const maxStreams = Number(args.values["max-streams"] ?? DEFAULT_MAX_STREAMS);
     if (!Number.isInteger(maxStreams) || maxStreams < 1 || maxStreams > 10_000) throw new UserError(`--max-streams needs a whole number from 1 to 10000, got "${String(args.values["max-streams"])}"`);
-    const dbPath = typeof args.values["db"] === "string" ? args.values["db"] : ctx.config.dbPath;
+    const dbPath = dbPathOf(args, ctx);
     let server: Awaited<ReturnType<typeof startUiServer>>;
     try {
       server = await startUiServer({ dbPath, port, maxStreams });

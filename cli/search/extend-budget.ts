@@ -1,5 +1,4 @@
 /** `kforge resume RUN --budget 2h`: more wall time for a run, counted from this resume, recorded in the run. */
-import type { DB } from "../../memory/db.ts";
 import type { TraceStore } from "../../memory/trace-store.ts";
 import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
 
@@ -7,11 +6,10 @@ import { formatDuration, type BudgetLimits } from "../../graph/budget.ts";
  * The run's limits with `moreMs` of wall time from now: its time spent so far plus `moreMs` (the
  * other limits unchanged), written to the run's budget so later resumes and `kforge runs` see it.
  */
-export function extendBudget(db: DB, store: TraceStore, runId: string, limits: BudgetLimits, moreMs: number): BudgetLimits {
+export function extendBudget(store: TraceStore, runId: string, limits: BudgetLimits, moreMs: number): BudgetLimits {
   const spent = store.getRun(runId)?.activeMs ?? 0;
   const extended: BudgetLimits = { ...limits, wallMs: spent + moreMs };
-  // TraceStore (memory/, owned elsewhere) has no budget setter yet: this one statement is the whole of it.
-  db.prepare("UPDATE trace_runs SET budget = ? WHERE id = ?").run(JSON.stringify(extended), runId);
+  store.setBudget(runId, extended);
   store.recordEvent(
     runId,
     null,
