@@ -1,6 +1,7 @@
 /** The shape of one `kforge` subcommand: its help text, its options and what it runs. */
 import type { ParseArgsConfig } from "node:util";
 import type { Config } from "../core/config.ts";
+import { inertText } from "../core/inert-text.ts";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & { description: string; valueName?: string };
 
@@ -32,10 +33,14 @@ export interface Command {
   run(args: ParsedArgs, ctx: CommandContext): Promise<number>;
 }
 
-/** Prints `value` as JSON (for --json) or the human text. */
-export function emit(ctx: CommandContext, value: unknown, human: () => string): void {
+/**
+ * Prints `value` as JSON (for --json) or the human text. The human text is made inert (no escape sequence
+ * from a model's reply, a kernel or a stored error can reach the terminal) unless `styled`: a command that
+ * colours its own output passes it and makes every outside text inert before styling it (cli/trace).
+ */
+export function emit(ctx: CommandContext, value: unknown, human: () => string, opts: { styled?: boolean } = {}): void {
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  else ctx.stdout.write(`${human()}\n`);
+  else ctx.stdout.write(`${opts.styled ? human() : inertText(human())}\n`);
 }
 
 /** `--db PATH`: the kforge database a reading command opens (trace, export, ui, runs). */

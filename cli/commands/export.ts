@@ -10,6 +10,7 @@ import { findNode, findRun, openTraceReader } from "../../memory/trace-reader.ts
 import { emit, type Command, DB_OPTION, dbPathOf } from "../command.ts";
 import { isModuleName, moduleFileName, renderKernelModule, type Provenance } from "./export-module.ts";
 import { bestNode } from "../trace/tree-text.ts";
+import { inertText } from "../../core/inert-text.ts";
 
 export const exportCommand: Command = {
   name: "export",
@@ -44,7 +45,8 @@ export const exportCommand: Command = {
       const provenance: Provenance = { problem: run.problem, spec: problemOf(run), runId: run.id, nodeId: node.id, nodeLabel: node.label, title: node.title, verify, verifiedAt, exportedAt: Date.now() };
       const text = renderKernelModule(kernel, provenance, moduleName);
       if (path === null) {
-        ctx.stdout.write(ctx.json ? `${JSON.stringify({ ...summary(provenance), path: null, module: text }, null, 2)}\n` : text);
+        // To the terminal (or a pipe) the module is inert text; `--out FILE` writes its exact bytes.
+        ctx.stdout.write(ctx.json ? `${JSON.stringify({ ...summary(provenance), path: null, module: text }, null, 2)}\n` : inertText(text));
         return 0;
       }
       writeFileSync(path, text);

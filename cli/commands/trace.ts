@@ -6,6 +6,7 @@ import { emit, type Command, type CommandContext, DB_OPTION, dbPathOf } from "..
 import { renderNodeDetail } from "../trace/node-text.ts";
 import { paint } from "../trace/text-style.ts";
 import { renderTree, selectNodes, type TreeFilter } from "../trace/tree-text.ts";
+import { inertText } from "../../core/inert-text.ts";
 
 export const traceCommand: Command = {
   name: "trace",
@@ -35,7 +36,7 @@ export const traceCommand: Command = {
         const [ka, kb] = [q.kernel(a.id), q.kernel(b.id)];
         for (const [n, k] of [[a, ka], [b, kb]] as const) if (k === null) throw new UserError(`node ${n.label} has no kernel (${n.status})`);
         const diff = kernelDiff(ka!, kb!, `${a.label}/kernel.py`, `${b.label}/kernel.py`);
-        emit(ctx, { run: run.id, a: a.id, b: b.id, diff }, () => (diff ? colorDiff(diff, color).trimEnd() : `the kernels of ${a.label} and ${b.label} are identical`));
+        emit(ctx, { run: run.id, a: a.id, b: b.id, diff }, () => (diff ? colorDiff(inertText(diff), color).trimEnd() : `the kernels of ${a.label} and ${b.label} are identical`), { styled: true });
         return 0;
       }
       if (rest.length) throw new UserError(`unexpected argument "${rest[0]}"`, { hint: "kforge trace [RUN] [--node ID | --diff A B]" });
@@ -44,7 +45,7 @@ export const traceCommand: Command = {
         const node = findNode(q, run, nodeArg);
         const detail = q.nodeDetail(node.id)!;
         const diff = detail.kernel !== null && detail.parentKernel !== null ? kernelDiff(detail.parentKernel, detail.kernel, "parent/kernel.py", `${node.label}/kernel.py`) : null;
-        emit(ctx, { run, ...detail, diff }, () => renderNodeDetail(detail, run, { color, labelOf: (id) => q.getNode(id)?.label ?? id }));
+        emit(ctx, { run, ...detail, diff }, () => renderNodeDetail(detail, run, { color, labelOf: (id) => q.getNode(id)?.label ?? id }), { styled: true });
         return 0;
       }
       const filter: TreeFilter = {
