@@ -14,6 +14,7 @@ import { kforge, recordedDb } from "./helpers.ts";
 
 // Retitles the window, clears the screen, and moves the cursor up to overwrite a line.
 const HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[1A\x9b31m";
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding terminal control bytes is the point
 const NO_ESCAPE = /[\x1b\x9b\x07]/;
 
 /** Runs `fn` with KFORGE_DB (and KFORGE_PYTHON for verify) pointing where the test says. */
