@@ -13,6 +13,7 @@ import { splitThink } from "./think.ts";
 import { costOf } from "./pricing.ts";
 import { readUsage } from "./usage.ts";
 import { cappedFetch, SSE_BYTES_PER_CHAR } from "./reply-body.ts";
+import { RETRY_REASON_CHARS } from "../core/limits.ts";
 
 /** One endpoint, fully resolved. */
 export interface Endpoint {
@@ -90,7 +91,7 @@ export class ChatClient implements ModelClient {
           attempt,
           ...(failure.status !== undefined ? { status: failure.status } : {}),
           errorClass: failure.errorClass ?? (failure.status !== undefined ? `HTTP ${failure.status}` : failure.kind),
-          message: this.redact(failure.reason).slice(0, 500),
+          message: this.redact(failure.reason).slice(0, RETRY_REASON_CHARS),
         };
         retries.push(record);
         if (failure.kind === "config") throw this.configError(failure, retries);

@@ -7,6 +7,7 @@ import type { VerifyResult, ShapeCheck } from "../tools/verifier/result.ts";
 import type { ProfileSummary } from "../tools/profiler/types.ts";
 import type { Bottlenecks, Critique, Exemplar, NodeView } from "./types.ts";
 import { fmtShape } from "./contract.ts";
+import { FEEDBACK_ERROR_CHARS, FEEDBACK_LOG_CHARS } from "../core/limits.ts";
 
 /** Keeps the head and tail of a long text (errors matter at both ends). */
 export function clip(text: string, max: number): string {
@@ -31,10 +32,10 @@ export function describeVerification(r: VerifyResult): string {
       break;
     }
     case "compile_error":
-      lines.push(`COMPILE ERROR${r.line !== undefined ? ` at line ${r.line}` : ""}:`, indent(clip(r.message, 3000)));
+      lines.push(`COMPILE ERROR${r.line !== undefined ? ` at line ${r.line}` : ""}:`, indent(clip(r.message, FEEDBACK_ERROR_CHARS)));
       break;
     case "runtime_error":
-      lines.push(`RUNTIME ERROR${r.kind ? ` (${r.kind})` : ""}${r.shape ? ` on ${fmtShape(r.shape)}` : ""}:`, indent(clip(r.message, 3000)));
+      lines.push(`RUNTIME ERROR${r.kind ? ` (${r.kind})` : ""}${r.shape ? ` on ${fmtShape(r.shape)}` : ""}:`, indent(clip(r.message, FEEDBACK_ERROR_CHARS)));
       break;
     case "wrong_output": {
       lines.push(`WRONG OUTPUT: ${r.message}`);
@@ -48,7 +49,7 @@ export function describeVerification(r: VerifyResult): string {
       lines.push(`REJECTED by anti-cheat rule ${r.rule}${r.line !== undefined ? ` (line ${r.line})` : ""}: ${r.message}`);
       break;
   }
-  if (r.status !== "ok" && r.log) lines.push("Captured output (truncated):", indent(clip(r.log, 1500)));
+  if (r.status !== "ok" && r.log) lines.push("Captured output (truncated):", indent(clip(r.log, FEEDBACK_LOG_CHARS)));
   return lines.join("\n");
 }
 
@@ -96,7 +97,7 @@ export function describeCritique(c: Critique): string {
 /** A full section about one node: its idea, kernel (optional), verifier result, profile, critique. */
 export function describeNode(v: NodeView, opts: { kernel: boolean; maxKernel?: number }): string {
   const parts = [`### Node ${v.row.label}${v.row.title ? `: ${v.row.title}` : ""}`];
-  if (v.idea) parts.push(`Idea: ${clip(v.idea, 1500)}`);
+  if (v.idea) parts.push(`Idea: ${clip(v.idea, FEEDBACK_LOG_CHARS)}`);
   if (opts.kernel && v.kernel) parts.push("Kernel:", "```python", clip(v.kernel, opts.maxKernel ?? 24000).trimEnd(), "```");
   if (v.verification) parts.push("Verifier:", describeVerification(v.verification));
   else if (v.row.status === "no_kernel" || v.row.status === "failed") parts.push(`No kernel: ${v.row.summary}`);

@@ -9,6 +9,7 @@ import { createRedactor } from "../core/redact.ts";
 import type { Endpoint } from "./chat-client.ts";
 import { searchEndpoints } from "./model.ts";
 import { readCappedText } from "./reply-body.ts";
+import { QUOTED_ANSWER_CHARS } from "../core/limits.ts";
 
 /** The most of an answer the check reads (a model list of a big gateway fits easily). */
 const PREFLIGHT_BODY_BYTES = 1024 * 1024;
@@ -95,7 +96,7 @@ async function request(url: string, init: RequestInit, timeoutMs: number): Promi
   }
   const message = (json as { error?: { message?: unknown } | string })?.error;
   const detail = typeof message === "string" ? message : typeof message?.message === "string" ? message.message : "JSON";
-  return { status: res.status, json, detail: detail.slice(0, 300) };
+  return { status: res.status, json, detail: detail.slice(0, QUOTED_ANSWER_CHARS) };
 }
 
 function listedModels(json: unknown): string[] | null {

@@ -17,6 +17,7 @@ import { defBlocks } from "./python-tokens.ts";
 import { explainScore, retrieveWins, type RetrievalQuery, type ScoreBreakdown } from "./retrieve.ts";
 import type { Win } from "./win-schema.ts";
 import { WinsStore } from "./wins.ts";
+import { PROMPT_KERNEL_CHARS } from "../core/limits.ts";
 
 /** A ranked win with everything a prompt needs: kernel source, critic's ideas, numbers, and why it was picked. */
 export interface Exemplar {
@@ -29,8 +30,6 @@ export interface Exemplar {
 
 /** Default exemplars per prompt: enough to combine two families, few enough to keep prompts short. */
 export const DEFAULT_EXEMPLARS = 3;
-/** Kernel sources longer than this are cut in prompts (the full source stays in memory). */
-export const MAX_PROMPT_SOURCE_CHARS = 12_000;
 
 // One store per connection, so repeated seeding does not prepare its statements again.
 const stores = new WeakMap<DB, WinsStore>();
@@ -78,7 +77,7 @@ export function modSources(src: string): { scoreMod: string | null; maskMod: str
 /** Markdown for planner/coder prompts: per exemplar, the variant, numbers, the critic's ideas and the kernel. */
 export function formatExemplarsForPrompt(exemplars: readonly Exemplar[], opts: { maxSourceChars?: number } = {}): string {
   if (exemplars.length === 0) return "No verified kernels of related variants are in memory yet: start from the problem's contract.";
-  const max = opts.maxSourceChars ?? MAX_PROMPT_SOURCE_CHARS;
+  const max = opts.maxSourceChars ?? PROMPT_KERNEL_CHARS;
   const out = [
     `## Verified kernels of related variants (from memory)`,
     "",

@@ -8,6 +8,7 @@ import type { AgentCallContext, CritiqueInput } from "../types.ts";
 import { CRITIC_SYSTEM, CRITIC_USER } from "./prompt.ts";
 import { CriticReply, type Critique } from "./schema.ts";
 import { ruleCritique } from "./rules.ts";
+import { PROMPT_KERNEL_CHARS } from "../../core/limits.ts";
 
 /** Critiques keyed by node id (every candidate gets one). */
 export async function runCritic(input: CritiqueInput, ctx: AgentCallContext, deps: LlmDeps): Promise<Map<string, Critique>> {
@@ -18,8 +19,8 @@ export async function runCritic(input: CritiqueInput, ctx: AgentCallContext, dep
     problemName: problem.spec.name,
     problemPrompt: problem.prompt.trim(),
     best: input.bestSpeedup === null ? "none correct yet" : `${input.bestSpeedup.toFixed(3)}x`,
-    parent: input.parent.row.status === "root" ? "(the root: these are first attempts)" : describeNode(input.parent, { kernel: true, maxKernel: 12000 }),
-    candidates: input.candidates.map((c) => describeNode(c.view, { kernel: true, maxKernel: 12000 })).join("\n\n"),
+    parent: input.parent.row.status === "root" ? "(the root: these are first attempts)" : describeNode(input.parent, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS }),
+    candidates: input.candidates.map((c) => describeNode(c.view, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS })).join("\n\n"),
     labels: input.candidates.map((c) => c.view.row.label).join(", "),
   });
   const call = await callModel(deps, "critic", [{ role: "system", content: system }, { role: "user", content: user }], ctx);

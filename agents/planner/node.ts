@@ -8,6 +8,7 @@ import type { AgentCallContext, Idea, PlanInput, PlanOutcome } from "../types.ts
 import { PLANNER_SYSTEM, PLANNER_USER } from "./prompt.ts";
 import { Plan } from "./schema.ts";
 import { describeInputs } from "../../problems/inputs-text.ts";
+import { PROMPT_KERNEL_CHARS } from "../../core/limits.ts";
 
 /** Proposes ideas for the children of `input.parent`. */
 export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: LlmDeps): Promise<PlanOutcome> {
@@ -23,7 +24,7 @@ export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: 
     ancestry: input.ancestry.length ? input.ancestry.map((n) => `${n.label} ${n.title ? `"${n.title}" ` : ""}[${n.summary || n.status}]`).join(" → ") : "(this is the root)",
     parent: input.parent.row.status === "root" ? "(the root: no kernel yet; propose different first kernels)" : describeNode(input.parent, { kernel: true }),
     tried: input.tried.length ? input.tried.map((n) => `- ${n.label} "${n.title}": ${n.summary || n.status}`).join("\n") : "(none)",
-    bestNode: input.best && input.best.row.id !== input.parent.row.id ? describeNode(input.best, { kernel: true, maxKernel: 12000 }) : "(the node above, or none yet)",
+    bestNode: input.best && input.best.row.id !== input.parent.row.id ? describeNode(input.best, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS }) : "(the node above, or none yet)",
     exemplars: describeExemplars(input.exemplars),
     count: input.count,
   });

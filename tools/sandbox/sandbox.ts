@@ -12,6 +12,7 @@ import { z } from "zod";
 import { repoRoot, type Config } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { sandboxDir } from "./spec.ts";
+import { QUOTED_ANSWER_CHARS } from "../../core/limits.ts";
 
 /** What a sandboxed process may see besides the system: read-only paths, writable paths, paths to mask. */
 export interface SandboxMounts {
@@ -65,7 +66,7 @@ export function probeSandbox(python: string): Promise<SandboxProbe> {
         try {
           resolve(SandboxProbe.parse(JSON.parse(out.trim().split("\n").pop() ?? "")));
         } catch {
-          resolve({ ok: false, mode: null, layers: {}, error: `the sandbox probe exited with ${code}: ${out.slice(-300)}` });
+          resolve({ ok: false, mode: null, layers: {}, error: `the sandbox probe exited with ${code}: ${out.slice(-QUOTED_ANSWER_CHARS)}` });
         }
       });
     });

@@ -17,6 +17,7 @@ import { sandboxArgv } from "../sandbox/sandbox.ts";
 import { sandboxSpec } from "../sandbox/spec.ts";
 import { claimTempDir } from "../sandbox/sweep.ts";
 import { HarnessJob } from "./job.ts";
+import { HARNESS_LOG_CHARS } from "../../core/limits.ts";
 
 /** Seconds allowed per phase; `job` covers modes that announce no phases (baseline, reference_check). */
 export interface PhaseLimits {
@@ -107,7 +108,7 @@ export class HarnessProcess {
       void this.closedPromise.then(({ code, signal }) =>
         reject(new ToolError(`the verifier harness exited before it was ready (code ${code}, signal ${signal})`, {
           hint: `run \`${opts.python} ${harnessScript()} --probe\` to see whether torch imports`,
-          context: { tool: "verifier", log: this.log.slice(-4000) },
+          context: { tool: "verifier", log: this.log.slice(-HARNESS_LOG_CHARS) },
         })),
       );
     });
@@ -200,7 +201,7 @@ export class HarnessProcess {
     this.log = (this.log + s).slice(-LOG_TAIL);
   }
 
-  private logTail(n = 4000): string {
+  private logTail(n = HARNESS_LOG_CHARS): string {
     return this.log.slice(-n);
   }
 }

@@ -2,10 +2,10 @@
 import { ProblemError, ToolError } from "../../core/errors.ts";
 import type { JobOutcome } from "./client.ts";
 import { VerifyResult } from "./result.ts";
+import { HARNESS_LOG_CHARS, HARNESS_LOG_QUOTE_CHARS } from "../../core/limits.ts";
 
 type TimeoutPhase = Extract<VerifyResult, { status: "timeout" }>["phase"];
 const PHASES: readonly string[] = ["start", "import", "compile", "correctness", "timing"];
-const MAX_LOG = 4000;
 
 /** An AbortError, as fetch and timers throw when their signal fires. */
 export function abortError(): Error {
@@ -27,7 +27,7 @@ export function throwIfProblemError(result: unknown): void {
 
 /** The VerifyResult of one verify job; `startMs` is the wait for a warm process, `totalMs` the whole call. */
 export function toVerifyResult(o: JobOutcome, timing: { startMs: number; totalMs: number }, gpu?: string): VerifyResult {
-  const log = "log" in o && o.log.trim() ? { log: o.log.slice(-MAX_LOG) } : {};
+  const log = "log" in o && o.log.trim() ? { log: o.log.slice(-HARNESS_LOG_CHARS) } : {};
   const common = { ...(gpu ? { gpu } : {}), ...log };
   switch (o.kind) {
     case "result": {
@@ -53,7 +53,7 @@ export function toVerifyResult(o: JobOutcome, timing: { startMs: number; totalMs
       const how = o.signal ? `process died with signal ${o.signal}` : `process exited with code ${o.code}`;
       return {
         status: "runtime_error",
-        message: `the kernel's process ended without a result during ${o.phase} (${how})${o.log.trim() ? `\n${o.log.slice(-1500)}` : ""}`,
+        message: `the kernel's process ended without a result during ${o.phase} (${how})${o.log.trim() ? `\n${o.log.slice(-HARNESS_LOG_QUOTE_CHARS)}` : ""}`,
         kind: how,
         phases: { startMs: timing.startMs, totalMs: timing.totalMs },
         ...common,
