@@ -38,6 +38,12 @@ describe("progress", () => {
     expect(frame).toContain("coding 2.1: bigger tiles");
   });
 
+  it("a frame shows the lanes busy and idle, the jobs queued and the expansions in flight", () => {
+    const lanes = { lanes: 4, busy: 3, queued: 2, jobs: 10, utilisation: 0.874, meanServiceMs: 60_000, meanWaitMs: 1_000, windowMs: 1 };
+    const frame = renderFrame({ store: t.store, runId: "r", limits, elapsedMs: 1, running: [], recent: [], width: 120, pipeline: { lanes, expansions: 7, target: 8 } }).join("\n");
+    expect(frame).toContain("lanes 3 busy / 1 idle (87% so far)   jobs queued 2   expansions 7 in flight (target 8)");
+  });
+
   it("live mode redraws in place (cursor up, clear) and stays within the screen", () => {
     const screen = new Screen();
     screen.rows = 8;
