@@ -85,8 +85,13 @@ export class ExpansionRunner {
       if (signal.aborted) throw signal.reason;
       if (this.#running.size === 0) return [];
       await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        signal.addEventListener("abort", () => resolve(), { once: true });
+        // One listener per wait, removed when it ends: a long run waits here thousands of times.
+        const wake = () => {
+          signal.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.#wake = wake;
+        signal.addEventListener("abort", wake, { once: true });
       });
       this.#wake = null;
     }

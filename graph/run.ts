@@ -111,6 +111,8 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   const run = store.getRun(runId);
   if (!run) throw new UserError(`no run ${runId} in ${db.name}`, { hint: "list runs with `kforge runs`" });
   assertResumable(run);
+  const checkpointer = new SqliteSaver(db);
+  await refuseOldCheckpoint(checkpointer, runId);
   const resumed = run.pid !== process.pid;
   store.setRunStatus(runId, "running");
   if (resumed) store.recordEvent(runId, null, "resume", `resumed after ${Math.round(run.activeMs / 1000)}s of search (was ${run.status}${run.status === "running" ? ": its process died" : ""})`);
@@ -118,8 +120,8 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   const sessionStart = Date.now();
   const elapsedMs = () => run.activeMs + (Date.now() - sessionStart);
   const controller = new AbortController();
-  // Every in-flight model call, verification and graph task listens on it: more than Node's default 10.
-  setMaxListeners(1000, controller.signal);
+  // Every in-flight model call, verification and graph task of every expansion in flight listens on it.
+  setMaxListeners(10_000, controller.signal);
   let cause: "user" | "deadline" | "endpoint" | null = null;
   const onUserAbort = () => {
     cause ??= "user";
@@ -143,7 +145,6 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   deadline.unref();
   heartbeat.unref();
 
-  const checkpointer = new SqliteSaver(db);
   const graph = searchGraphBuilder.compile({ checkpointer });
   const lanes = setup.verifier instanceof LanesMeter ? setup.verifier : new LanesMeter(setup.verifier, setup.lanes ?? 1);
   const expansions = new ExpansionRunner(expansionGraphBuilder.compile({ checkpointer }), checkpointer, lanes, () => deps);
@@ -217,6 +218,17 @@ function summarizePipeline(lanes: LanesMeter, laneMsBefore: number, sessionMs: n
 export function describePipeline(p: PipelineSummary): string {
   const ms = (x: number | null) => (x === null ? "-" : `${(x / 1000).toFixed(1)}s`);
   return `lanes ${p.lanes}, busy ${(p.utilisation * 100).toFixed(1)}% of this session; ${p.verifications} verifications (mean ${ms(p.meanVerifyMs)}, waited ${ms(p.meanLaneWaitMs)}); expansions in flight: peak ${p.peakInflight}, target ${p.inflightTarget}`;
+}
+
+/** A run checkpointed by kforge before the pipeline (one expansion per thread step) cannot be continued by this graph. */
+async function refuseOldCheckpoint(checkpointer: SqliteSaver, runId: string): Promise<void> {
+  const saved = await checkpointer.getTuple({ configurable: { thread_id: runId } });
+  const channels = saved?.checkpoint.channel_values ?? {};
+  if (["selected", "children", "batch"].some((c) => c in channels)) {
+    throw new UserError(`run ${runId} was checkpointed by an older kforge that ran one expansion at a time; this one cannot continue it`, {
+      hint: "finish it with the kforge that started it, or start a new search",
+    });
+  }
 }
 
 /** The breaker gave up on the endpoint (LangGraph may hand the error back wrapped). */
