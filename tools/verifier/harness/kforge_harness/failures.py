@@ -3,9 +3,10 @@ with the message a model needs (the error, the candidate's own traceback lines, 
 from __future__ import annotations
 
 import traceback
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from .protocol import compile_error, runtime_error
+from .types import Result
 
 MAX_MESSAGE = 4000
 
@@ -58,12 +59,12 @@ def describe(exc: BaseException, candidate_path: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE // 2] + "\n...\n" + text[-MAX_MESSAGE // 2:]
 
 
-def from_import(exc: BaseException, path: str) -> dict:
+def from_import(exc: BaseException, path: str) -> Result:
     """Anything failing while the module is imported is a compile error (syntax, names, imports)."""
     return compile_error(describe(exc, path), candidate_line(exc, path))
 
 
-def from_call(exc: BaseException, path: str, shape: Optional[dict], first_call: bool) -> dict:
+def from_call(exc: BaseException, path: str, shape: Optional[Mapping[str, Any]], first_call: bool) -> Result:
     """A failure inside attention(): Triton/nvcc compile errors are compile errors, the rest runtime errors."""
     if is_compile_failure(exc):
         return compile_error(describe(exc, path), candidate_line(exc, path))

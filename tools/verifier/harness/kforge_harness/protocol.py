@@ -10,7 +10,9 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+from .types import Result
 
 MODES = ("verify", "baseline", "reference_check", "static", "inspect_variant")
 
@@ -62,24 +64,26 @@ class Job:
     mode: str
     nonce: str
     device: str
-    problem: dict
+    # The problem as the client sent it: an attention spec (worker.main normalises it: problem.attention_spec reads
+    # it as a ProblemSpec), a KernelBench spec, or inspect_variant's draft.
+    problem: Dict[str, Any]
     reference_path: str
     kernel_path: Optional[str] = None
     source: Optional[str] = None
     timing: bool = True
-    baseline: Optional[dict] = None
+    baseline: Optional[Dict[str, Any]] = None
     static_checks: bool = True
     seed: int = 0
     # Timing knobs (the defaults keep a candidate's verification under 10 s on an H100).
     timing_budget_s: float = 0.35
-    extra: dict = field(default_factory=dict)
+    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 # The fields of tools/verifier/job.ts (HarnessJob) and their JSON types; anything else is refused.
-_FIELDS = {"mode": (str,), "nonce": (str,), "device": (str,), "problem": (dict,), "reference_path": (str,),
-           "kernel_path": (str, type(None)), "source": (str, type(None)), "timing": (bool,),
-           "baseline": (dict, type(None)), "static_checks": (bool,), "seed": (int,), "timing_budget_s": (int, float),
-           "extra": (dict,)}
+_FIELDS: Dict[str, Tuple[type, ...]] = {
+    "mode": (str,), "nonce": (str,), "device": (str,), "problem": (dict,), "reference_path": (str,),
+    "kernel_path": (str, type(None)), "source": (str, type(None)), "timing": (bool,), "baseline": (dict, type(None)),
+    "static_checks": (bool,), "seed": (int,), "timing_budget_s": (int, float), "extra": (dict,)}
 _REQUIRED = ("mode", "nonce", "device", "problem", "reference_path")
 
 
@@ -107,33 +111,33 @@ def parse_job(line: str) -> Job:
 # ---- result builders: exactly the shapes of tools/verifier/result.ts (VerifyResult) ----
 
 
-def ok(checks: list, timings: list, speedup: Optional[float], tflops: Optional[float]) -> dict:
+def ok(checks: Sequence[Mapping[str, Any]], timings: Sequence[Mapping[str, Any]], speedup: Optional[float], tflops: Optional[float]) -> Result:
     return {"status": "ok", "checks": checks, "timings": timings, "speedup": speedup, "tflops": tflops}
 
 
-def compile_error(message: str, line: Optional[int] = None) -> dict:
+def compile_error(message: str, line: Optional[int] = None) -> Result:
     return _drop_none({"status": "compile_error", "message": message, "line": line})
 
 
-def runtime_error(message: str, shape: Optional[dict] = None, kind: Optional[str] = None) -> dict:
+def runtime_error(message: str, shape: Optional[Mapping[str, Any]] = None, kind: Optional[str] = None) -> Result:
     return _drop_none({"status": "runtime_error", "message": message, "shape": shape, "kind": kind})
 
 
-def wrong_output(message: str, checks: list) -> dict:
+def wrong_output(message: str, checks: Sequence[Mapping[str, Any]]) -> Result:
     return {"status": "wrong_output", "message": message, "checks": checks}
 
 
-def rejected(rule: str, message: str, line: Optional[int] = None) -> dict:
+def rejected(rule: str, message: str, line: Optional[int] = None) -> Result:
     return _drop_none({"status": "rejected", "rule": rule, "message": message, "line": line})
 
 
-def _drop_none(d: dict) -> dict:
+def _drop_none(d: Result) -> Result:
     return {k: v for k, v in d.items() if v is not None}
 
 
 class Verdict(Exception):
     """Raised anywhere in a job to end it with this result (a kernel's failure, not ours)."""
 
-    def __init__(self, result: dict):
+    def __init__(self, result: Result):
         super().__init__(result.get("message", result.get("status")))
         self.result = result

@@ -10,7 +10,7 @@ import importlib.util
 import os
 import sys
 from types import ModuleType
-from typing import Callable
+from typing import Any, Callable
 
 from . import failures
 from .protocol import Verdict, compile_error
@@ -52,8 +52,8 @@ def import_candidate(path: str) -> ModuleType:
     return mod
 
 
-def entry_point(mod: ModuleType) -> Callable:
-    fn = getattr(mod, "attention", None)
+def entry_point(mod: ModuleType) -> Callable[..., Any]:
+    fn: object = getattr(mod, "attention", None)
     if not callable(fn):
         raise Verdict(compile_error("the module defines no callable `attention(q, k, v, *, scale, **params)`"))
     return fn

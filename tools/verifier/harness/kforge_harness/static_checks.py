@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 FORBIDDEN_MODULES = {
     "threading", "_thread", "multiprocessing", "concurrent", "asyncio", "subprocess", "socket", "ssl",
@@ -89,7 +89,7 @@ def check_source(source: str, device: str = "cuda") -> List[Violation]:
     return sorted(unique.values(), key=lambda x: x.line)
 
 
-def _parameter_names(tree: ast.AST) -> set:
+def _parameter_names(tree: ast.AST) -> Set[str]:
     """Function parameters may shadow builtins (`def attention(input, ...)`), so those names are not flagged."""
     return {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
 
@@ -104,7 +104,7 @@ def _is_jit_decorated(fn: ast.AST) -> bool:
 
 
 class _Checker(ast.NodeVisitor):
-    def __init__(self, device: str, params: set):
+    def __init__(self, device: str, params: Set[str]):
         self.device = device
         self.params = params
         self.aliases: Dict[str, str] = {}  # local name -> qualified module/object name

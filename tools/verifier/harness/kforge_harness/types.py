@@ -1,0 +1,147 @@
+"""The shapes of the dicts the harness passes around, for mypy (nothing here runs checks).
+
+Problem side: Shape and ProblemSpec mirror problems/schema.ts (AttentionShape, AttentionProblemSpec) as
+problem.normalize leaves them. Result side: Result is any JSON object the harness reports (result.ts's
+VerifyResult and the other modes' results); the parts other code reads by key have TypedDicts of their own.
+
+No `from __future__ import annotations` here: TypedDict then records which keys are NotRequired at runtime too.
+"""
+from typing import Any, Dict, List, NotRequired, Optional, TypedDict, Union
+
+# A JSON object as the harness reports it (a VerifyResult, a baseline table, a reference check ...).
+Result = Dict[str, Any]
+
+# A problem param (problems/schema.ts ParamValue): a number, "alibi" or "random_docs(N)".
+ParamValue = Union[int, float, str]
+
+
+class Shape(TypedDict):
+    """One attention shape: q [B, H, S, D], k and v [B, Hkv, Skv, D]. problem.json may leave out Hkv (= H) and
+    Skv (= S); problem.full_shape fills both and adds the problem's dtype ("bf16" or "fp16")."""
+
+    B: int
+    H: int
+    S: int
+    D: int
+    Hkv: NotRequired[int]
+    Skv: NotRequired[int]
+    dtype: NotRequired[str]
+
+
+class ProblemShapes(TypedDict):
+    correctness: List[Shape]
+    benchmark: List[Shape]
+
+
+class ModSource(TypedDict):
+    """Where a variant's mod comes from: `symbol` in `file`, called with the shape first when `factory`."""
+
+    file: str
+    symbol: str
+    factory: bool
+
+
+class CapturedTensor(TypedDict):
+    name: str
+    dtype: str
+    dims: List[Union[int, str]]
+
+
+class VariantBlock(TypedDict):
+    """problem.json's `variant` (schema.ts VariantBlock); `captured` is None in inspect_variant's drafts."""
+
+    files: List[str]
+    score: Optional[ModSource]
+    mask: Optional[ModSource]
+    captured: Optional[List[CapturedTensor]]
+    ir: NotRequired[Optional[str]]
+    irError: NotRequired[str]
+
+
+class ProblemSpec(TypedDict):
+    """An attention problem as the harness reads it: problem.json after problem.normalize (defaults filled).
+    name, description, kind and baseline are read with .get (a test's problem may leave them out)."""
+
+    name: NotRequired[str]
+    description: NotRequired[str]
+    kind: NotRequired[str]
+    params: Dict[str, ParamValue]
+    shapes: ProblemShapes
+    dtype: str
+    baseline: NotRequired[str]
+    tags: List[str]
+    atol: float
+    seeds: int
+    variant: NotRequired[VariantBlock]
+    device: str
+
+
+class Worst(TypedDict):
+    """Where the largest error of a failed check sits: [b, h, q, d], the value got and the one expected."""
+
+    index: List[int]
+    got: float
+    expected: float
+    note: NotRequired[str]
+
+
+class NonFinite(TypedDict):
+    """The first NaN/Inf of an output, how many there are of how many values, and where they cluster."""
+
+    index: List[int]
+    count: int
+    total: int
+    note: str
+
+
+class ShapeCheck(TypedDict):
+    """result.ts ShapeCheck: one correctness check (a shape and a seed). maxError is None when the check could
+    not run (reference_check: FlexAttention refused the shape, `error` says why)."""
+
+    shape: Shape
+    seed: int
+    passed: bool
+    maxError: Optional[float]
+    allowance: float
+    worst: NotRequired[Worst]
+    finite: NotRequired[bool]
+    error: NotRequired[str]
+
+
+class Stats(TypedDict):
+    """timing.summarize: the median milliseconds, the number of runs and (p90 - p10) / median."""
+
+    ms: float
+    runs: int
+    spread: float
+
+
+class CandidateTiming(TypedDict):
+    ms: float
+    runs: int
+    spread: float
+    tflops: float
+
+
+class BaselineTiming(TypedDict):
+    ms: float
+    tflops: float
+
+
+class ShapeTiming(TypedDict):
+    """result.ts ShapeTiming: the candidate at one benchmark shape, the baselines and the speedups over them."""
+
+    shape: Shape
+    ms: float
+    tflops: float
+    baselines: Dict[str, BaselineTiming]
+    speedup: Dict[str, float]
+    runs: int
+    spread: float
+
+
+class KernelEvent(TypedDict):
+    """One CUDA kernel of a profiled call: its name and the stream it ran on (as the profiler reports it)."""
+
+    name: str
+    stream: Any
