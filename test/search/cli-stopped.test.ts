@@ -27,14 +27,21 @@ describe("kforge search with an endpoint that dies mid-run", () => {
 
   it("stops with exit 75, is listed as stopped, refuses to resume while down, resumes once back", async () => {
     const model = kernelModel({ fates: ["good", "broken", "slow"], kernel: cpuKernel, sequential: true });
+    // The endpoint dies with the first critique's answer: every later request has its connection cut (however
+    // fast the machine, and whatever else the pipeline has in flight), and the port closes soon after.
+    let dead = false;
     server = await startScriptedServer((req) => {
-      if (req.role === "critic") setTimeout(() => void server.close(), 50);
+      if (dead) return { dropConnection: true };
+      if (req.role === "critic") {
+        dead = true;
+        setTimeout(() => void server.close(), 50);
+      }
       return model(req);
     });
     const port = server.port;
     const env = { ...kforgeEnv(home, server.baseUrl), KFORGE_BREAKER_FAILURES: "2", KFORGE_BREAKER_PAUSE_S: "0.2", KFORGE_BREAKER_WAIT_S: "1" };
 
-    const search = await runKforge(["search", "--problem", CPU_TINY, "--max-nodes", "9", "--branching", "3"], env);
+    const search = await runKforge(["search", "--problem", CPU_TINY, "--max-nodes", "18", "--branching", "3"], env);
     expect(search.code, search.stderr).toBe(75);
     const runId = /^run (\S+)/m.exec(search.stdout)![1]!;
     expect(search.stdout).toMatch(/model calls in a row failed on the endpoint/);
@@ -54,6 +61,6 @@ describe("kforge search with an endpoint that dies mid-run", () => {
     server = await startScriptedServer(model, { port });
     const resumed = await runKforge(["resume", runId, "--quiet"], env);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toMatch(/^run \S+\ndone \(budget:nodes\): 9 nodes/);
+    expect(resumed.stdout).toMatch(/^run \S+\ndone \(budget:nodes\): 18 nodes/);
   }, 300_000);
 });
