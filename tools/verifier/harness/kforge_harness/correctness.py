@@ -6,30 +6,33 @@ dtype (bf16 or fp16).
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
+from .types import NonFinite, Shape, ShapeCheck, Worst
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def input_dtype(shape: dict) -> torch.dtype:
+def input_dtype(shape: Shape) -> torch.dtype:
     """The problem's dtype (normalised shapes carry it; bf16 by default)."""
     return DTYPES[shape.get("dtype", "bf16")]
 
 
-def make_inputs(shape: dict, device: str, seed: int):
+def make_inputs(shape: Shape, device: str, seed: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """q [B,H,S,D], k and v [B,Hkv,S_kv,D], N(0,1) in the problem's dtype, from a seeded generator on the device."""
     gen = torch.Generator(device=device).manual_seed(int(seed))
     b, h, hkv, s, d = shape["B"], shape["H"], shape["Hkv"], shape["S"], shape["D"]
     s_kv = shape.get("Skv") or s
     dt = input_dtype(shape)
-    mk = lambda heads, n: torch.randn((b, heads, n, d), generator=gen, device=device, dtype=torch.float32).to(dt)  # noqa: E731
+
+    def mk(heads: int, n: int) -> torch.Tensor:
+        return torch.randn((b, heads, n, d), generator=gen, device=device, dtype=torch.float32).to(dt)
     return mk(h, s), mk(hkv, s_kv), mk(hkv, s_kv)
 
 
-def refill_(tensors, seed: int) -> None:
+def refill_(tensors: Sequence[torch.Tensor], seed: int) -> None:
     """New values into the same buffers (same data_ptr): a result cache keyed by pointer must miss."""
     gen = torch.Generator(device=tensors[0].device).manual_seed(int(seed))
     for t in tensors:
@@ -40,30 +43,30 @@ def allowance(golden: torch.Tensor, lowprec: torch.Tensor, atol: float) -> float
     return 2.0 * float((lowprec - golden).abs().max().item()) + atol if golden.numel() else atol
 
 
-def compare(out: torch.Tensor, golden: torch.Tensor, lowprec: torch.Tensor, atol: float, shape: dict, seed: int) -> dict:
+def compare(out: torch.Tensor, golden: torch.Tensor, lowprec: torch.Tensor, atol: float, shape: Shape, seed: int) -> ShapeCheck:
     """One ShapeCheck: passed, maxError, allowance and, when it fails, where the worst error is."""
     allow = allowance(golden, lowprec, atol)
     err = (out.to(golden.dtype) - golden).abs()
     max_err = float(err.max().item()) if err.numel() else 0.0
-    check = {"shape": shape, "seed": seed, "passed": max_err <= allow, "maxError": max_err, "allowance": allow}
+    check: ShapeCheck = {"shape": shape, "seed": seed, "passed": max_err <= allow, "maxError": max_err, "allowance": allow}
     if not check["passed"]:
         check["worst"] = worst(out, golden, err, allow)
     return check
 
 
-def worst(out: torch.Tensor, golden: torch.Tensor, err: torch.Tensor, allow: float) -> dict:
+def worst(out: torch.Tensor, golden: torch.Tensor, err: torch.Tensor, allow: float) -> Worst:
     """The [b, h, q, d] of the largest error, got vs expected, and a note on the error pattern."""
     flat = int(torch.argmax(err.reshape(-1)).item())
     idx = list(_unravel(flat, tuple(err.shape)))
     got = float(out[tuple(idx)].float().item())
-    w = {"index": idx, "got": got, "expected": float(golden[tuple(idx)].item())}
+    w: Worst = {"index": idx, "got": got, "expected": float(golden[tuple(idx)].item())}
     note = error_pattern(err > allow)
     if note:
         w["note"] = note
     return w
 
 
-def first_nonfinite(out: torch.Tensor) -> Optional[dict]:
+def first_nonfinite(out: torch.Tensor) -> Optional[NonFinite]:
     """Where the first NaN/Inf sits and how many there are (None when every value is finite)."""
     bad = ~torch.isfinite(out)
     n = int(bad.sum().item())
@@ -112,13 +115,13 @@ def poison_allocator(nbytes: int, device: str) -> None:
     del blocks
 
 
-def _unravel(flat: int, shape: tuple):
-    out = []
+def _unravel(flat: int, shape: Tuple[int, ...]) -> Iterator[int]:
+    out: List[int] = []
     for dim in reversed(shape):
         out.append(flat % dim)
         flat //= dim
     return reversed(out)
 
 
-def _short(xs: list) -> str:
+def _short(xs: List[int]) -> str:
     return str(xs) if len(xs) <= 8 else f"[{', '.join(map(str, xs[:6]))}, ... {xs[-1]}]"

@@ -7,13 +7,17 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from typing import Any, Callable
 
 import torch
 
+# mask_mod(b, h, q_idx, kv_idx) -> a bool tensor (FlexAttention's signature)
+MaskMod = Callable[[Any, Any, Any, Any], Any]
 
-def and_masks(*mask_mods):
+
+def and_masks(*mask_mods: MaskMod) -> MaskMod:
     """A mask_mod keeping (b, h, q_idx, kv_idx) only when every mask_mod keeps it."""
-    def and_mask(b, h, q_idx, kv_idx):
+    def and_mask(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
         result = b.new_ones((), dtype=torch.bool)
         for mod in mask_mods:
             result = result & mod(b, h, q_idx, kv_idx)
@@ -21,9 +25,9 @@ def and_masks(*mask_mods):
     return and_mask
 
 
-def or_masks(*mask_mods):
+def or_masks(*mask_mods: MaskMod) -> MaskMod:
     """A mask_mod keeping (b, h, q_idx, kv_idx) when any mask_mod keeps it."""
-    def or_mask(b, h, q_idx, kv_idx):
+    def or_mask(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
         result = b.new_zeros((), dtype=torch.bool)
         for mod in mask_mods:
             result = result | mod(b, h, q_idx, kv_idx)
@@ -31,7 +35,7 @@ def or_masks(*mask_mods):
     return or_mask
 
 
-def noop_mask(b, h, q_idx, kv_idx):
+def noop_mask(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
     """Keeps every pair."""
     return b.new_ones((), dtype=torch.bool)
 
@@ -43,13 +47,13 @@ def install() -> bool:
         return False
     except ImportError:
         pass
-    pkg = sys.modules.get("torch.nn.attention")
+    pkg: Any = sys.modules.get("torch.nn.attention")  # Any: the attributes set below are not ModuleType's
     if pkg is None:
         pkg = types.ModuleType("torch.nn.attention")
         pkg.__path__ = []  # a package, so its submodule resolves from sys.modules
         sys.modules["torch.nn.attention"] = pkg
         torch.nn.attention = pkg
-    mod = types.ModuleType("torch.nn.attention.flex_attention")
+    mod: Any = types.ModuleType("torch.nn.attention.flex_attention")
     mod.__doc__ = "kforge's compat stand-in (kforge_harness/flex_compat.py): mask combinators only"
     mod.and_masks, mod.or_masks, mod.noop_mask = and_masks, or_masks, noop_mask
     sys.modules["torch.nn.attention.flex_attention"] = mod

@@ -8,6 +8,7 @@ FlexAttention rewrites such subscripts to `torch.ops.aten.index` for this reason
 from __future__ import annotations
 
 import contextlib
+from typing import Any, Iterator
 
 import torch
 
@@ -17,7 +18,7 @@ _original = torch.Tensor.__getitem__
 _WIDEN = (torch.int8, torch.int16, torch.int32)
 
 
-def _getitem(self, idx):
+def _getitem(self: torch.Tensor, idx: Any) -> Any:
     parts = idx if isinstance(idx, tuple) else (idx,)
     if any(torch.is_tensor(i) for i in parts) and all(torch.is_tensor(i) or (isinstance(i, int) and not isinstance(i, bool)) for i in parts):
         dev = self.device
@@ -27,7 +28,7 @@ def _getitem(self, idx):
 
 
 @contextlib.contextmanager
-def tensor_indexing():
+def tensor_indexing() -> Iterator[None]:
     """Within: `t[i, j]` with tensor (or int) indices is aten.index.Tensor(t, [i, j])."""
     _depth[0] += 1
     torch.Tensor.__getitem__ = _getitem

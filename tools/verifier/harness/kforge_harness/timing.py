@@ -9,6 +9,8 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
+from .types import Stats
+
 _perf_counter = time.perf_counter
 _Event = torch.cuda.Event
 _record = torch.cuda.Event.record
@@ -50,7 +52,7 @@ def synchronize(device: str) -> None:
         _synchronize()
 
 
-def batch_size(est_ms: float, target_ms: float = None, max_batch: int = None) -> int:
+def batch_size(est_ms: float, target_ms: Optional[float] = None, max_batch: Optional[int] = None) -> int:
     """How many back-to-back calls one timed sample holds, so that a sample lasts about target_ms: the
     CPU then runs ahead of the GPU and per-call launch latency is not counted against a fast kernel
     (a baseline with a heavier Python launch path, FlexAttention's, would otherwise pay more for it)."""
@@ -111,7 +113,7 @@ def time_runs(call: Callable[[int], object], n_sets: int, device: str, budget_s:
     return times
 
 
-def summarize(times: Sequence[float]) -> dict:
+def summarize(times: Sequence[float]) -> Stats:
     """Median, spread ((p90 - p10) / median) and the number of runs."""
     xs = sorted(times)
     n = len(xs)

@@ -11,6 +11,9 @@ from typing import Any, Dict, List, NotRequired, Optional, TypedDict, Union
 # A JSON object as the harness reports it (a VerifyResult, a baseline table, a reference check ...).
 Result = Dict[str, Any]
 
+# The keyword arguments attention(...) gets besides scale: numbers and tensors (params.materialise_for).
+Params = Dict[str, Any]
+
 # A problem param (problems/schema.ts ParamValue): a number, "alibi" or "random_docs(N)".
 ParamValue = Union[int, float, str]
 
