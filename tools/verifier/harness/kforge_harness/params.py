@@ -10,26 +10,31 @@ from __future__ import annotations
 
 import os
 import re
+from types import ModuleType
+from typing import Dict, Mapping
 
 import torch
+
+from .types import ParamValue, Params, ProblemSpec, Shape
 
 _DOCS = re.compile(r"^random_docs\((\d+)\)$")
 
 
-def materialise_for(problem: dict, ref, shape: dict, device: str, seed: int) -> dict:
+def materialise_for(problem: ProblemSpec, ref: ModuleType, shape: Shape, device: str, seed: int) -> Params:
     """The kernel's keyword arguments (besides scale) for this problem, shape and seed: the params, or for a
     variant the captured tensors (a VariantParams that also carries the mods they belong to)."""
     if problem.get("variant"):
         from .variant_build import VariantParams, build
 
+        assert ref.__file__ is not None  # reference.load_reference imports it from a file
         folder = os.path.dirname(os.path.abspath(ref.__file__))
         return VariantParams(build(problem, folder, shape, device, seed))
     return materialise(problem["params"], shape, device, seed)
 
 
-def materialise(params: dict, shape: dict, device: str, seed: int) -> dict:
+def materialise(params: Mapping[str, ParamValue], shape: Shape, device: str, seed: int) -> Params:
     """The kernel's keyword arguments (besides scale) for this shape and seed."""
-    out = {}
+    out: Params = {}
     for name, value in params.items():
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(f"param {name}: unsupported value {value!r}")
@@ -37,8 +42,8 @@ def materialise(params: dict, shape: dict, device: str, seed: int) -> dict:
             out[name] = value
         elif value == "alibi":
             out[name] = alibi_slopes(shape["H"]).to(device)
-        elif _DOCS.match(value):
-            n_docs = int(_DOCS.match(value).group(1))
+        elif docs := _DOCS.match(value):
+            n_docs = int(docs.group(1))
             out[name] = random_docs(shape["S"], n_docs, seed).to(device)
         else:
             raise ValueError(f'param {name}: unknown generator {value!r} (expected "alibi" or "random_docs(N)")')
@@ -62,10 +67,10 @@ def random_docs(seq_len: int, n_docs: int, seed: int) -> torch.Tensor:
     return torch.cumsum(starts, 0).to(torch.int32)
 
 
-def cast_float_tensors(params: dict, dtype: torch.dtype) -> dict:
+def cast_float_tensors(params: Params, dtype: torch.dtype) -> Params:
     """The same params with floating-point tensors cast to `dtype` (integer tensors and numbers kept)."""
     return {k: (v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v) for k, v in params.items()}
 
 
-def clone_tensors(params: dict) -> dict:
+def clone_tensors(params: Params) -> Dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in params.items() if torch.is_tensor(v)}

@@ -13,11 +13,13 @@ import inspect
 import os
 import sys
 import traceback
-from typing import Callable, Dict, Optional
+from types import ModuleType
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
 
 from . import flex_compat
+from .types import ModSource, Result, Shape
 
 ARITY = {"score": 5, "mask": 4}
 FACTORY_PREFIXES = ("generate_", "make_", "build_", "create_", "get_")
@@ -39,14 +41,14 @@ class VariantError(Exception):
         super().__init__(message)
         self.file, self.line, self.message = file, line, message
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> Result:
         return {"file": self.file, "line": self.line, "message": self.message}
 
 
-_modules: Dict[str, object] = {}
+_modules: Dict[str, ModuleType] = {}
 
 
-def load_module(path: str):
+def load_module(path: str) -> ModuleType:
     """Imports a variant file by path (once per process); its folder is importable for sibling helpers."""
     path = os.path.abspath(path)
     if path in _modules:
@@ -71,7 +73,7 @@ def load_module(path: str):
     return mod
 
 
-def user_fault(exc: BaseException, files, what: str) -> VariantError:
+def user_fault(exc: BaseException, files: Sequence[str], what: str) -> VariantError:
     """A VariantError at the innermost frame of the traceback that lies in one of the user's files."""
     real = {os.path.realpath(f) for f in files}
     file = line = None
@@ -81,7 +83,7 @@ def user_fault(exc: BaseException, files, what: str) -> VariantError:
     return VariantError(f"{what} {type(exc).__name__}: {exc}", file or next(iter(files), None), line)
 
 
-def positional_arity(fn) -> Optional[int]:
+def positional_arity(fn: Callable[..., Any]) -> Optional[int]:
     """How many positional arguments fn takes (None when it cannot be told, e.g. *args)."""
     try:
         sig = inspect.signature(fn)
@@ -96,7 +98,7 @@ def positional_arity(fn) -> Optional[int]:
     return n
 
 
-def find_source(mod, path: str, kind: str, symbol: Optional[str]) -> Optional[dict]:
+def find_source(mod: ModuleType, path: str, kind: str, symbol: Optional[str]) -> Optional[ModSource]:
     """{"file", "symbol", "factory"} for the `kind` mod of a file, or None when it has no such mod."""
     base = os.path.basename(path)
     if symbol:
@@ -121,7 +123,7 @@ def find_source(mod, path: str, kind: str, symbol: Optional[str]) -> Optional[di
     return None
 
 
-def _is_factory(symbol: str, obj, kind: str) -> bool:
+def _is_factory(symbol: str, obj: Callable[..., Any], kind: str) -> bool:
     if symbol in ("score_mod", "mask_mod"):
         return False
     if symbol.startswith(FACTORY_PREFIXES):
@@ -129,11 +131,11 @@ def _is_factory(symbol: str, obj, kind: str) -> bool:
     return positional_arity(obj) not in (4, 5)
 
 
-def bind_factory(fn, path: str, shape: dict, device: str, seed: int) -> dict:
+def bind_factory(fn: Callable[..., Any], path: str, shape: Shape, device: str, seed: int) -> Dict[str, Any]:
     """The keyword arguments kforge passes a factory: the shape's numbers, device, seed, generator by name."""
     values = {"B": shape["B"], "H": shape["H"], "Hkv": shape.get("Hkv") or shape["H"], "S": shape["S"],
               "Skv": shape.get("Skv") or shape["S"], "D": shape["D"]}
-    kwargs = {}
+    kwargs: Dict[str, Any] = {}
     for name, p in inspect.signature(fn).parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
@@ -153,14 +155,14 @@ def bind_factory(fn, path: str, shape: dict, device: str, seed: int) -> dict:
     return kwargs
 
 
-def split_mods(result, path: str, factory: str) -> Dict[str, Callable]:
+def split_mods(result: Any, path: str, factory: str) -> Dict[str, Callable[..., Any]]:
     """{"score": fn, "mask": fn} from what a factory returned (a mod, a tuple/list of mods, or a dict)."""
     items = list(result.values()) if isinstance(result, dict) else list(result) if isinstance(result, (tuple, list)) else [result]
     if isinstance(result, dict):
         named = {k.replace("_mod", ""): v for k, v in result.items() if k in ("score_mod", "mask_mod") and v is not None}
         if named:
             return named
-    out: Dict[str, Callable] = {}
+    out: Dict[str, Callable[..., Any]] = {}
     for obj in items:
         if obj is None:
             continue

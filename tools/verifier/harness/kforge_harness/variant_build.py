@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 
 import torch
 
 from . import variant as V
 from .captures import _clean as clean_name, _unique as unique_name, captured_tensors, relocate
 from .getitem import tensor_indexing
+from .types import ModSource, ProblemSpec, Shape
 
 
 @dataclass
 class Built:
     """The mods for one shape and seed, and the captured tensors (name -> tensor) the candidate receives."""
-    score: Optional[Callable]
-    mask: Optional[Callable]
+    score: Optional[Callable[..., Any]]
+    mask: Optional[Callable[..., Any]]
     tensors: Dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-class VariantParams(dict):
+class VariantParams(dict[str, torch.Tensor]):
     """The keyword arguments of attention(...) for a variant (its captured tensors), carrying the build they
     came from so the reference and the FlexAttention baseline use the very same tensors."""
 
@@ -36,14 +37,14 @@ class VariantParams(dict):
         self.built = built
 
 
-def build(problem: dict, folder: str, shape: dict, device: str, seed: int) -> Built:
+def build(problem: ProblemSpec, folder: str, shape: Shape, device: str, seed: int) -> Built:
     """Imports the variant files in `folder` and builds the mods the problem's `variant` block names."""
     spec = problem["variant"]
-    made: Dict[tuple, tuple] = {}
-    mods: Dict[str, Optional[Callable]] = {}
+    made: Dict[Tuple[str, str], Dict[str, Callable[..., Any]]] = {}
+    mods: Dict[str, Optional[Callable[..., Any]]] = {}
     given: Dict[int, str] = {}  # names a factory gave its tensors ({"tensors": {name: t}}), by identity
-    for kind in ("score", "mask"):
-        src = spec.get(kind)
+    sources: Dict[str, Optional[ModSource]] = {"score": spec.get("score"), "mask": spec.get("mask")}
+    for kind, src in sources.items():
         if not src:
             mods[kind] = None
             continue
@@ -89,7 +90,8 @@ def rename(found: Dict[str, torch.Tensor], given: Dict[int, str]) -> Dict[str, t
     return out
 
 
-def call_factory(fn, path: str, shape: dict, device: str, seed: int, given: Optional[Dict[int, str]] = None) -> Dict[str, Callable]:
+def call_factory(fn: Callable[..., Any], path: str, shape: Shape, device: str, seed: int,
+                 given: Optional[Dict[int, str]] = None) -> Dict[str, Callable[..., Any]]:
     """The mods a factory returns for this shape and seed; the names it gives its tensors go into `given`."""
     kwargs = V.bind_factory(fn, path, shape, device, seed)
     with torch.random.fork_rng(devices=[]):
@@ -105,25 +107,25 @@ def call_factory(fn, path: str, shape: dict, device: str, seed: int, given: Opti
     return V.split_mods(result, path, fn.__name__)
 
 
-def _fmt_kwargs(kwargs: dict) -> str:
+def _fmt_kwargs(kwargs: Dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if not isinstance(v, torch.Generator))
 
 
-def _vmap():
+def _vmap() -> Callable[..., Any]:
     try:
         from torch.func import vmap
     except ImportError:  # torch 1.13
         from functorch import vmap
-    return vmap
+    return cast(Callable[..., Any], vmap)
 
 
-def score_grid(score_mod: Callable, s: torch.Tensor) -> torch.Tensor:
+def score_grid(score_mod: Callable[..., Any], s: torch.Tensor) -> torch.Tensor:
     """score_mod applied to every element of s [B, H, S_q, S_kv] with its own (b, h, q_idx, kv_idx), as
     FlexAttention applies it (one call per element, vectorised with vmap)."""
     vmap = _vmap()
     fn = score_mod
     for pos in (4, 3, 2, 1):  # the innermost vmap runs over kv_idx
-        dims = [None] * 5
+        dims: List[Optional[int]] = [None] * 5
         dims[0] = dims[pos] = 0
         fn = vmap(fn, in_dims=tuple(dims))
     n_b, n_h, n_q, n_kv = s.shape
@@ -133,12 +135,13 @@ def score_grid(score_mod: Callable, s: torch.Tensor) -> torch.Tensor:
     return torch.broadcast_to(torch.as_tensor(out, device=s.device), s.shape).to(s.dtype)
 
 
-def mask_grid(mask_mod: Callable, n_b: int, n_h: int, n_q: int, n_kv: int, device, q_start: int = 0) -> torch.Tensor:
+def mask_grid(mask_mod: Callable[..., Any], n_b: int, n_h: int, n_q: int, n_kv: int, device: Union[str, torch.device],
+              q_start: int = 0) -> torch.Tensor:
     """mask_mod at every (b, h, q_idx, kv_idx) as a bool [B, H, n_q, S_kv] (q_idx from q_start)."""
     vmap = _vmap()
     fn = mask_mod
     for pos in (3, 2, 1, 0):
-        dims = [None] * 4
+        dims: List[Optional[int]] = [None] * 4
         dims[pos] = 0
         fn = vmap(fn, in_dims=tuple(dims))
     idx = [torch.arange(n_b, device=device), torch.arange(n_h, device=device),
@@ -148,7 +151,7 @@ def mask_grid(mask_mod: Callable, n_b: int, n_h: int, n_q: int, n_kv: int, devic
     return torch.broadcast_to(torch.as_tensor(out, device=device), (n_b, n_h, n_q, n_kv)).bool()
 
 
-def evaluate(q, k, v, scale: float, built: Built) -> torch.Tensor:
+def evaluate(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float, built: Built) -> torch.Tensor:
     """softmax(score_mod(scale q k^T)) v over the keys mask_mod keeps, in q's dtype; a row with no key gives 0."""
     group = q.shape[1] // k.shape[1]
     k = k.repeat_interleave(group, dim=1)
@@ -165,7 +168,7 @@ def evaluate(q, k, v, scale: float, built: Built) -> torch.Tensor:
 
 def _emulated(x: torch.Tensor) -> bool:
     """float16 on a CPU whose torch lacks half matmul/softmax (1.x): computed in float32, rounded to float16."""
-    return x.dtype == torch.float16 and x.device.type == "cpu"
+    return bool(x.dtype == torch.float16 and x.device.type == "cpu")
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
