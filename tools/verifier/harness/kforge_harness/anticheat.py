@@ -16,13 +16,14 @@ import os
 import re
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
 from .protocol import Verdict, rejected
+from .types import KernelEvent
 
-_TIMERS = {
+_TIMERS: Dict[str, Callable[[], object]] = {
     "torch.cuda.Event": lambda: torch.cuda.Event,
     "torch.cuda.Event.record": lambda: torch.cuda.Event.record,
     "torch.cuda.Event.elapsed_time": lambda: torch.cuda.Event.elapsed_time,
@@ -111,7 +112,7 @@ def check_no_alias(out: torch.Tensor, inputs: Dict[str, torch.Tensor]) -> None:
             raise Verdict(rejected("dynamic.output_aliasing", f"the output shares memory with input `{name}`"))
 
 
-def _span(t: torch.Tensor):
+def _span(t: torch.Tensor) -> Tuple[int, int]:
     """[first byte, one past the last byte] that the tensor's elements occupy, strides included.
     The end is exclusive: the caching allocator may place the output right after an input."""
     start = t.data_ptr()
@@ -128,7 +129,7 @@ def check_previous_output(prev: Optional[torch.Tensor], prev_copy: Optional[torc
                                "an earlier call's output changed during the next call (the kernel reuses its output buffer)"))
 
 
-def kernel_trace(call, device_index: int, workdir: str) -> List[dict]:
+def kernel_trace(call: Callable[[], object], device_index: int, workdir: str) -> List[KernelEvent]:
     """Runs call() under torch.profiler; returns every CUDA kernel {name, stream} in launch order,
     preceded by a marker kernel launched by the harness on the caller's current stream."""
     from torch.profiler import ProfilerActivity, profile
@@ -150,7 +151,7 @@ def kernel_trace(call, device_index: int, workdir: str) -> List[dict]:
     return [{"name": str(e.get("name", "")), "stream": (e.get("args") or {}).get("stream")} for e in kernels]
 
 
-def traced(call, workdir: str) -> Optional[List[dict]]:
+def traced(call: Callable[[], object], workdir: str) -> Optional[List[KernelEvent]]:
     """kernel_trace, or None when the profiler itself fails (said on stderr, so it lands in the log):
     the static rules still stand, and a broken profiler must not fail every candidate."""
     try:
@@ -168,7 +169,7 @@ def traced(call, workdir: str) -> Optional[List[dict]]:
         return None
 
 
-def check_kernels(trace: List[dict], own_names: List[str], where: str) -> None:
+def check_kernels(trace: List[KernelEvent], own_names: List[str], where: str) -> None:
     """dynamic.library_kernel and dynamic.side_stream over one profiled call (trace[0] is the marker)."""
     if not trace:
         return

@@ -6,16 +6,18 @@
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
 from . import reference as refmod
+from .types import Params, ProblemSpec, Shape
 
 BaselineFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def build_baselines(problem: dict, ref, params: dict, shape: dict, device: str, scale: float) -> Tuple[Dict[str, BaselineFn], List[str]]:
+def build_baselines(problem: ProblemSpec, ref: ModuleType, params: Params, shape: Shape, device: str, scale: float) -> Tuple[Dict[str, BaselineFn], List[str]]:
     """The callables to time for this shape, and notes on any that could not be built."""
     notes: List[str] = []
     if device == "cpu":
@@ -44,7 +46,7 @@ def build_baselines(problem: dict, ref, params: dict, shape: dict, device: str, 
     return fns, notes
 
 
-def flex_fn(ref, params: dict, shape: dict, device: str, scale: float) -> BaselineFn:
+def flex_fn(ref: ModuleType, params: Params, shape: Shape, device: str, scale: float) -> BaselineFn:
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
     score = refmod.score_mod(ref, params)
@@ -52,7 +54,7 @@ def flex_fn(ref, params: dict, shape: dict, device: str, scale: float) -> Baseli
     s_kv = shape.get("Skv") or shape["S"]
     # a variant's mask may read b and h (per-batch document ids, per-head windows): build the mask per (b, h) then
     per_bh = hasattr(params, "built")
-    dims = {"B": shape["B"], "H": shape["H"]} if per_bh else {"B": None, "H": None}
+    dims: Dict[str, Optional[int]] = {"B": shape["B"], "H": shape["H"]} if per_bh else {"B": None, "H": None}
     block_mask = create_block_mask(mask, Q_LEN=shape["S"], KV_LEN=s_kv, device=device, **dims) if mask else None
     _allow_many_compiles()
     # fullgraph: a graph break or a recompile-limit fallback would silently time eager FlexAttention
@@ -60,7 +62,7 @@ def flex_fn(ref, params: dict, shape: dict, device: str, scale: float) -> Baseli
     compiled = torch.compile(flex_attention, dynamic=False, fullgraph=True)
     gqa = shape["Hkv"] != shape["H"]
 
-    def run(q, k, v):
+    def run(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return compiled(q, k, v, score_mod=score, block_mask=block_mask, scale=scale, enable_gqa=gqa)
 
     return run
@@ -78,7 +80,7 @@ def _allow_many_compiles() -> None:
         dcfg.fail_on_recompile_limit_hit = True
 
 
-def sdpa_fn(name: str, causal: bool, shape: dict, scale: float) -> Optional[BaselineFn]:
+def sdpa_fn(name: str, causal: bool, shape: Shape, scale: float) -> Optional[BaselineFn]:
     try:
         from torch.nn.attention import SDPBackend, sdpa_kernel
     except ImportError:
@@ -90,7 +92,7 @@ def sdpa_fn(name: str, causal: bool, shape: dict, scale: float) -> Optional[Base
     gqa = shape["Hkv"] != shape["H"]
     sdpa = torch.nn.functional.scaled_dot_product_attention
 
-    def run(q, k, v):
+    def run(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         with sdpa_kernel(be):
             if gqa:
                 return sdpa(q, k, v, is_causal=causal, scale=scale, enable_gqa=True)
@@ -99,7 +101,7 @@ def sdpa_fn(name: str, causal: bool, shape: dict, scale: float) -> Optional[Base
     return run
 
 
-def primary_names(problem: dict, device: str, available: List[str]) -> List[str]:
+def primary_names(problem: ProblemSpec, device: str, available: List[str]) -> List[str]:
     """Baselines the headline speedup is computed against (the fastest of them, per shape)."""
     if device == "cpu":
         want = ["reference"]

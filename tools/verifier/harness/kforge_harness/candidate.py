@@ -2,24 +2,28 @@
 synchronisation) become its compile/runtime errors; the output must be a fresh bf16 [B, H, S, D] tensor."""
 from __future__ import annotations
 
-from typing import Callable, List
+from types import ModuleType
+from typing import Any, Callable, List
 
 import torch
 
 from . import failures, timing
 from .protocol import Verdict, wrong_output
+from .types import Params, Shape
 
 
 class Candidate:
-    def __init__(self, fn: Callable, path: str, device: str, own_kernels: List[str]):
+    def __init__(self, fn: Callable[..., Any], path: str, device: str, own_kernels: List[str]):
         self.fn = fn
         self.path = path
         self.device = device
         self.own_kernels = own_kernels
         self.calls = 0
 
-    def call(self, q, k, v, scale: float, params: dict, shape: dict, sync: bool = True):
-        """One call, synchronised, so a fault is pinned on the candidate and the shape that caused it."""
+    def call(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float, params: Params, shape: Shape,
+             sync: bool = True) -> Any:
+        """One call, synchronised, so a fault is pinned on the candidate and the shape that caused it. Returns what
+        attention() returned, unchecked (validate_output checks it)."""
         first = self.calls == 0
         self.calls += 1
         try:
@@ -32,15 +36,15 @@ class Candidate:
             raise Verdict(failures.from_call(exc, self.path, shape, first)) from None
         return out
 
-    def fast_call(self, q, k, v, scale: float, params: dict):
+    def fast_call(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float, params: Params) -> Any:
         """The timed call: no synchronisation, no bookkeeping (faults were ruled out before timing)."""
         return self.fn(q, k, v, scale=scale, **params)
 
 
-def module_kernel_names(mod) -> List[str]:
+def module_kernel_names(mod: ModuleType) -> List[str]:
     """Names of Triton kernels among the module's globals, also those made with triton.jit(fn) rather than
     a decorator (Autotuner/Heuristics wrappers are followed to their JITFunction)."""
-    names = []
+    names: List[str] = []
     for obj in list(vars(mod).values()):
         for _ in range(4):
             if type(obj).__name__ == "JITFunction":
@@ -54,7 +58,7 @@ def module_kernel_names(mod) -> List[str]:
     return names
 
 
-def validate_output(out, shape: dict, device: str) -> None:
+def validate_output(out: Any, shape: Shape, device: str) -> None:
     """The contract: a tensor [B, H, S, D] in the problem's dtype (bf16 or fp16) on the inputs' device."""
     want = (shape["B"], shape["H"], shape["S"], shape["D"])
     if not torch.is_tensor(out):

@@ -12,13 +12,17 @@ import math
 import sys
 import traceback
 from types import ModuleType
-from typing import Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 import torch
 
 from .params import cast_float_tensors
+from .types import Mod, Params, Result, Shape
 
-_loaded: dict = {}
+if TYPE_CHECKING:
+    from .variant_build import Built
+
+_loaded: Dict[str, ModuleType] = {}
 
 
 def load_reference(path: str) -> ModuleType:
@@ -54,7 +58,7 @@ class ProblemFault(Exception):
         self.file, self.line = file, line
 
 
-def problem_fault(exc: BaseException) -> Optional[dict]:
+def problem_fault(exc: BaseException) -> Optional[Result]:
     """{"status": "problem_error", "message", "file", "line"} when exc is the problem's fault, else None."""
     from .variant import VariantError
 
@@ -66,21 +70,26 @@ def problem_fault(exc: BaseException) -> Optional[dict]:
     return None
 
 
-def mask_mod(ref: ModuleType, params: dict) -> Optional[Callable]:
+def mask_mod(ref: ModuleType, params: Params) -> Optional[Mod]:
     if hasattr(params, "built"):  # a variant: its own mods, over the very tensors the candidate gets
-        return params.built.mask
+        built: Built = params.built
+        return built.mask
     factory = getattr(ref, "make_mask_mod", None)
-    return factory(**params) if callable(factory) else None
+    made: Optional[Mod] = factory(**params) if callable(factory) else None
+    return made
 
 
-def score_mod(ref: ModuleType, params: dict) -> Optional[Callable]:
+def score_mod(ref: ModuleType, params: Params) -> Optional[Mod]:
     if hasattr(params, "built"):
-        return params.built.score
+        built: Built = params.built
+        return built.score
     factory = getattr(ref, "make_score_mod", None)
-    return factory(**params) if callable(factory) else None
+    made: Optional[Mod] = factory(**params) if callable(factory) else None
+    return made
 
 
-def golden_pair(ref: ModuleType, q, k, v, scale: float, params: dict) -> Tuple[torch.Tensor, torch.Tensor]:
+def golden_pair(ref: ModuleType, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float,
+                params: Params) -> Tuple[torch.Tensor, torch.Tensor]:
     """(golden, lowprec): the reference in float64 (CPU) / float32 (GPU), and the same math in the inputs' dtype
     (bf16 or fp16). A variant's mods read their captured tensors as built (its reference evaluates the mods)."""
     hi = torch.float64 if q.device.type == "cpu" else torch.float32
@@ -101,7 +110,7 @@ def _empty_rows_zero(x: torch.Tensor) -> torch.Tensor:
     return x.masked_fill(empty, 0.0) if bool(empty.any()) else x
 
 
-def problem_density(ref: ModuleType, params: dict, shape: dict, device: str) -> float:
+def problem_density(ref: ModuleType, params: Params, shape: Shape, device: str) -> float:
     """The mask's density at a shape: a variant's mods are evaluated element-wise (as FlexAttention calls them),
     a suite problem's on broadcast index grids."""
     s_kv = shape.get("Skv") or shape["S"]
@@ -119,7 +128,7 @@ def problem_density(ref: ModuleType, params: dict, shape: dict, device: str) -> 
     return mask_density(mask_mod(ref, params), shape["S"], device, s_kv=s_kv)
 
 
-def mask_density(fn: Optional[Callable], seq_len: int, device: str, rows_per_chunk: int = 1024, s_kv: Optional[int] = None) -> float:
+def mask_density(fn: Optional[Mod], seq_len: int, device: str, rows_per_chunk: int = 1024, s_kv: Optional[int] = None) -> float:
     """Fraction of (q, kv) pairs the mask keeps (1.0 without a mask), evaluated on index grids (b = h = 0)."""
     if fn is None:
         return 1.0
@@ -134,7 +143,7 @@ def mask_density(fn: Optional[Callable], seq_len: int, device: str, rows_per_chu
     return kept / float(seq_len * s_kv)
 
 
-def mask_kind(fn: Optional[Callable], device: str, probe_len: int = 67, elementwise: bool = False) -> str:
+def mask_kind(fn: Optional[Mod], device: str, probe_len: int = 67, elementwise: bool = False) -> str:
     """"full", "causal" or "other": decides whether SDPA can serve as a baseline."""
     if fn is None:
         return "full"
@@ -154,10 +163,10 @@ def mask_kind(fn: Optional[Callable], device: str, probe_len: int = 67, elementw
     return "other"
 
 
-def attention_flops(shape: dict, density: float) -> float:
+def attention_flops(shape: Shape, density: float) -> float:
     """4*B*H*S_q*S_kv*D*density: the matmul work over unmasked pairs only."""
     return 4.0 * shape["B"] * shape["H"] * shape["S"] * (shape.get("Skv") or shape["S"]) * shape["D"] * density
 
 
-def default_scale(shape: dict) -> float:
+def default_scale(shape: Shape) -> float:
     return 1.0 / math.sqrt(shape["D"])

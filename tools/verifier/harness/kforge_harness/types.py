@@ -6,13 +6,16 @@ VerifyResult and the other modes' results); the parts other code reads by key ha
 
 No `from __future__ import annotations` here: TypedDict then records which keys are NotRequired at runtime too.
 """
-from typing import Any, Dict, List, NotRequired, Optional, TypedDict, Union
+from typing import Any, Callable, Dict, List, NotRequired, Optional, TypedDict, Union
 
 # A JSON object as the harness reports it (a VerifyResult, a baseline table, a reference check ...).
 Result = Dict[str, Any]
 
 # The keyword arguments attention(...) gets besides scale: numbers and tensors (params.materialise_for).
 Params = Dict[str, Any]
+
+# A FlexAttention mod: score_mod(score, b, h, q_idx, kv_idx) or mask_mod(b, h, q_idx, kv_idx).
+Mod = Callable[..., Any]
 
 # A problem param (problems/schema.ts ParamValue): a number, "alibi" or "random_docs(N)".
 ParamValue = Union[int, float, str]
