@@ -59,7 +59,7 @@ export KFORGE_PROVIDER=openai-compatible KFORGE_BASE_URL="$URL" KFORGE_MODEL=dee
 unset DEEPSEEK_API_KEY KFORGE_ROLE_MODELS
 if [ "${NO_PROFILE:-0}" = 1 ]; then export KFORGE_NCU="$WORK/no-ncu"; fi
 log "search: softcap, at most $NODES nodes, budget $BUDGET, cap ${PER_RUN_S}s"
-timeout -s INT -k 15 "$PER_RUN_S" "$B/kforge" search --problem softcap --budget "$BUDGET" --max-nodes "$NODES" >"$WORK/search.log" 2>&1 &
+timeout -s INT -k 15 "$PER_RUN_S" "$B/kforge" search --problem softcap --budget "$BUDGET" --max-nodes "$NODES" --inflight 1 >"$WORK/search.log" 2>&1 &
 tpid=$!
 wait "$tpid"
 rc=$?

@@ -77,7 +77,7 @@ describe("bench/model-path script (CPU rehearsal)", () => {
     const problem = loadProblem("softcap");
     const verifier = new ExpectedVerifier(repliesByModule());
     const limits = { wallMs: 120_000, maxNodes: 12 };
-    const setup = searchSetup({ db: t.db, store: t.store, problem, verifier, baseUrl: server.baseUrl, limits, profiler, options: { branching: 4, seed: 0 } });
+    const setup = searchSetup({ db: t.db, store: t.store, problem, verifier, baseUrl: server.baseUrl, limits, profiler, options: { branching: 4, seed: 0, inflight: 1 } }); // the script answers expansions in order: one at a time
     const runId = newRunId();
     createRun(t.store, { runId, problem: "softcap", limits, options: setup.options, config: {} });
     const summary = await driveRun(runId, setup);
