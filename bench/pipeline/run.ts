@@ -103,10 +103,14 @@ async function measure(delayS: number, lanes: number): Promise<Row> {
   const runId = newRunId();
   createRun(t.store, { runId, problem: problem.spec.name, limits, options: setup.options, config: {} });
   const u0 = process.cpuUsage();
-  const busyAt = (ms: number) => sleep(ms).then(() => ({ busy: meter.busyLaneMs(), jobs: meter.stats().jobs }));
+  // Samples at half time and at the end, each with the time it was really taken (timers fire a little late).
+  const sample = () => ({ at: performance.now(), busy: meter.busyLaneMs(), jobs: meter.stats().jobs });
+  const begin = sample();
   const run = driveRun(runId, setup);
-  const half = await busyAt(wallMs / 2);
-  const end = await busyAt(wallMs / 2);
+  await sleep(wallMs / 2);
+  const half = sample();
+  await sleep(begin.at + wallMs - performance.now());
+  const end = sample();
   const nodes = t.store.runTotals(runId).nodes;
   const u = process.cpuUsage(u0);
   stop.abort();
@@ -118,9 +122,9 @@ async function measure(delayS: number, lanes: number): Promise<Row> {
     lanes,
     scale,
     simulatedHours: HOURS,
-    utilisation: round(end.busy / (lanes * wallMs), 3),
-    utilisationSecondHalf: round((end.busy - half.busy) / (lanes * (wallMs / 2)), 3),
-    verifiedPerHour: round(end.jobs / HOURS, 1),
+    utilisation: round((end.busy - begin.busy) / (lanes * (end.at - begin.at)), 3),
+    utilisationSecondHalf: round((end.busy - half.busy) / (lanes * (end.at - half.at)), 3),
+    verifiedPerHour: round((end.jobs / ((end.at - begin.at) * scale)) * 3_600_000, 1),
     nodes,
     peakInflight: summary.pipeline?.peakInflight ?? 0,
     inflightTarget: summary.pipeline?.inflightTarget ?? 0,
