@@ -2,6 +2,7 @@
 way on the same rotated inputs, TFLOP/s over unmasked work, and the speed-of-light check."""
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Dict, List, Optional
 
 import torch
@@ -13,6 +14,7 @@ from .params import materialise_for
 from .problem import shape_label
 from .protocol import Verdict, rejected
 from .reference import attention_flops, default_scale, problem_density
+from .types import BaselineTiming, CandidateTiming, ProblemSpec, Shape, ShapeTiming
 
 N_SETS = 3  # input buffer sets rotated across runs: pointer-keyed caches and warm L2 don't help
 TIMING_SEED = 4242  # fixed, so cached baselines and candidates see the same params (doc_ids ...)
@@ -21,7 +23,7 @@ TIMING_SEED = 4242  # fixed, so cached baselines and candidates see the same par
 class ShapeBench:
     """Inputs, params, density and FLOPs of one benchmark shape."""
 
-    def __init__(self, problem: dict, ref, shape: dict, device: str):
+    def __init__(self, problem: ProblemSpec, ref: ModuleType, shape: Shape, device: str):
         self.shape, self.device = shape, device
         self.params = materialise_for(problem, ref, shape, device, TIMING_SEED)
         self.scale = default_scale(shape)
@@ -30,10 +32,10 @@ class ShapeBench:
         self.flops = attention_flops(shape, self.density)
 
 
-def time_baselines(problem: dict, ref, sb: ShapeBench, budget_s: float) -> Dict[str, dict]:
+def time_baselines(problem: ProblemSpec, ref: ModuleType, sb: ShapeBench, budget_s: float) -> Dict[str, BaselineTiming]:
     """{name: {ms, tflops, runs, spread}} for every baseline that could be built."""
     fns, _notes = build_baselines(problem, ref, sb.params, sb.shape, sb.device, sb.scale)
-    out: Dict[str, dict] = {}
+    out: Dict[str, BaselineTiming] = {}
     for name, fn in fns.items():
         try:
             # Two rounds, the faster median kept: a baseline timed too slow would inflate every speedup.
@@ -46,7 +48,7 @@ def time_baselines(problem: dict, ref, sb: ShapeBench, budget_s: float) -> Dict[
     return out
 
 
-def time_candidate(cand: Candidate, problem: dict, sb: ShapeBench, budget_s: float, workdir: str, gpu_name: str) -> dict:
+def time_candidate(cand: Candidate, problem: ProblemSpec, sb: ShapeBench, budget_s: float, workdir: str, gpu_name: str) -> CandidateTiming:
     """{ms, runs, spread, tflops}: warm-up (compiles for this shape), profile probe, timed runs, then the
     timed outputs are compared with the warm-up outputs (a kernel that changes behaviour once timed is caught)."""
     shape, device = sb.shape, sb.device
@@ -92,10 +94,10 @@ def time_candidate(cand: Candidate, problem: dict, sb: ShapeBench, budget_s: flo
         raise Verdict(rejected("timing.beyond_peak",
                                f"benchmark shape {shape_label(shape)}: {tf:.0f} TFLOP/s exceeds the physical peak of {gpu_name} "
                                f"(~{peak:.0f} TFLOP/s dense bf16): the timed region cannot contain the work"))
-    return {**stats, "tflops": tf}
+    return {"ms": stats["ms"], "runs": stats["runs"], "spread": stats["spread"], "tflops": tf}
 
 
-def shape_timing(shape: dict, cand: dict, baselines: Dict[str, dict], problem: dict, device: str) -> dict:
+def shape_timing(shape: Shape, cand: CandidateTiming, baselines: Dict[str, BaselineTiming], problem: ProblemSpec, device: str) -> ShapeTiming:
     """A ShapeTiming (result.ts), including the speedup against each baseline and the primary one."""
     speedup = {name: b["ms"] / cand["ms"] for name, b in baselines.items() if cand["ms"] > 0}
     prim = primary_names(problem, device, list(baselines))
@@ -112,4 +114,5 @@ def geomean(xs: List[float]) -> Optional[float]:
     prod = 1.0
     for x in xs:
         prod *= x
-    return prod ** (1.0 / len(xs))
+    mean: float = prod ** (1.0 / len(xs))  # float ** float is typed Any (a negative base gives a complex)
+    return mean

@@ -2,6 +2,7 @@
 input snapshots, aliasing and caching probes, then the profiled call (GPU)."""
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Callable, List
 
 import torch
@@ -11,12 +12,14 @@ from .candidate import Candidate, validate_output
 from .params import materialise_for
 from .protocol import Verdict, rejected, wrong_output
 from .reference import default_scale, golden_pair
+from .types import NonFinite, ProblemSpec, Shape, ShapeCheck
 
 
-def run_correctness(cand: Candidate, problem: dict, ref, base_seed: int, on_first_call: Callable[[], None]) -> List[dict]:
+def run_correctness(cand: Candidate, problem: ProblemSpec, ref: ModuleType, base_seed: int,
+                    on_first_call: Callable[[], None]) -> List[ShapeCheck]:
     """Every ShapeCheck; raises a Verdict on a broken rule or when any check fails."""
     device = cand.device
-    checks: List[dict] = []
+    checks: List[ShapeCheck] = []
     threads_after_first = None
     for si, shape in enumerate(problem["shapes"]["correctness"]):
         prev_out = prev_copy = None
@@ -59,7 +62,7 @@ def run_correctness(cand: Candidate, problem: dict, ref, base_seed: int, on_firs
     return checks
 
 
-def _refill_probe(cand: Candidate, problem: dict, ref, base_seed: int) -> None:
+def _refill_probe(cand: Candidate, problem: ProblemSpec, ref: ModuleType, base_seed: int) -> None:
     """dynamic.cached_result: the same buffers, refilled in place with new values, must give the new answer."""
     shapes = [s for s in problem["shapes"]["correctness"] if s["S"] > 1] or problem["shapes"]["correctness"]
     shape, device = shapes[0], cand.device
@@ -79,7 +82,7 @@ def _refill_probe(cand: Candidate, problem: dict, ref, base_seed: int) -> None:
                                f"wrong (max error {check['maxError']:.3g} > {check['allowance']:.3g}): results cached by pointer?"))
 
 
-def profile_probe(cand: Candidate, problem: dict, shape: dict, seed: int, workdir: str, where: str, ref=None) -> None:
+def profile_probe(cand: Candidate, problem: ProblemSpec, shape: Shape, seed: int, workdir: str, where: str, ref: ModuleType) -> None:
     """dynamic.library_kernel / dynamic.side_stream: profile one call and inspect every kernel it ran."""
     device = cand.device
     q, k, v = correctness.make_inputs(shape, device, seed)
@@ -91,13 +94,13 @@ def profile_probe(cand: Candidate, problem: dict, shape: dict, seed: int, workdi
         anticheat.check_kernels(trace, cand.own_kernels, where)
 
 
-def _nonfinite_message(bad: dict, shape: dict) -> str:
+def _nonfinite_message(bad: NonFinite, shape: Shape) -> str:
     return (f"shape {_fmt(shape)}: {bad['count']} of {bad['total']} output values are NaN/Inf, first at "
             f"[b,h,q,d]={bad['index']}. Output memory is poisoned with NaN before each call, so this also "
             f"catches memory that was allocated but never written. {bad['note']}").strip()
 
 
-def _failure_message(failed: List[dict], total: int) -> str:
+def _failure_message(failed: List[ShapeCheck], total: int) -> str:
     w = max(failed, key=lambda c: c["maxError"] / max(c["allowance"], 1e-12))
     msg = (f"{len(failed)} of {total} checks failed; worst at shape {_fmt(w['shape'])} seed {w['seed']}: "
            f"max error {w['maxError']:.4g} > allowance {w['allowance']:.4g}")
@@ -109,6 +112,6 @@ def _failure_message(failed: List[dict], total: int) -> str:
     return msg
 
 
-def _fmt(s: dict) -> str:
+def _fmt(s: Shape) -> str:
     skv = s.get("Skv") or s["S"]
     return f"B={s['B']} H={s['H']} Hkv={s['Hkv']} S={s['S']}" + (f" S_kv={skv}" if skv != s["S"] else "") + f" D={s['D']}"

@@ -2,37 +2,43 @@
 and run the static rules alone."""
 from __future__ import annotations
 
+from typing import Dict, List, Optional, Union
+
 import torch
 
 from . import benchmark, correctness, static_checks, timing
 from .baseline import flex_fn
 from .params import materialise_for
-from .problem import shape_label
+from .problem import attention_spec, shape_label
 from .protocol import Job
 from .reference import default_scale, golden_pair, load_reference
+from .types import BaselineTiming, RefusedCheck, Result, ShapeCheck
 
 
-def measure_baseline(job: Job, gpu_name: str) -> dict:
+def measure_baseline(job: Job, gpu_name: str) -> Result:
     """Times every baseline at every benchmark shape (the client caches this per run)."""
     t0 = timing.now()
     ref = load_reference(job.reference_path)
-    shapes, density = {}, {}
-    for shape in job.problem["shapes"]["benchmark"]:
-        sb = benchmark.ShapeBench(job.problem, ref, shape, job.device)
-        shapes[shape_label(shape)] = benchmark.time_baselines(job.problem, ref, sb, max(job.timing_budget_s, 0.5))
+    problem = attention_spec(job)
+    shapes: Dict[str, Dict[str, BaselineTiming]] = {}
+    density: Dict[str, float] = {}
+    for shape in problem["shapes"]["benchmark"]:
+        sb = benchmark.ShapeBench(problem, ref, shape, job.device)
+        shapes[shape_label(shape)] = benchmark.time_baselines(problem, ref, sb, max(job.timing_budget_s, 0.5))
         density[shape_label(shape)] = sb.density
         del sb
     return {"status": "baseline", "problem": job.problem.get("name", ""), "gpu": gpu_name, "torch": torch.__version__,
             "shapes": shapes, "density": density, "phases": {"totalMs": (timing.now() - t0) * 1e3}}
 
 
-def reference_check(job: Job, gpu_name: str) -> dict:
+def reference_check(job: Job, gpu_name: str) -> Result:
     """The problem's reference vs its compiled FlexAttention baseline on every correctness shape, by the
     same rule candidates face: both must describe the same function."""
     t0 = timing.now()
     ref = load_reference(job.reference_path)
-    problem, device = job.problem, job.device
-    checks, skipped = [], None
+    problem, device = attention_spec(job), job.device
+    checks: List[Union[ShapeCheck, RefusedCheck]] = []
+    skipped: Optional[str] = None
     for si, shape in enumerate(problem["shapes"]["correctness"]):
         seed = int(job.seed) + si
         q, k, v = correctness.make_inputs(shape, device, seed)
@@ -52,15 +58,15 @@ def reference_check(job: Job, gpu_name: str) -> dict:
         check["finite"] = correctness.first_nonfinite(out) is None
         check["passed"] = check["passed"] and check["finite"]
         checks.append(check)
-    result = {"status": "reference_check", "problem": problem.get("name", ""), "gpu": gpu_name, "checks": checks,
-              "passed": skipped is None and all(c["passed"] for c in checks),
-              "phases": {"totalMs": (timing.now() - t0) * 1e3}}
+    result: Result = {"status": "reference_check", "problem": problem.get("name", ""), "gpu": gpu_name, "checks": checks,
+                      "passed": skipped is None and all(c["passed"] for c in checks),
+                      "phases": {"totalMs": (timing.now() - t0) * 1e3}}
     if skipped:
         result["skipped"] = skipped
     return result
 
 
-def static_only(job: Job) -> dict:
+def static_only(job: Job) -> Result:
     source = job.source if job.source is not None else open(job.kernel_path or "").read()
     found = static_checks.check_source(source, job.device)
     return {"status": "static", "violations": [{"rule": v.rule, "message": v.message, "line": v.line} for v in found],

@@ -101,17 +101,27 @@ class NonFinite(TypedDict):
 
 
 class ShapeCheck(TypedDict):
-    """result.ts ShapeCheck: one correctness check (a shape and a seed). maxError is None when the check could
-    not run (reference_check: FlexAttention refused the shape, `error` says why)."""
+    """result.ts ShapeCheck: one correctness check (a shape and a seed). A NaN maxError goes out as null
+    (worker._finite); `finite` is reference_check's."""
 
     shape: Shape
     seed: int
     passed: bool
-    maxError: Optional[float]
+    maxError: float
     allowance: float
     worst: NotRequired[Worst]
     finite: NotRequired[bool]
-    error: NotRequired[str]
+
+
+class RefusedCheck(TypedDict):
+    """reference_check's entry for a shape FlexAttention refused: no error to measure, `error` says why."""
+
+    shape: Shape
+    seed: int
+    passed: bool
+    maxError: None
+    allowance: float
+    error: str
 
 
 class Stats(TypedDict):

@@ -7,9 +7,10 @@ from typing import Dict, List
 from . import anticheat, benchmark, sandbox, static_checks, timing
 from .candidate import Candidate, module_kernel_names
 from .checks import profile_probe, run_correctness
-from .problem import shape_label
+from .problem import attention_spec, shape_label
 from .protocol import Channel, Job, Verdict, ok, rejected
 from .reference import load_reference
+from .types import Result, ShapeTiming
 
 
 class Clock:
@@ -32,12 +33,12 @@ class Clock:
         self.phases[self.current] = self.phases.get(self.current, 0.0) + (now - self.mark) * 1e3
         self.mark = now
 
-    def result(self) -> dict:
+    def result(self) -> Dict[str, float]:
         self._lap()
         return {**self.phases, "totalMs": (timing.now() - self.t0) * 1e3}
 
 
-def verify(job: Job, ch: Channel, workdir: str, gpu_name: str) -> dict:
+def verify(job: Job, ch: Channel, workdir: str, gpu_name: str) -> Result:
     """The VerifyResult of one candidate (a Verdict anywhere ends it early with that result)."""
     clock = Clock(ch)
     try:
@@ -47,8 +48,8 @@ def verify(job: Job, ch: Channel, workdir: str, gpu_name: str) -> dict:
     return {**result, "phases": clock.result(), "gpu": gpu_name}
 
 
-def _verify(job: Job, ch: Channel, workdir: str, gpu_name: str, clock: Clock) -> dict:
-    problem, device = job.problem, job.device
+def _verify(job: Job, ch: Channel, workdir: str, gpu_name: str, clock: Clock) -> Result:
+    problem, device = attention_spec(job), job.device
     source = job.source if job.source is not None else open(job.kernel_path or "").read()
     clock.enter("static")
     if job.static_checks:
@@ -87,11 +88,11 @@ def _verify(job: Job, ch: Channel, workdir: str, gpu_name: str, clock: Clock) ->
     return ok(checks, timings, benchmark.geomean(speedups), benchmark.geomean([t["tflops"] for t in timings]))
 
 
-def _timing(cand: Candidate, job: Job, workdir: str, gpu_name: str) -> List[dict]:
-    problem, device = job.problem, job.device
+def _timing(cand: Candidate, job: Job, workdir: str, gpu_name: str) -> List[ShapeTiming]:
+    problem, device = attention_spec(job), job.device
     cached = (job.baseline or {}).get("shapes") or {}
     ref = load_reference(job.reference_path)
-    out = []
+    out: List[ShapeTiming] = []
     for shape in problem["shapes"]["benchmark"]:
         sb = benchmark.ShapeBench(problem, ref, shape, device)
         base = cached.get(shape_label(shape))
