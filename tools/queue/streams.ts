@@ -1,0 +1,12 @@
+/** Small Redis Streams helpers shared by the orchestrator and the workers. */
+import type { Redis } from "ioredis";
+import { GROUP } from "./protocol.ts";
+
+/** Creates the stream and its consumer group when missing (idempotent). */
+export async function ensureGroup(redis: Redis, stream: string): Promise<void> {
+  try {
+    await redis.xgroup("CREATE", stream, GROUP, "0", "MKSTREAM");
+  } catch (err) {
+    if (!/BUSYGROUP/.test(String(err))) throw err;
+  }
+}
