@@ -11,5 +11,6 @@ import { memoryCommand } from "./memory.ts";
 import { verifyCommand } from "./verify.ts";
 import { doctorCommand } from "./doctor.ts";
 import { configCommand } from "./config.ts";
+import { workerCommand } from "./worker.ts";
 
-export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand];
+export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand, workerCommand];
