@@ -14,6 +14,7 @@ import type { Command } from "../command.ts";
 import { progressMode, PROGRESS_FLAGS } from "../search/flags.ts";
 import { runSession } from "../search/session.ts";
 import { openComponents } from "../search/components.ts";
+import { QUEUE_FLAG, withQueueFlag } from "../search/queue-flag.ts";
 import { preflightModels } from "../../agents/preflight.ts";
 import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
 import { createRedactor } from "../../core/redact.ts";
@@ -36,6 +37,7 @@ export const resumeCommand: Command = {
       description: "more wall time from this resume, e.g. 30m, 2h (default: what is left of the run's budget)",
     },
     ...PROGRESS_FLAGS,
+    ...QUEUE_FLAG,
   },
   async run(args, ctx) {
     const startedAt = Date.now(); // an extension counts from here
@@ -60,7 +62,7 @@ export const resumeCommand: Command = {
       await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
       // Recorded only now, once every check passed: a failed resume leaves the run's budget as it was.
       const limits = more === undefined ? recorded : extendBudget(store, run.id, recorded, more);
-      const components = await openComponents(ctx.config, problem, db, store, { runId: run.id, limits });
+      const components = await openComponents(withQueueFlag(ctx.config, args), problem, db, store, { runId: run.id, limits });
       const out = ctx.json ? ctx.stderr : ctx.stdout;
       out.write(`run ${run.id}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);

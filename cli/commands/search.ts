@@ -14,6 +14,7 @@ import { limitsFromFlags, optionsFromFlags, progressMode, PROGRESS_FLAGS, SEARCH
 import { withShapes } from "../../problems/shapes.ts";
 import { runSession } from "../search/session.ts";
 import { openComponents } from "../search/components.ts";
+import { QUEUE_FLAG, withQueueFlag } from "../search/queue-flag.ts";
 import { defaultModelSettings } from "../../agents/model.ts";
 import { preflightModels } from "../../agents/preflight.ts";
 import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
@@ -45,6 +46,7 @@ export const searchCommand: Command = {
     ...SEARCH_FLAGS,
     ...SHAPE_FLAGS,
     ...PROGRESS_FLAGS,
+    ...QUEUE_FLAG,
   },
   async run(args, ctx) {
     const startedAt = Date.now(); // the wall budget counts from here
@@ -60,7 +62,7 @@ export const searchCommand: Command = {
       const redactor = createRedactor(ctx.config.secrets);
       const store = new TraceStore(db, { redactor }).setup();
       const runId = newRunId();
-      const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
+      const components = await openComponents(withQueueFlag(ctx.config, args), problem, db, store, { runId, limits });
       try {
         createRun(store, {
           runId,

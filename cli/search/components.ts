@@ -17,6 +17,7 @@ import { SpendGate } from "../../agents/spend-gate.ts";
 import { openWinsMemory } from "../../graph/wins-memory.ts";
 import { NcuProfiler } from "../../tools/profiler/ncu.ts";
 import { createVerifierPool } from "../../tools/verifier/pool.ts";
+import { openQueueVerifier } from "../../tools/queue/open.ts";
 import { EndpointUnreachableError } from "../../core/errors.ts";
 
 /** The opened edges and how to close them. */
@@ -68,7 +69,15 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
       if (kind === "endpoint_unreachable") endpointDown.abort(new EndpointUnreachableError(message));
     },
   });
-  const verifier = createVerifierPool(config, { problem });
+  const queueLog = (line: string) => {
+    try {
+      store.recordEvent(run.runId, null, "queue", line); // refused replies and reclaimed jobs stay in the trace
+    } catch {
+      // before the run's row exists: the display still shows it
+    }
+    log(line);
+  };
+  const verifier = config.queue.url ? await openQueueVerifier(config, config.queue.url, problem, queueLog) : createVerifierPool(config, { problem });
   const cpu = (problem.spec as { device?: string }).device === "cpu";
   return {
     verifier,
