@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_CANDIDATE = os.path.join(HERE, "run_candidate.py")
@@ -27,11 +27,11 @@ SECRET = re.compile(SPEC["secret_name_pattern"], re.I)
 DEFAULT_LIMITS = {k: float(v) for k, v in SPEC["phase_limits_s"].items()}
 
 
-def _package_dirs() -> list:
+def _package_dirs() -> List[str]:
     """site-packages holding torch and triton: with HOME moved, a user-site install would vanish otherwise."""
     import importlib.util
 
-    dirs = []
+    dirs: List[str] = []
     for name in ("torch", "triton"):
         try:
             spec = importlib.util.find_spec(name)
@@ -44,7 +44,7 @@ def _package_dirs() -> list:
     return dirs
 
 
-def scrubbed_env(workdir: str, extra: Optional[dict] = None, add_site: bool = True) -> dict:
+def scrubbed_env(workdir: str, extra: Optional[Mapping[str, str]] = None, add_site: bool = True) -> Dict[str, str]:
     """Only what Python, CUDA and Triton need; HOME, TMPDIR and the compile caches inside the temp dir."""
     env = {k: v for k, v in os.environ.items() if k in ENV_PASS and not SECRET.search(k)}
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p] + (_package_dirs() if add_site else [])
@@ -57,8 +57,8 @@ def scrubbed_env(workdir: str, extra: Optional[dict] = None, add_site: bool = Tr
     return env
 
 
-def sandbox_prefix(workdir: str, gpu: bool, python: str = sys.executable, ro: Optional[list] = None,
-                   rw: Optional[list] = None) -> list:
+def sandbox_prefix(workdir: str, gpu: bool, python: str = sys.executable, ro: Optional[List[str]] = None,
+                   rw: Optional[List[str]] = None) -> List[str]:
     """The launcher's argv before the command: the OS sandbox of tools/sandbox, as the TypeScript pool builds it
     (the repository's tools/ and problems/ read-only, the home directory and the checkout masked)."""
     if os.environ.get("KFORGE_UNSAFE_NO_SANDBOX") == "1":  # the same named opt-out as kforge's
@@ -79,7 +79,7 @@ def sandbox_prefix(workdir: str, gpu: bool, python: str = sys.executable, ro: Op
 class Spare:
     """A harness process started ahead of its job (the warm spare)."""
 
-    def __init__(self, device: str, python: str = sys.executable, env_extra: Optional[dict] = None, workdir: Optional[str] = None):
+    def __init__(self, device: str, python: str = sys.executable, env_extra: Optional[Dict[str, str]] = None, workdir: Optional[str] = None):
         self.device = device
         self.keep_workdir = workdir is not None
         self.workdir = workdir or tempfile.mkdtemp(prefix="kforge-cand-")
@@ -98,7 +98,7 @@ class Spare:
                                      env=scrubbed_env(self.workdir, env_extra, add_site=os.path.realpath(python) == os.path.realpath(sys.executable)),
                                      cwd=self.workdir, start_new_session=True)
 
-    def events(self) -> list:
+    def events(self) -> List[Dict[str, Any]]:
         try:
             with open(self.events_path) as f:
                 return [json.loads(line) for line in f if line.strip()]
@@ -116,14 +116,16 @@ class Spare:
             time.sleep(0.02)
         return None
 
-    def run(self, job: dict, limits: Optional[dict] = None) -> dict:
-        """Sends the job, enforces per-phase limits, returns {"result" | "timeout" | "died" ..., timings}."""
+    def run(self, job: Dict[str, Any], limits: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
+        """Sends the job (job.ts's HarnessJob as JSON, less the nonce), enforces per-phase limits, returns
+        {"result" | "timeout" | "died" ..., timings}."""
         limits = {**DEFAULT_LIMITS, **(limits or {})}
         if job.get("kernel_path") and job.get("source") is None:  # the sandbox cannot see the caller's files
             with open(job["kernel_path"]) as f:
                 job = {**{k: v for k, v in job.items() if k != "kernel_path"}, "source": f.read()}
         nonce = secrets.token_hex(16)
         t_send = time.time()
+        assert self.proc.stdin is not None  # Popen(stdin=PIPE)
         self.proc.stdin.write((json.dumps({**job, "nonce": nonce}) + "\n").encode())
         self.proc.stdin.flush()
         phase, t_phase = "start", t_send

@@ -14,13 +14,15 @@ import os
 import platform
 import sys
 import traceback
+from typing import Any, Callable, Dict, List, Optional
 
 from .protocol import Channel, Job, parse_job, runtime_error
+from .types import Result
 
 
-def probe() -> dict:
+def probe() -> Dict[str, Any]:
     """What this interpreter offers the verifier (for `kforge doctor` and lane discovery)."""
-    info: dict = {"python": platform.python_version(), "executable": sys.executable}
+    info: Dict[str, Any] = {"python": platform.python_version(), "executable": sys.executable}
     try:
         import torch
 
@@ -40,7 +42,7 @@ def probe() -> dict:
     return info
 
 
-def warm_up(device: str, workdir: str) -> dict:
+def warm_up(device: str, workdir: str) -> Dict[str, str]:
     import torch
 
     # Start the CPU intra-op thread pool before threads are counted: the harness's own CPU work (float64 goldens,
@@ -61,14 +63,15 @@ def warm_up(device: str, workdir: str) -> dict:
     return {"torch": torch.__version__, "gpu": torch.cuda.get_device_name(torch.cuda.current_device())}
 
 
-def dispatch(job: Job, ch: Channel, workdir: str, gpu: str) -> dict:
+def dispatch(job: Job, ch: Channel, workdir: str, gpu: str) -> Result:
     from . import jobs, verify
 
     if job.problem.get("kind") == "kernelbench":
         from . import kernelbench_verify as kb
 
-        modes = {"verify": lambda: kb.verify(job, ch, workdir, gpu), "baseline": lambda: kb.measure_baseline(job, gpu),
-                 "reference_check": lambda: kb.reference_check(job, gpu), "static": lambda: kb.static_only(job)}
+        modes: Dict[str, Callable[[], Result]] = {
+            "verify": lambda: kb.verify(job, ch, workdir, gpu), "baseline": lambda: kb.measure_baseline(job, gpu),
+            "reference_check": lambda: kb.reference_check(job, gpu), "static": lambda: kb.static_only(job)}
         if job.mode not in modes:
             raise ValueError(f"mode {job.mode} does not apply to a KernelBench problem")
         return modes[job.mode]()
@@ -85,7 +88,7 @@ def dispatch(job: Job, ch: Channel, workdir: str, gpu: str) -> dict:
     return jobs.static_only(job)
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--channel", default="fd:3", help="fd:N or file:PATH (events and the result)")
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
@@ -113,7 +116,8 @@ def main(argv=None) -> int:
     try:
         job = parse_job(line)
         ch.set_nonce(job.nonce)
-        job.problem = job.problem if job.problem.get("kind") == "kernelbench" else normalize(job.problem)
+        if job.problem.get("kind") != "kernelbench":  # a KernelBench spec goes to kernelbench_verify as sent
+            job.problem = dict(normalize(job.problem))
         job.device = args.device
     except Exception as exc:  # noqa: BLE001 - a malformed job is the client's bug, not the candidate's
         ch.send("harness_error", message=f"bad job: {type(exc).__name__}: {exc}", trace=traceback.format_exc())
@@ -124,8 +128,9 @@ def main(argv=None) -> int:
         from .failures import cuda_kind
         from .reference import problem_fault
 
-        if problem_fault(exc):  # the problem's reference or variant file is broken: the user's to fix
-            result = problem_fault(exc)
+        fault = problem_fault(exc)
+        if fault:  # the problem's reference or variant file is broken: the user's to fix
+            result = fault
         elif cuda_kind(exc):  # the candidate broke the CUDA context; our next call was the one to notice
             result = runtime_error(f"{type(exc).__name__}: {exc}", None, cuda_kind(exc))
         else:
@@ -137,7 +142,7 @@ def main(argv=None) -> int:
     os._exit(0)
 
 
-def _finite(x):
+def _finite(x: object) -> object:
     """JSON has no NaN/Inf: non-finite numbers become null (result.ts's nullable fields)."""
     if isinstance(x, float) and not math.isfinite(x):
         return None
