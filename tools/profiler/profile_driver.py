@@ -12,6 +12,7 @@ The result file holds one JSON object: {"status": "ok", "compile": [...], ...} o
 {"status": "no_gpu" | "error", "phase": ..., "message": ...}. Exit codes: 0 ok, 2 no GPU, 3 the
 candidate failed. Runs on torch 1.13 (CPU: it just reports no_gpu) and torch 2.x + Triton 3.x.
 """
+from __future__ import annotations
 
 import argparse
 import importlib.util
@@ -22,11 +23,16 @@ import re
 import sys
 import time
 import traceback
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+if TYPE_CHECKING:  # at run time the harness is importable only once materialise_params put it on sys.path
+    from kforge_harness.types import Params, Shape
 
 RANGE_NAME = "kforge_profile"
 
 
-def write_result(path, obj):
+def write_result(path: str, obj: Dict[str, Any]) -> None:
     with open(path, "w") as f:
         json.dump(obj, f)
 
@@ -34,7 +40,7 @@ def write_result(path, obj):
 HARNESS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "verifier", "harness")
 
 
-def materialise_params(torch, raw, shape, device, seed):
+def materialise_params(torch: Any, raw: Dict[str, Any], shape: Shape, device: Any, seed: int) -> Params:
     """Turns problem params (numbers, "alibi", "random_docs(N)") into kernel arguments: the verifier
     harness's own generator when it is importable (same tensors as verification), else a local twin."""
     try:
@@ -45,7 +51,7 @@ def materialise_params(torch, raw, shape, device, seed):
         return materialise(raw, shape, str(device), seed)
     except ImportError:
         pass
-    out = {}
+    out: Params = {}
     gen = torch.Generator(device="cpu").manual_seed(seed + 1)
     for name, value in raw.items():
         if isinstance(value, (int, float)):
@@ -66,7 +72,7 @@ def materialise_params(torch, raw, shape, device, seed):
     return out
 
 
-def _unwrap(obj):
+def _unwrap(obj: Any) -> Tuple[Any, Any]:
     """Follows Autotuner/Heuristics wrappers to the JITFunction; returns (jit_fn, best_config)."""
     try:
         from triton.runtime.jit import JITFunction
@@ -84,9 +90,9 @@ def _unwrap(obj):
     return None, None
 
 
-def _compiled_kernels(jit_fn):
+def _compiled_kernels(jit_fn: Any) -> Iterator[Any]:
     """Compiled kernels in a JITFunction's caches (layout differs across Triton 2.x / 3.x)."""
-    pools = []
+    pools: List[Any] = []
     for entry in (getattr(jit_fn, "device_caches", None) or {}).values():
         pools.extend(entry if isinstance(entry, tuple) else (entry,))
     pools.extend((getattr(jit_fn, "cache", None) or {}).values())
@@ -97,12 +103,13 @@ def _compiled_kernels(jit_fn):
                     yield k
 
 
-def _num(x):
+def _num(x: object) -> Optional[int]:
     return None if x is None else (int(x) if isinstance(x, (int, float)) else None)
 
 
-def _candidate_objects(module):
+def _candidate_objects(module: ModuleType) -> Iterator[object]:
     """Globals of the candidate module and of modules imported from its own folder."""
+    assert module.__file__ is not None  # load_module imported it from a file
     folder = os.path.dirname(os.path.abspath(module.__file__))
     mods = [module] + [m for m in list(sys.modules.values()) if m is not module and os.path.dirname(os.path.abspath(getattr(m, "__file__", None) or "/nonexistent/x")) == folder]
     seen = set()
@@ -113,9 +120,9 @@ def _candidate_objects(module):
                 yield obj
 
 
-def compile_metadata(module):
+def compile_metadata(module: ModuleType) -> List[Dict[str, Any]]:
     """Registers, spills, shared memory, warps and stages of every compiled Triton kernel the candidate owns."""
-    found = []
+    found: List[Dict[str, Any]] = []
     for obj in _candidate_objects(module):
         jit_fn, best = _unwrap(obj)
         if jit_fn is None:
@@ -127,7 +134,7 @@ def compile_metadata(module):
             except Exception:
                 pass
             md = k.metadata
-            get = (lambda key: md.get(key)) if isinstance(md, dict) else (lambda key: getattr(md, key, None))
+            get: Callable[[str], Any] = (lambda key: md.get(key)) if isinstance(md, dict) else (lambda key: getattr(md, key, None))
             rec = {
                 "name": str(get("name") or getattr(jit_fn, "__name__", "?")),
                 "registers": _num(getattr(k, "n_regs", None)),
@@ -145,16 +152,18 @@ def compile_metadata(module):
     return found
 
 
-def load_module(path):
+def load_module(path: str) -> ModuleType:
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     spec = importlib.util.spec_from_file_location("kforge_candidate", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules["kforge_candidate"] = module
     spec.loader.exec_module(module)
     return module
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--module", required=True)
     ap.add_argument("--shape", required=True, help="B,H,Hkv,S,D")
@@ -165,7 +174,7 @@ def main(argv=None):
     ap.add_argument("--no-range", action="store_true", help="launch without the NVTX range (ncu --launch-skip mode)")
     args = ap.parse_args(argv)
     B, H, Hkv, S, D = (int(x) for x in args.shape.split(","))
-    shape = {"B": B, "H": H, "Hkv": Hkv, "S": S, "D": D}
+    shape: Shape = {"B": B, "H": H, "Hkv": Hkv, "S": S, "D": D}
     phase = "setup"
     try:
         import torch
