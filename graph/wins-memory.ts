@@ -5,6 +5,8 @@ import { queryFromProblem, seedExemplars } from "../memory/seed.ts";
 import { explainScore } from "../memory/retrieve.ts";
 import type { Exemplar } from "../agents/types.ts";
 import type { WinsMemory } from "./deps.ts";
+import type { Feature } from "../memory/features.ts";
+import { kernelBenchOf } from "../problems/kernelbench/kind.ts";
 
 /** A `WinsMemory` over the kforge database (the same file as the trace). */
 export function openWinsMemory(db: DB): WinsMemory {
@@ -26,10 +28,12 @@ export function openWinsMemory(db: DB): WinsMemory {
     },
     remember(w) {
       const q = queryFromProblem(w.problem);
+      // A KernelBench problem has no attention tags, params or shapes: its query holds its operator families as tags.
+      const kb = kernelBenchOf(w.problem) !== null;
       return wins.remember({
         problem: w.problem.spec.name, description: w.problem.spec.description, scoreMod: q.scoreMod ?? null, maskMod: q.maskMod ?? null,
-        tags: w.problem.spec.tags, params: w.problem.spec.params, kernelSource: w.source, speedup: w.speedup, tflops: w.tflops,
-        shapes: w.problem.spec.shapes.benchmark, gpu: w.gpu ?? "unknown", ideas: w.keyIdeas, runId: w.runId, nodeId: w.nodeId,
+        tags: kb ? (q.tags as Feature[]) : w.problem.spec.tags, params: kb ? {} : w.problem.spec.params, kernelSource: w.source, speedup: w.speedup,
+        tflops: w.tflops, shapes: kb ? [] : w.problem.spec.shapes.benchmark, gpu: w.gpu ?? "unknown", ideas: w.keyIdeas, runId: w.runId, nodeId: w.nodeId,
       });
     },
     recordSeeding(runId, nodeId, winIds) {

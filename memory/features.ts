@@ -5,20 +5,36 @@
  */
 import { Tag } from "../problems/schema.ts";
 import { findDefs, statements, tokenizePython, type PyToken } from "./python-tokens.ts";
+import { OPERATOR_FAMILIES, type OperatorFamily } from "../problems/kernelbench/families.ts";
 
-export type Feature = Tag;
-export const FEATURES: readonly Feature[] = Tag.options;
+/** A KernelBench problem's operator families (problems/kernelbench/families.ts) as features: `op_matmul`, ... */
+export type OpFeature = `op_${OperatorFamily}`;
+export const OP_FEATURES: readonly OpFeature[] = OPERATOR_FAMILIES.map((f): OpFeature => `op_${f}`);
+/** The feature of a KernelBench operator family. */
+export function opFeature(family: string): OpFeature | null {
+  const f = `op_${family}`;
+  return (OP_FEATURES as readonly string[]).includes(f) ? (f as OpFeature) : null;
+}
+
+export type Feature = Tag | OpFeature;
+export const FEATURES: readonly Feature[] = [...Tag.options, ...OP_FEATURES];
 
 /** How much a shared feature says about relatedness: generic ones (mask, bias) count less. */
 export const FEATURE_WEIGHT: Record<Feature, number> = {
   full: 0.5, mask: 0.5, bias: 0.5, causal: 0.75,
   softcap: 1, windowed: 1, prefix: 1, document: 1, gqa: 1, relpos: 1, alibi: 1, "2d": 1,
+  op_attention: 1, op_conv: 1, op_matmul: 1, op_softmax: 1, op_norm: 1, op_pooling: 1, op_loss: 1,
+  op_reduction: 0.5, op_activation: 0.75, op_elementwise: 0.5, op_other: 0.25,
 };
 
 /** Features that imply another: every window, prefix, document or 2-D pattern is a mask. */
 const IMPLIES: Partial<Record<Feature, Feature[]>> = {
   causal: ["mask"], windowed: ["mask"], prefix: ["mask"], document: ["mask"], "2d": ["mask"],
   alibi: ["bias"], relpos: ["bias"],
+  // Related KernelBench families: a softmax, norm, loss or pool is a reduction; an activation is elementwise; a conv
+  // is an implicit GEMM; attention is matmuls around a softmax.
+  op_softmax: ["op_reduction"], op_norm: ["op_reduction"], op_loss: ["op_reduction"], op_pooling: ["op_reduction"],
+  op_activation: ["op_elementwise"], op_conv: ["op_matmul"], op_attention: ["op_matmul", "op_softmax", "op_reduction"],
 };
 
 /** Everything the memory knows about a variant, before features are derived. */
@@ -143,16 +159,18 @@ export function extractFeatures(v: VariantText): ExtractedFeatures {
     evidence.push(why);
   };
   for (const t of v.tags ?? []) if ((FEATURES as readonly string[]).includes(t)) add(t as Feature, `${t}: tagged`);
+  // A KernelBench operator is its families: attention words in its text ("2D", "bias", "mask") mean something else there.
+  const operator = [...set].some((f) => f.startsWith("op_"));
   const parts: ExtractedFeatures[] = [];
-  if (v.scoreMod) parts.push(featuresFromSource(v.scoreMod, "score_mod"));
-  if (v.maskMod) parts.push(featuresFromSource(v.maskMod, "mask_mod"));
-  if (v.description) parts.push(featuresFromText(v.description));
+  if (v.scoreMod && !operator) parts.push(featuresFromSource(v.scoreMod, "score_mod"));
+  if (v.maskMod && !operator) parts.push(featuresFromSource(v.maskMod, "mask_mod"));
+  if (v.description && !operator) parts.push(featuresFromText(v.description));
   for (const p of parts) {
     p.features.forEach((f, i) => {
       add(f, p.evidence[i]!);
     });
   }
-  for (const [key, value] of Object.entries(v.params ?? {})) {
+  for (const [key, value] of Object.entries(operator ? {} : (v.params ?? {}))) {
     for (const [f, re] of PARAM_RULES) if (re.test(key) || (typeof value === "string" && re.test(value))) add(f, `${f}: param ${key}`);
   }
   const gqaShape = v.shapes?.find((s) => s.Hkv !== undefined && s.Hkv < s.H);

@@ -109,8 +109,11 @@ export function retrieveWins(store: WinsStore, query: RetrievalQuery, opts: { k?
     chosen.add(g);
   });
   const pool = new Map<number, Candidate>();
+  // KernelBench operators and attention variants never seed each other: their kernels share no contract.
+  const operatorQuery = q.features.some(isOperator);
   const addWin = (w: WinKey) => {
     const f = parse(w.features);
+    if ([...f.set].some(isOperator) !== operatorQuery) return;
     pool.set(w.id, { id: w.id, problem: w.problem, features: f.set, similarity: f.similarity, gpu: gpuScore(w.gpu), speedup: w.speedup });
   };
   for (const g of chosen) store.topOfGroup(g.fstr, g.gpu, WINS_PER_GROUP).forEach(addWin);
@@ -140,6 +143,10 @@ export function retrieveWins(store: WinsStore, query: RetrievalQuery, opts: { k?
     candidates: pool.size,
     results: picked.map((r, i) => ({ rank: i + 1, win: summaries.get(r.id)!, score: r.score })),
   };
+}
+
+function isOperator(f: Feature): boolean {
+  return f.startsWith("op_");
 }
 
 /** Features too common to be worth a full-text term (feature similarity already counts them). */

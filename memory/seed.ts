@@ -18,6 +18,8 @@ import { explainScore, retrieveWins, type RetrievalQuery, type ScoreBreakdown } 
 import type { Win } from "./win-schema.ts";
 import { WinsStore } from "./wins.ts";
 import { PROMPT_KERNEL_CHARS } from "../core/limits.ts";
+import { kernelBenchOf } from "../problems/kernelbench/kind.ts";
+import { opFeature, type OpFeature } from "./features.ts";
 
 /** A ranked win with everything a prompt needs: kernel source, critic's ideas, numbers, and why it was picked. */
 export interface Exemplar {
@@ -45,8 +47,11 @@ export function seedExemplars(db: DB, problem: RetrievalQuery, opts: { k?: numbe
   return r.results.map((x) => ({ rank: x.rank, win: store.get(x.win.id)!, score: x.score, queryFeatures: r.features }));
 }
 
-/** The retrieval query of a problem: its name, description, tags, params, shapes and the mods in reference.py. */
+/** The retrieval query of a problem: its name, description, tags, params, shapes and the mods in reference.py; a
+ * KernelBench problem's are its name, description and operator families. */
 export function queryFromProblem(p: LoadedProblem): RetrievalQuery {
+  const kb = kernelBenchOf(p);
+  if (kb) return { problem: kb.spec.name, description: kb.spec.description, tags: familyTags(kb.spec.families), params: {}, shapes: [], scoreMod: null, maskMod: null };
   const { scoreMod, maskMod } = modSources(p.referenceSource);
   return {
     problem: p.spec.name,
@@ -57,6 +62,11 @@ export function queryFromProblem(p: LoadedProblem): RetrievalQuery {
     scoreMod,
     maskMod,
   };
+}
+
+/** A KernelBench problem's families as memory tags (`op_matmul`, ...). */
+export function familyTags(families: readonly string[]): OpFeature[] {
+  return families.map(opFeature).filter((f): f is OpFeature => f !== null);
 }
 
 /**

@@ -5,7 +5,15 @@
  */
 import { z } from "zod";
 import { Tag } from "../problems/schema.ts";
-import type { Feature } from "./features.ts";
+import { FEATURES, OP_FEATURES, type Feature } from "./features.ts";
+
+/** A win's tag: an attention variant's tag, or a KernelBench problem's operator family (`op_matmul`, ...). */
+const WinTag = z.union([
+  Tag,
+  z.custom<(typeof OP_FEATURES)[number]>((v) => typeof v === "string" && (OP_FEATURES as readonly string[]).includes(v), {
+    message: `a tag (${Tag.options.join(", ")}) or an operator family (${OP_FEATURES.join(", ")})`,
+  }),
+]);
 
 /** Sizes a sane win never reaches: bigger values in an imported file are rejected, not stored. */
 export const LIMITS = {
@@ -42,7 +50,7 @@ export const WinInput = z
     description: z.string().max(LIMITS.descriptionChars).default(""),
     scoreMod: z.string().max(LIMITS.modChars).nullable().default(null),
     maskMod: z.string().max(LIMITS.modChars).nullable().default(null),
-    tags: z.array(Tag).max(Tag.options.length).default([]),
+    tags: z.array(WinTag).max(FEATURES.length).default([]),
     params: z.record(z.string().max(100), ParamValue).default({}),
     kernelSource: z.string().min(1).max(LIMITS.kernelChars),
     speedup: z.number().positive().max(LIMITS.speedup),
@@ -64,7 +72,7 @@ export interface WinSummary {
   id: number;
   problem: string;
   description: string;
-  tags: Tag[];
+  tags: Feature[];
   /** Tags plus what the memory derived from sources, params and shapes. */
   features: Feature[];
   kernelHash: string;

@@ -4,7 +4,6 @@
  */
 import { createHash } from "node:crypto";
 import { ToolError } from "../core/errors.ts";
-import type { Tag } from "../problems/schema.ts";
 import { applyMigrations, type DB } from "./db.ts";
 import { extractFeatures, type Feature } from "./features.ts";
 import { ftsDocument, mergeDocs, WINS_FTS_WEIGHTS, type FtsDocument } from "./fts-text.ts";
@@ -262,7 +261,7 @@ function numbers(w: ParsedWinInput) {
 
 function toSummary(r: WinRow): WinSummary {
   return {
-    id: r.id, problem: r.problem, description: r.description, tags: JSON.parse(r.tags) as Tag[],
+    id: r.id, problem: r.problem, description: r.description, tags: JSON.parse(r.tags) as Feature[],
     features: (r.features ? r.features.split(" ") : []) as Feature[], kernelHash: r.kernel_hash, speedup: r.speedup,
     tflops: r.tflops, gpu: r.gpu, createdAt: r.created_at,
   };

@@ -20,6 +20,10 @@ import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
 import { createRedactor } from "../../core/redact.ts";
 import { openRunLog } from "../../core/run-log.ts";
 import { extendBudget } from "../search/extend-budget.ts";
+import { asSearchProblem, kernelBenchOf } from "../../problems/kernelbench/kind.ts";
+import { requireKernelBenchOffline } from "../../agents/kernelbench/offline.ts";
+import { usesOfflinePolicy } from "../../agents/model.ts";
+import { loadKernelBenchProblem } from "../../problems/kernelbench/load.ts";
 
 /** The `resume` subcommand. */
 export const resumeCommand: Command = {
@@ -51,14 +55,18 @@ export const resumeCommand: Command = {
       const store = new TraceStore(db, { redactor }).setup();
       const run = findRun(store, ref);
       assertResumable(run);
-      const config = run.config as { problemPath?: string; shapes?: string; options?: Partial<SearchOptions> };
-      // the run's own shapes (`search --shapes`), so a resumed run benchmarks what it began with
-      const problem = withShapes(loadProblem(config.problemPath && existsSync(config.problemPath) ? config.problemPath : run.problem), config.shapes);
+      const config = run.config as { problemPath?: string; problemRef?: string; shapes?: string; options?: Partial<SearchOptions> };
+      // the run's own shapes (`search --shapes`), so a resumed run benchmarks what it began with; a KernelBench file in place
+      const problem = config.problemRef
+        ? asSearchProblem(loadKernelBenchProblem(config.problemRef))
+        : withShapes(loadProblem(config.problemPath && existsSync(config.problemPath) ? config.problemPath : run.problem), config.shapes);
       const options: SearchOptions = { ...DEFAULT_SEARCH_OPTIONS, ...config.options };
       const recorded = traceQueries(db).getRun(run.id)!.budget;
       const more = typeof args.values["budget"] === "string" ? parseDuration(args.values["budget"]) : undefined;
       // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.
       await preflightModels(ctx.config);
+      const kb = kernelBenchOf(problem);
+      if (kb && usesOfflinePolicy(ctx.config)) await requireKernelBenchOffline(ctx.config, kb);
       await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
       // Recorded only now, once every check passed: a failed resume leaves the run's budget as it was.
       const limits = more === undefined ? recorded : extendBudget(store, run.id, recorded, more);

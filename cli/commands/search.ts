@@ -20,6 +20,10 @@ import { preflightModels } from "../../agents/preflight.ts";
 import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
 import { createRedactor } from "../../core/redact.ts";
 import { openRunLog } from "../../core/run-log.ts";
+import { asSearchProblem, kernelBenchOf } from "../../problems/kernelbench/kind.ts";
+import { isKernelBenchRef, loadKernelBenchProblem } from "../../problems/kernelbench/load.ts";
+import { requireKernelBenchOffline } from "../../agents/kernelbench/offline.ts";
+import { usesOfflinePolicy } from "../../agents/model.ts";
 
 /** The `search` subcommand. */
 export const searchCommand: Command = {
@@ -39,7 +43,7 @@ export const searchCommand: Command = {
     "$KFORGE_HOME/problems/NAME, then search it; the memory of wins seeds it with related kernels.",
   ].join("\n"),
   options: {
-    problem: { type: "string", short: "p", valueName: "NAME", description: "a problem of the suite (kforge problems) or a problem folder" },
+    problem: { type: "string", short: "p", valueName: "NAME", description: "a problem of the suite (kforge problems), a problem folder, or kernelbench:FILE" },
     "score-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style score_mod file" },
     "mask-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style mask_mod file" },
     name: { type: "string", valueName: "NAME", description: "the new variant's problem name (default: from the file name)" },
@@ -56,6 +60,8 @@ export const searchCommand: Command = {
     // Every configuration check comes before the run exists: a mistyped endpoint leaves no dead run behind.
     const model = defaultModelSettings(ctx.config);
     await preflightModels(ctx.config);
+    const kb = kernelBenchOf(problem);
+    if (kb && usesOfflinePolicy(ctx.config)) await requireKernelBenchOffline(ctx.config, kb);
     await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
     const db = openDatabase(ctx.config.dbPath);
     try {
@@ -71,6 +77,7 @@ export const searchCommand: Command = {
           options,
           config: {
             problemPath: problem.dir,
+            ...(kb ? { problemRef: `kernelbench:${kb.spec.file}` } : {}),
             ...(typeof args.values["shapes"] === "string" ? { shapes: args.values["shapes"] } : {}),
             provider: model.provider,
             model: model.model,
@@ -101,6 +108,10 @@ async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<Lo
   const maskMod = args.values["mask-mod"];
   const hasMods = typeof scoreMod === "string" || typeof maskMod === "string";
   if (typeof name === "string" && hasMods) throw new UserError("give either --problem or --score-mod/--mask-mod, not both");
+  if (typeof name === "string" && isKernelBenchRef(name)) {
+    if (typeof args.values["shapes"] === "string") throw new UserError("--shapes is for attention problems: a KernelBench problem's inputs are its get_inputs()");
+    return asSearchProblem(loadKernelBenchProblem(name));
+  }
   if (typeof name === "string") return loadProblem(name);
   if (!hasMods) throw new UserError("`kforge search` needs --problem NAME or --score-mod FILE", { hint: "list problems with `kforge problems`" });
   const first = (typeof scoreMod === "string" ? scoreMod : maskMod) as string;

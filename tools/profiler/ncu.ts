@@ -4,6 +4,7 @@
  * driver opens), and turns the CSV into a classified ProfileSummary. Never throws for the
  * candidate's or the host's faults: those are ProfileOutcome variants with their cost.
  */
+import { kernelBenchOf } from "../../problems/kernelbench/kind.ts";
 import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -84,6 +85,7 @@ export function tritonKernelNames(source: string): string[] {
 
 /** The representative launch: the problem's first benchmark shape. */
 export function representativeShape(req: ProfileRequest): ProfileSummary["shape"] {
+  if (kernelBenchOf(req.problem)) return { B: 1, H: 1, Hkv: 1, S: 1, D: 1 }; // one call on get_inputs(): no attention shape
   const s = req.problem.spec.shapes.benchmark[0];
   if (!s) throw new Error(`problem ${req.problem.spec.name} has no benchmark shape`);
   return { B: s.B, H: s.H, Hkv: s.Hkv ?? s.H, S: s.S, D: s.D };
@@ -142,6 +144,7 @@ export class NcuProfiler implements Profiler {
   private async run(req: ProfileRequest, ncu: string, dir: string, env: Record<string, string>): Promise<Uncosted> {
     const isolation = await requireSandbox(this.config.python, this.config.unsafeNoSandbox);
     const shape = representativeShape(req);
+    const kb = kernelBenchOf(req.problem);
     const limit = this.opts.timeoutMs ?? 300_000;
     let metrics = await this.metrics(ncu, dir, env);
     const candidate = join(dir, "candidate.py");
@@ -159,12 +162,13 @@ export class NcuProfiler implements Profiler {
         ...(nameFilter ? ["--kernel-name", `regex:^(${names.join("|")})$`] : []),
         "--metrics", metrics.join(","), "--export", report, "--force-overwrite",
         this.config.python, join(repoRoot(), "tools", "profiler", "profile_driver.py"),
-        "--module", candidate, "--shape", [shape.B, shape.H, shape.Hkv, shape.S, shape.D].join(","),
-        "--params", JSON.stringify(req.problem.spec.params), "--result", resultPath, "--warmup", String(this.opts.warmup ?? 3),
+        "--module", candidate,
+        ...(kb ? ["--kernelbench", kb.referencePath] : ["--shape", [shape.B, shape.H, shape.Hkv, shape.S, shape.D].join(","), "--params", JSON.stringify(req.problem.spec.params)]),
+        "--result", resultPath, "--warmup", String(this.opts.warmup ?? 3),
       ];
       // ncu's own install (wherever it is, a home directory included) is shown read-only beside the system
       const install = dirname(realpathSync(ncu));
-      const sandbox = isolation === "sandbox" ? { python: this.config.python, home: this.config.home, dbPath: this.config.dbPath, gpu: true, ro: [install], rw: this.opts.sandboxRw ?? [] } : null;
+      const sandbox = isolation === "sandbox" ? { python: this.config.python, home: this.config.home, dbPath: this.config.dbPath, gpu: true, ro: [install, ...(kb ? [dirname(kb.referencePath)] : [])], rw: this.opts.sandboxRw ?? [] } : null;
       const exit = await runSandboxed({ argv, cwd: dir, env, timeoutMs: limit, signal: req.signal, sandbox });
       if (exit.aborted) throw req.signal?.reason ?? new Error("profile aborted");
       if (exit.spawnError) return { status: "unavailable", reason: `could not start ncu at ${ncu}: ${exit.spawnError.message}. Set KFORGE_NCU to a working ncu.` };

@@ -166,7 +166,8 @@ def load_module(path: str) -> ModuleType:
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--module", required=True)
-    ap.add_argument("--shape", required=True, help="B,H,Hkv,S,D")
+    ap.add_argument("--shape", default="1,1,1,1,1", help="B,H,Hkv,S,D")
+    ap.add_argument("--kernelbench", default=None, help="a KernelBench problem file: ModelNew(*get_init_inputs()) on get_inputs()")
     ap.add_argument("--params", default="{}")
     ap.add_argument("--result", required=True)
     ap.add_argument("--warmup", type=int, default=3)
@@ -184,6 +185,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         dev = torch.device("cuda")
         torch.manual_seed(args.seed)
+        if args.kernelbench is not None:
+            return _kernelbench(torch, args, dev)
         q = torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16)
         k = torch.randn(B, Hkv, S, D, device=dev, dtype=torch.bfloat16)
         v = torch.randn(B, Hkv, S, D, device=dev, dtype=torch.bfloat16)
@@ -223,6 +226,42 @@ def main(argv: Optional[List[str]] = None) -> int:
             "message": f"{type(e).__name__}: {e}",
             "traceback": traceback.format_exc()[-4000:],
         })
+        return 3
+
+
+def _kernelbench(torch: Any, args: argparse.Namespace, dev: Any) -> int:
+    """A KernelBench candidate: ModelNew built from get_init_inputs(), called on get_inputs() moved to the GPU."""
+    phase = "setup"
+    try:
+        problem = load_module(args.kernelbench)
+        inputs = [x.to(dev) if torch.is_tensor(x) else x for x in problem.get_inputs()]
+        init = [x.to(dev) if torch.is_tensor(x) else x for x in problem.get_init_inputs()]
+        phase = "import"
+        module = load_module(args.module)
+        torch.manual_seed(args.seed)
+        model = module.ModelNew(*init).to(dev)
+        phase = "warmup"
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for _ in range(max(args.warmup, 1)):
+                model(*inputs)
+        torch.cuda.synchronize()
+        warmup_ms = (time.perf_counter() - t0) * 1e3
+        compile_info = compile_metadata(module)
+        phase = "launch"
+        with torch.no_grad():
+            if not args.no_range:
+                torch.cuda.nvtx.range_push(RANGE_NAME)
+            model(*inputs)
+            if not args.no_range:
+                torch.cuda.nvtx.range_pop()
+        torch.cuda.synchronize()
+        write_result(args.result, {"status": "ok", "shape": {"B": 1, "H": 1, "Hkv": 1, "S": 1, "D": 1}, "compile": compile_info,
+                                   "warmupMs": warmup_ms, "device": torch.cuda.get_device_name(0), "outputShapeOk": True})
+        return 0
+    except Exception as e:  # the candidate's fault is data for the caller, not a crash of ours
+        write_result(args.result, {"status": "error", "phase": phase, "message": f"{type(e).__name__}: {e}",
+                                   "traceback": traceback.format_exc()[-4000:]})
         return 3
 
 
