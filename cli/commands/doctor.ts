@@ -6,6 +6,9 @@ import type { Config } from "../../core/config.ts";
 import { probePython, type PythonProbe } from "../../tools/verifier/python-env.ts";
 import { probeSandbox } from "../../tools/sandbox/sandbox.ts";
 import { emit, type Command } from "../command.ts";
+import { parseQueueUrl } from "../../tools/queue/connect.ts";
+import type { WorkerInfo } from "../../tools/queue/protocol.ts";
+import { describeWorker, queueStatus } from "../../tools/queue/status.ts";
 
 interface Check {
   name: string;
@@ -14,16 +17,21 @@ interface Check {
   hint?: string;
   /** Without it nothing can be verified. */
   required?: boolean;
+  /** A queue worker's heartbeat as it sent it (--json). */
+  worker?: WorkerInfo;
 }
 
 export const doctorCommand: Command = {
   name: "doctor",
   summary: "check this machine: python, torch, triton, GPU, ncu, the OS sandbox (each layer), database",
-  usage: "kforge doctor",
+  usage: "kforge doctor [--queue redis://HOST:PORT]",
   details: "Exit code 0 when kforge can verify kernels here (Python with torch); missing optional parts are listed with what to do.",
-  options: {},
-  async run(_args, ctx) {
-    const checks = await runChecks(ctx.config);
+  options: {
+    queue: { type: "string", valueName: "URL", description: "also check this job queue and its workers (default KFORGE_QUEUE)" },
+  },
+  async run(args, ctx) {
+    const url = typeof args.values["queue"] === "string" ? args.values["queue"] : ctx.config.queue.url;
+    const checks = [...(await runChecks(ctx.config)), ...(url ? await queueChecks(url, ctx.config.queue.tlsCa) : [])];
     emit(ctx, checks, () => {
       const w = Math.max(...checks.map((c) => c.name.length));
       return checks
@@ -71,6 +79,17 @@ async function sandboxChecks(config: Config): Promise<Check[]> {
     hint: "kforge refuses to run candidates until every layer holds (KFORGE_UNSAFE_NO_SANDBOX=1 overrides, unsafely)",
   }));
   return layers;
+}
+
+/** The queue (reachable, jobs waiting and running) and one line per live worker (host, GPUs, versions, sandbox, heartbeat). */
+async function queueChecks(url: string, tlsCa: string | undefined): Promise<Check[]> {
+  const q = await queueStatus(parseQueueUrl(url, tlsCa));
+  if (!q.reachable) return [{ name: "queue", status: "missing", detail: q.error ?? q.url, hint: "start Redis there, or check host, port, password and TLS (KFORGE_QUEUE_TLS_CA)" }];
+  const jobs = (["cuda", "cpu"] as const).map((d) => `${d}: ${q.streams[d].waiting} waiting, ${q.streams[d].running} running`).join("; ");
+  const checks: Check[] = [{ name: "queue", status: "ok", detail: `${q.url} (Redis ${q.redisVersion}); jobs ${jobs}` }];
+  if (q.workers.length === 0) checks.push({ name: "workers", status: "warn", detail: "none alive", hint: "start `kforge worker --queue URL` on the GPU hosts (README: Remote workers)" });
+  for (const w of q.workers) checks.push({ name: `worker ${w.workerId}`, status: w.sandbox.ok ? "ok" : "warn", detail: describeWorker(w), worker: w });
+  return checks;
 }
 
 function torchChecks(p: PythonProbe, hint: string): Check[] {
