@@ -67,7 +67,7 @@ describe("2-D grid layout: detection", () => {
     const hooks = src.slice(src.indexOf("# ==== HOOKS:"));
     expect(hooks).toContain("def _classify_grid(");
     expect(hooks).toContain("_i0 = qr_lo - kr_hi"); // interval bounds over grid rows, not a stub
-    expect(hooks).toContain("return None, False, float(params['grid_w'])"); // the host's grid width
+    expect(hooks).toContain("return None, False, float(_host_scalar(params['grid_w']))"); // the host's grid width (a number; a tensor read once per version)
     expect(hooks).toContain("GRID2D=True");
     // the template's host takes the grid kernel only where the width fits and S_q == S_kv, else the 1-D one
     expect(src).toContain('if _CFG["GRID2D"] and gw is not None and S_Q == S_KV');

@@ -23,7 +23,7 @@ function parsesAsPython(source: string): { ok: boolean; err: string } {
 /** What each problem's generated hooks (the module below the template's HOOKS marker) must contain. */
 const expectedHooks: Record<string, string[]> = {
   causal: ["def _classify(", "_i0 = k_lo <= q_hi", "return (q_idx >= kv_idx)"],
-  softcap: ["return _tanh_fast((qk * _u1)), _u2", "(float(params['cap']) * 1.4426950408889634)) > 0"],
+  softcap: ["return _tanh_fast((qk * _u1)), _u2", "(float(_host_scalar(params['cap'])) * 1.4426950408889634)) > 0"],
   softcap_causal: ["_tanh_fast(", "k_lo <= q_hi"],
   alibi: ["t_slopes = params['slopes']", "tl.load(t_slopes + h * t_slopes_s0"],
   relpos: ["kv_idx * 1.4426950408889634"],
@@ -65,7 +65,7 @@ describe("offline template renders every problem", () => {
     const a = render("softcap", JSON.stringify({ tiles: { "128": { BLOCK_M: 128, BLOCK_N: 32, num_warps: 8, num_stages: 2 } } }));
     expect(a).toContain("128: (128, 32, 8, 2)");
     const b = hooksOf(render("softcap", JSON.stringify({ tanh_bf16x2: true, static_max: false })));
-    expect(hooksOf(render("softcap", JSON.stringify({ static_max: true })))).toContain("return abs((float(params['cap'])");
+    expect(hooksOf(render("softcap", JSON.stringify({ static_max: true })))).toContain("return abs((float(_host_scalar(params['cap']))");
     expect(b).toContain("_tanh_bf16x2((qk * _u1))");
     expect(b).not.toContain("return abs(");
     expect(hooksOf(render("causal", JSON.stringify({ block_sparse: true })))).toContain("BLOCK_SPARSE=True");

@@ -13,8 +13,8 @@ be bounded (the classifier then keeps every block: such masks want the block-spa
 """
 import math
 
-from ir import Bin, Call, Cmp, Load, Neg, Not, Num, Param, Var, Where, walk
-from lower import deps
+from ir import Bin, Call, Cmp, Load, Neg, Not, Num, Param, Reduce, Var, Where, walk
+from lower import deps, dot_factors
 
 
 def lit(v):
@@ -29,7 +29,9 @@ def lit(v):
 CALLS = {"tanh": "_tanh_fast", "exp": "tl.math.exp", "exp2": "tl.math.exp2", "log": "tl.math.log",
          "log2": "tl.math.log2", "sqrt": "tl.sqrt", "rsqrt": "tl.rsqrt", "sigmoid": "tl.sigmoid", "abs": "tl.abs",
          "floor": "tl.floor", "ceil": "tl.ceil", "sin": "tl.sin", "cos": "tl.cos", "minimum": "tl.minimum",
-         "maximum": "tl.maximum"}
+         "maximum": "tl.maximum", "erf": "tl.math.erf", "gelu": "_gelu"}
+TANH_FLAVOUR = {"exact": 0, "fast": 1, "bf16x2": 2}  # _gelu_tanh's TANH switch (kernel_template.py)
+DOT_DTYPES = {"bfloat16": "tl.bfloat16", "float16": "tl.float16"}  # tiles a dot reads in their own dtype
 TANH = {"fast": "_tanh_fast", "bf16x2": "_tanh_bf16x2", "exact": "_tanh_exact"}
 VARS = {"qk": "qk", "scale": "sm_scale", "b": "b", "h": "h", "q_idx": "q_idx", "kv_idx": "kv_idx",
         "q_row": "q_row", "q_col": "q_col", "kv_row": "kv_row", "kv_col": "kv_col"}
@@ -60,33 +62,79 @@ def tensor_args(name, rank):
 
 
 def load_expr(tensor, idx):
-    """A bounds-checked gather from a captured tensor (out-of-range indices read 0, as a masked load)."""
+    """A bounds-checked gather from a captured tensor (out-of-range indices read 0, as a masked load); a 0-d
+    tensor is one scalar load."""
+    if not idx:
+        return f"tl.load(t_{tensor})"
     off = " + ".join(f"{i} * t_{tensor}_s{d}" for d, i in enumerate(idx))
-    ok = " & ".join(f"({i} >= 0) & ({i} < t_{tensor}_n{d})" for d, i in enumerate(idx))
+    ok = " & ".join((f"({i} < t_{tensor}_n{d})" if i.isdigit() else f"({i} >= 0) & ({i} < t_{tensor}_n{d})")
+                    for d, i in enumerate(idx))
     return f"tl.load(t_{tensor} + {off}, mask={ok}, other=0)"
 
 
 class Elementwise:
     """Emits element-wise Triton expressions, hoisting loop-invariant parts into `prologue`."""
 
-    def __init__(self, prefix="_u", tanh="fast", hoist=ROW_VARS):
+    def __init__(self, prefix="_u", tanh="fast", hoist=ROW_VARS, info=None):
         self.prologue, self.memo, self.prefix, self.tanh, self.hoist = [], {}, prefix, TANH[tanh], hoist
+        self.flavour = TANH_FLAVOUR[tanh]
+        self.info = info or {}  # {tensor: ir.TensorInfo}: dtypes of the tiles a dot reads
+        self.r = None  # the text of Var("r") while a dot's tile is emitted
 
     def __call__(self, n):
         if not isinstance(n, (Num, Var, Param)) and deps(n) <= self.hoist:
-            if n not in self.memo:
-                text = self._raw(n)
-                name = f"{self.prefix}{len(self.memo)}"
-                self.prologue.append(f"{name} = {text}")
-                self.memo[n] = name
-            return self.memo[n]
+            return self._hoisted(n, lambda: self._raw(n))
         return self._raw(n)
+
+    def _hoisted(self, key, text):
+        if key not in self.memo:
+            body = text()
+            name = f"{self.prefix}{len(self.memo)}"
+            self.prologue.append(f"{name} = {body}")
+            self.memo[key] = name
+        return self.memo[key]
+
+    def _tile(self, n, r):
+        saved, self.r = self.r, r
+        try:
+            return self(n)
+        finally:
+            self.r = saved
+
+    def _dot(self, n):
+        """A float sum of query-side times key-side factors (lower.dot_factors) as one tl.dot per key block: the
+        query side is a [BLOCK_M, RP] tile loaded once per program, the key side an [RP, BLOCK_N] tile (RP: the
+        length rounded up to a power of two >= 16, the padding zeroed on the query side)."""
+        qf, kf = dot_factors(n, self.info)
+        rp = max(16, 1 << (n.size - 1).bit_length())
+        dts = {self.info[f.tensor].dtype.replace("torch.", "") if isinstance(f, Load) and f.tensor in self.info else None
+               for f in (qf, kf)}
+        dt = DOT_DTYPES.get(next(iter(dts))) if len(dts) == 1 else None
+        row, col = f"tl.arange(0, {rp})[None, :]", f"tl.arange(0, {rp})[:, None]"
+
+        def a_tile():
+            a = self._tile(qf, row)
+            if rp != n.size:
+                a = f"tl.where({row} < {n.size}, {a}, 0)"
+            return f"tl.broadcast_to(({a}).to({dt or 'tl.float32'}), q_idx.shape[0], {rp})"
+        a = self._hoisted(("dot_q", qf, rp), a_tile)
+        b = f"tl.broadcast_to(({self._tile(kf, col)}).to({dt or 'tl.float32'}), {rp}, kv_idx.shape[1])"
+        # fp32 tiles on tf32 tensor cores (Triton's default for fp32, said explicitly); 16-bit tiles as they are
+        return f"tl.dot({a}, {b})" if dt else f'tl.dot({a}, {b}, input_precision="tf32")'
 
     def _raw(self, n):
         if isinstance(n, Num):
             return lit(n.value)
+        if isinstance(n, Var) and n.name == "r":
+            if self.r is None:
+                raise ValueError("Var('r') outside a dot's tile")
+            return self.r
         if isinstance(n, Var):
             return VARS[n.name]
+        if isinstance(n, Reduce):
+            if dot_factors(n, self.info) is None:
+                raise ValueError(f"a {n.op} Reduce that is not a dot reached the emitter (lower.normalize unrolls it)")
+            return self._dot(n)
         if isinstance(n, Param):
             return f"p_{n.name}"
         if isinstance(n, Load):
@@ -111,11 +159,13 @@ class Elementwise:
                 return f"({args[0]}).to(tl.float32)"
             if n.fn == "to_int":
                 return f"({args[0]}).to(tl.int32)"
+            if n.fn == "gelu_tanh":  # with the config's tanh
+                return f"_gelu_tanh({args[0]}, {self.flavour})"
             return f"{self.tanh if n.fn == 'tanh' else CALLS[n.fn]}({', '.join(args)})"
         raise ValueError(n)
 
 
-MONOTONE = ("tanh", "exp", "exp2", "log", "log2", "sqrt", "sigmoid", "floor", "ceil", "to_float", "to_int")
+MONOTONE = ("tanh", "exp", "exp2", "log", "log2", "sqrt", "sigmoid", "floor", "ceil", "to_float", "to_int", "erf")
 
 
 class Intervals:

@@ -25,7 +25,7 @@ def host_expr(n):
     if isinstance(n, Num):
         return lit(n.value)
     if isinstance(n, Param):
-        return f"float(params[{n.name!r}])"
+        return f"float(_host_scalar(params[{n.name!r}]))"
     if isinstance(n, Var):
         return "float(scale)"
     if n.__class__.__name__ == "Neg":
@@ -54,15 +54,15 @@ class Hooks:
         self.p_names = [f"p_{s}" for s in mods.scalars]
         for t in sorted(info):
             self.p_names += tensor_args(t, info[t].rank)
-        self.mask = normalize(mods.mask)
-        s2 = drop_row_constants(lower_score(mods.score))
+        self.mask = normalize(mods.mask, info)
+        s2 = drop_row_constants(lower_score(mods.score, info))
         self.bound = tanh_bound(s2) if cfg["static_max"] else None
         qscale = prescale(s2) if cfg["qscale"] else None
         self.qfactor = None
         if qscale:
             s2, self.qfactor = qscale
         linear = linear_factor(s2)  # before the kv-affine split: a split-off bias term keeps the online form
-        ew = self.ew = Elementwise(tanh=tanh)
+        ew = self.ew = Elementwise(tanh=tanh, info=info)
         self.grid = grid_layout(self.mask) if cfg["grid2d"] else None
         # affine_kv_bias hoists a column vector of a contiguous key block: not for the 2-D layout's gathered keys
         affine = split_kv_affine(s2) if cfg["affine_kv_bias"] and self.bound is None and self.grid is None else None
@@ -167,7 +167,7 @@ class Hooks:
                     _fn("_classify_grid(qr_lo, qr_hi, qc_lo, qc_hi, kr_lo, kr_hi, kc_lo, kc_hi, b, h, P)",
                         "(may, must) over grid rectangles", [], "kr_lo >= 0, kr_lo >= 0", [P])]
         _, grid_ir = self.grid
-        gew = Elementwise(prefix="_w", tanh=self.tanh)  # the mask in grid coordinates: no division per key block
+        gew = Elementwise(prefix="_w", tanh=self.tanh, info=self.mods.tensor_info())  # the mask in grid coordinates: no division per key block
         keep = gew(grid_ir)
         W = ("W", [ln.split(" = ", 1)[0] for ln in gew.prologue])
         giv = Intervals(Elementwise(prefix="_g", tanh=self.tanh))
@@ -185,7 +185,8 @@ class Hooks:
 
     def _host_args(self):
         info = self.mods.tensor_info()
-        # a captured 0-d tensor (a variant's scalar) is read once on the host: Triton takes numbers, not 0-d tensors
+        # scalars are numbers (problem.json params, shape scalars); a traced variant's 0-d capture is a rank-0 tensor
+        # read in the kernel, and only mods.json documents older than that name one as a scalar (_host_scalar)
         lines = [f"    p_{s} = {SHAPE_SCALARS.get(s, f'_host_scalar(params[{s!r}])')}" for s in self.mods.scalars]
         lines += [f"    t_{t} = params[{t!r}]" for t in sorted(info)]
         for t in self.kv_bounded:
@@ -200,8 +201,16 @@ class Hooks:
         items += self._kv_bound_names()
         ret = "(" + ", ".join(items or ["0"]) + ",)"
         doc = '    """The hooks\' run-time arguments P: captured scalars, tensors with strides and sizes, block bounds."""'
-        helper = ["", "", "def _host_scalar(x):", '    """A number as the kernel takes it (a 0-d tensor is read on the host)."""',
-                  "    return x.item() if torch.is_tensor(x) else x"]
+        helper = ["", "", "_HOST_SCALARS = {}", "", "",
+                  "def _host_scalar(x):",
+                  '    """A number as the kernel takes it: a 0-d tensor is read on the host once per version (no device',
+                  '    sync per call; an in-place change bumps the version and is read again)."""',
+                  "    if not torch.is_tensor(x):",
+                  "        return x",
+                  "    hit = _HOST_SCALARS.get(id(x))",
+                  "    if hit is None or hit[0]() is not x or hit[1] != x._version:",
+                  "        hit = _HOST_SCALARS[id(x)] = (weakref.ref(x), x._version, x.item())",
+                  "    return hit[2]"]
         return "\n".join([*helper, "", "", "def _host_args(q, k, v, scale, params, block_n):", doc, *lines, f"    return {ret}"])
 
     def _host_consts(self):

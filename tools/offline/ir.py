@@ -10,17 +10,22 @@ Num(value)              int, float (inf allowed) or bool literal
 Var(name)               score, b, h, q_idx, kv_idx; after lowering also qk (raw q.k) and scale
 Param(name)             a captured Python scalar, passed to the kernel at run time
 Load(tensor, index)     captured tensor `tensor` (any dtype, rank len(index)) at the given index expressions;
-                        indices may be any integer expressions, including other loads
+                        indices may be any integer expressions, including other loads; a 0-d tensor is a Load
+                        with no index (read in the kernel, so a mutation between calls is seen)
 Bin(op, a, b)           op in + - * / // % & | ^  (/ is true division; // and % floor like Python/torch;
                         & | ^ on booleans are logical, on integers bitwise)
 Cmp(op, a, b)           op in < <= > >= == !=
 Neg(a), Not(a)          arithmetic negation, logical (or bitwise) not
 Call(fn, args)          fn in CALLS below, with that many arguments
 Where(cond, a, b)       element-wise select (torch.where)
+Reduce(op, size, body)  op in sum any all max min of body over r = 0 .. size-1 (the bound variable Var("r"),
+                        e.g. the trailing index of captured vectors: torch.dot(q_rope[b, h, q_idx], k_rope[b, kv_idx])
+                        is Reduce("sum", 64, q_rope[b, h, q_idx, r] * k_rope[b, kv_idx, r])); not nested
 
 Calls: tanh exp exp2 log log2 sqrt rsqrt sigmoid abs floor ceil sin cos (1 argument); minimum maximum
 (2); clamp (3: x, lo, hi); clamp_min clamp_max (2: x, bound); to_float (to float32), to_int (to int32,
-truncating like Tensor.to(torch.int32)) (1); pow (2: x and a Num integer exponent in -4..8).
+truncating like Tensor.to(torch.int32)) (1); pow (2: x and a Num integer exponent in -4..8); erf, gelu (exact,
+x * Phi(x)), gelu_tanh (torch's approximate="tanh") (1).
 
 JSON form (stable; `to_json` / `from_json`)
 -------------------------------------------
@@ -31,6 +36,7 @@ Each node is an object with exactly one tag key (plus its named fields):
     {"bin": "+", "a": <node>, "b": <node>}      {"cmp": "<=", "a": <node>, "b": <node>}
     {"neg": <node>}           {"not": <node>}
     {"call": "tanh", "args": [<node>, ...]}     {"where": [<cond>, <a>, <b>]}
+    {"reduce": "sum", "size": 64, "body": <node>}   (the body reads {"var": "r"})
 A JSON number without a fraction or exponent (3) is an integer, with one (3.0) a float: the distinction
 matters (integer index arithmetic vs float math). Infinities are the strings "inf" / "-inf".
 
@@ -39,9 +45,11 @@ A whole variant is a `Mods` document:
      "score": <node> | null,                    # log-domain score_mod body, null = no score_mod
      "mask": <node> | null,                     # mask_mod body (boolean), null = no mask
      "scalars": ["cap", ...],                   # captured scalars read by Param
-     "tensors": {"table": {"rank": 2, "dtype": "float32"}, ...}}   # captured tensors read by Load
-Every Param and Load must name a declared scalar or tensor, and every Load's index length must equal the
-tensor's rank; `mods_from_json` checks this and raises IRError naming what to fix.
+     "tensors": {"table": {"rank": 2, "dtype": "float32"}, ...}}   # captured tensors read by Load (rank >= 0)
+Every Param and Load must name a declared scalar or tensor, every Load's index length must equal the
+tensor's rank, and Var("r") may appear only in a Reduce body; `mods_from_json` checks this and raises IRError
+naming what to fix. Params are numbers the host knows (problem.json params, shape scalars); a captured 0-d
+tensor is a rank-0 tensor, read in the kernel.
 """
 from __future__ import annotations
 
@@ -51,11 +59,13 @@ from typing import Union
 
 VERSION = 1
 VARS = frozenset({"score", "b", "h", "q_idx", "kv_idx", "qk", "scale",
-                  "q_row", "q_col", "kv_row", "kv_col"})  # the last four: grid coordinates (lower.grid_layout)
+                  "q_row", "q_col", "kv_row", "kv_col",  # grid coordinates (lower.grid_layout)
+                  "r"})  # the index a Reduce runs over
+REDUCE_OPS = frozenset({"sum", "any", "all", "max", "min"})
 BIN_OPS = frozenset({"+", "-", "*", "/", "//", "%", "&", "|", "^"})
 CMP_OPS = frozenset({"<", "<=", ">", ">=", "==", "!="})
 CALLS = {"tanh": 1, "exp": 1, "exp2": 1, "log": 1, "log2": 1, "sqrt": 1, "rsqrt": 1, "sigmoid": 1, "abs": 1,
-         "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "to_float": 1, "to_int": 1,
+         "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "to_float": 1, "to_int": 1, "erf": 1, "gelu": 1, "gelu_tanh": 1,
          "minimum": 2, "maximum": 2, "clamp_min": 2, "clamp_max": 2, "pow": 2, "clamp": 3}
 POW_RANGE = range(-4, 9)
 
@@ -132,7 +142,15 @@ class Where:
     b: "Node"
 
 
-Node = Union[Num, Var, Param, Load, Bin, Cmp, Neg, Not, Call, Where]
+@dataclass(frozen=True)
+class Reduce:
+    """op (REDUCE_OPS) of body over Var("r") = 0 .. size-1: a reduction over a trailing dim of captured tensors."""
+    op: str
+    size: int
+    body: "Node"
+
+
+Node = Union[Num, Var, Param, Load, Bin, Cmp, Neg, Not, Call, Where, Reduce]
 
 
 def children(n: Node) -> tuple:
@@ -147,6 +165,8 @@ def children(n: Node) -> tuple:
         return n.args
     if isinstance(n, Where):
         return (n.cond, n.a, n.b)
+    if isinstance(n, Reduce):
+        return (n.body,)
     return ()
 
 
@@ -167,6 +187,8 @@ def with_children(n: Node, kids) -> Node:
         return Call(n.fn, kids)
     if isinstance(n, Where):
         return Where(*kids)
+    if isinstance(n, Reduce):
+        return Reduce(n.op, n.size, kids[0])
     return n
 
 
@@ -215,10 +237,12 @@ def to_json(n: Node):
         return {"call": n.fn, "args": [to_json(a) for a in n.args]}
     if isinstance(n, Where):
         return {"where": [to_json(n.cond), to_json(n.a), to_json(n.b)]}
+    if isinstance(n, Reduce):
+        return {"reduce": n.op, "size": n.size, "body": to_json(n.body)}
     raise IRError(f"not an IR node: {n!r}")
 
 
-_TAGS = ("num", "var", "param", "load", "bin", "cmp", "neg", "not", "call", "where")
+_TAGS = ("num", "var", "param", "load", "bin", "cmp", "neg", "not", "call", "where", "reduce")
 
 
 def from_json(obj, path="$") -> Node:
@@ -246,8 +270,8 @@ def from_json(obj, path="$") -> Node:
         if not isinstance(v, str) or not v.isidentifier():
             raise IRError(f"{path}.load: expected a tensor name, got {v!r}")
         idx = obj.get("index")
-        if not isinstance(idx, list) or not idx:
-            raise IRError(f"{path}.index: expected a non-empty list of index nodes")
+        if not isinstance(idx, list):
+            raise IRError(f"{path}.index: expected a list of index nodes (empty for a 0-d tensor)")
         return Load(v, tuple(from_json(i, f"{path}.index[{k}]") for k, i in enumerate(idx)))
     if t in ("bin", "cmp"):
         ops = BIN_OPS if t == "bin" else CMP_OPS
@@ -263,6 +287,13 @@ def from_json(obj, path="$") -> Node:
         if not isinstance(args, list):
             raise IRError(f"{path}.args: expected a list of argument nodes")
         return make_call(v, tuple(from_json(a, f"{path}.args[{k}]") for k, a in enumerate(args)), path)
+    if t == "reduce":
+        size = obj.get("size")
+        if v not in REDUCE_OPS:
+            raise IRError(f"{path}.reduce: unknown reduction {v!r} (known: {' '.join(sorted(REDUCE_OPS))})")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise IRError(f"{path}.size: expected the reduced length, an integer >= 1, got {size!r}")
+        return Reduce(v, size, from_json(obj.get("body"), f"{path}.body"))
     if not isinstance(v, list) or len(v) != 3:
         raise IRError(f"{path}.where: expected [cond, a, b]")
     return Where(*(from_json(x, f"{path}.where[{k}]") for k, x in enumerate(v)))
@@ -317,7 +348,20 @@ def check_mods(m: Mods) -> Mods:
                                   f"{info[n.tensor].rank}")
             if isinstance(n, Var) and n.name == "score" and kind == "mask":
                 raise IRError("mask: a mask_mod cannot read the score")
+        _check_reduce_scopes(kind, root, False)
     return m
+
+
+def _check_reduce_scopes(kind, n, inside):
+    """Var("r") only inside a Reduce body, and no Reduce inside another (r would be ambiguous)."""
+    if isinstance(n, Var) and n.name == "r" and not inside:
+        raise IRError(f"{kind}: Var('r') outside a Reduce (it is the index a Reduce runs over)")
+    if isinstance(n, Reduce):
+        if inside:
+            raise IRError(f"{kind}: a Reduce inside another Reduce (reduce over one trailing dim at a time)")
+        inside = True
+    for c in children(n):
+        _check_reduce_scopes(kind, c, inside)
 
 
 def mods_to_json(m: Mods) -> dict:
@@ -336,8 +380,8 @@ def mods_from_json(obj) -> Mods:
         raise IRError("\"tensors\" must map tensor names to {\"rank\": N, \"dtype\": NAME}")
     ts = []
     for k, t in sorted(tensors.items()):
-        if not isinstance(t, dict) or not isinstance(t.get("rank"), int) or t["rank"] < 1:
-            raise IRError(f"tensors.{k}: expected {{\"rank\": N >= 1, \"dtype\": NAME}}")
+        if not isinstance(t, dict) or not isinstance(t.get("rank"), int) or t["rank"] < 0:
+            raise IRError(f"tensors.{k}: expected {{\"rank\": N >= 0, \"dtype\": NAME}}")
         ts.append((k, TensorInfo(t["rank"], str(t.get("dtype", "float32")))))
     scalars = obj.get("scalars") or []
     if not isinstance(scalars, list) or not all(isinstance(s, str) for s in scalars):

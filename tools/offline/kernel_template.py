@@ -21,6 +21,8 @@ Variants are `tl.constexpr` switches of the kernels (`_CFG` holds them):
 Per query block the 1-D kernel classifies every key block as empty, partial or full, then runs three loops:
 masked blocks before the first full run, the full run without any mask math, masked blocks after it.
 """
+import weakref  # noqa: F401  (the generated _host_scalar holds weak references to 0-d tensors)
+
 import torch
 import triton
 import triton.language as tl
@@ -48,6 +50,26 @@ def _tanh_bf16x2(x):
 def _tanh_exact(x):
     e = tl.math.exp2(tl.minimum(x, 20.0) * 2.8853900817779268)
     return 1.0 - 2.0 / (e + 1.0)
+
+
+@triton.jit
+def _gelu(x):
+    # torch.nn.functional.gelu (approximate="none"): x * Phi(x) = x/2 * (1 + erf(x / sqrt(2)))
+    return 0.5 * x * (1.0 + tl.math.erf(x * 0.7071067811865476))
+
+
+@triton.jit
+def _gelu_tanh(x, TANH: tl.constexpr):
+    # gelu(approximate="tanh"): x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))), with the config's tanh
+    # (TANH: 0 exact, 1 tanh.approx.f32, 2 tanh.approx.bf16x2)
+    u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
+    if TANH == 1:
+        t = _tanh_fast(u)
+    elif TANH == 2:
+        t = _tanh_bf16x2(u)
+    else:
+        t = _tanh_exact(u)
+    return 0.5 * x * (1.0 + t)
 
 
 @triton.jit

@@ -9,11 +9,19 @@ Works on the typed IR of ir.py.
 """
 import math
 
-from ir import Bin, Call, Load, Neg, Not, Num, Param, Var, Where, children, substitute, walk, with_children
+from ir import Bin, Call, IRError, Load, Neg, Not, Num, Param, Reduce, Var, Where, children, substitute, walk, \
+    with_children
 
 LOG2E = 1.4426950408889634
 QK = Var("qk")
 ONE = Num(1)
+R = Var("r")
+# reductions (ir.Reduce): a float sum of a query-side times a key-side factor at least DOT_MIN long is a tl.dot of
+# a [BLOCK_M, R] tile with an [R, BLOCK_N] tile (tensor cores); any other is unrolled, up to MAX_UNROLL terms
+DOT_MIN = 16
+MAX_UNROLL = 64
+Q_SIDE = frozenset({"b", "h", "q_idx", "q_row", "q_col", "r"})
+KV_VARS = frozenset({"kv_idx", "kv_row", "kv_col"})
 
 
 def deps(n):
@@ -22,6 +30,8 @@ def deps(n):
         return frozenset()
     if isinstance(n, Var):
         return frozenset(["qk" if n.name in ("qk", "score") else n.name])
+    if isinstance(n, Reduce):
+        return deps(n.body) - {"r"}
     out = frozenset()
     for c in children(n):
         out |= deps(c)
@@ -51,14 +61,17 @@ def has_inf(n):
     return any(isinstance(m, Num) and isinstance(m.value, float) and math.isinf(m.value) for m in walk(n))
 
 
-def normalize(n):
+def normalize(n, info=None):
     """clamp / clamp_min / clamp_max as minimum and maximum, small integer powers as products (both kernels and
-    the interval analysis then know fewer calls)."""
+    the interval analysis then know fewer calls), and reductions unrolled unless they are dots (`dot_factors`;
+    info: {tensor: ir.TensorInfo}, to tell float tensors)."""
     if n is None:
         return None
     kids = children(n)
     if kids:
-        n = with_children(n, (normalize(c) for c in kids))
+        n = with_children(n, (normalize(c, info) for c in kids))
+    if isinstance(n, Reduce):
+        return n if dot_factors(n, info) is not None else unroll(n)
     if isinstance(n, Call):
         a = n.args
         if n.fn == "clamp":
@@ -76,6 +89,62 @@ def normalize(n):
                 out = Bin("*", out, a[0])
             return out if e > 0 else Bin("/", Num(1.0), out)
     return n
+
+
+_COMBINE = {"sum": lambda a, b: Bin("+", a, b), "any": lambda a, b: Bin("|", a, b), "all": lambda a, b: Bin("&", a, b),
+            "max": lambda a, b: Call("maximum", (a, b)), "min": lambda a, b: Call("minimum", (a, b))}
+
+
+def unroll(n):
+    """A Reduce as the balanced tree of its size terms (body at r = 0, 1, ...); IRError beyond MAX_UNROLL."""
+    if n.size > MAX_UNROLL:
+        raise IRError(f"a {n.op} over {n.size} elements that is not a dot of a query-side and a key-side float factor: "
+                      f"the template unrolls reductions of at most {MAX_UNROLL} elements")
+    terms = [substitute(n.body, R, Num(i)) for i in range(n.size)]
+    while len(terms) > 1:
+        terms = [_COMBINE[n.op](terms[i], terms[i + 1]) if i + 1 < len(terms) else terms[i]
+                 for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
+def _factors(n):
+    if isinstance(n, Bin) and n.op == "*":
+        return _factors(n.a) + _factors(n.b)
+    if isinstance(n, Neg):
+        return [Num(-1.0)] + _factors(n.a)
+    return [n]
+
+
+def _product(fs):
+    out = fs[0]
+    for f in fs[1:]:
+        out = Bin("*", out, f)
+    return out
+
+
+def dot_factors(n, info=None):
+    """(query side, key side) when a Reduce is a float sum of at least DOT_MIN products whose factors each read
+    the query (b, h, q_idx, r) or the key (b, h, kv_idx, r) side, never both, and each side reads a float tensor:
+    the sum is then a [BLOCK_M, R] x [R, BLOCK_N] matrix product. None otherwise (unrolled)."""
+    if not isinstance(n, Reduce) or n.op != "sum" or n.size < DOT_MIN or info is None:
+        return None
+    q, kv = [], []
+    for f in _factors(n.body):
+        d = deps(f)
+        if d & KV_VARS and not (d & (Q_SIDE - {"b", "h", "r"})) and not (d - Q_SIDE - KV_VARS):
+            kv.append(f)
+        elif d <= Q_SIDE:
+            q.append(f)
+        else:
+            return None
+
+    def floats(fs):
+        return any(isinstance(x, Load) and x.tensor in info and
+                   info[x.tensor].dtype.replace("torch.", "") in ("float32", "float16", "bfloat16", "float64")
+                   for f in fs for x in walk(f))
+    if not kv or not q or not floats(q) or not floats(kv):
+        return None
+    return _product(q), _product(kv)
 
 
 def _mul(a, c):
@@ -117,10 +186,10 @@ def distribute(n, c):
     return _mul(n, c)
 
 
-def lower_score(ir):
+def lower_score(ir, info=None):
     """The log2-domain score as a function of qk (the raw q.k dot product) and the kernel's scale."""
     qk_scaled = Bin("*", QK, Var("scale"))
-    base = substitute(normalize(ir), Var("score"), qk_scaled) if ir is not None else qk_scaled
+    base = substitute(normalize(ir, info), Var("score"), qk_scaled) if ir is not None else qk_scaled
     return distribute(base, Num(LOG2E))
 
 
@@ -200,7 +269,9 @@ def drop_row_constants(s2):
 _PY_CALLS = {"abs": abs, "minimum": min, "maximum": max, "tanh": math.tanh, "exp": math.exp, "log": math.log,
              "exp2": lambda x: 2.0 ** x, "log2": math.log2, "sqrt": math.sqrt, "rsqrt": lambda x: 1 / math.sqrt(x),
              "sigmoid": lambda x: 1 / (1 + math.exp(-x)), "floor": math.floor, "ceil": math.ceil, "sin": math.sin,
-             "cos": math.cos, "to_float": float, "to_int": int}
+             "cos": math.cos, "to_float": float, "to_int": int, "erf": math.erf,
+             "gelu": lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2))),
+             "gelu_tanh": lambda x: 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))}
 
 
 def estimate_density(mask_ir, params, seq=4096, samples=96):
@@ -213,6 +284,8 @@ def estimate_density(mask_ir, params, seq=4096, samples=96):
             return n.value
         if isinstance(n, Var):
             return {"q_idx": q, "kv_idx": kv, "b": 0, "h": 0}[n.name]
+        if isinstance(n, Reduce):
+            return ev(unroll(n), q, kv)
         if isinstance(n, Param):
             v = params.get(n.name)
             if not isinstance(v, (int, float)) or isinstance(v, bool):
@@ -235,7 +308,7 @@ def estimate_density(mask_ir, params, seq=4096, samples=96):
 
     try:
         kept = sum(bool(ev(mask_ir, q, kv)) for q in pts for kv in pts)
-    except (LookupError, ValueError, OverflowError, KeyError, TypeError):
+    except (LookupError, ValueError, OverflowError, KeyError, TypeError, IRError):
         return None
     return kept / (samples * samples)
 

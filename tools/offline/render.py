@@ -43,7 +43,7 @@ def features_of(mods: Mods, params=None):
         f.add("score_mod")
         if any(isinstance(n, Call) and n.fn == "tanh" for n in walk(mods.score)):
             f.add("tanh")
-    mask = normalize(mods.mask)
+    mask = normalize(mods.mask, mods.tensor_info())
     if mask is not None:
         f.add("mask")
         if any((isinstance(n, Load) and "kv_idx" in deps(n)) or (getattr(n, "op", None) in ("//", "%"))
@@ -52,8 +52,12 @@ def features_of(mods: Mods, params=None):
         density = estimate_density(mask, params or {})
         if density is None or density < 0.35:
             f.add("sparse_mask")
-        if grid_layout(mask) is not None:
-            f.add("grid2d")
+        grid = grid_layout(mask)
+        if grid is not None:
+            giv = Intervals(Elementwise(prefix="_g"))
+            giv.boolean(grid[1])
+            if not giv.unbounded:  # the 2-D kernel gains by visiting only the key rectangle it can bound
+                f.add("grid2d")
         iv = Intervals(Elementwise(prefix="_c"))
         iv.boolean(mask)
         if iv.unbounded:

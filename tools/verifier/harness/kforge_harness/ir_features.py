@@ -12,7 +12,7 @@ def nodes(ir) -> Iterator[dict]:
     if not isinstance(ir, dict):
         return
     yield ir
-    for key in ("a", "b", "neg", "not"):
+    for key in ("a", "b", "neg", "not", "body"):
         if isinstance(ir.get(key), dict):
             yield from nodes(ir[key])
     for key in ("args", "index", "where"):

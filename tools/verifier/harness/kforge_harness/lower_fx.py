@@ -13,6 +13,7 @@ from typing import Dict, Optional
 import torch
 
 from .lower_ops import Anon, OpLowering, TRef, num
+from .lower_vec import R, Vec, substitute
 from .trace_mods import node_location, source_line
 
 MAX_TREE = 20000  # IR is a tree: a value used twice is inlined twice, so unrolled loops can grow it exponentially
@@ -33,8 +34,8 @@ class LowerError(Exception):
 class Lowered:
     """One mod's IR and what it reads."""
     ir: dict
-    tensors: Dict[str, dict] = field(default_factory=dict)  # name -> {"rank", "dtype"}
-    scalars: Dict[str, torch.Tensor] = field(default_factory=dict)  # 0-d captured tensors (Param)
+    tensors: Dict[str, dict] = field(default_factory=dict)  # name -> {"rank", "dtype"} (rank 0: a captured 0-d tensor)
+    scalars: Dict[str, torch.Tensor] = field(default_factory=dict)  # Params (none from tracing; shape_lift adds some)
 
 
 class Lowerer(OpLowering):
@@ -70,10 +71,8 @@ class Lowerer(OpLowering):
     def constant(self, t: torch.Tensor):
         name = self.names.get(id(t))
         if name is not None:
-            if t.dim() == 0:
-                self.out.scalars[name] = t
-                return {"param": name}
-            return TRef(name, t)
+            # a 0-d capture is a rank-0 tensor the kernel reads (not a number fixed on the host: it may change between calls)
+            return self.load(TRef(name, t)) if t.dim() == 0 else TRef(name, t)
         if t.dim() == 0 or t.numel() == 1:
             return num(t.reshape(()).item())
         return Anon(t)
@@ -83,18 +82,30 @@ class Lowerer(OpLowering):
             return self.env[a]
         if isinstance(a, (bool, int, float)):
             return num(a)
+        if isinstance(a, str):  # an enum-like argument (gelu's approximate), read by the op that takes it
+            return a
         if a is None:
             return None
         if isinstance(a, (list, tuple)):
             return [self.arg(x) for x in a]
         self.fail(type(a).__name__, f"the argument {a!r}")
 
-    def value(self, v, what: str) -> dict:
+    def value(self, v, what: str):
+        """An operand as IR: a fully indexed captured tensor is a load, one indexed by all but its last dimension a
+        vector (its element r); anything else is refused."""
         if isinstance(v, TRef):
-            if v.index and len(v.index) == v.tensor.dim():
+            if len(v.index) == v.tensor.dim():
                 return self.load(v)
+            if v.index and len(v.index) == v.tensor.dim() - 1:
+                return Vec(int(v.tensor.shape[-1]), self.load(TRef(v.name, v.tensor, v.index + (R,))))
             self.fail("tensor slice", f"{what} is a whole captured tensor or a slice of one (`{v.name}` indexed by "
-                      f"{len(v.index)} of its {v.tensor.dim()} dimensions); index every dimension")
+                      f"{len(v.index)} of its {v.tensor.dim()} dimensions); index every dimension, or every one but "
+                      "the last and reduce over it (torch.dot, sum, any, ...)")
+        if isinstance(v, Vec) and what == "the returned value":
+            self.fail("vector result", f"the mod returns a vector of {v.size} elements (one value per (b, h, q_idx, "
+                      "kv_idx) is needed): reduce it, e.g. with .sum(-1), .any(-1) or torch.dot")
+        if isinstance(v, Vec) and what == "an index":
+            return v
         return v
 
     def load(self, v: TRef) -> dict:
@@ -103,14 +114,24 @@ class Lowerer(OpLowering):
 
     # -- ops --
     def index(self, base, idx):
+        if isinstance(base, Vec) and len(idx) == 1 and idx[0] is not None:  # an element of a vector
+            i = self.value(idx[0], "an index")
+            return Vec(i.size, substitute(base.body, "r", i.body)) if isinstance(i, Vec) else self.pick(base, i)
         if not isinstance(base, TRef):
             self.fail("indexing a computed tensor", "indexing something other than a captured tensor")
         if any(i is None for i in idx):
             self.fail("slice indexing", f"indexing `{base.name}` with a slice or None; index it with one expression per dimension")
-        index = base.index + tuple(self.value(i, "an index") for i in idx)
+        values = [self.value(i, "an index") for i in idx]
+        vecs = {v.size for v in values if isinstance(v, Vec)}
+        index = base.index + tuple(v.body if isinstance(v, Vec) else v for v in values)
         if len(index) > base.tensor.dim():
             self.fail("too many indices", f"`{base.name}` has {base.tensor.dim()} dimensions, indexed with {len(index)}")
         ref = TRef(base.name, base.tensor, index)
+        if vecs:  # a gather by a vector of indices: a vector
+            if len(vecs) > 1 or len(index) != base.tensor.dim():
+                self.fail("vector indexing", f"indexing `{base.name}` by vectors of lengths {sorted(vecs)} or by fewer indices "
+                          "than its dimensions")
+            return Vec(vecs.pop(), self.load(ref))
         return self.load(ref) if len(index) == base.tensor.dim() else ref
 
     def fail(self, construct: str, what: str):
@@ -127,7 +148,7 @@ def tree_size(ir, memo=None) -> int:
     if id(ir) in memo:
         return memo[id(ir)]
     kids = []
-    for key in ("a", "b"):
+    for key in ("a", "b", "body"):
         if isinstance(ir.get(key), dict):
             kids.append(ir[key])
     for key in ("args", "index", "where"):

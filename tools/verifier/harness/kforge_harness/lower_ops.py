@@ -1,5 +1,6 @@
 """The aten ops a mod's graph may hold and their IR counterparts (the op half of lower_fx.Lowerer): arithmetic,
-comparisons, logic, math calls, clamps, integer powers, shifts, fills and dtype casts."""
+comparisons, logic, math calls (erf and gelu too), clamps, integer powers, shifts, fills and dtype casts, element-wise
+over scalars or over vectors (rows of captured tensors, lower_vec.py), and reductions of vectors."""
 from __future__ import annotations
 
 import math
@@ -8,11 +9,13 @@ from typing import Optional
 
 import torch
 
+from .lower_vec import REDUCTIONS, Vec, VecLowering, shape_of
+
 BIN = {"add": "+", "sub": "-", "mul": "*", "div": "/", "true_divide": "/", "remainder": "%", "floor_divide": "//",
        "bitwise_and": "&", "logical_and": "&", "__and__": "&", "bitwise_or": "|", "logical_or": "|", "__or__": "|",
        "bitwise_xor": "^", "logical_xor": "^", "__xor__": "^"}
 CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-UNARY = {"tanh", "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sigmoid", "abs", "floor", "ceil", "sin", "cos"}
+UNARY = {"tanh", "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sigmoid", "abs", "floor", "ceil", "sin", "cos", "erf"}
 SAME = {"clone", "detach", "alias", "lift_fresh_copy", "lift_fresh", "expand", "view", "_unsafe_view", "reshape",
         "squeeze", "unsqueeze", "contiguous", "expand_copy", "view_copy", "squeeze_copy", "unsqueeze_copy", "copy"}
 FILLS = {"scalar_tensor": 0, "full": 1, "full_like": 1, "new_full": 2}
@@ -44,7 +47,10 @@ def num(v) -> dict:
     return {"num": v}
 
 
-class OpLowering:
+RAW_KWARGS = ("dtype", "layout", "device", "pin_memory", "memory_format", "rounding_mode", "approximate", "dim", "keepdim")
+
+
+class OpLowering(VecLowering):
     """Lowers one call_function node; the host class provides arg, value, index and fail."""
 
     def call(self, node):
@@ -53,8 +59,7 @@ class OpLowering:
         op = parts[1] if parts[0] == "aten" and len(parts) > 1 else parts[-1]
         op = op.rstrip("_") if op.endswith("_") and not op.startswith("__") else op
         a = [self.arg(x) for x in node.args]
-        kw = {k: self.arg(v) if k not in ("dtype", "layout", "device", "pin_memory", "memory_format", "rounding_mode") else v
-              for k, v in node.kwargs.items()}
+        kw = {k: self.arg(v) if k not in RAW_KWARGS else v for k, v in node.kwargs.items()}
         if any(isinstance(x, Anon) for x in a):
             if op in SAME:
                 return a[0]
@@ -67,6 +72,22 @@ class OpLowering:
             return self.index(a[0], [a[2]])
         if any(isinstance(x, TRef) for x in a):
             a = [self.value(x, f"an operand of {op}") if isinstance(x, TRef) else x for x in a]
+        if op == "select" and isinstance(a[0], Vec) and isinstance(self.lit(a[1]), int):
+            rank = len(shape_of(node.args[0]) or (1,))
+            vdim = self._vector_dim(node.args[0])
+            return self.pick(a[0], a[2]) if self.lit(a[1]) % rank == (rank - 1 if vdim is None else vdim) else a[0]
+        if op in REDUCTIONS and (len(node.args) == 1 or op not in ("max", "min")):
+            return self.reduction(node, op, a[0])
+        if op in ("dot", "vdot", "inner"):
+            return self.dot(node, a)
+        if any(isinstance(x, Vec) for x in list(a) + list(kw.values())):
+            if op in SAME and op not in ("clone", "detach", "alias", "lift_fresh_copy", "lift_fresh", "contiguous", "copy"):
+                self._vector_dim(node)  # a view of a vector must stay one (2-D outer products are refused)
+            return self.vectorised(node, op, a, kw, lambda a2, kw2: self.scalar_op(node, op, full, a2, kw2))
+        return self.scalar_op(node, op, full, a, kw)
+
+    def scalar_op(self, node, op: str, full: str, a: list, kw: dict):
+        """The IR of an element-wise op over scalar operands (IR dicts)."""
         if op in SAME:
             return a[0]
         if op in BIN:
@@ -81,6 +102,9 @@ class OpLowering:
             return {"cmp": CMP[op], "a": a[0], "b": a[1]}
         if op in UNARY:
             return {"call": op, "args": [a[0]]}
+        if op == "gelu":
+            approx = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
+            return {"call": "gelu_tanh" if approx == "tanh" else "gelu", "args": [a[0]]}
         if op in ("neg", "negative"):
             return {"neg": a[0]}
         if op in ("bitwise_not", "logical_not"):
@@ -116,8 +140,9 @@ class OpLowering:
         if op == "_local_scalar_dense":
             self.fail(".item()", "reading a tensor's value into Python (.item(), int(), float(), bool())")
         self.fail(f"torch op {op}", f"`{full}` has no counterpart in the kernel IR (supported: arithmetic, comparisons, "
-                  "& | ~, where, clamp, minimum/maximum, abs, exp, exp2, log, log2, sqrt, rsqrt, tanh, sigmoid, floor, "
-                  "ceil, sin, cos, integer powers, dtype casts, indexing captured tensors)")
+                  "& | ~, where, clamp, minimum/maximum, abs, exp, exp2, log, log2, sqrt, rsqrt, tanh, sigmoid, erf, gelu, "
+                  "floor, ceil, sin, cos, integer powers, dtype casts, indexing captured tensors, and over rows of captured "
+                  "tensors dot, sum, mean, any, all, amax, amin, max, min)")
 
     def binary(self, op: str, a, kw) -> dict:
         if op == "div" and kw.get("rounding_mode") is not None:

@@ -83,7 +83,7 @@ def zeros(shape, dtype):
 
 
 def load(ptr, mask=None, other=None, **_):
-    off = ptr.off
+    off = _t(ptr.off)
     if mask is None:
         return ptr.base[off.long()]
     mask = torch.broadcast_to(_t(mask), torch.broadcast_shapes(off.shape, _t(mask).shape))
@@ -105,9 +105,25 @@ def store(ptr, value, mask=None, **_):
     ptr.base[off.reshape(-1)] = val.reshape(-1)
 
 
-def dot(a, b, acc=None, **_):
+def _tf32(x):
+    """x rounded to TF32 (10 mantissa bits, to nearest, ties away: cvt.rna.tf32.f32), as tensor cores read fp32."""
+    return ((x.contiguous().view(torch.int32) + 0x1000) & -0x2000).view(torch.float32)
+
+
+def dot(a, b, acc=None, input_precision=None, **_):
+    a, b = _t(a), _t(b)
+    assert a.dim() == 2 and b.dim() == 2 and a.shape[1] == b.shape[0], f"tl.dot of {list(a.shape)} and {list(b.shape)}"
+    assert a.dtype == b.dtype, f"tl.dot of {a.dtype} and {b.dtype}"
+    assert all(n >= 16 for n in (a.shape[0], a.shape[1], b.shape[1])), "tl.dot needs every dim >= 16"
+    if a.dtype == torch.float32 and input_precision != "ieee":  # Triton's default for fp32 operands is tf32
+        a, b = _tf32(a), _tf32(b)
     out = a.float() @ b.float()
     return out if acc is None else acc + out
+
+
+def broadcast_to(x, *shape):
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (list, tuple)) else shape
+    return torch.broadcast_to(_t(x), tuple(int(s) for s in shape))
 
 
 def trans(x, *_):
@@ -230,12 +246,19 @@ def cos(x):
     return torch.cos(_t(x).float())
 
 
+def erf(x):
+    x = _t(x)
+    assert x.dtype in (torch.float32, torch.float64), "tl.math.erf takes fp32 or fp64"
+    return torch.erf(x)
+
+
 def cumsum(x, axis=0, **_):
     return torch.cumsum(_t(x), dim=axis)
 
 
 math = _types.SimpleNamespace(exp2=exp2, exp=exp, log=log, log2=log2, abs=abs, fma=lambda a, b, c: fma(a, b, c),
-                              sqrt=sqrt, rsqrt=rsqrt, sigmoid=sigmoid, floor=floor, ceil=ceil, sin=sin, cos=cos)
+                              sqrt=sqrt, rsqrt=rsqrt, sigmoid=sigmoid, floor=floor, ceil=ceil, sin=sin, cos=cos,
+                              erf=erf)
 
 
 def cast(x, dtype, bitcast=False, **_):
