@@ -14,4 +14,4 @@ import { configCommand } from "./config.ts";
 import { benchCommand } from "./bench.ts";
 import { workerCommand } from "./worker.ts";
 
-export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand, workerCommand];
+export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand, benchCommand, workerCommand];
