@@ -114,6 +114,7 @@ export function retrieveWins(store: WinsStore, query: RetrievalQuery, opts: { k?
   const addWin = (w: WinKey) => {
     const f = parse(w.features);
     if ([...f.set].some(isOperator) !== operatorQuery) return;
+    if (operatorQuery && f.similarity === 0) return; // a KernelBench problem is seeded only from related families
     pool.set(w.id, { id: w.id, problem: w.problem, features: f.set, similarity: f.similarity, gpu: gpuScore(w.gpu), speedup: w.speedup });
   };
   for (const g of chosen) store.topOfGroup(g.fstr, g.gpu, WINS_PER_GROUP).forEach(addWin);
