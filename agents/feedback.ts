@@ -25,7 +25,8 @@ export function describeVerification(r: VerifyResult): string {
       for (const t of r.timings) {
         const base = Object.entries(t.baselines).map(([n, b]) => `${n} ${b.ms.toFixed(3)} ms`).join(", ");
         const sp = Object.entries(t.speedup).map(([n, s]) => `${s.toFixed(2)}x vs ${n}`).join(", ");
-        lines.push(`  ${fmtShape(t.shape)}: ${t.ms.toFixed(3)} ms, ${t.tflops.toFixed(1)} TFLOP/s (${base}; ${sp})${t.spread !== undefined ? `, spread ${(t.spread * 100).toFixed(0)}%` : ""}`);
+        const missing = Object.entries(t.unavailable ?? {}).map(([n, why]) => `; ${n} not timed: ${why}`).join("");
+        lines.push(`  ${t.case ?? fmtShape(t.shape)}: ${t.ms.toFixed(3)} ms, ${t.tflops.toFixed(1)} TFLOP/s (${base}; ${sp})${t.spread !== undefined ? `, spread ${(t.spread * 100).toFixed(0)}%` : ""}${missing}`);
       }
       const tight = r.checks.reduce((m, c) => Math.max(m, c.maxError !== null && c.allowance > 0 ? c.maxError / c.allowance : 0), 0);
       if (tight > 0.5) lines.push(`  (accuracy margin is thin: worst error is ${(tight * 100).toFixed(0)}% of the allowance)`);
@@ -58,8 +59,11 @@ export function describeChecks(checks: ShapeCheck[]): string[] {
   const out: string[] = [];
   for (const c of checks.slice(0, 12)) {
     const err = c.maxError === null ? "non-finite output" : `max error ${c.maxError.toExponential(2)} vs allowance ${c.allowance.toExponential(2)}${c.allowance > 0 ? ` (${(c.maxError / c.allowance).toFixed(1)}x)` : ""}`;
-    const where = c.worst ? `; worst at [b,h,q,d]=[${c.worst.index.join(",")}] got ${c.worst.got ?? "non-finite"} expected ${c.worst.expected}${c.worst.note ? ` — ${c.worst.note}` : ""}` : "";
-    out.push(`  ${c.passed ? "pass" : "FAIL"} ${fmtShape(c.shape)} seed ${c.seed}: ${err}${where}`);
+    const at = c.case ? "at index" : "at [b,h,q,d]=";
+    const where = c.worst ? `; worst ${at}[${c.worst.index.join(",")}] got ${c.worst.got ?? "non-finite"} expected ${c.worst.expected}${c.worst.note ? ` — ${c.worst.note}` : ""}` : "";
+    // A KernelBench check names its inputs and distribution (its shape only counts output elements).
+    const rules = c.rules ? ` (KernelBench allclose ${c.rules.kernelbench ? "held" : "failed"}, kforge's error budget ${c.rules.kforge ? "held" : "failed"})` : "";
+    out.push(`  ${c.passed ? "pass" : "FAIL"} ${c.case ?? fmtShape(c.shape)} seed ${c.seed}: ${err}${where}${rules}`);
   }
   if (checks.length > 12) out.push(`  ... ${checks.length - 12} more checks`);
   return out;
