@@ -3,12 +3,14 @@ template and run on the CPU Triton emulator against the variant's own reference 
 float64), by the verifier's rule: max error <= 2 x the low-precision reference's error + atol.
 
     python3 test/offline/variant_check.py FILE.py ... [--config JSON ...] [--shape BxH[/Hkv]xS[:Skv]xD ...]
-                                                      [--mutate] [--as-param]
+                                                      [--mutate] [--as-param] [--replace FROM TO]
+    python3 test/offline/variant_check.py --lower-only FILE.py ...   # one line per file: lowered or why not
 
 Prints one JSON line per variant (its IR's reductions and calls, the hooks' tl.dot count) and one per (variant,
 config, shape); exits 1 on any failure. --mutate changes every captured 0-d tensor in place after each check and
 checks again (the kernel must read the new value); --as-param first rewrites those captures as host scalars (IR
-Params, the form of mods.json documents written before 0-d captures became rank-0 tensors).
+Params, the form of mods.json documents written before 0-d captures became rank-0 tensors). --replace breaks the
+rendered module on purpose (the tests' proof that the check can fail).
 """
 import argparse
 import json
@@ -39,11 +41,16 @@ def parse_shape(text):
     return {"B": int(b), "H": int(h), "Hkv": int(hkv), "S": int(s), "Skv": int(skv), "D": int(d)}
 
 
-def lower(path):
-    """The problem dict and the IR document of a variant file, as the harness's inspect_variant job makes them."""
+def inspect(path):
+    """The harness's inspect_variant report on a variant file (both kinds from the one file)."""
     src = {"file": os.path.basename(path), "symbol": None}
     draft = {"variant": {"score": src, "mask": dict(src)}, "shapes": {"correctness": LOWER_SHAPES}}
-    rep = inspect_folder(draft, os.path.dirname(os.path.abspath(path)))
+    return draft, inspect_folder(draft, os.path.dirname(os.path.abspath(path)))
+
+
+def lower(path):
+    """The problem dict and the IR document of a variant file, as the harness's inspect_variant job makes them."""
+    draft, rep = inspect(path)
     if rep["errors"] or rep["ir"] is None:
         raise SystemExit(f"{path}: did not lower: {rep['errors'] or rep.get('irError')}")
     return {**draft, "variant": rep["variant"]}, rep["ir"]
@@ -91,7 +98,15 @@ def main():
     ap.add_argument("--shape", action="append")
     ap.add_argument("--mutate", action="store_true")
     ap.add_argument("--as-param", action="store_true")
+    ap.add_argument("--replace", nargs=2, action="append", default=[], metavar=("FROM", "TO"))
+    ap.add_argument("--lower-only", action="store_true")
     a = ap.parse_args()
+    if a.lower_only:
+        for path in a.files:
+            _, rep = inspect(path)
+            print(json.dumps({"variant": os.path.basename(path)[:-3], "lowered": rep["ir"] is not None,
+                              "errors": rep["errors"], "irError": rep.get("irError")}), flush=True)
+        return
     configs = [json.loads(c) for c in a.config] if a.config else [SMALL]
     shapes = [parse_shape(s) for s in a.shape or SHAPES]
     bad = 0
@@ -104,12 +119,17 @@ def main():
         nodes = [n for root in (mods.score, mods.mask) if root is not None for n in walk(root)]
         for ci, cfg in enumerate(configs):
             src = render_mods(name, mods, {}, cfg)
+            for old, new in a.replace:
+                if old not in src:
+                    raise SystemExit(f"--replace: {old!r} is not in the rendered module")
+                src = src.replace(old, new)
             hooks = src[src.index(HOOKS_MARKER):]
+            mod = load_module(f"{name}{ci}", src)
             if ci == 0:
                 print(json.dumps({"variant": name, "reductions": [f"{n.op}:{n.size}" for n in nodes if isinstance(n, Reduce)],
                                   "calls": sorted({n.fn for n in nodes if isinstance(n, Call)}), "scalars": list(mods.scalars),
-                                  "rank0": sorted(t for t, i in mods.tensors if i.rank == 0), "dots": hooks.count("tl.dot(")}), flush=True)
-            mod = load_module(f"{name}{ci}", src)
+                                  "rank0": sorted(t for t, i in mods.tensors if i.rank == 0), "dots": hooks.count("tl.dot("),
+                                  "switches": mod._CFG}), flush=True)
             for si, shape in enumerate(shapes):
                 built = VB.build(prob, os.path.dirname(os.path.abspath(path)), shape, "cpu", 7 + si)
                 rounds = 2 if a.mutate else 1

@@ -86,6 +86,11 @@ class Elementwise:
             return self._hoisted(n, lambda: self._raw(n))
         return self._raw(n)
 
+    def in_prologue(self, n):
+        """The name of a row-constant node computed in the prologue, even a bare variable or number (for hooks such
+        as _qscale that see only the prologue's values)."""
+        return self._hoisted(("value", n), lambda: self._raw(n))
+
     def _hoisted(self, key, text):
         if key not in self.memo:
             body = text()

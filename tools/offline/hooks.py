@@ -79,7 +79,7 @@ class Hooks:
         self.lin = ("qk", "1") if s2 == Var("qk") else (("qk", ew(linear)) if linear is not None else None)
         self.lin_scaled = (ew(self.scaled[0]), ew(self.scaled[1])) if self.scaled is not None else None
         self.mask_text = ew(self.mask) if self.mask is not None else None
-        self.qfactor_text = ew(self.qfactor) if self.qfactor is not None else None
+        self.qfactor_text = ew.in_prologue(self.qfactor) if self.qfactor is not None else None  # _qscale sees only U
         self.kv_bounded, self.q_bounded = [], []
         self.classify = self._classifier() if self.mask is not None else None
 

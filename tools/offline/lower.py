@@ -98,7 +98,7 @@ _COMBINE = {"sum": lambda a, b: Bin("+", a, b), "any": lambda a, b: Bin("|", a, 
 def unroll(n):
     """A Reduce as the balanced tree of its size terms (body at r = 0, 1, ...); IRError beyond MAX_UNROLL."""
     if n.size > MAX_UNROLL:
-        raise IRError(f"a {n.op} over {n.size} elements that is not a dot of a query-side and a key-side float factor: "
+        raise IRError(f"a Reduce {n.op} over {n.size} elements that is not a dot of a query-side and a key-side float factor: "
                       f"the template unrolls reductions of at most {MAX_UNROLL} elements")
     terms = [substitute(n.body, R, Num(i)) for i in range(n.size)]
     while len(terms) > 1:
