@@ -176,14 +176,14 @@ describe("a variant written as its users write it", () => {
     const fx = join(FIX, "erf_bias.py");
     const r = await run(["problems", "new", "erf_bias", "--score-mod", fx]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`offline template: no; the model path still works (${fx}:5: \`aten.erf.default\` has no counterpart`);
+    expect(r.stdout).toContain(`offline template: no; the model path still works (${fx}:5: \`aten.erfinv.default\` has no counterpart`);
     const p = loadProblem("erf_bias");
     expect(p.spec.variant?.ir).toBeNull();
     expect(existsSync(join(p.dir, "mods.json"))).toBe(false);
     // the offline renderer says why it cannot, instead of looking for the suite's factories
     const render = spawnSync(torchPython(), [join(repoRoot(), "tools", "offline", "render.py"), "--problem", p.dir], { encoding: "utf8" });
     expect(render.status).toBe(2);
-    expect(render.stderr).toContain(`the variant's mods have no kernel IR: ${fx}:5: \`aten.erf.default\``);
+    expect(render.stderr).toContain(`the variant's mods have no kernel IR: ${fx}:5: \`aten.erfinv.default\``);
   }, SLOW);
 
   it("refuses suite names, folders inside the package, and unreadable shape lists", async () => {
