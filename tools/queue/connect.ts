@@ -46,13 +46,19 @@ export function connectQueue(addr: QueueAddress, opts: { failFast?: boolean; nam
     ...(addr.tls ? { tls: addr.tlsCa ? { ca: readFileSync(addr.tlsCa) } : {} } : {}),
   };
   const client = new Redis(addr.url, options);
-  client.on("error", () => {}); // reconnection is automatic; callers see failed commands where it matters
+  // Reconnection is automatic; callers see failed commands where it matters, and the cause through lastError().
+  client.on("error", (e: Error) => causes.set(client, e));
   return client;
 }
 
-/** A Redis error message with the URL's password never in it, and AUTH failures said plainly. */
-export function describeRedisError(err: unknown, addr: QueueAddress): string {
-  const msg = err instanceof Error ? err.message : String(err);
+const causes = new WeakMap<Redis, Error>();
+
+/** A Redis error message with the URL's password never in it, and AUTH failures said plainly; `client`'s last
+ * connection error (a refused certificate, a refused connection) is named when the command only says it closed. */
+export function describeRedisError(err: unknown, addr: QueueAddress, client?: Redis): string {
+  const cause = client ? causes.get(client) : undefined;
+  const given = err instanceof Error ? err.message : String(err);
+  const msg = cause && /Connection is closed/.test(given) ? `${cause.message} (${given})` : given;
   if (/WRONGPASS|NOAUTH|invalid password/i.test(msg)) return `${addr.shown}: authentication failed (${msg.split("\n")[0]})`;
   return `${addr.shown}: ${msg.replaceAll(addr.url, addr.shown)}`;
 }

@@ -18,7 +18,7 @@ export async function checkQueue(addr: QueueAddress): Promise<void> {
   try {
     await probe.ping();
   } catch (err) {
-    throw new ConfigError(`the job queue is not reachable: ${describeRedisError(err, addr)}`, {
+    throw new ConfigError(`the job queue is not reachable: ${describeRedisError(err, addr, probe)}`, {
       hint: "start Redis there, check the host, port and password (redis://:PASSWORD@HOST:PORT), or drop --queue / KFORGE_QUEUE",
     });
   } finally {

@@ -42,7 +42,7 @@ export async function queueStatus(addr: QueueAddress): Promise<QueueStatus> {
       if (w.ok) status.workers.push(w.value);
     }
   } catch (err) {
-    status.error = describeRedisError(err, addr);
+    status.error = describeRedisError(err, addr, redis);
   } finally {
     redis.disconnect();
   }
