@@ -104,8 +104,6 @@ class Lowerer(OpLowering):
         if isinstance(v, Vec) and what == "the returned value":
             self.fail("vector result", f"the mod returns a vector of {v.size} elements (one value per (b, h, q_idx, "
                       "kv_idx) is needed): reduce it, e.g. with .sum(-1), .any(-1) or torch.dot")
-        if isinstance(v, Vec) and what == "an index":
-            return v
         return v
 
     def load(self, v: TRef) -> dict:
