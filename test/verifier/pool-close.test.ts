@@ -61,14 +61,14 @@ describe("VerifierPool.close", () => {
   it("kills the running job and the warm spare, by pid", async () => {
     const tmpRoot = mkdtempSync(join(tmpdir(), "kforge-close-busy-"));
     const pool = createVerifierPool(testConfig(), { problem, tmpRoot, limits: { compile: 60 } });
-    const job = pool.verify({ problem, source: kernel("cpu/sleep.py"), timing: false }); // hangs in compile
+    const job = pool.verify({ problem, source: kernel("cpu/sleep.py"), timing: false }).catch((e: unknown) => e); // hangs in compile
     // The job's process and its replacement spare, both started.
     expect(await until(() => pidsMentioning(tmpRoot).length >= 2, 30_000)).toBe(true);
     const pids = pidsMentioning(tmpRoot);
     await pool.close();
     expect(await until(() => pids.every((p) => !alive(p)), 5_000), `still alive: ${pids.filter(alive).join(", ")}`).toBe(true);
     expect(pidsMentioning(tmpRoot)).toEqual([]);
-    const r = await job.catch((e: unknown) => e);
+    const r = await job;
     expect(r instanceof Error || (r as { status?: string }).status !== "ok").toBe(true);
     // Nothing starts after close: not a baseline, not a verification.
     await expect(pool.measureBaseline(problem)).rejects.toThrow(/closed/);
