@@ -13,7 +13,7 @@ import { extractPythonCode } from "../../agents/parse.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import { loadProblem } from "../../problems/load.ts";
 import { repoRoot } from "../../core/config.ts";
-import { loadScriptFile, startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { loadScriptFile, startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { verdictOf } from "../fakes/instant-verifier.ts";
 import { searchSetup, tempDb } from "../search/helpers.ts";
 import type { VerifyResult } from "../../tools/verifier/result.ts";

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { kforgeEnv, runKforge, startKforge } from "../search/cli-process.ts";
 import { ROOT } from "../verifier/helpers.ts";
 import { kernelBenchModel } from "./kb-model.ts";

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RecordedRequest, ScriptedReply } from "../fakes/scripted-server.ts";
+import type { RecordedRequest, ScriptedReply } from "../../tools/scripted-server/server.ts";
 import { ROOT } from "../verifier/helpers.ts";
 
 const CANDIDATES = join(ROOT, "test", "fixtures", "kernelbench", "candidates");

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startScriptedServer, type ScriptedServer, type ScriptedReply } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer, type ScriptedReply } from "../../tools/scripted-server/server.ts";
 import { inspect } from "node:util";
 import { ask, fastClient, TEST_KEY } from "./helpers.ts";
 

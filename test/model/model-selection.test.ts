@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { createModelClient, defaultModelSettings, normalizeBaseUrl, resolveModelSettings, usesOfflinePolicy } from "../../agents/model.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { ask, testConfig } from "./helpers.ts";
 
 const home = { KFORGE_HOME: "/tmp/kforge-model-selection" };

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../../core/errors.ts";
 import { preflightModels } from "../../agents/preflight.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { TEST_KEY, testConfig } from "./helpers.ts";
 
 let server: ScriptedServer | undefined;

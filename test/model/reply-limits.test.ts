@@ -2,7 +2,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { ModelError } from "../../core/errors.ts";
 import { ask, fastClient, TEST_KEY } from "./helpers.ts";
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, InfraError, ModelError } from "../../core/errors.ts";
 import { MAX_ATTEMPTS } from "../../agents/retry.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { ask, fastClient, TEST_KEY } from "./helpers.ts";
 
 let server: ScriptedServer;

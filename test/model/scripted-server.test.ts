@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { ask, fastClient } from "./helpers.ts";
 
 let server: ScriptedServer | undefined;
@@ -66,7 +66,7 @@ describe("scripted server protocol", () => {
     const dir = mkdtempSync(join(tmpdir(), "kforge-scripted-"));
     writeFileSync(join(dir, "kernel.py"), "def attention(q, k, v, *, scale):\n    return q\n");
     writeFileSync(join(dir, "script.json"), JSON.stringify({ routes: [{ match: { role: "coder" }, replies: [{ contentFile: "kernel.py", reasoning: "easy" }], repeat: "last" }] }));
-    const child = spawn(process.execPath, ["--import", "tsx", "test/fakes/scripted-server.ts", "--script", join(dir, "script.json"), "--port", "0", "--log", join(dir, "requests.jsonl")], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "tools/scripted-server/server.ts", "--script", join(dir, "script.json"), "--port", "0", "--log", join(dir, "requests.jsonl")], { stdio: ["ignore", "pipe", "pipe"] });
     try {
       const baseUrl = await new Promise<string>((ok, fail) => {
         let out = "";

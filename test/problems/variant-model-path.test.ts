@@ -12,7 +12,7 @@ import { loadProblem } from "../../problems/load.ts";
 import { scaffoldProblem } from "../../problems/scaffold.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import { createVerifierPool } from "../../tools/verifier/pool.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { kernelModel } from "../search/script.ts";
 import { searchSetup, tempDb } from "../search/helpers.ts";
 import { testConfig } from "../verifier/helpers.ts";

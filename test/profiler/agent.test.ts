@@ -7,7 +7,7 @@ import type { NodeView } from "../../agents/types.ts";
 import type { LlmCallRecord } from "../../memory/trace-types.ts";
 import { loadProblem } from "../../problems/load.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
-import { startScriptedServer, type ScriptedServer, type ScriptedReply } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer, type ScriptedReply } from "../../tools/scripted-server/server.ts";
 import { fastClient } from "../model/helpers.ts";
 import { fixtureSummary, fixtureText } from "./helpers.ts";
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../memory/db.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { KFORGE, type Kforge, kforgeEnv, startKforge } from "../search/cli-process.ts";
 import { cpuKernel } from "../search/cpu-kernels.ts";
 import { kernelModel } from "../search/script.ts";

@@ -6,7 +6,7 @@
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadProblem } from "../../problems/load.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { InstantVerifier } from "../fakes/instant-verifier.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import { main } from "../../cli/main.ts";

@@ -1,7 +1,7 @@
 /** Token and money budgets reserve for calls in flight: parallel coders cannot overshoot --max-tokens / --max-cost by more than one call's cap. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadProblem } from "../../problems/load.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { InstantVerifier } from "../fakes/instant-verifier.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import { SpendGate } from "../../agents/spend-gate.ts";

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer } from "../../tools/scripted-server/server.ts";
 import { CPU_TINY } from "../verifier/helpers.ts";
 import { kforgeEnv, runKforge } from "./cli-process.ts";
 

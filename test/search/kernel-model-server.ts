@@ -4,7 +4,7 @@
  *   npx tsx test/search/kernel-model-server.ts --fates "ok 1.2,compile_error" [--chunk-chars N] [--delay-ms N]
  * Prints "listening on URL" once ready.
  */
-import { startScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer } from "../../tools/scripted-server/server.ts";
 import { kernelModel } from "./script.ts";
 
 const arg = (name: string) => {

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { CPU_TINY } from "../verifier/helpers.ts";
 import { kernelModel } from "./script.ts";
 import { cpuKernel } from "./cpu-kernels.ts";

@@ -4,7 +4,7 @@
  * reply, so a resumed run sees what the killed one would have). Ideas carry their fate in the
  * title, e.g. "tile 64 [ok 1.3]"; the coder turns that into a kernel the verifier judges.
  */
-import type { RecordedRequest, ScriptedReply } from "../fakes/scripted-server.ts";
+import type { RecordedRequest, ScriptedReply } from "../../tools/scripted-server/server.ts";
 
 /** One planned fate: a verdict the verifier should reach ("ok 1.3", "compile_error", "no_code", ...). */
 export type Fate = string;

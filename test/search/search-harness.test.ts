@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProblem } from "../../problems/load.ts";
 import { createVerifierPool } from "../../tools/verifier/pool.ts";
-import { startScriptedServer, type RecordedRequest, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type RecordedRequest, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import { CPU_TINY, testConfig } from "../verifier/helpers.ts";
 import { kernelModel } from "./script.ts";

@@ -1,7 +1,7 @@
 /** Whole searches in-process: the scripted model server, the real agents, graph, checkpointer and trace store, an instant verifier. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadProblem } from "../../problems/load.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { InstantVerifier } from "../fakes/instant-verifier.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import { kernelModel } from "./script.ts";

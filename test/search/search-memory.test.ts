@@ -1,7 +1,7 @@
 /** The memory of wins in a search: prior wins seed the prompts (and the trace says which), new wins are remembered as they happen. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadProblem } from "../../problems/load.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { InstantVerifier } from "../fakes/instant-verifier.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import { openWinsMemory } from "../../graph/wins-memory.ts";

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadProblem } from "../../problems/load.ts";
 import { createRedactor } from "../../core/redact.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { InstantVerifier, verdictOf } from "../fakes/instant-verifier.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import type { VerifyRequest } from "../../tools/verifier/types.ts";

@@ -6,7 +6,7 @@ import { openWinsMemory } from "../../graph/wins-memory.ts";
 import { WinsStore } from "../../memory/wins.ts";
 import { loadProblem } from "../../problems/load.ts";
 import { InstantVerifier } from "../fakes/instant-verifier.ts";
-import { startScriptedServer, type ScriptedServer } from "../fakes/scripted-server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { kernelModel } from "../search/script.ts";
 import { searchSetup, tempDb } from "../search/helpers.ts";
 import { kforge } from "./helpers.ts";

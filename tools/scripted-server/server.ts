@@ -1,16 +1,16 @@
 /**
- * A real OpenAI-compatible HTTP server on loopback, answering from a script: the edge that tests
+ * A real OpenAI-compatible HTTP server on loopback, answering from a script (README.md beside this file): the edge that tests
  * (and whole scripted searches) replace the model with. Also runs standalone:
- *   npx tsx test/fakes/scripted-server.ts --script FILE.json [--port N] [--log requests.jsonl]
+ *   npx tsx tools/scripted-server/server.ts --script FILE.json [--port N] [--log requests.jsonl]
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { appendFileSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ScriptRunner, type RecordedRequest, type Script, type ScriptedReply } from "./scripted-script.ts";
+import { ScriptRunner, type RecordedRequest, type Script, type ScriptedReply } from "./script.ts";
 
-export type { RecordedRequest, Script, ScriptedReply, ScriptRoute, RouteMatch } from "./scripted-script.ts";
+export type { RecordedRequest, Script, ScriptedReply, ScriptRoute, RouteMatch } from "./script.ts";
 
 /** A running scripted server. */
 export interface ScriptedServer {
@@ -219,7 +219,7 @@ async function main(argv: string[]): Promise<void> {
     return i === -1 ? undefined : argv[i + 1];
   };
   const file = arg("--script");
-  if (!file) throw new Error("usage: npx tsx test/fakes/scripted-server.ts --script FILE.json [--port N] [--log FILE.jsonl] [--models ID,ID]");
+  if (!file) throw new Error("usage: npx tsx tools/scripted-server/server.ts --script FILE.json [--port N] [--log FILE.jsonl] [--models ID,ID]");
   const log = arg("--log");
   const models = arg("--models"); // what GET /models lists: kforge's pre-flight checks the configured model is served
   const server = await startScriptedServer(loadScriptFile(file), {
