@@ -73,3 +73,9 @@ function summarize(names: string[]): string {
   for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
   return [...counts].map(([n, c]) => `${c} x ${n}`).join(", ");
 }
+
+/** Lanes the live workers offer for `device` (0 when Redis does not answer): what a search can keep busy. */
+export async function queueLanes(addr: QueueAddress, device: Device): Promise<number> {
+  const s = await queueStatus(addr);
+  return s.workers.reduce((n, w) => n + w.lanes[device], 0);
+}
