@@ -43,7 +43,8 @@ export const resumeCommand: Command = {
     ...PROGRESS_FLAGS,
     ...QUEUE_FLAG,
   },
-  async run(args, ctx) {
+  async run(args, given) {
+    const ctx = { ...given, config: withQueueFlag(given.config, args) }; // --queue: the components and the lanes meter see it
     const startedAt = Date.now(); // an extension counts from here
     const [ref] = args.positionals;
     if (!ref) throw new UserError("`kforge resume` needs a RUN id", { hint: "list runs with `kforge runs`" });
@@ -70,7 +71,7 @@ export const resumeCommand: Command = {
       await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
       // Recorded only now, once every check passed: a failed resume leaves the run's budget as it was.
       const limits = more === undefined ? recorded : extendBudget(store, run.id, recorded, more);
-      const components = await openComponents(withQueueFlag(ctx.config, args), problem, db, store, { runId: run.id, limits });
+      const components = await openComponents(ctx.config, problem, db, store, { runId: run.id, limits });
       const out = ctx.json ? ctx.stderr : ctx.stdout;
       out.write(`run ${run.id}\n`);
       const mode = progressMode(args, ctx.json, ctx.stdout);

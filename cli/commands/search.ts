@@ -52,7 +52,8 @@ export const searchCommand: Command = {
     ...PROGRESS_FLAGS,
     ...QUEUE_FLAG,
   },
-  async run(args, ctx) {
+  async run(args, given) {
+    const ctx = { ...given, config: withQueueFlag(given.config, args) }; // --queue: the components and the lanes meter see it
     const startedAt = Date.now(); // the wall budget counts from here
     const problem = withShapes(await resolveProblem(args, ctx), typeof args.values["shapes"] === "string" ? args.values["shapes"] : undefined);
     const limits = limitsFromFlags(args);
@@ -68,7 +69,7 @@ export const searchCommand: Command = {
       const redactor = createRedactor(ctx.config.secrets);
       const store = new TraceStore(db, { redactor }).setup();
       const runId = newRunId();
-      const components = await openComponents(withQueueFlag(ctx.config, args), problem, db, store, { runId, limits });
+      const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
       try {
         createRun(store, {
           runId,
