@@ -1,7 +1,8 @@
 /**
  * Baselines per GPU model: a job carries the baselines the orchestrator knows, one per model, and a worker
  * computes a speedup only against its own model's (measuring it when absent), never another GPU's.
- * One real `kforge worker` (its model is "cpu"), the orchestrator's RemoteVerifier in this process.
+ * Profiling jobs run on the worker too. One real `kforge worker` (its model is "cpu"), the orchestrator's
+ * RemoteVerifier in this process.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,6 +51,15 @@ afterAll(async () => {
   await redis?.down();
 });
 
+describe("profiling on a worker", () => {
+  it("a profile job runs the worker's Nsight Compute and its outcome comes back (here: no ncu on this host)", async () => {
+    const outcome = await remote.profile({ problem, source: good, candidateId: "p1" });
+    expect(outcome.status).toBe("unavailable");
+    expect(outcome.status === "unavailable" && outcome.reason).toMatch(/Nsight Compute \(ncu\) not found/);
+    expect(remote.accepted.at(-1)).toMatchObject({ workerId: "base-w1", type: "profiled" });
+  }, 60_000);
+});
+
 describe("baselines per GPU model", () => {
   it("a speedup is against the worker's own GPU model's baseline, never another model's", async () => {
     const own = await remote.measureBaseline(problem);
@@ -61,10 +71,10 @@ describe("baselines per GPU model", () => {
     // Positive control: the same slowdown under the worker's own model is used, and shows.
     const same = await remote.verify({ problem, source: good, baseline: slower(own, 1000, "cpu") });
     expect(same.status === "ok" && same.speedup).toBeGreaterThan(100);
-    expect(remote.accepted.map((a) => [a.workerId, a.gpu])).toEqual([
-      ["base-w1", "cpu"],
-      ["base-w1", "cpu"],
-      ["base-w1", "cpu"],
+    expect(remote.accepted.slice(-3).map((a) => [a.workerId, a.gpu, a.type])).toEqual([
+      ["base-w1", "cpu", "baseline"],
+      ["base-w1", "cpu", "verified"],
+      ["base-w1", "cpu", "verified"],
     ]);
   }, 90_000);
 });

@@ -11,6 +11,13 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { BaselineTimingsSchema } from "../verifier/baseline-cache.ts";
 import { VerifyResult } from "../verifier/result.ts";
+import { ProfileSummary } from "../profiler/types.ts";
+
+const ProfileOutcomeSchema = z.discriminatedUnion("status", [
+  z.object({ status: z.literal("ok"), summary: ProfileSummary, costMs: z.number() }),
+  z.object({ status: z.literal("unavailable"), reason: z.string(), costMs: z.number() }),
+  z.object({ status: z.literal("failed"), reason: z.string(), costMs: z.number() }),
+]);
 
 export const PROTOCOL_VERSION = 1;
 export const GROUP = "workers";
@@ -43,7 +50,7 @@ export const QueueJob = z
     jobId: z.string().min(1),
     attempt: z.number().int().positive(),
     orchestrator: z.string().min(1),
-    kind: z.enum(["verify", "baseline"]),
+    kind: z.enum(["verify", "baseline", "profile"]),
     device: z.enum(["cuda", "cpu"]),
     problem: ProblemFiles,
     source: z.string().optional(),
@@ -78,6 +85,7 @@ export const WorkerMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("started"), ...Sender }).strict(),
   z.object({ type: z.literal("verified"), ...Sender, result: VerifyResult, baseline: BaselineTimingsSchema.optional() }).strict(),
   z.object({ type: z.literal("baseline"), ...Sender, baseline: BaselineTimingsSchema }).strict(),
+  z.object({ type: z.literal("profiled"), ...Sender, outcome: ProfileOutcomeSchema }).strict(),
   /** A fault of the worker's own (its setup, not the kernel): the candidate is marked failed, not the run. */
   z.object({ type: z.literal("error"), ...Sender, message: z.string() }).strict(),
 ]);

@@ -13,6 +13,7 @@ import type { LoadedProblem } from "../../problems/schema.ts";
 import { abortError } from "../verifier/outcome.ts";
 import type { VerifyResult } from "../verifier/result.ts";
 import type { BaselineTimings, Verifier, VerifyRequest } from "../verifier/types.ts";
+import type { ProfileOutcome, ProfileRequest } from "../profiler/types.ts";
 import { connectQueue, type QueueAddress } from "./connect.ts";
 import { packProblem } from "./problem-files.ts";
 import { type Device, fieldsOf, GROUP, keys, PROTOCOL_VERSION, parseField, type QueueJob, sha256, WorkerMessage } from "./protocol.ts";
@@ -85,6 +86,17 @@ export class RemoteVerifier implements Verifier {
     if (msg.type !== "verified") throw new ToolError(`no verification came back (${msg.type})`);
     if (msg.baseline) this.baselines.set(msg.baseline.gpu, msg.baseline);
     return msg.result;
+  }
+
+  /** Nsight Compute on a worker's GPU (the search's profiler when it verifies through the queue). */
+  async profile(req: ProfileRequest): Promise<ProfileOutcome> {
+    const msg = await this.submit(req.problem, "profile", req.signal, {
+      source: req.source,
+      sourceSha256: sha256(req.source),
+      ...(req.candidateId ? { candidateId: req.candidateId } : {}),
+    });
+    if (msg.type !== "profiled") throw new ToolError(`no profile came back (${msg.type})`);
+    return msg.outcome;
   }
 
   async measureBaseline(problem: LoadedProblem, signal?: AbortSignal): Promise<BaselineTimings> {
@@ -228,8 +240,9 @@ export class RemoteVerifier implements Verifier {
         `worker ${m.workerId} replied for attempt ${m.attempt} of job ${m.jobId}, which it was not given (${p.worker ?? "not started"})`,
         m,
       );
-    if (m.type === "verified" && p.job.kind !== "verify") return this.refuse(`a verification for baseline job ${m.jobId}`, m);
-    if (m.type === "baseline" && p.job.kind !== "baseline") return this.refuse(`a baseline for verify job ${m.jobId}`, m);
+    if (m.type === "verified" && p.job.kind !== "verify") return this.refuse(`a verification for ${p.job.kind} job ${m.jobId}`, m);
+    if (m.type === "baseline" && p.job.kind !== "baseline") return this.refuse(`a baseline for ${p.job.kind} job ${m.jobId}`, m);
+    if (m.type === "profiled" && p.job.kind !== "profile") return this.refuse(`a profile for ${p.job.kind} job ${m.jobId}`, m);
     this.pending.delete(m.jobId);
     await this.redis
       .multi()

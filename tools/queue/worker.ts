@@ -1,5 +1,5 @@
 /**
- * A GPU worker: takes verification and baseline jobs from the queue's streams (consumer group `workers`), runs
+ * A GPU worker: takes verification, baseline and profiling jobs from the queue's streams (consumer group `workers`), runs
  * each on a lane of its own local VerifierPool (one sandboxed lane per GPU, plus the CPU lane for test problems)
  * and posts the outcome to the job's orchestrator. While a job runs, the worker renews its lease on it (XCLAIM by
  * itself resets the entry's idle time); a worker that dies or goes silent stops renewing, and the orchestrator
@@ -13,6 +13,9 @@ import { probeSandbox } from "../sandbox/sandbox.ts";
 import { createVerifierPool, type VerifierPool } from "../verifier/pool.ts";
 import { probePython } from "../verifier/python-env.ts";
 import type { BaselineTimings } from "../verifier/types.ts";
+import type { VerifyResult } from "../verifier/result.ts";
+import { NcuProfiler } from "../profiler/ncu.ts";
+import type { ProfileOutcome } from "../profiler/types.ts";
 import { connectQueue, describeRedisError, type QueueAddress } from "./connect.ts";
 import { unpackProblem } from "./problem-files.ts";
 import { type Device, fieldsOf, GROUP, keys, parseField, QueueJob, type WorkerInfo, type WorkerMessage } from "./protocol.ts";
@@ -46,6 +49,7 @@ export class QueueWorker {
   private readonly readers: Redis[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private pool: VerifierPool | undefined;
+  private profiler: NcuProfiler | undefined;
   private info: WorkerInfo | undefined;
   private gpuModel = "";
   private stopped = false;
@@ -163,15 +167,17 @@ export class QueueWorker {
       const reply = await this.execute(job, run.abort.signal);
       if (run.abort.signal.aborted) return; // lost the lease: another worker has the job now
       const msg: WorkerMessage =
-        reply.kind === "baseline"
-          ? { type: "baseline", ...sender, gpu: reply.baseline.gpu, baseline: reply.baseline }
-          : {
-              type: "verified",
-              ...sender,
-              gpu: reply.result.gpu ?? sender.gpu,
-              result: reply.result,
-              ...(reply.baseline ? { baseline: reply.baseline } : {}),
-            };
+        reply.kind === "profile"
+          ? { type: "profiled", ...sender, outcome: reply.outcome }
+          : reply.kind === "baseline"
+            ? { type: "baseline", ...sender, gpu: reply.baseline.gpu, baseline: reply.baseline }
+            : {
+                type: "verified",
+                ...sender,
+                gpu: reply.result.gpu ?? sender.gpu,
+                result: reply.result,
+                ...(reply.baseline ? { baseline: reply.baseline } : {}),
+              };
       await this.post(job, msg);
       this.done++;
     } catch (err) {
@@ -189,11 +195,23 @@ export class QueueWorker {
     signal: AbortSignal,
   ): Promise<
     | { kind: "baseline"; baseline: BaselineTimings }
-    | { kind: "verify"; result: import("../verifier/result.ts").VerifyResult; baseline?: BaselineTimings }
+    | { kind: "verify"; result: VerifyResult; baseline?: BaselineTimings }
+    | { kind: "profile"; outcome: ProfileOutcome }
   > {
     const pool = this.pool as VerifierPool;
     const problem = unpackProblem(job.problem, join(this.config.home, "queue", "problems"));
     if (job.kind === "baseline") return { kind: "baseline", baseline: await pool.measureBaseline(problem, signal) };
+    if (job.kind === "profile") {
+      // Nsight Compute on this host's GPU, inside the sandbox as locally; one profiler per worker remembers "unavailable".
+      this.profiler ??= new NcuProfiler(this.config);
+      const outcome = await this.profiler.profile({
+        problem,
+        source: job.source as string,
+        ...(job.candidateId ? { candidateId: job.candidateId } : {}),
+        signal,
+      });
+      return { kind: "profile", outcome };
+    }
     const model = job.device === "cuda" ? this.gpuModel : "cpu";
     let baseline = job.timing === false ? undefined : job.baselines.find((b) => b.gpu === model);
     let measured: BaselineTimings | undefined;
