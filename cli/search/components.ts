@@ -82,7 +82,7 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
   return {
     verifier,
     // ncu profiles CUDA kernels only: a CPU problem has nothing to profile.
-    profiler: cpu ? null : new NcuProfiler(config),
+    profiler: cpu ? null : "remote" in verifier ? verifier.remote : new NcuProfiler(config), // with a queue: ncu on the worker's GPU
     agents,
     memory: openWinsMemory(db),
     spend: agents.kind === "llm" ? spend : null,
