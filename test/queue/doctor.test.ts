@@ -86,4 +86,18 @@ describe("kforge doctor --queue", () => {
     const none = await runKforge(["worker", "--queue", `redis://127.0.0.1:${redis.port}`], env());
     expect(none.stderr).toMatch(/authentication failed|NOAUTH/);
   }, 60_000);
+
+  it("a worker asked to stop while Redis is down still exits, at once", async () => {
+    const w = startKforge(["worker", "--queue", redis.url, "--id", "doc-w3"], env());
+    while (!/serving/.test(w.stdout()) && w.child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    await redis.down();
+    try {
+      const t0 = Date.now();
+      w.child.kill("SIGTERM");
+      expect(await w.exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await redis.up();
+    }
+  }, 60_000);
 });

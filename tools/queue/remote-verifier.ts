@@ -17,7 +17,7 @@ import type { ProfileOutcome, ProfileRequest } from "../profiler/types.ts";
 import { connectQueue, type QueueAddress } from "./connect.ts";
 import { packProblem } from "./problem-files.ts";
 import { type Device, fieldsOf, GROUP, keys, PROTOCOL_VERSION, parseField, type QueueJob, sha256, WorkerMessage } from "./protocol.ts";
-import { ensureGroup } from "./streams.ts";
+import { atMost, ensureGroup } from "./streams.ts";
 
 export interface RemoteOptions {
   /** A worker silent this long (ms) loses its job to the next attempt. */
@@ -112,16 +112,11 @@ export class RemoteVerifier implements Verifier {
     for (const [jobId, p] of this.pending) {
       this.pending.delete(jobId);
       p.fail(new ToolError("the remote verifier is closed"));
-      await this.redis
-        .multi()
-        .xack(p.stream, GROUP, p.msgId)
-        .xdel(p.stream, p.msgId)
-        .exec()
-        .catch(() => {});
+      if (p.msgId) await atMost(this.redis.multi().xack(p.stream, GROUP, p.msgId).xdel(p.stream, p.msgId).exec(), 2000);
     }
     this.reader.disconnect();
-    await this.loop.catch(() => {});
-    await this.redis.del(this.inbox).catch(() => {});
+    await atMost(this.loop, 3000); // an XREAD in flight when Redis went away never settles after disconnect()
+    await atMost(this.redis.del(this.inbox), 2000); // Redis may be gone: a search still ends
     this.redis.disconnect();
   }
 

@@ -10,3 +10,10 @@ export async function ensureGroup(redis: Redis, stream: string): Promise<void> {
     if (!/BUSYGROUP/.test(String(err))) throw err;
   }
 }
+
+/** Waits for `p` at most `ms`: clean-up writes must not hang a process whose Redis is gone (commands retry for ever). */
+export async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

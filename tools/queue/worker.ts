@@ -19,7 +19,7 @@ import type { ProfileOutcome } from "../profiler/types.ts";
 import { connectQueue, describeRedisError, type QueueAddress } from "./connect.ts";
 import { unpackProblem } from "./problem-files.ts";
 import { type Device, fieldsOf, GROUP, keys, parseField, QueueJob, type WorkerInfo, type WorkerMessage } from "./protocol.ts";
-import { ensureGroup } from "./streams.ts";
+import { atMost, ensureGroup } from "./streams.ts";
 
 export interface WorkerOptions {
   id?: string;
@@ -112,9 +112,10 @@ export class QueueWorker {
     for (const t of this.timers) clearInterval(t);
     for (const r of this.running.values()) r.abort.abort();
     for (const r of this.readers) r.disconnect();
-    await Promise.allSettled(this.loops);
+    // A command in flight when Redis went away never settles after disconnect() (ioredis keeps it for a resend): bounded.
+    await atMost(Promise.allSettled(this.loops), 3000);
     if (!this.opts.pool) await this.pool?.close();
-    await this.redis.del(keys.worker(this.id)).catch(() => {});
+    await atMost(this.redis.del(keys.worker(this.id)), 2000); // gone from the list at once (else its TTL does it)
     this.redis.disconnect();
   }
 
