@@ -11,7 +11,8 @@ import { memoryCommand } from "./memory.ts";
 import { verifyCommand } from "./verify.ts";
 import { doctorCommand } from "./doctor.ts";
 import { configCommand } from "./config.ts";
+import { benchCommand } from "./bench.ts";
 import { workerCommand } from "./worker.ts";
 import { workersCommand } from "./workers.ts";
 
-export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand, workerCommand, workersCommand];
+export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand, benchCommand, workerCommand, workersCommand];
