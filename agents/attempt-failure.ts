@@ -41,7 +41,8 @@ export function classify(err: unknown): AttemptFailure {
       return new AttemptFailure("retry-infra", `HTTP ${status}: ${detail}`, parseRetryAfter(err.headers), status);
     return new AttemptFailure("model", `HTTP ${status} (request rejected): ${detail}`, undefined, status);
   }
-  if (err instanceof SyntaxError) return new AttemptFailure("retry-model", `malformed chunk in stream: ${err.message}`, undefined, undefined, "SyntaxError");
+  if (err instanceof SyntaxError)
+    return new AttemptFailure("retry-model", `malformed chunk in stream: ${err.message}`, undefined, undefined, "SyntaxError");
   // undici reports a socket destroyed mid-body as TypeError("terminated") with a cause.
   return new AttemptFailure("retry-infra", `connection dropped: ${errText(err)}`, undefined, undefined, errClass(err));
 }

@@ -97,7 +97,10 @@ export class EndpointBreaker {
       this.#openedAt = t;
       this.#pauseMs = s.breakerPauseMs;
       this.#nextProbeAt = t + Math.min(this.#pauseMs, s.breakerMaxWaitMs);
-      this.listen("breaker_open", `${this.#consecutive} model calls in a row failed on the endpoint (last: ${reason}); pausing ${Math.round(this.#pauseMs / 1000)}s before a probe`);
+      this.listen(
+        "breaker_open",
+        `${this.#consecutive} model calls in a row failed on the endpoint (last: ${reason}); pausing ${Math.round(this.#pauseMs / 1000)}s before a probe`,
+      );
       return;
     }
     if (!probe) return;

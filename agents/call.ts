@@ -47,12 +47,27 @@ export async function callModel(deps: LlmDeps, role: AgentRole, messages: ChatMe
   }
   const started = performance.now();
   try {
-    const res = await client.chat({ role, messages, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(deps.maxTokens ? { maxTokens: deps.maxTokens } : {}) });
+    const res = await client.chat({
+      role,
+      messages,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(deps.maxTokens ? { maxTokens: deps.maxTokens } : {}),
+    });
     pass?.done("up");
     deps.record({
-      ...base, provider: res.provider, model: res.model, reasoning: res.reasoning, response: res.content,
-      promptTokens: res.usage.promptTokens, completionTokens: res.usage.completionTokens, reasoningTokens: res.usage.reasoningTokens,
-      latencyMs: res.latencyMs, costUsd: res.costUsd, attempts: res.attempts, finishReason: res.finishReason, retries: res.retries,
+      ...base,
+      provider: res.provider,
+      model: res.model,
+      reasoning: res.reasoning,
+      response: res.content,
+      promptTokens: res.usage.promptTokens,
+      completionTokens: res.usage.completionTokens,
+      reasoningTokens: res.usage.reasoningTokens,
+      latencyMs: res.latencyMs,
+      costUsd: res.costUsd,
+      attempts: res.attempts,
+      finishReason: res.finishReason,
+      retries: res.retries,
     });
     return { ok: true, res };
   } catch (err) {
@@ -69,7 +84,13 @@ export async function callModel(deps: LlmDeps, role: AgentRole, messages: ChatMe
     pass?.done(endpoint ? "down" : "up", err.message.slice(0, 200));
     const retries = modelCallOf(err)?.retries ?? [];
     const code = "code" in err && !err.message.includes(String(err.code)) ? `${String(err.code)}: ` : "";
-    deps.record({ ...base, latencyMs: performance.now() - started, error: `${err.name}: ${err.message}`, attempts: Math.max(1, retries.length), retries });
+    deps.record({
+      ...base,
+      latencyMs: performance.now() - started,
+      error: `${err.name}: ${err.message}`,
+      attempts: Math.max(1, retries.length),
+      retries,
+    });
     return { ok: false, error: `${code}${err.message}`, blame: err.blame, endpoint };
   } finally {
     if (reservation && !("refused" in reservation)) reservation.release();

@@ -81,7 +81,13 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
       } catch (err) {
         if (err instanceof AttemptFailure) throw err;
         if (controller.signal.aborted) throw interrupted();
-        throw new AttemptFailure("retry-model", `reply is neither SSE nor JSON (content-type "${type}"): ${errText(err)}`, undefined, undefined, errClass(err));
+        throw new AttemptFailure(
+          "retry-model",
+          `reply is neither SSE nor JSON (content-type "${type}"): ${errText(err)}`,
+          undefined,
+          undefined,
+          errClass(err),
+        );
       }
       return fromCompletion(parsed, req, limits.maxReplyChars);
     }
@@ -113,7 +119,8 @@ export async function attemptChat(client: OpenAI, model: string, req: ChatReques
     emit(req, think.end());
     // The SDK ends iteration quietly when aborted: distinguish that from a clean end.
     if (controller.signal.aborted) throw interrupted();
-    if (out.finishReason === null) throw new AttemptFailure("retry-infra", "stream ended without a finish_reason (truncated reply)", undefined, undefined, "truncated stream");
+    if (out.finishReason === null)
+      throw new AttemptFailure("retry-infra", "stream ended without a finish_reason (truncated reply)", undefined, undefined, "truncated stream");
     return out;
   } catch (err) {
     if (err instanceof AttemptFailure) throw err;

@@ -150,7 +150,10 @@ export class ChatClient implements ModelClient {
         : f.status === 402
           ? "top up the provider account, or point KFORGE_PROVIDER at another endpoint"
           : `check KFORGE_MODEL ("${this.model}") and the base URL (${this.#endpoint.baseUrl}); list models with: curl ${this.#endpoint.baseUrl}/models`;
-    return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, { hint, context: { call: this.context(retries.length, f, retries) } });
+    return new ConfigError(`model endpoint refused the request: ${this.redact(f.reason)}`, {
+      hint,
+      context: { call: this.context(retries.length, f, retries) },
+    });
   }
 
   private modelError(f: AttemptFailure, attempts: number, retries: RetryRecord[]): ModelError {

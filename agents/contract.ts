@@ -4,7 +4,10 @@ import type { LoadedProblem } from "../problems/schema.ts";
 /** The exact interface a candidate module must implement, with this problem's params. */
 export function candidateContract(problem: LoadedProblem): string {
   // a variant's keyword arguments are the tensors its mods capture (problems/inputs-text.ts describes them)
-  const params: [string, unknown][] = [...Object.entries(problem.spec.params), ...(problem.spec.variant?.captured ?? []).map((c): [string, unknown] => [c.name, `captured:${c.dtype}[${c.dims.join(", ")}]`])];
+  const params: [string, unknown][] = [
+    ...Object.entries(problem.spec.params),
+    ...(problem.spec.variant?.captured ?? []).map((c): [string, unknown] => [c.name, `captured:${c.dtype}[${c.dims.join(", ")}]`]),
+  ];
   const paramLines = params.length
     ? params.map(([name, v]) => `  - \`${name}\`: ${describeParam(v)}`).join("\n")
     : "  - (none: the call gets only q, k, v and scale)";

@@ -21,12 +21,22 @@ export function describeVerification(r: VerifyResult): string {
   const lines: string[] = [];
   switch (r.status) {
     case "ok": {
-      lines.push(`CORRECT on every correctness shape. Speedup vs baseline (geomean): ${r.speedup === null ? "not timed" : `${r.speedup.toFixed(3)}x`}, ${r.tflops === null ? "" : `${r.tflops.toFixed(1)} TFLOP/s`}.`);
+      lines.push(
+        `CORRECT on every correctness shape. Speedup vs baseline (geomean): ${r.speedup === null ? "not timed" : `${r.speedup.toFixed(3)}x`}, ${r.tflops === null ? "" : `${r.tflops.toFixed(1)} TFLOP/s`}.`,
+      );
       for (const t of r.timings) {
-        const base = Object.entries(t.baselines).map(([n, b]) => `${n} ${b.ms.toFixed(3)} ms`).join(", ");
-        const sp = Object.entries(t.speedup).map(([n, s]) => `${s.toFixed(2)}x vs ${n}`).join(", ");
-        const missing = Object.entries(t.unavailable ?? {}).map(([n, why]) => `; ${n} not timed: ${why}`).join("");
-        lines.push(`  ${t.case ?? fmtShape(t.shape)}: ${t.ms.toFixed(3)} ms, ${t.tflops.toFixed(1)} TFLOP/s (${base}; ${sp})${t.spread !== undefined ? `, spread ${(t.spread * 100).toFixed(0)}%` : ""}${missing}`);
+        const base = Object.entries(t.baselines)
+          .map(([n, b]) => `${n} ${b.ms.toFixed(3)} ms`)
+          .join(", ");
+        const sp = Object.entries(t.speedup)
+          .map(([n, s]) => `${s.toFixed(2)}x vs ${n}`)
+          .join(", ");
+        const missing = Object.entries(t.unavailable ?? {})
+          .map(([n, why]) => `; ${n} not timed: ${why}`)
+          .join("");
+        lines.push(
+          `  ${t.case ?? fmtShape(t.shape)}: ${t.ms.toFixed(3)} ms, ${t.tflops.toFixed(1)} TFLOP/s (${base}; ${sp})${t.spread !== undefined ? `, spread ${(t.spread * 100).toFixed(0)}%` : ""}${missing}`,
+        );
       }
       const tight = r.checks.reduce((m, c) => Math.max(m, c.maxError !== null && c.allowance > 0 ? c.maxError / c.allowance : 0), 0);
       if (tight > 0.5) lines.push(`  (accuracy margin is thin: worst error is ${(tight * 100).toFixed(0)}% of the allowance)`);
@@ -36,7 +46,10 @@ export function describeVerification(r: VerifyResult): string {
       lines.push(`COMPILE ERROR${r.line !== undefined ? ` at line ${r.line}` : ""}:`, indent(clip(r.message, FEEDBACK_ERROR_CHARS)));
       break;
     case "runtime_error":
-      lines.push(`RUNTIME ERROR${r.kind ? ` (${r.kind})` : ""}${r.shape ? ` on ${fmtShape(r.shape)}` : ""}:`, indent(clip(r.message, FEEDBACK_ERROR_CHARS)));
+      lines.push(
+        `RUNTIME ERROR${r.kind ? ` (${r.kind})` : ""}${r.shape ? ` on ${fmtShape(r.shape)}` : ""}:`,
+        indent(clip(r.message, FEEDBACK_ERROR_CHARS)),
+      );
       break;
     case "wrong_output": {
       lines.push(`WRONG OUTPUT: ${r.message}`);
@@ -58,11 +71,18 @@ export function describeVerification(r: VerifyResult): string {
 export function describeChecks(checks: ShapeCheck[]): string[] {
   const out: string[] = [];
   for (const c of checks.slice(0, 12)) {
-    const err = c.maxError === null ? "non-finite output" : `max error ${c.maxError.toExponential(2)} vs allowance ${c.allowance.toExponential(2)}${c.allowance > 0 ? ` (${(c.maxError / c.allowance).toFixed(1)}x)` : ""}`;
+    const err =
+      c.maxError === null
+        ? "non-finite output"
+        : `max error ${c.maxError.toExponential(2)} vs allowance ${c.allowance.toExponential(2)}${c.allowance > 0 ? ` (${(c.maxError / c.allowance).toFixed(1)}x)` : ""}`;
     const at = c.case ? "at index" : "at [b,h,q,d]=";
-    const where = c.worst ? `; worst ${at}[${c.worst.index.join(",")}] got ${c.worst.got ?? "non-finite"} expected ${c.worst.expected}${c.worst.note ? ` — ${c.worst.note}` : ""}` : "";
+    const where = c.worst
+      ? `; worst ${at}[${c.worst.index.join(",")}] got ${c.worst.got ?? "non-finite"} expected ${c.worst.expected}${c.worst.note ? ` — ${c.worst.note}` : ""}`
+      : "";
     // A KernelBench check names its inputs and distribution (its shape only counts output elements).
-    const rules = c.rules ? ` (KernelBench allclose ${c.rules.kernelbench ? "held" : "failed"}, kforge's error budget ${c.rules.kforge ? "held" : "failed"})` : "";
+    const rules = c.rules
+      ? ` (KernelBench allclose ${c.rules.kernelbench ? "held" : "failed"}, kforge's error budget ${c.rules.kforge ? "held" : "failed"})`
+      : "";
     out.push(`  ${c.passed ? "pass" : "FAIL"} ${c.case ?? fmtShape(c.shape)} seed ${c.seed}: ${err}${where}${rules}`);
   }
   if (checks.length > 12) out.push(`  ... ${checks.length - 12} more checks`);
@@ -71,21 +91,39 @@ export function describeChecks(checks: ShapeCheck[]): string[] {
 
 /** A profile summary in words and numbers. */
 export function describeProfile(p: ProfileSummary): string {
-  const metrics = Object.entries(p.metrics).slice(0, 24).map(([k, v]) => `${k}=${round(v)}`).join(", ");
-  const stalls = p.stalls.slice(0, 6).map((s) => `${s.reason} ${s.pct.toFixed(0)}%`).join(", ");
+  const metrics = Object.entries(p.metrics)
+    .slice(0, 24)
+    .map(([k, v]) => `${k}=${round(v)}`)
+    .join(", ");
+  const stalls = p.stalls
+    .slice(0, 6)
+    .map((s) => `${s.reason} ${s.pct.toFixed(0)}%`)
+    .join(", ");
   const c = p.compile;
   return [
     `Nsight Compute on kernel ${p.kernel}, ${fmtShape(p.shape)}${p.durationUs !== null ? `, ${p.durationUs.toFixed(1)} us` : ""}: ${p.bound.toUpperCase()} bound.`,
     ...p.evidence.map((e) => `  - ${e}`),
     `  metrics: ${metrics}`,
     stalls ? `  warp stalls: ${stalls}` : "",
-    c ? `  compile: registers ${c.registers ?? "?"}, spills ${c.spills ?? "?"}, shared ${c.sharedBytes ?? "?"} B, warps ${c.numWarps ?? "?"}, stages ${c.numStages ?? "?"}` : "",
-  ].filter(Boolean).join("\n");
+    c
+      ? `  compile: registers ${c.registers ?? "?"}, spills ${c.spills ?? "?"}, shared ${c.sharedBytes ?? "?"} B, warps ${c.numWarps ?? "?"}, stages ${c.numStages ?? "?"}`
+      : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 /** The profiler agent's advice. */
 export function describeBottlenecks(b: Bottlenecks): string {
-  return [b.summary, ...b.bottlenecks.map((x) => `  - ${x.issue}${x.evidence ? ` (${x.evidence})` : ""}${x.unverified?.length ? ` [not in the profile: ${x.unverified.join(", ")}]` : ""} → ${x.suggestion}`)].filter(Boolean).join("\n");
+  return [
+    b.summary,
+    ...b.bottlenecks.map(
+      (x) =>
+        `  - ${x.issue}${x.evidence ? ` (${x.evidence})` : ""}${x.unverified?.length ? ` [not in the profile: ${x.unverified.join(", ")}]` : ""} → ${x.suggestion}`,
+    ),
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 /** The critic's verdict. */
@@ -129,7 +167,10 @@ export function describeExemplars(exemplars: Exemplar[], maxKernel = 8000): stri
 }
 
 function indent(s: string): string {
-  return s.split("\n").map((l) => `    ${l}`).join("\n");
+  return s
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n");
 }
 
 function round(v: number): string {

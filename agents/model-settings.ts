@@ -28,13 +28,20 @@ export interface ModelSettings {
 }
 
 const Provider = z.enum(PROVIDERS);
-const RoleOverride = z.strictObject({ provider: Provider.optional(), model: z.string().optional(), baseUrl: z.string().optional(), apiKey: z.string().optional() });
+const RoleOverride = z.strictObject({
+  provider: Provider.optional(),
+  model: z.string().optional(),
+  baseUrl: z.string().optional(),
+  apiKey: z.string().optional(),
+});
 const RoleModels = z.partialRecord(z.enum(["planner", "coder", "critic", "profiler"]), RoleOverride);
 type RoleOverride = z.infer<typeof RoleOverride>;
 
 function provider(env: ModelEnv): ProviderName {
   if (env.invalid) {
-    throw new ConfigError(`environment variable ${env.invalid.variable} is invalid: ${env.invalid.message}`, { hint: `fix or unset ${env.invalid.variable}` });
+    throw new ConfigError(`environment variable ${env.invalid.variable} is invalid: ${env.invalid.message}`, {
+      hint: `fix or unset ${env.invalid.variable}`,
+    });
   }
   if (env.provider === undefined) return env.baseUrl ? "openai-compatible" : env.deepseekApiKey ? "deepseek" : "offline";
   const p = Provider.safeParse(env.provider);
@@ -48,7 +55,8 @@ function provider(env: ModelEnv): ProviderName {
 export function defaultModelSettings(config: Config): ModelSettings {
   const env = config.modelEnv;
   const p = provider(env);
-  if (p === "deepseek") return { provider: p, model: env.model ?? DEEPSEEK_MODEL, baseUrl: env.deepseekBaseUrl ?? DEEPSEEK_BASE_URL, apiKey: env.deepseekApiKey };
+  if (p === "deepseek")
+    return { provider: p, model: env.model ?? DEEPSEEK_MODEL, baseUrl: env.deepseekBaseUrl ?? DEEPSEEK_BASE_URL, apiKey: env.deepseekApiKey };
   if (p === "offline") return { provider: p, model: "offline", baseUrl: undefined, apiKey: undefined };
   return { provider: p, model: env.model ?? "", baseUrl: env.baseUrl, apiKey: env.apiKey };
 }
@@ -61,7 +69,10 @@ export function roleOverrides(config: Config): Partial<Record<AgentRole, RoleOve
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    throw new ConfigError("KFORGE_ROLE_MODELS is not valid JSON", { hint: `example: KFORGE_ROLE_MODELS='{"critic":{"model":"deepseek-chat"}}'`, cause: err });
+    throw new ConfigError("KFORGE_ROLE_MODELS is not valid JSON", {
+      hint: `example: KFORGE_ROLE_MODELS='{"critic":{"model":"deepseek-chat"}}'`,
+      cause: err,
+    });
   }
   const parsed = RoleModels.safeParse(json);
   if (!parsed.success) {
@@ -82,7 +93,12 @@ export function resolveModelSettings(config: Config, role: AgentRole): ModelSett
   const same = p === base.provider;
   const inherit = <K extends "model" | "baseUrl" | "apiKey">(k: K) => over[k] ?? (same ? base[k] : undefined);
   if (p === "deepseek") {
-    return { provider: p, model: inherit("model") || DEEPSEEK_MODEL, baseUrl: inherit("baseUrl") ?? config.modelEnv.deepseekBaseUrl ?? DEEPSEEK_BASE_URL, apiKey: inherit("apiKey") ?? config.modelEnv.deepseekApiKey };
+    return {
+      provider: p,
+      model: inherit("model") || DEEPSEEK_MODEL,
+      baseUrl: inherit("baseUrl") ?? config.modelEnv.deepseekBaseUrl ?? DEEPSEEK_BASE_URL,
+      apiKey: inherit("apiKey") ?? config.modelEnv.deepseekApiKey,
+    };
   }
   if (p === "offline") return { provider: p, model: "offline", baseUrl: undefined, apiKey: undefined };
   return { provider: p, model: inherit("model") ?? "", baseUrl: inherit("baseUrl"), apiKey: inherit("apiKey") };

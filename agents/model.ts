@@ -15,7 +15,14 @@ import { createOfflineAgents } from "./offline-agents.ts";
 import { EndpointBreaker, type BreakerListener } from "./breaker.ts";
 import type { SpendGate } from "./spend-gate.ts";
 
-export { DEEPSEEK_BASE_URL, DEEPSEEK_MODEL, resolveModelSettings, defaultModelSettings, type ModelSettings, type ProviderName } from "./model-settings.ts";
+export {
+  DEEPSEEK_BASE_URL,
+  DEEPSEEK_MODEL,
+  resolveModelSettings,
+  defaultModelSettings,
+  type ModelSettings,
+  type ProviderName,
+} from "./model-settings.ts";
 
 const SETUP_HINT =
   "set DEEPSEEK_API_KEY=sk-... (DeepSeek-R1 via api.deepseek.com), or KFORGE_PROVIDER=openai-compatible " +
@@ -29,19 +36,28 @@ export function resolveEndpoint(config: Config, role: AgentRole): Endpoint {
     throw new ConfigError(`no model provider is configured${where}: provider is "offline", which has no model client`, { hint: SETUP_HINT });
   }
   if (s.provider === "deepseek" && !s.apiKey) {
-    throw new ConfigError(`provider deepseek needs an API key${where}`, { hint: "set DEEPSEEK_API_KEY (create one at https://platform.deepseek.com/api_keys)" });
+    throw new ConfigError(`provider deepseek needs an API key${where}`, {
+      hint: "set DEEPSEEK_API_KEY (create one at https://platform.deepseek.com/api_keys)",
+    });
   }
   if (!s.baseUrl) {
-    throw new ConfigError(`provider openai-compatible needs a base URL${where}`, { hint: "set KFORGE_BASE_URL=http://host:8000/v1 (the server's OpenAI-compatible root)" });
+    throw new ConfigError(`provider openai-compatible needs a base URL${where}`, {
+      hint: "set KFORGE_BASE_URL=http://host:8000/v1 (the server's OpenAI-compatible root)",
+    });
   }
   if (!s.model) {
-    throw new ConfigError(`provider openai-compatible needs a model name${where}`, { hint: `set KFORGE_MODEL to a name the server serves (list them: curl ${s.baseUrl}/models)` });
+    throw new ConfigError(`provider openai-compatible needs a model name${where}`, {
+      hint: `set KFORGE_MODEL to a name the server serves (list them: curl ${s.baseUrl}/models)`,
+    });
   }
   let baseUrl: string;
   try {
     baseUrl = normalizeBaseUrl(s.baseUrl, s.provider);
   } catch (err) {
-    throw new ConfigError(`model base URL "${s.baseUrl}" is not a valid http(s) URL${where}`, { hint: "use e.g. http://127.0.0.1:8000/v1", cause: err });
+    throw new ConfigError(`model base URL "${s.baseUrl}" is not a valid http(s) URL${where}`, {
+      hint: "use e.g. http://127.0.0.1:8000/v1",
+      cause: err,
+    });
   }
   return { provider: s.provider, model: s.model, baseUrl, apiKey: s.apiKey };
 }
@@ -56,7 +72,9 @@ export function usesOfflinePolicy(config: Config): boolean {
   const offline = ROLES.filter((r) => resolveModelSettings(config, r).provider === "offline");
   if (offline.length === ROLES.length) return true;
   if (offline.length > 0) {
-    throw new ConfigError(`roles ${offline.join(", ")} have no model while others do`, { hint: "give every role a model in KFORGE_ROLE_MODELS, or none" });
+    throw new ConfigError(`roles ${offline.join(", ")} have no model while others do`, {
+      hint: "give every role a model in KFORGE_ROLE_MODELS, or none",
+    });
   }
   return false;
 }

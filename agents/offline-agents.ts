@@ -40,11 +40,13 @@ export function createOfflineAgents(config: Config): Agents {
         ...(atRoot && input.exemplars.length
           ? {
               // Only wins that share a feature with this variant: a softcap config says nothing about a causal mask.
-              seeds: input.exemplars.filter((e) => e.shared === undefined || e.shared.length > 0).map((e) => ({
-                winId: e.id,
-                label: `${e.problem}, ${e.speedup.toFixed(2)}x${e.gpu ? ` on ${e.gpu}` : ""}`,
-                source: e.source,
-              })),
+              seeds: input.exemplars
+                .filter((e) => e.shared === undefined || e.shared.length > 0)
+                .map((e) => ({
+                  winId: e.id,
+                  label: `${e.problem}, ${e.speedup.toFixed(2)}x${e.gpu ? ` on ${e.gpu}` : ""}`,
+                  source: e.source,
+                })),
             }
           : {}),
         ...(input.parent.verification ? { parentResult: input.parent.verification } : {}),

@@ -80,7 +80,9 @@ export function extractPythonCode(reply: string, opts: { mustDefine?: string[] }
     const inThoughts = codeBlocks(reasoning).length > 0;
     return fail(
       "no-code",
-      (all.length > 0 ? `the reply has code blocks but none in Python (found: ${all.map((b) => b.lang || "untagged").join(", ")}). ` : "the reply contains no code block. ") +
+      (all.length > 0
+        ? `the reply has code blocks but none in Python (found: ${all.map((b) => b.lang || "untagged").join(", ")}). `
+        : "the reply contains no code block. ") +
         (inThoughts ? "Code appeared only inside your reasoning, not in the answer. " : "") +
         "Answer with the complete module in one ```python fenced block.",
     );
@@ -88,7 +90,10 @@ export function extractPythonCode(reply: string, opts: { mustDefine?: string[] }
   if (must.length > 0) {
     const full = pool.filter((b) => must.every((n) => defines(b.code, n)));
     if (full.length === 0)
-      return fail("no-code", `no Python code block defines ${must.map((n) => `\`${n}\``).join(" and ")}. Answer with the complete module in one \`\`\`python fenced block.`);
+      return fail(
+        "no-code",
+        `no Python code block defines ${must.map((n) => `\`${n}\``).join(" and ")}. Answer with the complete module in one \`\`\`python fenced block.`,
+      );
     pool = full;
   }
   const closed = pool.filter((b) => b.closed);
@@ -174,7 +179,10 @@ export function extractJson<S extends z.ZodType>(reply: string, schema: S): Pars
   }
   if (firstSchemaError !== undefined)
     return fail("schema", `the JSON object does not match the required fields: ${firstSchemaError}. Answer with one corrected JSON object.`);
-  return fail("invalid-json", `the JSON in the reply does not parse (${firstSyntaxError}). Answer with one valid JSON object in a \`\`\`json fenced block.`);
+  return fail(
+    "invalid-json",
+    `the JSON in the reply does not parse (${firstSyntaxError}). Answer with one valid JSON object in a \`\`\`json fenced block.`,
+  );
 }
 
 function fail(kind: ParseFailure["kind"], reason: string): ParseFailure {

@@ -52,7 +52,8 @@ export async function checkEndpoint(e: Endpoint, timeoutMs: number): Promise<Ref
   const headers: Record<string, string> = { accept: "application/json", ...(e.apiKey ? { authorization: `Bearer ${e.apiKey}` } : {}) };
   const models = await request(`${e.baseUrl}/models`, { method: "GET", headers }, timeoutMs);
   if (typeof models === "string") return { kind: "unreachable", text: models };
-  if (models.status === 401 || models.status === 403) return { kind: "key", text: `HTTP ${models.status} on GET /models: the key was rejected (${models.detail})` };
+  if (models.status === 401 || models.status === 403)
+    return { kind: "key", text: `HTTP ${models.status} on GET /models: the key was rejected (${models.detail})` };
   if (models.status === 200 && models.json === null) return { kind: "not_api", text: `GET /models answered ${models.detail}` };
   if (models.status === 200) {
     const ids = listedModels(models.json);
@@ -60,12 +61,17 @@ export async function checkEndpoint(e: Endpoint, timeoutMs: number): Promise<Ref
     // Some gateways list aliases only: a completion settles it.
   }
   const body = JSON.stringify({ model: e.model, messages: [{ role: "user", content: "ping" }], max_tokens: 1, stream: false });
-  const chat = await request(`${e.baseUrl}/chat/completions`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body }, timeoutMs);
+  const chat = await request(
+    `${e.baseUrl}/chat/completions`,
+    { method: "POST", headers: { ...headers, "content-type": "application/json" }, body },
+    timeoutMs,
+  );
   if (typeof chat === "string") return { kind: "unreachable", text: chat };
   if (chat.json === null) return { kind: "not_api", text: `a chat completion answered HTTP ${chat.status} with ${chat.detail}` };
   if (chat.status === 200 && Array.isArray((chat.json as { choices?: unknown }).choices)) return null;
   if (chat.status === 401 || chat.status === 403) return { kind: "key", text: `HTTP ${chat.status}: the key was rejected (${chat.detail})` };
-  if (chat.status === 404 || (chat.status === 400 && /model/i.test(chat.detail))) return { kind: "model", text: `model "${e.model}" not found (HTTP ${chat.status}: ${chat.detail})` };
+  if (chat.status === 404 || (chat.status === 400 && /model/i.test(chat.detail)))
+    return { kind: "model", text: `model "${e.model}" not found (HTTP ${chat.status}: ${chat.detail})` };
   return { kind: "http", text: `a chat completion answered HTTP ${chat.status} (${chat.detail})` };
 }
 
@@ -91,7 +97,8 @@ async function request(url: string, init: RequestInit, timeoutMs: number): Promi
   try {
     json = JSON.parse(text);
   } catch {
-    const kind = /html/i.test(type) || /^\s*<(!doctype|html)/i.test(text) ? "an HTML page" : `a body that is not JSON (content-type "${type || "none"}")`;
+    const kind =
+      /html/i.test(type) || /^\s*<(!doctype|html)/i.test(text) ? "an HTML page" : `a body that is not JSON (content-type "${type || "none"}")`;
     return { status: res.status, json: null, detail: `${kind}, not JSON` };
   }
   const message = (json as { error?: { message?: unknown } | string })?.error;

@@ -44,7 +44,6 @@ export function costOf(model: string, usage: ChatUsage): CallCost {
   const cached = Math.min(usage.cachedPromptTokens ?? 0, usage.promptTokens);
   const missed = usage.promptTokens - cached;
   const usd =
-    (missed * price.inputPerM + cached * (price.cachedInputPerM ?? price.inputPerM) + usage.completionTokens * price.outputPerM) /
-    1_000_000;
+    (missed * price.inputPerM + cached * (price.cachedInputPerM ?? price.inputPerM) + usage.completionTokens * price.outputPerM) / 1_000_000;
   return { usd, note: undefined };
 }

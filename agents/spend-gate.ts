@@ -55,10 +55,16 @@ export class SpendGate {
     const s = this.spent();
     const { maxTokens, maxCostUsd } = this.limits;
     if (maxTokens !== undefined && s.tokens + this.#tokens + tokens > maxTokens) {
-      return this.refuse("budget:tokens", `not started: this call reserves ${tokens} tokens (prompt + max_tokens ${r.maxTokens}); spent ${s.tokens} + in flight ${this.#tokens} of --max-tokens ${maxTokens}`);
+      return this.refuse(
+        "budget:tokens",
+        `not started: this call reserves ${tokens} tokens (prompt + max_tokens ${r.maxTokens}); spent ${s.tokens} + in flight ${this.#tokens} of --max-tokens ${maxTokens}`,
+      );
     }
     if (maxCostUsd !== undefined && s.costUsd + this.#usd + usd > maxCostUsd) {
-      return this.refuse("budget:cost", `not started: this call may cost $${usd.toFixed(4)}; spent $${s.costUsd.toFixed(4)} + in flight $${this.#usd.toFixed(4)} of --max-cost $${maxCostUsd}`);
+      return this.refuse(
+        "budget:cost",
+        `not started: this call may cost $${usd.toFixed(4)}; spent $${s.costUsd.toFixed(4)} + in flight $${this.#usd.toFixed(4)} of --max-cost $${maxCostUsd}`,
+      );
     }
     this.#tokens += tokens;
     this.#usd += usd;
@@ -78,7 +84,8 @@ export class SpendGate {
     if (this.#refusal) return this.#refusal.refused;
     const s = this.spent();
     if (this.limits.maxTokens !== undefined && this.limits.maxTokens - s.tokens < this.callMaxTokens) return "budget:tokens";
-    if (this.limits.maxCostUsd !== undefined && this.#priciest && this.limits.maxCostUsd - s.costUsd < this.callUsd(this.#priciest)) return "budget:cost";
+    if (this.limits.maxCostUsd !== undefined && this.#priciest && this.limits.maxCostUsd - s.costUsd < this.callUsd(this.#priciest))
+      return "budget:cost";
     return null;
   }
 

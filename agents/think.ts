@@ -43,7 +43,13 @@ export function splitThink(text: string): ThinkSplit {
     reasoning.push(text.slice(open + OPEN.length, close));
     pos = close + CLOSE.length;
   }
-  return { content: content.join("").trim(), reasoning: reasoning.map((r) => r.trim()).filter(Boolean).join("\n\n") };
+  return {
+    content: content.join("").trim(),
+    reasoning: reasoning
+      .map((r) => r.trim())
+      .filter(Boolean)
+      .join("\n\n"),
+  };
 }
 
 /** Streaming version for onDelta: routes deltas inside think tags to reasoning, tags split across chunks included. */

@@ -30,9 +30,17 @@ const QUERIES: RetrievalQuery[] = [
   { description: "2-D neighbourhood attention with ALiBi" },
   { description: "exponential decay of attention weights with distance" },
   { description: "causal attention", gpu: H100 },
-  { scoreMod: "def score_mod(score, b, h, q_idx, kv_idx):\n    return 50 * torch.tanh(score / 50)\n", maskMod: "def mask_mod(b, h, q_idx, kv_idx):\n    return abs(q_idx - kv_idx) <= 512\n", gpu: H100 },
+  {
+    scoreMod: "def score_mod(score, b, h, q_idx, kv_idx):\n    return 50 * torch.tanh(score / 50)\n",
+    maskMod: "def mask_mod(b, h, q_idx, kv_idx):\n    return abs(q_idx - kv_idx) <= 512\n",
+    gpu: H100,
+  },
   { maskMod: "def m(b, h, q, kv):\n    return (doc[q] == doc[kv]) & (q - kv < 2048) & (q >= kv)\n" },
-  { scoreMod: "def s(score, b, h, q, kv):\n    return score + slopes[h] * (kv - q)\n", maskMod: "def m(b, h, q, kv):\n    return (kv < 256) | (q >= kv)\n", gpu: "NVIDIA A100-SXM4-80GB" },
+  {
+    scoreMod: "def s(score, b, h, q, kv):\n    return score + slopes[h] * (kv - q)\n",
+    maskMod: "def m(b, h, q, kv):\n    return (kv < 256) | (q >= kv)\n",
+    gpu: "NVIDIA A100-SXM4-80GB",
+  },
   { problem: "softcap_causal", description: "causal attention with tanh soft-capping", tags: ["softcap", "causal"], gpu: H100 },
 ];
 
@@ -43,7 +51,14 @@ function percentile(sorted: number[], p: number): number {
 function stats(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
   const r = (x: number) => Number(x.toFixed(3));
-  return { n: s.length, p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), mean: r(s.reduce((a, b) => a + b, 0) / s.length), max: r(s[s.length - 1]!) };
+  return {
+    n: s.length,
+    p50: r(percentile(s, 50)),
+    p95: r(percentile(s, 95)),
+    p99: r(percentile(s, 99)),
+    mean: r(s.reduce((a, b) => a + b, 0) / s.length),
+    max: r(s[s.length - 1]!),
+  };
 }
 
 function cpuModel(): string {
@@ -55,7 +70,11 @@ function cpuModel(): string {
 }
 
 const { values } = parseArgs({
-  options: { wins: { type: "string", default: "10000" }, iterations: { type: "string", default: "2000" }, out: { type: "string", default: "bench/results" } },
+  options: {
+    wins: { type: "string", default: "10000" },
+    iterations: { type: "string", default: "2000" },
+    out: { type: "string", default: "bench/results" },
+  },
 });
 const loadAtStart = loadavg()[0]!;
 const nWins = Number(values.wins);
@@ -67,9 +86,12 @@ const db = openDatabase(path);
 const store = new WinsStore(db).setup();
 const wins = syntheticWins(nWins, 1);
 let t0 = performance.now();
-for (let i = 0; i < wins.length; i += 500) db.transaction(() => wins.slice(i, i + 500).forEach((w) => {
-    store.remember(w);
-  }))();
+for (let i = 0; i < wins.length; i += 500)
+  db.transaction(() =>
+    wins.slice(i, i + 500).forEach((w) => {
+      store.remember(w);
+    }),
+  )();
 const insertMs = performance.now() - t0;
 db.pragma("wal_checkpoint(TRUNCATE)");
 db.exec("ANALYZE");
@@ -114,8 +136,13 @@ const result = {
   date: new Date().toISOString(),
   command: `npx tsx bench/memory-retrieval.ts --wins ${nWins} --iterations ${iterations}`,
   machine: {
-    cpu: cpuModel(), cores: cpus().length, memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)), loadAverage1m: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
-    node: process.version, sqlite, platform: `${process.platform} ${process.arch}`,
+    cpu: cpuModel(),
+    cores: cpus().length,
+    memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    loadAverage1m: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
+    node: process.version,
+    sqlite,
+    platform: `${process.platform} ${process.arch}`,
   },
   setup: { wins: nWins, queries: QUERIES.length, k: 5, insertMs: Math.round(insertMs), winsPerSecond: Math.round(nWins / (insertMs / 1000)) },
   retrieveMs: retrieve,
@@ -157,4 +184,6 @@ writeFileSync(
     "",
   ].join("\n"),
 );
-process.stdout.write(`${JSON.stringify({ retrieveMs: retrieve, cpuMsPerQuery, seedExemplarsMs: result.seedExemplarsMs, coldFirstQueryMs: result.coldFirstQueryMs, target: result.target })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ retrieveMs: retrieve, cpuMsPerQuery, seedExemplarsMs: result.seedExemplarsMs, coldFirstQueryMs: result.coldFirstQueryMs, target: result.target })}\n`,
+);

@@ -26,11 +26,19 @@ const NODES = arg("--nodes", 1000);
 const BRANCHING = arg("--branching", 4);
 const FATES = ["ok 1.10", "ok 1.30", "compile_error", "ok 0.90", "wrong_output 1.5", "ok 1.55", "rejected", "ok 1.20", "runtime_error", "ok 1.40"];
 /** Windows (in nodes) the per-node cost is averaged over: [from, to]. The first expansion (module loading, JIT warm-up, first connections) is reported apart. */
-const WINDOWS: [number, number][] = [[BRANCHING, 12], [80, 100], [NODES - 20, NODES]];
+const WINDOWS: [number, number][] = [
+  [BRANCHING, 12],
+  [80, 100],
+  [NODES - 20, NODES],
+];
 // (windows start after the first expansion, whose cost is reported as firstExpansionMs)
 
 async function startModelServer(): Promise<{ baseUrl: string; stop(): void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/search/kernel-model-server.ts", "--fates", FATES.join(","), "--chunk-chars", "1000000"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "test/search/kernel-model-server.ts", "--fates", FATES.join(","), "--chunk-chars", "1000000"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const m = /listening on (\S+)/.exec(line);
@@ -106,8 +114,15 @@ const result = {
   benchmark: "orchestration-overhead",
   date: new Date().toISOString(),
   command: `npx tsx bench/orchestration-overhead.ts --nodes ${NODES} --branching ${BRANCHING}`,
-  machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtEnd: (await import("node:os")).loadavg().map((x) => round(x)) },
-  setup: "scripted OpenAI-compatible server in a child process (one SSE chunk per reply), real LLM agents, LangGraph + SqliteSaver (durability sync) and the trace store in one SQLite file (WAL), instant verifier",
+  machine: {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadavgAtEnd: (await import("node:os")).loadavg().map((x) => round(x)),
+  },
+  setup:
+    "scripted OpenAI-compatible server in a child process (one SSE chunk per reply), real LLM agents, LangGraph + SqliteSaver (durability sync) and the trace store in one SQLite file (WAL), instant verifier",
   coldProcess: { firstExpansionMs: cold.firstExpansionMs, nodes5to12: cold.windows[0]! },
   nodes: summary.nodes,
   iterations: Math.ceil(summary.nodes / BRANCHING),

@@ -30,7 +30,8 @@ export function listBenchmarks(benchDir: string): Benchmark[] {
 
 function describe(benchDir: string, name: string): Benchmark {
   const readme = join(benchDir, name, "README.md");
-  if (!existsSync(readme)) return { name, title: "", command: null, needs: null, problem: `bench/${name}/README.md is missing: add one with a line Command: \`...\`` };
+  if (!existsSync(readme))
+    return { name, title: "", command: null, needs: null, problem: `bench/${name}/README.md is missing: add one with a line Command: \`...\`` };
   const text = readFileSync(readme, "utf8");
   const command = /^Command:\s*`([^`]+)`\s*$/m.exec(text)?.[1]?.trim() ?? null;
   return {

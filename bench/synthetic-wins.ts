@@ -24,10 +24,14 @@ export type Rng = () => number;
 /** A small seeded generator (mulberry32), so every run builds the same memory. */
 export const rng: (seed: number) => Rng = seededRandom;
 
-
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const sig = (r: Rng, score: boolean) => {
-  const [q, kv] = pick(r, [["q_idx", "kv_idx"], ["q_idx", "kv_idx"], ["q", "kv"], ["qi", "ki"]] as const);
+  const [q, kv] = pick(r, [
+    ["q_idx", "kv_idx"],
+    ["q_idx", "kv_idx"],
+    ["q", "kv"],
+    ["qi", "ki"],
+  ] as const);
   return { q, kv, head: score ? `(score, b, h, ${q}, ${kv})` : `(b, h, ${q}, ${kv})` };
 };
 
@@ -68,24 +72,150 @@ const COMMON_IDEAS = [
 
 /** The families of the problem suite and a few combinations (the tests leave combinations out on purpose). */
 export const FAMILIES: Family[] = [
-  { problem: "full", description: "plain attention, no mask", tags: ["full"], baseSpeedup: 1.05, ideas: ["persistent kernel over (batch, head, q-block) tiles"] },
-  { problem: "causal", description: "causal attention", tags: ["causal"], maskMod: CAUSAL, baseSpeedup: 1.2, ideas: ["skip kv blocks above the diagonal; mask only the diagonal block"] },
-  { problem: "softcap", description: "tanh logit soft-capping, cap 30", tags: ["softcap"], scoreMod: SOFTCAP, params: (r) => ({ cap: pick(r, [30, 50]) }), baseSpeedup: 1.9, ideas: ["compute tanh as 2*sigmoid(2x)-1 in fp32 on the scaled scores", "fold 1/cap into the qk scale so only one multiply remains"] },
-  { problem: "softcap_causal", description: "causal attention with tanh soft-capping", tags: ["softcap", "causal"], scoreMod: SOFTCAP, maskMod: CAUSAL, params: () => ({ cap: 30 }), baseSpeedup: 1.8, ideas: ["apply tanh before the causal mask on the diagonal block only"] },
-  { problem: "relpos", description: "relative position bias score + (q - kv)", tags: ["relpos"], scoreMod: (r) => { const s = sig(r, true); return `def score_mod${s.head}:\n    return score + (${s.q} - ${s.kv})\n`; }, baseSpeedup: 1.1, ideas: ["add the q-kv offset from tl.arange vectors, no bias tensor in memory"] },
-  { problem: "alibi", description: "ALiBi bias, per-head slopes", tags: ["alibi"], scoreMod: ALIBI, params: () => ({ slopes: "alibi" }), baseSpeedup: 1.15, ideas: ["load the head's slope once per program; bias = slope * (kv - q) from index vectors"] },
-  { problem: "alibi_causal", description: "causal ALiBi", tags: ["alibi", "causal"], scoreMod: ALIBI, maskMod: CAUSAL, params: () => ({ slopes: "alibi" }), baseSpeedup: 1.2, ideas: ["skip blocks above the diagonal; ALiBi slope pre-multiplied by log2(e)"] },
-  { problem: "sliding_window", description: "causal sliding window of 1024 tokens", tags: ["windowed", "causal"], maskMod: WINDOW, params: (r) => ({ window: pick(r, [512, 1024, 2048]) }), baseSpeedup: 1.5, ideas: ["iterate only over kv blocks intersecting [q - window, q]", "mask only the two edge blocks of the band"] },
-  { problem: "prefix_lm", description: "prefix LM: bidirectional prefix then causal", tags: ["prefix", "causal"], maskMod: (r) => { const s = sig(r, false); return `def mask_mod${s.head}:\n    return (${s.kv} < prefix) | (${s.q} >= ${s.kv})\n`; }, params: () => ({ prefix: 1024 }), baseSpeedup: 1.3, ideas: ["two loops: full prefix blocks, then causal blocks up to the diagonal"] },
-  { problem: "document", description: "causal attention within packed documents", tags: ["document", "causal"], maskMod: DOC, params: () => ({ doc_ids: "random_docs(8)" }), baseSpeedup: 1.6, ideas: ["precompute per-q-block kv ranges from document boundaries", "skip kv blocks of other documents entirely"] },
-  { problem: "gqa", description: "grouped-query attention, Hkv = Hq/4", tags: ["gqa", "full"], gqa: true, baseSpeedup: 1.1, ideas: ["map query head h to kv head h // (Hq // Hkv); process the group's query heads in one program to share K/V loads"] },
-  { problem: "natten_2d", description: "2-D neighbourhood attention on a 64x64 grid", tags: ["2d"], maskMod: (r) => { const s = sig(r, false); return `def mask_mod${s.head}:\n    qx, qy = ${s.q} // W, ${s.q} % W\n    kx, ky = ${s.kv} // W, ${s.kv} % W\n    return (abs(qx - kx) <= K) & (abs(qy - ky) <= K)\n`; }, baseSpeedup: 1.4, ideas: ["tile queries as 2-D patches so the kv neighbourhood is a few contiguous row segments"] },
+  {
+    problem: "full",
+    description: "plain attention, no mask",
+    tags: ["full"],
+    baseSpeedup: 1.05,
+    ideas: ["persistent kernel over (batch, head, q-block) tiles"],
+  },
+  {
+    problem: "causal",
+    description: "causal attention",
+    tags: ["causal"],
+    maskMod: CAUSAL,
+    baseSpeedup: 1.2,
+    ideas: ["skip kv blocks above the diagonal; mask only the diagonal block"],
+  },
+  {
+    problem: "softcap",
+    description: "tanh logit soft-capping, cap 30",
+    tags: ["softcap"],
+    scoreMod: SOFTCAP,
+    params: (r) => ({ cap: pick(r, [30, 50]) }),
+    baseSpeedup: 1.9,
+    ideas: ["compute tanh as 2*sigmoid(2x)-1 in fp32 on the scaled scores", "fold 1/cap into the qk scale so only one multiply remains"],
+  },
+  {
+    problem: "softcap_causal",
+    description: "causal attention with tanh soft-capping",
+    tags: ["softcap", "causal"],
+    scoreMod: SOFTCAP,
+    maskMod: CAUSAL,
+    params: () => ({ cap: 30 }),
+    baseSpeedup: 1.8,
+    ideas: ["apply tanh before the causal mask on the diagonal block only"],
+  },
+  {
+    problem: "relpos",
+    description: "relative position bias score + (q - kv)",
+    tags: ["relpos"],
+    scoreMod: (r) => {
+      const s = sig(r, true);
+      return `def score_mod${s.head}:\n    return score + (${s.q} - ${s.kv})\n`;
+    },
+    baseSpeedup: 1.1,
+    ideas: ["add the q-kv offset from tl.arange vectors, no bias tensor in memory"],
+  },
+  {
+    problem: "alibi",
+    description: "ALiBi bias, per-head slopes",
+    tags: ["alibi"],
+    scoreMod: ALIBI,
+    params: () => ({ slopes: "alibi" }),
+    baseSpeedup: 1.15,
+    ideas: ["load the head's slope once per program; bias = slope * (kv - q) from index vectors"],
+  },
+  {
+    problem: "alibi_causal",
+    description: "causal ALiBi",
+    tags: ["alibi", "causal"],
+    scoreMod: ALIBI,
+    maskMod: CAUSAL,
+    params: () => ({ slopes: "alibi" }),
+    baseSpeedup: 1.2,
+    ideas: ["skip blocks above the diagonal; ALiBi slope pre-multiplied by log2(e)"],
+  },
+  {
+    problem: "sliding_window",
+    description: "causal sliding window of 1024 tokens",
+    tags: ["windowed", "causal"],
+    maskMod: WINDOW,
+    params: (r) => ({ window: pick(r, [512, 1024, 2048]) }),
+    baseSpeedup: 1.5,
+    ideas: ["iterate only over kv blocks intersecting [q - window, q]", "mask only the two edge blocks of the band"],
+  },
+  {
+    problem: "prefix_lm",
+    description: "prefix LM: bidirectional prefix then causal",
+    tags: ["prefix", "causal"],
+    maskMod: (r) => {
+      const s = sig(r, false);
+      return `def mask_mod${s.head}:\n    return (${s.kv} < prefix) | (${s.q} >= ${s.kv})\n`;
+    },
+    params: () => ({ prefix: 1024 }),
+    baseSpeedup: 1.3,
+    ideas: ["two loops: full prefix blocks, then causal blocks up to the diagonal"],
+  },
+  {
+    problem: "document",
+    description: "causal attention within packed documents",
+    tags: ["document", "causal"],
+    maskMod: DOC,
+    params: () => ({ doc_ids: "random_docs(8)" }),
+    baseSpeedup: 1.6,
+    ideas: ["precompute per-q-block kv ranges from document boundaries", "skip kv blocks of other documents entirely"],
+  },
+  {
+    problem: "gqa",
+    description: "grouped-query attention, Hkv = Hq/4",
+    tags: ["gqa", "full"],
+    gqa: true,
+    baseSpeedup: 1.1,
+    ideas: ["map query head h to kv head h // (Hq // Hkv); process the group's query heads in one program to share K/V loads"],
+  },
+  {
+    problem: "natten_2d",
+    description: "2-D neighbourhood attention on a 64x64 grid",
+    tags: ["2d"],
+    maskMod: (r) => {
+      const s = sig(r, false);
+      return `def mask_mod${s.head}:\n    qx, qy = ${s.q} // W, ${s.q} % W\n    kx, ky = ${s.kv} // W, ${s.kv} % W\n    return (abs(qx - kx) <= K) & (abs(qy - ky) <= K)\n`;
+    },
+    baseSpeedup: 1.4,
+    ideas: ["tile queries as 2-D patches so the kv neighbourhood is a few contiguous row segments"],
+  },
   // Combinations: present in the benchmark's memory, absent from the retrieval-quality tests.
-  { problem: "softcap_window", description: "soft-capped sliding window", tags: ["softcap", "windowed", "causal"], scoreMod: SOFTCAP, maskMod: WINDOW, params: () => ({ cap: 30, window: 1024 }), baseSpeedup: 1.7, ideas: ["band iteration plus tanh in fp32"] },
-  { problem: "alibi_document", description: "ALiBi within packed documents", tags: ["alibi", "document", "causal"], scoreMod: ALIBI, maskMod: DOC, params: () => ({ slopes: "alibi", doc_ids: "random_docs(4)" }), baseSpeedup: 1.5, ideas: ["document kv ranges plus per-head slope"] },
+  {
+    problem: "softcap_window",
+    description: "soft-capped sliding window",
+    tags: ["softcap", "windowed", "causal"],
+    scoreMod: SOFTCAP,
+    maskMod: WINDOW,
+    params: () => ({ cap: 30, window: 1024 }),
+    baseSpeedup: 1.7,
+    ideas: ["band iteration plus tanh in fp32"],
+  },
+  {
+    problem: "alibi_document",
+    description: "ALiBi within packed documents",
+    tags: ["alibi", "document", "causal"],
+    scoreMod: ALIBI,
+    maskMod: DOC,
+    params: () => ({ slopes: "alibi", doc_ids: "random_docs(4)" }),
+    baseSpeedup: 1.5,
+    ideas: ["document kv ranges plus per-head slope"],
+  },
 ];
 
-export const GPUS = ["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3", "NVIDIA H200", "NVIDIA A100-SXM4-80GB", "NVIDIA H100 NVL"];
+export const GPUS = [
+  "NVIDIA H100 80GB HBM3",
+  "NVIDIA H100 80GB HBM3",
+  "NVIDIA H100 80GB HBM3",
+  "NVIDIA H200",
+  "NVIDIA A100-SXM4-80GB",
+  "NVIDIA H100 NVL",
+];
 
 /** One synthetic win of a family; `serial` makes its kernel unique. */
 export function familyWin(f: Family, r: Rng, serial: number, over: Partial<WinInput> = {}): WinInput {
@@ -93,7 +223,10 @@ export function familyWin(f: Family, r: Rng, serial: number, over: Partial<WinIn
   const blockN = pick(r, [32, 64, 128]);
   const speedup = Math.max(1.01, f.baseSpeedup * Math.exp((r() - 0.5) * 0.6));
   const H = pick(r, [16, 32]);
-  const shapes = [{ B: 4, H, S: 4096, D: 128 }, { B: 2, H: 32, S: 8192, D: 64 }].map((s) => (f.gqa ? { ...s, Hkv: s.H / 4 } : s));
+  const shapes = [
+    { B: 4, H, S: 4096, D: 128 },
+    { B: 2, H: 32, S: 8192, D: 64 },
+  ].map((s) => (f.gqa ? { ...s, Hkv: s.H / 4 } : s));
   return {
     problem: f.problem,
     description: f.description,

@@ -51,7 +51,13 @@ type Stats = { n: number; median: number; p90: number; min: number; max: number 
 function stats(xs: number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
   const r = (x: number) => Number(x.toFixed(1));
-  return { n: s.length, median: r(s[Math.floor(s.length / 2)]!), p90: r(s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)]!), min: r(s[0]!), max: r(s[s.length - 1]!) };
+  return {
+    n: s.length,
+    median: r(s[Math.floor(s.length / 2)]!),
+    p90: r(s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)]!),
+    min: r(s[0]!),
+    max: r(s[s.length - 1]!),
+  };
 }
 
 function cpuModel(): string {
@@ -84,7 +90,9 @@ async function main(): Promise<void> {
           if (r.url().includes("/tree")) payloadBytes = (await r.body()).length;
         });
         await page.goto(`${server.url}#/run/${built.runId}${variant === "expandAll" ? "?expand=all" : ""}`);
-        await page.waitForFunction(() => (window as unknown as { __kforgeRendered?: number }).__kforgeRendered !== undefined, null, { timeout: 30_000 });
+        await page.waitForFunction(() => (window as unknown as { __kforgeRendered?: number }).__kforgeRendered !== undefined, null, {
+          timeout: 30_000,
+        });
         const ms = await page.evaluate(() => (window as unknown as { __kforgeRendered: number }).__kforgeRendered);
         const count = await page.locator("#tree-count").textContent();
         if (variant === "collapsed") shown = Number(count?.split(" ")[0]?.replace(",", ""));
@@ -112,10 +120,28 @@ async function main(): Promise<void> {
   const frameLabelled = stats(results["frameLabelled"]!);
   const met = collapsed.median < TARGET_MS && expandAll.median < TARGET_MS;
   const chromiumVersion = execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  const machine = { cpu: cpuModel(), cores: cpus().length, memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)), loadAverage1m: { start: Number(load0.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) }, node: process.version, chromium: chromiumVersion, platform: `${process.platform} ${process.arch}` };
+  const machine = {
+    cpu: cpuModel(),
+    cores: cpus().length,
+    memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    loadAverage1m: { start: Number(load0.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
+    node: process.version,
+    chromium: chromiumVersion,
+    platform: `${process.platform} ${process.arch}`,
+  };
   const command = `npx tsx bench/ui-render.ts --runs ${runs}`;
   const date = new Date().toISOString();
-  const report = { benchmark: "ui-render", date, command, machine, targetMs: TARGET_MS, met, tree: { nodes: NODES, shownWhenCollapsed: shown, payloadBytes }, navigationToTreeDrawnMs: { collapsed, expandAll }, frameIntervalMsAll1000: { overview: frameOverview, labelled: frameLabelled } };
+  const report = {
+    benchmark: "ui-render",
+    date,
+    command,
+    machine,
+    targetMs: TARGET_MS,
+    met,
+    tree: { nodes: NODES, shownWhenCollapsed: shown, payloadBytes },
+    navigationToTreeDrawnMs: { collapsed, expandAll },
+    frameIntervalMsAll1000: { overview: frameOverview, labelled: frameLabelled },
+  };
   const out = resolve(values.out!);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "ui-render.json"), `${JSON.stringify(report, null, 2)}\n`);
@@ -144,7 +170,9 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
-  process.stdout.write(`ui-render: as opened median ${collapsed.median} ms, expand=all median ${expandAll.median} ms, frame interval median ${frameOverview.median} / ${frameLabelled.median} ms (target ${TARGET_MS} ms: ${met ? "met" : "NOT met"})\n`);
+  process.stdout.write(
+    `ui-render: as opened median ${collapsed.median} ms, expand=all median ${expandAll.median} ms, frame interval median ${frameOverview.median} / ${frameLabelled.median} ms (target ${TARGET_MS} ms: ${met ? "met" : "NOT met"})\n`,
+  );
   if (!met) process.exitCode = 1;
 }
 

@@ -44,7 +44,11 @@ export function emit(ctx: CommandContext, value: unknown, human: () => string, o
 }
 
 /** `--db PATH`: the kforge database a reading command opens (trace, export, ui, runs). */
-export const DB_OPTION: OptionSpec = { type: "string", valueName: "PATH", description: "the kforge database (default: $KFORGE_DB or ~/.kforge/kforge.sqlite)" };
+export const DB_OPTION: OptionSpec = {
+  type: "string",
+  valueName: "PATH",
+  description: "the kforge database (default: $KFORGE_DB or ~/.kforge/kforge.sqlite)",
+};
 
 /** The database a reading command opens: `--db` when given, else the configured one. */
 export function dbPathOf(args: ParsedArgs, ctx: CommandContext): string {

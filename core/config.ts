@@ -86,9 +86,15 @@ const EnvSchema = z.object({
     description: "Redis job queue of remote GPU workers, `redis://[:PASSWORD@]HOST:PORT` (`rediss://` for TLS); `search`/`resume` verify through it",
     default: "none (local lanes only)",
   }),
-  KFORGE_QUEUE_TLS_CA: meta(optionalString(), { description: "CA file that signed the Redis server's certificate (`rediss://`)", default: "the system's CAs" }),
+  KFORGE_QUEUE_TLS_CA: meta(optionalString(), {
+    description: "CA file that signed the Redis server's certificate (`rediss://`)",
+    default: "the system's CAs",
+  }),
   KFORGE_QUEUE_LEASE_S: meta(positive(60), { description: "a worker silent this long loses its jobs, which run again elsewhere (s)", default: "60" }),
-  KFORGE_QUEUE_LOCAL: meta(optionalString(), { description: "`0`: with a queue, verify only on remote workers, not on this machine's lanes", default: "1" }),
+  KFORGE_QUEUE_LOCAL: meta(optionalString(), {
+    description: "`0`: with a queue, verify only on remote workers, not on this machine's lanes",
+    default: "1",
+  }),
 });
 
 /** Limits of model calls: checked apart, so a bad one fails only commands that call a model. */

@@ -22,7 +22,9 @@ export function secretForms(value: string): string[] {
   const bytes = Buffer.from(value, "utf8");
   const forms = new Set([value]);
   for (let pad = 0; pad < 3; pad++) {
-    const b64 = Buffer.concat([Buffer.alloc(pad), bytes]).toString("base64").replace(/=+$/, "");
+    const b64 = Buffer.concat([Buffer.alloc(pad), bytes])
+      .toString("base64")
+      .replace(/=+$/, "");
     // Characters that also depend on bytes outside the value (the leading group, a partial last group) are cut off.
     const start = pad === 0 ? 0 : 4;
     const total = pad + bytes.length;

@@ -46,7 +46,8 @@ function roleKeys(json: string | undefined): Secret[] {
       }
     }
   } catch {
-    for (const m of json.matchAll(/"apiKey"\s*:\s*"([^"]+)"/g)) if (m[1]!.length >= MIN_KNOWN_SECRET) out.push({ name: "KFORGE_ROLE_MODELS.apiKey", value: m[1]! });
+    for (const m of json.matchAll(/"apiKey"\s*:\s*"([^"]+)"/g))
+      if (m[1]!.length >= MIN_KNOWN_SECRET) out.push({ name: "KFORGE_ROLE_MODELS.apiKey", value: m[1]! });
   }
   return out;
 }

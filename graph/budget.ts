@@ -86,5 +86,7 @@ export function describeLimits(l: BudgetLimits): string {
     l.maxTokens !== undefined ? `${l.maxTokens} tokens` : "",
     l.maxCostUsd !== undefined ? `$${l.maxCostUsd}` : "",
     l.targetSpeedup !== undefined ? `target ${l.targetSpeedup}x` : "",
-  ].filter(Boolean).join(", ");
+  ]
+    .filter(Boolean)
+    .join(", ");
 }

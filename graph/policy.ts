@@ -79,7 +79,10 @@ export function chooseNodes(nodes: PolicyNode[], opts: PolicyOptions, count: num
     expansions.set(n.parentId, s);
   }
   const total = [...expansions.values()].reduce((a, s) => a + s.size, 0);
-  const best = nodes.reduce<number | null>((m, n) => (n.status === "ok" && n.speedup !== null && (m === null || n.speedup > m) ? n.speedup : m), null);
+  const best = nodes.reduce<number | null>(
+    (m, n) => (n.status === "ok" && n.speedup !== null && (m === null || n.speedup > m) ? n.speedup : m),
+    null,
+  );
   const anyCorrect = nodes.some((n) => n.status === "ok");
   const quality = (n: PolicyNode): number => (n.status === "ok" ? (n.speedup !== null && best ? n.speedup / best : 0.5) : 0.5);
 
@@ -120,7 +123,12 @@ function nodeValue(
 /** How many failed nodes in a row end at `n` (n included). */
 function failedChain(n: PolicyNode, byId: Map<string, PolicyNode>): number {
   let count = 0;
-  for (let cur: PolicyNode | undefined = n; cur && cur.status !== "ok" && cur.status !== "root"; cur = cur.parentId ? byId.get(cur.parentId) : undefined) count++;
+  for (
+    let cur: PolicyNode | undefined = n;
+    cur && cur.status !== "ok" && cur.status !== "root";
+    cur = cur.parentId ? byId.get(cur.parentId) : undefined
+  )
+    count++;
   return count;
 }
 

@@ -81,16 +81,30 @@ export function newRunId(now = new Date()): string {
 }
 
 /** Records a new run and its root node. `config` is whatever a resume needs to rebuild the setup. */
-export function createRun(store: TraceStore, r: { runId: string; problem: string; limits: BudgetLimits; options: SearchOptions; config: Record<string, unknown> }): void {
+export function createRun(
+  store: TraceStore,
+  r: { runId: string; problem: string; limits: BudgetLimits; options: SearchOptions; config: Record<string, unknown> },
+): void {
   store.atomically(() => {
     store.createRun({ id: r.runId, problem: r.problem, config: { ...r.config, options: r.options }, budget: r.limits });
-    store.upsertNode({ id: `${r.runId}.0`, runId: r.runId, parentId: null, label: "root", depth: 0, iteration: 0, title: r.problem, status: "root", origin: "root" });
+    store.upsertNode({
+      id: `${r.runId}.0`,
+      runId: r.runId,
+      parentId: null,
+      label: "root",
+      depth: 0,
+      iteration: 0,
+      title: r.problem,
+      status: "root",
+      origin: "root",
+    });
   });
 }
 
 /** Refuses to drive a run another live process is driving. */
 export function assertResumable(run: RunRow): void {
-  if (run.status === "done") throw new UserError(`run ${run.id} is already done (${run.stopReason ?? "finished"})`, { hint: "start a new one with `kforge search`" });
+  if (run.status === "done")
+    throw new UserError(`run ${run.id} is already done (${run.stopReason ?? "finished"})`, { hint: "start a new one with `kforge search`" });
   if (run.status === "running" && run.pid !== null && run.pid !== process.pid && processAlive(run.pid)) {
     throw new UserError(`run ${run.id} is being driven by process ${run.pid}`, { hint: "stop that process first (Ctrl-C), then resume" });
   }
@@ -115,7 +129,13 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   await refuseOldCheckpoint(checkpointer, runId);
   const resumed = run.pid !== process.pid;
   store.setRunStatus(runId, "running");
-  if (resumed) store.recordEvent(runId, null, "resume", `resumed after ${Math.round(run.activeMs / 1000)}s of search (was ${run.status}${run.status === "running" ? ": its process died" : ""})`);
+  if (resumed)
+    store.recordEvent(
+      runId,
+      null,
+      "resume",
+      `resumed after ${Math.round(run.activeMs / 1000)}s of search (was ${run.status}${run.status === "running" ? ": its process died" : ""})`,
+    );
 
   const sessionStart = Date.now();
   const elapsedMs = () => run.activeMs + (Date.now() - sessionStart);
@@ -137,10 +157,13 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   if (setup.endpointDown?.aborted) onEndpointDown();
   setup.endpointDown?.addEventListener("abort", onEndpointDown, { once: true });
   // Work in flight at the deadline gets a grace period, then is cut (an R1 call can take many minutes).
-  const deadline = setTimeout(() => {
-    cause ??= "deadline";
-    controller.abort(new Error("wall-time budget spent"));
-  }, Math.max(0, setup.limits.wallMs + wallGraceMs(setup.limits) - run.activeMs));
+  const deadline = setTimeout(
+    () => {
+      cause ??= "deadline";
+      controller.abort(new Error("wall-time budget spent"));
+    },
+    Math.max(0, setup.limits.wallMs + wallGraceMs(setup.limits) - run.activeMs),
+  );
   const heartbeat = setInterval(() => store.heartbeat(runId, elapsedMs()), HEARTBEAT_MS);
   deadline.unref();
   heartbeat.unref();
@@ -149,7 +172,11 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   const lanes = setup.verifier instanceof LanesMeter ? setup.verifier : new LanesMeter(setup.verifier, setup.lanes ?? 1);
   const expansions = new ExpansionRunner(expansionGraphBuilder.compile({ checkpointer }), checkpointer, lanes, () => deps);
   const deps: GraphDeps = { ...setup, verifier: lanes, lanes, expansions, runId, elapsedMs, signal: controller.signal };
-  const pipelineStatus = () => ({ lanes: lanes.stats(), expansions: expansions.running(), target: inflightTarget(setup.options.inflight, expansions.measures()) });
+  const pipelineStatus = () => ({
+    lanes: lanes.stats(),
+    expansions: expansions.running(),
+    target: inflightTarget(setup.options.inflight, expansions.measures()),
+  });
   setup.progress.pipeline?.(pipelineStatus);
   const laneMsBefore = lanes.busyLaneMs();
   const thread = { configurable: { thread_id: runId } };
@@ -244,8 +271,18 @@ export function summarizeRun(store: TraceStore, runId: string): SearchSummary {
   const r = store.getRun(runId);
   if (!r) throw new UserError(`no run ${runId}`);
   return {
-    runId, problem: r.problem, status: r.status, stopReason: r.stopReason, error: r.error, bestNode: r.bestNode,
-    bestLabel: r.bestNode ? (store.getNode(r.bestNode)?.label ?? null) : null, bestSpeedup: r.bestSpeedup,
-    nodes: r.nodes, correct: r.correct, tokens: r.promptTokens + r.completionTokens, costUsd: r.costUsd, elapsedMs: r.activeMs,
+    runId,
+    problem: r.problem,
+    status: r.status,
+    stopReason: r.stopReason,
+    error: r.error,
+    bestNode: r.bestNode,
+    bestLabel: r.bestNode ? (store.getNode(r.bestNode)?.label ?? null) : null,
+    bestSpeedup: r.bestSpeedup,
+    nodes: r.nodes,
+    correct: r.correct,
+    tokens: r.promptTokens + r.completionTokens,
+    costUsd: r.costUsd,
+    elapsedMs: r.activeMs,
   };
 }

@@ -19,7 +19,11 @@ export function loadView(store: TraceStore, nodeId: string): NodeView {
     verification: q.verification(nodeId),
     critique: q.critique(nodeId),
     profile: outcome
-      ? { summary: outcome.status === "ok" ? outcome.summary : null, note: outcome.status === "ok" ? null : `${outcome.status}: ${outcome.reason}`, bottlenecks: p!.bottlenecks }
+      ? {
+          summary: outcome.status === "ok" ? outcome.summary : null,
+          note: outcome.status === "ok" ? null : `${outcome.status}: ${outcome.reason}`,
+          bottlenecks: p!.bottlenecks,
+        }
       : null,
   };
 }

@@ -31,9 +31,20 @@ export function openWinsMemory(db: DB): WinsMemory {
       // A KernelBench problem has no attention tags, params or shapes: its query holds its operator families as tags.
       const kb = kernelBenchOf(w.problem) !== null;
       return wins.remember({
-        problem: w.problem.spec.name, description: w.problem.spec.description, scoreMod: q.scoreMod ?? null, maskMod: q.maskMod ?? null,
-        tags: kb ? (q.tags as Feature[]) : w.problem.spec.tags, params: kb ? {} : w.problem.spec.params, kernelSource: w.source, speedup: w.speedup,
-        tflops: w.tflops, shapes: kb ? [] : w.problem.spec.shapes.benchmark, gpu: w.gpu ?? "unknown", ideas: w.keyIdeas, runId: w.runId, nodeId: w.nodeId,
+        problem: w.problem.spec.name,
+        description: w.problem.spec.description,
+        scoreMod: q.scoreMod ?? null,
+        maskMod: q.maskMod ?? null,
+        tags: kb ? (q.tags as Feature[]) : w.problem.spec.tags,
+        params: kb ? {} : w.problem.spec.params,
+        kernelSource: w.source,
+        speedup: w.speedup,
+        tflops: w.tflops,
+        shapes: kb ? [] : w.problem.spec.shapes.benchmark,
+        gpu: w.gpu ?? "unknown",
+        ideas: w.keyIdeas,
+        runId: w.runId,
+        nodeId: w.nodeId,
       });
     },
     recordSeeding(runId, nodeId, winIds) {

@@ -47,8 +47,7 @@ export function applyMigrations(db: DB, component: string, migrations: Migration
     db.exec(`CREATE TABLE IF NOT EXISTS kforge_migrations (
       component TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,
       PRIMARY KEY (component, version))`);
-    const current =
-      (db.prepare("SELECT MAX(version) AS v FROM kforge_migrations WHERE component = ?").get(component) as { v: number | null }).v ?? 0;
+    const current = (db.prepare("SELECT MAX(version) AS v FROM kforge_migrations WHERE component = ?").get(component) as { v: number | null }).v ?? 0;
     const record = db.prepare("INSERT INTO kforge_migrations (component, version, description, applied_at) VALUES (?, ?, ?, ?)");
     for (const m of sorted) {
       if (m.version <= current) continue;

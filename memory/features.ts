@@ -21,20 +21,49 @@ export const FEATURES: readonly Feature[] = [...Tag.options, ...OP_FEATURES];
 
 /** How much a shared feature says about relatedness: generic ones (mask, bias) count less. */
 export const FEATURE_WEIGHT: Record<Feature, number> = {
-  full: 0.5, mask: 0.5, bias: 0.5, causal: 0.75,
-  softcap: 1, windowed: 1, prefix: 1, document: 1, gqa: 1, relpos: 1, alibi: 1, "2d": 1,
-  op_attention: 1, op_conv: 1, op_matmul: 1, op_softmax: 1, op_norm: 1, op_pooling: 1, op_loss: 1,
-  op_reduction: 0.5, op_activation: 0.75, op_elementwise: 0.5, op_other: 0.25,
+  full: 0.5,
+  mask: 0.5,
+  bias: 0.5,
+  causal: 0.75,
+  softcap: 1,
+  windowed: 1,
+  prefix: 1,
+  document: 1,
+  gqa: 1,
+  relpos: 1,
+  alibi: 1,
+  "2d": 1,
+  op_attention: 1,
+  op_conv: 1,
+  op_matmul: 1,
+  op_softmax: 1,
+  op_norm: 1,
+  op_pooling: 1,
+  op_loss: 1,
+  op_reduction: 0.5,
+  op_activation: 0.75,
+  op_elementwise: 0.5,
+  op_other: 0.25,
 };
 
 /** Features that imply another: every window, prefix, document or 2-D pattern is a mask. */
 const IMPLIES: Partial<Record<Feature, Feature[]>> = {
-  causal: ["mask"], windowed: ["mask"], prefix: ["mask"], document: ["mask"], "2d": ["mask"],
-  alibi: ["bias"], relpos: ["bias"],
+  causal: ["mask"],
+  windowed: ["mask"],
+  prefix: ["mask"],
+  document: ["mask"],
+  "2d": ["mask"],
+  alibi: ["bias"],
+  relpos: ["bias"],
   // Related KernelBench families: a softmax, norm, loss or pool is a reduction; an activation is elementwise; a conv
   // is an implicit GEMM; attention is matmuls around a softmax.
-  op_softmax: ["op_reduction"], op_norm: ["op_reduction"], op_loss: ["op_reduction"], op_pooling: ["op_reduction"],
-  op_activation: ["op_elementwise"], op_conv: ["op_matmul"], op_attention: ["op_matmul", "op_softmax", "op_reduction"],
+  op_softmax: ["op_reduction"],
+  op_norm: ["op_reduction"],
+  op_loss: ["op_reduction"],
+  op_pooling: ["op_reduction"],
+  op_activation: ["op_elementwise"],
+  op_conv: ["op_matmul"],
+  op_attention: ["op_matmul", "op_softmax", "op_reduction"],
 };
 
 /** Everything the memory knows about a variant, before features are derived. */
@@ -65,19 +94,60 @@ interface Rule {
 // renamed to SCORE, B, H, Q, KV whatever the user called them.
 const SOURCE_RULES: Rule[] = [
   { feature: "softcap", where: "any", pattern: /\btanh\b/, why: "tanh caps the scores" },
-  { feature: "causal", where: "any", pattern: /\bQ >=? KV\b|\bKV <=? Q\b(?! [-+])|\bQ - KV >=? 0\b|\bKV - Q <=? 0\b|\b0 <=? \(? ?Q - KV\b/, why: "q/kv order compared" },
-  { feature: "windowed", where: "any", pattern: /\bQ - KV (?:\) )?<=? (?!0\b)|\bKV - Q (?:\) )?>=? -|\babs \( (?:Q - KV|KV - Q) \)|\bKV >=? Q - |\bQ - [\w.]+ (?:\) )?<=? KV\b|\bQ <=? KV \+ /, why: "q-kv distance bounded" },
-  { feature: "windowed", where: "mask_mod", pattern: /\babs \( [^()]+ - [^()]+ \) <=? |\b\w+ - \w+ (?:\) )?<=? (?!0\b)[\w.]+/, why: "a bounded neighbourhood distance" },
+  {
+    feature: "causal",
+    where: "any",
+    pattern: /\bQ >=? KV\b|\bKV <=? Q\b(?! [-+])|\bQ - KV >=? 0\b|\bKV - Q <=? 0\b|\b0 <=? \(? ?Q - KV\b/,
+    why: "q/kv order compared",
+  },
+  {
+    feature: "windowed",
+    where: "any",
+    pattern:
+      /\bQ - KV (?:\) )?<=? (?!0\b)|\bKV - Q (?:\) )?>=? -|\babs \( (?:Q - KV|KV - Q) \)|\bKV >=? Q - |\bQ - [\w.]+ (?:\) )?<=? KV\b|\bQ <=? KV \+ /,
+    why: "q-kv distance bounded",
+  },
+  {
+    feature: "windowed",
+    where: "mask_mod",
+    pattern: /\babs \( [^()]+ - [^()]+ \) <=? |\b\w+ - \w+ (?:\) )?<=? (?!0\b)[\w.]+/,
+    why: "a bounded neighbourhood distance",
+  },
   { feature: "windowed", where: "any", pattern: /\b\w*(?:window|WINDOW|Window)\w*\b/, why: "a window parameter" },
-  { feature: "prefix", where: "any", pattern: /(?<![-+] )\bKV <=? (?!Q\b)[\w.]+(?! [-+([])(?: |$)|\b(?!Q\b)[\w.]+ >=? KV\b/, why: "kv compared with a fixed bound" },
+  {
+    feature: "prefix",
+    where: "any",
+    pattern: /(?<![-+] )\bKV <=? (?!Q\b)[\w.]+(?! [-+([])(?: |$)|\b(?!Q\b)[\w.]+ >=? KV\b/,
+    why: "kv compared with a fixed bound",
+  },
   { feature: "prefix", where: "any", pattern: /\b\w*(?:prefix|PREFIX|Prefix)\w*\b/, why: "a prefix parameter" },
-  { feature: "document", where: "any", pattern: /\b(\w+) \[ Q \] == \1 \[ KV \]|\b(\w+) \[ KV \] == \2 \[ Q \]/, why: "same document id at q and kv" },
+  {
+    feature: "document",
+    where: "any",
+    pattern: /\b(\w+) \[ Q \] == \1 \[ KV \]|\b(\w+) \[ KV \] == \2 \[ Q \]/,
+    why: "same document id at q and kv",
+  },
   { feature: "document", where: "any", pattern: /\b\w*(?:doc|DOC|Doc|segment|seq_id)\w* \[ (?:Q|KV) \]/, why: "a per-token document id" },
   { feature: "2d", where: "any", pattern: /\b(?:Q|KV) (?:\/\/|%) /, why: "indices folded onto a 2-D grid" },
-  { feature: "mask", where: "mask_mod", pattern: /\b(?:Q|KV)\b(?: [\])])? (?:<=|>=|==|!=|<|>) \S+|\S+ (?:<=|>=|==|!=|<|>) (?:\( )?(?:Q|KV)\b/, why: "a comparison of q/kv indices" },
-  { feature: "mask", where: "score_mod", pattern: /\b(?:where|masked_fill)\b.*\b(?:Q|KV)\b.*(?:-inf|\binf\b)|-inf|- (?:math|torch|float) \. inf\b|float \( -inf \)/, why: "scores set to -inf" },
+  {
+    feature: "mask",
+    where: "mask_mod",
+    pattern: /\b(?:Q|KV)\b(?: [\])])? (?:<=|>=|==|!=|<|>) \S+|\S+ (?:<=|>=|==|!=|<|>) (?:\( )?(?:Q|KV)\b/,
+    why: "a comparison of q/kv indices",
+  },
+  {
+    feature: "mask",
+    where: "score_mod",
+    pattern: /\b(?:where|masked_fill)\b.*\b(?:Q|KV)\b.*(?:-inf|\binf\b)|-inf|- (?:math|torch|float) \. inf\b|float \( -inf \)/,
+    why: "scores set to -inf",
+  },
   { feature: "alibi", where: "any", pattern: /\b\w*(?:slope|alibi|ALIBI|Alibi|SLOPE)\w* \[ H \]|\balibi\b/i, why: "a per-head slope" },
-  { feature: "relpos", where: "score_mod", pattern: /(?:SCORE [+-] |[+-] )\(? ?(?:Q - KV|KV - Q)\b(?! \) \*)/, why: "the q-kv distance added to the score" },
+  {
+    feature: "relpos",
+    where: "score_mod",
+    pattern: /(?:SCORE [+-] |[+-] )\(? ?(?:Q - KV|KV - Q)\b(?! \) \*)/,
+    why: "the q-kv distance added to the score",
+  },
   { feature: "bias", where: "score_mod", pattern: /\bSCORE [+-] |[+-] SCORE\b/, why: "a term added to the score" },
 ];
 
@@ -108,7 +178,11 @@ const PARAM_RULES: Array<[Feature, RegExp]> = [
 function canonicalTokens(src: string, where: Where): PyToken[] {
   const tokens = tokenizePython(src);
   const canon = where === "score_mod" ? ["SCORE", "B", "H", "Q", "KV"] : ["B", "H", "Q", "KV"];
-  const rename = new Map<string, string>([["score", "SCORE"], ["q_idx", "Q"], ["kv_idx", "KV"]]);
+  const rename = new Map<string, string>([
+    ["score", "SCORE"],
+    ["q_idx", "Q"],
+    ["kv_idx", "KV"],
+  ]);
   const defs = findDefs(tokens);
   const def = defs.find((d) => d.params.length === canon.length) ?? defs.find((d) => d.params.length === 5 || d.params.length === 4);
   if (def) {
@@ -128,7 +202,11 @@ function canonicalTokens(src: string, where: Where): PyToken[] {
 export function featuresFromSource(src: string, where: Where): ExtractedFeatures {
   const found = new Map<Feature, string>();
   for (const stmt of statements(canonicalTokens(src, where))) {
-    const text = stmt.filter((t) => t.kind !== "string").map((t) => t.text).join(" ").replace(/- inf\b/g, "-inf");
+    const text = stmt
+      .filter((t) => t.kind !== "string")
+      .map((t) => t.text)
+      .join(" ")
+      .replace(/- inf\b/g, "-inf");
     if (/^(?:def|import|from|@)\b/.test(text)) continue; // a signature or an import says nothing about the variant
     for (const r of SOURCE_RULES) {
       if (found.has(r.feature) || (r.where !== "any" && r.where !== where)) continue;

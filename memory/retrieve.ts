@@ -100,14 +100,19 @@ export function retrieveWins(store: WinsStore, query: RetrievalQuery, opts: { k?
   // 1. Feature side: rank (feature set, GPU) groups by what their best win could score, read their fastest wins.
   const groups = store.featureGroups().map(([fstr, gpu, , best]) => {
     const f = parse(fstr);
-    const prelim = WEIGHTS.similarity * f.similarity + WEIGHTS.coverage * f.coverage + WEIGHTS.speedup * speedupScore(best) + WEIGHTS.gpu * gpuScore(gpu);
+    const prelim =
+      WEIGHTS.similarity * f.similarity + WEIGHTS.coverage * f.coverage + WEIGHTS.speedup * speedupScore(best) + WEIGHTS.gpu * gpuScore(gpu);
     return { fstr, gpu, set: f.set, prelim };
   });
   groups.sort((a, b) => b.prelim - a.prelim);
   const chosen = new Set(groups.slice(0, GROUPS_OVERALL));
-  for (const feat of qset) groups.filter((g) => g.set.has(feat)).slice(0, GROUPS_PER_FEATURE).forEach((g) => {
-    chosen.add(g);
-  });
+  for (const feat of qset)
+    groups
+      .filter((g) => g.set.has(feat))
+      .slice(0, GROUPS_PER_FEATURE)
+      .forEach((g) => {
+        chosen.add(g);
+      });
   const pool = new Map<number, Candidate>();
   // KernelBench operators and attention variants never seed each other: their kernels share no contract.
   const operatorQuery = q.features.some(isOperator);
@@ -121,8 +126,11 @@ export function retrieveWins(store: WinsStore, query: RetrievalQuery, opts: { k?
 
   // 2. Text side: bm25 per problem document; problems that match but have no candidate yet bring their fastest wins.
   const match = matchQuery([
-    query.problem ?? "", query.description ?? "", ...q.features.filter((f) => !GENERIC.has(f)),
-    ...codeTerms(query.scoreMod), ...codeTerms(query.maskMod),
+    query.problem ?? "",
+    query.description ?? "",
+    ...q.features.filter((f) => !GENERIC.has(f)),
+    ...codeTerms(query.scoreMod),
+    ...codeTerms(query.maskMod),
   ]);
   const text = new Map<string, number>();
   if (match) {
@@ -177,7 +185,10 @@ function greedy(k: number, pool: Candidate[], qset: Set<Feature>, qWeight: numbe
         best = {
           c,
           score: {
-            total, ...s, covers, repeat,
+            total,
+            ...s,
+            covers,
+            repeat,
             matched: FEATURES.filter((f) => qset.has(f) && c.features.has(f)),
             missing: FEATURES.filter((f) => qset.has(f) && !c.features.has(f)),
             extra: FEATURES.filter((f) => !qset.has(f) && c.features.has(f)),

@@ -51,7 +51,16 @@ export function seedExemplars(db: DB, problem: RetrievalQuery, opts: { k?: numbe
  * KernelBench problem's are its name, description and operator families. */
 export function queryFromProblem(p: LoadedProblem): RetrievalQuery {
   const kb = kernelBenchOf(p);
-  if (kb) return { problem: kb.spec.name, description: kb.spec.description, tags: familyTags(kb.spec.families), params: {}, shapes: [], scoreMod: null, maskMod: null };
+  if (kb)
+    return {
+      problem: kb.spec.name,
+      description: kb.spec.description,
+      tags: familyTags(kb.spec.families),
+      params: {},
+      shapes: [],
+      scoreMod: null,
+      maskMod: null,
+    };
   const { scoreMod, maskMod } = modSources(p.referenceSource);
   return {
     problem: p.spec.name,
@@ -97,7 +106,8 @@ export function formatExemplarsForPrompt(exemplars: readonly Exemplar[], opts: {
   for (const e of exemplars) {
     const w = e.win;
     const shapes = w.shapes.map((s) => `${s.B}x${s.H}${s.Hkv && s.Hkv !== s.H ? `(kv ${s.Hkv})` : ""}x${s.S}x${s.D}`).join(", ");
-    const source = w.kernelSource.length > max ? `${w.kernelSource.slice(0, max)}\n# ... (${w.kernelSource.length - max} more characters)` : w.kernelSource;
+    const source =
+      w.kernelSource.length > max ? `${w.kernelSource.slice(0, max)}\n# ... (${w.kernelSource.length - max} more characters)` : w.kernelSource;
     out.push(
       "",
       `### ${e.rank}. \`${w.problem}\` — ${w.speedup.toFixed(2)}x over the baseline${w.tflops !== null ? `, ${w.tflops.toFixed(0)} TFLOP/s` : ""} on ${w.gpu} (memory #${w.id})`,

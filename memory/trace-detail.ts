@@ -17,7 +17,13 @@ import type { NodeDetail } from "./trace-types.ts";
 const anyJson = jsonText(z.unknown());
 const optionalJson = z.union([z.null(), anyJson]);
 
-const VerificationRecord = z.object({ status: z.string(), speedup: z.number().nullable(), tflops: z.number().nullable(), result: anyJson, created_at: z.number() });
+const VerificationRecord = z.object({
+  status: z.string(),
+  speedup: z.number().nullable(),
+  tflops: z.number().nullable(),
+  result: anyJson,
+  created_at: z.number(),
+});
 const ProfileRecord = z.object({ status: z.string(), outcome: anyJson, bottlenecks: optionalJson, cost_ms: z.number(), created_at: z.number() });
 const CritiqueRecord = z.object({ verdict: z.string(), critique: anyJson, created_at: z.number() });
 

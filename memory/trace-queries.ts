@@ -34,7 +34,9 @@ export class TraceQueries {
     const version = traceVersion(db);
     if (version === 0) throw new UserError(`${db.name} holds no search trace yet`, { hint: "run a search first (kforge search --problem NAME)" });
     if (version > traceMigrations.length) {
-      throw new UserError(`${db.name} was written by a newer kforge (trace schema ${version}, this one reads up to ${traceMigrations.length})`, { hint: "update this kforge checkout" });
+      throw new UserError(`${db.name} was written by a newer kforge (trace schema ${version}, this one reads up to ${traceMigrations.length})`, {
+        hint: "update this kforge checkout",
+      });
     }
     // A file an older kforge wrote (before the writer's next start migrates it) lacks error_ratio.
     const errorRatio = version >= 2 ? "n.error_ratio" : "NULL AS error_ratio";
@@ -59,14 +61,17 @@ export class TraceQueries {
       children: db.prepare(`SELECT id FROM trace_nodes WHERE parent_id = ? ORDER BY id`).pluck(),
       planByIteration: db.prepare(`SELECT node_id, plan FROM trace_plans WHERE run_id = ? AND iteration = ?`),
       planOfNode: db.prepare(`SELECT plan FROM trace_plans WHERE node_id = ? ORDER BY iteration DESC LIMIT 1`).pluck(),
-      calls: db.prepare(`SELECT c.id, c.node_id, c.role, c.provider, c.model, ${text("c.prompt_hash")} AS prompt, ${text("c.reasoning_hash")} AS reasoning,
+      calls:
+        db.prepare(`SELECT c.id, c.node_id, c.role, c.provider, c.model, ${text("c.prompt_hash")} AS prompt, ${text("c.reasoning_hash")} AS reasoning,
         ${text("c.response_hash")} AS response, c.prompt_tokens, c.completion_tokens, c.reasoning_tokens, c.latency_ms, c.cost_usd, c.attempts,
         c.finish_reason, c.error${retries}, c.created_at FROM trace_llm_calls c WHERE c.node_id = ? ORDER BY c.id`),
       verifications: db.prepare(`SELECT status, speedup, tflops, result, created_at FROM trace_verifications WHERE node_id = ? ORDER BY id`),
       profiles: db.prepare(`SELECT status, outcome, bottlenecks, cost_ms, created_at FROM trace_profiles WHERE node_id = ? ORDER BY id`),
       critiques: db.prepare(`SELECT verdict, critique, created_at FROM trace_critiques WHERE node_id = ? ORDER BY id`),
       nodeSeeds: db.prepare(`SELECT node_id, win_id, rank, score, note FROM trace_seeds WHERE node_id = ? ORDER BY rank`),
-      runSeeds: db.prepare(`SELECT node_id, win_id, rank, score, note FROM trace_seeds WHERE run_id = ? ORDER BY CAST(win_id AS INTEGER), win_id, node_id`),
+      runSeeds: db.prepare(
+        `SELECT node_id, win_id, rank, score, note FROM trace_seeds WHERE run_id = ? ORDER BY CAST(win_id AS INTEGER), win_id, node_id`,
+      ),
       nodeEvents: db.prepare(`SELECT node_id, kind, message, created_at FROM trace_events WHERE node_id = ? ORDER BY id`),
       runEvents: db.prepare(`SELECT node_id, kind, message, created_at FROM trace_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT 1000`),
       bestSeries: db.prepare(`SELECT node_id, speedup, created_at FROM trace_verifications

@@ -19,7 +19,9 @@ export interface TraceReader {
 /** Opens the kforge database at `dbPath` for reading; a clear UserError when there is nothing to read. */
 export function openTraceReader(dbPath: string): TraceReader {
   if (!existsSync(dbPath)) {
-    throw new UserError(`no kforge database at ${dbPath}`, { hint: "run a search first (kforge search --problem NAME), or point --db / KFORGE_DB at the file" });
+    throw new UserError(`no kforge database at ${dbPath}`, {
+      hint: "run a search first (kforge search --problem NAME), or point --db / KFORGE_DB at the file",
+    });
   }
   const db = openDatabase(dbPath, { readonly: true });
   try {

@@ -9,10 +9,29 @@ import type { LlmCallDetail, NodeRow, NodeStatus, RetryRow, RunRow, RunStatus, R
 
 const RUN_STATUSES = ["running", "done", "failed", "interrupted", "stopped"] as const satisfies readonly RunStatus[];
 const STOP_REASONS = [
-  "budget:wall", "budget:nodes", "budget:tokens", "budget:cost", "target", "exhausted", "finished", "interrupted", "error", "model endpoint unreachable",
+  "budget:wall",
+  "budget:nodes",
+  "budget:tokens",
+  "budget:cost",
+  "target",
+  "exhausted",
+  "finished",
+  "interrupted",
+  "error",
+  "model endpoint unreachable",
 ] as const satisfies readonly RunStopReason[];
 const NODE_STATUSES = [
-  "root", "coding", "coded", "no_kernel", "failed", "ok", "compile_error", "runtime_error", "wrong_output", "timeout", "rejected",
+  "root",
+  "coding",
+  "coded",
+  "no_kernel",
+  "failed",
+  "ok",
+  "compile_error",
+  "runtime_error",
+  "wrong_output",
+  "timeout",
+  "rejected",
 ] as const satisfies readonly NodeStatus[];
 const NODE_ORIGINS = ["root", "llm", "offline", "memory"] as const;
 
@@ -81,10 +100,28 @@ export const RunRecord = z
   })
   .transform(
     (r): ReadRun => ({
-      id: r.id, problem: r.problem, status: r.status, stopReason: r.stop_reason, error: r.error, config: r.config, budget: r.budget,
-      startedAt: r.started_at, endedAt: r.ended_at, activeMs: r.active_ms, heartbeatAt: r.heartbeat_at, pid: r.pid,
-      bestNode: r.best_node, bestSpeedup: r.best_speedup, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens,
-      reasoningTokens: r.reasoning_tokens, costUsd: r.cost_usd, llmCalls: r.llm_calls, nodes: r.nodes, correct: r.correct, changeSeq: r.change_seq,
+      id: r.id,
+      problem: r.problem,
+      status: r.status,
+      stopReason: r.stop_reason,
+      error: r.error,
+      config: r.config,
+      budget: r.budget,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      activeMs: r.active_ms,
+      heartbeatAt: r.heartbeat_at,
+      pid: r.pid,
+      bestNode: r.best_node,
+      bestSpeedup: r.best_speedup,
+      promptTokens: r.prompt_tokens,
+      completionTokens: r.completion_tokens,
+      reasoningTokens: r.reasoning_tokens,
+      costUsd: r.cost_usd,
+      llmCalls: r.llm_calls,
+      nodes: r.nodes,
+      correct: r.correct,
+      changeSeq: r.change_seq,
     }),
   );
 
@@ -111,9 +148,23 @@ export const NodeRecord = z
   })
   .transform(
     (n): NodeRow => ({
-      id: n.id, runId: n.run_id, parentId: n.parent_id, label: n.label, depth: n.depth, iteration: n.iteration, title: n.title,
-      status: n.status, speedup: n.speedup, tflops: n.tflops, summary: n.summary, errorRatio: n.error_ratio, hasKernel: n.has_kernel === 1,
-      origin: n.origin, createdAt: n.created_at, updatedAt: n.updated_at, changeSeq: n.change_seq,
+      id: n.id,
+      runId: n.run_id,
+      parentId: n.parent_id,
+      label: n.label,
+      depth: n.depth,
+      iteration: n.iteration,
+      title: n.title,
+      status: n.status,
+      speedup: n.speedup,
+      tflops: n.tflops,
+      summary: n.summary,
+      errorRatio: n.error_ratio,
+      hasKernel: n.has_kernel === 1,
+      origin: n.origin,
+      createdAt: n.created_at,
+      updatedAt: n.updated_at,
+      changeSeq: n.change_seq,
     }),
   );
 
@@ -148,11 +199,28 @@ export const CallRecord = z
     retries: jsonText(z.array(StoredRetry)).optional(),
     created_at: z.number(),
   })
-  .transform((c): LlmCallDetail => ({
-    id: c.id, nodeId: c.node_id, role: c.role, provider: c.provider, model: c.model, prompt: c.prompt, reasoning: c.reasoning,
-    response: c.response, promptTokens: c.prompt_tokens, completionTokens: c.completion_tokens, reasoningTokens: c.reasoning_tokens,
-    latencyMs: c.latency_ms, costUsd: c.cost_usd, attempts: c.attempts, finishReason: c.finish_reason, error: c.error, retries: c.retries ?? [], createdAt: c.created_at,
-  }));
+  .transform(
+    (c): LlmCallDetail => ({
+      id: c.id,
+      nodeId: c.node_id,
+      role: c.role,
+      provider: c.provider,
+      model: c.model,
+      prompt: c.prompt,
+      reasoning: c.reasoning,
+      response: c.response,
+      promptTokens: c.prompt_tokens,
+      completionTokens: c.completion_tokens,
+      reasoningTokens: c.reasoning_tokens,
+      latencyMs: c.latency_ms,
+      costUsd: c.cost_usd,
+      attempts: c.attempts,
+      finishReason: c.finish_reason,
+      error: c.error,
+      retries: c.retries ?? [],
+      createdAt: c.created_at,
+    }),
+  );
 
 /** A memory-of-wins entry that seeded a node (trace_seeds). */
 export const SeedRecord = z
@@ -169,5 +237,7 @@ export function parseRow<T extends z.ZodType>(schema: T, row: unknown, what: str
   const r = schema.safeParse(row);
   if (r.success) return r.data;
   const where = r.error.issues.map((i) => `${i.path.join(".") || "(row)"}: ${i.message}`).join("; ");
-  throw new InfraError(`the trace database holds an unreadable ${what}: ${where}`, { hint: "the file was written by another program or is damaged; check it with sqlite3 (PRAGMA integrity_check)" });
+  throw new InfraError(`the trace database holds an unreadable ${what}: ${where}`, {
+    hint: "the file was written by another program or is damaged; check it with sqlite3 (PRAGMA integrity_check)",
+  });
 }

@@ -100,7 +100,9 @@ export class TraceStore {
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       setBest: p(`UPDATE trace_runs SET best_node = @nodeId, best_speedup = @speedup
         WHERE id = @runId AND (best_speedup IS NULL OR best_speedup < @speedup)`),
-      insertProfile: p(`INSERT INTO trace_profiles (run_id, node_id, status, outcome, bottlenecks, cost_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertProfile: p(
+        `INSERT INTO trace_profiles (run_id, node_id, status, outcome, bottlenecks, cost_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       setBottlenecks: p(`UPDATE trace_profiles SET bottlenecks = ? WHERE id = (SELECT MAX(id) FROM trace_profiles WHERE node_id = ?)`),
       insertCritique: p(`INSERT INTO trace_critiques (run_id, node_id, verdict, critique, created_at) VALUES (?, ?, ?, ?, ?)`),
       upsertPlan: p(`INSERT INTO trace_plans (run_id, node_id, iteration, plan, created_at) VALUES (?, ?, ?, ?, ?)
@@ -133,7 +135,14 @@ export class TraceStore {
 
   /** Sets a run's status; `running` records this process's pid, the others record the end time. */
   setRunStatus(id: string, status: RunStatus, opts: { stopReason?: RunStopReason; error?: string } = {}): void {
-    this.st("setRunStatus").run({ id, status, stopReason: opts.stopReason ?? null, error: opts.error === undefined ? null : this.t(opts.error), now: Date.now(), pid: process.pid });
+    this.st("setRunStatus").run({
+      id,
+      status,
+      stopReason: opts.stopReason ?? null,
+      error: opts.error === undefined ? null : this.t(opts.error),
+      now: Date.now(),
+      pid: process.pid,
+    });
   }
 
   /** Records that the run's process is alive and how much search time it has spent in total. */
@@ -184,9 +193,19 @@ export class TraceStore {
   upsertNode(n: NodeInput): void {
     this.db.transaction(() => {
       this.st("upsertNode").run({
-        id: n.id, runId: n.runId, parentId: n.parentId, label: n.label, depth: n.depth, iteration: n.iteration,
-        title: this.t(n.title ?? ""), idea: this.t(n.idea ?? ""), status: n.status, origin: n.origin ?? "llm", summary: this.t(n.summary ?? ""),
-        now: Date.now(), seq: this.nextSeq(n.runId),
+        id: n.id,
+        runId: n.runId,
+        parentId: n.parentId,
+        label: n.label,
+        depth: n.depth,
+        iteration: n.iteration,
+        title: this.t(n.title ?? ""),
+        idea: this.t(n.idea ?? ""),
+        status: n.status,
+        origin: n.origin ?? "llm",
+        summary: this.t(n.summary ?? ""),
+        now: Date.now(),
+        seq: this.nextSeq(n.runId),
       });
     })();
   }
@@ -200,9 +219,24 @@ export class TraceStore {
   }
 
   /** Sets a node's status and one-line summary (for failures without a verification, e.g. `no_kernel`). */
-  setNodeStatus(runId: string, nodeId: string, status: NodeStatus, summary: string, score: { speedup?: number | null; tflops?: number | null } = {}): void {
+  setNodeStatus(
+    runId: string,
+    nodeId: string,
+    status: NodeStatus,
+    summary: string,
+    score: { speedup?: number | null; tflops?: number | null } = {},
+  ): void {
     this.db.transaction(() => {
-      this.st("setNodeStatus").run({ id: nodeId, status, summary: this.t(summary), speedup: score.speedup ?? null, tflops: score.tflops ?? null, errorRatio: null, now: Date.now(), seq: this.nextSeq(runId) });
+      this.st("setNodeStatus").run({
+        id: nodeId,
+        status,
+        summary: this.t(summary),
+        speedup: score.speedup ?? null,
+        tflops: score.tflops ?? null,
+        errorRatio: null,
+        now: Date.now(),
+        seq: this.nextSeq(runId),
+      });
     })();
   }
 
@@ -212,16 +246,27 @@ export class TraceStore {
   recordLlmCall(c: LlmCallRecord): number {
     return this.db.transaction(() => {
       const usage = {
-        promptTokens: c.promptTokens ?? 0, completionTokens: c.completionTokens ?? 0, reasoningTokens: c.reasoningTokens ?? 0,
+        promptTokens: c.promptTokens ?? 0,
+        completionTokens: c.completionTokens ?? 0,
+        reasoningTokens: c.reasoningTokens ?? 0,
         costUsd: c.costUsd ?? 0,
       };
       const info = this.st("insertCall").run({
-        runId: c.runId, nodeId: c.nodeId, role: c.role, provider: c.provider, model: c.model,
+        runId: c.runId,
+        nodeId: c.nodeId,
+        role: c.role,
+        provider: c.provider,
+        model: c.model,
         promptHash: this.putArtifact(c.prompt, "prompt"),
         reasoningHash: c.reasoning ? this.putArtifact(c.reasoning, "reasoning") : null,
         responseHash: c.response ? this.putArtifact(c.response, "response") : null,
-        ...usage, latencyMs: c.latencyMs ?? 0, attempts: c.attempts ?? 1, finishReason: c.finishReason ?? null,
-        error: c.error == null ? null : this.t(c.error), retries: this.json(c.retries ?? []), now: Date.now(),
+        ...usage,
+        latencyMs: c.latencyMs ?? 0,
+        attempts: c.attempts ?? 1,
+        finishReason: c.finishReason ?? null,
+        error: c.error == null ? null : this.t(c.error),
+        retries: this.json(c.retries ?? []),
+        now: Date.now(),
       });
       this.st("addRunUsage").run({ runId: c.runId, ...usage });
       return Number(info.lastInsertRowid);
@@ -236,14 +281,31 @@ export class TraceStore {
     this.db.transaction(() => {
       const now = Date.now();
       this.st("insertVerification").run(runId, nodeId, result.status, speedup, tflops, JSON.stringify(result), now);
-      this.st("setNodeStatus").run({ id: nodeId, status: result.status, summary: summarizeResult(result), speedup, tflops, errorRatio: errorRatio(result), now, seq: this.nextSeq(runId) });
+      this.st("setNodeStatus").run({
+        id: nodeId,
+        status: result.status,
+        summary: summarizeResult(result),
+        speedup,
+        tflops,
+        errorRatio: errorRatio(result),
+        now,
+        seq: this.nextSeq(runId),
+      });
       if (speedup !== null) this.st("setBest").run({ runId, nodeId, speedup });
     })();
   }
 
   /** Records a profile outcome (and, later, the profiler agent's bottlenecks via `setBottlenecks`). */
   recordProfile(runId: string, nodeId: string, outcome: { status: string; costMs: number }, bottlenecks: unknown = null): void {
-    this.st("insertProfile").run(runId, nodeId, outcome.status, this.json(outcome), bottlenecks === null ? null : this.json(bottlenecks), outcome.costMs, Date.now());
+    this.st("insertProfile").run(
+      runId,
+      nodeId,
+      outcome.status,
+      this.json(outcome),
+      bottlenecks === null ? null : this.json(bottlenecks),
+      outcome.costMs,
+      Date.now(),
+    );
   }
 
   /** Attaches the profiler agent's analysis to the node's latest profile. */
@@ -297,8 +359,14 @@ export class TraceStore {
     const r = this.getRun(id);
     if (!r) throw new Error(`no run ${id}`);
     return {
-      nodes: r.nodes, correct: r.correct, promptTokens: r.promptTokens, completionTokens: r.completionTokens,
-      costUsd: r.costUsd, activeMs: r.activeMs, bestSpeedup: r.bestSpeedup, bestNode: r.bestNode,
+      nodes: r.nodes,
+      correct: r.correct,
+      promptTokens: r.promptTokens,
+      completionTokens: r.completionTokens,
+      costUsd: r.costUsd,
+      activeMs: r.activeMs,
+      bestSpeedup: r.bestSpeedup,
+      bestNode: r.bestNode,
     };
   }
 

@@ -46,7 +46,10 @@ const ParamValue = z.union([z.number(), z.string().max(256), z.boolean()]);
 /** A verified improvement, as the search (or an imported file) hands it to `WinsStore.remember`. */
 export const WinInput = z
   .object({
-    problem: z.string().regex(/^[a-z][a-z0-9_]*$/, "lower-case letters, digits and _ only").max(100),
+    problem: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, "lower-case letters, digits and _ only")
+      .max(100),
     description: z.string().max(LIMITS.descriptionChars).default(""),
     scoreMod: z.string().max(LIMITS.modChars).nullable().default(null),
     maskMod: z.string().max(LIMITS.modChars).nullable().default(null),

@@ -47,9 +47,20 @@ export function exportWins(store: WinsStore, opts: { problem?: string | undefine
     version: WINS_FILE_VERSION,
     exportedAt: new Date().toISOString(),
     wins: store.all(opts).map((w) => ({
-      problem: w.problem, description: w.description, scoreMod: w.scoreMod, maskMod: w.maskMod, tags: w.tags,
-      params: w.params, kernel: { sha256: w.kernelHash, source: w.kernelSource }, speedup: w.speedup, tflops: w.tflops,
-      shapes: w.shapes, gpu: w.gpu, ideas: w.ideas, provenance: { runId: w.runId, nodeId: w.nodeId }, createdAt: w.createdAt,
+      problem: w.problem,
+      description: w.description,
+      scoreMod: w.scoreMod,
+      maskMod: w.maskMod,
+      tags: w.tags,
+      params: w.params,
+      kernel: { sha256: w.kernelHash, source: w.kernelSource },
+      speedup: w.speedup,
+      tflops: w.tflops,
+      shapes: w.shapes,
+      gpu: w.gpu,
+      ideas: w.ideas,
+      provenance: { runId: w.runId, nodeId: w.nodeId },
+      createdAt: w.createdAt,
     })),
   };
 }
@@ -88,36 +99,38 @@ export function importWins(store: WinsStore, raw: unknown): ImportReport {
   const report: ImportReport = { imported: [], skipped: [] };
   const seen = new Map<string, number>();
   store.setup();
-  store.db.transaction(() => {
-    file.data.wins.forEach((entry, index) => {
-      const problem = typeof (entry as { problem?: unknown })?.problem === "string" ? String((entry as { problem: string }).problem) : null;
-      const skip = (reason: string) => report.skipped.push({ index, problem, reason });
-      const parsed = ExportedWin.safeParse(entry);
-      if (!parsed.success) {
-        skip(`invalid: ${describeIssues(parsed.error)}`);
-        return;
-      }
-      const w = parsed.data;
-      if (kernelHash(w.kernel.source) !== w.kernel.sha256) {
-        skip("kernel source does not match its sha256 (edited or corrupted)");
-        return;
-      }
-      const inFile = seen.get(w.kernel.sha256);
-      if (inFile !== undefined) {
-        skip(`duplicate: same kernel as entry ${inFile} of this file`);
-        return;
-      }
-      seen.set(w.kernel.sha256, index);
-      const known = store.idOfKernel(w.kernel.sha256);
-      if (known !== undefined) {
-        skip(`duplicate: kernel already in memory as win #${known}`);
-        return;
-      }
-      const { kernel, provenance, ...rest } = w;
-      const out = store.remember({ ...rest, kernelSource: kernel.source, runId: provenance.runId, nodeId: provenance.nodeId });
-      report.imported.push({ index, id: out.id, problem: w.problem });
-    });
-  }).immediate();
+  store.db
+    .transaction(() => {
+      file.data.wins.forEach((entry, index) => {
+        const problem = typeof (entry as { problem?: unknown })?.problem === "string" ? String((entry as { problem: string }).problem) : null;
+        const skip = (reason: string) => report.skipped.push({ index, problem, reason });
+        const parsed = ExportedWin.safeParse(entry);
+        if (!parsed.success) {
+          skip(`invalid: ${describeIssues(parsed.error)}`);
+          return;
+        }
+        const w = parsed.data;
+        if (kernelHash(w.kernel.source) !== w.kernel.sha256) {
+          skip("kernel source does not match its sha256 (edited or corrupted)");
+          return;
+        }
+        const inFile = seen.get(w.kernel.sha256);
+        if (inFile !== undefined) {
+          skip(`duplicate: same kernel as entry ${inFile} of this file`);
+          return;
+        }
+        seen.set(w.kernel.sha256, index);
+        const known = store.idOfKernel(w.kernel.sha256);
+        if (known !== undefined) {
+          skip(`duplicate: kernel already in memory as win #${known}`);
+          return;
+        }
+        const { kernel, provenance, ...rest } = w;
+        const out = store.remember({ ...rest, kernelSource: kernel.source, runId: provenance.runId, nodeId: provenance.nodeId });
+        report.imported.push({ index, id: out.id, problem: w.problem });
+      });
+    })
+    .immediate();
   return report;
 }
 

@@ -11,23 +11,36 @@ import { ftsDocument, mergeDocs, type FtsDocument } from "./fts-text.ts";
  * documents from scratch (used by v2 and by `WinsStore.reindex`).
  */
 export function rebuildDerived(db: DB): number {
-  const rows = db
-    .prepare("SELECT id, problem, description, score_mod, mask_mod, tags, params, shapes, ideas FROM wins ORDER BY id")
-    .all() as Array<{
-    id: number; problem: string; description: string; score_mod: string | null; mask_mod: string | null;
-    tags: string; params: string; shapes: string; ideas: string;
+  const rows = db.prepare("SELECT id, problem, description, score_mod, mask_mod, tags, params, shapes, ideas FROM wins ORDER BY id").all() as Array<{
+    id: number;
+    problem: string;
+    description: string;
+    score_mod: string | null;
+    mask_mod: string | null;
+    tags: string;
+    params: string;
+    shapes: string;
+    ideas: string;
   }>;
   const setFeatures = db.prepare("UPDATE wins SET features = ? WHERE id = ?");
   const docs = new Map<string, FtsDocument>();
   for (const r of rows) {
     const { features } = extractFeatures({
-      description: r.description, scoreMod: r.score_mod, maskMod: r.mask_mod, tags: JSON.parse(r.tags) as string[],
-      params: JSON.parse(r.params) as Record<string, unknown>, shapes: JSON.parse(r.shapes) as Array<{ H: number; Hkv?: number }>,
+      description: r.description,
+      scoreMod: r.score_mod,
+      maskMod: r.mask_mod,
+      tags: JSON.parse(r.tags) as string[],
+      params: JSON.parse(r.params) as Record<string, unknown>,
+      shapes: JSON.parse(r.shapes) as Array<{ H: number; Hkv?: number }>,
     });
     setFeatures.run(features.join(" "), r.id);
     const add = ftsDocument({
-      problem: r.problem, description: r.description, features, ideas: JSON.parse(r.ideas) as string[],
-      scoreMod: r.score_mod, maskMod: r.mask_mod,
+      problem: r.problem,
+      description: r.description,
+      features,
+      ideas: JSON.parse(r.ideas) as string[],
+      scoreMod: r.score_mod,
+      maskMod: r.mask_mod,
     });
     docs.set(r.problem, mergeDocs(docs.get(r.problem), add));
   }

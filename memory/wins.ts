@@ -21,9 +21,23 @@ export type FeatureGroup = [features: string, gpu: string, count: number, best: 
 export type WinKey = { id: number; problem: string; features: string; gpu: string; speedup: number };
 
 interface WinRow {
-  id: number; problem: string; description: string; score_mod: string | null; mask_mod: string | null;
-  tags: string; params: string; kernel_hash: string; speedup: number; tflops: number | null; shapes: string;
-  gpu: string; ideas: string; run_id: string | null; node_id: string | null; created_at: string; features: string;
+  id: number;
+  problem: string;
+  description: string;
+  score_mod: string | null;
+  mask_mod: string | null;
+  tags: string;
+  params: string;
+  kernel_hash: string;
+  speedup: number;
+  tflops: number | null;
+  shapes: string;
+  gpu: string;
+  ideas: string;
+  run_id: string | null;
+  node_id: string | null;
+  created_at: string;
+  features: string;
   source?: string;
 }
 
@@ -106,34 +120,44 @@ export class WinsStore {
     this.setup();
     const hash = kernelHash(w.kernelSource);
     const now = new Date().toISOString();
-    return this.db.transaction((): RememberOutcome => {
-      const known = this.s.byHash.get(hash) as { id: number; speedup: number; ideas: string } | undefined;
-      if (known) {
-        const ideas = [...new Set([...(JSON.parse(known.ideas) as string[]), ...w.ideas])];
-        if (w.speedup <= known.speedup) {
-          // Same kernel, no faster: keep its numbers, but learn ideas it did not have (the critic's, after the fact).
-          if (ideas.length > (JSON.parse(known.ideas) as string[]).length) {
-            this.s.setIdeas.run(JSON.stringify(ideas), known.id);
-            this.addToProblemDoc(this.get(known.id)!);
+    return this.db
+      .transaction((): RememberOutcome => {
+        const known = this.s.byHash.get(hash) as { id: number; speedup: number; ideas: string } | undefined;
+        if (known) {
+          const ideas = [...new Set([...(JSON.parse(known.ideas) as string[]), ...w.ideas])];
+          if (w.speedup <= known.speedup) {
+            // Same kernel, no faster: keep its numbers, but learn ideas it did not have (the critic's, after the fact).
+            if (ideas.length > (JSON.parse(known.ideas) as string[]).length) {
+              this.s.setIdeas.run(JSON.stringify(ideas), known.id);
+              this.addToProblemDoc(this.get(known.id)!);
+            }
+            return { id: known.id, status: "duplicate", kernelHash: hash };
           }
-          return { id: known.id, status: "duplicate", kernelHash: hash };
+          this.s.improveWin.run({ ...numbers(w), ideas: JSON.stringify(ideas), id: known.id });
+          this.addToProblemDoc(this.get(known.id)!);
+          return { id: known.id, status: "improved", kernelHash: hash };
         }
-        this.s.improveWin.run({ ...numbers(w), ideas: JSON.stringify(ideas), id: known.id });
-        this.addToProblemDoc(this.get(known.id)!);
-        return { id: known.id, status: "improved", kernelHash: hash };
-      }
-      this.s.insertKernel.run(hash, w.kernelSource, Buffer.byteLength(w.kernelSource), now);
-      const { features } = extractFeatures(w);
-      const id = Number(
-        this.s.insertWin.run({
-          ...numbers(w), problem: w.problem, description: w.description, scoreMod: w.scoreMod, maskMod: w.maskMod,
-          tags: JSON.stringify(w.tags), params: JSON.stringify(w.params), kernelHash: hash, ideas: JSON.stringify(w.ideas),
-          createdAt: w.createdAt ?? now, features: features.join(" "),
-        }).lastInsertRowid,
-      );
-      this.addToProblemDoc({ ...w, features });
-      return { id, status: "inserted", kernelHash: hash };
-    }).immediate();
+        this.s.insertKernel.run(hash, w.kernelSource, Buffer.byteLength(w.kernelSource), now);
+        const { features } = extractFeatures(w);
+        const id = Number(
+          this.s.insertWin.run({
+            ...numbers(w),
+            problem: w.problem,
+            description: w.description,
+            scoreMod: w.scoreMod,
+            maskMod: w.maskMod,
+            tags: JSON.stringify(w.tags),
+            params: JSON.stringify(w.params),
+            kernelHash: hash,
+            ideas: JSON.stringify(w.ideas),
+            createdAt: w.createdAt ?? now,
+            features: features.join(" "),
+          }).lastInsertRowid,
+        );
+        this.addToProblemDoc({ ...w, features });
+        return { id, status: "inserted", kernelHash: hash };
+      })
+      .immediate();
   }
 
   /** Merges a win's text into its problem's full-text document. */
@@ -182,14 +206,16 @@ export class WinsStore {
   /** Forgets a win (its kernel too when no other win uses it). Returns false if there was none. */
   remove(id: number): boolean {
     this.setup();
-    return this.db.transaction(() => {
-      const win = this.s.get.get(id) as WinRow | undefined;
-      if (win === undefined) return false;
-      this.s.deleteWin.run(id);
-      this.s.deleteOrphanKernel.run(win.kernel_hash, win.kernel_hash);
-      this.rebuildProblemDoc(win.problem);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const win = this.s.get.get(id) as WinRow | undefined;
+        if (win === undefined) return false;
+        this.s.deleteWin.run(id);
+        this.s.deleteOrphanKernel.run(win.kernel_hash, win.kernel_hash);
+        this.rebuildProblemDoc(win.problem);
+        return true;
+      })
+      .immediate();
   }
 
   /** Recomputes derived features and the text index (after the feature extractor changed). Returns the rows done. */
@@ -202,21 +228,27 @@ export class WinsStore {
   recordSeeding(runId: string, nodeId: string, winIds: readonly number[]): void {
     const now = new Date().toISOString();
     this.setup();
-    this.db.transaction(() => {
-      winIds.forEach((winId, rank) => {
-        const hash = this.s.kernelOf.get(winId) as string | undefined;
-        if (hash === undefined) throw new ToolError(`memory has no win #${winId} to record as a seed of node ${nodeId}`);
-        this.s.insertSeeding.run(runId, nodeId, winId, hash, rank + 1, now);
-      });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        winIds.forEach((winId, rank) => {
+          const hash = this.s.kernelOf.get(winId) as string | undefined;
+          if (hash === undefined) throw new ToolError(`memory has no win #${winId} to record as a seed of node ${nodeId}`);
+          this.s.insertSeeding.run(runId, nodeId, winId, hash, rank + 1, now);
+        });
+      })
+      .immediate();
   }
 
   /** The seeding records of a run (one node's when nodeId is given), by node then rank. */
   seedings(runId: string, nodeId?: string): Seeding[] {
     const rows = this.s.seedings.all({ runId, nodeId: nodeId ?? null }) as Array<Record<string, string | number>>;
     return rows.map((r) => ({
-      runId: String(r["run_id"]), nodeId: String(r["node_id"]), winId: Number(r["win_id"]),
-      kernelHash: String(r["kernel_hash"]), rank: Number(r["rank"]), createdAt: String(r["created_at"]),
+      runId: String(r["run_id"]),
+      nodeId: String(r["node_id"]),
+      winId: Number(r["win_id"]),
+      kernelHash: String(r["kernel_hash"]),
+      rank: Number(r["rank"]),
+      createdAt: String(r["created_at"]),
     }));
   }
 
@@ -255,22 +287,40 @@ export function schemaVersion(db: DB): number {
 
 function numbers(w: ParsedWinInput) {
   return {
-    speedup: w.speedup, tflops: w.tflops, shapes: JSON.stringify(w.shapes), gpu: w.gpu, runId: w.runId, nodeId: w.nodeId,
+    speedup: w.speedup,
+    tflops: w.tflops,
+    shapes: JSON.stringify(w.shapes),
+    gpu: w.gpu,
+    runId: w.runId,
+    nodeId: w.nodeId,
   };
 }
 
 function toSummary(r: WinRow): WinSummary {
   return {
-    id: r.id, problem: r.problem, description: r.description, tags: JSON.parse(r.tags) as Feature[],
-    features: (r.features ? r.features.split(" ") : []) as Feature[], kernelHash: r.kernel_hash, speedup: r.speedup,
-    tflops: r.tflops, gpu: r.gpu, createdAt: r.created_at,
+    id: r.id,
+    problem: r.problem,
+    description: r.description,
+    tags: JSON.parse(r.tags) as Feature[],
+    features: (r.features ? r.features.split(" ") : []) as Feature[],
+    kernelHash: r.kernel_hash,
+    speedup: r.speedup,
+    tflops: r.tflops,
+    gpu: r.gpu,
+    createdAt: r.created_at,
   };
 }
 
 function toWin(r: WinRow): Win {
   return {
-    ...toSummary(r), scoreMod: r.score_mod, maskMod: r.mask_mod, params: JSON.parse(r.params) as Win["params"],
-    shapes: JSON.parse(r.shapes) as WinShape[], ideas: JSON.parse(r.ideas) as string[], runId: r.run_id,
-    nodeId: r.node_id, kernelSource: r.source ?? "",
+    ...toSummary(r),
+    scoreMod: r.score_mod,
+    maskMod: r.mask_mod,
+    params: JSON.parse(r.params) as Win["params"],
+    shapes: JSON.parse(r.shapes) as WinShape[],
+    ideas: JSON.parse(r.ideas) as string[],
+    runId: r.run_id,
+    nodeId: r.node_id,
+    kernelSource: r.source ?? "",
   };
 }

@@ -19,7 +19,10 @@ export function describeInputs(problem: LoadedProblem): string {
     "## Inputs of attention(...)",
     `- q is [B, H, S_q, D]; k and v are [B, Hkv, S_kv, D]; all ${dtype}, contiguous, on the GPU; return a new ${dtype} [B, H, S_q, D].`,
     cross
-      ? `- S_kv differs from S_q at some shapes (${shapes.filter((s) => s.Skv !== undefined && s.Skv !== s.S).map((s) => `S_q=${s.S} S_kv=${s.Skv}`).join(", ")}): q_idx runs over S_q, kv_idx over S_kv.`
+      ? `- S_kv differs from S_q at some shapes (${shapes
+          .filter((s) => s.Skv !== undefined && s.Skv !== s.S)
+          .map((s) => `S_q=${s.S} S_kv=${s.Skv}`)
+          .join(", ")}): q_idx runs over S_q, kv_idx over S_kv.`
       : "- S_q == S_kv at every shape of this problem (don't assume it in general).",
   ];
   const captured = spec.variant?.captured ?? [];
@@ -35,7 +38,10 @@ export function describeInputs(problem: LoadedProblem): string {
     lines.push("- Numbers in the variant file are constants of the problem: write them into your kernel.");
   } else {
     const params = Object.entries(spec.params);
-    if (params.length) lines.push(`- Keyword arguments besides scale: ${params.map(([n, v]) => `\`${n}\` (${typeof v === "number" ? `the number ${v}` : "a tensor, see above"})`).join(", ")}.`);
+    if (params.length)
+      lines.push(
+        `- Keyword arguments besides scale: ${params.map(([n, v]) => `\`${n}\` (${typeof v === "number" ? `the number ${v}` : "a tensor, see above"})`).join(", ")}.`,
+      );
   }
   return lines.join("\n");
 }

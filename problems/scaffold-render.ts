@@ -27,7 +27,7 @@ export function renderReference(args: { description: string; spec: ProblemSpec }
     "",
     "def reference(q, k, v, *, scale, score_mod=None, mask_mod=None, **captured):",
     '    """softmax(score_mod(scale * q @ k^T)) @ v over the keys mask_mod keeps, in q\'s dtype; a query row with no',
-    "    kept key gives 0. `captured` are the tensors attention(...) receives; the mods already hold the same ones.\"\"\"",
+    '    kept key gives 0. `captured` are the tensors attention(...) receives; the mods already hold the same ones."""',
     "    from kforge_harness.variant_build import Built, evaluate  # the harness's element-wise evaluator",
     "",
     "    return evaluate(q, k, v, scale, Built(score_mod, mask_mod, captured))",
@@ -67,7 +67,10 @@ export function renderPrompt(args: { spec: ProblemSpec; folder: string; notes: s
     "s[i, j] = scale * dot(q[b, h, i, :], k[b, h // g, j, :])",
     ...(v.score ? ["s[i, j] = score_mod(s[i, j], b, h, i, j)"] : []),
     ...(v.mask
-      ? ["visible(i, j) = mask_mod(b, h, i, j)", "p[i, j] = exp(s[i, j]) / sum over visible j' of exp(s[i, j'])   for visible j, else 0 (a row with no visible key gives 0)"]
+      ? [
+          "visible(i, j) = mask_mod(b, h, i, j)",
+          "p[i, j] = exp(s[i, j]) / sum over visible j' of exp(s[i, j'])   for visible j, else 0 (a row with no visible key gives 0)",
+        ]
       : ["p[i, j] = exp(s[i, j]) / sum over all j' of exp(s[i, j'])"]),
     "out[b, h, i, :] = sum over j of p[i, j] * v[b, h // g, j, :]",
     "```",
@@ -90,7 +93,10 @@ export function renderPrompt(args: { spec: ProblemSpec; folder: string; notes: s
     `- \`q\` is \`[B, H, S_q, D]\`; \`k\` and \`v\` are \`[B, Hkv, S_kv, D]\`; all \`torch.${dtype}\` CUDA tensors (Hkv divides H).`,
     "- `scale` is the softmax scale (1/sqrt(D) in the benchmarks).",
     ...(captured.length
-      ? ["- The tensors the mods capture arrive as keyword arguments, on the GPU, rebuilt for every shape and seed (read them on every call, never modify them):", ...captured.map((c) => `  - ${describeCaptured(c)}`)]
+      ? [
+          "- The tensors the mods capture arrive as keyword arguments, on the GPU, rebuilt for every shape and seed (read them on every call, never modify them):",
+          ...captured.map((c) => `  - ${describeCaptured(c)}`),
+        ]
       : ["- The mods capture no tensors."]),
     `- Return a new ${dtype} tensor \`[B, H, S_q, D]\`; never write into or return one of the inputs.`,
     "- Do the work in your own kernels: Triton (`@triton.jit`) or CUDA C++ built with `torch.utils.cpp_extension.load_inline`. PyTorch may only allocate, reshape and launch. Don't call `scaled_dot_product_attention` or `flex_attention`, and don't compute the attention with PyTorch ops (`matmul`, `softmax`, ...).",

@@ -38,7 +38,10 @@ export const DEFAULT_SHAPES: { correctness: AttentionShape[]; benchmark: Attenti
 const Inspection = z.object({
   status: z.literal("variant"),
   errors: z.array(z.object({ file: z.string().nullable(), line: z.number().nullable(), message: z.string() })),
-  variant: z.object({ score: ModSource.nullable(), mask: ModSource.nullable(), captured: z.array(CapturedTensor) }).loose().nullable(),
+  variant: z
+    .object({ score: ModSource.nullable(), mask: ModSource.nullable(), captured: z.array(CapturedTensor) })
+    .loose()
+    .nullable(),
   notes: z.array(z.string()),
   features: z.array(z.string()),
   ir: z.record(z.string(), z.unknown()).nullable(),
@@ -82,7 +85,9 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
   if (mods.length === 0) throw new UserError("a new problem needs a score_mod file, a mask_mod file, or both");
   const parent = resolve(opts.dir ?? userProblemsDir(config.home));
   if (isInside(parent, problemsDir())) {
-    throw new UserError(`${parent} is inside kforge's own problem suite; variants live in ${userProblemsDir(config.home)}`, { hint: "leave out --dir" });
+    throw new UserError(`${parent} is inside kforge's own problem suite; variants live in ${userProblemsDir(config.home)}`, {
+      hint: "leave out --dir",
+    });
   }
   const folder = join(parent, opts.name);
   if (existsSync(folder)) throw new UserError(`${folder} already exists`, { hint: "choose another name or remove that folder" });
@@ -92,7 +97,11 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
   const staging = join(parent, `.staging-${opts.name}-${randomBytes(4).toString("hex")}`);
   mkdirSync(staging, { recursive: true });
   try {
-    const copies = copyInputs(staging, mods.map((m) => m.path), opts.dataPaths ?? []);
+    const copies = copyInputs(
+      staging,
+      mods.map((m) => m.path),
+      opts.dataPaths ?? [],
+    );
     const rename = (text: string) => copies.reduce((t, c) => t.split(join(staging, c.name)).join(c.from), text);
     const variantDraft = {
       files: [...new Set(copies.map((c) => c.name))],
@@ -103,19 +112,37 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
     const inspection = await inspect(config, staging, draft, opts.signal);
     if (inspection.errors.length > 0 || !inspection.variant) {
       const lines = inspection.errors.map((e) => `  ${rename(e.file ?? "?")}${e.line ? `:${e.line}` : ""}: ${rename(e.message)}`);
-      throw new ProblemError(`cannot make "${opts.name}": the variant file${mods.length > 1 ? "s" : ""} need${mods.length > 1 ? "" : "s"} fixing\n${lines.join("\n")}`, {
-        hint: "a variant defines score_mod(score, b, h, q_idx, kv_idx) / mask_mod(b, h, q_idx, kv_idx), or a factory generate_*(...) returning them",
-        context: { issues: lines },
-      });
+      throw new ProblemError(
+        `cannot make "${opts.name}": the variant file${mods.length > 1 ? "s" : ""} need${mods.length > 1 ? "" : "s"} fixing\n${lines.join("\n")}`,
+        {
+          hint: "a variant defines score_mod(score, b, h, q_idx, kv_idx) / mask_mod(b, h, q_idx, kv_idx), or a factory generate_*(...) returning them",
+          context: { issues: lines },
+        },
+      );
     }
     const v = inspection.variant;
     const irError = inspection.irError ? rename(inspection.irError) : undefined;
     if (inspection.ir) writeFileSync(join(staging, "mods.json"), `${JSON.stringify(inspection.ir, null, 1)}\n`);
     const description = opts.description ?? `user variant from ${[...new Set(mods.map((m) => basename(m.path)))].join(" and ")}`;
     const raw = {
-      name: opts.name, description, kind: "attention" as const, params: {}, shapes, dtype: opts.dtype ?? ("bf16" as const), baseline: "flex" as const,
-      tags: inferTags(inspection.features, v.mask !== null), atol: 0.001, seeds: 2,
-      variant: { files: variantDraft.files, score: v.score, mask: v.mask, captured: v.captured, ir: inspection.ir ? "mods.json" : null, ...(irError ? { irError } : {}) },
+      name: opts.name,
+      description,
+      kind: "attention" as const,
+      params: {},
+      shapes,
+      dtype: opts.dtype ?? ("bf16" as const),
+      baseline: "flex" as const,
+      tags: inferTags(inspection.features, v.mask !== null),
+      atol: 0.001,
+      seeds: 2,
+      variant: {
+        files: variantDraft.files,
+        score: v.score,
+        mask: v.mask,
+        captured: v.captured,
+        ir: inspection.ir ? "mods.json" : null,
+        ...(irError ? { irError } : {}),
+      },
       ...(opts.device === "cpu" ? { device: "cpu" as const } : {}),
     };
     const spec = AttentionProblemSpec.parse(raw);
@@ -166,14 +193,21 @@ async function inspect(config: Config, folder: string, draft: Record<string, unk
   try {
     const o = await pool.inspectVariant(folder, draft, INSPECT_LIMIT_S, signal);
     if (o.kind === "timeout") {
-      throw new ProblemError(`the variant did not finish within ${INSPECT_LIMIT_S} s (importing it, calling its factory at the correctness shapes, tracing its mods)`, {
-        hint: "does it loop forever, or build very large tensors at import time?",
-      });
+      throw new ProblemError(
+        `the variant did not finish within ${INSPECT_LIMIT_S} s (importing it, calling its factory at the correctness shapes, tracing its mods)`,
+        {
+          hint: "does it loop forever, or build very large tensors at import time?",
+        },
+      );
     }
-    if (o.kind === "died") throw new ProblemError(`the variant's process ended while it was inspected (${o.signal ?? `exit code ${o.code}`})\n${o.log.slice(-1500)}`);
+    if (o.kind === "died")
+      throw new ProblemError(`the variant's process ended while it was inspected (${o.signal ?? `exit code ${o.code}`})\n${o.log.slice(-1500)}`);
     if (o.kind !== "result") throw new ToolError(`inspecting the variant failed: ${o.kind === "harness_error" ? o.message.slice(0, 2000) : o.kind}`);
     const parsed = Inspection.safeParse(o.result);
-    if (!parsed.success) throw new ToolError(`the harness sent an unexpected variant report: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new ToolError(
+        `the harness sent an unexpected variant report: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+      );
     return parsed.data;
   } finally {
     await pool.close();

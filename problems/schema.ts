@@ -15,10 +15,22 @@ export const AttentionShape = z
     B: z.number().int().positive().max(4096, "B must be at most 4096"),
     H: z.number().int().positive().max(1024, "H must be at most 1024"),
     Hkv: z.number().int().positive().optional(),
-    S: z.number().int().positive().max(1 << 20, "S must be at most 1048576"),
+    S: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 20, "S must be at most 1048576"),
     /** Key/value length when it differs from S (cross-attention, prefill against a longer cache). */
-    Skv: z.number().int().positive().max(1 << 20, "Skv must be at most 1048576").optional(),
-    D: z.number().int().refine((d) => [16, 32, 64, 128, 256].includes(d), "D must be one of 16, 32, 64, 128, 256"),
+    Skv: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 20, "Skv must be at most 1048576")
+      .optional(),
+    D: z
+      .number()
+      .int()
+      .refine((d) => [16, 32, 64, 128, 256].includes(d), "D must be one of 16, 32, 64, 128, 256"),
   })
   .strict()
   .refine((s) => s.Hkv === undefined || s.H % s.Hkv === 0, { message: "Hkv must divide H" })

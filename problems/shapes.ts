@@ -15,11 +15,17 @@ const MAX_SCORES = 1537 * 1537;
 
 /** Parses "BxHxSxD[,...]" (H may be H/Hkv, S may be S:Skv); a UserError says which part is wrong and why. */
 export function parseShapes(text: string): AttentionShape[] {
-  const parts = text.split(",").map((p) => p.trim()).filter(Boolean);
+  const parts = text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new UserError("--shapes is empty", { hint: "e.g. --shapes 8x32x16384x128,2x32x8192x64" });
   return parts.map((p) => {
     const m = PART.exec(p);
-    if (!m) throw new UserError(`--shapes: "${p}" is not BxHxSxD`, { hint: "B x H[/Hkv] x S[:S_kv] x D, e.g. 8x32x16384x128, 4x32/8x4096x128 (GQA) or 2x16x1024:8192x64 (S_kv = 8192)" });
+    if (!m)
+      throw new UserError(`--shapes: "${p}" is not BxHxSxD`, {
+        hint: "B x H[/Hkv] x S[:S_kv] x D, e.g. 8x32x16384x128, 4x32/8x4096x128 (GQA) or 2x16x1024:8192x64 (S_kv = 8192)",
+      });
     const [B, H, Hkv, S, Skv, D] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => (x === undefined ? undefined : Number(x)));
     const raw = { B, H, ...(Hkv !== undefined && Hkv !== H ? { Hkv } : {}), S, ...(Skv !== undefined && Skv !== S ? { Skv } : {}), D };
     const parsed = AttentionShape.safeParse(raw);
@@ -53,9 +59,12 @@ export function withShapes(problem: LoadedProblem, text: string | undefined): Lo
   if (text === undefined) return problem;
   const benchmark = parseShapes(text);
   if (!problem.spec.variant && benchmark.some((s) => s.Skv !== undefined)) {
-    throw new UserError(`--shapes: S_kv != S_q needs a user variant (its mods are evaluated at both lengths); ${problem.spec.name}'s reference assumes S_q == S_kv`, {
-      hint: "make the variant with `kforge problems new NAME --score-mod FILE` and search that",
-    });
+    throw new UserError(
+      `--shapes: S_kv != S_q needs a user variant (its mods are evaluated at both lengths); ${problem.spec.name}'s reference assumes S_q == S_kv`,
+      {
+        hint: "make the variant with `kforge problems new NAME --score-mod FILE` and search that",
+      },
+    );
   }
   const spec = AttentionProblemSpec.parse({ ...problem.spec, shapes: { correctness: deriveCorrectness(benchmark), benchmark } });
   return { ...problem, spec };

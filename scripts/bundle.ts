@@ -105,7 +105,9 @@ export async function buildBundle(out: string, opts: { linkNode?: boolean } = {}
   await bundleEntry(join("tools", "scripted-server", "server.ts"), join(out, "scripted-server.mjs"));
   const missing = runtimeTsReferences(readFileSync(join(out, "kforge.mjs"), "utf8"));
   if (missing.length > 0) {
-    process.stderr.write(`bundle: WARNING: kforge.mjs loads ${missing.join(", ")} at run time (a dynamic import of a module that does not exist): that part of kforge will fail from the bundle\n`);
+    process.stderr.write(
+      `bundle: WARNING: kforge.mjs loads ${missing.join(", ")} at run time (a dynamic import of a module that does not exist): that part of kforge will fail from the bundle\n`,
+    );
   }
   copySqlite(out);
   for (const rel of COPIED) {

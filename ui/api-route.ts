@@ -31,11 +31,15 @@ export function parseApiPath(url: URL): ApiRoute {
   if (root === "health" && parts.length === 1) return { kind: "health" };
   if (root !== "runs" || extra.length) return { kind: "unknown", path: url.pathname };
   if (runId === undefined) return { kind: "runs" };
-  if (!RUN_ID.test(runId)) throw new BadRequest(`malformed run id ${JSON.stringify(runId.slice(0, 80))}: expected letters, digits, '.', '_' or '-' (e.g. 20261123-221500-ab12)`);
+  if (!RUN_ID.test(runId))
+    throw new BadRequest(
+      `malformed run id ${JSON.stringify(runId.slice(0, 80))}: expected letters, digits, '.', '_' or '-' (e.g. 20261123-221500-ab12)`,
+    );
   if (what === undefined) return { kind: "run", runId };
   if (what === "nodes") {
     if (node === undefined) return { kind: "unknown", path: url.pathname };
-    if (!NODE_ID.test(node)) throw new BadRequest(`malformed node id ${JSON.stringify(node.slice(0, 80))}: expected a label such as 3.2 or root, or a full node id`);
+    if (!NODE_ID.test(node))
+      throw new BadRequest(`malformed node id ${JSON.stringify(node.slice(0, 80))}: expected a label such as 3.2 or root, or a full node id`);
     return { kind: "node", runId, node };
   }
   if (node !== undefined) return { kind: "unknown", path: url.pathname };
@@ -57,6 +61,7 @@ function cursorOf(url: URL): number {
   const raw = url.searchParams.get("since");
   if (raw === null || raw === "") return 0;
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n > MAX_CURSOR) throw new BadRequest(`malformed since=${JSON.stringify(raw.slice(0, 40))}: expected a whole number (the cursor of the last batch)`);
+  if (!Number.isSafeInteger(n) || n > MAX_CURSOR)
+    throw new BadRequest(`malformed since=${JSON.stringify(raw.slice(0, 40))}: expected a whole number (the cursor of the last batch)`);
   return n;
 }

@@ -18,7 +18,10 @@ export async function buildClient(root = repoRoot()): Promise<string> {
     esbuild = await import("esbuild");
   } catch (err) {
     if (existsSync(prebuilt)) return readFileSync(prebuilt, "utf8");
-    throw new ToolError("the web page's script cannot be built: esbuild is not installed", { hint: "run `npm ci` in the kforge checkout", cause: err });
+    throw new ToolError("the web page's script cannot be built: esbuild is not installed", {
+      hint: "run `npm ci` in the kforge checkout",
+      cause: err,
+    });
   }
   const result = await esbuild.build({
     entryPoints: [entry],

@@ -7,7 +7,9 @@ const CONTEXT_LINES = 3;
 /** A unified diff (`--- a`/`+++ b` headers, `@@` hunks); "" when the sources are identical. */
 export function kernelDiff(oldSource: string, newSource: string, oldName: string, newName: string): string {
   if (oldSource === newSource) return "";
-  const patch = createTwoFilesPatch(oldName, newName, withNewline(oldSource), withNewline(newSource), undefined, undefined, { context: CONTEXT_LINES });
+  const patch = createTwoFilesPatch(oldName, newName, withNewline(oldSource), withNewline(newSource), undefined, undefined, {
+    context: CONTEXT_LINES,
+  });
   // Drop the "Index:"/"===" preamble that createTwoFilesPatch writes: git-style output starts at "---".
   return patch.slice(patch.indexOf("--- "));
 }

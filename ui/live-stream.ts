@@ -28,7 +28,12 @@ export class LiveStreams {
     if (this.open.size >= this.opts.maxStreams) {
       return `too many live streams: ${this.open.size} are open, the limit is ${this.opts.maxStreams}; close other tabs of this page, or restart with kforge ui --max-streams N`;
     }
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
     res.write(`retry: 2000\n\n`);
     this.open.add(res);
     let cursor = since;

@@ -25,7 +25,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
 };
 
 /** Only our own origin: scripts, styles, data (inline style attributes for bar widths). */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
 
 export interface UiServerOptions {
   dbPath: string;
@@ -59,10 +60,18 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       if (!allowedHost(req.headers.host, port)) return send(res, 421, { error: "this server answers only to 127.0.0.1 / localhost" });
       if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, { error: "read-only: GET only" });
       const url = parseUrl(req.url);
-      if (!url) return send(res, 400, { error: `malformed URL ${JSON.stringify((req.url ?? "").slice(0, 200))}: expected a path such as /api/runs, with valid percent-encoding` });
+      if (!url)
+        return send(res, 400, {
+          error: `malformed URL ${JSON.stringify((req.url ?? "").slice(0, 200))}: expected a path such as /api/runs, with valid percent-encoding`,
+        });
       const asset = assets.get(url.pathname);
       if (asset) {
-        res.writeHead(200, { "content-type": asset.type, "content-security-policy": CSP, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+        res.writeHead(200, {
+          "content-type": asset.type,
+          "content-security-policy": CSP,
+          "cache-control": "no-cache",
+          "x-content-type-options": "nosniff",
+        });
         return res.end(req.method === "HEAD" ? undefined : asset.body);
       }
       if (url.pathname.startsWith("/api/")) return api(q, parseApiPath(url), req, res, live);
@@ -128,7 +137,10 @@ export function nodePanel(q: TraceQueries, runId: string, idOrLabel: string): No
   if (!node) return null;
   const detail = q.nodeDetail(node.id)!;
   const parentLabel = node.parentId ? (q.getNode(node.parentId)?.label ?? null) : null;
-  const diff = detail.kernel !== null && detail.parentKernel !== null ? kernelDiff(detail.parentKernel, detail.kernel, `${parentLabel}/kernel.py`, `${node.label}/kernel.py`) : null;
+  const diff =
+    detail.kernel !== null && detail.parentKernel !== null
+      ? kernelDiff(detail.parentKernel, detail.kernel, `${parentLabel}/kernel.py`, `${node.label}/kernel.py`)
+      : null;
   return { detail, diff, parentLabel };
 }
 

@@ -19,11 +19,22 @@ export async function runCritic(input: CritiqueInput, ctx: AgentCallContext, dep
     problemName: problem.spec.name,
     problemPrompt: problem.prompt.trim(),
     best: input.bestSpeedup === null ? "none correct yet" : `${input.bestSpeedup.toFixed(3)}x`,
-    parent: input.parent.row.status === "root" ? "(the root: these are first attempts)" : describeNode(input.parent, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS }),
+    parent:
+      input.parent.row.status === "root"
+        ? "(the root: these are first attempts)"
+        : describeNode(input.parent, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS }),
     candidates: input.candidates.map((c) => describeNode(c.view, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS })).join("\n\n"),
     labels: input.candidates.map((c) => c.view.row.label).join(", "),
   });
-  const call = await callModel(deps, "critic", [{ role: "system", content: system }, { role: "user", content: user }], ctx);
+  const call = await callModel(
+    deps,
+    "critic",
+    [
+      { role: "system", content: system },
+      { role: "user", content: user },
+    ],
+    ctx,
+  );
   if (call.ok) {
     const parsed = extractJson(call.res.content, CriticReply);
     if (parsed.ok) {

@@ -6,7 +6,13 @@ import type { Critique } from "./schema.ts";
 export function ruleCritique(view: NodeView, bestBefore: number | null): Critique {
   const v = view.verification;
   const base = { issues: [] as string[], nextIdeas: [] as string[], keyIdeas: [] as string[], source: "rules" as const };
-  if (!v) return { ...base, verdict: "dead_end", issues: [view.row.summary || "no kernel was produced"], nextIdeas: ["write a complete module in one python block"] };
+  if (!v)
+    return {
+      ...base,
+      verdict: "dead_end",
+      issues: [view.row.summary || "no kernel was produced"],
+      nextIdeas: ["write a complete module in one python block"],
+    };
   switch (v.status) {
     case "ok": {
       const s = v.speedup ?? 0;
@@ -22,12 +28,22 @@ export function ruleCritique(view: NodeView, bestBefore: number | null): Critiqu
     case "wrong_output": {
       const ratios = v.checks.filter((c) => !c.passed).map((c) => (c.maxError === null ? Infinity : c.maxError / Math.max(c.allowance, 1e-12)));
       const worst = ratios.length ? Math.max(...ratios) : Infinity;
-      return { ...base, verdict: worst < 10 ? "promising" : "fixable", issues: [v.message], nextIdeas: ["fix the masking / tail handling where the error concentrates", "accumulate in float32"] };
+      return {
+        ...base,
+        verdict: worst < 10 ? "promising" : "fixable",
+        issues: [v.message],
+        nextIdeas: ["fix the masking / tail handling where the error concentrates", "accumulate in float32"],
+      };
     }
     case "compile_error":
       return { ...base, verdict: "fixable", issues: [v.message.split("\n")[0] ?? v.message], nextIdeas: ["fix the compile error"] };
     case "runtime_error":
-      return { ...base, verdict: "fixable", issues: [v.message.split("\n")[0] ?? v.message], nextIdeas: ["check bounds and strides of every load/store"] };
+      return {
+        ...base,
+        verdict: "fixable",
+        issues: [v.message.split("\n")[0] ?? v.message],
+        nextIdeas: ["check bounds and strides of every load/store"],
+      };
     case "timeout":
       return { ...base, verdict: "dead_end", issues: [`timed out in ${v.phase}`], nextIdeas: ["check loop bounds for a hang"] };
     case "rejected":

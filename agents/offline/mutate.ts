@@ -19,7 +19,20 @@ export interface TileConfig {
 }
 
 /** The code-variant switches of the template (see tools/offline/config.py for what each does). */
-export const SWITCHES = ["qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split", "affine_kv_bias", "tma", "poly_exp2", "grid2d", "block_sparse"] as const;
+export const SWITCHES = [
+  "qscale",
+  "skip_empty",
+  "fast_tanh",
+  "tanh_bf16x2",
+  "static_max",
+  "reverse_m",
+  "mask_split",
+  "affine_kv_bias",
+  "tma",
+  "poly_exp2",
+  "grid2d",
+  "block_sparse",
+] as const;
 export type SwitchName = (typeof SWITCHES)[number];
 
 /** A fully resolved template config, as `render.py --resolve` prints it. */
@@ -129,12 +142,15 @@ export function allNeighbours(parent: ResolvedConfig, headDims: string[] = DEFAU
   return out;
 }
 
-
 /** Canonical JSON of a config (sorted keys), for de-duplication and memo keys. */
 export function configKey(c: OfflineConfig): string {
   const sort = (v: unknown): unknown =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+      ? Object.fromEntries(
+          Object.keys(v as object)
+            .sort()
+            .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+        )
       : v;
   return JSON.stringify(sort(c));
 }
@@ -153,7 +169,10 @@ export function neighbours(
   const preferred = opts.prefer ? all.filter(opts.prefer) : all;
   const pool = preferred.length > 0 ? preferred : all;
   const rand = seededRandom(seed);
-  const shuffled = pool.map((m) => ({ m, r: rand() })).sort((a, b) => a.r - b.r).map((x) => x.m);
+  const shuffled = pool
+    .map((m) => ({ m, r: rand() }))
+    .sort((a, b) => a.r - b.r)
+    .map((x) => x.m);
   const seen = new Set(opts.exclude ?? []);
   seen.add(configKey({ tiles: parent.tiles, ...parent.switches }));
   const out: Mutation[] = [];

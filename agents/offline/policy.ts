@@ -204,7 +204,10 @@ async function renderPy(input: Pick<ProposeOfflineInput, "problemDir" | "python"
     const e = err as { code?: number; stderr?: string; message: string };
     const detail = (e.stderr ?? "").trim() || e.message;
     if (e.code === 2) {
-      throw new ProblemError(detail, { hint: "rewrite the mod within the offline template's subset, or use a model", context: { problemDir: input.problemDir } });
+      throw new ProblemError(detail, {
+        hint: "rewrite the mod within the offline template's subset, or use a model",
+        context: { problemDir: input.problemDir },
+      });
     }
     throw new ToolError(`render.py failed: ${detail}`, { context: { tool: "render.py", problemDir: input.problemDir, args } });
   }

@@ -21,14 +21,30 @@ export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: 
     reference: problem.referenceSource.trim(),
     mode: input.mode,
     best: input.best?.row.speedup != null ? `${input.best.row.speedup.toFixed(3)}x (node ${input.best.row.label})` : "none correct yet",
-    ancestry: input.ancestry.length ? input.ancestry.map((n) => `${n.label} ${n.title ? `"${n.title}" ` : ""}[${n.summary || n.status}]`).join(" → ") : "(this is the root)",
-    parent: input.parent.row.status === "root" ? "(the root: no kernel yet; propose different first kernels)" : describeNode(input.parent, { kernel: true }),
+    ancestry: input.ancestry.length
+      ? input.ancestry.map((n) => `${n.label} ${n.title ? `"${n.title}" ` : ""}[${n.summary || n.status}]`).join(" → ")
+      : "(this is the root)",
+    parent:
+      input.parent.row.status === "root"
+        ? "(the root: no kernel yet; propose different first kernels)"
+        : describeNode(input.parent, { kernel: true }),
     tried: input.tried.length ? input.tried.map((n) => `- ${n.label} "${n.title}": ${n.summary || n.status}`).join("\n") : "(none)",
-    bestNode: input.best && input.best.row.id !== input.parent.row.id ? describeNode(input.best, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS }) : "(the node above, or none yet)",
+    bestNode:
+      input.best && input.best.row.id !== input.parent.row.id
+        ? describeNode(input.best, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS })
+        : "(the node above, or none yet)",
     exemplars: describeExemplars(input.exemplars),
     count: input.count,
   });
-  const call = await callModel(deps, "planner", [{ role: "system", content: system }, { role: "user", content: user }], ctx);
+  const call = await callModel(
+    deps,
+    "planner",
+    [
+      { role: "system", content: system },
+      { role: "user", content: user },
+    ],
+    ctx,
+  );
   if (!call.ok) return fallbackPlan(input, `planner call failed: ${call.error}`);
   const parsed = extractJson(call.res.content, Plan);
   if (!parsed.ok) return fallbackPlan(input, `planner reply unusable: ${parsed.reason}`);
@@ -41,7 +57,12 @@ export function fallbackPlan(input: PlanInput, why: string): PlanOutcome {
     input.mode === "repair"
       ? [{ title: "Fix the reported failure", idea: "Read the verifier's message and fix exactly what it reports, changing nothing else." }]
       : input.mode === "fresh"
-        ? [{ title: "A straightforward tiled kernel", idea: "Write a FlashAttention-style tiled kernel with online softmax that passes every correctness shape." }]
+        ? [
+            {
+              title: "A straightforward tiled kernel",
+              idea: "Write a FlashAttention-style tiled kernel with online softmax that passes every correctness shape.",
+            },
+          ]
         : [];
   const tuning: Idea[] = [
     { title: "Retune tile sizes", idea: "Try different BLOCK_M / BLOCK_N tile sizes suited to the benchmark shapes." },

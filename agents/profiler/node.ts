@@ -23,7 +23,15 @@ export async function runProfilerAgent(input: ProfileAnalysisInput, ctx: AgentCa
     profile: describeProfile(input.summary),
     rules: describeRuleFindings(input.summary),
   });
-  const call = await callModel(deps, "profiler", [{ role: "system", content: render(PROFILER_SYSTEM, { gpu: deps.gpu }) }, { role: "user", content: user }], ctx);
+  const call = await callModel(
+    deps,
+    "profiler",
+    [
+      { role: "system", content: render(PROFILER_SYSTEM, { gpu: deps.gpu }) },
+      { role: "user", content: user },
+    ],
+    ctx,
+  );
   if (!call.ok) return ruleBottlenecks(input.summary, `profiler model unavailable: ${call.error.slice(0, 160)}`);
   const parsed = extractJson(call.res.content, Bottlenecks);
   if (!parsed.ok || parsed.value.bottlenecks.length === 0) {

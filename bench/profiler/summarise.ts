@@ -26,7 +26,13 @@ function section(run: z.infer<typeof Run>, s: ProfileSummary | null, dir: string
   const shape = `B,H,Hkv,S,D = ${run.shape.B},${run.shape.H},${run.shape.Hkv},${run.shape.S},${run.shape.D}`;
   const head = `## ${run.tag}: ${run.kernel}, ${shape} (ncu run ${(run.costMs / 1000).toFixed(1)} s)`;
   if (!s) {
-    const console = existsSync(join(dir, `${run.tag}.stdout`)) ? readFileSync(join(dir, `${run.tag}.stdout`), "utf8").trim().split("\n").slice(-5).join("\n") : "";
+    const console = existsSync(join(dir, `${run.tag}.stdout`))
+      ? readFileSync(join(dir, `${run.tag}.stdout`), "utf8")
+          .trim()
+          .split("\n")
+          .slice(-5)
+          .join("\n")
+      : "";
     return `${head}\n\nstatus: ${run.status}\n\n\`\`\`\n${console}\n\`\`\`\n`;
   }
   const c = s.compile;
@@ -36,7 +42,9 @@ function section(run: z.infer<typeof Run>, s: ProfileSummary | null, dir: string
     `**${s.bound.toUpperCase()} bound**, kernel \`${s.kernel}\`, ${s.durationUs?.toFixed(1)} us under ncu.`,
     "",
     ...s.evidence.map((e) => `- ${e}`),
-    c ? `- compile (Triton): ${c.registers} registers, ${c.spills} spills, ${c.sharedBytes} B shared, ${c.numWarps} warps, ${c.numStages} stages` : "",
+    c
+      ? `- compile (Triton): ${c.registers} registers, ${c.spills} spills, ${c.sharedBytes} B shared, ${c.numWarps} warps, ${c.numStages} stages`
+      : "",
     "",
     "Advice (tools/profiler/advise.ts):",
     "",
@@ -52,7 +60,14 @@ function main(dir: string): void {
     const driver = JSON.parse(readFileSync(join(dir, `${run.tag}.driver.json`), "utf8"));
     return { run, summary: summariseProfile(readFileSync(join(dir, run.csv), "utf8"), { shape: run.shape, compile: driver.compile ?? [] }) };
   });
-  writeFileSync(join(dir, "summary.json"), JSON.stringify(results.map((r) => ({ ...r, advice: r.summary ? adviseFromProfile(r.summary) : [] })), null, 1));
+  writeFileSync(
+    join(dir, "summary.json"),
+    JSON.stringify(
+      results.map((r) => ({ ...r, advice: r.summary ? adviseFromProfile(r.summary) : [] })),
+      null,
+      1,
+    ),
+  );
   const md = [
     `# Nsight Compute profiles of the fixture kernels`,
     "",

@@ -11,7 +11,9 @@ import { parseArgs } from "node:util";
 import { startUiServer } from "../../ui/server.ts";
 import { launchChromium } from "../../test/ui/chromium.ts";
 
-const { values } = parseArgs({ options: { db: { type: "string" }, run: { type: "string" }, out: { type: "string" }, node: { type: "string", multiple: true } } });
+const { values } = parseArgs({
+  options: { db: { type: "string" }, run: { type: "string" }, out: { type: "string" }, node: { type: "string", multiple: true } },
+});
 if (!values.db || !values.run || !values.out) {
   console.error("usage: npx tsx bench/ui/screenshot.ts --db FILE --run RUN --out DIR [--node LABEL ...]");
   process.exit(2);
@@ -31,7 +33,13 @@ try {
   console.log(`run ${values.run}: ${count}; saved run-tree.png`);
   for (const label of values.node ?? []) {
     const id = `${values.run}.${label}`;
-    const pos = await page.evaluate((nid) => (window as unknown as { __kforge: { view: { screenPosition(id: string): { x: number; y: number } | null } } }).__kforge.view.screenPosition(nid), id);
+    const pos = await page.evaluate(
+      (nid) =>
+        (window as unknown as { __kforge: { view: { screenPosition(id: string): { x: number; y: number } | null } } }).__kforge.view.screenPosition(
+          nid,
+        ),
+      id,
+    );
     if (!pos) throw new Error(`node ${label} is not drawn`);
     await page.mouse.click(pos.x, pos.y);
     await page.locator(`.panel-body[data-node="${id}"]`).waitFor();

@@ -35,7 +35,9 @@ export const doctorCommand: Command = {
     emit(ctx, checks, () => {
       const w = Math.max(...checks.map((c) => c.name.length));
       return checks
-        .map((c) => `${c.status.padEnd(7)} ${c.name.padEnd(w)}  ${c.detail}${c.hint && c.status !== "ok" ? `\n${" ".repeat(w + 10)}-> ${c.hint}` : ""}`)
+        .map(
+          (c) => `${c.status.padEnd(7)} ${c.name.padEnd(w)}  ${c.detail}${c.hint && c.status !== "ok" ? `\n${" ".repeat(w + 10)}-> ${c.hint}` : ""}`,
+        )
         .join("\n");
     });
     return checks.some((c) => c.required && c.status === "missing") ? 1 : 0;
@@ -45,19 +47,32 @@ export const doctorCommand: Command = {
 async function runChecks(config: Config): Promise<Check[]> {
   const major = Number(process.versions.node.split(".")[0]);
   const checks: Check[] = [
-    { name: "node", status: major >= 20 && major < 23 ? "ok" : "warn", detail: `v${process.versions.node}`, hint: "kforge pins its stack for Node 20-22" },
+    {
+      name: "node",
+      status: major >= 20 && major < 23 ? "ok" : "warn",
+      detail: `v${process.versions.node}`,
+      hint: "kforge pins its stack for Node 20-22",
+    },
   ];
   const probe = await probePython(config.python);
   if ("error" in probe) {
     checks.push({ name: "python", status: "missing", detail: probe.error, hint: await betterPython(config.python), required: true });
   } else {
-    checks.push({ name: "python", status: "ok", detail: `Python ${probe.python} (${probe.executable})` }, ...torchChecks(probe, await betterPython(config.python)));
+    checks.push(
+      { name: "python", status: "ok", detail: `Python ${probe.python} (${probe.executable})` },
+      ...torchChecks(probe, await betterPython(config.python)),
+    );
   }
   const ncu = spawnSync(config.ncu, ["--version"], { encoding: "utf8", timeout: 20_000 });
   checks.push(
     ncu.status === 0
       ? { name: "ncu", status: "ok", detail: (ncu.stdout.trim().split("\n").pop() ?? "").trim() }
-      : { name: "ncu", status: "warn", detail: `${config.ncu} not runnable`, hint: "install Nsight Compute or set KFORGE_NCU; without it candidates are not profiled" },
+      : {
+          name: "ncu",
+          status: "warn",
+          detail: `${config.ncu} not runnable`,
+          hint: "install Nsight Compute or set KFORGE_NCU; without it candidates are not profiled",
+        },
   );
   checks.push(...(await sandboxChecks(config)));
   checks.push(dbCheck(config.dbPath));
@@ -68,43 +83,83 @@ async function runChecks(config: Config): Promise<Check[]> {
 async function sandboxChecks(config: Config): Promise<Check[]> {
   const probe = await probeSandbox(config.python);
   if (!probe.ok && Object.keys(probe.layers).length === 0) {
-    return [{ name: "sandbox", status: config.unsafeNoSandbox ? "warn" : "missing", required: !config.unsafeNoSandbox, detail: probe.error ?? "cannot be built here",
-      hint: config.unsafeNoSandbox ? "KFORGE_UNSAFE_NO_SANDBOX=1: candidates run UNCONFINED" : "run as root or enable unprivileged user namespaces; kforge refuses to run candidates without it (KFORGE_UNSAFE_NO_SANDBOX=1 overrides, unsafely)" }];
+    return [
+      {
+        name: "sandbox",
+        status: config.unsafeNoSandbox ? "warn" : "missing",
+        required: !config.unsafeNoSandbox,
+        detail: probe.error ?? "cannot be built here",
+        hint: config.unsafeNoSandbox
+          ? "KFORGE_UNSAFE_NO_SANDBOX=1: candidates run UNCONFINED"
+          : "run as root or enable unprivileged user namespaces; kforge refuses to run candidates without it (KFORGE_UNSAFE_NO_SANDBOX=1 overrides, unsafely)",
+      },
+    ];
   }
-  const layers = Object.entries(probe.layers).map(([layer, ok]): Check => ({
-    name: `sandbox: ${layer.replace(/_/g, " ")}`,
-    status: ok ? "ok" : "missing",
-    detail: ok ? `active (${probe.mode === "root" ? "root, then an unprivileged uid" : "user namespace"})` : "not in effect",
-    required: !config.unsafeNoSandbox,
-    hint: "kforge refuses to run candidates until every layer holds (KFORGE_UNSAFE_NO_SANDBOX=1 overrides, unsafely)",
-  }));
+  const layers = Object.entries(probe.layers).map(
+    ([layer, ok]): Check => ({
+      name: `sandbox: ${layer.replace(/_/g, " ")}`,
+      status: ok ? "ok" : "missing",
+      detail: ok ? `active (${probe.mode === "root" ? "root, then an unprivileged uid" : "user namespace"})` : "not in effect",
+      required: !config.unsafeNoSandbox,
+      hint: "kforge refuses to run candidates until every layer holds (KFORGE_UNSAFE_NO_SANDBOX=1 overrides, unsafely)",
+    }),
+  );
   return layers;
 }
 
 /** The queue (reachable, jobs waiting and running) and one line per live worker (host, GPUs, versions, sandbox, heartbeat). */
 async function queueChecks(url: string, tlsCa: string | undefined): Promise<Check[]> {
   const q = await queueStatus(parseQueueUrl(url, tlsCa));
-  if (!q.reachable) return [{ name: "queue", status: "missing", detail: q.error ?? q.url, hint: "start Redis there, or check host, port, password and TLS (KFORGE_QUEUE_TLS_CA)" }];
+  if (!q.reachable)
+    return [
+      {
+        name: "queue",
+        status: "missing",
+        detail: q.error ?? q.url,
+        hint: "start Redis there, or check host, port, password and TLS (KFORGE_QUEUE_TLS_CA)",
+      },
+    ];
   const jobs = (["cuda", "cpu"] as const).map((d) => `${d}: ${q.streams[d].waiting} waiting, ${q.streams[d].running} running`).join("; ");
   const checks: Check[] = [{ name: "queue", status: "ok", detail: `${q.url} (Redis ${q.redisVersion}); jobs ${jobs}` }];
-  if (q.workers.length === 0) checks.push({ name: "workers", status: "warn", detail: "none alive", hint: "start `kforge worker --queue URL` on the GPU hosts (README: Remote workers)" });
-  for (const w of q.workers) checks.push({ name: `worker ${w.workerId}`, status: w.sandbox.ok ? "ok" : "warn", detail: describeWorker(w), worker: w });
+  if (q.workers.length === 0)
+    checks.push({
+      name: "workers",
+      status: "warn",
+      detail: "none alive",
+      hint: "start `kforge worker --queue URL` on the GPU hosts (README: Remote workers)",
+    });
+  for (const w of q.workers)
+    checks.push({ name: `worker ${w.workerId}`, status: w.sandbox.ok ? "ok" : "warn", detail: describeWorker(w), worker: w });
   return checks;
 }
 
 function torchChecks(p: PythonProbe, hint: string): Check[] {
   const out: Check[] = [];
-  out.push(p.torch ? { name: "torch", status: "ok", detail: p.torch } : { name: "torch", status: "missing", detail: p.torch_error ?? "not importable", hint, required: true });
+  out.push(
+    p.torch
+      ? { name: "torch", status: "ok", detail: p.torch }
+      : { name: "torch", status: "missing", detail: p.torch_error ?? "not importable", hint, required: true },
+  );
   out.push(
     p.triton
       ? { name: "triton", status: "ok", detail: p.triton }
-      : { name: "triton", status: p.cuda ? "missing" : "warn", detail: p.triton_error ?? "not importable", hint: "pip install triton (GPU hosts only; CPU test problems need none)" },
+      : {
+          name: "triton",
+          status: p.cuda ? "missing" : "warn",
+          detail: p.triton_error ?? "not importable",
+          hint: "pip install triton (GPU hosts only; CPU test problems need none)",
+        },
   );
   const gpus = p.gpus ?? [];
   out.push(
     gpus.length
       ? { name: "gpu", status: "ok", detail: summarizeGpus(gpus) }
-      : { name: "gpu", status: "warn", detail: "none visible to torch", hint: "GPU problems need an NVIDIA GPU with a CUDA build of torch; CPU test problems still work" },
+      : {
+          name: "gpu",
+          status: "warn",
+          detail: "none visible to torch",
+          hint: "GPU problems need an NVIDIA GPU with a CUDA build of torch; CPU test problems still work",
+        },
   );
   return out;
 }
@@ -131,7 +186,13 @@ function dbCheck(path: string): Check {
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    return { name: "database", status: "missing", detail: `${path} (not writable)`, hint: "set KFORGE_HOME or KFORGE_DB to a writable place", required: true };
+    return {
+      name: "database",
+      status: "missing",
+      detail: `${path} (not writable)`,
+      hint: "set KFORGE_HOME or KFORGE_DB to a writable place",
+      required: true,
+    };
   }
   return { name: "database", status: "ok", detail: existsSync(path) ? path : `${path} (created on first use)` };
 }

@@ -68,14 +68,23 @@ export function renderKernelModule(source: string, p: Provenance, moduleName: st
 function docstring(p: Provenance, params: ParamPlan[], moduleName: string): string {
   const v = p.verify;
   const desc = p.spec?.description ? `: ${oneLine(p.spec.description).replace(/\.$/, "")}` : "";
-  const perShape = v.timings.map((t) => `${shapeLabel(t.shape)} ${Object.entries(t.speedup).map(([b, s]) => `${s.toFixed(2)}x vs ${b}`).join(", ")} (${t.tflops.toFixed(0)} TFLOP/s, ${t.ms.toFixed(3)} ms)`);
-  const defaults = params.map((x) => (x.kind === "literal" ? `${x.name}=${x.value}` : x.kind === "alibi" ? `${x.name}=alibi_slopes(H)` : null)).filter(Boolean);
+  const perShape = v.timings.map(
+    (t) =>
+      `${shapeLabel(t.shape)} ${Object.entries(t.speedup)
+        .map(([b, s]) => `${s.toFixed(2)}x vs ${b}`)
+        .join(", ")} (${t.tflops.toFixed(0)} TFLOP/s, ${t.ms.toFixed(3)} ms)`,
+  );
+  const defaults = params
+    .map((x) => (x.kind === "literal" ? `${x.name}=${x.value}` : x.kind === "alibi" ? `${x.name}=alibi_slopes(H)` : null))
+    .filter(Boolean);
   const lines = [
     `${p.problem} attention kernel found by kforge${desc}.`,
     "",
     "Drop-in: attention(q, k, v) with scale = q.shape[-1] ** -0.5" + (defaults.length ? ` and ${defaults.join(", ")}` : "") + " by default;",
     "q is [B, H, S, D], k and v [B, Hkv, S, D], the result [B, H, S, D] in q's dtype.",
-    ...params.filter((x) => x.kind === "docs").map((x) => `${x.name} (int32 [S] document ids) has no default: pass yours (random_docs() makes an example).`),
+    ...params
+      .filter((x) => x.kind === "docs")
+      .map((x) => `${x.name} (int32 [S] document ids) has no default: pass yours (random_docs() makes an example).`),
     ...(p.spec ? [] : [`The problem "${p.problem}" was not found when exporting: pass its params by name.`]),
     "",
     "Usage (runs as written):",
@@ -106,11 +115,15 @@ function usage(p: Provenance, params: ParamPlan[], moduleName: string): string[]
   const device = p.spec?.device ?? "cuda";
   const dims = (h: number) => `${shape.B}, ${h}, ${shape.S}, ${shape.D}`;
   const opts = `dtype=torch.bfloat16, device="${device}"`;
-  const passed = params.filter((x) => x.kind === "docs").map((x) => `${x.name}=random_docs(${shape.S}, ${x.kind === "docs" ? x.count : 1}, device="${device}")`);
+  const passed = params
+    .filter((x) => x.kind === "docs")
+    .map((x) => `${x.name}=random_docs(${shape.S}, ${x.kind === "docs" ? x.count : 1}, device="${device}")`);
   const imports = [moduleName, ...(passed.length ? ["random_docs"] : [])];
   return [
     "import torch",
-    isModuleName(moduleName) ? `from ${moduleName} import ${imports.length > 1 ? `attention, ${imports.slice(1).join(", ")}` : "attention"}` : `# rename the file to a Python module name, then: from NAME import attention`,
+    isModuleName(moduleName)
+      ? `from ${moduleName} import ${imports.length > 1 ? `attention, ${imports.slice(1).join(", ")}` : "attention"}`
+      : `# rename the file to a Python module name, then: from NAME import attention`,
     `q = torch.randn(${dims(shape.H)}, ${opts})`,
     `k = torch.randn(${dims(shape.Hkv ?? shape.H)}, ${opts})`,
     `v = torch.randn(${dims(shape.Hkv ?? shape.H)}, ${opts})`,
@@ -120,13 +133,23 @@ function usage(p: Provenance, params: ParamPlan[], moduleName: string): string[]
 
 /** The module's `attention`: the kernel's own, renamed, behind a signature with the problem's defaults. */
 function entryPoint(p: Provenance, params: ParamPlan[]): string {
-  const sig = ["q", "k", "v", "*", "scale=None", ...params.map((x) => (x.kind === "literal" ? `${x.name}=${x.value}` : x.kind === "alibi" ? `${x.name}=None` : x.name)), ...(p.spec ? [] : ["**params"])];
+  const sig = [
+    "q",
+    "k",
+    "v",
+    "*",
+    "scale=None",
+    ...params.map((x) => (x.kind === "literal" ? `${x.name}=${x.value}` : x.kind === "alibi" ? `${x.name}=None` : x.name)),
+    ...(p.spec ? [] : ["**params"]),
+  ];
   const helpers = [...new Set(params.filter((x) => x.kind !== "literal").map((x) => x.kind as "alibi" | "docs"))].map((k) => HELPERS[k]);
   const body = [
     `    """${oneLine(p.problem)} attention (the verified kernel above) with the problem's params as defaults."""`,
     "    if scale is None:",
     "        scale = q.shape[-1] ** -0.5",
-    ...params.filter((x) => x.kind === "alibi").flatMap((x) => [`    if ${x.name} is None:`, `        ${x.name} = alibi_slopes(q.shape[1], device=q.device)`]),
+    ...params
+      .filter((x) => x.kind === "alibi")
+      .flatMap((x) => [`    if ${x.name} is None:`, `        ${x.name} = alibi_slopes(q.shape[1], device=q.device)`]),
     `    return _kforge_kernel(q, k, v, scale=scale${params.map((x) => `, ${x.name}=${x.name}`).join("")}${p.spec ? "" : ", **params"})`,
   ];
   return [
@@ -145,12 +168,23 @@ function entryPoint(p: Provenance, params: ParamPlan[]): string {
 function meta(p: Provenance, moduleName: string): string {
   const v = p.verify;
   const fields: Record<string, string | number | null> = {
-    problem: p.problem, run: p.runId, node: p.nodeId, label: p.nodeLabel, speedup: v.speedup, baseline: p.spec?.baseline ?? null,
-    tflops: v.tflops, gpu: v.gpu ?? null, device: p.spec?.device ?? null,
-    verified_at: new Date(p.verifiedAt).toISOString(), exported_at: new Date(p.exportedAt).toISOString(),
+    problem: p.problem,
+    run: p.runId,
+    node: p.nodeId,
+    label: p.nodeLabel,
+    speedup: v.speedup,
+    baseline: p.spec?.baseline ?? null,
+    tflops: v.tflops,
+    gpu: v.gpu ?? null,
+    device: p.spec?.device ?? null,
+    verified_at: new Date(p.verifiedAt).toISOString(),
+    exported_at: new Date(p.exportedAt).toISOString(),
   };
-  const item = (x: string | number | null) => (x === null ? "None" : typeof x === "number" ? (Number.isFinite(x) ? String(x) : "None") : JSON.stringify(x));
-  return `# Provenance, readable by code: ${moduleName}.__kforge__["speedup"]\n__kforge__ = {\n${Object.entries(fields).map(([k, x]) => `    ${JSON.stringify(k)}: ${item(x)},`).join("\n")}\n}`;
+  const item = (x: string | number | null) =>
+    x === null ? "None" : typeof x === "number" ? (Number.isFinite(x) ? String(x) : "None") : JSON.stringify(x);
+  return `# Provenance, readable by code: ${moduleName}.__kforge__["speedup"]\n__kforge__ = {\n${Object.entries(fields)
+    .map(([k, x]) => `    ${JSON.stringify(k)}: ${item(x)},`)
+    .join("\n")}\n}`;
 }
 
 /**

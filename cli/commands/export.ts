@@ -34,15 +34,30 @@ export const exportCommand: Command = {
       const nodeArg = args.values["node"];
       const node = typeof nodeArg === "string" ? findNode(q, run, nodeArg) : fastestCorrect(q.listNodes(run.id));
       if (!node) throw new UserError(`run ${run.id} has no correct kernel to export`, { hint: `see what happened: kforge trace ${run.id}` });
-      if (node.status !== "ok") throw new UserError(`node ${node.label} is not a correct kernel (${node.status})`, { hint: `export a correct one: kforge trace ${run.id} --correct` });
+      if (node.status !== "ok")
+        throw new UserError(`node ${node.label} is not a correct kernel (${node.status})`, {
+          hint: `export a correct one: kforge trace ${run.id} --correct`,
+        });
       const kernel = q.kernel(node.id);
       const verify = q.verification(node.id);
       const verifiedAt = q.nodeDetail(node.id)?.verifications.at(-1)?.createdAt;
-      if (kernel === null || verify?.status !== "ok" || verifiedAt === undefined) throw new UserError(`node ${node.label} has no kernel with a correct verification`);
+      if (kernel === null || verify?.status !== "ok" || verifiedAt === undefined)
+        throw new UserError(`node ${node.label} has no kernel with a correct verification`);
       const outArg = args.values["out"];
-      const path = typeof outArg === "string" && outArg !== "-" ? resolve(outArg) : outArg === "-" ? null : resolve(moduleFileName(run.problem, node.label));
+      const path =
+        typeof outArg === "string" && outArg !== "-" ? resolve(outArg) : outArg === "-" ? null : resolve(moduleFileName(run.problem, node.label));
       const moduleName = path ? basename(path).replace(/\.py$/, "") : moduleFileName(run.problem, node.label).replace(/\.py$/, "");
-      const provenance: Provenance = { problem: run.problem, spec: problemOf(run), runId: run.id, nodeId: node.id, nodeLabel: node.label, title: node.title, verify, verifiedAt, exportedAt: Date.now() };
+      const provenance: Provenance = {
+        problem: run.problem,
+        spec: problemOf(run),
+        runId: run.id,
+        nodeId: node.id,
+        nodeLabel: node.label,
+        title: node.title,
+        verify,
+        verifiedAt,
+        exportedAt: Date.now(),
+      };
       const text = renderKernelModule(kernel, provenance, moduleName);
       if (path === null) {
         // To the terminal (or a pipe) the module is inert text; `--out FILE` writes its exact bytes.
@@ -51,7 +66,11 @@ export const exportCommand: Command = {
       }
       writeFileSync(path, text);
       const note = isModuleName(moduleName) ? "" : `\n  note: "${moduleName}" is not a Python module name; rename the file to import it`;
-      emit(ctx, { ...summary(provenance), path }, () => `wrote ${path}\n  node ${node.label}: ${node.title} — ${verify.speedup !== null ? `${verify.speedup.toFixed(2)}x` : "untimed"}${note}`);
+      emit(
+        ctx,
+        { ...summary(provenance), path },
+        () => `wrote ${path}\n  node ${node.label}: ${node.title} — ${verify.speedup !== null ? `${verify.speedup.toFixed(2)}x` : "untimed"}${note}`,
+      );
       return 0;
     } finally {
       reader.close();
@@ -75,5 +94,13 @@ function problemOf(run: ReadRun): ProblemSpec | null {
 }
 
 function summary(p: Provenance): Record<string, unknown> {
-  return { run: p.runId, node: p.nodeId, label: p.nodeLabel, problem: p.problem, speedup: p.verify.speedup, tflops: p.verify.tflops, gpu: p.verify.gpu ?? null };
+  return {
+    run: p.runId,
+    node: p.nodeId,
+    label: p.nodeLabel,
+    problem: p.problem,
+    speedup: p.verify.speedup,
+    tflops: p.verify.tflops,
+    gpu: p.verify.gpu ?? null,
+  };
 }

@@ -15,4 +15,19 @@ import { benchCommand } from "./bench.ts";
 import { workerCommand } from "./worker.ts";
 import { workersCommand } from "./workers.ts";
 
-export const commands: Command[] = [searchCommand, resumeCommand, runsCommand, problemsCommand, traceCommand, exportCommand, uiCommand, memoryCommand, verifyCommand, doctorCommand, configCommand, benchCommand, workerCommand, workersCommand];
+export const commands: Command[] = [
+  searchCommand,
+  resumeCommand,
+  runsCommand,
+  problemsCommand,
+  traceCommand,
+  exportCommand,
+  uiCommand,
+  memoryCommand,
+  verifyCommand,
+  doctorCommand,
+  configCommand,
+  benchCommand,
+  workerCommand,
+  workersCommand,
+];

@@ -65,7 +65,10 @@ function runSub(sub: (typeof SUBCOMMANDS)[number], rest: string[], args: ParsedA
         wins.length === 0
           ? "memory is empty (wins are remembered as searches verify improvements, or imported with `kforge memory import`)"
           : wins
-              .map((w) => `#${String(w.id).padEnd(5)} ${w.problem.padEnd(18)} ${`${w.speedup.toFixed(2)}x`.padStart(7)} ${(w.tflops === null ? "-" : `${w.tflops.toFixed(0)} TF/s`).padStart(10)}  ${w.gpu.padEnd(24)} [${w.features.join(", ")}]`)
+              .map(
+                (w) =>
+                  `#${String(w.id).padEnd(5)} ${w.problem.padEnd(18)} ${`${w.speedup.toFixed(2)}x`.padStart(7)} ${(w.tflops === null ? "-" : `${w.tflops.toFixed(0)} TF/s`).padStart(10)}  ${w.gpu.padEnd(24)} [${w.features.join(", ")}]`,
+              )
               .join("\n"),
       );
       return 0;
@@ -106,7 +109,11 @@ function runSub(sub: (typeof SUBCOMMANDS)[number], rest: string[], args: ParsedA
       if (!file) throw new UserError("`kforge memory export` needs a FILE");
       const out = exportWins(store, { problem: str("problem") });
       writeWinsFile(file, out);
-      emit(ctx, { file, wins: out.wins.length, version: out.version }, () => `wrote ${out.wins.length} wins to ${file} (format ${out.format} v${out.version})`);
+      emit(
+        ctx,
+        { file, wins: out.wins.length, version: out.version },
+        () => `wrote ${out.wins.length} wins to ${file} (format ${out.format} v${out.version})`,
+      );
       return 0;
     }
     case "import": {
@@ -168,7 +175,13 @@ function searchQuery(rest: string[], str: (name: string) => string | undefined):
     ...(scoreFile !== undefined ? { scoreMod: modSources(scoreFile).scoreMod ?? scoreFile } : {}),
     ...(maskFile !== undefined ? { maskMod: modSources(maskFile).maskMod ?? maskFile } : {}),
     ...(description ? { description: [base.description, description].filter(Boolean).join(". ") } : {}),
-    tags: [...(base.tags ?? []), ...(str("tags")?.split(",").map((t) => t.trim()).filter(Boolean) ?? [])],
+    tags: [
+      ...(base.tags ?? []),
+      ...(str("tags")
+        ?.split(",")
+        .map((t) => t.trim())
+        .filter(Boolean) ?? []),
+    ],
     gpu: str("gpu"),
   };
   if (!query.description && !query.scoreMod && !query.maskMod && !query.tags?.length && !query.problem) {

@@ -19,10 +19,26 @@ export const problemsCommand: Command = {
     "search, verify, trace and memory. The file runs only inside the sandboxed verifier harness.",
   ].join("\n"),
   options: {
-    "score-mod": { type: "string", valueName: "FILE", description: "variant file with the score_mod (or a factory returning it); FILE:NAME picks one (for `new`)" },
-    "mask-mod": { type: "string", valueName: "FILE", description: "variant file with the mask_mod (or a factory returning it); FILE:NAME picks one (for `new`)" },
-    data: { type: "string", valueName: "FILES", description: "comma-separated files the variant loads (next to its own file), copied with it (for `new`)" },
-    shapes: { type: "string", valueName: "SHAPES", description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated; correctness shapes are derived (for `new`)" },
+    "score-mod": {
+      type: "string",
+      valueName: "FILE",
+      description: "variant file with the score_mod (or a factory returning it); FILE:NAME picks one (for `new`)",
+    },
+    "mask-mod": {
+      type: "string",
+      valueName: "FILE",
+      description: "variant file with the mask_mod (or a factory returning it); FILE:NAME picks one (for `new`)",
+    },
+    data: {
+      type: "string",
+      valueName: "FILES",
+      description: "comma-separated files the variant loads (next to its own file), copied with it (for `new`)",
+    },
+    shapes: {
+      type: "string",
+      valueName: "SHAPES",
+      description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated; correctness shapes are derived (for `new`)",
+    },
     dtype: { type: "string", valueName: "DTYPE", description: "bf16 (default) or fp16 (for `new`)" },
     device: { type: "string", valueName: "DEVICE", description: "cuda (default) or cpu: a test problem verified on the CPU (for `new`)" },
     description: { type: "string", valueName: "TEXT", description: "one-line description (for `new`)" },
@@ -36,12 +52,29 @@ export const problemsCommand: Command = {
       const rows = listAll(ctx.config.home);
       emit(
         ctx,
-        rows.map((r) => (r.problem ? { name: r.name, origin: r.origin, description: r.problem.spec.description, tags: r.problem.spec.tags, baseline: r.problem.spec.baseline, dir: r.problem.dir } : { name: r.name, origin: r.origin, error: r.error })),
+        rows.map((r) =>
+          r.problem
+            ? {
+                name: r.name,
+                origin: r.origin,
+                description: r.problem.spec.description,
+                tags: r.problem.spec.tags,
+                baseline: r.problem.spec.baseline,
+                dir: r.problem.dir,
+              }
+            : { name: r.name, origin: r.origin, error: r.error },
+        ),
         () => {
           const w = Math.max(...rows.map((r) => r.name.length));
-          const line = (r: Row) => (r.problem ? `${r.name.padEnd(w)}  ${r.problem.spec.description}  [${r.problem.spec.tags.join(", ")}]` : `${r.name.padEnd(w)}  (broken: ${r.error})`);
+          const line = (r: Row) =>
+            r.problem
+              ? `${r.name.padEnd(w)}  ${r.problem.spec.description}  [${r.problem.spec.tags.join(", ")}]`
+              : `${r.name.padEnd(w)}  (broken: ${r.error})`;
           const user = rows.filter((r) => r.origin === "user");
-          return [...rows.filter((r) => r.origin === "suite").map(line), ...(user.length ? ["", `your variants (${userProblemsDir(ctx.config.home)}):`, ...user.map(line)] : [])].join("\n");
+          return [
+            ...rows.filter((r) => r.origin === "suite").map(line),
+            ...(user.length ? ["", `your variants (${userProblemsDir(ctx.config.home)}):`, ...user.map(line)] : []),
+          ].join("\n");
         },
       );
       return 0;
@@ -59,8 +92,12 @@ export const problemsCommand: Command = {
           `dir: ${p.dir}`,
           `tags: ${p.spec.tags.join(", ")}   baseline: ${p.spec.baseline}   dtype: ${p.spec.dtype}`,
           `params: ${JSON.stringify(p.spec.params)}`,
-          ...(p.spec.variant ? [`captured: ${p.spec.variant.captured.map((c) => `${c.name} ${c.dtype} [${c.dims.join(", ")}]`).join("; ") || "none"}`,
-            `offline template: ${p.spec.variant.ir ? "the mods lowered to the kernel IR" : `not available (${p.spec.variant.irError ?? "no IR"})`}`] : []),
+          ...(p.spec.variant
+            ? [
+                `captured: ${p.spec.variant.captured.map((c) => `${c.name} ${c.dtype} [${c.dims.join(", ")}]`).join("; ") || "none"}`,
+                `offline template: ${p.spec.variant.ir ? "the mods lowered to the kernel IR" : `not available (${p.spec.variant.irError ?? "no IR"})`}`,
+              ]
+            : []),
           `correctness shapes: ${p.spec.shapes.correctness.map(fmtShape).join("  ")}`,
           `benchmark shapes:   ${p.spec.shapes.benchmark.map(fmtShape).join("  ")}`,
           "",
@@ -89,7 +126,10 @@ export const problemsCommand: Command = {
         maskModPath: str("mask-mod"),
         description: str("description"),
         dir: str("dir"),
-        dataPaths: str("data")?.split(",").map((s) => s.trim()).filter(Boolean),
+        dataPaths: str("data")
+          ?.split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
         shapes: str("shapes"),
         dtype,
         device,
@@ -97,13 +137,18 @@ export const problemsCommand: Command = {
         signal: ctx.signal,
       });
       const p = loadProblem(dir);
-      emit(ctx, { name, dir, captured: p.spec.variant?.captured ?? [], offline: p.spec.variant?.ir !== null, irError: p.spec.variant?.irError ?? null }, () =>
-        [
-          `created ${dir}`,
-          `  captured tensors: ${p.spec.variant?.captured.map((c) => `${c.name} ${c.dtype} [${c.dims.join(", ")}]`).join("; ") || "none"}`,
-          p.spec.variant?.ir ? "  offline template: yes (the mods lowered to the kernel IR)" : `  offline template: no; the model path still works (${p.spec.variant?.irError ?? "no IR"})`,
-          `  search it with: kforge search --problem ${name}`,
-        ].join("\n"),
+      emit(
+        ctx,
+        { name, dir, captured: p.spec.variant?.captured ?? [], offline: p.spec.variant?.ir !== null, irError: p.spec.variant?.irError ?? null },
+        () =>
+          [
+            `created ${dir}`,
+            `  captured tensors: ${p.spec.variant?.captured.map((c) => `${c.name} ${c.dtype} [${c.dims.join(", ")}]`).join("; ") || "none"}`,
+            p.spec.variant?.ir
+              ? "  offline template: yes (the mods lowered to the kernel IR)"
+              : `  offline template: no; the model path still works (${p.spec.variant?.irError ?? "no IR"})`,
+            `  search it with: kforge search --problem ${name}`,
+          ].join("\n"),
       );
       return 0;
     }

@@ -58,11 +58,24 @@ function table(runs: (Omit<RunRow, "status"> & { status: string })[]): string {
   const rows = [
     ["RUN", "PROBLEM", "STATUS", "BEST", "NODES", "CORRECT", "COST", "TIME", "STARTED"],
     ...runs.map((r) => [
-      r.id, inertText(r.problem), r.status + (r.stopReason && (r.status === "done" || r.status === "stopped") ? ` (${r.stopReason})` : ""),
-      r.bestSpeedup === null ? "-" : `${r.bestSpeedup.toFixed(3)}x`, String(r.nodes), String(r.correct), `$${r.costUsd.toFixed(2)}`,
-      formatRunTime(runTime(r).ms), new Date(r.startedAt).toISOString().slice(0, 16).replace("T", " "),
+      r.id,
+      inertText(r.problem),
+      r.status + (r.stopReason && (r.status === "done" || r.status === "stopped") ? ` (${r.stopReason})` : ""),
+      r.bestSpeedup === null ? "-" : `${r.bestSpeedup.toFixed(3)}x`,
+      String(r.nodes),
+      String(r.correct),
+      `$${r.costUsd.toFixed(2)}`,
+      formatRunTime(runTime(r).ms),
+      new Date(r.startedAt).toISOString().slice(0, 16).replace("T", " "),
     ]),
   ];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }

@@ -43,7 +43,12 @@ export const searchCommand: Command = {
     "$KFORGE_HOME/problems/NAME, then search it; the memory of wins seeds it with related kernels.",
   ].join("\n"),
   options: {
-    problem: { type: "string", short: "p", valueName: "NAME", description: "a problem of the suite (kforge problems), a problem folder, or kernelbench:FILE" },
+    problem: {
+      type: "string",
+      short: "p",
+      valueName: "NAME",
+      description: "a problem of the suite (kforge problems), a problem folder, or kernelbench:FILE",
+    },
     "score-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style score_mod file" },
     "mask-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style mask_mod file" },
     name: { type: "string", valueName: "NAME", description: "the new variant's problem name (default: from the file name)" },
@@ -110,7 +115,8 @@ async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<Lo
   const hasMods = typeof scoreMod === "string" || typeof maskMod === "string";
   if (typeof name === "string" && hasMods) throw new UserError("give either --problem or --score-mod/--mask-mod, not both");
   if (typeof name === "string" && isKernelBenchRef(name)) {
-    if (typeof args.values["shapes"] === "string") throw new UserError("--shapes is for attention problems: a KernelBench problem's inputs are its get_inputs()");
+    if (typeof args.values["shapes"] === "string")
+      throw new UserError("--shapes is for attention problems: a KernelBench problem's inputs are its get_inputs()");
     return asSearchProblem(loadKernelBenchProblem(name));
   }
   if (typeof name === "string") return loadProblem(name);

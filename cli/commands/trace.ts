@@ -12,9 +12,14 @@ export const traceCommand: Command = {
   name: "trace",
   summary: "show a run's search tree, one node in full, or the diff of two kernels",
   usage: "kforge trace [RUN] [--correct] [--best N] [--depth N]\n       kforge trace [RUN] --node ID\n       kforge trace [RUN] --diff A B",
-  details: "RUN is a run id, a unique prefix of one, or `latest` (the default). Nodes are named by label (\"3.2\", \"root\") or full id.\nExamples:\n  kforge trace latest --best 5\n  kforge trace r20261123 --node 5.1\n  kforge trace r20261123 --diff 4.2 5.1",
+  details:
+    'RUN is a run id, a unique prefix of one, or `latest` (the default). Nodes are named by label ("3.2", "root") or full id.\nExamples:\n  kforge trace latest --best 5\n  kforge trace r20261123 --node 5.1\n  kforge trace r20261123 --diff 4.2 5.1',
   options: {
-    node: { type: "string", valueName: "ID", description: "show one node in full: plan, prompt, reasoning, kernel, verifier result, profile, critique" },
+    node: {
+      type: "string",
+      valueName: "ID",
+      description: "show one node in full: plan, prompt, reasoning, kernel, verifier result, profile, critique",
+    },
     diff: { type: "string", valueName: "A B", description: "unified diff of node A's kernel against node B's" },
     correct: { type: "boolean", description: "only correct nodes (and the ancestors connecting them)" },
     best: { type: "string", valueName: "N", description: "only the N fastest correct nodes (and their ancestors)" },
@@ -34,9 +39,18 @@ export const traceCommand: Command = {
         if (!bArg) throw new UserError("--diff needs two nodes", { hint: `kforge trace ${run.id} --diff 4.2 5.1` });
         const [a, b] = [findNode(q, run, diffA), findNode(q, run, bArg)];
         const [ka, kb] = [q.kernel(a.id), q.kernel(b.id)];
-        for (const [n, k] of [[a, ka], [b, kb]] as const) if (k === null) throw new UserError(`node ${n.label} has no kernel (${n.status})`);
+        for (const [n, k] of [
+          [a, ka],
+          [b, kb],
+        ] as const)
+          if (k === null) throw new UserError(`node ${n.label} has no kernel (${n.status})`);
         const diff = kernelDiff(ka!, kb!, `${a.label}/kernel.py`, `${b.label}/kernel.py`);
-        emit(ctx, { run: run.id, a: a.id, b: b.id, diff }, () => (diff ? colorDiff(inertText(diff), color).trimEnd() : `the kernels of ${a.label} and ${b.label} are identical`), { styled: true });
+        emit(
+          ctx,
+          { run: run.id, a: a.id, b: b.id, diff },
+          () => (diff ? colorDiff(inertText(diff), color).trimEnd() : `the kernels of ${a.label} and ${b.label} are identical`),
+          { styled: true },
+        );
         return 0;
       }
       if (rest.length) throw new UserError(`unexpected argument "${rest[0]}"`, { hint: "kforge trace [RUN] [--node ID | --diff A B]" });
@@ -44,8 +58,13 @@ export const traceCommand: Command = {
       if (typeof nodeArg === "string") {
         const node = findNode(q, run, nodeArg);
         const detail = q.nodeDetail(node.id)!;
-        const diff = detail.kernel !== null && detail.parentKernel !== null ? kernelDiff(detail.parentKernel, detail.kernel, "parent/kernel.py", `${node.label}/kernel.py`) : null;
-        emit(ctx, { run, ...detail, diff }, () => renderNodeDetail(detail, run, { color, labelOf: (id) => q.getNode(id)?.label ?? id }), { styled: true });
+        const diff =
+          detail.kernel !== null && detail.parentKernel !== null
+            ? kernelDiff(detail.parentKernel, detail.kernel, "parent/kernel.py", `${node.label}/kernel.py`)
+            : null;
+        emit(ctx, { run, ...detail, diff }, () => renderNodeDetail(detail, run, { color, labelOf: (id) => q.getNode(id)?.label ?? id }), {
+          styled: true,
+        });
         return 0;
       }
       const filter: TreeFilter = {
@@ -57,7 +76,11 @@ export const traceCommand: Command = {
       const seeds = q.runSeeds(run.id);
       if (ctx.json) {
         const { shown, context } = selectNodes(nodes, filter);
-        emit(ctx, { run, nodes: nodes.filter((n) => shown.has(n.id) || context.has(n.id)).map((n) => ({ ...n, context: context.has(n.id) })), seeds }, () => "");
+        emit(
+          ctx,
+          { run, nodes: nodes.filter((n) => shown.has(n.id) || context.has(n.id)).map((n) => ({ ...n, context: context.has(n.id) })), seeds },
+          () => "",
+        );
       } else {
         const width = (ctx.stdout as NodeJS.WriteStream).columns;
         ctx.stdout.write(`${renderTree(run, nodes, filter, { color, width: width && width > 60 ? width : 120, seeds })}\n`);
@@ -85,6 +108,14 @@ function colorDiff(diff: string, color: boolean): string {
   if (!color) return diff;
   return diff
     .split("\n")
-    .map((l) => (l.startsWith("@@") ? paint(true, "cyan", l) : l.startsWith("+") && !l.startsWith("+++") ? paint(true, "green", l) : l.startsWith("-") && !l.startsWith("---") ? paint(true, "red", l) : l))
+    .map((l) =>
+      l.startsWith("@@")
+        ? paint(true, "cyan", l)
+        : l.startsWith("+") && !l.startsWith("+++")
+          ? paint(true, "green", l)
+          : l.startsWith("-") && !l.startsWith("---")
+            ? paint(true, "red", l)
+            : l,
+    )
     .join("\n");
 }

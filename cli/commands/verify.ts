@@ -24,8 +24,16 @@ export const verifyCommand: Command = {
     "  kforge verify --problem my_variant --kernel k.py --shapes 8x32x16384x128,2x16x1024:8192x64",
   ].join("\n"),
   options: {
-    problem: { type: "string", valueName: "NAME", description: "a problem of the suite or one of your variants ($KFORGE_HOME/problems), or a path to a problem folder" },
-    shapes: { type: "string", valueName: "SHAPES", description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated (correctness shapes are derived from them)" },
+    problem: {
+      type: "string",
+      valueName: "NAME",
+      description: "a problem of the suite or one of your variants ($KFORGE_HOME/problems), or a path to a problem folder",
+    },
+    shapes: {
+      type: "string",
+      valueName: "SHAPES",
+      description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated (correctness shapes are derived from them)",
+    },
     kernel: { type: "string", valueName: "FILE", description: "the kernel module defining attention(q, k, v, *, scale, **params)" },
     "no-timing": { type: "boolean", description: "check correctness and the rules only; skip the benchmark shapes" },
     rebaseline: { type: "boolean", description: "measure the baselines again instead of using the cached ones" },
@@ -34,10 +42,15 @@ export const verifyCommand: Command = {
     const name = args.values["problem"];
     const file = args.values["kernel"];
     if (typeof name !== "string" || typeof file !== "string") {
-      throw new UserError("`kforge verify` needs --problem NAME and --kernel FILE", { hint: "kforge verify --problem softcap --kernel my_kernel.py" });
+      throw new UserError("`kforge verify` needs --problem NAME and --kernel FILE", {
+        hint: "kforge verify --problem softcap --kernel my_kernel.py",
+      });
     }
     const shapes = args.values["shapes"];
-    const problem = withShapes(loadProblem(name, { suite: problemsDir(), user: userProblemsDir(ctx.config.home) }), typeof shapes === "string" ? shapes : undefined);
+    const problem = withShapes(
+      loadProblem(name, { suite: problemsDir(), user: userProblemsDir(ctx.config.home) }),
+      typeof shapes === "string" ? shapes : undefined,
+    );
     const path = resolve(file);
     if (!existsSync(path)) throw new UserError(`kernel file ${path} does not exist`);
     const pool = createVerifierPool(ctx.config, {
@@ -47,7 +60,13 @@ export const verifyCommand: Command = {
       freshBaselines: args.values["rebaseline"] === true,
     });
     try {
-      const result = await pool.verify({ problem, source: readFileSync(path, "utf8"), timing: args.values["no-timing"] !== true, signal: ctx.signal, candidateId: file });
+      const result = await pool.verify({
+        problem,
+        source: readFileSync(path, "utf8"),
+        timing: args.values["no-timing"] !== true,
+        signal: ctx.signal,
+        candidateId: file,
+      });
       emit(ctx, result, () => renderReport(result, `kforge verify: problem ${problem.spec.name}, kernel ${file}`));
       return result.status === "ok" ? 0 : 1;
     } finally {

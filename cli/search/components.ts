@@ -52,7 +52,10 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
   let gpu = "the GPU the verifier runs on";
   const endpointDown = new AbortController();
   const spend = new SpendGate(
-    { ...(run.limits.maxTokens !== undefined ? { maxTokens: run.limits.maxTokens } : {}), ...(run.limits.maxCostUsd !== undefined ? { maxCostUsd: run.limits.maxCostUsd } : {}) },
+    {
+      ...(run.limits.maxTokens !== undefined ? { maxTokens: run.limits.maxTokens } : {}),
+      ...(run.limits.maxCostUsd !== undefined ? { maxCostUsd: run.limits.maxCostUsd } : {}),
+    },
     () => {
       const t = store.runTotals(run.runId);
       return { tokens: t.promptTokens + t.completionTokens, costUsd: t.costUsd };

@@ -22,7 +22,8 @@ export const SEARCH_FLAGS: Record<string, OptionSpec> = {
   inflight: {
     type: "string",
     valueName: "N|auto",
-    description: "expansions in flight at once (distinct nodes; coders, verification and critiques overlap); auto sizes it to keep the verification lanes busy (default auto)",
+    description:
+      "expansions in flight at once (distinct nodes; coders, verification and critiques overlap); auto sizes it to keep the verification lanes busy (default auto)",
   },
 };
 

@@ -24,7 +24,13 @@ export interface ProgressReporter extends Progress {
 /** Creates the reporter for `mode`, writing to `out` (stderr when stdout carries JSON). */
 export function createProgress(
   mode: ProgressMode,
-  p: { out: NodeJS.WritableStream & { rows?: number; columns?: number }; store: TraceStore; runId: string; limits: BudgetLimits; elapsedMs: () => number },
+  p: {
+    out: NodeJS.WritableStream & { rows?: number; columns?: number };
+    store: TraceStore;
+    runId: string;
+    limits: BudgetLimits;
+    elapsedMs: () => number;
+  },
 ): ProgressReporter {
   const elapsed = p.elapsedMs;
   const stamp = () => `[${formatDuration(elapsed()).padStart(6)}]`;

@@ -16,7 +16,11 @@ export function shapeLabel(s: Shape): string {
 /** Renders a table with left-aligned columns. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -29,7 +33,14 @@ export function verifyText(r: VerifyResult): string {
       "",
       table(
         ["shape", "seed", "pass", "max error", "allowance", "worst at"],
-        r.checks.map((c) => [shapeLabel(c.shape), String(c.seed), c.passed ? "yes" : "NO", c.maxError === null ? "non-finite" : c.maxError.toExponential(2), c.allowance.toExponential(2), c.worst ? `[${c.worst.index.join(",")}]${c.worst.note ? ` ${c.worst.note}` : ""}` : ""]),
+        r.checks.map((c) => [
+          shapeLabel(c.shape),
+          String(c.seed),
+          c.passed ? "yes" : "NO",
+          c.maxError === null ? "non-finite" : c.maxError.toExponential(2),
+          c.allowance.toExponential(2),
+          c.worst ? `[${c.worst.index.join(",")}]${c.worst.note ? ` ${c.worst.note}` : ""}` : "",
+        ]),
       ),
     );
   }
@@ -51,7 +62,12 @@ export function verifyText(r: VerifyResult): string {
   }
   if (r.status !== "ok" && "message" in r && r.message.includes("\n")) out.push("", r.message.trimEnd());
   if (r.log) out.push("", "log:", r.log.trimEnd());
-  out.push("", `phases: ${Object.entries(r.phases).map(([k, v]) => `${k.replace(/Ms$/, "")} ${Math.round(v as number)} ms`).join(", ")}`);
+  out.push(
+    "",
+    `phases: ${Object.entries(r.phases)
+      .map(([k, v]) => `${k.replace(/Ms$/, "")} ${Math.round(v as number)} ms`)
+      .join(", ")}`,
+  );
   return out.join("\n");
 }
 
@@ -66,18 +82,35 @@ export function profileText(outcome: unknown, bottlenecks: unknown = null): stri
   const lines = [`${s.kernel} on ${shapeLabel(s.shape)}: ${s.bound}-bound${s.durationUs !== null ? `, ${s.durationUs.toFixed(1)} us` : ""}`];
   for (const e of s.evidence) lines.push(`  - ${e}`);
   const metrics = Object.entries(s.metrics);
-  if (metrics.length) lines.push("", table(["metric", "value"], metrics.map(([k, v]) => [k, Number.isInteger(v) ? String(v) : v.toFixed(2)])));
+  if (metrics.length)
+    lines.push(
+      "",
+      table(
+        ["metric", "value"],
+        metrics.map(([k, v]) => [k, Number.isInteger(v) ? String(v) : v.toFixed(2)]),
+      ),
+    );
   if (s.stalls.length) lines.push("", "stalls: " + s.stalls.map((x) => `${x.reason} ${x.pct.toFixed(0)}%`).join(", "));
-  if (s.compile) lines.push(`compile: ${Object.entries(s.compile).map(([k, v]) => `${k} ${v ?? "?"}`).join(", ")}`);
+  if (s.compile)
+    lines.push(
+      `compile: ${Object.entries(s.compile)
+        .map(([k, v]) => `${k} ${v ?? "?"}`)
+        .join(", ")}`,
+    );
   return lines.join("\n") + tail;
 }
 
 /** A critique {verdict, issues, nextIdeas}; anything else as recorded. */
 export function critiqueText(critique: unknown): string {
   const c = critique as { verdict?: unknown; issues?: unknown; nextIdeas?: unknown } | null;
-  if (!c || typeof c !== "object" || typeof c.verdict !== "string") return typeof critique === "string" ? critique : JSON.stringify(critique, null, 2);
+  if (!c || typeof c !== "object" || typeof c.verdict !== "string")
+    return typeof critique === "string" ? critique : JSON.stringify(critique, null, 2);
   const list = (x: unknown) => (Array.isArray(x) ? x.map((i) => `  - ${typeof i === "string" ? i : JSON.stringify(i)}`) : []);
-  return [`verdict: ${c.verdict}`, ...(Array.isArray(c.issues) && c.issues.length ? ["issues:", ...list(c.issues)] : []), ...(Array.isArray(c.nextIdeas) && c.nextIdeas.length ? ["next ideas:", ...list(c.nextIdeas)] : [])].join("\n");
+  return [
+    `verdict: ${c.verdict}`,
+    ...(Array.isArray(c.issues) && c.issues.length ? ["issues:", ...list(c.issues)] : []),
+    ...(Array.isArray(c.nextIdeas) && c.nextIdeas.length ? ["next ideas:", ...list(c.nextIdeas)] : []),
+  ].join("\n");
 }
 
 /** The plan that proposed the node: its own idea first, then the plan's rationale and sibling ideas. */
@@ -87,7 +120,11 @@ export function planText(d: NodeDetail): string {
   if (plan && typeof plan === "object") {
     if (typeof plan.rationale === "string" && plan.rationale) lines.push("", `rationale: ${plan.rationale}`);
     if (Array.isArray(plan.ideas) && plan.ideas.length > 1) {
-      lines.push("", "the plan's ideas:", ...plan.ideas.map((i) => `  ${i.title === d.node.title ? "*" : "-"} ${String(i.title ?? "")}${i.idea ? `: ${String(i.idea)}` : ""}`));
+      lines.push(
+        "",
+        "the plan's ideas:",
+        ...plan.ideas.map((i) => `  ${i.title === d.node.title ? "*" : "-"} ${String(i.title ?? "")}${i.idea ? `: ${String(i.idea)}` : ""}`),
+      );
     }
   }
   return lines.join("\n") || "(none recorded)";
@@ -102,7 +139,10 @@ export function latestVerify(d: NodeDetail): VerifyResult | null {
 
 /** One line per failed attempt of a call: why it failed and how long the client waited before the next. */
 export function retryLines(retries: NodeDetail["llmCalls"][number]["retries"]): string[] {
-  return retries.map((r) => `  attempt ${r.attempt} failed: ${r.errorClass}${r.status !== undefined && !r.errorClass.includes(String(r.status)) ? ` (HTTP ${r.status})` : ""}: ${r.message}${r.delayMs !== undefined ? `; retried after ${(r.delayMs / 1000).toFixed(1)} s` : ""}`);
+  return retries.map(
+    (r) =>
+      `  attempt ${r.attempt} failed: ${r.errorClass}${r.status !== undefined && !r.errorClass.includes(String(r.status)) ? ` (HTTP ${r.status})` : ""}: ${r.message}${r.delayMs !== undefined ? `; retried after ${(r.delayMs / 1000).toFixed(1)} s` : ""}`,
+  );
 }
 
 /** The whole node, section by section. */
@@ -120,10 +160,23 @@ export function renderNodeDetail(recorded: NodeDetail, given: RunRow, opts: { co
     planText(d),
   ];
   if (d.seeds.length) {
-    out.push(h("seeded from memory"), ...d.seeds.map((s) => `#${s.winId} (rank ${s.rank + 1}${s.score !== null ? `, relevance ${s.score.toFixed(2)}` : ""}): ${s.note}`));
+    out.push(
+      h("seeded from memory"),
+      ...d.seeds.map((s) => `#${s.winId} (rank ${s.rank + 1}${s.score !== null ? `, relevance ${s.score.toFixed(2)}` : ""}): ${s.note}`),
+    );
   }
   for (const c of d.llmCalls) {
-    const meta = [c.provider, c.model, `${c.promptTokens}+${c.completionTokens} tokens`, `${(c.latencyMs / 1000).toFixed(1)} s`, `$${c.costUsd.toFixed(4)}`, c.attempts > 1 ? `${c.attempts} attempts` : "", c.error ? `error: ${c.error}` : ""].filter(Boolean).join(", ");
+    const meta = [
+      c.provider,
+      c.model,
+      `${c.promptTokens}+${c.completionTokens} tokens`,
+      `${(c.latencyMs / 1000).toFixed(1)} s`,
+      `$${c.costUsd.toFixed(4)}`,
+      c.attempts > 1 ? `${c.attempts} attempts` : "",
+      c.error ? `error: ${c.error}` : "",
+    ]
+      .filter(Boolean)
+      .join(", ");
     out.push(h(`${c.role}: prompt`), `(${meta})`);
     if (c.retries.length) out.push(...retryLines(c.retries));
     out.push((c.prompt ?? "").trimEnd());

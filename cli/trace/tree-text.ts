@@ -42,7 +42,11 @@ export function selectNodes(nodes: NodeRow[], filter: TreeFilter): { shown: Set<
   const shown = new Set(matches.map((n) => n.id));
   const context = new Set<string>();
   for (const n of matches) {
-    for (let p = n.parentId ? byId.get(n.parentId) : undefined; p && !shown.has(p.id) && !context.has(p.id); p = p.parentId ? byId.get(p.parentId) : undefined) {
+    for (
+      let p = n.parentId ? byId.get(n.parentId) : undefined;
+      p && !shown.has(p.id) && !context.has(p.id);
+      p = p.parentId ? byId.get(p.parentId) : undefined
+    ) {
       context.add(p.id);
     }
   }
@@ -58,7 +62,8 @@ export function bestNode(nodes: NodeRow[]): NodeRow | null {
 
 /** A one-line outcome: speedup and TFLOP/s for correct nodes, the reason for the others. */
 export function outcomeText(n: Pick<NodeRow, "status" | "speedup" | "tflops" | "summary">): string {
-  if (n.status === "ok") return n.speedup === null ? "ok (untimed)" : `ok ${n.speedup.toFixed(2)}x${n.tflops !== null ? ` ${n.tflops.toFixed(0)} TFLOP/s` : ""}`;
+  if (n.status === "ok")
+    return n.speedup === null ? "ok (untimed)" : `ok ${n.speedup.toFixed(2)}x${n.tflops !== null ? ` ${n.tflops.toFixed(0)} TFLOP/s` : ""}`;
   if (n.status === "root") return "root";
   if (!n.summary) return n.status;
   // The verifier's summaries already start with the status in words ("compile error: ...").
@@ -75,7 +80,12 @@ export function runHeader(run: RunRow, color: boolean): string {
 }
 
 /** Draws the tree with box-drawing characters, one node per line: label, idea, outcome, time since start. */
-export function renderTree(given: RunRow, recorded: NodeRow[], filter: TreeFilter, opts: { color: boolean; width?: number; seeds?: RunSeed[] }): string {
+export function renderTree(
+  given: RunRow,
+  recorded: NodeRow[],
+  filter: TreeFilter,
+  opts: { color: boolean; width?: number; seeds?: RunSeed[] },
+): string {
   // Titles, summaries and notes come from models and kernels: inert before they reach a terminal.
   const [run, nodes, allSeeds] = [inertValue(given), inertValue(recorded), inertValue(opts.seeds ?? [])];
   const { shown, context } = selectNodes(nodes, filter);
@@ -107,7 +117,10 @@ export function renderTree(given: RunRow, recorded: NodeRow[], filter: TreeFilte
     const outcome = truncate(outcomeText(n), room).padEnd(room);
     const time = formatElapsed(n.createdAt - run.startedAt).padStart(8);
     if (context.has(n.id)) lines.push(paint(opts.color, "dim", `${h}  ${idea}  ${outcome}${time}`));
-    else lines.push(`${paint(opts.color, best?.id === n.id ? "bold" : "plain", h)}  ${idea}  ${paint(opts.color, STATUS_PAINT[n.status] ?? "plain", outcome)}${paint(opts.color, "dim", time)}`);
+    else
+      lines.push(
+        `${paint(opts.color, best?.id === n.id ? "bold" : "plain", h)}  ${idea}  ${paint(opts.color, STATUS_PAINT[n.status] ?? "plain", outcome)}${paint(opts.color, "dim", time)}`,
+      );
   }
   if (lines.length === 1) lines.push("(no node matches the filter)");
   const seeds = allSeeds.filter((s) => shown.has(s.nodeId));

@@ -41,22 +41,53 @@ export async function plan(state: ExpansionStateValue, deps: GraphDeps): Promise
     deps.progress.activity(`plan:${iteration}`, null);
     ideas = outcome.ideas.slice(0, count);
     store.atomically(() => {
-      store.recordPlan(runId, sel.nodeId, iteration, { mode: sel.mode, reason: sel.reason, rationale: outcome.rationale, ideas, fallback: outcome.fallback ?? null });
+      store.recordPlan(runId, sel.nodeId, iteration, {
+        mode: sel.mode,
+        reason: sel.reason,
+        rationale: outcome.rationale,
+        ideas,
+        fallback: outcome.fallback ?? null,
+      });
       if (outcome.fallback) store.recordEvent(runId, sel.nodeId, "planner_fallback", outcome.fallback);
       ideas.forEach((idea, k) => {
         const id = `${runId}.${iteration}.${k + 1}`;
         if (store.getNode(id)) return;
-        store.upsertNode({ id, runId, parentId: sel.nodeId, label: `${iteration}.${k + 1}`, depth: parent.row.depth + 1, iteration, title: idea.title, idea: idea.idea, status: "coding", origin: deps.agents.kind === "offline" ? "offline" : "llm" });
+        store.upsertNode({
+          id,
+          runId,
+          parentId: sel.nodeId,
+          label: `${iteration}.${k + 1}`,
+          depth: parent.row.depth + 1,
+          iteration,
+          title: idea.title,
+          idea: idea.idea,
+          status: "coding",
+          origin: deps.agents.kind === "offline" ? "offline" : "llm",
+        });
         // A model saw every exemplar in its prompt; an offline child starts from the wins it names, or none.
         const seeds = idea.seededBy
-          ? idea.seededBy.map((wid) => ({ e: exemplars.find((x) => x.id === wid), wid, note: "started from this win's config, adapted to this variant" }))
+          ? idea.seededBy.map((wid) => ({
+              e: exemplars.find((x) => x.id === wid),
+              wid,
+              note: "started from this win's config, adapted to this variant",
+            }))
           : deps.agents.kind === "offline"
             ? []
             : exemplars.map((e) => ({ e, wid: e.id, note: "in the planner's prompt" }));
         seeds.forEach((s, rank) => {
-          store.recordSeed(runId, id, { winId: s.wid, rank, score: s.e?.score ?? null, note: s.e ? `${s.note} (${s.e.problem}, ${s.e.speedup.toFixed(2)}x; ${s.e.why})` : s.note });
+          store.recordSeed(runId, id, {
+            winId: s.wid,
+            rank,
+            score: s.e?.score ?? null,
+            note: s.e ? `${s.note} (${s.e.problem}, ${s.e.speedup.toFixed(2)}x; ${s.e.why})` : s.note,
+          });
         });
-        if (seeds.length) deps.memory?.recordSeeding?.(runId, id, seeds.map((s) => s.wid));
+        if (seeds.length)
+          deps.memory?.recordSeeding?.(
+            runId,
+            id,
+            seeds.map((s) => s.wid),
+          );
       });
     });
   }

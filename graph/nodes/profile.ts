@@ -18,7 +18,10 @@ export async function profile(state: ExpansionStateValue, deps: GraphDeps): Prom
     store.recordEvent(runId, null, "profile_unavailable", why);
     return { profilerOff: why };
   }
-  const ranked = store.listNodes(runId).filter((n) => n.status === "ok" && n.speedup !== null).sort((a, b) => b.speedup! - a.speedup!);
+  const ranked = store
+    .listNodes(runId)
+    .filter((n) => n.status === "ok" && n.speedup !== null)
+    .sort((a, b) => b.speedup! - a.speedup!);
   const topIds = new Set(ranked.slice(0, deps.options.profileTop).map((n) => n.id));
   const chosen = correct
     .filter(([id]) => topIds.has(id) || id === state.best?.nodeId)
@@ -42,7 +45,10 @@ export async function profile(state: ExpansionStateValue, deps: GraphDeps): Prom
         continue;
       }
       if (deps.agents.analyzeProfile) {
-        const bottlenecks = await deps.agents.analyzeProfile({ problem: deps.problem, node: view, summary: outcome.summary }, { runId, nodeId, signal: deps.signal });
+        const bottlenecks = await deps.agents.analyzeProfile(
+          { problem: deps.problem, node: view, summary: outcome.summary },
+          { runId, nodeId, signal: deps.signal },
+        );
         if (bottlenecks) store.setBottlenecks(nodeId, bottlenecks);
       }
     } finally {

@@ -26,10 +26,17 @@ export async function rememberWin(nodeId: string, speedup: number, deps: GraphDe
   const critique = store.getCritique(nodeId) as Critique | null;
   try {
     const outcome = await memory.remember({
-      problem: deps.problem, runId, nodeId, source: store.getKernel(nodeId)!, speedup, tflops: node.tflops, gpu: deps.gpu,
+      problem: deps.problem,
+      runId,
+      nodeId,
+      source: store.getKernel(nodeId)!,
+      speedup,
+      tflops: node.tflops,
+      gpu: deps.gpu,
       keyIdeas: critique?.keyIdeas.length ? critique.keyIdeas : [node.title].filter(Boolean),
     });
-    if ((outcome as { status?: string } | undefined)?.status !== "duplicate") store.recordEvent(runId, nodeId, "remembered", `remembered as a win (${speedup.toFixed(2)}x)`);
+    if ((outcome as { status?: string } | undefined)?.status !== "duplicate")
+      store.recordEvent(runId, nodeId, "remembered", `remembered as a win (${speedup.toFixed(2)}x)`);
   } catch (err) {
     store.recordEvent(runId, nodeId, "memory_error", `remembering failed: ${(err as Error).message}`);
   }

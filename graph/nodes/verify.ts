@@ -8,7 +8,9 @@ import type { BatchEntry, ExpansionStateUpdate, ExpansionStateValue } from "../s
 /** Verifies the batch's coded candidates (a verification recorded before a crash is reused). */
 export async function verify(state: ExpansionStateValue, deps: GraphDeps): Promise<ExpansionStateUpdate> {
   const { store, runId } = deps;
-  const coded = Object.entries(state.batch).filter(([, e]) => e.status === "coded").map(([id]) => id);
+  const coded = Object.entries(state.batch)
+    .filter(([, e]) => e.status === "coded")
+    .map(([id]) => id);
   if (coded.length === 0) return {}; // nothing to verify: every candidate of the batch failed before a kernel
   const updates: Record<string, BatchEntry> = {};
   await Promise.all(

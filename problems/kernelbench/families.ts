@@ -1,7 +1,19 @@
 /** Operator families of a KernelBench module, read from its source (nothing is executed): memory relates problems by these. */
 
 /** Every family a problem can have ("other" when the code names none), in FAMILIES' order. */
-export const OPERATOR_FAMILIES = ["attention", "conv", "matmul", "softmax", "norm", "pooling", "loss", "reduction", "activation", "elementwise", "other"] as const;
+export const OPERATOR_FAMILIES = [
+  "attention",
+  "conv",
+  "matmul",
+  "softmax",
+  "norm",
+  "pooling",
+  "loss",
+  "reduction",
+  "activation",
+  "elementwise",
+  "other",
+] as const;
 export type OperatorFamily = (typeof OPERATOR_FAMILIES)[number];
 
 /** Each family and the words (PyTorch calls, nn layers, file-name parts) that name it, most specific first. */

@@ -20,7 +20,10 @@ const S2 = { B: 2, H: 32, Hkv: 32, S: 8192, D: 64 };
 
 function ok(speedups: Record<string, number>[], tflops: number[]): VerifyResult {
   const timings = [S1, S2].map((shape, i) => ({
-    shape, ms: 1, tflops: tflops[i]!, runs: 20,
+    shape,
+    ms: 1,
+    tflops: tflops[i]!,
+    runs: 20,
     baselines: Object.fromEntries(Object.keys(speedups[i]!).map((k) => [k, { ms: speedups[i]![k]!, tflops: tflops[i]! / speedups[i]![k]! }])),
     speedup: { ...speedups[i]!, primary: Math.min(...Object.values(speedups[i]!)) },
   }));
@@ -34,9 +37,36 @@ function collect(name: string, runs: string[][]): { status: number | null; json:
   const tsv = join(dir, `${name}.tsv`);
   writeFileSync(tsv, runs.map((r) => r.join("\t")).join("\n") + "\n");
   const out = join(dir, name);
-  const r = spawnSync(python, [script, "collect", "--db", join(dir, "kforge.sqlite"), "--runs", tsv, "--out", out, "--machine", "NVIDIA H100 80GB HBM3 (test)",
-    "--command", "bash bench/e2e/run.sh", "--budget", "35s", "--cap", "46", "--python", python], { encoding: "utf8" });
-  return { status: r.status, json: JSON.parse(readFileSync(join(out, "results.json"), "utf8")), md: readFileSync(join(out, "results.md"), "utf8"), stderr: r.stderr };
+  const r = spawnSync(
+    python,
+    [
+      script,
+      "collect",
+      "--db",
+      join(dir, "kforge.sqlite"),
+      "--runs",
+      tsv,
+      "--out",
+      out,
+      "--machine",
+      "NVIDIA H100 80GB HBM3 (test)",
+      "--command",
+      "bash bench/e2e/run.sh",
+      "--budget",
+      "35s",
+      "--cap",
+      "46",
+      "--python",
+      python,
+    ],
+    { encoding: "utf8" },
+  );
+  return {
+    status: r.status,
+    json: JSON.parse(readFileSync(join(out, "results.json"), "utf8")),
+    md: readFileSync(join(out, "results.md"), "utf8"),
+    stderr: r.stderr,
+  };
 }
 
 beforeAll(() => {
@@ -49,14 +79,37 @@ beforeAll(() => {
     store.upsertNode({ id, runId: run, parentId: `${run}.0`, label: `1.${k}`, depth: 1, iteration: 1, title, status: "coded", origin: "offline" });
     return id;
   };
-  for (const [run, problem] of [["r-soft", "softcap"], ["r-full", "full"]] as const) {
+  for (const [run, problem] of [
+    ["r-soft", "softcap"],
+    ["r-full", "full"],
+  ] as const) {
     store.createRun({ id: run, problem, config: {}, budget: { wallMs: 35_000 }, now: t0 });
-    store.upsertNode({ id: `${run}.0`, runId: run, parentId: null, label: "root", depth: 0, iteration: 0, title: problem, status: "root", origin: "root" });
+    store.upsertNode({
+      id: `${run}.0`,
+      runId: run,
+      parentId: null,
+      label: "root",
+      depth: 0,
+      iteration: 0,
+      title: problem,
+      status: "root",
+      origin: "root",
+    });
   }
   store.recordVerification("r-soft", node("r-soft", 1, "tiles 64x64"), ok([{ flex: 1.5 }, { flex: 1.7 }], [300, 310]));
   store.recordVerification("r-soft", node("r-soft", 2, "broken"), { status: "compile_error", message: "x", phases: { totalMs: 1 } });
   store.recordVerification("r-soft", node("r-soft", 3, "static max"), ok([{ flex: 2.0 }, { flex: 2.42 }], [430, 330]));
-  store.recordVerification("r-full", node("r-full", 1, "fa2"), ok([{ flex: 1.1, sdpa_flash: 1.4, sdpa_cudnn: 0.8 }, { flex: 1.2, sdpa_flash: 1.3, sdpa_cudnn: 0.9 }], [520, 480]));
+  store.recordVerification(
+    "r-full",
+    node("r-full", 1, "fa2"),
+    ok(
+      [
+        { flex: 1.1, sdpa_flash: 1.4, sdpa_cudnn: 0.8 },
+        { flex: 1.2, sdpa_flash: 1.3, sdpa_cudnn: 0.9 },
+      ],
+      [520, 480],
+    ),
+  );
   store.setRunStatus("r-soft", "done", { stopReason: "budget:wall" });
   store.setRunStatus("r-full", "interrupted", { stopReason: "interrupted" });
   db.close();
@@ -65,7 +118,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("bench/e2e/aggregate.py", () => {
   it("takes each problem's fastest correct kernel vs FlexAttention, cuDNN where timed, and marks the targets", () => {
-    const r = collect("a", [["softcap", "r-soft", "0", "41", ""], ["full", "r-full", "124", "46", "stopped at the 46s cap"], ["causal", "", "", "0", "skipped: out of time"]]);
+    const r = collect("a", [
+      ["softcap", "r-soft", "0", "41", ""],
+      ["full", "r-full", "124", "46", "stopped at the 46s cap"],
+      ["causal", "", "", "0", "skipped: out of time"],
+    ]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(1); // causal has no kernel: a target is missed
     const [soft, full, causal] = r.json["problems"];
@@ -87,7 +144,9 @@ describe("bench/e2e/aggregate.py", () => {
     const a = collect("h1", [["softcap", "r-soft", "0", "41", ""]]);
     const b = collect("h2", [["full", "r-full", "0", "46", ""]]);
     expect(a.status).toBe(0); // softcap alone meets every target
-    const merged = spawnSync(python, [script, "merge", join(dir, "h1", "results.json"), join(dir, "h2", "results.json"), "--out", join(dir, "m")], { encoding: "utf8" });
+    const merged = spawnSync(python, [script, "merge", join(dir, "h1", "results.json"), join(dir, "h2", "results.json"), "--out", join(dir, "m")], {
+      encoding: "utf8",
+    });
     expect(merged.status).toBe(0); // together: worst 1.15x, softcap 2.2x, geomean 1.59x
     expect(b.status).toBe(1); // full alone: softcap is not in that half
     const json = JSON.parse(readFileSync(join(dir, "m", "results.json"), "utf8"));

@@ -54,8 +54,12 @@ const profiler: Profiler = {
     status: "ok",
     costMs: 1,
     summary: {
-      kernel: "_softcap_attn_fwd", shape: { B: 4, H: 16, Hkv: 16, S: 4096, D: 128 }, durationUs: 1000, bound: "compute",
-      metrics: { "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active": 61 }, stalls: [{ reason: "math_pipe_throttle", pct: 31 }],
+      kernel: "_softcap_attn_fwd",
+      shape: { B: 4, H: 16, Hkv: 16, S: 4096, D: 128 },
+      durationUs: 1000,
+      bound: "compute",
+      metrics: { "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active": 61 },
+      stalls: [{ reason: "math_pipe_throttle", pct: 31 }],
       evidence: ["tensor pipe 61% of peak"],
     },
   }),
@@ -77,7 +81,16 @@ describe("bench/model-path script (CPU rehearsal)", () => {
     const problem = loadProblem("softcap");
     const verifier = new ExpectedVerifier(repliesByModule());
     const limits = { wallMs: 120_000, maxNodes: 12 };
-    const setup = searchSetup({ db: t.db, store: t.store, problem, verifier, baseUrl: server.baseUrl, limits, profiler, options: { branching: 4, seed: 0, inflight: 1 } }); // the script answers expansions in order: one at a time
+    const setup = searchSetup({
+      db: t.db,
+      store: t.store,
+      problem,
+      verifier,
+      baseUrl: server.baseUrl,
+      limits,
+      profiler,
+      options: { branching: 4, seed: 0, inflight: 1 },
+    }); // the script answers expansions in order: one at a time
     const runId = newRunId();
     createRun(t.store, { runId, problem: "softcap", limits, options: setup.options, config: {} });
     const summary = await driveRun(runId, setup);
@@ -86,16 +99,30 @@ describe("bench/model-path script (CPU rehearsal)", () => {
     expect(summary).toMatchObject({ status: "done", stopReason: "budget:nodes", nodes: 12, bestSpeedup: 2.1 });
     const byLabel = new Map(t.store.listNodes(runId).map((n) => [n.label, n]));
     const intended: Record<string, string> = {
-      "1.1": "coder-1-fa2-basic", "1.2": "coder-1-tiny-tiles", "1.3": "coder-1-headdim-runtime", "1.4": "coder-1-scale-after-cap",
-      "2.1": "coder-2-exp2-fast-tanh", "2.2": "coder-2-static-max", "2.3": "coder-2-host-bases", "2.4": "coder-2-split-tail",
-      "3.1": "coder-3-tiles-by-dim", "3.2": "coder-3-four-warps", "3.3": "coder-3-four-stages", "3.4": "coder-3-heads-fastest",
+      "1.1": "coder-1-fa2-basic",
+      "1.2": "coder-1-tiny-tiles",
+      "1.3": "coder-1-headdim-runtime",
+      "1.4": "coder-1-scale-after-cap",
+      "2.1": "coder-2-exp2-fast-tanh",
+      "2.2": "coder-2-static-max",
+      "2.3": "coder-2-host-bases",
+      "2.4": "coder-2-split-tail",
+      "3.1": "coder-3-tiles-by-dim",
+      "3.2": "coder-3-four-warps",
+      "3.3": "coder-3-four-stages",
+      "3.4": "coder-3-heads-fastest",
     };
     for (const [label, reply] of Object.entries(intended)) {
       expect(verifier.replies.get(t.store.getNodeDetail(byLabel.get(label)!.id)!.kernel ?? ""), label).toContain(reply);
     }
     expect(byLabel.get("2.1")!.parentId).toBe(byLabel.get("1.1")!.id); // improve the best of the first batch
     expect(byLabel.get("3.1")!.parentId).toBe(byLabel.get("2.2")!.id); // then the static-bound kernel
-    expect(["1.3", "1.4", "2.3", "2.4"].map((l) => byLabel.get(l)!.status)).toEqual(["compile_error", "wrong_output", "runtime_error", "wrong_output"]);
+    expect(["1.3", "1.4", "2.3", "2.4"].map((l) => byLabel.get(l)!.status)).toEqual([
+      "compile_error",
+      "wrong_output",
+      "runtime_error",
+      "wrong_output",
+    ]);
 
     // every candidate's critique came from the model's JSON, not the rule-based fallback
     for (const [label, n] of byLabel) if (label !== "root") expect((t.store.getCritique(n.id) as { source: string }).source, label).toBe("model");
@@ -119,7 +146,11 @@ describe("bench/model-path script (CPU rehearsal)", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^model-path run \S+: done \(budget:nodes\), 12 nodes, 8 correct, best 2\.10x \(node 3\.1\)/);
-    const s = JSON.parse(readFileSync(out, "utf8")) as { surprises: string[]; critiques: Record<string, number>; node_results: { label: string; reply: string }[] };
+    const s = JSON.parse(readFileSync(out, "utf8")) as {
+      surprises: string[];
+      critiques: Record<string, number>;
+      node_results: { label: string; reply: string }[];
+    };
     expect(s.surprises).toEqual([]);
     expect(s.critiques).toEqual({ model: 12 });
     expect(s.node_results.find((n) => n.label === "2.3")!.reply).toBe("coder-2-host-bases");

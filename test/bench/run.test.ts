@@ -14,7 +14,19 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe("npm run bench", () => {
   it("every benchmark folder's README names a command whose script exists", () => {
     const all = listBenchmarks(join(root, "bench"));
-    expect(all.map((b) => b.name)).toEqual(expect.arrayContaining(["e2e", "memory", "model-path", "offline", "profiler", "ui", "memory-retrieval", "orchestration-overhead", "verify-time"]));
+    expect(all.map((b) => b.name)).toEqual(
+      expect.arrayContaining([
+        "e2e",
+        "memory",
+        "model-path",
+        "offline",
+        "profiler",
+        "ui",
+        "memory-retrieval",
+        "orchestration-overhead",
+        "verify-time",
+      ]),
+    );
     expect(all.map((b) => b.name)).not.toContain("results");
     expect(all.filter((b) => b.command).length).toBeGreaterThanOrEqual(9);
     for (const b of all) {
@@ -31,7 +43,10 @@ describe("npm run bench", () => {
 
   it("runs the named benchmark with its arguments (memory retrieval, small), and fails loudly on an unknown name", () => {
     const out = join(tmp, "retrieval");
-    const r = spawnSync("npm", ["run", "--silent", "bench", "--", "memory-retrieval", "--wins", "200", "--iterations", "10", "--out", out], { cwd: root, encoding: "utf8" });
+    const r = spawnSync("npm", ["run", "--silent", "bench", "--", "memory-retrieval", "--wins", "200", "--iterations", "10", "--out", out], {
+      cwd: root,
+      encoding: "utf8",
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain("bench memory-retrieval: npx tsx bench/memory-retrieval.ts --wins 200 --iterations 10");
     expect(JSON.parse(readFileSync(join(out, "memory-retrieval.json"), "utf8"))).toMatchObject({ retrieveMs: { n: 10 } });
@@ -42,20 +57,37 @@ describe("npm run bench", () => {
 
   it("a folder without a README, or a README naming no command, is listed with what to add, and refuses to run", () => {
     const fake = join(tmp, "repo");
-    for (const [name, readme] of [["good", "# good: says hi\n\nCommand: `printf '[%s]' from`\n"], ["vague", "# vague\n\nRun it somehow.\n"], ["bare", null]] as const) {
+    for (const [name, readme] of [
+      ["good", "# good: says hi\n\nCommand: `printf '[%s]' from`\n"],
+      ["vague", "# vague\n\nRun it somehow.\n"],
+      ["bare", null],
+    ] as const) {
       mkdirSync(join(fake, "bench", name), { recursive: true });
       if (readme) writeFileSync(join(fake, "bench", name, "README.md"), readme);
     }
     mkdirSync(join(fake, "bench", "results"), { recursive: true });
     const all = listBenchmarks(join(fake, "bench"));
-    expect(all.map((b) => [b.name, b.title, b.command])).toEqual([["bare", "", null], ["good", "says hi", "printf '[%s]' from"], ["vague", "vague", null]]);
+    expect(all.map((b) => [b.name, b.title, b.command])).toEqual([
+      ["bare", "", null],
+      ["good", "says hi", "printf '[%s]' from"],
+      ["vague", "vague", null],
+    ]);
     expect(all[0]!.problem).toMatch(/bench\/bare\/README\.md is missing/);
     expect(all[2]!.problem).toMatch(/names no command: add a line Command:/);
     const said: string[] = [];
     expect(runBenchmark(fake, "vague", [], (l) => said.push(l))).toBe(2);
     expect(said.at(-1)).toMatch(/names no command/);
     // ARGS reach the command unsplit.
-    const echo = spawnSync(process.execPath, ["--import", "tsx", "-e", `import("${join(root, "bench", "run.ts")}").then((m) => process.exit(m.runBenchmark(${JSON.stringify(fake)}, "good", ["a b", "c"], () => {})))`], { encoding: "utf8" });
+    const echo = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "-e",
+        `import("${join(root, "bench", "run.ts")}").then((m) => process.exit(m.runBenchmark(${JSON.stringify(fake)}, "good", ["a b", "c"], () => {})))`,
+      ],
+      { encoding: "utf8" },
+    );
     expect(echo.status, echo.stderr).toBe(0);
     expect(echo.stdout).toBe("[from][a b][c]");
   });

@@ -36,13 +36,22 @@ const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), h
 const mod = (a: number, n: number) => ((a % n) + n) % n; // Python's %
 const div = Math.floor;
 const causal = (p: P) => p.q >= p.kv;
-const evenBits = (v: number) => { let x = 0; for (let i = 0; 2 * i < 32; i++) x |= ((v >> (2 * i)) & 1) << i; return x; };
+const evenBits = (v: number) => {
+  let x = 0;
+  for (let i = 0; 2 * i < 32; i++) x |= ((v >> (2 * i)) & 1) << i;
+  return x;
+};
 // erf by Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7)
-const erf = (x: number) => { const t = 1 / (1 + 0.3275911 * Math.abs(x)); const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x); return x >= 0 ? y : -y; };
+const erf = (x: number) => {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+};
 const small = (S: number, extra: Partial<Shape> = {}): Shape => ({ B: 1, H: 1, S, D: 16, ...extra });
 /** STA's window of whole tiles around the (clamped) query tile, as attention-gym's get_border defines it. */
 const tileWindow = (qt: number, kt: number, tiles: number, k: number) => {
-  const left = div(k / 2), right = div(k / 2) + (k % 2) - 1;
+  const left = div(k / 2),
+    right = div(k / 2) + (k % 2) - 1;
   const centre = clamp(qt, left, tiles - 1 - right);
   return kt >= centre - left && kt <= centre + right;
 };
@@ -50,40 +59,56 @@ const tileWindow = (qt: number, kt: number, tiles: number, k: number) => {
 const expectations: Record<string, Expectation> = {
   causal: { shape: small(12), want: (p) => ({ mask: causal(p) }) },
   sliding_window: {
-    shape: small(12), points: [[0, 0, 2000, 976], [0, 0, 2000, 975], [0, 0, 1500, 1501]],
+    shape: small(12),
+    points: [
+      [0, 0, 2000, 976],
+      [0, 0, 2000, 975],
+      [0, 0, 1500, 1501],
+    ],
     want: (p) => ({ mask: causal(p) && p.q - p.kv <= 1024 }),
   },
   dilated_sliding_window: {
-    shape: small(16), params: { window: 4, dilation: 2 },
+    shape: small(16),
+    params: { window: 4, dilation: 2 },
     want: (p) => ({ mask: Math.abs(p.q - p.kv) <= 4 && Math.abs(p.q - p.kv) % 2 === 0 }),
   },
   dilated_sliding_window_causal: {
-    shape: small(16), params: { window: 4, dilation: 2 },
+    shape: small(16),
+    params: { window: 4, dilation: 2 },
     want: (p) => ({ mask: p.q >= p.kv && p.q - p.kv <= 4 && (p.q - p.kv) % 2 === 0 }),
   },
   prefix_lm: { shape: small(12), params: { prefix: 4 }, want: (p) => ({ mask: p.kv < 4 || causal(p) }) },
   batchify_causal: { shape: small(12), params: { group: 4 }, want: (p) => ({ mask: div(p.q / 4) === div(p.kv / 4) && p.q >= p.kv }) },
   block_diffusion: {
-    shape: small(16), params: { clean_len: 8, block: 2 },
+    shape: small(16),
+    params: { clean_len: 8, block: 2 },
     want: ({ q, kv }) => {
-      const qn = q < 8, kn = kv < 8, qb = div((q % 8) / 2), kb = div((kv % 8) / 2);
+      const qn = q < 8,
+        kn = kv < 8,
+        qb = div((q % 8) / 2),
+        kb = div((kv % 8) / 2);
       return { mask: (qb === kb && qn === kn) || (qn && !kn && kb < qb) || (!qn && !kn && kb <= qb) };
     },
   },
   document_causal: {
-    shape: small(24), params: { num_docs: 4, seed: 3 },
+    shape: small(24),
+    params: { num_docs: 4, seed: 3 },
     want: (p, t) => ({ mask: t.document_id[p.q] === t.document_id[p.kv] && p.q >= p.kv }),
     tensors: (t) => docLayout(t.offsets, t.document_id, 24, 4),
   },
   document_packed_causal: {
-    shape: small(24), params: { num_docs: 4, seed: 1 },
+    shape: small(24),
+    params: { num_docs: 4, seed: 1 },
     want: (p, t) => ({ mask: p.kv >= t.offsets[t.document_id[p.q]] && p.kv <= p.q }),
     tensors: (t) => docLayout(t.offsets, t.document_id, 24, 4),
   },
   shared_prefix: {
-    shape: small(40), params: { groups: 2, responses: 2, seed: 0 },
+    shape: small(40),
+    params: { groups: 2, responses: 2, seed: 0 },
     want: ({ q, kv }, t) => {
-      const d = t.document_id[q], pr = t.prefix_document_id[d], off = t.offsets;
+      const d = t.document_id[q],
+        pr = t.prefix_document_id[d],
+        off = t.offsets;
       return { mask: (kv >= off[d] && kv <= q) || (d !== pr && kv >= off[pr] && kv < off[pr + 1]) };
     },
     tensors: (t) => {
@@ -92,8 +117,12 @@ const expectations: Record<string, Expectation> = {
     },
   },
   flamingo_cross: {
-    shape: small(20, { Skv: 12 }), params: { image_tokens: 4, seed: 0 },
-    want: ({ q, kv }, t) => { const [start, end] = t.intervals[div(kv / 4)]; return { mask: q >= start && q < end }; },
+    shape: small(20, { Skv: 12 }),
+    params: { image_tokens: 4, seed: 0 },
+    want: ({ q, kv }, t) => {
+      const [start, end] = t.intervals[div(kv / 4)];
+      return { mask: q >= start && q < end };
+    },
     tensors: (t) => {
       expect(t.image_of_token).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
       expect(t.intervals[0][0]).toBe(0);
@@ -102,7 +131,8 @@ const expectations: Record<string, Expectation> = {
     },
   },
   longformer: {
-    shape: small(24), params: { window: 2, num_global: 3, seed: 0 },
+    shape: small(24),
+    params: { window: 2, num_global: 3, seed: 0 },
     want: ({ q, kv }, t) => ({ mask: Math.abs(q - kv) <= 2 || t.is_global[q] || t.is_global[kv] }),
     tensors: (t) => {
       expect(t.is_global[0]).toBe(true);
@@ -111,7 +141,8 @@ const expectations: Record<string, Expectation> = {
     },
   },
   jetspec_tree: {
-    shape: small(10, { Skv: 14 }), params: { fan_in: 3, seed: 0 },
+    shape: small(10, { Skv: 14 }),
+    params: { fan_in: 3, seed: 0 },
     want: ({ q, kv }, t) => ({ mask: kv < 4 || t.ancestor[q][kv - 4] }),
     tensors: (t) => {
       expect(t.prefix_len).toBe(4);
@@ -119,7 +150,10 @@ const expectations: Record<string, Expectation> = {
       for (let i = 0; i < 10; i++) {
         const above = t.ancestor[i].map((x: boolean, j: number) => (x && j !== i ? j : -1)).filter((j: number) => j >= 0);
         expect(t.ancestor[i][i]).toBe(true);
-        if (i === 0) { expect(above).toEqual([]); continue; }
+        if (i === 0) {
+          expect(above).toEqual([]);
+          continue;
+        }
         const parent = Math.max(...above);
         expect(parent >= i - 3).toBe(true);
         expect(t.ancestor[i].map((x: boolean, j: number) => x && j !== i)).toEqual(t.ancestor[parent]);
@@ -127,73 +161,95 @@ const expectations: Record<string, Expectation> = {
     },
   },
   jetspec_training: {
-    shape: small(8, { Skv: 13 }), params: { block: 4 },
+    shape: small(8, { Skv: 13 }),
+    params: { block: 4 },
     want: ({ q, kv }) => ({ mask: kv < 5 || (div((kv - 5) / 4) === div(q / 4) && (kv - 5) % 4 <= q % 4) }),
   },
   natten: {
     // a 7-wide, 6-high canvas and a 5-wide, 3-high kernel: rows and columns must not be swapped
-    shape: small(42), params: { canvas_h: 6, canvas_w: 7, kernel_h: 3, kernel_w: 5 },
+    shape: small(42),
+    params: { canvas_h: 6, canvas_w: 7, kernel_h: 3, kernel_w: 5 },
     want: ({ q, kv }) => {
-      const cr = clamp(div(q / 7), 1, 4), cc = clamp(q % 7, 2, 4);
+      const cr = clamp(div(q / 7), 1, 4),
+        cc = clamp(q % 7, 2, 4);
       return { mask: Math.abs(cr - div(kv / 7)) <= 1 && Math.abs(cc - (kv % 7)) <= 2 };
     },
   },
   natten_tiled: {
-    shape: small(48), params: { canvas_h: 6, canvas_w: 8, kernel: 3, tile_h: 2, tile_w: 4 },
+    shape: small(48),
+    params: { canvas_h: 6, canvas_w: 8, kernel: 3, tile_h: 2, tile_w: 4 },
     want: ({ q, kv }) => {
-      const pos = (i: number) => { const tile = div(i / 8), r = i % 8; return [div(tile / 2) * 2 + div(r / 4), (tile % 2) * 4 + (r % 4)] as const; };
-      const [qr, qc] = pos(q), [kr, kc] = pos(kv);
+      const pos = (i: number) => {
+        const tile = div(i / 8),
+          r = i % 8;
+        return [div(tile / 2) * 2 + div(r / 4), (tile % 2) * 4 + (r % 4)] as const;
+      };
+      const [qr, qc] = pos(q),
+        [kr, kc] = pos(kv);
       return { mask: Math.abs(clamp(qr, 1, 4) - kr) <= 1 && Math.abs(clamp(qc, 1, 6) - kc) <= 1 };
     },
   },
   natten_morton: {
-    shape: small(32), params: { canvas_w: 8, canvas_h: 4, kernel: 3 }, // x: 3 even bits (8 wide), y: 2 odd bits (4 high)
+    shape: small(32),
+    params: { canvas_w: 8, canvas_h: 4, kernel: 3 }, // x: 3 even bits (8 wide), y: 2 odd bits (4 high)
     want: ({ q, kv }) => {
-      const cx = clamp(evenBits(q), 1, 6), cy = clamp(evenBits(q >> 1), 1, 2);
+      const cx = clamp(evenBits(q), 1, 6),
+        cy = clamp(evenBits(q >> 1), 1, 2);
       return { mask: Math.abs(cx - evenBits(kv)) <= 1 && Math.abs(cy - evenBits(kv >> 1)) <= 1 };
     },
   },
   sta_2d: {
     // an 8x4 image in 1x4 tiles (2 tiles a row, 4 rows of tiles), a 3x2-tile window, then 4 text tokens
-    shape: small(36), params: { canvas_h: 4, canvas_w: 8, tile_h: 1, tile_w: 4, kernel_h: 3, kernel_w: 8, text_len: 4 },
+    shape: small(36),
+    params: { canvas_h: 4, canvas_w: 8, tile_h: 1, tile_w: 4, kernel_h: 3, kernel_w: 8, text_len: 4 },
     want: ({ q, kv }) => {
-      const qt = div(q / 4), kt = div(kv / 4);
+      const qt = div(q / 4),
+        kt = div(kv / 4);
       const win = tileWindow(div(qt / 2), div(kt / 2), 4, 3) && tileWindow(qt % 2, kt % 2, 2, 2);
       return { mask: (q < 32 && kv < 32 && win) || (q < 32 && kv >= 32 && kv < 36) || (q >= 32 && kv < 36) };
     },
   },
   sta_3d: {
     // 2 frames of 4x6 in 2x2x2 tiles (1x2x3 of them), a 2-tile window: it reaches the edge only along w
-    shape: small(48), params: { frames: 2, frame_h: 4, frame_w: 6, tile: 2, kernel: 4 },
+    shape: small(48),
+    params: { frames: 2, frame_h: 4, frame_w: 6, tile: 2, kernel: 4 },
     want: ({ q, kv }) => {
-      const qt = div(q / 8), kt = div(kv / 8);
+      const qt = div(q / 8),
+        kt = div(kv / 8);
       const coords = (t: number) => [div(t / 6), div(t / 3) % 2, t % 3];
       const [a, c] = [coords(qt), coords(kt)];
       return { mask: [1, 2, 3].every((tiles, i) => tileWindow(a[i]!, c[i]!, tiles, 2)) };
     },
   },
   svg_spatial: {
-    shape: small(24), params: { prompt: 4, frame_tokens: 4, width: 2, round_to: 4, attn_sink: true },
+    shape: small(24),
+    params: { prompt: 4, frame_tokens: 4, width: 2, round_to: 4, attn_sink: true },
     want: ({ q, kv }) => ({ mask: q < 4 || kv < 8 || Math.abs(q - kv) < 8 }),
   },
   svg_temporal: {
-    shape: small(24), params: { prompt: 4, frames: 5, frame_tokens: 4, width: 2 }, // band 8 // 5 = 1
+    shape: small(24),
+    params: { prompt: 4, frames: 5, frame_tokens: 4, width: 2 }, // band 8 // 5 = 1
     want: ({ q, kv }) => ({ mask: q < 4 || kv < 4 || mod(q - 4, 4) === mod(kv - 4, 4) }),
   },
   vsa_block_map: {
-    shape: { B: 2, H: 2, S: 16, D: 16 }, params: { tile: 4, keep: 0.5, seed: 0 },
+    shape: { B: 2, H: 2, S: 16, D: 16 },
+    params: { tile: 4, keep: 0.5, seed: 0 },
     want: ({ b, h, q, kv }, t) => ({ mask: t.block_map[b][h][div(q / 4)][div(kv / 4)] }),
     tensors: (t) => {
-      for (const rows of t.block_map.flat()) rows.forEach((row: boolean[], i: number) => {
-        expect(row[i]).toBe(true); // a query tile keeps its own tile
-        expect(row.filter(Boolean).length >= 2 && row.filter(Boolean).length <= 3).toBe(true);
-      });
+      for (const rows of t.block_map.flat())
+        rows.forEach((row: boolean[], i: number) => {
+          expect(row[i]).toBe(true); // a query tile keeps its own tile
+          expect(row.filter(Boolean).length >= 2 && row.filter(Boolean).length <= 3).toBe(true);
+        });
     },
   },
   vsa_topk: {
-    shape: { B: 1, H: 2, S: 16, D: 16 }, params: { tile: 4, top_k: 2, seed: 0 },
+    shape: { B: 1, H: 2, S: 16, D: 16 },
+    params: { tile: 4, top_k: 2, seed: 0 },
     want: ({ b, h, q, kv }, t) => ({ mask: t.topk_tiles[b][h][div(q / 4)].includes(div(kv / 4)) }),
-    tensors: (t) => { for (const row of t.topk_tiles.flat(2)) expect(row[0] < row[1]).toBe(true); },
+    tensors: (t) => {
+      for (const row of t.topk_tiles.flat(2)) expect(row[0] < row[1]).toBe(true);
+    },
   },
   softcap: { shape: small(8), want: (p) => ({ score: 30 * Math.tanh(p.s / 30) }) },
   alibi: { shape: small(8, { H: 4 }), want: (p) => ({ score: p.s + 2 ** (-2 * (p.h + 1)) * (p.kv - p.q) }) },
@@ -203,12 +259,14 @@ const expectations: Record<string, Expectation> = {
     tensors: (t) => expect(t.slopes).toEqual([0.25, 0.0625, 0.015625, 0.00390625]),
   },
   rel_bias_table: {
-    shape: small(12, { H: 2 }), params: { max_distance: 3 },
+    shape: small(12, { H: 2 }),
+    params: { max_distance: 3 },
     want: (p, t) => ({ score: p.s + t.table[p.h][clamp(p.kv - p.q, -3, 3) + 3] }),
     tensors: (t) => expect([t.table.length, t.table[0].length]).toEqual([2, 7]),
   },
   sandwich: {
-    shape: small(8, { H: 2 }), params: { max_seq_len: 8, d_bar: 8 },
+    shape: small(8, { H: 2 }),
+    params: { max_seq_len: 8, d_bar: 8 },
     want: (p) => {
       let bias = 0;
       for (let i = 0; i < 4; i++) bias += Math.cos(Math.abs(p.q - p.kv) / 10000 ** ((2 * i) / 8));
@@ -216,7 +274,8 @@ const expectations: Record<string, Expectation> = {
     },
   },
   graphormer_spatial: {
-    shape: { B: 2, H: 2, S: 16, D: 16 }, params: { max_distance: 3, widths: [4, 2] },
+    shape: { B: 2, H: 2, S: 16, D: 16 },
+    params: { max_distance: 3, widths: [4, 2] },
     want: (p, t) => {
       const w = p.b === 0 ? 4 : 2;
       const d = Math.min(4, Math.abs(div(p.q / w) - div(p.kv / w)) + Math.abs((p.q % w) - (p.kv % w)));
@@ -225,7 +284,8 @@ const expectations: Record<string, Expectation> = {
     },
   },
   graphormer_edge: {
-    shape: { B: 1, H: 2, S: 16, D: 16 }, params: { width: 4, max_hops: 3, edge_types: 3 },
+    shape: { B: 1, H: 2, S: 16, D: 16 },
+    params: { width: 4, max_hops: 3, edge_types: 3 },
     want: ({ b, h, q, kv, s }, t) => {
       const len = Math.min(3, Math.abs(div(q / 4) - div(kv / 4)) + Math.abs((q % 4) - (kv % 4)));
       expect(t.path_lengths[b][q][kv]).toBe(len);
@@ -243,9 +303,11 @@ const expectations: Record<string, Expectation> = {
     },
   },
   mla_rope: {
-    shape: small(6, { H: 2 }), params: { rope_dim: 4, scale: 0.5 },
+    shape: small(6, { H: 2 }),
+    params: { rope_dim: 4, scale: 0.5 },
     want: ({ b, h, q, kv, s }, t) => {
-      const qr: number[] = t.q_rope[b][h][q], kr: number[] = t.k_rope[b][kv];
+      const qr: number[] = t.q_rope[b][h][q],
+        kr: number[] = t.k_rope[b][kv];
       return { score: s + 0.5 * qr.reduce((acc, x, i) => acc + x * kr[i]!, 0) };
     },
   },
@@ -279,21 +341,38 @@ function derivedShapes(name: string): Shape[] {
   });
 }
 
-interface Value { bool: boolean; v: number | boolean; finite: boolean }
-interface Evaluated { error?: string; builds: { shape: Shape; ok?: boolean; error?: string }[]; tensors: T; points: { at: [number, number, number, number]; score?: Value; mask?: Value }[] }
+interface Value {
+  bool: boolean;
+  v: number | boolean;
+  finite: boolean;
+}
+interface Evaluated {
+  error?: string;
+  builds: { shape: Shape; ok?: boolean; error?: string }[];
+  tensors: T;
+  points: { at: [number, number, number, number]; score?: Value; mask?: Value }[];
+}
 interface Facts {
   docstring: string | null;
   imports: string[];
   kforge: { shapes: Record<string, number>[]; params?: Record<string, unknown>; correctness?: Record<string, number>[] } | null;
   factories: Record<string, { params: string[]; defaults: Record<string, unknown> }>;
 }
-interface Report { stand_in: boolean; files: Record<string, Facts>; variants: Record<string, Evaluated> }
+interface Report {
+  stand_in: boolean;
+  files: Record<string, Facts>;
+  variants: Record<string, Evaluated>;
+}
 
 const variantFiles = readdirSync(dir).filter((f) => f.endsWith(".py") && !TOOLS.includes(f));
 let report: Report;
 
 beforeAll(() => {
-  const plan = { variants: Object.fromEntries(Object.entries(expectations).map(([k, e]) => [k, { shape: e.shape, params: e.params ?? {}, points: e.points ?? [], builds: derivedShapes(k) }])) };
+  const plan = {
+    variants: Object.fromEntries(
+      Object.entries(expectations).map(([k, e]) => [k, { shape: e.shape, params: e.params ?? {}, points: e.points ?? [], builds: derivedShapes(k) }]),
+    ),
+  };
   const r = spawnSync(python, [join(dir, "eval_mods.py")], { input: JSON.stringify(plan), encoding: "utf8", timeout: 300_000, maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`eval_mods.py failed (${r.status}): ${r.stderr}`);
   report = JSON.parse(r.stdout) as Report;
@@ -320,7 +399,10 @@ describe("bench/variants files", () => {
       const { kforge, factories } = report.files[f]!;
       expect(kforge, `${f}: no KFORGE dict`).not.toBeNull();
       for (const shape of [...kforge!.shapes, ...(kforge!.correctness ?? [])]) {
-        expect(Object.keys(shape).every((k) => ["B", "H", "S", "Skv", "Hkv", "D"].includes(k)), `${f}: ${JSON.stringify(shape)}`).toBe(true);
+        expect(
+          Object.keys(shape).every((k) => ["B", "H", "S", "Skv", "Hkv", "D"].includes(k)),
+          `${f}: ${JSON.stringify(shape)}`,
+        ).toBe(true);
         expect([16, 32, 64, 128, 256]).toContain(shape["D"]);
       }
       expect(kforge!.shapes.length).toBeGreaterThan(0);
@@ -335,7 +417,8 @@ describe("bench/variants files", () => {
 
   it("no factory parameter besides the shape's own is one kforge fills from the shape (it would be overridden)", () => {
     // kforge's own list of the spellings it fills (attention-gym's `seq_len` among them)
-    const code = "import json, sys; sys.path.insert(0, sys.argv[1]); from kforge_harness.variant import SHAPE_ARGS; print(json.dumps(sorted(SHAPE_ARGS)))";
+    const code =
+      "import json, sys; sys.path.insert(0, sys.argv[1]); from kforge_harness.variant import SHAPE_ARGS; print(json.dumps(sorted(SHAPE_ARGS)))";
     const r = spawnSync(python, ["-c", code, join(repoRoot(), "tools", "verifier", "harness")], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     const filled = new Set<string>(JSON.parse(r.stdout) as string[]);
@@ -422,9 +505,15 @@ print(json.dumps(out))
 describe("flex_check.py's eager reference", () => {
   it("equals attention with one mod call per element (masks, captured tensors, cross-attention, a vector dot)", () => {
     const plan = {
-      document_causal: { B: 1, H: 2, S: 24, D: 8 }, vsa_block_map: { B: 1, H: 2, S: 16, D: 8 }, flamingo_cross: { B: 1, H: 1, S: 20, Skv: 12, D: 8 },
-      graphormer_edge: { B: 1, H: 2, S: 16, D: 8 }, mla_rope: { B: 1, H: 2, S: 6, D: 8 }, softcap: { B: 1, H: 1, S: 8, D: 8 },
-      natten_morton: { B: 1, H: 1, S: 64, D: 8 }, jetspec_tree: { B: 1, H: 1, S: 10, Skv: 14, D: 8 }, sandwich: { B: 1, H: 2, S: 8, D: 8 },
+      document_causal: { B: 1, H: 2, S: 24, D: 8 },
+      vsa_block_map: { B: 1, H: 2, S: 16, D: 8 },
+      flamingo_cross: { B: 1, H: 1, S: 20, Skv: 12, D: 8 },
+      graphormer_edge: { B: 1, H: 2, S: 16, D: 8 },
+      mla_rope: { B: 1, H: 2, S: 6, D: 8 },
+      softcap: { B: 1, H: 1, S: 8, D: 8 },
+      natten_morton: { B: 1, H: 1, S: 64, D: 8 },
+      jetspec_tree: { B: 1, H: 1, S: 10, Skv: 14, D: 8 },
+      sandwich: { B: 1, H: 2, S: 8, D: 8 },
       shared_prefix: { B: 1, H: 1, S: 40, D: 8 },
     };
     const r = spawnSync(python, ["-c", REFERENCE_CHECK, dir, JSON.stringify(plan)], { encoding: "utf8", timeout: 300_000 });
@@ -444,7 +533,9 @@ describe("flex_check.py", () => {
   it("runs on a torch with FlexAttention, and refuses clearly (exit 2) on one without", () => {
     const hasFlex = spawnSync(python, ["-c", "import torch.nn.attention.flex_attention"]).status === 0;
     const r = spawnSync(python, [join(dir, "flex_check.py"), "--device", "cpu", "--tiny", "--variants", "causal,softcap"], {
-      encoding: "utf8", timeout: 600_000, env: { ...process.env, OUT: mkdtempSync(join(tmpdir(), "kforge-flex-check-")) },
+      encoding: "utf8",
+      timeout: 600_000,
+      env: { ...process.env, OUT: mkdtempSync(join(tmpdir(), "kforge-flex-check-")) },
     });
     if (hasFlex) {
       expect(r.stdout).toContain("2 of 2 variants run and are correct");
@@ -456,7 +547,11 @@ describe("flex_check.py", () => {
   }, 600_000);
 
   it("names an unknown variant instead of running nothing", () => {
-    const r = spawnSync(python, ["-c", `import sys; sys.path.insert(0, ${JSON.stringify(dir)}); import flex_check; flex_check.variant_paths(["no_such_variant"])`], { encoding: "utf8" });
+    const r = spawnSync(
+      python,
+      ["-c", `import sys; sys.path.insert(0, ${JSON.stringify(dir)}); import flex_check; flex_check.variant_paths(["no_such_variant"])`],
+      { encoding: "utf8" },
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("unknown variants: no_such_variant");
   });
@@ -466,8 +561,12 @@ describe("bench/variants/aggregate.py", () => {
   let tmp: string;
   const flexOnly = (speedups: number[], tflops: number[]): VerifyResult => {
     const timings = speedups.map((x, i) => ({
-      shape: { B: 4, H: 16, Hkv: 16, S: 4096 * (i + 1), D: 128 }, ms: 1, tflops: tflops[i]!, runs: 20,
-      baselines: { flex: { ms: x, tflops: tflops[i]! / x } }, speedup: { flex: x, primary: x },
+      shape: { B: 4, H: 16, Hkv: 16, S: 4096 * (i + 1), D: 128 },
+      ms: 1,
+      tflops: tflops[i]!,
+      runs: 20,
+      baselines: { flex: { ms: x, tflops: tflops[i]! / x } },
+      speedup: { flex: x, primary: x },
     }));
     return { status: "ok", checks: [], timings, speedup: Math.sqrt(speedups[0]! * speedups[1]!), tflops: tflops[0]!, phases: { totalMs: 1 } };
   };
@@ -478,28 +577,88 @@ describe("bench/variants/aggregate.py", () => {
     const t0 = Date.now() - 30_000;
     for (const run of ["r-natten", "r-mla"]) {
       store.createRun({ id: run, problem: `gym_${run.slice(2)}`, config: {}, budget: { wallMs: 60_000 }, now: t0 });
-      store.upsertNode({ id: `${run}.0`, runId: run, parentId: null, label: "root", depth: 0, iteration: 0, title: run, status: "root", origin: "root" });
-      store.upsertNode({ id: `${run}.1.1`, runId: run, parentId: `${run}.0`, label: "1.1", depth: 1, iteration: 1, title: "first", status: "coded", origin: "offline" });
+      store.upsertNode({
+        id: `${run}.0`,
+        runId: run,
+        parentId: null,
+        label: "root",
+        depth: 0,
+        iteration: 0,
+        title: run,
+        status: "root",
+        origin: "root",
+      });
+      store.upsertNode({
+        id: `${run}.1.1`,
+        runId: run,
+        parentId: `${run}.0`,
+        label: "1.1",
+        depth: 1,
+        iteration: 1,
+        title: "first",
+        status: "coded",
+        origin: "offline",
+      });
     }
     store.recordVerification("r-natten", "r-natten.1.1", flexOnly([1.6, 2.5], [40, 50]));
     store.recordVerification("r-mla", "r-mla.1.1", { status: "compile_error", message: "dot of two vectors", phases: { totalMs: 1 } });
     store.setRunStatus("r-natten", "done", { stopReason: "budget:wall" });
     store.setRunStatus("r-mla", "done", { stopReason: "budget:wall" });
     db.close();
-    writeFileSync(join(tmp, "flex.json"), JSON.stringify({ variants: [{ variant: "natten", runs: true }, { variant: "mla_rope", runs: false, why_not: "compiled flex_attention failed: a dot | in the score_mod" }] }));
+    writeFileSync(
+      join(tmp, "flex.json"),
+      JSON.stringify({
+        variants: [
+          { variant: "natten", runs: true },
+          { variant: "mla_rope", runs: false, why_not: "compiled flex_attention failed: a dot | in the score_mod" },
+        ],
+      }),
+    );
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   function collect(name: string, rows: string[][]) {
     writeFileSync(join(tmp, `${name}.tsv`), rows.map((r) => r.join("\t")).join("\n") + "\n");
-    const r = spawnSync(python, [join(dir, "aggregate.py"), "collect", "--db", join(tmp, "kforge.sqlite"), "--runs", join(tmp, `${name}.tsv`), "--out", join(tmp, name),
-      "--machine", "NVIDIA H200 (test)", "--command", "bash bench/variants/run.sh", "--budget", "60s", "--cap", "95", "--python", python, "--flex", join(tmp, "flex.json")], { encoding: "utf8" });
-    return { status: r.status, stderr: r.stderr, json: JSON.parse(readFileSync(join(tmp, name, "results.json"), "utf8")), md: readFileSync(join(tmp, name, "results.md"), "utf8") };
+    const r = spawnSync(
+      python,
+      [
+        join(dir, "aggregate.py"),
+        "collect",
+        "--db",
+        join(tmp, "kforge.sqlite"),
+        "--runs",
+        join(tmp, `${name}.tsv`),
+        "--out",
+        join(tmp, name),
+        "--machine",
+        "NVIDIA H200 (test)",
+        "--command",
+        "bash bench/variants/run.sh",
+        "--budget",
+        "60s",
+        "--cap",
+        "95",
+        "--python",
+        python,
+        "--flex",
+        join(tmp, "flex.json"),
+      ],
+      { encoding: "utf8" },
+    );
+    return {
+      status: r.status,
+      stderr: r.stderr,
+      json: JSON.parse(readFileSync(join(tmp, name, "results.json"), "utf8")),
+      md: readFileSync(join(tmp, name, "results.md"), "utf8"),
+    };
   }
 
   it("reports accepted, correct, speedup and FlexAttention's own status per variant, and issue 13's targets", () => {
-    const r = collect("all", [["natten", "r-natten", "0", "80", ""], ["mla_rope", "r-mla", "0", "90", ""],
-      ["flamingo_cross", "", "2", "6", "not accepted: error (user): the mask_mod cannot be traced"]]);
+    const r = collect("all", [
+      ["natten", "r-natten", "0", "80", ""],
+      ["mla_rope", "r-mla", "0", "90", ""],
+      ["flamingo_cross", "", "2", "6", "not accepted: error (user): the mask_mod cannot be traced"],
+    ]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(1);
     const [natten, mla, flamingo] = r.json.variants;

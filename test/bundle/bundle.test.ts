@@ -51,9 +51,20 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("portable bundle", () => {
   it("holds the program, the scripted server, the native addon and the run-time files", () => {
-    for (const rel of ["kforge", "kforge.mjs", "scripted-server.mjs", "better_sqlite3.node", "node_modules/better-sqlite3/lib/index.js",
-      "problems/softcap/problem.json", "problems/_common/flex_eval.py", "tools/verifier/harness/kforge_harness/verify.py",
-      "tools/profiler/metrics.txt", "tools/profiler/profile_driver.py", "ui/static/index.html", "ui/static/app.js"]) {
+    for (const rel of [
+      "kforge",
+      "kforge.mjs",
+      "scripted-server.mjs",
+      "better_sqlite3.node",
+      "node_modules/better-sqlite3/lib/index.js",
+      "problems/softcap/problem.json",
+      "problems/_common/flex_eval.py",
+      "tools/verifier/harness/kforge_harness/verify.py",
+      "tools/profiler/metrics.txt",
+      "tools/profiler/profile_driver.py",
+      "ui/static/index.html",
+      "ui/static/app.js",
+    ]) {
       expect(existsSync(join(bundle, rel)), rel).toBe(true);
     }
     expect(existsSync(join(bundle, "problems", "load.ts")), "TypeScript sources are bundled, not copied").toBe(false);
@@ -80,7 +91,10 @@ describe("portable bundle", () => {
 
   it("serves scripted replies from the bundled server on loopback", async () => {
     const script = join(tmp, "script.json");
-    writeFileSync(script, JSON.stringify({ routes: [{ match: { role: "critic" }, replies: [{ content: "judged", reasoning: "thinking", reasoningAs: "reasoning" }] }] }));
+    writeFileSync(
+      script,
+      JSON.stringify({ routes: [{ match: { role: "critic" }, replies: [{ content: "judged", reasoning: "thinking", reasoningAs: "reasoning" }] }] }),
+    );
     const server = spawn(join(bundle, "kforge"), ["--node", "scripted-server.mjs", "--script", script, "--port", "0"], { cwd: tmp, env: hostEnv() });
     try {
       const url = await listening(server);
@@ -98,26 +112,61 @@ describe("portable bundle", () => {
 
   it("runs a short search on the CPU test problem through the bundle, its model being the bundled scripted server", async () => {
     const kernel = [
-      "import torch", "", "def attention(q, k, v, *, scale, cap, **params):", "    B, H, S, D = q.shape", "    rep = H // k.shape[1]",
-      "    k = k.float().repeat_interleave(rep, dim=1)", "    v = v.float().repeat_interleave(rep, dim=1)",
+      "import torch",
+      "",
+      "def attention(q, k, v, *, scale, cap, **params):",
+      "    B, H, S, D = q.shape",
+      "    rep = H // k.shape[1]",
+      "    k = k.float().repeat_interleave(rep, dim=1)",
+      "    v = v.float().repeat_interleave(rep, dim=1)",
       "    s = cap * torch.tanh((q.float() @ k.transpose(-1, -2)) * scale / cap)",
-      '    s = s.masked_fill(~torch.ones(S, S, dtype=torch.bool).tril(), float("-inf"))', "    return (torch.softmax(s, dim=-1) @ v).to(q.dtype)",
+      '    s = s.masked_fill(~torch.ones(S, S, dtype=torch.bool).tril(), float("-inf"))',
+      "    return (torch.softmax(s, dim=-1) @ v).to(q.dtype)",
     ].join("\n");
-    const plan = { rationale: "two takes", ideas: [{ title: "Plain softmax", idea: "masked softmax" }, { title: "Same again", idea: "same" }] };
-    const script = join(tmp, "cpu-search.json");
-    writeFileSync(script, JSON.stringify({
-      routes: [
-        { match: { role: "planner" }, replies: [{ content: "```json\n" + JSON.stringify(plan) + "\n```", reasoning: "plan", reasoningAs: "think" }], repeat: "last" },
-        { match: { role: "coder" }, replies: [{ content: "```python\n" + kernel + "\n```", reasoning: "code" }], repeat: "last" },
-        { match: { role: "critic" }, replies: [{ content: "```json\n" + JSON.stringify({ critiques: [{ node: "1.1", verdict: "new_best" }] }) + "\n```" }], repeat: "last" },
+    const plan = {
+      rationale: "two takes",
+      ideas: [
+        { title: "Plain softmax", idea: "masked softmax" },
+        { title: "Same again", idea: "same" },
       ],
-    }));
-    const server = spawn(join(bundle, "kforge"), ["--node", "scripted-server.mjs", "--script", script, "--models", "scripted", "--port", "0"], { cwd: tmp, env: hostEnv() });
+    };
+    const script = join(tmp, "cpu-search.json");
+    writeFileSync(
+      script,
+      JSON.stringify({
+        routes: [
+          {
+            match: { role: "planner" },
+            replies: [{ content: "```json\n" + JSON.stringify(plan) + "\n```", reasoning: "plan", reasoningAs: "think" }],
+            repeat: "last",
+          },
+          { match: { role: "coder" }, replies: [{ content: "```python\n" + kernel + "\n```", reasoning: "code" }], repeat: "last" },
+          {
+            match: { role: "critic" },
+            replies: [{ content: "```json\n" + JSON.stringify({ critiques: [{ node: "1.1", verdict: "new_best" }] }) + "\n```" }],
+            repeat: "last",
+          },
+        ],
+      }),
+    );
+    const server = spawn(join(bundle, "kforge"), ["--node", "scripted-server.mjs", "--script", script, "--models", "scripted", "--port", "0"], {
+      cwd: tmp,
+      env: hostEnv(),
+    });
     try {
       const url = await listening(server);
-      const env = hostEnv({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: url, KFORGE_MODEL: "scripted", KFORGE_HOME: join(tmp, "search-home") });
+      const env = hostEnv({
+        KFORGE_PROVIDER: "openai-compatible",
+        KFORGE_BASE_URL: url,
+        KFORGE_MODEL: "scripted",
+        KFORGE_HOME: join(tmp, "search-home"),
+      });
       const problem = join(bundle, "test", "fixtures", "problems", "cpu_tiny");
-      const search = spawnSync(join(bundle, "kforge"), ["search", "--problem", problem, "--max-nodes", "2", "--branching", "2", "--budget", "2m", "--json"], { cwd: tmp, env, encoding: "utf8", timeout: 150_000 });
+      const search = spawnSync(
+        join(bundle, "kforge"),
+        ["search", "--problem", problem, "--max-nodes", "2", "--branching", "2", "--budget", "2m", "--json"],
+        { cwd: tmp, env, encoding: "utf8", timeout: 150_000 },
+      );
       expect(search.status, search.stderr).toBe(0);
       const summary = JSON.parse(search.stdout) as { runId: string; status: string; nodes: number; correct: number };
       expect(summary).toMatchObject({ status: "done", nodes: 2, correct: 2 });

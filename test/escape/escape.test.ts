@@ -49,7 +49,10 @@ interface Row {
 function runEscapes(names: string[], userns: boolean): Promise<{ rows: Row[]; output: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, DEEPSEEK_API_KEY: secret, KFORGE_API_KEY: secret, KFORGE_HOME: home, KFORGE_DB: db, KFORGE_PYTHON: torchPython() };
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test", "escape", "run-escapes.ts")], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test", "escape", "run-escapes.ts")], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -57,7 +60,14 @@ function runEscapes(names: string[], userns: boolean): Promise<{ rows: Row[]; ou
     child.on("error", reject);
     child.on("close", (code) => {
       if (code !== 0) return reject(new Error(`run-escapes exited ${code}: ${err.slice(-3000)}`));
-      resolve({ rows: out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Row), output: out + err });
+      resolve({
+        rows: out
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Row),
+        output: out + err,
+      });
     });
     child.stdin.end(JSON.stringify({ names, targets, userns }));
   });
@@ -112,7 +122,19 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const ALL = ["read_environ", "posix_system", "ctypes_syscalls", "fork_setsid", "write_db", "write_outside", "unix_socket", "alloc_huge", "fork_bomb", "kill_parent", "read_home"];
+const ALL = [
+  "read_environ",
+  "posix_system",
+  "ctypes_syscalls",
+  "fork_setsid",
+  "write_db",
+  "write_outside",
+  "unix_socket",
+  "alloc_huge",
+  "fork_bomb",
+  "kill_parent",
+  "read_home",
+];
 
 describe("hostile kernels, static rules off: the operating system contains them", () => {
   it("every escape does no harm; each ends as data, not as a leak", async () => {
@@ -129,7 +151,8 @@ describe("hostile kernels, static rules off: the operating system contains them"
     expect(by["kill_parent"]?.status).toBeTypeOf("string");
     expect(rows.at(-1)?.name).toBe("read_home");
     // a candidate that escaped nothing still verifies: the sandbox does not break honest work
-    for (const name of ["posix_system", "ctypes_syscalls", "fork_setsid", "write_db", "write_outside", "unix_socket"]) expect(by[name]?.status, name).toBe("ok");
+    for (const name of ["posix_system", "ctypes_syscalls", "fork_setsid", "write_db", "write_outside", "unix_socket"])
+      expect(by[name]?.status, name).toBe("ok");
     // the setsid grandchild no longer holds the verification hostage (it took 353 s before the sandbox)
     expect(rows.find((r) => r.name === "fork_setsid")?.ms ?? Infinity).toBeLessThan(60_000);
   }, 600_000);

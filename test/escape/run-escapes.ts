@@ -13,7 +13,12 @@ const input = JSON.parse(readFileSync(0, "utf8")) as { names: string[]; targets:
 const root = repoRoot();
 const problem = loadProblem(join(root, "test", "fixtures", "problems", "cpu_tiny"));
 const good = readFileSync(join(root, "test", "fixtures", "kernels", "cpu", "good.py"), "utf8");
-const pool = createVerifierPool(loadConfig(), { staticChecks: false, userns: input.userns, warmSpares: false, limits: { import: 60, correctness: 60 } });
+const pool = createVerifierPool(loadConfig(), {
+  staticChecks: false,
+  userns: input.userns,
+  warmSpares: false,
+  limits: { import: 60, correctness: 60 },
+});
 try {
   for (const name of input.names) {
     const prelude = readFileSync(join(root, "test", "fixtures", "escape", `${name}.py`), "utf8");

@@ -32,7 +32,16 @@ export function verdictOf(source: string): VerifyResult {
       return {
         status: "wrong_output",
         message: `max error ${x}x the allowance`,
-        checks: [{ shape: SHAPE, seed: 0, passed: false, maxError: 4e-3 * x, allowance: 4e-3, worst: { index: [0, 1, 63, 0], got: 0.5, expected: 0.25, note: "error in the last query rows" } }],
+        checks: [
+          {
+            shape: SHAPE,
+            seed: 0,
+            passed: false,
+            maxError: 4e-3 * x,
+            allowance: 4e-3,
+            worst: { index: [0, 1, 63, 0], got: 0.5, expected: 0.25, note: "error in the last query rows" },
+          },
+        ],
         phases,
       };
     case "compile_error":

@@ -26,7 +26,11 @@ describe.skipIf(!config.gpuTests)("profiler on the GPU (KFORGE_GPU_TESTS=1)", ()
       expect(s.stalls.length).toBeGreaterThan(3);
       expect(s.evidence.length).toBeGreaterThan(3);
       expect(r.costMs).toBeGreaterThan(0);
-      process.stdout.write(`${name}: ${s.bound}, ${s.durationUs?.toFixed(0)} us, ${r.costMs} ms; ${s.evidence[0]}; advice: ${adviseFromProfile(s).map((a) => a.rule).join(", ")}\n`);
+      process.stdout.write(
+        `${name}: ${s.bound}, ${s.durationUs?.toFixed(0)} us, ${r.costMs} ms; ${s.evidence[0]}; advice: ${adviseFromProfile(s)
+          .map((a) => a.rule)
+          .join(", ")}\n`,
+      );
     });
   }
 

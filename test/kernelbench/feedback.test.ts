@@ -11,7 +11,15 @@ describe("feedback for the kernelbench kind", () => {
       status: "wrong_output",
       message: "1 of 2 checks failed",
       checks: [
-        { shape: counted, seed: 0, passed: true, maxError: 1e-6, allowance: 1e-3, case: "normal(0,1): x[16, 500]", rules: { kernelbench: true, kforge: true } },
+        {
+          shape: counted,
+          seed: 0,
+          passed: true,
+          maxError: 1e-6,
+          allowance: 1e-3,
+          case: "normal(0,1): x[16, 500]",
+          rules: { kernelbench: true, kforge: true },
+        },
         {
           shape: counted,
           seed: 1,

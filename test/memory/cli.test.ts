@@ -12,10 +12,13 @@ import { H100, openStore, tempDbPath } from "./helpers.ts";
 async function kforge(db: string, args: string[]) {
   let stdout = "";
   let stderr = "";
-  const sink = (f: (s: string) => void) => new Writable({ write: (chunk, _e, cb) => {
-      f(String(chunk));
-      cb();
-    } });
+  const sink = (f: (s: string) => void) =>
+    new Writable({
+      write: (chunk, _e, cb) => {
+        f(String(chunk));
+        cb();
+      },
+    });
   const before = process.env["KFORGE_DB"];
   process.env["KFORGE_DB"] = db;
   try {
@@ -91,7 +94,11 @@ describe("kforge memory", () => {
     const from = filledDb();
     const file = join(dirname(from), "team-wins.json");
     const run = (db: string, args: string[]) =>
-      spawnSync(process.execPath, [join(repoRoot(), "bin", "kforge.js"), ...args], { encoding: "utf8", env: { ...process.env, KFORGE_DB: db }, timeout: 60_000 });
+      spawnSync(process.execPath, [join(repoRoot(), "bin", "kforge.js"), ...args], {
+        encoding: "utf8",
+        env: { ...process.env, KFORGE_DB: db },
+        timeout: 60_000,
+      });
     const exp = await kforge(from, ["memory", "export", file]);
     expect(exp.code).toBe(0);
     expect(exp.stdout).toContain(`wrote 24 wins to ${file}`);

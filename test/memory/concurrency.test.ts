@@ -10,10 +10,14 @@ import { tempDbPath } from "./helpers.ts";
 
 /** Starts the writer fixture in its own Node process (tsx loader), on the same database file. */
 function startWriter(path: string, count: number, seed: number) {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot(), "test", "memory", "fixtures", "writer.ts"), path, String(count), String(seed)], {
-    cwd: repoRoot(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(repoRoot(), "test", "memory", "fixtures", "writer.ts"), path, String(count), String(seed)],
+    {
+      cwd: repoRoot(),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));

@@ -8,7 +8,16 @@ import { openStore, win } from "./helpers.ts";
 function storeWithWins() {
   const s = openStore();
   s.store.remember(win("a", { params: { cap: 30 }, tags: ["softcap"], ideas: ["fold 1/cap into the scale", "tanh in fp32"] }));
-  s.store.remember(win("b", { problem: "sliding_window", scoreMod: null, maskMod: "def mask_mod(b, h, q_idx, kv_idx):\n    return q_idx - kv_idx < 1024\n", tflops: null, runId: null, nodeId: null }));
+  s.store.remember(
+    win("b", {
+      problem: "sliding_window",
+      scoreMod: null,
+      maskMod: "def mask_mod(b, h, q_idx, kv_idx):\n    return q_idx - kv_idx < 1024\n",
+      tflops: null,
+      runId: null,
+      nodeId: null,
+    }),
+  );
   s.store.remember(win("c", { problem: "gqa", scoreMod: null, shapes: [{ B: 2, H: 32, Hkv: 8, S: 8192, D: 64 }], gpu: "NVIDIA H200" }));
   return s;
 }

@@ -12,7 +12,7 @@ const MASK = (body: string, args = "b, h, q_idx, kv_idx") => `def mask_mod(${arg
 
 describe("python tokenizer", () => {
   it("drops comments and keeps strings apart from code", () => {
-    const toks = tokenizePython('x = "tanh # not a comment"  # tanh here is a comment\ny = f\'\'\'multi\nline\'\'\'\n');
+    const toks = tokenizePython("x = \"tanh # not a comment\"  # tanh here is a comment\ny = f'''multi\nline'''\n");
     expect(toks.filter((t) => t.kind === "name").map((t) => t.text)).toEqual(["x", "y"]);
     expect(toks.filter((t) => t.kind === "string").map((t) => t.text)).toEqual(["tanh # not a comment", "multi\nline"]);
   });
@@ -24,7 +24,8 @@ describe("python tokenizer", () => {
   });
 
   it("cuts def blocks out of a file by indentation", () => {
-    const src = "import torch\n\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return score * 2\n\n\ndef mask_mod(b, h,\n             q_idx, kv_idx):\n    return q_idx >= kv_idx\n\ndef reference(q, k, v):\n    pass\n";
+    const src =
+      "import torch\n\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return score * 2\n\n\ndef mask_mod(b, h,\n             q_idx, kv_idx):\n    return q_idx >= kv_idx\n\ndef reference(q, k, v):\n    pass\n";
     const blocks = defBlocks(src);
     expect(blocks.get("score_mod")).toBe("def score_mod(score, b, h, q_idx, kv_idx):\n    return score * 2");
     expect(blocks.get("mask_mod")).toContain("return q_idx >= kv_idx");
@@ -66,7 +67,8 @@ describe("features from score_mod / mask_mod source", () => {
 
   it("reads sources as text and never executes them", () => {
     const marker = join(mkdtempSync(join(tmpdir(), "kforge-noexec-")), "executed");
-    const hostile = `import os\nopen(${JSON.stringify(marker)}, "w").write("x")\nos.system("touch ${marker}")\n` + SCORE("return cap * tanh(score / cap)");
+    const hostile =
+      `import os\nopen(${JSON.stringify(marker)}, "w").write("x")\nos.system("touch ${marker}")\n` + SCORE("return cap * tanh(score / cap)");
     expect(extractFeatures({ scoreMod: hostile }).features).toEqual(["softcap"]);
     expect(codeTerms(hostile)).toContain("tanh");
     expect(existsSync(marker)).toBe(false);

@@ -10,9 +10,33 @@ function createV1Database(path: string): void {
   const db = openDatabase(path);
   expect(applyMigrations(db, "wins", WINS_MIGRATIONS.slice(0, 1))).toBe(1);
   const rows = [
-    { problem: "softcap", description: "tanh soft-capping", score_mod: "def score_mod(score, b, h, q_idx, kv_idx):\n    return 30 * torch.tanh(score / 30)", mask_mod: null, tags: "[]", speedup: 1.9, ideas: '["tanh as 2*sigmoid(2x)-1"]' },
-    { problem: "sliding_window", description: "local attention", score_mod: null, mask_mod: "def mask_mod(b, h, q_idx, kv_idx):\n    return (q_idx >= kv_idx) & (q_idx - kv_idx < 1024)", tags: "[]", speedup: 1.5, ideas: '["iterate only over the band"]' },
-    { problem: "alibi", description: "ALiBi", score_mod: "def score_mod(score, b, h, q_idx, kv_idx):\n    return score + slopes[h] * (kv_idx - q_idx)", mask_mod: null, tags: '["alibi"]', speedup: 1.2, ideas: "[]" },
+    {
+      problem: "softcap",
+      description: "tanh soft-capping",
+      score_mod: "def score_mod(score, b, h, q_idx, kv_idx):\n    return 30 * torch.tanh(score / 30)",
+      mask_mod: null,
+      tags: "[]",
+      speedup: 1.9,
+      ideas: '["tanh as 2*sigmoid(2x)-1"]',
+    },
+    {
+      problem: "sliding_window",
+      description: "local attention",
+      score_mod: null,
+      mask_mod: "def mask_mod(b, h, q_idx, kv_idx):\n    return (q_idx >= kv_idx) & (q_idx - kv_idx < 1024)",
+      tags: "[]",
+      speedup: 1.5,
+      ideas: '["iterate only over the band"]',
+    },
+    {
+      problem: "alibi",
+      description: "ALiBi",
+      score_mod: "def score_mod(score, b, h, q_idx, kv_idx):\n    return score + slopes[h] * (kv_idx - q_idx)",
+      mask_mod: null,
+      tags: '["alibi"]',
+      speedup: 1.2,
+      ideas: "[]",
+    },
   ];
   const kernel = db.prepare("INSERT INTO win_kernels (hash, source, bytes, created_at) VALUES (?, ?, ?, ?)");
   const insert = db.prepare(`INSERT INTO wins (problem, description, score_mod, mask_mod, tags, params, kernel_hash, speedup, tflops,

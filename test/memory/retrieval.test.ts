@@ -70,10 +70,10 @@ describe("retrieval for variants that are not in memory", () => {
   });
 
   it("softcap + GQA (description and shapes)", () => {
-    expectOneOfEach(
-      { description: "soft-capped attention with grouped KV heads", shapes: [{ H: 32, Hkv: 8 }] },
-      [["softcap", "softcap_causal"], ["gqa"]],
-    );
+    expectOneOfEach({ description: "soft-capped attention with grouped KV heads", shapes: [{ H: 32, Hkv: 8 }] }, [
+      ["softcap", "softcap_causal"],
+      ["gqa"],
+    ]);
   });
 
   it("relative position bias on a local window", () => {
@@ -102,8 +102,13 @@ describe("retrieval for variants that are not in memory", () => {
     const results = top({ description: "softcap with a sliding window" }, 5);
     expect(results).toHaveLength(5);
     for (const { score: s } of results) {
-      const sum = WEIGHTS.similarity * s.similarity + WEIGHTS.coverage * s.coverage + WEIGHTS.text * s.text +
-        WEIGHTS.speedup * s.speedup + WEIGHTS.gpu * s.gpu - REPEAT_PENALTY * s.repeat;
+      const sum =
+        WEIGHTS.similarity * s.similarity +
+        WEIGHTS.coverage * s.coverage +
+        WEIGHTS.text * s.text +
+        WEIGHTS.speedup * s.speedup +
+        WEIGHTS.gpu * s.gpu -
+        REPEAT_PENALTY * s.repeat;
       expect(s.total).toBeCloseTo(sum, 10);
     }
     expect(results.map((r) => r.score.total)).toEqual([...results.map((r) => r.score.total)].sort((a, b) => b - a));
@@ -128,7 +133,10 @@ describe("retrieval for variants that are not in memory", () => {
 describe("retrieval in a memory without the causal softcap", () => {
   it("returns exactly the best softcap and the best sliding-window kernels, in either order", () => {
     const { store } = openStore();
-    const best = fill(store, SUITE.filter((f) => f.problem !== "softcap_causal"));
+    const best = fill(
+      store,
+      SUITE.filter((f) => f.problem !== "softcap_causal"),
+    );
     const ids = retrieveWins(store, { scoreMod: SOFTCAP, maskMod: WINDOW, gpu: H100 }, { k: 2 }).results.map((r) => r.win.id);
     expect(ids.sort()).toEqual([best.get("softcap")!.h100, best.get("sliding_window")!.h100].sort());
   });

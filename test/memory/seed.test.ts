@@ -12,7 +12,10 @@ function writeCombinedProblem(root: string): string {
   const dir = join(root, "softcap_window");
   mkdirSync(dir, { recursive: true });
   const softcap = JSON.parse(readFileSync(join(loadProblem("softcap").dir, "problem.json"), "utf8"));
-  writeFileSync(join(dir, "problem.json"), JSON.stringify({ ...softcap, name: "softcap_window", description: "Gemma-style attention", params: { cap: 50, window: 4096 }, tags: [] }));
+  writeFileSync(
+    join(dir, "problem.json"),
+    JSON.stringify({ ...softcap, name: "softcap_window", description: "Gemma-style attention", params: { cap: 50, window: 4096 }, tags: [] }),
+  );
   writeFileSync(
     join(dir, "reference.py"),
     [
@@ -85,7 +88,11 @@ describe("seeding a search from memory", () => {
     }
     expect(md).toMatch(/Why it was picked: total \d\.\d{3}; similarity/);
 
-    store.recordSeeding("run-42", "root", exemplars.map((e) => e.win.id));
+    store.recordSeeding(
+      "run-42",
+      "root",
+      exemplars.map((e) => e.win.id),
+    );
     expect(store.seedings("run-42", "root").map((s) => s.winId)).toEqual(exemplars.map((e) => e.win.id));
   });
 

@@ -13,8 +13,16 @@ describe("WinsStore", () => {
     expect(out.status).toBe("inserted");
     const w = store.get(out.id)!;
     expect(w).toMatchObject({
-      problem: "softcap", speedup: 1.5, tflops: 300, gpu: "NVIDIA H100 80GB HBM3", params: { cap: 30 }, tags: ["softcap"],
-      ideas: ["compute tanh in fp32"], runId: "run-1", nodeId: "node-a", kernelHash: kernelHash(win("a").kernelSource),
+      problem: "softcap",
+      speedup: 1.5,
+      tflops: 300,
+      gpu: "NVIDIA H100 80GB HBM3",
+      params: { cap: 30 },
+      tags: ["softcap"],
+      ideas: ["compute tanh in fp32"],
+      runId: "run-1",
+      nodeId: "node-a",
+      kernelHash: kernelHash(win("a").kernelSource),
     });
     expect(w.kernelSource).toContain("# kernel a");
     expect(w.features).toEqual(["softcap"]);
@@ -74,7 +82,10 @@ describe("WinsStore", () => {
     const b = store.remember(win("b")).id;
     store.recordSeeding("run-7", "root", [b, a]);
     store.recordSeeding("run-7", "n3", [a]);
-    expect(store.seedings("run-7", "root").map((s) => [s.winId, s.rank])).toEqual([[b, 1], [a, 2]]);
+    expect(store.seedings("run-7", "root").map((s) => [s.winId, s.rank])).toEqual([
+      [b, 1],
+      [a, 2],
+    ]);
     expect(store.seedings("run-7").map((s) => s.nodeId)).toEqual(["n3", "root", "root"]);
     expect(() => store.recordSeeding("run-7", "n4", [999])).toThrow(ToolError);
     expect(store.seedings("run-7", "n4")).toEqual([]);

@@ -28,10 +28,12 @@ describe("EndpointBreaker", () => {
     expect(r.events).toEqual(["breaker_open"]);
     const began = Date.now();
     const admitted: string[] = [];
-    const calls = ["a", "b"].map((name) => b.admit().then((p) => {
-      admitted.push(name);
-      return p;
-    }));
+    const calls = ["a", "b"].map((name) =>
+      b.admit().then((p) => {
+        admitted.push(name);
+        return p;
+      }),
+    );
     // Whichever call wakes first is the probe; the other waits for its outcome.
     const first = await Promise.race(calls);
     expect(Date.now() - began).toBeGreaterThanOrEqual(35);

@@ -21,11 +21,12 @@ describe("reasoning capture", () => {
         const deltas = { content: "", reasoning: "" };
         const { client } = fastClient(server.baseUrl, { stream });
         const res = await client.chat(
-          ask("coder", { onDelta: (d) => {
-            deltas.content += d.content ?? "";
-            deltas.reasoning += d.reasoning ?? "";
-          },
-        }),
+          ask("coder", {
+            onDelta: (d) => {
+              deltas.content += d.content ?? "";
+              deltas.reasoning += d.reasoning ?? "";
+            },
+          }),
         );
         expect(res.reasoning).toBe("First, tile over KV blocks.");
         expect(res.content).toBe("```python\nx = 1\n```");
@@ -60,7 +61,14 @@ describe("request", () => {
     const { client } = fastClient(server.baseUrl, {}, "planner");
     await client.chat({ ...ask("planner"), maxTokens: 1234, temperature: 0.6 });
     const r = server.requests[0]!;
-    expect(r).toMatchObject({ path: "/v1/chat/completions", model: "scripted-model", stream: true, includeUsage: true, role: "planner", maxTokens: 1234 });
+    expect(r).toMatchObject({
+      path: "/v1/chat/completions",
+      model: "scripted-model",
+      stream: true,
+      includeUsage: true,
+      role: "planner",
+      maxTokens: 1234,
+    });
     expect(r.messages).toEqual(ask("planner").messages);
     expect(r.authorization).toBe(`Bearer ${TEST_KEY}`);
     expect(r.body["temperature"]).toBe(0.6);

@@ -57,14 +57,28 @@ describe("createModelClient", () => {
 
   it("a role switching to deepseek uses DEEPSEEK_API_KEY, not the local server's key", () => {
     const roles = JSON.stringify({ coder: { provider: "deepseek" } });
-    const config = loadConfig({ ...home, KFORGE_BASE_URL: "http://127.0.0.1:9/v1", KFORGE_MODEL: "m", KFORGE_API_KEY: "local", DEEPSEEK_API_KEY: "sk-ds", KFORGE_ROLE_MODELS: roles });
-    expect(resolveModelSettings(config, "coder")).toEqual({ provider: "deepseek", model: "deepseek-reasoner", baseUrl: "https://api.deepseek.com", apiKey: "sk-ds" });
+    const config = loadConfig({
+      ...home,
+      KFORGE_BASE_URL: "http://127.0.0.1:9/v1",
+      KFORGE_MODEL: "m",
+      KFORGE_API_KEY: "local",
+      DEEPSEEK_API_KEY: "sk-ds",
+      KFORGE_ROLE_MODELS: roles,
+    });
+    expect(resolveModelSettings(config, "coder")).toEqual({
+      provider: "deepseek",
+      model: "deepseek-reasoner",
+      baseUrl: "https://api.deepseek.com",
+      apiKey: "sk-ds",
+    });
     expect(resolveModelSettings(config, "planner").apiKey).toBe("local");
   });
 
   it("names the missing variable for incomplete openai-compatible settings", () => {
     expect(() => createModelClient(loadConfig({ ...home, KFORGE_BASE_URL: "http://h:8000/v1" }), "coder")).toThrow(/needs a model name/);
-    expect(() => createModelClient(loadConfig({ ...home, KFORGE_PROVIDER: "openai-compatible", KFORGE_MODEL: "m" }), "coder")).toThrow(/needs a base URL/);
+    expect(() => createModelClient(loadConfig({ ...home, KFORGE_PROVIDER: "openai-compatible", KFORGE_MODEL: "m" }), "coder")).toThrow(
+      /needs a base URL/,
+    );
     expect(() => createModelClient(loadConfig({ ...home, KFORGE_PROVIDER: "deepseek" }), "coder")).toThrow(/needs an API key/);
     expect(() => createModelClient(testConfig("not a url"), "coder")).toThrow(ConfigError);
   });
@@ -79,7 +93,12 @@ describe("createModelClient", () => {
     const config = loadConfig({ ...home, KFORGE_MODEL_TIMEOUT_S: "600", KFORGE_MODEL_IDLE_TIMEOUT_S: "90" });
     expect(config.modelLimits.timeoutMs).toBe(600_000);
     expect(config.modelLimits.idleTimeoutMs).toBe(90_000);
-    expect(loadConfig({ ...home }).modelLimits).toMatchObject({ timeoutMs: 1_800_000, idleTimeoutMs: 290_000, maxReplyChars: 200_000, breakerFailures: 5 });
+    expect(loadConfig({ ...home }).modelLimits).toMatchObject({
+      timeoutMs: 1_800_000,
+      idleTimeoutMs: 290_000,
+      maxReplyChars: 200_000,
+      breakerFailures: 5,
+    });
     // Longer replies allowed by max_tokens raise the default cap with them; an explicit cap wins.
     expect(loadConfig({ ...home, KFORGE_MAX_REPLY_TOKENS: "65536" }).modelLimits.maxReplyChars).toBe(65536 * 6);
     expect(loadConfig({ ...home, KFORGE_MAX_REPLY_TOKENS: "65536", KFORGE_MAX_REPLY_CHARS: "1000" }).modelLimits.maxReplyChars).toBe(1000);

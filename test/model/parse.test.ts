@@ -4,18 +4,25 @@ import { codeBlocks, extractJson, extractPythonCode } from "../../agents/parse.t
 import { splitThink, ThinkStream } from "../../agents/think.ts";
 
 const KERNEL_V1 = "import torch\nimport triton\n\ndef attention(q, k, v, *, scale):\n    return q  # first try\n";
-const KERNEL_V2 = "import torch\nimport triton\n\n@triton.jit\ndef _kernel(Q, K, V):\n    pass\n\ndef attention(q, k, v, *, scale):\n    return torch.empty_like(q)  # final\n";
+const KERNEL_V2 =
+  "import torch\nimport triton\n\n@triton.jit\ndef _kernel(Q, K, V):\n    pass\n\ndef attention(q, k, v, *, scale):\n    return torch.empty_like(q)  # final\n";
 
 describe("extractPythonCode", () => {
   it("takes the final kernel from think + prose + three fences (not the draft, not the usage snippet)", () => {
     const reply = [
       "<think>Maybe ```python\ndef attention(q, k, v, *, scale): return 0\n``` no wait.</think>",
       "Here is my first attempt:",
-      "```python", KERNEL_V1, "```",
+      "```python",
+      KERNEL_V1,
+      "```",
       "Actually that is wrong; the corrected version:",
-      "```python", KERNEL_V2, "```",
+      "```python",
+      KERNEL_V2,
+      "```",
       "Use it like this:",
-      "```python", "out = attention(q, k, v, scale=0.125)", "```",
+      "```python",
+      "out = attention(q, k, v, scale=0.125)",
+      "```",
     ].join("\n");
     const r = extractPythonCode(reply, { mustDefine: ["attention"] });
     expect(r.ok && r.value).toBe(KERNEL_V2);
@@ -74,7 +81,8 @@ const Plan = z.object({ ideas: z.array(z.object({ title: z.string(), why: z.stri
 
 describe("extractJson", () => {
   it("reads a fenced object with trailing commas", () => {
-    const reply = '<think>{"ideas": []}</think>My plan:\n```json\n{\n  "ideas": [\n    {"title": "tile", "why": "reuse",},\n  ],\n  "confidence": 0.7,\n}\n```\nDone.';
+    const reply =
+      '<think>{"ideas": []}</think>My plan:\n```json\n{\n  "ideas": [\n    {"title": "tile", "why": "reuse",},\n  ],\n  "confidence": 0.7,\n}\n```\nDone.';
     const r = extractJson(reply, Plan);
     expect(r).toEqual({ ok: true, value: { ideas: [{ title: "tile", why: "reuse" }], confidence: 0.7 }, notes: [expect.stringMatching(/repaired/)] });
   });

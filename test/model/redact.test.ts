@@ -35,7 +35,9 @@ describe("secrets of the environment", () => {
   });
 
   it("finds role keys in malformed KFORGE_ROLE_MODELS too, so the error about it cannot show them", () => {
-    expect(loadSecrets({ KFORGE_ROLE_MODELS: '{"coder": {"apiKey": "role-key-abc", ' })).toEqual([{ name: "KFORGE_ROLE_MODELS.apiKey", value: "role-key-abc" }]);
+    expect(loadSecrets({ KFORGE_ROLE_MODELS: '{"coder": {"apiKey": "role-key-abc", ' })).toEqual([
+      { name: "KFORGE_ROLE_MODELS.apiKey", value: "role-key-abc" },
+    ]);
   });
 });
 
@@ -56,8 +58,22 @@ describe("redactor", () => {
   });
 
   it("scrubs strings deep inside JSON-like values and leaves other values alone", () => {
-    const v = { status: "runtime_error", message: `boom ${KEY}`, checks: [{ note: KEY, maxError: 1.5 }], phases: { totalMs: 3 }, ok: true, none: null };
-    expect(r.value(v)).toEqual({ status: "runtime_error", message: "boom [redacted:KFORGE_API_KEY]", checks: [{ note: "[redacted:KFORGE_API_KEY]", maxError: 1.5 }], phases: { totalMs: 3 }, ok: true, none: null });
+    const v = {
+      status: "runtime_error",
+      message: `boom ${KEY}`,
+      checks: [{ note: KEY, maxError: 1.5 }],
+      phases: { totalMs: 3 },
+      ok: true,
+      none: null,
+    };
+    expect(r.value(v)).toEqual({
+      status: "runtime_error",
+      message: "boom [redacted:KFORGE_API_KEY]",
+      checks: [{ note: "[redacted:KFORGE_API_KEY]", maxError: 1.5 }],
+      phases: { totalMs: 3 },
+      ok: true,
+      none: null,
+    });
     expect(v.message).toContain(KEY); // a copy, the input untouched
   });
 

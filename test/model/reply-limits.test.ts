@@ -39,7 +39,10 @@ describe("reply size cap", () => {
   });
 
   it("refuses a JSON reply past the cap, whether asked for or sent instead of a stream", async () => {
-    for (const reply of [{ stream: false, ignoreStream: false }, { stream: true, ignoreStream: true }]) {
+    for (const reply of [
+      { stream: false, ignoreStream: false },
+      { stream: true, ignoreStream: true },
+    ]) {
       server.push({ content: "y".repeat(50_000), ignoreStream: reply.ignoreStream });
       const { client } = fastClient(server.baseUrl, { stream: reply.stream }, "coder", { KFORGE_MAX_REPLY_CHARS: "2000" });
       expect((await failure(client.chat(ask()))).code).toBe("reply_too_large");
@@ -85,7 +88,14 @@ describe("what leaves for the provider", () => {
     const other = "ghp_0123456789abcdefghij";
     const { client } = fastClient(server.baseUrl, {}, "coder", { GITHUB_TOKEN: other });
     const leaked = `the verifier log said KFORGE_API_KEY=${TEST_KEY} and ${Buffer.from(other).toString("base64")}`;
-    await client.chat(ask("coder", { messages: [{ role: "system", content: `sys ${other}` }, { role: "user", content: leaked }] }));
+    await client.chat(
+      ask("coder", {
+        messages: [
+          { role: "system", content: `sys ${other}` },
+          { role: "user", content: leaked },
+        ],
+      }),
+    );
     const sent = JSON.stringify(server.requests[0]!.messages);
     expect(sent).not.toContain(TEST_KEY);
     expect(sent).not.toContain(other);

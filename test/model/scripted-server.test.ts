@@ -20,7 +20,12 @@ describe("scripted server protocol", () => {
     server = await startScriptedServer([{ content: "hello world", chunkChars: 4 }], { models: ["r1"] });
     const models = (await (await fetch(`${server.baseUrl}/models`)).json()) as { data: { id: string }[] };
     expect(models.data.map((m) => m.id)).toEqual(["r1"]);
-    const res = await post(server.baseUrl, { model: "r1", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] });
+    const res = await post(server.baseUrl, {
+      model: "r1",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const events = (await res.text()).split("\n\n").filter(Boolean);
     expect(events.at(-1)).toBe("data: [DONE]");
@@ -65,8 +70,25 @@ describe("scripted server protocol", () => {
   it("runs standalone from a JSON script file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kforge-scripted-"));
     writeFileSync(join(dir, "kernel.py"), "def attention(q, k, v, *, scale):\n    return q\n");
-    writeFileSync(join(dir, "script.json"), JSON.stringify({ routes: [{ match: { role: "coder" }, replies: [{ contentFile: "kernel.py", reasoning: "easy" }], repeat: "last" }] }));
-    const child = spawn(process.execPath, ["--import", "tsx", "tools/scripted-server/server.ts", "--script", join(dir, "script.json"), "--port", "0", "--log", join(dir, "requests.jsonl")], { stdio: ["ignore", "pipe", "pipe"] });
+    writeFileSync(
+      join(dir, "script.json"),
+      JSON.stringify({ routes: [{ match: { role: "coder" }, replies: [{ contentFile: "kernel.py", reasoning: "easy" }], repeat: "last" }] }),
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "tools/scripted-server/server.ts",
+        "--script",
+        join(dir, "script.json"),
+        "--port",
+        "0",
+        "--log",
+        join(dir, "requests.jsonl"),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     try {
       const baseUrl = await new Promise<string>((ok, fail) => {
         let out = "";

@@ -79,7 +79,12 @@ describe("2-D grid layout: detection", () => {
 
 describe("2-D grid layout: correct on the CPU Triton emulator", () => {
   const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;
-  const configs = ['{"BLOCK_M":32,"BLOCK_N":16}', '{"BLOCK_M":64,"BLOCK_N":32}', '{"BLOCK_M":128,"BLOCK_N":64}', '{"BLOCK_M":16,"BLOCK_N":16,"grid2d":false}'];
+  const configs = [
+    '{"BLOCK_M":32,"BLOCK_N":16}',
+    '{"BLOCK_M":64,"BLOCK_N":32}',
+    '{"BLOCK_M":128,"BLOCK_N":64}',
+    '{"BLOCK_M":16,"BLOCK_N":16,"grid2d":false}',
+  ];
 
   it.skipIf(!hasTorch)("natten_2d and a 24-wide grid with a score_mod, GQA and partial rows, at several tiles", () => {
     const r = emuCheck(["--problem", "natten_2d", "--problem", oddGrid, "--max-s", "1100", ...configs.flatMap((c) => ["--config", c])]);
@@ -109,10 +114,18 @@ describe("2-D grid layout: correct on the CPU Triton emulator", () => {
 describe("2-D grid layout: search neighbours", () => {
   it("while grid2d is on, switches only the 1-D fallback reads are not proposed; switching grid2d off brings them back", () => {
     const r = resolved(join(root, "problems/natten_2d"));
-    const parent = { tiles: JSON.parse(renderPy(join(root, "problems/natten_2d"), ["--resolve"])).tiles, switches: r.switches, features: r.features } as ResolvedConfig;
+    const parent = {
+      tiles: JSON.parse(renderPy(join(root, "problems/natten_2d"), ["--resolve"])).tiles,
+      switches: r.switches,
+      features: r.features,
+    } as ResolvedConfig;
     const ideas = allNeighbours(parent).map((m) => m.idea);
     expect(ideas).toContain("grid2d on->off");
-    for (const s of GRID_INERT) expect(ideas.some((i) => i.startsWith(`${s} `)), s).toBe(false);
+    for (const s of GRID_INERT)
+      expect(
+        ideas.some((i) => i.startsWith(`${s} `)),
+        s,
+      ).toBe(false);
     expect(ideas.some((i) => i.startsWith("D=128: BLOCK_N"))).toBe(true);
     const off = allNeighbours({ ...parent, switches: { ...parent.switches, grid2d: false } }).map((m) => m.idea);
     expect(off).toContain("grid2d off->on");

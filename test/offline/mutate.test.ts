@@ -1,13 +1,35 @@
 import { describe, expect, it } from "vitest";
 
-import { ALLOWED, type ResolvedConfig, SWITCHES, allNeighbours, configKey, neighbours, relevantSwitches, tileFits } from "../../agents/offline/mutate.ts";
+import {
+  ALLOWED,
+  type ResolvedConfig,
+  SWITCHES,
+  allNeighbours,
+  configKey,
+  neighbours,
+  relevantSwitches,
+  tileFits,
+} from "../../agents/offline/mutate.ts";
 
 const parent: ResolvedConfig = {
   tiles: {
     "64": { BLOCK_M: 128, BLOCK_N: 64, num_warps: 4, num_stages: 3 },
     "128": { BLOCK_M: 64, BLOCK_N: 64, num_warps: 4, num_stages: 3 },
   },
-  switches: { qscale: false, skip_empty: false, fast_tanh: true, tanh_bf16x2: false, static_max: true, reverse_m: false, mask_split: true, affine_kv_bias: false, tma: false, poly_exp2: false, grid2d: false, block_sparse: false },
+  switches: {
+    qscale: false,
+    skip_empty: false,
+    fast_tanh: true,
+    tanh_bf16x2: false,
+    static_max: true,
+    reverse_m: false,
+    mask_split: true,
+    affine_kv_bias: false,
+    tma: false,
+    poly_exp2: false,
+    grid2d: false,
+    block_sparse: false,
+  },
   features: ["score_mod", "tanh"],
 };
 

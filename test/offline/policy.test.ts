@@ -40,7 +40,11 @@ describe("proposeOfflineCandidates", () => {
   });
   it("after an out-of-resources compile error, only shrinking tile changes", async () => {
     const parentConfig = { tiles: { "128": { BLOCK_M: 128, BLOCK_N: 128, num_warps: 8, num_stages: 3 } } };
-    const err: VerifyResult = { status: "compile_error", message: "triton.runtime.errors.OutOfResources: out of resource: shared memory", phases: { totalMs: 1 } };
+    const err: VerifyResult = {
+      status: "compile_error",
+      message: "triton.runtime.errors.OutOfResources: out of resource: shared memory",
+      phases: { totalMs: 1 },
+    };
     const out = await proposeOfflineCandidates({ problemDir: softcap, parentConfig, parentResult: err, n: 3, seed: 3, python, root });
     expect(out.length).toBeGreaterThan(0);
     for (const p of out) {
@@ -51,13 +55,24 @@ describe("proposeOfflineCandidates", () => {
   });
   it("after wrong output, precision-safe switches first", async () => {
     const wrong: VerifyResult = { status: "wrong_output", message: "max error 0.3 > 0.02", checks: [], phases: { totalMs: 1 } };
-    const out = await proposeOfflineCandidates({ problemDir: softcap, parentConfig: { tanh_bf16x2: true }, parentResult: wrong, n: 2, seed: 5, python, root });
+    const out = await proposeOfflineCandidates({
+      problemDir: softcap,
+      parentConfig: { tanh_bf16x2: true },
+      parentResult: wrong,
+      n: 2,
+      seed: 5,
+      python,
+      root,
+    });
     expect(out.map((p) => p.idea)).toEqual(expect.arrayContaining(["tanh_bf16x2 on->off"]));
   });
   it("a problem outside the subset is a ProblemError naming the construct", async () => {
     const { mkdtempSync, writeFileSync } = await import("node:fs");
     const dir = mkdtempSync("/tmp/kforge-bad-problem-");
-    writeFileSync(join(dir, "reference.py"), "import torch\ndef make_score_mod(**_):\n    def f(score, b, h, q_idx, kv_idx):\n        return torch.erf(score)\n    return f\ndef make_mask_mod(**_):\n    return None\n");
+    writeFileSync(
+      join(dir, "reference.py"),
+      "import torch\ndef make_score_mod(**_):\n    def f(score, b, h, q_idx, kv_idx):\n        return torch.erf(score)\n    return f\ndef make_mask_mod(**_):\n    return None\n",
+    );
     await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(ProblemError);
     await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(/torch.erf/);
   });

@@ -9,9 +9,13 @@ const root = repoRoot();
 const python = loadConfig().python;
 
 function render(problem: string, config: object = {}): string {
-  return execFileSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems", problem), "--config", JSON.stringify(config)], {
-    encoding: "utf8",
-  });
+  return execFileSync(
+    python,
+    [join(root, "tools/offline/render.py"), "--problem", join(root, "problems", problem), "--config", JSON.stringify(config)],
+    {
+      encoding: "utf8",
+    },
+  );
 }
 
 const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;

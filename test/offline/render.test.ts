@@ -92,16 +92,22 @@ describe("rendered kernels are correct on the CPU Triton emulator", () => {
   });
   for (const fixture of ["full", "causal", "softcap"]) {
     it.skipIf(!hasTorch)(`hand-written fixture good_${fixture}.py`, () => {
-      const r = spawnSync(python, [join(root, "test/offline/emu_check.py"), "--problem", fixture, "--kernel", join(root, `test/fixtures/kernels/good_${fixture}.py`)], {
-        encoding: "utf8",
-        timeout: 120_000,
-      });
+      const r = spawnSync(
+        python,
+        [join(root, "test/offline/emu_check.py"), "--problem", fixture, "--kernel", join(root, `test/fixtures/kernels/good_${fixture}.py`)],
+        {
+          encoding: "utf8",
+          timeout: 120_000,
+        },
+      );
       expect(r.stdout).toContain("emu_check: 0 failing");
     });
   }
   it.skipIf(!hasTorch)("the check can fail: a wrong causal mask is caught", () => {
     const broken = render("causal").replace("k_lo <= q_hi", "k_lo <= q_hi + 64").replace("(q_idx >= kv_idx)", "(q_idx + 1 >= kv_idx)");
-    const r = spawnSync(python, ["-c", `import sys; open(sys.argv[1], "w").write(sys.stdin.read())`, "/tmp/kforge_broken_causal.py"], { input: broken });
+    const r = spawnSync(python, ["-c", `import sys; open(sys.argv[1], "w").write(sys.stdin.read())`, "/tmp/kforge_broken_causal.py"], {
+      input: broken,
+    });
     expect(r.status).toBe(0);
     const c = spawnSync(python, [join(root, "test/offline/emu_check.py"), "--problem", "causal", "--kernel", "/tmp/kforge_broken_causal.py"], {
       encoding: "utf8",

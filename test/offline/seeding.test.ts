@@ -23,11 +23,24 @@ const problem = (name: string) => join(root, "problems", name);
 /** A win's kernel module: the template rendered for a suite problem with a non-default config. */
 async function winSource(name: string, cfg: object): Promise<string> {
   const { execFileSync } = await import("node:child_process");
-  return execFileSync(python, [join(root, "tools", "offline", "render.py"), "--problem", problem(name), "--config", JSON.stringify(cfg)], { encoding: "utf8" });
+  return execFileSync(python, [join(root, "tools", "offline", "render.py"), "--problem", problem(name), "--config", JSON.stringify(cfg)], {
+    encoding: "utf8",
+  });
 }
 
-const SOFTCAP_WIN = { tiles: { "128": { BLOCK_M: 128, BLOCK_N: 32, num_warps: 8, num_stages: 2 }, "64": { BLOCK_M: 64, BLOCK_N: 64, num_warps: 4, num_stages: 4 } }, fast_tanh: true, qscale: true, reverse_m: false, mask_split: false };
-const WINDOW_WIN = { tiles: { "128": { BLOCK_M: 64, BLOCK_N: 64, num_warps: 4, num_stages: 2 } }, reverse_m: false, skip_empty: true, fast_tanh: false };
+const SOFTCAP_WIN = {
+  tiles: { "128": { BLOCK_M: 128, BLOCK_N: 32, num_warps: 8, num_stages: 2 }, "64": { BLOCK_M: 64, BLOCK_N: 64, num_warps: 4, num_stages: 4 } },
+  fast_tanh: true,
+  qscale: true,
+  reverse_m: false,
+  mask_split: false,
+};
+const WINDOW_WIN = {
+  tiles: { "128": { BLOCK_M: 64, BLOCK_N: 64, num_warps: 4, num_stages: 2 } },
+  reverse_m: false,
+  skip_empty: true,
+  fast_tanh: false,
+};
 
 let combined: string;
 let base: ResolvedConfig;
@@ -96,7 +109,11 @@ describe("proposeOfflineCandidates with seeds", () => {
   });
 
   it("seeds take at most half the children, and none below the root", async () => {
-    const seeds = [1, 2, 3].map((i) => ({ winId: String(i), label: `win ${i}`, source: i === 2 ? windowSrc : softcapSrc.replace('"num_stages": 2', `"num_stages": ${i + 1}`) }));
+    const seeds = [1, 2, 3].map((i) => ({
+      winId: String(i),
+      label: `win ${i}`,
+      source: i === 2 ? windowSrc : softcapSrc.replace('"num_stages": 2', `"num_stages": ${i + 1}`),
+    }));
     const out = await proposeOfflineCandidates({ problemDir: combined, n: 4, seed: 2, python, root, seeds });
     expect(out.filter((p) => p.seededBy)).toHaveLength(2);
     const child = await proposeOfflineCandidates({ problemDir: combined, parentConfig: out[1]!.config, n: 3, seed: 2, python, root, seeds });
@@ -108,9 +125,36 @@ describe("the offline agents' planner", () => {
   it("turns the run's exemplars into seeded root ideas; the config travels in the idea", async () => {
     const agents = createOfflineAgents(config);
     const p = await loadProblem(combined);
-    const exemplar: Exemplar = { id: "12", problem: "softcap", speedup: 2.2, tflops: 397, gpu: "NVIDIA H100 80GB HBM3", keyIdeas: [], source: softcapSrc, why: "shares softcap, tanh", score: 0.8 };
-    const rootView = { row: { id: "r.0", label: "0" }, idea: "", kernel: null, verification: null, critique: null, profile: null } as unknown as PlanInput["parent"];
-    const input: PlanInput = { problem: p, parent: rootView, ancestry: [], tried: [], knownIdeas: () => [], best: null, exemplars: [exemplar], count: 4, mode: "fresh" };
+    const exemplar: Exemplar = {
+      id: "12",
+      problem: "softcap",
+      speedup: 2.2,
+      tflops: 397,
+      gpu: "NVIDIA H100 80GB HBM3",
+      keyIdeas: [],
+      source: softcapSrc,
+      why: "shares softcap, tanh",
+      score: 0.8,
+    };
+    const rootView = {
+      row: { id: "r.0", label: "0" },
+      idea: "",
+      kernel: null,
+      verification: null,
+      critique: null,
+      profile: null,
+    } as unknown as PlanInput["parent"];
+    const input: PlanInput = {
+      problem: p,
+      parent: rootView,
+      ancestry: [],
+      tried: [],
+      knownIdeas: () => [],
+      best: null,
+      exemplars: [exemplar],
+      count: 4,
+      mode: "fresh",
+    };
     const plan = await agents.plan(input, { runId: "r", nodeId: "r.0" });
     const seeded = plan.ideas.filter((i) => i.seededBy);
     expect(seeded).toHaveLength(1);

@@ -37,18 +37,27 @@ describe("the typed IR and its JSON form", () => {
     }
   });
   it("nested and multi-dimensional loads, clamp and captured tensors of any rank reach the IR", () => {
-    const mods = JSON.parse(execFileSync(python, [join(root, "tools/offline/translate.py"), join(fixtures, "bias_table/reference.py")], { encoding: "utf8" }));
+    const mods = JSON.parse(
+      execFileSync(python, [join(root, "tools/offline/translate.py"), join(fixtures, "bias_table/reference.py")], { encoding: "utf8" }),
+    );
     expect(mods.version).toBe(1);
     expect(mods.tensors).toEqual({ table: { rank: 2, dtype: "float32" } });
     expect(mods.scalars).toEqual(["radius"]);
     expect(JSON.stringify(mods.score)).toContain('{"call":"clamp","args":[');
-    const nested = JSON.parse(execFileSync(python, [join(root, "tools/offline/translate.py"), join(fixtures, "nested_index/reference.py")], { encoding: "utf8" }));
-    expect(nested.score.b).toEqual({ load: "table", index: [{ var: "h" }, { load: "dist", index: [{ var: "b" }, { var: "q_idx" }, { var: "kv_idx" }] }] });
+    const nested = JSON.parse(
+      execFileSync(python, [join(root, "tools/offline/translate.py"), join(fixtures, "nested_index/reference.py")], { encoding: "utf8" }),
+    );
+    expect(nested.score.b).toEqual({
+      load: "table",
+      index: [{ var: "h" }, { load: "dist", index: [{ var: "b" }, { var: "q_idx" }, { var: "kv_idx" }] }],
+    });
   });
   it("a malformed IR document is refused naming what to fix", () => {
     const file = join(dir, "bad.json");
     writeFileSync(file, JSON.stringify({ version: 1, score: { load: "table", index: [{ var: "h" }] }, mask: null, scalars: [], tensors: {} }));
-    const r = spawnSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems/full"), "--ir", file], { encoding: "utf8" });
+    const r = spawnSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems/full"), "--ir", file], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("Load('table') reads an undeclared tensor");
   });
@@ -98,20 +107,50 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
   });
   it.skipIf(!hasTorch)("every suite mask through the block-sparse path", () => {
     const cfg = { ...SMALL, block_sparse: true, grid2d: false };
-    const r = emuCheck(["--config", JSON.stringify(cfg), "--config", JSON.stringify({ ...cfg, BLOCK_M: 16, mask_split: false, qscale: true }), "--max-s", "200"]);
+    const r = emuCheck([
+      "--config",
+      JSON.stringify(cfg),
+      "--config",
+      JSON.stringify({ ...cfg, BLOCK_M: 16, mask_split: false, qscale: true }),
+      "--max-s",
+      "200",
+    ]);
     expect(r.stdout).toContain("emu_check: 0 failing");
     expect(r.status).toBe(0);
   });
   it.skipIf(!hasTorch)("S_q != S_kv (longer and shorter keys), plain indices as FlexAttention aligns them", () => {
-    const problems = ["full", "causal", "gqa", "softcap_causal", "alibi_causal", "relpos", "sliding_window", "prefix_lm", "natten_2d"].flatMap((p) => ["--problem", p]);
+    const problems = ["full", "causal", "gqa", "softcap_causal", "alibi_causal", "relpos", "sliding_window", "prefix_lm", "natten_2d"].flatMap(
+      (p) => ["--problem", p],
+    );
     for (const off of ["23", "-9"]) {
-      const r = emuCheck([...problems, ...fx, "--skv-offset", off, "--config", JSON.stringify(SMALL), "--config", JSON.stringify({ ...SMALL, block_sparse: true, tma: true }), "--max-s", "200"]);
+      const r = emuCheck([
+        ...problems,
+        ...fx,
+        "--skv-offset",
+        off,
+        "--config",
+        JSON.stringify(SMALL),
+        "--config",
+        JSON.stringify({ ...SMALL, block_sparse: true, tma: true }),
+        "--max-s",
+        "200",
+      ]);
       expect(r.stdout, `offset ${off}`).toContain("emu_check: 0 failing");
       expect(r.stdout).toMatch(/"shape": \[2, 3, 3, 17, (40|8), 64\]/);
     }
   });
   it.skipIf(!hasTorch)("fp16 inputs: every suite problem and the fixtures (the static max falls back for fp16)", () => {
-    const r = emuCheck(["--dtype", "fp16", ...fx, "--config", JSON.stringify(SMALL), "--config", JSON.stringify({ ...SMALL, static_max: true, block_sparse: true }), "--max-s", "200"]);
+    const r = emuCheck([
+      "--dtype",
+      "fp16",
+      ...fx,
+      "--config",
+      JSON.stringify(SMALL),
+      "--config",
+      JSON.stringify({ ...SMALL, static_max: true, block_sparse: true }),
+      "--max-s",
+      "200",
+    ]);
     expect(r.stdout).toContain("emu_check: 0 failing");
     expect(r.stdout).toContain('"dtype": "fp16"');
     const suite = emuCheck(["--dtype", "fp16", "--config", JSON.stringify(SMALL), "--max-s", "200"]);

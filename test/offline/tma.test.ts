@@ -8,9 +8,13 @@ const root = repoRoot();
 const python = loadConfig().python;
 
 function render(problem: string, config: object = {}): string {
-  return execFileSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems", problem), "--config", JSON.stringify(config)], {
-    encoding: "utf8",
-  });
+  return execFileSync(
+    python,
+    [join(root, "tools/offline/render.py"), "--problem", join(root, "problems", problem), "--config", JSON.stringify(config)],
+    {
+      encoding: "utf8",
+    },
+  );
 }
 
 describe("tma switch (K/V through TMA tensor descriptors)", () => {
@@ -38,10 +42,14 @@ describe("tma switch (K/V through TMA tensor descriptors)", () => {
   // The emulator's TensorDescriptor zero-pads like TMA, so tails (S=17, 257) and GQA rows are checked for real.
   const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;
   it.skipIf(!hasTorch)("every problem is correct on the CPU emulator through the descriptor path", () => {
-    const r = spawnSync(python, [join(root, "test/offline/emu_check.py"), "--config", JSON.stringify({ BLOCK_M: 32, BLOCK_N: 16, tma: true }), "--max-s", "300"], {
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      python,
+      [join(root, "test/offline/emu_check.py"), "--config", JSON.stringify({ BLOCK_M: 32, BLOCK_N: 16, tma: true }), "--max-s", "300"],
+      {
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
     expect(r.stdout).toContain("emu_check: 0 failing");
     expect(r.status).toBe(0);
   });

@@ -25,7 +25,11 @@ function translate(body: string, kind: "score" | "mask" = "score", factoryArgs =
 
 describe("translate.py: FlexAttention mods to IR", () => {
   it("translates arithmetic, torch calls, captured numbers and indexed tensors", () => {
-    const r = translate("bias = slopes[h] * (kv_idx - q_idx)\nreturn torch.where(q_idx >= kv_idx, cap * torch.tanh(score / cap) + bias, -float('inf'))", "score", "cap, slopes, **_");
+    const r = translate(
+      "bias = slopes[h] * (kv_idx - q_idx)\nreturn torch.where(q_idx >= kv_idx, cap * torch.tanh(score / cap) + bias, -float('inf'))",
+      "score",
+      "cap, slopes, **_",
+    );
     expect(r.err).toBe("");
     const mods = JSON.parse(r.out);
     expect(mods.scalars).toEqual(["cap"]);
@@ -55,7 +59,11 @@ describe("translate.py: FlexAttention mods to IR", () => {
     expect(r.err).toContain("the function 'torch.erf'");
   });
   it("translates clamp with keyword bounds, integer powers and multi-dimensional, nested indexing", () => {
-    const r = translate("d = torch.clamp(q_idx - kv_idx, max=8)\nreturn score + t[h, d] * torch.sigmoid(score) ** 2 + u[b, t2[q_idx, kv_idx]]", "score", "t, u, t2, **_");
+    const r = translate(
+      "d = torch.clamp(q_idx - kv_idx, max=8)\nreturn score + t[h, d] * torch.sigmoid(score) ** 2 + u[b, t2[q_idx, kv_idx]]",
+      "score",
+      "t, u, t2, **_",
+    );
     expect(r.err).toBe("");
     const mods = JSON.parse(r.out);
     expect(mods.tensors).toEqual({ t: { rank: 2, dtype: "float32" }, t2: { rank: 2, dtype: "float32" }, u: { rank: 2, dtype: "float32" } });

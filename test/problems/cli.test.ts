@@ -22,15 +22,19 @@ afterAll(() => {
 });
 
 describe("kforge problems", () => {
-  it("lists the suite, as text and as JSON (real subprocess)", () => {
-    const text = kforge(["problems"]);
-    expect(text.status).toBe(0);
-    expect(text.stdout).toMatch(/^softcap\s+tanh soft-capping .*\[softcap\]$/m);
-    const json = kforge(["problems", "list", "--json"]);
-    const list = JSON.parse(json.stdout) as { name: string; baseline: string }[];
-    expect(list.map((p) => p.name)).toContain("natten_2d");
-    expect(list).toHaveLength(12);
-  }, SLOW);
+  it(
+    "lists the suite, as text and as JSON (real subprocess)",
+    () => {
+      const text = kforge(["problems"]);
+      expect(text.status).toBe(0);
+      expect(text.stdout).toMatch(/^softcap\s+tanh soft-capping .*\[softcap\]$/m);
+      const json = kforge(["problems", "list", "--json"]);
+      const list = JSON.parse(json.stdout) as { name: string; baseline: string }[];
+      expect(list.map((p) => p.name)).toContain("natten_2d");
+      expect(list).toHaveLength(12);
+    },
+    SLOW,
+  );
 
   it("shows one problem with its params, shapes, reference and prompt", async () => {
     const r = await run(["problems", "show", "softcap"]);

@@ -55,10 +55,12 @@ export function checkReferences(problems: { dir: string; emptyRowParams?: Record
 export async function kforgeInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const sink = () => {
     const chunks: string[] = [];
-    const stream = new Writable({ write: (chunk, _enc, done) => {
-      chunks.push(String(chunk));
-      done();
-    } });
+    const stream = new Writable({
+      write: (chunk, _enc, done) => {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
     return { stream, text: () => chunks.join("") };
   };
   const out = sink();

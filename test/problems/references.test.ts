@@ -9,7 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listProblemNames, problemsDir } from "../../problems/load.ts";
 import { checkReferences, type ProblemReport, type ShapeRow } from "./helpers.ts";
 
-const SUITE = ["alibi", "alibi_causal", "causal", "document", "full", "gqa", "natten_2d", "prefix_lm", "relpos", "sliding_window", "softcap", "softcap_causal"];
+const SUITE = [
+  "alibi",
+  "alibi_causal",
+  "causal",
+  "document",
+  "full",
+  "gqa",
+  "natten_2d",
+  "prefix_lm",
+  "relpos",
+  "sliding_window",
+  "softcap",
+  "softcap_causal",
+];
 /** Params under which some query rows see no key at all (suite params never do that). */
 const EMPTY_ROW_PARAMS: Record<string, Record<string, number>> = { sliding_window: { window: 0 }, natten_2d: { radius: -1 } };
 /**

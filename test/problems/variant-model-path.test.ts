@@ -30,7 +30,9 @@ describe("a user variant on the model path", () => {
     const fx = join(FIX, "graph_bias.py");
     const dir = await scaffoldProblem({ name: "graph_bias_model", scoreModPath: fx, maskModPath: fx, device: "cpu", shapes: "1x2x64x16", config });
     problem = loadProblem(dir);
-    server = await startScriptedServer(kernelModel({ fates: ["good", "ignores"], kernel: (fate) => (fate === "good" ? GOOD : IGNORES), sequential: true }));
+    server = await startScriptedServer(
+      kernelModel({ fates: ["good", "ignores"], kernel: (fate) => (fate === "good" ? GOOD : IGNORES), sequential: true }),
+    );
     t = tempDb();
   }, 240_000);
   afterAll(async () => {

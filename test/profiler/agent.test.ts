@@ -22,7 +22,25 @@ afterEach(async () => {
 });
 
 const node: NodeView = {
-  row: { id: "r1.3", runId: "r1", parentId: "r1", label: "3", depth: 1, iteration: 1, title: "softcap 128x64", status: "ok", speedup: 1.9, tflops: 312, summary: "correct, 1.90x", errorRatio: null, hasKernel: true, origin: "llm", createdAt: 0, updatedAt: 0, changeSeq: 0 },
+  row: {
+    id: "r1.3",
+    runId: "r1",
+    parentId: "r1",
+    label: "3",
+    depth: 1,
+    iteration: 1,
+    title: "softcap 128x64",
+    status: "ok",
+    speedup: 1.9,
+    tflops: 312,
+    summary: "correct, 1.90x",
+    errorRatio: null,
+    hasKernel: true,
+    origin: "llm",
+    createdAt: 0,
+    updatedAt: 0,
+    changeSeq: 0,
+  },
   idea: "flash attention with softcap",
   kernel: "import triton\n# the good fixture kernel\n",
   verification: null,
@@ -92,7 +110,12 @@ describe("profiler agent", () => {
 
 describe("Bottlenecks schema", () => {
   it("accepts older replies without expectedGain and drops unknown gain words", () => {
-    const r = Bottlenecks.parse({ bottlenecks: [{ issue: "a", suggestion: "b" }, { issue: "c", suggestion: "d", expectedGain: "huge" }] });
+    const r = Bottlenecks.parse({
+      bottlenecks: [
+        { issue: "a", suggestion: "b" },
+        { issue: "c", suggestion: "d", expectedGain: "huge" },
+      ],
+    });
     expect(r.bottlenecks[0]!.expectedGain).toBeUndefined();
     expect(r.bottlenecks[1]!.expectedGain).toBeUndefined();
     expect(r.summary).toBe("");

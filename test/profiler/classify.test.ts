@@ -59,7 +59,10 @@ describe("bound classification rules", () => {
   });
 
   it("names the smallest occupancy limit", () => {
-    expect(occupancyLimiter({ occLimitRegisters: 2, occLimitSharedMem: 1, occLimitWarps: 16, occLimitBlocks: 32 })).toEqual({ resource: "shared memory", blocks: 1 });
+    expect(occupancyLimiter({ occLimitRegisters: 2, occLimitSharedMem: 1, occLimitWarps: 16, occLimitBlocks: 32 })).toEqual({
+      resource: "shared memory",
+      blocks: 1,
+    });
     expect(occupancyLimiter({})).toBeNull();
   });
 });

@@ -30,7 +30,10 @@ describe("grounding the profiler agent's evidence in the profile", () => {
   });
 
   it("prompts show the flag next to the evidence", () => {
-    const b = groundBottlenecks({ summary: "latency-bound", bottlenecks: [{ issue: "x", evidence: "tensor pipe 91%", suggestion: "y" }], source: "model" }, s);
+    const b = groundBottlenecks(
+      { summary: "latency-bound", bottlenecks: [{ issue: "x", evidence: "tensor pipe 91%", suggestion: "y" }], source: "model" },
+      s,
+    );
     expect(b.bottlenecks[0]!.unverified).toEqual(["91%"]);
     expect(describeBottlenecks(b)).toContain("(tensor pipe 91%) [not in the profile: 91%] → y");
   });

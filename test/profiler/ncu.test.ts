@@ -55,7 +55,9 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
   });
 
   it("ERR_NVGPUCTRPERM: unavailable with the way out; later candidates skip ncu", async () => {
-    const fake = scriptedNcu(`echo '==PROF== Connected to process 1 (/usr/bin/python3)'\necho '${ERR_NVGPUCTRPERM}'\necho '==PROF== Disconnected from process 1'\nexit 1`);
+    const fake = scriptedNcu(
+      `echo '==PROF== Connected to process 1 (/usr/bin/python3)'\necho '${ERR_NVGPUCTRPERM}'\necho '==PROF== Disconnected from process 1'\nexit 1`,
+    );
     const p = new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] });
     const r = await p.profile({ problem, source: SOURCE, candidateId: "c1" });
     expect(r.status).toBe("unavailable");
@@ -65,7 +67,9 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
     expect(r.costMs).toBeGreaterThan(0);
     const again = await p.profile({ problem, source: SOURCE, candidateId: "c2" });
     expect(again.status).toBe("unavailable");
-    const runs = readFileSync(fake.log, "utf8").split("\n").filter((l) => l.includes("--clock-control"));
+    const runs = readFileSync(fake.log, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("--clock-control"));
     expect(runs).toHaveLength(1);
   });
 
@@ -77,7 +81,9 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
   });
 
   it("the kernel fails under ncu: failed with the phase and message", async () => {
-    const fake = scriptedNcu(`echo '{"status": "error", "phase": "warmup", "message": "RuntimeError: Triton Error [CUDA]: an illegal memory access"}' > "$res"; exit 3`);
+    const fake = scriptedNcu(
+      `echo '{"status": "error", "phase": "warmup", "message": "RuntimeError: Triton Error [CUDA]: an illegal memory access"}' > "$res"; exit 3`,
+    );
     const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE });
     expect(r).toMatchObject({ status: "failed" });
     expect(r.status === "failed" && r.reason).toMatch(/during warmup: RuntimeError: .*illegal memory access/);
@@ -87,7 +93,9 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
     const fake = scriptedNcu(`echo '==WARNING== No kernels were profiled.'\necho '{"status": "ok", "compile": []}' > "$res"`);
     const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE });
     expect(r).toMatchObject({ status: "failed" });
-    const runs = readFileSync(fake.log, "utf8").split("\n").filter((l) => l.includes("--clock-control"));
+    const runs = readFileSync(fake.log, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("--clock-control"));
     expect(runs).toHaveLength(2);
     expect(runs[0]).toContain("--kernel-name regex:^(_attn_fwd)$");
     expect(runs[1]).not.toContain("--kernel-name");
@@ -96,7 +104,10 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
   it("ncu hangs: failed after the time limit, the process group killed", async () => {
     const fake = scriptedNcu("sleep 30");
     const t0 = Date.now();
-    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, timeoutMs: 1500, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE });
+    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, timeoutMs: 1500, sandboxRw: [dirname(fake.path)] }).profile({
+      problem,
+      source: SOURCE,
+    });
     expect(r).toMatchObject({ status: "failed" });
     expect(r.status === "failed" && r.reason).toMatch(/did not finish within 2 s|did not finish within 1 s/);
     expect(Date.now() - t0).toBeLessThan(10_000);
@@ -106,12 +117,18 @@ describe("NcuProfiler degraded modes (real subprocesses)", () => {
 describe("NcuProfiler happy path against a scripted ncu", () => {
   it("runs ncu with the attention metric set on one NVTX-filtered launch and returns the parsed summary", async () => {
     const fake = scriptedNcu(PROFILED);
-    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({ problem, source: SOURCE, candidateId: "n7" });
+    const r = await new NcuProfiler(config(fake.path), { baseEnv: BASE_ENV, sandboxRw: [dirname(fake.path)] }).profile({
+      problem,
+      source: SOURCE,
+      candidateId: "n7",
+    });
     expect(r.status).toBe("ok");
     if (r.status !== "ok") return;
     expect(r.summary).toEqual(fixtureSummary("good"));
     expect(r.costMs).toBeGreaterThan(0);
-    const run = readFileSync(fake.log, "utf8").split("\n").find((l) => l.includes("--clock-control"))!;
+    const run = readFileSync(fake.log, "utf8")
+      .split("\n")
+      .find((l) => l.includes("--clock-control"))!;
     expect(run).toContain("--clock-control none");
     expect(run).toContain(`--nvtx --nvtx-include ${NVTX_RANGE}`);
     expect(run).toContain("--kernel-name regex:^(_attn_fwd)$");
@@ -126,6 +143,10 @@ describe("NcuProfiler happy path against a scripted ncu", () => {
 describe("tritonKernelNames", () => {
   it("finds @triton.jit functions under other decorators, not plain functions", () => {
     expect(tritonKernelNames(SOURCE)).toEqual(["_attn_fwd"]);
-    expect(tritonKernelNames("from triton import jit\n@jit\ndef k1(x):\n  pass\n@triton.jit(do_not_specialize=['S'])\ndef k2(x):\n  pass\ndef host():\n  pass\n")).toEqual(["k1", "k2"]);
+    expect(
+      tritonKernelNames(
+        "from triton import jit\n@jit\ndef k1(x):\n  pass\n@triton.jit(do_not_specialize=['S'])\ndef k2(x):\n  pass\ndef host():\n  pass\n",
+      ),
+    ).toEqual(["k1", "k2"]);
   });
 });

@@ -65,7 +65,8 @@ describe("ncu CSV parsing on recorded H100 output", () => {
 });
 
 describe("ncu CSV robustness", () => {
-  const header = '"ID","Process ID","Process Name","Host Name","Kernel Name","Context","Stream","Block Size","Grid Size","Device","CC","gpu__time_duration.sum","launch__grid_size","sm__throughput.avg.pct_of_peak_sustained_elapsed","dram__throughput.avg.pct_of_peak_sustained_elapsed","launch__shared_mem_per_block_dynamic"';
+  const header =
+    '"ID","Process ID","Process Name","Host Name","Kernel Name","Context","Stream","Block Size","Grid Size","Device","CC","gpu__time_duration.sum","launch__grid_size","sm__throughput.avg.pct_of_peak_sustained_elapsed","dram__throughput.avg.pct_of_peak_sustained_elapsed","launch__shared_mem_per_block_dynamic"';
 
   it("skips ==PROF== noise and program output, handles CRLF, n/a, thousands separators and quotes", () => {
     const csv = [
@@ -111,7 +112,13 @@ describe("ncu CSV robustness", () => {
   });
 
   it("falls back to pc-sampling counts when stall ratios are absent", () => {
-    expect(stallShares({ smsp__pcsamp_warps_issue_stalled_long_scoreboard: 30, smsp__pcsamp_warps_issue_stalled_wait: 10, smsp__pcsamp_warps_issue_stalled_selected: 50 })).toEqual([
+    expect(
+      stallShares({
+        smsp__pcsamp_warps_issue_stalled_long_scoreboard: 30,
+        smsp__pcsamp_warps_issue_stalled_wait: 10,
+        smsp__pcsamp_warps_issue_stalled_selected: 50,
+      }),
+    ).toEqual([
       { reason: "long_scoreboard", pct: 75 },
       { reason: "wait", pct: 25 },
     ]);

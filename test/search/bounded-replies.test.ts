@@ -41,7 +41,17 @@ describe("bounded replies in a search", () => {
     });
     const limits = { wallMs: 60_000, maxNodes: 4 };
     const runId = newRunId();
-    const setup = searchSetup({ db: t.db, store: t.store, problem, verifier: new InstantVerifier(), baseUrl: server.baseUrl, limits, options: { branching: 4 }, env: { KFORGE_MAX_REPLY_CHARS: "5000", KFORGE_BREAKER_FAILURES: "1" }, runId });
+    const setup = searchSetup({
+      db: t.db,
+      store: t.store,
+      problem,
+      verifier: new InstantVerifier(),
+      baseUrl: server.baseUrl,
+      limits,
+      options: { branching: 4 },
+      env: { KFORGE_MAX_REPLY_CHARS: "5000", KFORGE_BREAKER_FAILURES: "1" },
+      runId,
+    });
     createRun(t.store, { runId, problem: problem.spec.name, limits, options: setup.options, config: {} });
     const s = await driveRun(runId, setup);
     // A breaker opening at the first endpoint failure did not fire: a too-large reply means the endpoint is up.

@@ -28,13 +28,25 @@ describe("budgets reserve for calls in flight", () => {
 
   function run(limits: BudgetLimits, gated: boolean, model?: string) {
     const runId = newRunId();
-    const spend = new SpendGate(limits, () => {
-      const r = t.store.runTotals(runId);
-      return { tokens: r.promptTokens + r.completionTokens, costUsd: r.costUsd };
-    }, CALL_CAP);
+    const spend = new SpendGate(
+      limits,
+      () => {
+        const r = t.store.runTotals(runId);
+        return { tokens: r.promptTokens + r.completionTokens, costUsd: r.costUsd };
+      },
+      CALL_CAP,
+    );
     const setup = searchSetup({
-      db: t.db, store: t.store, problem, verifier: new InstantVerifier(), baseUrl: server.baseUrl, limits, options: { branching: 4, seed: 3 },
-      env: { KFORGE_MAX_REPLY_TOKENS: String(CALL_CAP) }, ...(gated ? { spend } : {}), ...(model ? { model } : {}),
+      db: t.db,
+      store: t.store,
+      problem,
+      verifier: new InstantVerifier(),
+      baseUrl: server.baseUrl,
+      limits,
+      options: { branching: 4, seed: 3 },
+      env: { KFORGE_MAX_REPLY_TOKENS: String(CALL_CAP) },
+      ...(gated ? { spend } : {}),
+      ...(model ? { model } : {}),
     });
     createRun(t.store, { runId, problem: problem.spec.name, limits, options: setup.options, config: {} });
     return { runId, done: driveRun(runId, setup) };

@@ -39,7 +39,11 @@ describe("budgets", () => {
     const args = (values: Record<string, string>) => ({ values, positionals: [] });
     expect(limitsFromFlags(args({}))).toEqual({ wallMs: 900_000 });
     expect(limitsFromFlags(args({ budget: "8h", "max-nodes": "200", "max-tokens": "1000000", "max-cost": "20", target: "2.0" }))).toEqual({
-      wallMs: 28_800_000, maxNodes: 200, maxTokens: 1_000_000, maxCostUsd: 20, targetSpeedup: 2,
+      wallMs: 28_800_000,
+      maxNodes: 200,
+      maxTokens: 1_000_000,
+      maxCostUsd: 20,
+      targetSpeedup: 2,
     });
     expect(() => limitsFromFlags(args({ "max-nodes": "-3" }))).toThrow(/positive integer/);
     expect(() => limitsFromFlags(args({ "max-cost": "lots" }))).toThrow(/dollars/);

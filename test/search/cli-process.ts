@@ -48,4 +48,3 @@ export async function runKforge(args: string[], env: NodeJS.ProcessEnv): Promise
   const code = await k.exited;
   return { code, stdout: k.stdout(), stderr: k.stderr() };
 }
-

@@ -45,7 +45,9 @@ describe("kforge search with an endpoint that dies mid-run", () => {
     expect(search.code, search.stderr).toBe(75);
     const runId = /^run (\S+)/m.exec(search.stdout)![1]!;
     expect(search.stdout).toMatch(/model calls in a row failed on the endpoint/);
-    expect(search.stdout).toMatch(new RegExp(`stopped \\(model endpoint unreachable\\): \\d+ nodes[\\s\\S]*resume once the model endpoint is back: kforge resume ${runId}`));
+    expect(search.stdout).toMatch(
+      new RegExp(`stopped \\(model endpoint unreachable\\): \\d+ nodes[\\s\\S]*resume once the model endpoint is back: kforge resume ${runId}`),
+    );
 
     const runs = await runKforge(["runs"], env);
     expect(runs.stdout).toMatch(new RegExp(`${runId}\\s+cpu_tiny\\s+stopped \\(model endpoint unreachable\\)`));

@@ -48,6 +48,7 @@ def attention(q, k, v, *, scale, cap, **params)
 /** The module for a fate: "good"/"ok ...", "slow", "wrong"/"wrong_output ...", "broken"/"compile_error". */
 export function cpuKernel(fate: string, title: string): string {
   const kind = fate.split(" ")[0]!;
-  const body = kind === "slow" ? SLOW : kind === "wrong" || kind === "wrong_output" ? WRONG : kind === "broken" || kind === "compile_error" ? BROKEN : GOOD;
+  const body =
+    kind === "slow" ? SLOW : kind === "wrong" || kind === "wrong_output" ? WRONG : kind === "broken" || kind === "compile_error" ? BROKEN : GOOD;
   return `# ${title}\n${body}`;
 }

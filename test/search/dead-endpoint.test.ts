@@ -83,7 +83,9 @@ describe("dead endpoint mid-run", () => {
     expect(done).toMatchObject({ status: "done", stopReason: "budget:nodes", nodes: 24 });
     const after = new Map(t.store.listNodes(runId).map((n) => [n.id, n]));
     for (const n of finished) expect(after.get(n.id)).toMatchObject({ status: n.status, speedup: n.speedup });
-    expect(verifier.sources.length - verifiedBefore).toBe([...after.values()].filter((n) => n.hasKernel).length - finished.filter((n) => n.hasKernel).length);
+    expect(verifier.sources.length - verifiedBefore).toBe(
+      [...after.values()].filter((n) => n.hasKernel).length - finished.filter((n) => n.hasKernel).length,
+    );
     expect(server.requests.length).toBeGreaterThan(0);
     expect(chatsWhenStopped).toBeGreaterThanOrEqual(6);
     expect(t.store.eventsSince(runId).map((e) => e.kind)).toContain("resume");

@@ -21,10 +21,16 @@ export function tempDb(): { dir: string; path: string; db: DB; store: TraceStore
   const path = join(dir, "kforge.sqlite");
   const db = openDatabase(path);
   const store = new TraceStore(db).setup();
-  return { dir, path, db, store, cleanup: () => {
+  return {
+    dir,
+    path,
+    db,
+    store,
+    cleanup: () => {
       db.close();
       rmSync(dir, { recursive: true, force: true });
-    } };
+    },
+  };
 }
 
 /** A config for the scripted server at `baseUrl` (no real environment read); `env` adds or overrides variables. */
@@ -33,7 +39,12 @@ export function scriptedConfig(baseUrl: string, model = "scripted-model", env: R
 }
 
 /** The LLM agents over the scripted server at `baseUrl` (built by agents/model.ts as a search builds them), with fast retries. */
-export function scriptedAgents(baseUrl: string, store: TraceStore, model = "scripted-model", more: { env?: Record<string, string>; spend?: SpendGate; onBreaker?: BreakerListener } = {}) {
+export function scriptedAgents(
+  baseUrl: string,
+  store: TraceStore,
+  model = "scripted-model",
+  more: { env?: Record<string, string>; spend?: SpendGate; onBreaker?: BreakerListener } = {},
+) {
   return createAgents(scriptedConfig(baseUrl, model, more.env), {
     record: (c) => store.recordLlmCall(c),
     gpu: "test GPU",

@@ -13,7 +13,11 @@ const arg = (name: string) => {
 };
 const fates = (arg("--fates") ?? "ok 1.0").split(",").map((s) => s.trim());
 const server = await startScriptedServer(
-  kernelModel({ fates, ...(arg("--chunk-chars") ? { chunkChars: Number(arg("--chunk-chars")) } : {}), ...(arg("--delay-ms") ? { delayMs: Number(arg("--delay-ms")) } : {}) }),
+  kernelModel({
+    fates,
+    ...(arg("--chunk-chars") ? { chunkChars: Number(arg("--chunk-chars")) } : {}),
+    ...(arg("--delay-ms") ? { delayMs: Number(arg("--delay-ms")) } : {}),
+  }),
 );
 console.log(`listening on ${server.baseUrl}`);
 const stop = () => void server.close().then(() => process.exit(0));

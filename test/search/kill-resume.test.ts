@@ -26,7 +26,9 @@ describe("kill -9 and resume", () => {
   let home: string;
   beforeAll(async () => {
     // Replies take 300 ms so kills also land in the middle of model calls.
-    server = await startScriptedServer(kernelModel({ fates: ["good", "slow", "broken", "wrong", "no_code", "good"], kernel: cpuKernel, delayMs: 300, sequential: true }));
+    server = await startScriptedServer(
+      kernelModel({ fates: ["good", "slow", "broken", "wrong", "no_code", "good"], kernel: cpuKernel, delayMs: 300, sequential: true }),
+    );
     home = mkdtempSync(join(tmpdir(), "kforge-kill-"));
   });
   afterAll(async () => {
@@ -97,8 +99,18 @@ describe("kill -9 and resume", () => {
       const nodes = store.listNodes(runId!);
       const candidates = nodes.filter((n) => n.parentId);
       // No node lost: every idea of every plan has its node; no node duplicated: ids follow the plans exactly.
-      const plans = db.prepare("SELECT node_id, iteration, plan FROM trace_plans WHERE run_id = ? ORDER BY iteration").all(runId) as { node_id: string; iteration: number; plan: string }[];
-      const expected = plans.flatMap((p) => (JSON.parse(p.plan) as { ideas: { title: string }[] }).ideas.map((idea, k) => ({ id: `${runId}.${p.iteration}.${k + 1}`, parent: p.node_id, title: idea.title })));
+      const plans = db.prepare("SELECT node_id, iteration, plan FROM trace_plans WHERE run_id = ? ORDER BY iteration").all(runId) as {
+        node_id: string;
+        iteration: number;
+        plan: string;
+      }[];
+      const expected = plans.flatMap((p) =>
+        (JSON.parse(p.plan) as { ideas: { title: string }[] }).ideas.map((idea, k) => ({
+          id: `${runId}.${p.iteration}.${k + 1}`,
+          parent: p.node_id,
+          title: idea.title,
+        })),
+      );
       expect(candidates.map((n) => ({ id: n.id, parent: n.parentId, title: n.title })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
         expected.sort((a, b) => a.id.localeCompare(b.id)),
       );

@@ -4,7 +4,17 @@ import { chooseNode, DEFAULT_POLICY, jitter, type PolicyNode } from "../../graph
 const root: PolicyNode = { id: "r.0", parentId: null, depth: 0, status: "root", speedup: null, errorRatio: null, hasKernel: false, iteration: 0 };
 let seq = 0;
 function child(parent: PolicyNode, iteration: number, status: PolicyNode["status"], extra: Partial<PolicyNode> = {}): PolicyNode {
-  return { id: `r.${iteration}.${++seq}`, parentId: parent.id, depth: parent.depth + 1, status, speedup: null, errorRatio: null, hasKernel: status !== "no_kernel" && status !== "failed", iteration, ...extra };
+  return {
+    id: `r.${iteration}.${++seq}`,
+    parentId: parent.id,
+    depth: parent.depth + 1,
+    status,
+    speedup: null,
+    errorRatio: null,
+    hasKernel: status !== "no_kernel" && status !== "failed",
+    iteration,
+    ...extra,
+  };
 }
 const opts = (iteration: number, seed = 0) => ({ ...DEFAULT_POLICY, seed, iteration });
 

@@ -24,12 +24,30 @@ describe("progress", () => {
     t.store.upsertNode({ id: "r.0", runId: "r", parentId: null, label: "root", depth: 0, iteration: 0, status: "root" });
     t.store.upsertNode({ id: "r.1.1", runId: "r", parentId: "r.0", label: "1.1", depth: 1, iteration: 1, status: "coding" });
     t.store.recordVerification("r", "r.1.1", { status: "ok", checks: [], timings: [], speedup: 1.37, tflops: 400, phases: { totalMs: 1 } });
-    t.store.recordLlmCall({ runId: "r", nodeId: "r.1.1", role: "coder", provider: "p", model: "m", prompt: "x", promptTokens: 1500, completionTokens: 700, costUsd: 0.12 });
+    t.store.recordLlmCall({
+      runId: "r",
+      nodeId: "r.1.1",
+      role: "coder",
+      provider: "p",
+      model: "m",
+      prompt: "x",
+      promptTokens: 1500,
+      completionTokens: 700,
+      costUsd: 0.12,
+    });
   });
   afterEach(() => t.cleanup());
 
   it("a frame shows elapsed vs budget, nodes, correct, best, tokens, cost and what runs now", () => {
-    const frame = renderFrame({ store: t.store, runId: "r", limits, elapsedMs: 125_000, running: ["coding 2.1: bigger tiles"], recent: ["1.1 correct"], width: 120 }).join("\n");
+    const frame = renderFrame({
+      store: t.store,
+      runId: "r",
+      limits,
+      elapsedMs: 125_000,
+      running: ["coding 2.1: bigger tiles"],
+      recent: ["1.1 correct"],
+      width: 120,
+    }).join("\n");
     expect(frame).toContain("elapsed 2m05s / 15m00s");
     expect(frame).toContain("nodes 1/40 (correct 1)");
     expect(frame).toContain("best 1.370x (node 1.1)");
@@ -40,7 +58,16 @@ describe("progress", () => {
 
   it("a frame shows the lanes busy and idle, the jobs queued and the expansions in flight", () => {
     const lanes = { lanes: 4, busy: 3, queued: 2, jobs: 10, utilisation: 0.874, meanServiceMs: 60_000, meanWaitMs: 1_000, windowMs: 1 };
-    const frame = renderFrame({ store: t.store, runId: "r", limits, elapsedMs: 1, running: [], recent: [], width: 120, pipeline: { lanes, expansions: 7, target: 8 } }).join("\n");
+    const frame = renderFrame({
+      store: t.store,
+      runId: "r",
+      limits,
+      elapsedMs: 1,
+      running: [],
+      recent: [],
+      width: 120,
+      pipeline: { lanes, expansions: 7, target: 8 },
+    }).join("\n");
     expect(frame).toContain("lanes 3 busy / 1 idle (87% so far)   jobs queued 2   expansions 7 in flight (target 8)");
   });
 

@@ -42,11 +42,16 @@ export function kernelModel(opts: KernelModelOptions) {
   return (req: RecordedRequest): ScriptedReply => {
     const h = hash(req.lastUser);
     const reasoningAs = FORMS[h % FORMS.length];
-    const base = { reasoningAs, reasoning: `Let me think about ${req.role}... (${h % 1000})`, ...(opts.delayMs ? { delayMs: opts.delayMs } : {}), ...(opts.chunkChars ? { chunkChars: opts.chunkChars } : {}) };
+    const base = {
+      reasoningAs,
+      reasoning: `Let me think about ${req.role}... (${h % 1000})`,
+      ...(opts.delayMs ? { delayMs: opts.delayMs } : {}),
+      ...(opts.chunkChars ? { chunkChars: opts.chunkChars } : {}),
+    };
     if (req.role === "planner") {
       const count = Number(/propose (\d+) DISTINCT/.exec(req.system)?.[1] ?? 4);
       const ideas = Array.from({ length: count }, (_, i) => {
-        const fate = opts.fates[((opts.sequential ? handedOut++ : h + i) % opts.fates.length)]!;
+        const fate = opts.fates[(opts.sequential ? handedOut++ : h + i) % opts.fates.length]!;
         return { title: `idea ${h % 97}-${i} [${fate}]`, idea: `Change number ${i}; expected: ${fate}.` };
       });
       return { ...base, content: `Here is my plan.\n\n\`\`\`json\n${JSON.stringify({ rationale: "scripted", ideas })}\n\`\`\`` };
@@ -55,16 +60,29 @@ export function kernelModel(opts: KernelModelOptions) {
       const firstUser = req.messages.find((m) => m.role === "user")?.content ?? "";
       const title = /\*\*(.+?)\*\*/.exec(firstUser)?.[1] ?? "untitled";
       const fate = /\[([^\]]+)\]\s*$/.exec(title)?.[1] ?? "ok 1.0";
-      if (fate === "no_code" && !/Your previous answer/.test(req.lastUser)) return { ...base, content: "I would restructure the loops, but here is only prose." };
+      if (fate === "no_code" && !/Your previous answer/.test(req.lastUser))
+        return { ...base, content: "I would restructure the loops, but here is only prose." };
       if (fate === "no_code_ever") return { ...base, content: "Still only prose, no code." };
       const src = kernel(fate === "no_code" ? "ok 1.05" : fate, title);
-      return { ...base, content: `Here is the kernel:\n\n\`\`\`python\n${src}\`\`\`\n\nUsage:\n\`\`\`python\nout = attention(q, k, v, scale=0.1)\n\`\`\`` };
+      return {
+        ...base,
+        content: `Here is the kernel:\n\n\`\`\`python\n${src}\`\`\`\n\nUsage:\n\`\`\`python\nout = attention(q, k, v, scale=0.1)\n\`\`\``,
+      };
     }
     if (req.role === "critic") {
       const labels = /Judge every candidate \(([^)]*)\)/.exec(req.lastUser)?.[1]?.split(", ") ?? [];
-      const critiques = labels.map((node, i) => ({ node, verdict: i % 2 ? "promising" : "fixable", issues: [`issue of ${node}`], nextIdeas: [`next for ${node}`], keyIdeas: [`key of ${node}`] }));
+      const critiques = labels.map((node, i) => ({
+        node,
+        verdict: i % 2 ? "promising" : "fixable",
+        issues: [`issue of ${node}`],
+        nextIdeas: [`next for ${node}`],
+        keyIdeas: [`key of ${node}`],
+      }));
       return { ...base, content: `\`\`\`json\n${JSON.stringify({ critiques })}\n\`\`\`` };
     }
-    return { ...base, content: `\`\`\`json\n${JSON.stringify({ summary: "memory bound", bottlenecks: [{ issue: "low tensor use", evidence: "tensor 20%", suggestion: "bigger tiles" }] })}\n\`\`\`` };
+    return {
+      ...base,
+      content: `\`\`\`json\n${JSON.stringify({ summary: "memory bound", bottlenecks: [{ issue: "low tensor use", evidence: "tensor 20%", suggestion: "bigger tiles" }] })}\n\`\`\``,
+    };
   };
 }

@@ -24,7 +24,10 @@ describe("search through the real harness (CPU)", () => {
     const model = kernelModel({ fates: FATES, kernel: cpuKernel, sequential: true });
     let n = 0;
     // The 3rd request gets a 500 and the 6th a 429 first: the client retries, the search never notices.
-    const faults = new Map<number, number>([[3, 500], [6, 429]]);
+    const faults = new Map<number, number>([
+      [3, 500],
+      [6, 429],
+    ]);
     server = await startScriptedServer((req: RecordedRequest) => {
       const status = faults.get(++n);
       return status ? { status, retryAfter: 0 } : model(req);
@@ -55,7 +58,9 @@ describe("search through the real harness (CPU)", () => {
       for (const n of byFate("no_code_ever")) expect(n.status, n.title).toBe("no_kernel");
       for (const n of byFate("no_code")) expect(n.status, n.title).toBe("ok"); // the repair turn produced a kernel
       const good = byFate("good").map((n) => n.speedup!);
-      const slow = byFate("slow").filter((n) => n.status === "ok").map((n) => n.speedup!);
+      const slow = byFate("slow")
+        .filter((n) => n.status === "ok")
+        .map((n) => n.speedup!);
       expect(slow.length).toBeGreaterThan(0);
       expect(Math.max(...slow)).toBeLessThan(Math.min(...good));
       expect(nodes.filter((n) => ["coding", "coded", "failed"].includes(n.status))).toEqual([]);
@@ -65,7 +70,10 @@ describe("search through the real harness (CPU)", () => {
       expect(v.status).toBe("wrong_output");
       if (v.status === "wrong_output") expect(v.checks.some((c) => !c.passed && c.worst)).toBe(true);
       // The faulted calls were retried inside the client and recorded as one call with 2 attempts.
-      const calls = t.db.prepare("SELECT attempts, error FROM trace_llm_calls WHERE run_id = ?").all(runId) as { attempts: number; error: string | null }[];
+      const calls = t.db.prepare("SELECT attempts, error FROM trace_llm_calls WHERE run_id = ?").all(runId) as {
+        attempts: number;
+        error: string | null;
+      }[];
       expect(calls.filter((c) => c.attempts === 2)).toHaveLength(2);
       expect(calls.filter((c) => c.error !== null)).toEqual([]);
       expect(t.store.getRun(runId)!.bestSpeedup).toBe(Math.max(...nodes.filter((n) => n.status === "ok").map((n) => n.speedup!)));

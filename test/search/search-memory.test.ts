@@ -25,8 +25,14 @@ describe("search with the memory of wins", () => {
     const memory = openWinsMemory(t.db);
     const softcap = loadProblem("softcap");
     await memory.remember({
-      problem: softcap, runId: "earlier", nodeId: "earlier.3.1", speedup: 1.9, tflops: 480, gpu: "test GPU",
-      source: "# the softcap win\ndef attention(q, k, v, *, scale, cap):\n    return q  # tanh via exp2, BLOCK_N 64\n", keyIdeas: ["fast tanh through exp2"],
+      problem: softcap,
+      runId: "earlier",
+      nodeId: "earlier.3.1",
+      speedup: 1.9,
+      tflops: 480,
+      gpu: "test GPU",
+      source: "# the softcap win\ndef attention(q, k, v, *, scale, cap):\n    return q  # tanh via exp2, BLOCK_N 64\n",
+      keyIdeas: ["fast tanh through exp2"],
     });
     const problem = loadProblem("softcap_causal");
     const limits = { wallMs: 60_000, maxNodes: 4 };

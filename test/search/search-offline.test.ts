@@ -22,8 +22,18 @@ describe("search with the offline policy", () => {
     const runId = newRunId();
     createRun(t.store, { runId, problem: problem.spec.name, limits, options, config: {} });
     const summary = await driveRun(runId, {
-      db: t.db, store: t.store, problem, verifier, profiler: null, agents: createOfflineAgents(testConfig()), memory: null,
-      limits, options, gpu: null, progress: recordingProgress(), signal: new AbortController().signal,
+      db: t.db,
+      store: t.store,
+      problem,
+      verifier,
+      profiler: null,
+      agents: createOfflineAgents(testConfig()),
+      memory: null,
+      limits,
+      options,
+      gpu: null,
+      progress: recordingProgress(),
+      signal: new AbortController().signal,
     });
     expect(summary).toMatchObject({ status: "done", nodes: 8 });
     const nodes = t.store.listNodes(runId).filter((n) => n.parentId);

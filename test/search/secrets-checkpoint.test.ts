@@ -26,7 +26,11 @@ class LeakyVerifier extends InstantVerifier {
     await super.verify(req);
     const r = verdictOf(req.source);
     if (r.status === "ok" || r.status === "timeout") return r;
-    return { ...r, message: `KFORGE_API_KEY=${KEY} found in /proc/1/environ`, log: `environ dump: ${Buffer.from(`KFORGE_API_KEY=${KEY}`).toString("base64")}` };
+    return {
+      ...r,
+      message: `KFORGE_API_KEY=${KEY} found in /proc/1/environ`,
+      log: `environ dump: ${Buffer.from(`KFORGE_API_KEY=${KEY}`).toString("base64")}`,
+    };
   }
 }
 
@@ -52,7 +56,17 @@ describe("secrets in the graph's checkpoints", () => {
     const store = new TraceStore(t.db, { redactor: createRedactor(scriptedConfig(server.baseUrl, "scripted-model", env).secrets) }).setup();
     const limits = { wallMs: 60_000, maxNodes: 8 };
     const runId = newRunId();
-    const setup = searchSetup({ db: t.db, store, problem, verifier: new LeakyVerifier(), baseUrl: server.baseUrl, limits, options: { branching: 4 }, env, runId });
+    const setup = searchSetup({
+      db: t.db,
+      store,
+      problem,
+      verifier: new LeakyVerifier(),
+      baseUrl: server.baseUrl,
+      limits,
+      options: { branching: 4 },
+      env,
+      runId,
+    });
     createRun(store, { runId, problem: problem.spec.name, limits, options: setup.options, config: {} });
     expect(await driveRun(runId, setup)).toMatchObject({ status: "done", nodes: 8 });
 
@@ -66,7 +80,10 @@ describe("secrets in the graph's checkpoints", () => {
     expect(prompts).not.toContain(KEY);
 
     const dir = dirname(t.path);
-    const bytes = readdirSync(dir).filter((f) => f.startsWith("kforge.sqlite")).map((f) => readFileSync(join(dir, f)).toString("latin1")).join("");
+    const bytes = readdirSync(dir)
+      .filter((f) => f.startsWith("kforge.sqlite"))
+      .map((f) => readFileSync(join(dir, f)).toString("latin1"))
+      .join("");
     expect(bytes).toContain("[redacted:KFORGE_API_KEY]");
     expect(bytes).not.toContain(KEY);
     expect(bytes).not.toContain(KEY.slice(3, 20));

@@ -50,7 +50,11 @@ describe("secrets never leave the orchestrator", () => {
     server = await startScriptedServer((req) => {
       const reply = model(req);
       const content = (reply.content ?? "").replace(/"title":"/g, '"title":"\\u001b]0;pwned\\u0007\\u001b[2K');
-      return { ...reply, content: `${content}\n\x1b[1A\x1b[32mall kernels verified\x1b[0m`, reasoning: `${reply.reasoning ?? ""} I noticed HF_TOKEN=${TOKEN} in the log.\x1b]0;owned\x07` };
+      return {
+        ...reply,
+        content: `${content}\n\x1b[1A\x1b[32mall kernels verified\x1b[0m`,
+        reasoning: `${reply.reasoning ?? ""} I noticed HF_TOKEN=${TOKEN} in the log.\x1b]0;owned\x07`,
+      };
     });
     home = mkdtempSync(join(tmpdir(), "kforge-secrets-"));
     env = { ...kforgeEnv(home, server.baseUrl), KFORGE_API_KEY: KEY, HF_TOKEN: TOKEN };

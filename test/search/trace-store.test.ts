@@ -28,7 +28,17 @@ describe("TraceStore", () => {
     store.upsertNode({ id: "r1.0", runId: "r1", parentId: null, label: "root", depth: 0, iteration: 0, status: "root", origin: "root" });
     store.recordPlan("r1", "r1.0", 1, { ideas: [{ title: "a" }, { title: "b" }] });
     for (const k of [1, 2]) {
-      store.upsertNode({ id: `r1.1.${k}`, runId: "r1", parentId: "r1.0", label: `1.${k}`, depth: 1, iteration: 1, title: `idea ${k}`, idea: `long idea ${k}`, status: "coding" });
+      store.upsertNode({
+        id: `r1.1.${k}`,
+        runId: "r1",
+        parentId: "r1.0",
+        label: `1.${k}`,
+        depth: 1,
+        iteration: 1,
+        title: `idea ${k}`,
+        idea: `long idea ${k}`,
+        status: "coding",
+      });
     }
   }
 
@@ -43,19 +53,38 @@ describe("TraceStore", () => {
     const run = store.getRun("r1")!;
     expect(run).toMatchObject({ status: "running", nodes: 2, correct: 1, bestSpeedup: 1.5, bestNode: "r1.1.1" });
     const nodes = store.listNodes("r1");
-    expect(nodes.map((n) => [n.label, n.status])).toEqual([["root", "root"], ["1.1", "ok"], ["1.2", "compile_error"]]);
+    expect(nodes.map((n) => [n.label, n.status])).toEqual([
+      ["root", "root"],
+      ["1.1", "ok"],
+      ["1.2", "compile_error"],
+    ]);
     expect(nodes[2]!.summary).toBe("compile error: SyntaxError: bad");
     expect(store.getNode("1.2", "r1")?.id).toBe("r1.1.2");
   });
 
   it("records LLM calls with texts and adds usage to the run", () => {
     tree();
-    store.recordLlmCall({ runId: "r1", nodeId: "r1.1.1", role: "coder", provider: "p", model: "m", prompt: "P", reasoning: "R", response: "A", promptTokens: 10, completionTokens: 5, costUsd: 0.01 });
+    store.recordLlmCall({
+      runId: "r1",
+      nodeId: "r1.1.1",
+      role: "coder",
+      provider: "p",
+      model: "m",
+      prompt: "P",
+      reasoning: "R",
+      response: "A",
+      promptTokens: 10,
+      completionTokens: 5,
+      costUsd: 0.01,
+    });
     store.recordLlmCall({ runId: "r1", nodeId: "r1.1.1", role: "coder", provider: "p", model: "m", prompt: "P", error: "timeout" });
     const t = store.runTotals("r1");
     expect(t).toMatchObject({ promptTokens: 10, completionTokens: 5, costUsd: 0.01 });
     const d = store.getNodeDetail("r1.1.1")!;
-    expect(d.llmCalls.map((c) => [c.prompt, c.reasoning, c.response, c.error])).toEqual([["P", "R", "A", null], ["P", null, null, "timeout"]]);
+    expect(d.llmCalls.map((c) => [c.prompt, c.reasoning, c.response, c.error])).toEqual([
+      ["P", "R", "A", null],
+      ["P", null, null, "timeout"],
+    ]);
     expect(d.plan).toEqual({ ideas: [{ title: "a" }, { title: "b" }] });
     expect(d.idea).toBe("long idea 1");
   });

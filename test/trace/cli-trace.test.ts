@@ -22,7 +22,16 @@ describe("kforge trace", () => {
   it("shows one node in full: plan, prompt, reasoning, kernel, verifier table, profile, critique", async () => {
     const { code, stdout } = await kforge(["trace", fx.run.runId, "--node", "5.1", ...db]);
     expect(code).toBe(0);
-    const order = ["== plan", "== coder: prompt", "== coder: reasoning", "== coder: response", "== kernel", "== verifier result", "== profile", "== critique"].map((h) => stdout.indexOf(h));
+    const order = [
+      "== plan",
+      "== coder: prompt",
+      "== coder: reasoning",
+      "== coder: response",
+      "== kernel",
+      "== verifier result",
+      "== profile",
+      "== critique",
+    ].map((h) => stdout.indexOf(h));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((x, y) => x - y)).toEqual(order);
     expect(stdout).toContain("parent 4.2");

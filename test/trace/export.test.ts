@@ -27,7 +27,10 @@ function usageOf(doc: string): string {
   const start = lines.indexOf("Usage (runs as written):") + 2;
   const end = lines.indexOf("", start);
   expect(start, doc).toBeGreaterThan(1);
-  return lines.slice(start, end).map((l) => l.replace(/^ {4}/, "")).join("\n");
+  return lines
+    .slice(start, end)
+    .map((l) => l.replace(/^ {4}/, ""))
+    .join("\n");
 }
 
 /** A correct CPU result as the verifier reports one (CPU test problems are not timed against a GPU baseline). */
@@ -43,7 +46,13 @@ function cpuOk(shapes: { B: number; H: number; Hkv: number; S: number; D: number
 }
 
 /** A database with one run of the problem in `problemDir`, whose node 1.1 holds `kernel`, verified correct. */
-function cpuRun(dir: string, problem: string, problemDir: string, kernel: string, verified: VerifyResult = cpuOk([{ B: 1, H: 2, Hkv: 2, S: 17, D: 16 }])): string {
+function cpuRun(
+  dir: string,
+  problem: string,
+  problemDir: string,
+  kernel: string,
+  verified: VerifyResult = cpuOk([{ B: 1, H: 2, Hkv: 2, S: 17, D: 16 }]),
+): string {
   const dbPath = join(dir, `${problem}.sqlite`);
   const db = openDatabase(dbPath);
   try {
@@ -51,7 +60,16 @@ function cpuRun(dir: string, problem: string, problemDir: string, kernel: string
     const runId = `r-${problem}`;
     store.createRun({ id: runId, problem, config: { problemPath: problemDir }, budget: { wallMs: 60_000 } });
     store.upsertNode({ id: `${runId}.0`, runId, parentId: null, label: "root", depth: 0, iteration: 0, status: "root", origin: "root" });
-    store.upsertNode({ id: `${runId}.1.1`, runId, parentId: `${runId}.0`, label: "1.1", depth: 1, iteration: 1, title: "plain torch math", status: "coding" });
+    store.upsertNode({
+      id: `${runId}.1.1`,
+      runId,
+      parentId: `${runId}.0`,
+      label: "1.1",
+      depth: 1,
+      iteration: 1,
+      title: "plain torch math",
+      status: "coding",
+    });
     store.setNodeKernel(runId, `${runId}.1.1`, kernel);
     store.recordVerification(runId, `${runId}.1.1`, verified);
     store.setRunStatus(runId, "done", { stopReason: "budget:nodes" });
@@ -115,7 +133,15 @@ describe("kforge export", () => {
     );
     expect(readFileSync(out, "utf8")).toContain("def attention(q, k, v, *, scale=None, cap=30):");
     expect(py.funcs.filter((f) => f === "attention")).toHaveLength(2); // the kernel's, then the drop-in entry point
-    expect(py.meta).toMatchObject({ problem: "softcap", run: fx.run.runId, label: "5.1", speedup: 1.83, baseline: "flex", gpu: "NVIDIA H100 80GB HBM3", device: "cuda" });
+    expect(py.meta).toMatchObject({
+      problem: "softcap",
+      run: fx.run.runId,
+      label: "5.1",
+      speedup: 1.83,
+      baseline: "flex",
+      gpu: "NVIDIA H100 80GB HBM3",
+      device: "cuda",
+    });
   });
 
   it("exports a chosen node to the default file name, and prints to stdout with --out -", async () => {
@@ -167,7 +193,16 @@ describe("kforge export", () => {
     const problemDir = join(fx.dir, "cpu_alibi_docs");
     mkdirSync(problemDir, { recursive: true });
     const spec = JSON.parse(readFileSync(join(repoRoot(), "test", "fixtures", "problems", "cpu_tiny", "problem.json"), "utf8"));
-    writeFileSync(join(problemDir, "problem.json"), JSON.stringify({ ...spec, name: "cpu_alibi_docs", description: "test: ALiBi within documents", params: { slopes: "alibi", doc_ids: "random_docs(3)" }, tags: ["alibi", "document"] }));
+    writeFileSync(
+      join(problemDir, "problem.json"),
+      JSON.stringify({
+        ...spec,
+        name: "cpu_alibi_docs",
+        description: "test: ALiBi within documents",
+        params: { slopes: "alibi", doc_ids: "random_docs(3)" },
+        tags: ["alibi", "document"],
+      }),
+    );
     writeFileSync(join(problemDir, "prompt.md"), "ALiBi within documents, on the CPU.\n");
     const math = `    group = q.shape[1] // k.shape[1]
     k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
@@ -203,8 +238,12 @@ describe("kforge export", () => {
     const kernels: Record<string, string> = {
       softcap: readFileSync(join(repoRoot(), "test", "fixtures", "kernels", "good_softcap.py"), "utf8"),
       // The offline template's modules for the generator problems (pure text generation, no GPU needed).
-      alibi: execFileSync(PYTHON, [join(repoRoot(), "tools", "offline", "render.py"), "--problem", join(repoRoot(), "problems", "alibi")], { encoding: "utf8" }),
-      document: execFileSync(PYTHON, [join(repoRoot(), "tools", "offline", "render.py"), "--problem", join(repoRoot(), "problems", "document")], { encoding: "utf8" }),
+      alibi: execFileSync(PYTHON, [join(repoRoot(), "tools", "offline", "render.py"), "--problem", join(repoRoot(), "problems", "alibi")], {
+        encoding: "utf8",
+      }),
+      document: execFileSync(PYTHON, [join(repoRoot(), "tools", "offline", "render.py"), "--problem", join(repoRoot(), "problems", "document")], {
+        encoding: "utf8",
+      }),
     };
     const index: { problem: string; module: string }[] = [];
     for (const [problem, kernel] of Object.entries(kernels)) {
@@ -217,7 +256,9 @@ describe("kforge export", () => {
       index.push({ problem, module });
     }
     expect(readFileSync(join(gpuDir, "kforge_gpu_alibi.py"), "utf8")).toContain("def attention(q, k, v, *, scale=None, slopes=None):");
-    expect(usageOf(pythonView(join(gpuDir, "kforge_gpu_document.py")).doc)).toContain('out = attention(q, k, v, doc_ids=random_docs(4096, 8, device="cuda"))');
+    expect(usageOf(pythonView(join(gpuDir, "kforge_gpu_document.py")).doc)).toContain(
+      'out = attention(q, k, v, doc_ids=random_docs(4096, 8, device="cuda"))',
+    );
     writeFileSync(join(gpuDir, "index.json"), JSON.stringify(index, null, 2));
   });
 });

@@ -7,7 +7,13 @@ import { main } from "../../cli/main.ts";
 import { buildLargeRun, buildRecordedRun, type BuiltRun } from "../fixtures/trace-fixture.ts";
 
 /** A temp folder with kforge.sqlite holding the scripted run (and the 1,000-node one when asked). */
-export function recordedDb(opts: { large?: boolean; running?: boolean } = {}): { dir: string; dbPath: string; run: BuiltRun; large: BuiltRun | null; cleanup(): void } {
+export function recordedDb(opts: { large?: boolean; running?: boolean } = {}): {
+  dir: string;
+  dbPath: string;
+  run: BuiltRun;
+  large: BuiltRun | null;
+  cleanup(): void;
+} {
   const dir = mkdtempSync(join(tmpdir(), "kforge-trace-"));
   const dbPath = join(dir, "kforge.sqlite");
   const run = buildRecordedRun(dbPath, { running: opts.running });

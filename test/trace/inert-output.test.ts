@@ -40,11 +40,14 @@ describe("outside text is inert on the terminal", () => {
     const db = openDatabase(fx.dbPath);
     try {
       // The recorded kernel of 5.1 and the idea of 4.2 carry escape sequences (what a hostile model could write).
-      db.prepare(`UPDATE trace_artifacts SET content = content || ? WHERE hash = (SELECT kernel_hash FROM trace_nodes WHERE run_id = ? AND label = '5.1')`).run(
-        `\n# marker-kernel ${HOSTILE}\n`,
+      db.prepare(
+        `UPDATE trace_artifacts SET content = content || ? WHERE hash = (SELECT kernel_hash FROM trace_nodes WHERE run_id = ? AND label = '5.1')`,
+      ).run(`\n# marker-kernel ${HOSTILE}\n`, runId);
+      db.prepare(`UPDATE trace_nodes SET title = ? || title, idea = idea || ? WHERE run_id = ? AND label = '4.2'`).run(
+        `marker-title ${HOSTILE} `,
+        ` marker-idea ${HOSTILE}`,
         runId,
       );
-      db.prepare(`UPDATE trace_nodes SET title = ? || title, idea = idea || ? WHERE run_id = ? AND label = '4.2'`).run(`marker-title ${HOSTILE} `, ` marker-idea ${HOSTILE}`, runId);
       new WinsStore(db).setup().remember({
         problem: "softcap",
         description: `marker-description ${HOSTILE}`,
@@ -60,7 +63,12 @@ describe("outside text is inert on the terminal", () => {
   afterAll(() => fx.cleanup());
 
   it("trace: the tree, one node and a diff", async () => {
-    for (const args of [["trace", runId], ["trace", runId, "--node", "5.1"], ["trace", runId, "--node", "4.2"], ["trace", runId, "--diff", "4.2", "5.1"]]) {
+    for (const args of [
+      ["trace", runId],
+      ["trace", runId, "--node", "5.1"],
+      ["trace", runId, "--node", "4.2"],
+      ["trace", runId, "--diff", "4.2", "5.1"],
+    ]) {
       const r = await kforge([...args, "--db", fx.dbPath]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout, args.join(" ")).toMatch(/marker-(kernel|title|idea)/);

@@ -70,7 +70,7 @@ describe("the trace's read side", () => {
   it("a row that does not fit its schema is an InfraError naming the run, not a crash elsewhere", () => {
     const copy = join(fx.dir, "corrupt.sqlite");
     copyFileSync(fx.dbPath, copy);
-    write(copy, (db) => db.prepare("UPDATE trace_runs SET budget = '{\"wallMs\": \"soon\"}' WHERE id = ?").run(fx.run.runId));
+    write(copy, (db) => db.prepare('UPDATE trace_runs SET budget = \'{"wallMs": "soon"}\' WHERE id = ?').run(fx.run.runId));
     const reader = openTraceReader(copy);
     try {
       expect(() => reader.queries.getRun(fx.run.runId)).toThrow(InfraError);
@@ -112,12 +112,21 @@ describe("the trace's read side", () => {
   it("a compile error's summary is its cause, even where an older kforge stored only the location line", () => {
     const copy = join(fx.dir, "old-summary.sqlite");
     copyFileSync(fx.dbPath, copy);
-    write(copy, (db) => db.prepare("UPDATE trace_nodes SET summary = 'compile error: triton.compiler.errors.CompilationError: at 31:12:' WHERE status = 'compile_error'").run());
+    write(copy, (db) =>
+      db
+        .prepare(
+          "UPDATE trace_nodes SET summary = 'compile error: triton.compiler.errors.CompilationError: at 31:12:' WHERE status = 'compile_error'",
+        )
+        .run(),
+    );
     const reader = openTraceReader(copy);
     try {
       const errors = reader.queries.listNodes(fx.run.runId).filter((n) => n.status === "compile_error");
       expect(errors.length).toBeGreaterThan(0);
-      for (const n of errors) expect(n.summary).toMatch(/^compile error: AssertionError\('First input shape .* \(CompilationError at 31:12\)$|^compile error: AssertionError\('First input shape .*\.\.\.$/);
+      for (const n of errors)
+        expect(n.summary).toMatch(
+          /^compile error: AssertionError\('First input shape .* \(CompilationError at 31:12\)$|^compile error: AssertionError\('First input shape .*\.\.\.$/,
+        );
     } finally {
       reader.close();
     }
@@ -136,11 +145,15 @@ describe("errorHeadline", () => {
   it("finds the cause after Triton's location, source line and caret", () => {
     const message = FAILURES.compile_error().status === "compile_error" ? (FAILURES.compile_error() as { message: string }).message : "";
     expect(errorHeadline(message)).toMatch(/^AssertionError\('First input shape \(\[64, 128\]\) and second input shape .*\.\.\.$/);
-    expect(errorHeadline("triton.compiler.errors.CompilationError: at 3:4:\n  x = y\n      ^\nNameError('y is not defined')")).toBe("NameError('y is not defined') (CompilationError at 3:4)");
+    expect(errorHeadline("triton.compiler.errors.CompilationError: at 3:4:\n  x = y\n      ^\nNameError('y is not defined')")).toBe(
+      "NameError('y is not defined') (CompilationError at 3:4)",
+    );
   });
 
   it("keeps a first line that already says what is wrong, without the exception's module path", () => {
-    expect(errorHeadline("SyntaxError: invalid syntax (kernel.py, line 6)\n  File \"kernel.py\", line 6")).toBe("SyntaxError: invalid syntax (kernel.py, line 6)");
+    expect(errorHeadline('SyntaxError: invalid syntax (kernel.py, line 6)\n  File "kernel.py", line 6')).toBe(
+      "SyntaxError: invalid syntax (kernel.py, line 6)",
+    );
     expect(errorHeadline("\n\ntorch._dynamo.exc.BackendCompilerFailed: boom")).toBe("BackendCompilerFailed: boom");
     expect(errorHeadline("x".repeat(500))).toHaveLength(160);
   });

@@ -22,10 +22,20 @@ describe("seeded from memory, after a search with the model's planner", () => {
     t = tempDb();
     const r = rng(3);
     const wins = new WinsStore(t.db).setup();
-    for (const [i, family] of FAMILIES.filter((f) => f.problem === "softcap_causal" || f.problem === "causal").entries()) wins.remember(familyWin(family, r, i));
+    for (const [i, family] of FAMILIES.filter((f) => f.problem === "softcap_causal" || f.problem === "causal").entries())
+      wins.remember(familyWin(family, r, i));
     const problem = loadProblem("softcap");
     const limits = { wallMs: 60_000, maxNodes: 4 };
-    const setup = searchSetup({ db: t.db, store: t.store, problem, verifier: new InstantVerifier(), baseUrl: server.baseUrl, limits, memory: openWinsMemory(t.db), options: { branching: 4, seed: 1, exemplars: 2 } });
+    const setup = searchSetup({
+      db: t.db,
+      store: t.store,
+      problem,
+      verifier: new InstantVerifier(),
+      baseUrl: server.baseUrl,
+      limits,
+      memory: openWinsMemory(t.db),
+      options: { branching: 4, seed: 1, exemplars: 2 },
+    });
     runId = newRunId();
     createRun(t.store, { runId, problem: "softcap", limits, options: setup.options, config: {} });
     await driveRun(runId, setup);

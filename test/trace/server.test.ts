@@ -9,7 +9,11 @@ import { appendIteration } from "../fixtures/trace-fixture.ts";
 import { recordedDb } from "./helpers.ts";
 
 /** A raw GET over loopback (fetch cannot send a foreign Host header). */
-function get(url: string, headers: Record<string, string> = {}, method = "GET"): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+  method = "GET",
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       let body = "";
@@ -147,7 +151,10 @@ describe("kforge ui server", () => {
     ]);
     expect(Date.now() - started).toBeLessThan(2000);
     await expect.poll(() => batches.flatMap((b) => b.nodes.map((n) => n[0])), { timeout: 5000 }).toEqual(expect.arrayContaining(ids));
-    const last = batches.flatMap((b) => b.nodes).filter((n) => n[0] === ids[0]).at(-1)!;
+    const last = batches
+      .flatMap((b) => b.nodes)
+      .filter((n) => n[0] === ids[0])
+      .at(-1)!;
     expect(last.slice(2, 5)).toEqual(["8.1", "ok", 1.9]);
     expect(batches.at(-1)!.run.bestSpeedup).toBe(1.9);
     controller.abort();
@@ -171,7 +178,9 @@ describe("kforge ui server", () => {
       expect(JSON.parse(refused.body).error).toMatch(/too many live streams: 2 are open, the limit is 2.*--max-streams/);
       expect((await get(`${capped.url}api/runs/${fx.run.runId}/tree`)).status).toBe(200); // plain requests are not capped
       open.shift()!.abort();
-      await expect.poll(async () => (await fetch(live, { signal: AbortSignal.timeout(2000) }).catch(() => null))?.status, { timeout: 5000 }).toBe(200);
+      await expect
+        .poll(async () => (await fetch(live, { signal: AbortSignal.timeout(2000) }).catch(() => null))?.status, { timeout: 5000 })
+        .toBe(200);
     } finally {
       for (const c of open) c.abort();
       await capped.close();
@@ -181,7 +190,10 @@ describe("kforge ui server", () => {
   it("cannot write through its connection", () => {
     const reader = openTraceReader(fx.dbPath);
     try {
-      const insert = () => reader.queries.db.prepare("INSERT INTO trace_events (run_id, node_id, kind, message, created_at) VALUES (?, NULL, 'test', 'should fail', 0)").run(fx.run.runId);
+      const insert = () =>
+        reader.queries.db
+          .prepare("INSERT INTO trace_events (run_id, node_id, kind, message, created_at) VALUES (?, NULL, 'test', 'should fail', 0)")
+          .run(fx.run.runId);
       expect(insert).toThrow(/readonly|read-only|query_only/i);
     } finally {
       reader.close();

@@ -32,7 +32,10 @@ describe("tree model and layout (the page's, run in Node)", () => {
       const kids = p.node.children.map((c) => layout.byId.get(c)!);
       if (kids.length) expect(p.y).toBe((kids[0]!.y + kids.at(-1)!.y) / 2);
     }
-    const leaves = layout.placed.filter((p) => !p.node.children.length).map((p) => p.y).sort((a, b) => a - b);
+    const leaves = layout.placed
+      .filter((p) => !p.node.children.length)
+      .map((p) => p.y)
+      .sort((a, b) => a - b);
     leaves.forEach((y, i) => {
       expect(y).toBe(i * ROW_HEIGHT);
     });

@@ -57,7 +57,10 @@ describe("terminal tree", () => {
 
   it("--best N shows the N fastest correct nodes and the paths to them", () => {
     const text = renderTree(run, nodes, { best: 3 }, { color: false });
-    const labels = text.split("\n").slice(1).map((l) => /([\d.]+|root)( ★)?\s{2}/.exec(l.replace(/^[│├└─\s]+/, ""))?.[1]);
+    const labels = text
+      .split("\n")
+      .slice(1)
+      .map((l) => /([\d.]+|root)( ★)?\s{2}/.exec(l.replace(/^[│├└─\s]+/, ""))?.[1]);
     expect(labels).toEqual(["root", "1.3", "2.1", "3.1", "4.2", "5.1", "7.3", "5.2"]);
   });
 

@@ -13,7 +13,9 @@ export function hasChromium(): boolean {
 }
 
 /** A headless browser with a fresh profile (its own --user-data-dir); `close` removes the profile too. */
-export async function launchChromium(opts: { viewport?: { width: number; height: number }; colorScheme?: "dark" | "light" } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  opts: { viewport?: { width: number; height: number }; colorScheme?: "dark" | "light" } = {},
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "kforge-chromium-"));
   // Playwright passes the profile as --user-data-dir itself when given one here.
   const context = await chromium.launchPersistentContext(profile, {
@@ -21,7 +23,16 @@ export async function launchChromium(opts: { viewport?: { width: number; height:
     headless: true,
     viewport: opts.viewport ?? { width: 1600, height: 1000 },
     colorScheme: opts.colorScheme ?? "dark",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   return {
     context,

@@ -45,7 +45,16 @@ function finishRun(dbPath: string, runId: string): void {
   }
 }
 
-type Hooks = { __kforge: { view: { screenPosition(id: string): { x: number; y: number } | null; badgePosition(id: string): { x: number; y: number } | null; focus(id: string): void }; state: { layout: { placed: { node: { id: string }; hidden: number }[] }; model: { nodes: Map<string, { children: string[] }> } } } };
+type Hooks = {
+  __kforge: {
+    view: {
+      screenPosition(id: string): { x: number; y: number } | null;
+      badgePosition(id: string): { x: number; y: number } | null;
+      focus(id: string): void;
+    };
+    state: { layout: { placed: { node: { id: string }; hidden: number }[] }; model: { nodes: Map<string, { children: string[] }> } };
+  };
+};
 
 describe.runIf(hasChromium())("trace explorer in Chromium", () => {
   let fx: ReturnType<typeof recordedDb>;
@@ -89,7 +98,19 @@ describe.runIf(hasChromium())("trace explorer in Chromium", () => {
     await expect.poll(() => page.locator("#run-title").textContent()).toContain("live");
     expect(await page.locator("#run-stats").textContent()).toContain("1.83x");
     const legend = await page.locator("#legend").textContent();
-    for (const s of ["correct 12", "compile error 3", "wrong output 3", "runtime error 2", "timeout 2", "rejected 2", "no kernel 1", "model failed 1", "verifying 1", "coding 1"]) expect(legend).toContain(s);
+    for (const s of [
+      "correct 12",
+      "compile error 3",
+      "wrong output 3",
+      "runtime error 2",
+      "timeout 2",
+      "rejected 2",
+      "no kernel 1",
+      "model failed 1",
+      "verifying 1",
+      "coding 1",
+    ])
+      expect(legend).toContain(s);
     await expect.poll(() => page.locator("#chart .best-point").count()).toBe(7);
     expect(await page.locator("#run-list li").count()).toBe(2);
     expect(await page.locator("[data-section=run-outcome]").textContent()).toContain("5.1 · 1.83x");
@@ -123,7 +144,7 @@ describe.runIf(hasChromium())("trace explorer in Chromium", () => {
     const verifier = panel.locator("[data-section=verifier]");
     expect(await verifier.locator("table.checks tbody tr").count()).toBe(10);
     expect(await verifier.locator("table.timings tbody tr").first().textContent()).toMatch(/4×16×4096×128\s*1\.553\s*354\s*2\.557\s*1\.65x/);
-    const reasoning = panel.locator('[data-role=coder] details.reasoning');
+    const reasoning = panel.locator("[data-role=coder] details.reasoning");
     expect(await reasoning.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
     await reasoning.locator("summary").click();
     await expect.poll(() => reasoning.locator("pre").isVisible()).toBe(true);
@@ -150,7 +171,9 @@ describe.runIf(hasChromium())("trace explorer in Chromium", () => {
     await clickNode("1.2");
     const compile = page.locator(`.panel-body[data-node="${fx.run.runId}.1.2"]`);
     await compile.waitFor();
-    expect(await compile.locator("[data-section=verifier] .verdict").textContent()).toMatch(/^AssertionError\('First input shape .*\.\.\.$|\(CompilationError at 31:12\)$/);
+    expect(await compile.locator("[data-section=verifier] .verdict").textContent()).toMatch(
+      /^AssertionError\('First input shape .*\.\.\.$|\(CompilationError at 31:12\)$/,
+    );
     expect(await compile.locator("[data-section=verifier] pre.message").textContent()).toContain("at 31:12:");
     await page.mouse.move(2, 600);
     await page.screenshot({ path: join(SHOTS, "04-failed-node-light.png") });

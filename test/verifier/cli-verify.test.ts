@@ -69,7 +69,16 @@ describe("kforge doctor", () => {
     expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(["python", "triton", "gpu", "ncu", "database"]));
     // every layer of the OS sandbox, each observed from inside a real one, holds on CI (root) and here
     const layers = checks.filter((c) => c.name.startsWith("sandbox: "));
-    expect(layers.map((c) => c.name)).toEqual(expect.arrayContaining(["sandbox: pid namespace", "sandbox: mount namespace", "sandbox: network namespace", "sandbox: unprivileged", "sandbox: seccomp", "sandbox: scrubbed env"]));
+    expect(layers.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        "sandbox: pid namespace",
+        "sandbox: mount namespace",
+        "sandbox: network namespace",
+        "sandbox: unprivileged",
+        "sandbox: seccomp",
+        "sandbox: scrubbed env",
+      ]),
+    );
     expect(layers.filter((c) => c.status !== "ok")).toEqual([]);
   }, 120_000);
 

@@ -7,7 +7,11 @@ import { ROOT, torchPython } from "./helpers.ts";
 describe("python harness unit tests", () => {
   it("pass under python -m unittest", () => {
     const harness = join(ROOT, "tools", "verifier", "harness");
-    const r = spawnSync(torchPython(), ["-m", "unittest", "discover", "-s", "tests", "-t", "."], { cwd: harness, encoding: "utf8", timeout: 300_000 });
+    const r = spawnSync(torchPython(), ["-m", "unittest", "discover", "-s", "tests", "-t", "."], {
+      cwd: harness,
+      encoding: "utf8",
+      timeout: 300_000,
+    });
     const tail = `${r.stdout}\n${r.stderr}`.slice(-3000);
     expect(r.status, tail).toBe(0);
     const ran = /Ran (\d+) tests?/.exec(r.stderr);

@@ -78,11 +78,18 @@ describe("isolation", () => {
       delete process.env["SOME_SERVICE_TOKEN"];
     }
     // Positive control: run unsandboxed with a key set, the same module returns zeros.
-    const probe = spawnSync(torchPython(), ["-c", `
+    const probe = spawnSync(
+      torchPython(),
+      [
+        "-c",
+        `
 import importlib.util, torch
 s = importlib.util.spec_from_file_location("p", ${JSON.stringify(join(KERNELS, "cpu", "env_probe.py"))}); m = importlib.util.module_from_spec(s); s.loader.exec_module(m)
 q = torch.ones(1, 1, 3, 16, dtype=torch.bfloat16)
-print(float(m.attention(q, q, q, scale=0.25, cap=30.0).abs().sum()))`], { encoding: "utf8", env: { ...process.env, DEEPSEEK_API_KEY: "sk-x" } });
+print(float(m.attention(q, q, q, scale=0.25, cap=30.0).abs().sum()))`,
+      ],
+      { encoding: "utf8", env: { ...process.env, DEEPSEEK_API_KEY: "sk-x" } },
+    );
     expect(probe.stdout.trim()).toBe("0.0");
   }, 120_000);
 

@@ -13,7 +13,9 @@ describe("VerifyResult from the harness", () => {
     const harness = {
       status: "ok",
       checks: [{ shape, seed: 3, passed: true, maxError: 0.002, allowance: 0.015 }],
-      timings: [{ shape, ms: 0.5, tflops: 1.5, baselines: { flex: { ms: 1, tflops: 0.75 } }, speedup: { flex: 2, primary: 2 }, runs: 50, spread: 0.1 }],
+      timings: [
+        { shape, ms: 0.5, tflops: 1.5, baselines: { flex: { ms: 1, tflops: 0.75 } }, speedup: { flex: 2, primary: 2 }, runs: 50, spread: 0.1 },
+      ],
       speedup: 2,
       tflops: 1.5,
       phases,
@@ -31,7 +33,16 @@ describe("VerifyResult from the harness", () => {
     const r = VerifyResult.parse({
       status: "wrong_output",
       message: "1 of 2 checks failed",
-      checks: [{ shape, seed: 1, passed: false, maxError: 2.1, allowance: 0.01, worst: { index: [0, 1, 16, 3], got: null, expected: 0.5, note: "errors only in the last 1 query rows" } }],
+      checks: [
+        {
+          shape,
+          seed: 1,
+          passed: false,
+          maxError: 2.1,
+          allowance: 0.01,
+          worst: { index: [0, 1, 16, 3], got: null, expected: 0.5, note: "errors only in the last 1 query rows" },
+        },
+      ],
       phases,
     });
     expect(r.status === "wrong_output" && r.checks[0]?.worst?.index).toEqual([0, 1, 16, 3]);

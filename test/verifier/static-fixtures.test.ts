@@ -21,7 +21,9 @@ for f, device in json.loads(sys.stdin.read()):
     out[f] = static_only(job)
 print(json.dumps(out))
 `;
-  const items = manifest().filter((k) => existsSync(join(KERNELS, k.file))).map((k) => [join(KERNELS, k.file), k.device]);
+  const items = manifest()
+    .filter((k) => existsSync(join(KERNELS, k.file)))
+    .map((k) => [join(KERNELS, k.file), k.device]);
   const r = spawnSync(torchPython(), ["-c", script], { input: JSON.stringify(items), encoding: "utf8" });
   expect(r.status, r.stderr).toBe(0);
   verdicts = JSON.parse(r.stdout) as Verdicts;

@@ -39,7 +39,9 @@ type Rule = (s: ProfileSummary, m: Record<string, number>) => Omit<Advice, "rule
 const stallPct = (s: ProfileSummary, reason: string) => s.stalls.find((x) => x.reason === reason)?.pct ?? 0;
 const cfg = (s: ProfileSummary) => {
   const c = s.compile;
-  return c ? `num_warps=${c.numWarps ?? "?"}, num_stages=${c.numStages ?? "?"}, ${c.registers ?? "?"} registers, ${c.sharedBytes !== null && c.sharedBytes !== undefined ? `${Math.round(c.sharedBytes / 1024)} KiB` : "?"} shared` : "";
+  return c
+    ? `num_warps=${c.numWarps ?? "?"}, num_stages=${c.numStages ?? "?"}, ${c.registers ?? "?"} registers, ${c.sharedBytes !== null && c.sharedBytes !== undefined ? `${Math.round(c.sharedBytes / 1024)} KiB` : "?"} shared`
+    : "";
 };
 
 const RULES: Record<string, Rule> = {
@@ -62,7 +64,8 @@ const RULES: Record<string, Rule> = {
     return {
       issue: "tensor cores run mma.sync (the Ampere path), not Hopper's wgmma",
       evidence: `${fmt((m["hmmaInst"] ?? 0) / 1e6)}M mma instructions, 0 wgmma; ${m["blockSize"] ?? "?"} threads per block (${cfg(s)})`,
-      suggestion: "Triton emits wgmma on sm_90 only for warp-group tiles: use num_warps=4 or 8 and BLOCK_M >= 64 (128 for D=128), with tl.dot on bf16 operands.",
+      suggestion:
+        "Triton emits wgmma on sm_90 only for warp-group tiles: use num_warps=4 or 8 and BLOCK_M >= 64 (128 for D=128), with tl.dot on bf16 operands.",
       expectedGain: "high",
     };
   },
@@ -72,7 +75,8 @@ const RULES: Record<string, Rule> = {
     return {
       issue: "the grid is too small to fill the GPU",
       evidence: `${m["gridSize"] ?? "?"} blocks, ${fmt(waves)} waves on ${m["smCount"] ?? "?"} SMs`,
-      suggestion: "launch more programs: a smaller BLOCK_M, or split the KV sequence across programs (flash-decoding: each program reduces part of the keys, a second pass combines max/sum/out).",
+      suggestion:
+        "launch more programs: a smaller BLOCK_M, or split the KV sequence across programs (flash-decoding: each program reduces part of the keys, a second pass combines max/sum/out).",
       expectedGain: "high",
     };
   },
@@ -86,7 +90,7 @@ const RULES: Record<string, Rule> = {
       evidence: `XU pipe ${fmt(xu)}% vs tensor pipe ${fmt(tensor)}% of peak${d ? ` at head dim ${d}` : ""}`,
       suggestion:
         "cut MUFU ops per score: fold scale*log2(e) into one multiply and use tl.exp2 (one MUFU op per score, no separate scaling); if the kernel applies a softcap, compute tanh with ONE instruction " +
-        "(tl.inline_asm_elementwise(\"tanh.approx.f32 $0, $1;\", \"=f,f\", [x], dtype=tl.float32, is_pure=True, pack=1)) instead of exp + division, and multiply by 1/cap rather than divide" +
+        '(tl.inline_asm_elementwise("tanh.approx.f32 $0, $1;", "=f,f", [x], dtype=tl.float32, is_pure=True, pack=1)) instead of exp + division, and multiply by 1/cap rather than divide' +
         (d !== undefined && d <= 64
           ? `. At D=${d} each score carries half the matrix work of D=128, so even one exp2 per score keeps the XU pipe as busy as the tensor pipe: ` +
             "keep exactly one MUFU op per score (exp2 with the scale folded in; for a softcap, one tanh.approx and the running max taken on tanh) and no other " +
@@ -134,7 +138,9 @@ const RULES: Record<string, Rule> = {
   },
   memoryLatency(s, m) {
     const t = m["tensorPipePct"];
-    const waits = ["long_scoreboard", "mio_throttle", "short_scoreboard", "barrier"].map((r) => [r, stallPct(s, r)] as const).filter(([, p]) => p >= MAJOR_STALL_PCT);
+    const waits = ["long_scoreboard", "mio_throttle", "short_scoreboard", "barrier"]
+      .map((r) => [r, stallPct(s, r)] as const)
+      .filter(([, p]) => p >= MAJOR_STALL_PCT);
     if (t === undefined || t >= LOW_TENSOR_PCT || !waits.length) return null;
     const stages = s.compile?.numStages;
     return {
@@ -152,7 +158,8 @@ const RULES: Record<string, Rule> = {
     return {
       issue: "DRAM bandwidth bound",
       evidence: `DRAM throughput ${fmt(dram)}% of peak, L2 hit rate ${m["l2HitPct"] === undefined ? "?" : fmt(m["l2HitPct"])}%`,
-      suggestion: "reuse K/V across more queries: larger BLOCK_M; for GQA handle all query heads of one KV head in one program; order programs so those reading the same K/V run together (better L2 hits).",
+      suggestion:
+        "reuse K/V across more queries: larger BLOCK_M; for GQA handle all query heads of one KV head in one program; order programs so those reading the same K/V run together (better L2 hits).",
       expectedGain: "high",
     };
   },
@@ -162,7 +169,8 @@ const RULES: Record<string, Rule> = {
     return {
       issue: "L1/shared-memory traffic is the busiest unit",
       evidence: `L1/shared throughput ${fmt(l1)}% of peak vs DRAM ${fmt(m["dramThroughputPct"] ?? 0)}%; ${m["sharedBankConflicts"] !== undefined ? `${fmt(m["sharedBankConflicts"] / 1e6)}M shared bank conflicts` : ""}`,
-      suggestion: "small tiles re-read K/V from shared memory for few rows each: use BLOCK_M 128 / BLOCK_N 64-128 with num_warps 4-8 so each loaded tile feeds more math.",
+      suggestion:
+        "small tiles re-read K/V from shared memory for few rows each: use BLOCK_M 128 / BLOCK_N 64-128 with num_warps 4-8 so each loaded tile feeds more math.",
       expectedGain: "medium",
     };
   },
@@ -171,7 +179,8 @@ const RULES: Record<string, Rule> = {
     return {
       issue: "the tensor pipe is near its peak",
       evidence: `tensor pipe ${fmt(m["tensorPipePct"] ?? 0)}% of peak`,
-      suggestion: "remaining gains are algorithmic: skip fully masked KV blocks (causal, windows, documents) and avoid masking arithmetic in blocks that need none.",
+      suggestion:
+        "remaining gains are algorithmic: skip fully masked KV blocks (causal, windows, documents) and avoid masking arithmetic in blocks that need none.",
       expectedGain: "low",
     };
   },

@@ -47,14 +47,24 @@ function describe({ metrics: m, stalls, compile }: ClassifyInput): Record<string
   const mem = m["memThroughputPct"];
   if (c !== undefined || mem !== undefined) {
     // Which level carries the memory load matters: DRAM streaming and L1/shared traffic need different fixes.
-    const levels = [["L1/shared", m["l1ThroughputPct"]], ["L2", m["l2ThroughputPct"]], ["DRAM", m["dramThroughputPct"]]] as const;
+    const levels = [
+      ["L1/shared", m["l1ThroughputPct"]],
+      ["L2", m["l2ThroughputPct"]],
+      ["DRAM", m["dramThroughputPct"]],
+    ] as const;
     const known = levels.filter(([, v]) => v !== undefined).map(([n, v]) => `${n} ${fmt(v as number)}%`);
     const dram = known.length ? ` (${known.join(", ")})` : "";
-    out["sol"] = `compute (SM) throughput ${c === undefined ? "?" : fmt(c)}% of peak, memory throughput ${mem === undefined ? "?" : fmt(mem)}%${dram}`;
+    out["sol"] =
+      `compute (SM) throughput ${c === undefined ? "?" : fmt(c)}% of peak, memory throughput ${mem === undefined ? "?" : fmt(mem)}%${dram}`;
   }
   const t = m["tensorPipePct"];
   if (t !== undefined) {
-    const kind = (m["gmmaPipePct"] ?? 0) > 0 || (m["gmmaInst"] ?? 0) > 0 ? "wgmma" : (m["hmmaPipePct"] ?? 0) > 0 || (m["hmmaInst"] ?? 0) > 0 ? "mma.sync" : "tensor";
+    const kind =
+      (m["gmmaPipePct"] ?? 0) > 0 || (m["gmmaInst"] ?? 0) > 0
+        ? "wgmma"
+        : (m["hmmaPipePct"] ?? 0) > 0 || (m["hmmaInst"] ?? 0) > 0
+          ? "mma.sync"
+          : "tensor";
     const xu = m["xuPipePct"] !== undefined ? `; XU (exp/tanh) pipe ${fmt(m["xuPipePct"])}%` : "";
     out["tensor"] = `tensor pipe (${kind}) ${fmt(t)}% of peak${xu}`;
   }
@@ -74,11 +84,16 @@ function describe({ metrics: m, stalls, compile }: ClassifyInput): Record<string
     const sms = m["smCount"] !== undefined ? ` on ${m["smCount"]} SMs` : "";
     out["grid"] = `grid of ${grid} blocks of ${m["blockSize"] ?? "?"} threads${waves}${sms}`;
   }
-  if (stalls.length) out["stalls"] = `top warp stalls: ${stalls.slice(0, 3).map((s) => `${s.reason} ${fmt(s.pct)}%`).join(", ")}`;
+  if (stalls.length)
+    out["stalls"] = `top warp stalls: ${stalls
+      .slice(0, 3)
+      .map((s) => `${s.reason} ${fmt(s.pct)}%`)
+      .join(", ")}`;
   const spill = m["localSpillBytes"] ?? 0;
   const cspill = compile?.spills ?? 0;
   if (spill > 0 || cspill > 0) {
-    out["spills"] = `register spills: ${spill > 0 ? `${mb(spill)} of local-memory traffic` : ""}${spill > 0 && cspill > 0 ? ", " : ""}${cspill > 0 ? `${cspill} spilled registers at compile time` : ""}`;
+    out["spills"] =
+      `register spills: ${spill > 0 ? `${mb(spill)} of local-memory traffic` : ""}${spill > 0 && cspill > 0 ? ", " : ""}${cspill > 0 ? `${cspill} spilled registers at compile time` : ""}`;
   }
   if (m["l2HitPct"] !== undefined) out["l2"] = `L2 hit rate ${fmt(m["l2HitPct"])}%`;
   return out;

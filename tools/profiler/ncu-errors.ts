@@ -31,7 +31,11 @@ export function unavailableReason(text: string): string | null {
     return `ncu may not read the GPU's performance counters (ERR_NVGPUCTRPERM): ${PERMISSION_HINT}. ${CONTINUES}`;
   }
   if (NO_GPU.some((re) => re.test(text))) {
-    const line = text.split("\n").find((l) => NO_GPU.some((re) => re.test(l)))?.trim() ?? "";
+    const line =
+      text
+        .split("\n")
+        .find((l) => NO_GPU.some((re) => re.test(l)))
+        ?.trim() ?? "";
     return `no usable NVIDIA GPU for ncu (${line.slice(0, 200)}): profile on a GPU host (check nvidia-smi and CUDA_VISIBLE_DEVICES / KFORGE_GPUS). ${CONTINUES}`;
   }
   return null;

@@ -157,27 +157,61 @@ export class NcuProfiler implements Profiler {
     for (let attempt = 0; attempt < 3; attempt++) {
       rmSync(resultPath, { force: true });
       const argv = [
-        ncu, "--clock-control", "none", "--target-processes", "all",
-        "--nvtx", "--nvtx-include", NVTX_RANGE, "--launch-count", String(MAX_LAUNCHES),
+        ncu,
+        "--clock-control",
+        "none",
+        "--target-processes",
+        "all",
+        "--nvtx",
+        "--nvtx-include",
+        NVTX_RANGE,
+        "--launch-count",
+        String(MAX_LAUNCHES),
         ...(nameFilter ? ["--kernel-name", `regex:^(${names.join("|")})$`] : []),
-        "--metrics", metrics.join(","), "--export", report, "--force-overwrite",
-        this.config.python, join(repoRoot(), "tools", "profiler", "profile_driver.py"),
-        "--module", candidate,
-        ...(kb ? ["--kernelbench", kb.referencePath] : ["--shape", [shape.B, shape.H, shape.Hkv, shape.S, shape.D].join(","), "--params", JSON.stringify(req.problem.spec.params)]),
-        "--result", resultPath, "--warmup", String(this.opts.warmup ?? 3),
+        "--metrics",
+        metrics.join(","),
+        "--export",
+        report,
+        "--force-overwrite",
+        this.config.python,
+        join(repoRoot(), "tools", "profiler", "profile_driver.py"),
+        "--module",
+        candidate,
+        ...(kb
+          ? ["--kernelbench", kb.referencePath]
+          : ["--shape", [shape.B, shape.H, shape.Hkv, shape.S, shape.D].join(","), "--params", JSON.stringify(req.problem.spec.params)]),
+        "--result",
+        resultPath,
+        "--warmup",
+        String(this.opts.warmup ?? 3),
       ];
       // ncu's own install (wherever it is, a home directory included) is shown read-only beside the system
       const install = dirname(realpathSync(ncu));
-      const sandbox = isolation === "sandbox" ? { python: this.config.python, home: this.config.home, dbPath: this.config.dbPath, gpu: true, ro: [install, ...(kb ? [dirname(kb.referencePath)] : [])], rw: this.opts.sandboxRw ?? [] } : null;
+      const sandbox =
+        isolation === "sandbox"
+          ? {
+              python: this.config.python,
+              home: this.config.home,
+              dbPath: this.config.dbPath,
+              gpu: true,
+              ro: [install, ...(kb ? [dirname(kb.referencePath)] : [])],
+              rw: this.opts.sandboxRw ?? [],
+            }
+          : null;
       const exit = await runSandboxed({ argv, cwd: dir, env, timeoutMs: limit, signal: req.signal, sandbox });
       if (exit.aborted) throw req.signal?.reason ?? new Error("profile aborted");
-      if (exit.spawnError) return { status: "unavailable", reason: `could not start ncu at ${ncu}: ${exit.spawnError.message}. Set KFORGE_NCU to a working ncu.` };
+      if (exit.spawnError)
+        return { status: "unavailable", reason: `could not start ncu at ${ncu}: ${exit.spawnError.message}. Set KFORGE_NCU to a working ncu.` };
       text = `${exit.stdout}\n${exit.stderr}`;
       const unavailable = unavailableReason(text);
       if (unavailable) return { status: "unavailable", reason: unavailable };
       if (exit.timedOut) return { status: "failed", reason: `ncu did not finish within ${Math.round(limit / 1000)} s` };
       const driver = readDriverResult(resultPath);
-      if (driver?.status === "no_gpu") return { status: "unavailable", reason: `no CUDA GPU visible to the profiler (${driver.message}). The search goes on with timing feedback only.` };
+      if (driver?.status === "no_gpu")
+        return {
+          status: "unavailable",
+          reason: `no CUDA GPU visible to the profiler (${driver.message}). The search goes on with timing feedback only.`,
+        };
       if (driver?.status === "error") return { status: "failed", reason: `the kernel failed under ncu during ${driver.phase}: ${driver.message}` };
       const rejected = rejectedMetrics(text, metrics);
       if (rejected.length && rejected.length < metrics.length) {
@@ -205,10 +239,21 @@ export class NcuProfiler implements Profiler {
   }
 
   /** The raw page of a report as CSV, in base units where this ncu supports --print-units. */
-  private async exportCsv(ncu: string, rep: string, dir: string, env: Record<string, string>): Promise<string | { status: "failed"; reason: string }> {
+  private async exportCsv(
+    ncu: string,
+    rep: string,
+    dir: string,
+    env: Record<string, string>,
+  ): Promise<string | { status: "failed"; reason: string }> {
     let last = "";
     for (const units of [["--print-units", "base"], []]) {
-      const r = await runSandboxed({ argv: [ncu, "--import", rep, "--csv", "--page", "raw", ...units], cwd: dir, env, timeoutMs: 60_000, sandbox: null });
+      const r = await runSandboxed({
+        argv: [ncu, "--import", rep, "--csv", "--page", "raw", ...units],
+        cwd: dir,
+        env,
+        timeoutMs: 60_000,
+        sandbox: null,
+      });
       if (r.code === 0 && r.stdout.includes("Kernel Name")) return r.stdout;
       last = ncuDiagnostics(r.stdout + r.stderr).join(" | ") || r.stderr.slice(-300);
     }

@@ -38,15 +38,13 @@ export function parseCsvRows(text: string): string[][] {
       if (c === '"' && text[i + 1] === '"') {
         field += '"';
         i++;
-      }
-      else if (c === '"') quoted = false;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
     else if (c === ",") {
       row.push(field);
       field = "";
-    }
-    else if (c === "\n" || c === "\r") {
+    } else if (c === "\n" || c === "\r") {
       if (c === "\r" && text[i + 1] === "\n") i++;
       row.push(field);
       rows.push(row);
@@ -85,7 +83,8 @@ export function normaliseValue(raw: string, unit: string): number | null {
 export function parseNcuCsv(text: string): KernelMetrics[] {
   const rows = parseCsvRows(text).filter((r) => r.length > 1);
   const h = rows.findIndex((r) => r.includes("Kernel Name") && r.includes("ID"));
-  if (h < 0) throw new ToolError("ncu CSV has no header row (no \"ID\" / \"Kernel Name\" columns)", { context: { tool: "profiler", log: text.slice(0, 400) } });
+  if (h < 0)
+    throw new ToolError('ncu CSV has no header row (no "ID" / "Kernel Name" columns)', { context: { tool: "profiler", log: text.slice(0, 400) } });
   const header = rows[h] as string[];
   const col = (name: string) => header.indexOf(name);
   const iId = col("ID");
@@ -142,7 +141,9 @@ export function keyMetrics(raw: Record<string, number>): Record<string, number> 
   }
   if (out["theoreticalOccupancyPct"] === undefined) {
     // limit_warps = floor(max warps per SM / warps per block), so min(limits) / limit_warps approximates it.
-    const limits = ["occLimitRegisters", "occLimitSharedMem", "occLimitWarps", "occLimitBlocks"].map((k) => out[k]).filter((v): v is number => v !== undefined);
+    const limits = ["occLimitRegisters", "occLimitSharedMem", "occLimitWarps", "occLimitBlocks"]
+      .map((k) => out[k])
+      .filter((v): v is number => v !== undefined);
     const w = out["occLimitWarps"];
     if (limits.length && w) out["theoreticalOccupancyPct"] = (100 * Math.min(...limits)) / w;
   }
@@ -175,16 +176,19 @@ export function mainKernel(kernels: KernelMetrics[]): KernelMetrics {
 }
 
 /** Builds the typed, classified ProfileSummary of one launch from ncu's CSV and Triton's compile records. */
-export function summariseProfile(
-  csv: string,
-  ctx: { shape: ProfileSummary["shape"]; compile?: CompileRecord[] },
-): ProfileSummary {
+export function summariseProfile(csv: string, ctx: { shape: ProfileSummary["shape"]; compile?: CompileRecord[] }): ProfileSummary {
   const kernels = parseNcuCsv(csv);
   const main = mainKernel(kernels);
   const metrics = keyMetrics(main.metrics);
   const stalls = stallShares(main.metrics);
   const rec = (ctx.compile ?? []).filter((c) => c.name === main.name).sort((a, b) => (b.registers ?? 0) - (a.registers ?? 0))[0];
-  const compile = rec && { registers: rec.registers, spills: rec.spills, sharedBytes: rec.sharedBytes, numWarps: rec.numWarps, numStages: rec.numStages };
+  const compile = rec && {
+    registers: rec.registers,
+    spills: rec.spills,
+    sharedBytes: rec.sharedBytes,
+    numWarps: rec.numWarps,
+    numStages: rec.numStages,
+  };
   const { bound, evidence } = classifyBound({ metrics, stalls, compile });
   const others = kernels.filter((k) => k !== main).map((k) => ({ name: k.name, durationUs: dur(k) }));
   return ProfileSummary.parse({

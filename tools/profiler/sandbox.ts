@@ -77,7 +77,17 @@ export function runSandboxed(spec: SandboxSpec): Promise<SandboxExit> {
       clearTimeout(timer);
       spec.signal?.removeEventListener("abort", onAbort);
       killGroup(); // stray grandchildren of a finished run
-      resolve({ code, signal, stdout, stderr, timedOut, aborted, ...(spawnError ? { spawnError } : {}), ms: performance.now() - started, sandboxed: sb !== null });
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        timedOut,
+        aborted,
+        ...(spawnError ? { spawnError } : {}),
+        ms: performance.now() - started,
+        sandboxed: sb !== null,
+      });
     };
     child.on("error", (err: NodeJS.ErrnoException) => finish(null, null, { code: err.code ?? "ERROR", message: err.message }));
     child.on("close", (code, signal) => finish(code, signal));

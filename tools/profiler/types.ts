@@ -15,7 +15,13 @@ export const ProfileSummary = z.object({
   /** Warp stall reasons, in percent of samples / cycles, largest first. */
   stalls: z.array(z.object({ reason: z.string(), pct: z.number() })),
   compile: z
-    .object({ registers: z.number().nullable(), spills: z.number().nullable(), sharedBytes: z.number().nullable(), numWarps: z.number().nullable(), numStages: z.number().nullable() })
+    .object({
+      registers: z.number().nullable(),
+      spills: z.number().nullable(),
+      sharedBytes: z.number().nullable(),
+      numWarps: z.number().nullable(),
+      numStages: z.number().nullable(),
+    })
     .optional(),
   bound: Bound,
   /** Evidence for the bound, in words with numbers, e.g. "tensor pipe 38% of peak while DRAM 12%". */

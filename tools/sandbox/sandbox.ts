@@ -32,7 +32,13 @@ export function defaultMounts(config: Pick<Config, "home" | "dbPath">): { ro: st
 }
 
 /** argv that runs `command` inside the sandbox with `python` (the harness interpreter) as the launcher. */
-export function sandboxArgv(python: string, config: Pick<Config, "home" | "dbPath">, m: SandboxMounts, command: string[], opts: { userns?: boolean } = {}): string[] {
+export function sandboxArgv(
+  python: string,
+  config: Pick<Config, "home" | "dbPath">,
+  m: SandboxMounts,
+  command: string[],
+  opts: { userns?: boolean } = {},
+): string[] {
   const d = defaultMounts(config);
   const args = [python, "-I", join(sandboxDir(), "launch.py"), "--workdir", m.workdir, "--parent-pid", String(process.pid)];
   if (m.gpu) args.push("--gpu");
@@ -80,11 +86,18 @@ export async function requireSandbox(python: string, unsafeNoSandbox: boolean): 
   const probe = await probeSandbox(python);
   if (probe.ok) return "sandbox";
   if (unsafeNoSandbox) {
-    process.stderr.write(`\n!!! KFORGE_UNSAFE_NO_SANDBOX=1: candidate kernels run WITHOUT the OS sandbox (${probe.error ?? "layers missing"}). They can read your files and keys. !!!\n\n`);
+    process.stderr.write(
+      `\n!!! KFORGE_UNSAFE_NO_SANDBOX=1: candidate kernels run WITHOUT the OS sandbox (${probe.error ?? "layers missing"}). They can read your files and keys. !!!\n\n`,
+    );
     return "unsafe";
   }
-  const missing = Object.entries(probe.layers).filter(([, ok]) => !ok).map(([name]) => name);
-  throw new ConfigError(`kforge will not run candidate kernels here: the OS sandbox does not work (${probe.error ?? `missing layers: ${missing.join(", ")}`})`, {
-    hint: "run as root, or enable unprivileged user namespaces; `kforge doctor` shows each layer. To run anyway (UNSAFE: generated code can read your keys and files), set KFORGE_UNSAFE_NO_SANDBOX=1",
-  });
+  const missing = Object.entries(probe.layers)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name);
+  throw new ConfigError(
+    `kforge will not run candidate kernels here: the OS sandbox does not work (${probe.error ?? `missing layers: ${missing.join(", ")}`})`,
+    {
+      hint: "run as root, or enable unprivileged user namespaces; `kforge doctor` shows each layer. To run anyway (UNSAFE: generated code can read your keys and files), set KFORGE_UNSAFE_NO_SANDBOX=1",
+    },
+  );
 }

@@ -34,7 +34,15 @@ export const SandboxSpec = z
     seccomp_deny: z.array(z.string()),
     /** Wall-clock seconds per harness phase; `job` covers modes that announce no phases. */
     phase_limits_s: z
-      .object({ start: z.number(), static: z.number(), import: z.number(), compile: z.number(), correctness: z.number(), timing: z.number(), job: z.number() })
+      .object({
+        start: z.number(),
+        static: z.number(),
+        import: z.number(),
+        compile: z.number(),
+        correctness: z.number(),
+        timing: z.number(),
+        job: z.number(),
+      })
       .strict(),
   })
   .strict();

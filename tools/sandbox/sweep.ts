@@ -46,7 +46,12 @@ function processesIn(dir: string): number[] {
   const pids: number[] = [];
   for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").some((a) => a === dir || a.startsWith(`${dir}/`))) pids.push(Number(p));
+      if (
+        readFileSync(`/proc/${p}/cmdline`, "utf8")
+          .split("\0")
+          .some((a) => a === dir || a.startsWith(`${dir}/`))
+      )
+        pids.push(Number(p));
     } catch {
       /* gone */
     }

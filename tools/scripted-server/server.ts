@@ -62,7 +62,8 @@ export async function startScriptedServer(script: Script = [], opts: ScriptedSer
       record(req, path, {});
       return json(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", owned_by: "scripted" })) });
     }
-    if (req.method !== "POST" || !/^(\/v1)?\/chat\/completions$/.test(path)) return json(res, 404, { error: { message: `no route ${req.method} ${path}` } });
+    if (req.method !== "POST" || !/^(\/v1)?\/chat\/completions$/.test(path))
+      return json(res, 404, { error: { message: `no route ${req.method} ${path}` } });
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(raw) as Record<string, unknown>;
@@ -153,7 +154,12 @@ async function answer(rec: RecordedRequest, reply: ScriptedReply, res: ServerRes
   if (!rec.stream || reply.ignoreStream) {
     const message: Record<string, unknown> = { role: "assistant", content: inline + content };
     if (reasoning && as !== "think") message[as] = reasoning;
-    return json(res, 200, { ...base, object: "chat.completion", choices: [{ index: 0, message, finish_reason: finish }], ...(usage ? { usage } : {}) });
+    return json(res, 200, {
+      ...base,
+      object: "chat.completion",
+      choices: [{ index: 0, message, finish_reason: finish }],
+      ...(usage ? { usage } : {}),
+    });
   }
 
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
@@ -174,7 +180,8 @@ async function answer(rec: RecordedRequest, reply: ScriptedReply, res: ServerRes
     await write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: null }] }));
     sent++;
   }
-  if (finish !== null) await write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: finish }] }));
+  if (finish !== null)
+    await write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: finish }] }));
   if (usage && rec.includeUsage) await write(JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [], usage }));
   if (finish !== null) await write("[DONE]");
   res.end();
@@ -191,7 +198,11 @@ function usageOf(rec: RecordedRequest, reply: ScriptedReply, content: string, re
   const u =
     typeof reply.usage === "object"
       ? reply.usage
-      : { prompt_tokens: estimate(rec.messages.map((m) => m.content).join("")), completion_tokens: estimate(content + reasoning), reasoning_tokens: estimate(reasoning) };
+      : {
+          prompt_tokens: estimate(rec.messages.map((m) => m.content).join("")),
+          completion_tokens: estimate(content + reasoning),
+          reasoning_tokens: estimate(reasoning),
+        };
   return {
     prompt_tokens: u.prompt_tokens,
     completion_tokens: u.completion_tokens,
@@ -205,11 +216,13 @@ function usageOf(rec: RecordedRequest, reply: ScriptedReply, content: string, re
 export function loadScriptFile(file: string): Script {
   const parsed = JSON.parse(readFileSync(file, "utf8")) as Script;
   const dir = dirname(resolve(file));
-  const inline = (r: ScriptedReply): ScriptedReply =>
-    r.contentFile ? { ...r, content: readFileSync(resolve(dir, r.contentFile), "utf8") } : r;
+  const inline = (r: ScriptedReply): ScriptedReply => (r.contentFile ? { ...r, content: readFileSync(resolve(dir, r.contentFile), "utf8") } : r);
   if (Array.isArray(parsed)) return parsed.map(inline);
   if (typeof parsed === "object" && parsed && "routes" in parsed)
-    return { routes: parsed.routes.map((r) => ({ ...r, replies: r.replies.map(inline) })), ...(parsed.fallback ? { fallback: inline(parsed.fallback) } : {}) };
+    return {
+      routes: parsed.routes.map((r) => ({ ...r, replies: r.replies.map(inline) })),
+      ...(parsed.fallback ? { fallback: inline(parsed.fallback) } : {}),
+    };
   throw new Error(`${file}: a script is a JSON array of replies or {"routes": [...], "fallback"?: {...}}`);
 }
 
@@ -225,7 +238,9 @@ async function main(argv: string[]): Promise<void> {
   const server = await startScriptedServer(loadScriptFile(file), {
     port: Number(arg("--port") ?? 0),
     ...(models ? { models: models.split(",").filter(Boolean) } : {}),
-    ...(log ? { onRequest: (r) => appendFileSync(log, JSON.stringify({ ...r, authorization: r.authorization ? "present" : undefined }) + "\n") } : {}),
+    ...(log
+      ? { onRequest: (r) => appendFileSync(log, JSON.stringify({ ...r, authorization: r.authorization ? "present" : undefined }) + "\n") }
+      : {}),
   });
   console.log(`scripted server listening on ${server.baseUrl}`);
   const stop = () => void server.close().then(() => process.exit(0));

@@ -81,11 +81,22 @@ export class HarnessProcess {
     this.workdir = mkdtempSync(join(opts.tmpRoot ?? tmpdir(), "kforge-cand-"));
     claimTempDir(this.workdir);
     if (opts.sharedCacheDir) mkdirSync(opts.sharedCacheDir, { recursive: true });
-    const env = scrubbedEnv({ workdir: this.workdir, secretNames: opts.secretNames, cudaVisibleDevices: opts.cudaVisibleDevices,
-      ...(opts.pythonPath ? { pythonPath: opts.pythonPath } : {}), ...(opts.sharedCacheDir ? { sharedCacheDir: opts.sharedCacheDir } : {}) });
+    const env = scrubbedEnv({
+      workdir: this.workdir,
+      secretNames: opts.secretNames,
+      cudaVisibleDevices: opts.cudaVisibleDevices,
+      ...(opts.pythonPath ? { pythonPath: opts.pythonPath } : {}),
+      ...(opts.sharedCacheDir ? { sharedCacheDir: opts.sharedCacheDir } : {}),
+    });
     const harness = [opts.python, harnessScript(), "--device", opts.device, "--channel", "fd:3", "--workdir", this.workdir];
     const argv = opts.sandbox
-      ? sandboxArgv(opts.python, opts.sandbox, { workdir: this.workdir, gpu: opts.device === "cuda", ro: opts.sandbox.ro ?? [], rw: opts.sharedCacheDir ? [opts.sharedCacheDir] : [] }, harness, { userns: opts.sandbox.userns ?? false })
+      ? sandboxArgv(
+          opts.python,
+          opts.sandbox,
+          { workdir: this.workdir, gpu: opts.device === "cuda", ro: opts.sandbox.ro ?? [], rw: opts.sharedCacheDir ? [opts.sharedCacheDir] : [] },
+          harness,
+          { userns: opts.sandbox.userns ?? false },
+        )
       : harness;
     this.child = spawn(argv[0] as string, argv.slice(1), { cwd: this.workdir, env, stdio: ["pipe", "pipe", "pipe", "pipe"], detached: true });
     this.child.stdin?.on("error", () => {}); // a process that died early closes its stdin; the exit says why
@@ -100,16 +111,28 @@ export class HarnessProcess {
     });
     this.ready = new Promise<ReadyInfo>((resolve, reject) => {
       this.child.on("error", (e: NodeJS.ErrnoException) =>
-        reject(e.code === "ENOENT" ? new ConfigError(`cannot run ${argv[0]}: not found`, { hint: "set KFORGE_PYTHON to a Python with torch (and triton on GPU hosts)" }) : new ToolError(`harness spawn failed: ${e.message}`, { cause: e })));
+        reject(
+          e.code === "ENOENT"
+            ? new ConfigError(`cannot run ${argv[0]}: not found`, { hint: "set KFORGE_PYTHON to a Python with torch (and triton on GPU hosts)" })
+            : new ToolError(`harness spawn failed: ${e.message}`, { cause: e }),
+        ),
+      );
       this.onEvent((e) => {
         if (e.event === "ready") resolve({ pid: Number(e["pid"]), torch: String(e["torch"] ?? ""), gpu: String(e["gpu"] ?? "") });
-        if (e.event === "harness_error") reject(new ToolError(`the verifier harness failed to start: ${String(e["message"])}`, { context: { tool: "verifier", log: String(e["trace"] ?? "") } }));
+        if (e.event === "harness_error")
+          reject(
+            new ToolError(`the verifier harness failed to start: ${String(e["message"])}`, {
+              context: { tool: "verifier", log: String(e["trace"] ?? "") },
+            }),
+          );
       });
       void this.closedPromise.then(({ code, signal }) =>
-        reject(new ToolError(`the verifier harness exited before it was ready (code ${code}, signal ${signal})`, {
-          hint: `run \`${opts.python} ${harnessScript()} --probe\` to see whether torch imports`,
-          context: { tool: "verifier", log: this.log.slice(-HARNESS_LOG_CHARS) },
-        })),
+        reject(
+          new ToolError(`the verifier harness exited before it was ready (code ${code}, signal ${signal})`, {
+            hint: `run \`${opts.python} ${harnessScript()} --probe\` to see whether torch imports`,
+            context: { tool: "verifier", log: this.log.slice(-HARNESS_LOG_CHARS) },
+          }),
+        ),
       );
     });
     this.ready.catch(() => {}); // observed by whoever takes this process; never an unhandled rejection
@@ -140,7 +163,10 @@ export class HarnessProcess {
       const arm = () => {
         if (timer) clearTimeout(timer);
         const limitS = (limits as unknown as Record<string, number>)[phase] ?? limits.job;
-        timer = setTimeout(() => finish({ kind: "timeout", phase, limitS, elapsedMs: performance.now() - phaseStart, log: this.logTail() }), limitS * 1000);
+        timer = setTimeout(
+          () => finish({ kind: "timeout", phase, limitS, elapsedMs: performance.now() - phaseStart, log: this.logTail() }),
+          limitS * 1000,
+        );
       };
       const onAbort = () => finish({ kind: "aborted" });
       signal?.addEventListener("abort", onAbort);
@@ -151,7 +177,8 @@ export class HarnessProcess {
           phaseStart = performance.now();
           arm();
         } else if (e.event === "result") finish({ kind: "result", result: e["result"], log: this.logTail() });
-        else if (e.event === "harness_error") finish({ kind: "harness_error", message: `${String(e["message"])}\n${String(e["trace"] ?? "")}`, log: this.logTail() });
+        else if (e.event === "harness_error")
+          finish({ kind: "harness_error", message: `${String(e["message"])}\n${String(e["trace"] ?? "")}`, log: this.logTail() });
       });
       void this.closedPromise.then(({ code, signal: sig }) => finish({ kind: "died", phase, code, signal: sig, log: this.logTail() }));
       arm();

@@ -15,7 +15,10 @@ export const HarnessJob = z
     source: z.string().optional(),
     timing: z.boolean().optional(),
     /** Cached baseline timings of this run (BaselineTimings), or null to time them in-process. */
-    baseline: z.custom<BaselineTimings>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "baseline timings are an object").nullable().optional(),
+    baseline: z
+      .custom<BaselineTimings>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "baseline timings are an object")
+      .nullable()
+      .optional(),
     static_checks: z.boolean().optional(),
     seed: z.number().int().nonnegative(),
     timing_budget_s: z.number().positive().optional(),

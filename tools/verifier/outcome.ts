@@ -34,9 +34,12 @@ export function toVerifyResult(o: JobOutcome, timing: { startMs: number; totalMs
       throwIfProblemError(o.result);
       const parsed = VerifyResult.safeParse(o.result);
       if (!parsed.success) {
-        throw new ToolError(`the verifier harness sent a malformed result: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`, {
-          context: { tool: "verifier", result: o.result },
-        });
+        throw new ToolError(
+          `the verifier harness sent a malformed result: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+          {
+            context: { tool: "verifier", result: o.result },
+          },
+        );
       }
       const r = parsed.data;
       return { ...r, ...log, phases: { ...r.phases, startMs: timing.startMs, totalMs: timing.totalMs } };

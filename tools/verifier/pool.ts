@@ -144,7 +144,11 @@ export class VerifierPool implements Verifier {
     try {
       const proc = this.spawn(lane, join(this.config.home, "cache", "compile"));
       await this.whenReady(proc, signal);
-      const o = await proc.run({ mode: "reference_check", device: lane.device, problem: problem.spec, reference_path: problem.referencePath, seed: randomInt(1, 1_000_000) }, this.limits, signal);
+      const o = await proc.run(
+        { mode: "reference_check", device: lane.device, problem: problem.spec, reference_path: problem.referencePath, seed: randomInt(1, 1_000_000) },
+        this.limits,
+        signal,
+      );
       if (o.kind === "aborted") throw abortError();
       if (o.kind !== "result") throw new InfraError(`the reference check of ${problem.spec.name} failed (${o.kind})`, { context: { outcome: o } });
       throwIfProblemError(o.result);
@@ -163,7 +167,11 @@ export class VerifierPool implements Verifier {
     try {
       const proc = this.spawn(lane);
       await this.whenReady(proc, signal);
-      const o = await proc.run({ mode: "inspect_variant", device: "cpu", problem: draft, reference_path: referencePath, seed: 0 }, { ...this.limits, job: limitS }, signal);
+      const o = await proc.run(
+        { mode: "inspect_variant", device: "cpu", problem: draft, reference_path: referencePath, seed: 0 },
+        { ...this.limits, job: limitS },
+        signal,
+      );
       if (o.kind === "aborted") throw abortError();
       return o;
     } finally {
@@ -202,7 +210,12 @@ export class VerifierPool implements Verifier {
       }
       throwIfProblemError(o.result);
       const r = o.result as { shapes?: unknown; gpu?: unknown };
-      const parsed = BaselineTimingsSchema.safeParse({ problem: problem.spec.name, gpu: r.gpu, shapes: r.shapes, measuredAt: new Date().toISOString() });
+      const parsed = BaselineTimingsSchema.safeParse({
+        problem: problem.spec.name,
+        gpu: r.gpu,
+        shapes: r.shapes,
+        measuredAt: new Date().toISOString(),
+      });
       if (!parsed.success) throw new ToolError("the harness sent malformed baseline timings", { context: { tool: "verifier", result: o.result } });
       return parsed.data;
     });
@@ -222,13 +235,20 @@ export class VerifierPool implements Verifier {
     const probe = await probePython(this.python);
     this.isolation = await requireSandbox(this.python, this.config.unsafeNoSandbox);
     sweepStale(this.opts.tmpRoot); // what killed runs left: their temp dirs and anything still running in them
-    if ("error" in probe) throw new InfraError(`the verifier's Python does not run: ${probe.error}`, { hint: "set KFORGE_PYTHON; `kforge doctor` checks the setup" });
-    if (!probe.torch) throw new InfraError(`${this.python} has no torch (${probe.torch_error ?? "?"})`, { hint: "install PyTorch for it, or set KFORGE_PYTHON to one that has it" });
+    if ("error" in probe)
+      throw new InfraError(`the verifier's Python does not run: ${probe.error}`, { hint: "set KFORGE_PYTHON; `kforge doctor` checks the setup" });
+    if (!probe.torch)
+      throw new InfraError(`${this.python} has no torch (${probe.torch_error ?? "?"})`, {
+        hint: "install PyTorch for it, or set KFORGE_PYTHON to one that has it",
+      });
     // HOME moves into each candidate's temp dir, so a user-site torch/triton must be named explicitly.
     const sites = [...new Set([probe.torch_site, probe.triton_site].filter((s): s is string => !!s))];
     this.pythonPath = sites.length ? sites : undefined;
     const ids = device === "cpu" ? [""] : (this.opts.gpus ?? this.config.gpus ?? (probe.gpus ?? []).map((_, i) => String(i)));
-    if (ids.length === 0) throw new InfraError(`no GPU visible to ${this.python} (torch ${probe.torch})`, { hint: "run on a GPU host, or use a CPU test problem (\"device\": \"cpu\")" });
+    if (ids.length === 0)
+      throw new InfraError(`no GPU visible to ${this.python} (torch ${probe.torch})`, {
+        hint: 'run on a GPU host, or use a CPU test problem ("device": "cpu")',
+      });
     const lanes = ids.map((id): Lane => ({ device, cudaVisibleDevices: id, busy: false, spare: null }));
     if (this.opts.warmSpares !== false && !this.closed) for (const l of lanes) l.spare = this.spawn(l);
     return lanes;
@@ -245,7 +265,10 @@ export class VerifierPool implements Verifier {
       ...(this.pythonPath ? { pythonPath: this.pythonPath } : {}),
       ...(sharedCacheDir ? { sharedCacheDir } : {}),
       ...(this.opts.tmpRoot ? { tmpRoot: this.opts.tmpRoot } : {}),
-      sandbox: this.isolation === "sandbox" ? { home: this.config.home, dbPath: this.config.dbPath, userns: this.opts.userns ?? false, ro: this.readOnlyPaths } : null,
+      sandbox:
+        this.isolation === "sandbox"
+          ? { home: this.config.home, dbPath: this.config.dbPath, userns: this.opts.userns ?? false, ro: this.readOnlyPaths }
+          : null,
     });
     this.live.add(proc);
     void proc.whenClosed().then(() => this.live.delete(proc));
@@ -273,10 +296,17 @@ export class VerifierPool implements Verifier {
     return new Promise<ReadyInfo>((resolve, reject) => {
       const limitS = this.limits.start;
       const elapsed = (performance.now() - proc.spawnedAt) / 1000;
-      const timer = setTimeout(() => {
-        proc.kill();
-        reject(new InfraError(`the verifier harness was not ready within ${limitS}s`, { hint: "is the GPU busy or the host overloaded? `kforge doctor`" }));
-      }, Math.max(0, limitS - elapsed) * 1000);
+      const timer = setTimeout(
+        () => {
+          proc.kill();
+          reject(
+            new InfraError(`the verifier harness was not ready within ${limitS}s`, {
+              hint: "is the GPU busy or the host overloaded? `kforge doctor`",
+            }),
+          );
+        },
+        Math.max(0, limitS - elapsed) * 1000,
+      );
       const onAbort = () => {
         clearTimeout(timer);
         reject(abortError());
@@ -302,14 +332,17 @@ export class VerifierPool implements Verifier {
     const dir = dirname(problem.referencePath);
     if (this.readOnlyPaths.includes(dir)) return;
     this.readOnlyPaths = [...this.readOnlyPaths, dir];
-    void this.lanes.get(problem.spec.device)?.then((lanes) => {
-      for (const l of lanes) {
-        if (!l.busy && l.spare) {
-          l.spare.kill();
-          l.spare = null;
+    void this.lanes.get(problem.spec.device)?.then(
+      (lanes) => {
+        for (const l of lanes) {
+          if (!l.busy && l.spare) {
+            l.spare.kill();
+            l.spare = null;
+          }
         }
-      }
-    }, () => {});
+      },
+      () => {},
+    );
   }
 
   private async acquire(device: Device, signal?: AbortSignal): Promise<Lane> {

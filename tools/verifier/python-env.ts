@@ -39,7 +39,10 @@ function runProbe(python: string, timeoutMs: number): Promise<PythonProbe | { er
   return new Promise((resolve) => {
     let out = "";
     let err = "";
-    const child = spawn(python, [harnessScript(), "--probe"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" } });
+    const child = spawn(python, [harnessScript(), "--probe"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));

@@ -12,7 +12,16 @@ export function renderReport(r: VerifyResult, title: string): string {
   if (r.status === "ok" || r.status === "wrong_output") lines.push("", ...checksTable(r.checks));
   if (r.status === "ok" && r.timings.length) lines.push("", ...timingTable(r.timings));
   lines.push("", phasesLine(r));
-  if (r.log?.trim()) lines.push("", "kernel output (tail):", ...r.log.trimEnd().split("\n").slice(-15).map((l) => `  ${l}`));
+  if (r.log?.trim())
+    lines.push(
+      "",
+      "kernel output (tail):",
+      ...r.log
+        .trimEnd()
+        .split("\n")
+        .slice(-15)
+        .map((l) => `  ${l}`),
+    );
   return lines.join("\n");
 }
 
@@ -34,7 +43,12 @@ function detail(r: Exclude<VerifyResult, { status: "ok" }>): string[] {
 function checksTable(checks: ShapeCheck[]): string[] {
   const rows = checks.map((c) => [shapeLabel(c.shape), String(c.seed), num(c.maxError), num(c.allowance), c.passed ? "ok" : "FAIL"]);
   const out = table(["shape BxHxHkvxSxD", "seed", "max error", "allowance", ""], rows);
-  const worst = checks.filter((c) => c.worst).map((c) => `  ${shapeLabel(c.shape)} seed ${c.seed}: worst at [b,h,q,d]=[${c.worst?.index.join(",")}] got ${c.worst?.got ?? "non-finite"} expected ${c.worst?.expected}${c.worst?.note ? ` — ${c.worst.note}` : ""}`);
+  const worst = checks
+    .filter((c) => c.worst)
+    .map(
+      (c) =>
+        `  ${shapeLabel(c.shape)} seed ${c.seed}: worst at [b,h,q,d]=[${c.worst?.index.join(",")}] got ${c.worst?.got ?? "non-finite"} expected ${c.worst?.expected}${c.worst?.note ? ` — ${c.worst.note}` : ""}`,
+    );
   return ["correctness (pass when max error <= allowance = 2 x the bf16 reference's error + atol):", ...out, ...worst.slice(0, 5)];
 }
 
@@ -63,5 +77,8 @@ function table(head: string[], rows: string[][]): string[] {
 }
 
 function indent(s: string): string[] {
-  return s.trimEnd().split("\n").map((l) => `  ${l}`);
+  return s
+    .trimEnd()
+    .split("\n")
+    .map((l) => `  ${l}`);
 }

@@ -32,7 +32,14 @@ const TIME_STEPS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 216
 const SPEED_STEPS = [0.1, 0.25, 0.5, 1, 2, 5];
 
 /** Draws the chart into `svg`, sized to the element; a click on a dot selects its node. */
-export function renderChart(svg: SVGSVGElement, dots: ChartDot[], best: BestPoint[], nowMs: number, labelOf: (id: string) => string, onSelect: (id: string) => void): void {
+export function renderChart(
+  svg: SVGSVGElement,
+  dots: ChartDot[],
+  best: BestPoint[],
+  nowMs: number,
+  labelOf: (id: string) => string,
+  onSelect: (id: string) => void,
+): void {
   svg.replaceChildren();
   const width = svg.clientWidth || 600;
   const height = svg.clientHeight || 150;
@@ -73,7 +80,8 @@ export function renderChart(svg: SVGSVGElement, dots: ChartDot[], best: BestPoin
       c.addEventListener("click", () => onSelect(b.nodeId));
     }
     const last = best[best.length - 1]!;
-    el("text", { x: Math.min(x(last.elapsedMs) + 6, width - PAD.right - 40), y: y(last.speedup) - 7, class: "best-label" }, svg).textContent = `${last.speedup.toFixed(2)}x`;
+    el("text", { x: Math.min(x(last.elapsedMs) + 6, width - PAD.right - 40), y: y(last.speedup) - 7, class: "best-label" }, svg).textContent =
+      `${last.speedup.toFixed(2)}x`;
   }
 }
 

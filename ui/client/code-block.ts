@@ -20,16 +20,28 @@ export function pythonBlock(source: string): HTMLElement {
 
 /** A unified diff, one row per line, coloured by kind, the code in each row highlighted as Python. */
 export function diffBlock(diff: string): HTMLElement {
-  const rows = diff.replace(/\n$/, "").split("\n").map((line) => {
-    const kind = line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("@@") ? "hunk" : line[0] === "+" ? "add" : line[0] === "-" ? "del" : "ctx";
-    const row = h("div", { class: `diff-line ${kind}` });
-    if (kind === "add" || kind === "del" || kind === "ctx") {
-      const sign = h("span", { class: "sign" }, line[0] ?? " ");
-      const code = h("span", {});
-      code.innerHTML = hljs.highlight(line.slice(1), { language: "python", ignoreIllegals: true }).value;
-      row.append(sign, code);
-    } else row.textContent = line;
-    return row;
-  });
+  const rows = diff
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((line) => {
+      const kind =
+        line.startsWith("+++") || line.startsWith("---")
+          ? "file"
+          : line.startsWith("@@")
+            ? "hunk"
+            : line[0] === "+"
+              ? "add"
+              : line[0] === "-"
+                ? "del"
+                : "ctx";
+      const row = h("div", { class: `diff-line ${kind}` });
+      if (kind === "add" || kind === "del" || kind === "ctx") {
+        const sign = h("span", { class: "sign" }, line[0] ?? " ");
+        const code = h("span", {});
+        code.innerHTML = hljs.highlight(line.slice(1), { language: "python", ignoreIllegals: true }).value;
+        row.append(sign, code);
+      } else row.textContent = line;
+      return row;
+    });
   return h("pre", { class: "diff hljs" }, ...rows);
 }

@@ -49,7 +49,13 @@ const view = new TreeView($<HTMLCanvasElement>("tree"), {
     const n = p.node;
     tip.replaceChildren();
     append(tip, [
-      h("div", { class: "row" }, h("b", {}, n.label), h("span", { class: `pill st-${n.status}` }, statusLabel(n.status)), n.speedup !== null && n.status === "ok" ? h("b", {}, `${n.speedup.toFixed(2)}x`) : null),
+      h(
+        "div",
+        { class: "row" },
+        h("b", {}, n.label),
+        h("span", { class: `pill st-${n.status}` }, statusLabel(n.status)),
+        n.speedup !== null && n.status === "ok" ? h("b", {}, `${n.speedup.toFixed(2)}x`) : null,
+      ),
       h("div", {}, n.title),
       n.summary && n.status !== "ok" ? h("div", { class: "muted" }, n.summary) : null,
       p.hidden ? h("div", { class: "muted" }, `${p.hidden} nodes collapsed — click the badge or double-click to expand`) : null,
@@ -84,9 +90,18 @@ function renderRunHeader(): void {
 function renderBestChart(): void {
   const r = state.run;
   if (!r) return;
-  const dots = [...state.model.nodes.values()].filter((n) => n.status === "ok" && n.speedup !== null).map((n) => ({ id: n.id, label: n.label, elapsedMs: n.elapsedMs, speedup: n.speedup! }));
+  const dots = [...state.model.nodes.values()]
+    .filter((n) => n.status === "ok" && n.speedup !== null)
+    .map((n) => ({ id: n.id, label: n.label, elapsedMs: n.elapsedMs, speedup: n.speedup! }));
   const now = runSpan(r).ms;
-  renderChart($("chart") as unknown as SVGSVGElement, dots, state.best, now, (id) => state.model.nodes.get(id)?.label ?? id, (id) => void select(id));
+  renderChart(
+    $("chart") as unknown as SVGSVGElement,
+    dots,
+    state.best,
+    now,
+    (id) => state.model.nodes.get(id)?.label ?? id,
+    (id) => void select(id),
+  );
 }
 
 function renderLegend(): void {
@@ -132,7 +147,8 @@ function listen(runId: string, cursor: number): void {
   state.live = es;
   // A refused stream (503: too many open pages) closes for good; say so instead of looking live.
   es.addEventListener("error", () => {
-    if (es.readyState === EventSource.CLOSED && state.live === es) $("live-note").textContent = "live updates off: the server refused the stream (too many open pages?); reload to retry";
+    if (es.readyState === EventSource.CLOSED && state.live === es)
+      $("live-note").textContent = "live updates off: the server refused the stream (too many open pages?); reload to retry";
   });
   es.addEventListener("tree", (e) => {
     if (state.run?.id !== runId) return;
@@ -149,7 +165,8 @@ function listen(runId: string, cursor: number): void {
     renderRuns();
     renderRunHeader();
     showRunPanel();
-    if (batch.run.bestSpeedup !== bestBefore) void getJson<BestPoint[]>(`/api/runs/${encodeURIComponent(runId)}/best`).then((b) => {
+    if (batch.run.bestSpeedup !== bestBefore)
+      void getJson<BestPoint[]>(`/api/runs/${encodeURIComponent(runId)}/best`).then((b) => {
         state.best = b;
         renderBestChart();
       });
@@ -196,7 +213,14 @@ async function showPanel(id: string, keepScroll: boolean): Promise<void> {
   const panel = $("panel");
   const scroll = keepScroll && state.panelFor === id ? panel.scrollTop : 0;
   const openDetails = keepScroll ? Array.from(panel.querySelectorAll("details[open]")).map((d) => d.className) : [];
-  panel.replaceChildren(renderPanel(data, run.startedAt, (nid) => state.model.nodes.get(nid)?.label ?? nid, (nid) => void select(nid)));
+  panel.replaceChildren(
+    renderPanel(
+      data,
+      run.startedAt,
+      (nid) => state.model.nodes.get(nid)?.label ?? nid,
+      (nid) => void select(nid),
+    ),
+  );
   for (const d of Array.from(panel.querySelectorAll("details"))) if (openDetails.includes(d.className)) d.open = true;
   panel.scrollTop = scroll;
   state.panelFor = id;

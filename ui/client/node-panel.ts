@@ -9,10 +9,19 @@ import { critiqueSection, profileSection, verifierSection } from "./result-secti
 export function renderPanel(data: NodePanelData, runStartedAt: number, labelOf: (id: string) => string, onGo: (id: string) => void): HTMLElement {
   const d = data.detail;
   const n = d.node;
-  const link = (id: string, text: string) => h("a", { href: "#", class: "node-link", onclick: (e: Event) => {
-    e.preventDefault();
-    onGo(id);
-  } }, text);
+  const link = (id: string, text: string) =>
+    h(
+      "a",
+      {
+        href: "#",
+        class: "node-link",
+        onclick: (e: Event) => {
+          e.preventDefault();
+          onGo(id);
+        },
+      },
+      text,
+    );
   const metrics = [
     n.status === "ok" && n.speedup !== null ? h("span", { class: "metric big" }, `${n.speedup.toFixed(2)}x`) : null,
     n.tflops !== null ? h("span", { class: "metric" }, `${n.tflops.toFixed(0)} TFLOP/s`) : null,
@@ -23,7 +32,13 @@ export function renderPanel(data: NodePanelData, runStartedAt: number, labelOf: 
   const header = h(
     "header",
     { class: "panel-head" },
-    h("div", { class: "row" }, h("span", { class: "node-id" }, n.label), h("span", { class: `pill st-${n.status}` }, statusLabel(n.status)), ...metrics),
+    h(
+      "div",
+      { class: "row" },
+      h("span", { class: "node-id" }, n.label),
+      h("span", { class: `pill st-${n.status}` }, statusLabel(n.status)),
+      ...metrics,
+    ),
     h("h2", {}, n.title || "(untitled)"),
     n.summary && n.status !== "ok" ? h("p", { class: "summary" }, n.summary) : null,
     h(
@@ -46,7 +61,9 @@ export function renderPanel(data: NodePanelData, runStartedAt: number, labelOf: 
     callsSection(d.llmCalls),
     profileSection(d),
     critiqueSection(d),
-    d.events.length ? card("events", "Events", h("ul", { class: "events" }, ...d.events.map((e) => h("li", {}, h("b", {}, e.kind), " ", e.message)))) : null,
+    d.events.length
+      ? card("events", "Events", h("ul", { class: "events" }, ...d.events.map((e) => h("li", {}, h("b", {}, e.kind), " ", e.message))))
+      : null,
   );
 }
 
@@ -56,7 +73,19 @@ function seedSection(d: NodeDetail): HTMLElement | null {
   return card(
     "seeds",
     "Seeded from memory",
-    h("ul", { class: "seeds" }, ...d.seeds.map((s) => h("li", {}, h("b", {}, `#${s.winId}`), s.score !== null ? h("span", { class: "muted" }, ` relevance ${s.score.toFixed(2)}`) : null, ` — ${s.note}`))),
+    h(
+      "ul",
+      { class: "seeds" },
+      ...d.seeds.map((s) =>
+        h(
+          "li",
+          {},
+          h("b", {}, `#${s.winId}`),
+          s.score !== null ? h("span", { class: "muted" }, ` relevance ${s.score.toFixed(2)}`) : null,
+          ` — ${s.note}`,
+        ),
+      ),
+    ),
   );
 }
 
@@ -74,10 +103,30 @@ function ideaSection(d: NodeDetail): HTMLElement {
       h("p", { class: "idea" }, d.idea || d.node.title || "(none recorded)"),
       plan && typeof plan.rationale === "string" ? h("p", { class: "muted" }, h("b", {}, "Plan rationale: "), plan.rationale) : null,
       ideas.length > 1
-        ? h("details", {}, h("summary", {}, `The plan's ${ideas.length} ideas`), h("ol", { class: "ideas" }, ...ideas.map((i) => h("li", { class: i.title === d.node.title ? "this" : "" }, h("b", {}, String(i.title ?? "")), i.idea ? ` — ${String(i.idea)}` : ""))))
+        ? h(
+            "details",
+            {},
+            h("summary", {}, `The plan's ${ideas.length} ideas`),
+            h(
+              "ol",
+              { class: "ideas" },
+              ...ideas.map((i) =>
+                h("li", { class: i.title === d.node.title ? "this" : "" }, h("b", {}, String(i.title ?? "")), i.idea ? ` — ${String(i.idea)}` : ""),
+              ),
+            ),
+          )
         : null,
       childIdeas.length
-        ? h("details", { class: "child-plan" }, h("summary", {}, `Expanded into ${childIdeas.length} ideas`), h("ol", { class: "ideas" }, ...childIdeas.map((i) => h("li", {}, h("b", {}, String(i.title ?? "")), i.idea ? ` — ${String(i.idea)}` : ""))))
+        ? h(
+            "details",
+            { class: "child-plan" },
+            h("summary", {}, `Expanded into ${childIdeas.length} ideas`),
+            h(
+              "ol",
+              { class: "ideas" },
+              ...childIdeas.map((i) => h("li", {}, h("b", {}, String(i.title ?? "")), i.idea ? ` — ${String(i.idea)}` : "")),
+            ),
+          )
         : null,
     ),
   );
@@ -111,11 +160,15 @@ function kernelSection(data: NodePanelData): HTMLElement {
 
 function diffStat(diff: string): { added: number; removed: number } {
   const lines = diff.split("\n");
-  return { added: lines.filter((l) => l.startsWith("+") && !l.startsWith("+++")).length, removed: lines.filter((l) => l.startsWith("-") && !l.startsWith("---")).length };
+  return {
+    added: lines.filter((l) => l.startsWith("+") && !l.startsWith("+++")).length,
+    removed: lines.filter((l) => l.startsWith("-") && !l.startsWith("---")).length,
+  };
 }
 
 function callsSection(calls: LlmCallDetail[]): HTMLElement {
-  if (!calls.length) return card("calls", "Model calls", h("p", { class: "muted" }, "No model call recorded for this node (offline policy or root)."));
+  if (!calls.length)
+    return card("calls", "Model calls", h("p", { class: "muted" }, "No model call recorded for this node (offline policy or root)."));
   return card(
     "calls",
     "Model calls",
@@ -148,5 +201,10 @@ function callsSection(calls: LlmCallDetail[]): HTMLElement {
 
 function textDetails(kind: string, title: string, text: string | null): HTMLElement | null {
   if (!text) return null;
-  return h("details", { class: `text ${kind}` }, h("summary", {}, title, h("span", { class: "muted" }, ` · ${num(text.length)} chars`)), h("pre", { class: "wrap" }, text));
+  return h(
+    "details",
+    { class: `text ${kind}` },
+    h("summary", {}, title, h("span", { class: "muted" }, ` · ${num(text.length)} chars`)),
+    h("pre", { class: "wrap" }, text),
+  );
 }

@@ -22,9 +22,20 @@ export function runListItems(runs: RunRow[], activeId: string | null): HTMLEleme
       h(
         "a",
         { href: `#/run/${encodeURIComponent(r.id)}` },
-        h("div", { class: "row" }, h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "grow" }), r.bestSpeedup !== null ? h("span", { class: "speed" }, `${r.bestSpeedup.toFixed(2)}x`) : null),
+        h(
+          "div",
+          { class: "row" },
+          h("span", { class: `dot run-${r.status}` }),
+          h("b", {}, r.problem),
+          h("span", { class: "grow" }),
+          r.bestSpeedup !== null ? h("span", { class: "speed" }, `${r.bestSpeedup.toFixed(2)}x`) : null,
+        ),
         h("div", { class: "run-id" }, r.id),
-        h("div", { class: "small muted" }, `${num(r.nodes)} nodes · ${num(r.correct)} correct · ${new Date(r.startedAt).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}`),
+        h(
+          "div",
+          { class: "small muted" },
+          `${num(r.nodes)} nodes · ${num(r.correct)} correct · ${new Date(r.startedAt).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}`,
+        ),
       ),
     ),
   );
@@ -34,19 +45,37 @@ export function runListItems(runs: RunRow[], activeId: string | null): HTMLEleme
 export function runHeader(r: RunRow, bestLabel: string | null, onGo: (id: string) => void): { title: HTMLElement[]; stats: HTMLElement[] } {
   const { ms, stale } = runTime(r);
   const pill = stale
-    ? h("span", { class: "pill run-interrupted", title: "the search process has not reported for a while: it may have been killed (kforge resume continues it)" }, "no heartbeat")
+    ? h(
+        "span",
+        {
+          class: "pill run-interrupted",
+          title: "the search process has not reported for a while: it may have been killed (kforge resume continues it)",
+        },
+        "no heartbeat",
+      )
     : h("span", { class: `pill run-${r.status}` }, r.status === "running" ? "live" : r.status);
-  const stat = (label: string, value: string) => h("span", { class: "stat" }, h("span", { class: "stat-value" }, value), h("span", { class: "stat-label" }, label));
+  const stat = (label: string, value: string) =>
+    h("span", { class: "stat" }, h("span", { class: "stat-value" }, value), h("span", { class: "stat-label" }, label));
   return {
     title: [h("span", { class: `dot run-${r.status}` }), h("b", {}, r.problem), h("span", { class: "muted mono" }, r.id), pill],
     stats: [
       stat("nodes", num(r.nodes)),
       stat("correct", num(r.correct)),
       r.bestSpeedup !== null && r.bestNode
-        ? h("a", { href: "#", class: "stat best", title: "select the best node", onclick: (e: Event) => {
-          e.preventDefault();
-          onGo(r.bestNode!);
-        } }, h("span", { class: "stat-value" }, `${r.bestSpeedup.toFixed(2)}x`), h("span", { class: "stat-label" }, `best · ${bestLabel}`))
+        ? h(
+            "a",
+            {
+              href: "#",
+              class: "stat best",
+              title: "select the best node",
+              onclick: (e: Event) => {
+                e.preventDefault();
+                onGo(r.bestNode!);
+              },
+            },
+            h("span", { class: "stat-value" }, `${r.bestSpeedup.toFixed(2)}x`),
+            h("span", { class: "stat-label" }, `best · ${bestLabel}`),
+          )
         : stat("best", "—"),
       stat("time", formatRunTime(ms)),
       stat("cost", `$${r.costUsd.toFixed(2)}`),
@@ -61,5 +90,7 @@ export function legendItems(nodes: Iterable<{ status: NodeStatus }>): HTMLElemen
   for (const n of nodes) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
   return [...counts.entries()]
     .sort((a, b) => b[1] - a[1])
-    .map(([s, c]) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${statusColor(s)}` }), `${statusLabel(s)} ${c}`));
+    .map(([s, c]) =>
+      h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${statusColor(s)}` }), `${statusLabel(s)} ${c}`),
+    );
 }

@@ -33,7 +33,9 @@ export function layoutTree(model: TreeModel): Layout {
   let row = 0;
   let maxDepth = 0;
   // Post-order walk without recursion (a 1,000-deep chain must not overflow the stack).
-  const stack: { node: PageNode; depth: number; next: number }[] = model.roots.map((id) => ({ node: model.nodes.get(id)!, depth: 0, next: 0 })).reverse();
+  const stack: { node: PageNode; depth: number; next: number }[] = model.roots
+    .map((id) => ({ node: model.nodes.get(id)!, depth: 0, next: 0 }))
+    .reverse();
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     const open = !model.collapsed.has(top.node.id);

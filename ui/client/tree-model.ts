@@ -121,7 +121,9 @@ export class TreeModel {
     let visible = this.roots.length + this.roots.reduce((s, id) => s + this.nodes.get(id)!.children.length, 0);
     const targets = [...keep, ...fastest.map((n) => n.id)];
     targets.forEach((id, i) => {
-      const path = this.pathTo(id).slice(0, -1).filter((a) => !open.has(a));
+      const path = this.pathTo(id)
+        .slice(0, -1)
+        .filter((a) => !open.has(a));
       const extra = path.reduce((s, a) => s + this.nodes.get(a)!.children.length, 0);
       if (i > keep.length && visible + extra > VISIBLE_BUDGET) return; // keep the best path whatever it costs
       for (const a of path) open.add(a);

@@ -50,7 +50,12 @@ export class TreePainter {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, s.width, s.height);
     // The world rectangle in view, with a margin for labels and edges.
-    const view = { x0: (-s.tx - LABEL_SPAN * s.k) / s.k, x1: (s.width - s.tx + 40) / s.k, y0: (-s.ty - ROW_HEIGHT * s.k) / s.k, y1: (s.height - s.ty + ROW_HEIGHT * s.k) / s.k };
+    const view = {
+      x0: (-s.tx - LABEL_SPAN * s.k) / s.k,
+      x1: (s.width - s.tx + 40) / s.k,
+      y0: (-s.ty - ROW_HEIGHT * s.k) / s.k,
+      y1: (s.height - s.ty + ROW_HEIGHT * s.k) / s.k,
+    };
     ctx.setTransform(dpr * s.k, 0, 0, dpr * s.k, dpr * s.tx, dpr * s.ty);
     this.edges(s, view);
     ctx.font = FONT;

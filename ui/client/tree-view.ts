@@ -31,7 +31,10 @@ export class TreeView {
   private drag: { x: number; y: number; tx: number; ty: number; moved: boolean } | null = null;
   private readonly painter: TreePainter;
 
-  constructor(private readonly canvas: HTMLCanvasElement, private readonly handlers: TreeViewHandlers) {
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly handlers: TreeViewHandlers,
+  ) {
     this.painter = new TreePainter(canvas.getContext("2d")!);
     new ResizeObserver(() => this.resize()).observe(canvas);
     canvas.addEventListener("pointerdown", (e) => this.onDown(e));
@@ -103,7 +106,17 @@ export class TreeView {
   paint(): void {
     this.frame = 0;
     const { width, height } = this.viewSize();
-    this.badges = this.painter.paint({ layout: this.layout, k: this.k, tx: this.tx, ty: this.ty, width, height, selected: this.selected, bestId: this.bestId, bestPath: this.bestPath });
+    this.badges = this.painter.paint({
+      layout: this.layout,
+      k: this.k,
+      tx: this.tx,
+      ty: this.ty,
+      width,
+      height,
+      selected: this.selected,
+      bestId: this.bestId,
+      bestPath: this.bestPath,
+    });
   }
 
   private viewSize(): { width: number; height: number } {
