@@ -8,6 +8,7 @@ import type { ChatMessage } from "../model-types.ts";
 import type { AgentCallContext, CodeInput, CodeOutcome } from "../types.ts";
 import { CODER_RETRY, CODER_SYSTEM, CODER_USER } from "./prompt.ts";
 import { KernelSource } from "./schema.ts";
+import type { z } from "zod";
 import { describeInputs } from "../../problems/inputs-text.ts";
 
 /** How many times an unusable reply is sent back with the reason before the node is recorded as `no_kernel`. */
@@ -33,18 +34,30 @@ export async function runCoder(input: CodeInput, ctx: AgentCallContext, deps: Ll
       }),
     },
   ];
+  return codeFromModel(messages, { mustDefine: "attention", schema: KernelSource, retry: (reason) => render(CODER_RETRY, { reason }) }, ctx, deps);
+}
+
+/** What a coder reply must yield for a problem kind: the name it defines, the source's schema, the repair turn's text. */
+export interface CoderReplyRules {
+  mustDefine: string;
+  schema: z.ZodType<string>;
+  retry: (reason: string) => string;
+}
+
+/** The coder's calls from rendered prompts: the module, or `no_kernel` after MAX_REPLY_REPAIRS repair turns. */
+export async function codeFromModel(messages: ChatMessage[], rules: CoderReplyRules, ctx: AgentCallContext, deps: LlmDeps): Promise<CodeOutcome> {
   let reason = "";
   for (let turn = 0; turn <= MAX_REPLY_REPAIRS; turn++) {
     const call = await callModel(deps, "coder", messages, ctx);
     if (!call.ok) return { status: "failed", reason: `coder call failed (${call.blame}): ${call.error}` };
-    const extracted = extractPythonCode(call.res.content, { mustDefine: ["attention"] });
+    const extracted = extractPythonCode(call.res.content, { mustDefine: [rules.mustDefine] });
     if (extracted.ok) {
-      const checked = KernelSource.safeParse(extracted.value);
+      const checked = rules.schema.safeParse(extracted.value);
       if (checked.success) return { status: "ok", source: checked.data, origin: "llm", notes: extracted.notes };
       reason = checked.error.issues.map((i) => i.message).join("; ");
     } else reason = extracted.reason;
     if (call.res.finishReason === "length") reason += " (the reply was cut at the token limit: write a shorter module)";
-    messages.push({ role: "assistant", content: call.res.content }, { role: "user", content: render(CODER_RETRY, { reason }) });
+    messages.push({ role: "assistant", content: call.res.content }, { role: "user", content: rules.retry(reason) });
   }
   return { status: "no_kernel", reason };
 }

@@ -13,11 +13,14 @@ import { PROMPT_KERNEL_CHARS } from "../../core/limits.ts";
 /** Critiques keyed by node id (every candidate gets one). */
 export async function runCritic(input: CritiqueInput, ctx: AgentCallContext, deps: LlmDeps): Promise<Map<string, Critique>> {
   const { problem } = input;
-  const out = new Map<string, Critique>();
   const system = render(CRITIC_SYSTEM, { gpu: deps.gpu, contract: candidateContract(problem) });
-  const user = render(CRITIC_USER, {
-    problemName: problem.spec.name,
-    problemPrompt: problem.prompt.trim(),
+  const user = render(CRITIC_USER, { ...critiqueProgress(input), problemName: problem.spec.name, problemPrompt: problem.prompt.trim() });
+  return critiqueFromModel(system, user, input, ctx, deps);
+}
+
+/** The critic's view of the batch, for every problem kind's user prompt. */
+export function critiqueProgress(input: CritiqueInput) {
+  return {
     best: input.bestSpeedup === null ? "none correct yet" : `${input.bestSpeedup.toFixed(3)}x`,
     parent:
       input.parent.row.status === "root"
@@ -25,7 +28,18 @@ export async function runCritic(input: CritiqueInput, ctx: AgentCallContext, dep
         : describeNode(input.parent, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS }),
     candidates: input.candidates.map((c) => describeNode(c.view, { kernel: true, maxKernel: PROMPT_KERNEL_CHARS })).join("\n\n"),
     labels: input.candidates.map((c) => c.view.row.label).join(", "),
-  });
+  };
+}
+
+/** One critic call with rendered prompts; candidates the reply misses (or all, when it fails) get a rule-based critique. */
+export async function critiqueFromModel(
+  system: string,
+  user: string,
+  input: CritiqueInput,
+  ctx: AgentCallContext,
+  deps: LlmDeps,
+): Promise<Map<string, Critique>> {
+  const out = new Map<string, Critique>();
   const call = await callModel(
     deps,
     "critic",

@@ -15,19 +15,24 @@ export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: 
   const { problem } = input;
   const system = render(PLANNER_SYSTEM, { gpu: deps.gpu, count: input.count, contract: candidateContract(problem) });
   const user = render(PLANNER_USER, {
+    ...planProgress(input, "(the root: no kernel yet; propose different first kernels)"),
     problemName: problem.spec.name,
     problemPrompt: problem.prompt.trim(),
     inputs: describeInputs(problem),
     reference: problem.referenceSource.trim(),
+  });
+  return planFromModel(system, user, input, ctx, deps, fallbackPlan);
+}
+
+/** The planner's view of where the search stands, for every problem kind's user prompt (`rootParent`: the root's text). */
+export function planProgress(input: PlanInput, rootParent: string) {
+  return {
     mode: input.mode,
     best: input.best?.row.speedup != null ? `${input.best.row.speedup.toFixed(3)}x (node ${input.best.row.label})` : "none correct yet",
     ancestry: input.ancestry.length
       ? input.ancestry.map((n) => `${n.label} ${n.title ? `"${n.title}" ` : ""}[${n.summary || n.status}]`).join(" → ")
       : "(this is the root)",
-    parent:
-      input.parent.row.status === "root"
-        ? "(the root: no kernel yet; propose different first kernels)"
-        : describeNode(input.parent, { kernel: true }),
+    parent: input.parent.row.status === "root" ? rootParent : describeNode(input.parent, { kernel: true }),
     tried: input.tried.length ? input.tried.map((n) => `- ${n.label} "${n.title}": ${n.summary || n.status}`).join("\n") : "(none)",
     bestNode:
       input.best && input.best.row.id !== input.parent.row.id
@@ -35,7 +40,18 @@ export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: 
         : "(the node above, or none yet)",
     exemplars: describeExemplars(input.exemplars),
     count: input.count,
-  });
+  };
+}
+
+/** One planner call with rendered prompts: the model's ideas, or `fallback`'s when the call or its reply is unusable. */
+export async function planFromModel(
+  system: string,
+  user: string,
+  input: PlanInput,
+  ctx: AgentCallContext,
+  deps: LlmDeps,
+  fallback: (input: PlanInput, why: string) => PlanOutcome,
+): Promise<PlanOutcome> {
   const call = await callModel(
     deps,
     "planner",
@@ -45,9 +61,9 @@ export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: 
     ],
     ctx,
   );
-  if (!call.ok) return fallbackPlan(input, `planner call failed: ${call.error}`);
+  if (!call.ok) return fallback(input, `planner call failed: ${call.error}`);
   const parsed = extractJson(call.res.content, Plan);
-  if (!parsed.ok) return fallbackPlan(input, `planner reply unusable: ${parsed.reason}`);
+  if (!parsed.ok) return fallback(input, `planner reply unusable: ${parsed.reason}`);
   return { ideas: parsed.value.ideas.slice(0, input.count), rationale: parsed.value.rationale };
 }
 
