@@ -7,44 +7,23 @@ after torch.manual_seed(seed), the candidate's ModelNew too, so parameters creat
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
-import traceback
 from typing import Any, List, Optional, Sequence
 
 import torch
 
-from .reference import ProblemFault
+from .reference import ProblemFault, load_problem_file
 
 REQUIRED = ("Model", "get_inputs", "get_init_inputs")
 OUTLIER_FRACTION = 1e-3
 OUTLIER_SCALE = 100.0
 
 
-_loaded: dict = {}
-
-
 def load_problem_module(path: str):
     """Imports the problem file (once per process); a ProblemFault names the file, the line, or what is missing."""
-    if path in _loaded:
-        return _loaded[path]
-    name = f"kforge_kernelbench_{len(_loaded)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ProblemFault(f"{path}: cannot be imported (missing, or not a Python file)", path, None)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    try:
-        spec.loader.exec_module(mod)
-    except SyntaxError as exc:
-        raise ProblemFault(f"{path}:{exc.lineno}: Python syntax error: {exc.msg}", path, exc.lineno) from None
-    except BaseException as exc:  # noqa: BLE001 - a broken problem file is the user's to fix
-        line = next((fs.lineno for fs in reversed(traceback.extract_tb(exc.__traceback__)) if fs.filename == path), None)
-        raise ProblemFault(f"{path}:{line or '?'}: importing it raised {type(exc).__name__}: {exc}", path, line) from None
+    mod = load_problem_file(path, "kforge_kernelbench", (), "")
     missing = [n for n in REQUIRED if not callable(getattr(mod, n, None))]
     if missing:
         raise ProblemFault(f"{path}: not a KernelBench problem, it lacks {', '.join(missing)}", path, None)
-    _loaded[path] = mod
     return mod
 
 

@@ -12,7 +12,7 @@ import math
 import sys
 import traceback
 from types import ModuleType
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple
 
 import torch
 
@@ -28,9 +28,15 @@ _loaded: Dict[str, ModuleType] = {}
 def load_reference(path: str) -> ModuleType:
     """Imports reference.py from a path (once per process); a ProblemFault naming the file and line when it
     does not import."""
+    return load_problem_file(path, "kforge_reference", ("reference",), "defines no reference(q, k, v, *, scale, **params)")
+
+
+def load_problem_file(path: str, prefix: str, required: Sequence[str], lacking: str) -> ModuleType:
+    """Imports a problem's own Python file (once per process, as `<prefix>_N`); a ProblemFault naming the file and
+    line when it does not import, or `path: lacking` when it does not define every callable in `required`."""
     if path in _loaded:
         return _loaded[path]
-    name = f"kforge_reference_{len(_loaded)}"
+    name = f"{prefix}_{len(_loaded)}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ProblemFault(f"{path}: cannot be imported (missing, or not a Python file)", path, None)
@@ -40,11 +46,11 @@ def load_reference(path: str) -> ModuleType:
         spec.loader.exec_module(mod)
     except SyntaxError as exc:
         raise ProblemFault(f"{exc.filename or path}:{exc.lineno}: Python syntax error: {exc.msg}", exc.filename or path, exc.lineno) from None
-    except BaseException as exc:  # noqa: BLE001 - a broken reference is the problem author's to fix
+    except BaseException as exc:  # noqa: BLE001 - a broken problem file is the problem author's to fix
         line = next((fs.lineno for fs in reversed(traceback.extract_tb(exc.__traceback__)) if fs.filename == path), None)
         raise ProblemFault(f"{path}:{line or '?'}: importing it raised {type(exc).__name__}: {exc}", path, line) from None
-    if not callable(getattr(mod, "reference", None)):
-        raise ProblemFault(f"{path}: defines no reference(q, k, v, *, scale, **params)", path, None)
+    if any(not callable(getattr(mod, n, None)) for n in required):
+        raise ProblemFault(f"{path}: {lacking}", path, None)
     _loaded[path] = mod
     return mod
 

@@ -238,18 +238,18 @@ class VariantFiles(unittest.TestCase):
         self.assertIn("(at `if q_idx > kv_idx:`)", err["message"])
 
     def test_an_op_without_ir_names_construct_file_and_line_and_the_model_path_remains(self):
-        path = self.write("erf.py", '''
+        path = self.write("erfinv.py", '''
             import torch
 
             def score_mod(score, b, h, q_idx, kv_idx):
                 s = score * 2
-                return s + torch.erf(s)
+                return s + torch.erfinv(torch.tanh(s))
         ''')
-        out = _inspect(self.problem("erf.py", mask=False), self.dir)
+        out = _inspect(self.problem("erfinv.py", mask=False), self.dir)
         self.assertEqual(out["errors"], [])  # a valid variant: only the offline template cannot compile it
         self.assertIsNone(out["ir"])
-        self.assertTrue(out["irError"].startswith(f"{path}:5: `aten.erf.default` has no counterpart in the kernel IR"), out["irError"])
-        self.assertIn("(at `return s + torch.erf(s)`)", out["irError"])
+        self.assertTrue(out["irError"].startswith(f"{path}:5: `aten.erfinv.default` has no counterpart in the kernel IR"), out["irError"])
+        self.assertIn("(at `return s + torch.erfinv(torch.tanh(s))`)", out["irError"])
 
     def test_tensor_created_inside_the_mod_and_shape_baked_numbers_are_lowering_errors(self):
         path = self.write("made.py", '''
