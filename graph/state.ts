@@ -6,26 +6,14 @@
  */
 import { z } from "zod";
 import { ReducedValue, StateSchema } from "@langchain/langgraph";
-import type { NodeStatus } from "../memory/trace-types.ts";
+import { NODE_STATUSES, type NodeStatus } from "../memory/trace-types.ts";
 import type { StopReason } from "./budget.ts";
 
 // Compile-time check that a zod enum lists exactly the members of a union kept elsewhere.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 /** A tree node's status (memory/trace-types.ts says what each means). */
-const Status = z.enum([
-  "root",
-  "coding",
-  "coded",
-  "no_kernel",
-  "failed",
-  "ok",
-  "compile_error",
-  "runtime_error",
-  "wrong_output",
-  "timeout",
-  "rejected",
-]);
+const Status = z.enum(NODE_STATUSES);
 const _statusMatches: Same<z.infer<typeof Status>, NodeStatus> = true;
 
 /** Why the search ends (graph/budget.ts). */

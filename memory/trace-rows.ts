@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { InfraError } from "../core/errors.ts";
 import type { BudgetLimits } from "../graph/budget.ts";
-import type { LlmCallDetail, NodeRow, NodeStatus, RetryRow, RunRow, RunStatus, RunStopReason } from "./trace-types.ts";
+import { NODE_STATUSES, type LlmCallDetail, type NodeRow, type RetryRow, type RunRow, type RunStatus, type RunStopReason } from "./trace-types.ts";
 
 const RUN_STATUSES = ["running", "done", "failed", "interrupted", "stopped"] as const satisfies readonly RunStatus[];
 const STOP_REASONS = [
@@ -20,19 +20,6 @@ const STOP_REASONS = [
   "error",
   "model endpoint unreachable",
 ] as const satisfies readonly RunStopReason[];
-const NODE_STATUSES = [
-  "root",
-  "coding",
-  "coded",
-  "no_kernel",
-  "failed",
-  "ok",
-  "compile_error",
-  "runtime_error",
-  "wrong_output",
-  "timeout",
-  "rejected",
-] as const satisfies readonly NodeStatus[];
 const NODE_ORIGINS = ["root", "llm", "offline", "memory"] as const;
 
 /** A JSON document stored as TEXT, parsed and then checked with `schema`. */

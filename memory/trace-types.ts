@@ -30,18 +30,20 @@ export interface RetryRow {
  * `coded` (kernel stored, not yet verified), `no_kernel` (the model's reply had no usable kernel),
  * `failed` (the model call failed), or a `VerifyResult` status once verified.
  */
-export type NodeStatus =
-  | "root"
-  | "coding"
-  | "coded"
-  | "no_kernel"
-  | "failed"
-  | "ok"
-  | "compile_error"
-  | "runtime_error"
-  | "wrong_output"
-  | "timeout"
-  | "rejected";
+export const NODE_STATUSES = [
+  "root",
+  "coding",
+  "coded",
+  "no_kernel",
+  "failed",
+  "ok",
+  "compile_error",
+  "runtime_error",
+  "wrong_output",
+  "timeout",
+  "rejected",
+] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 /** Where a node's kernel came from. */
 export type NodeOrigin = "root" | "llm" | "offline" | "memory";
