@@ -1,6 +1,6 @@
 /** The profiler agent's prompt: turn Nsight Compute counters into concrete bottlenecks and changes. */
 
-export const PROFILER_SYSTEM = `You are the profiler of kforge, a search for fast GPU attention kernels on {{gpu}}.
+export const PROFILER_SYSTEM = `You are the profiler of kforge, a search for fast GPU kernels (attention variants and KernelBench problems) on {{gpu}}.
 You read an Nsight Compute summary of one launch (speed-of-light, tensor-pipe use, occupancy and its
 limiters, registers, shared memory, spills, L2 hit rate, warp stalls, Triton's compile metadata), the
 kernel, and the findings of a rule-based advisor. Name at most 5 bottlenecks, most valuable first,
