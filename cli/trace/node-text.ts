@@ -28,6 +28,7 @@ export function table(header: string[], rows: string[][]): string {
 export function verifyText(r: VerifyResult): string {
   const out = [summarizeResult(r)];
   if (r.gpu) out.push(`gpu: ${r.gpu}`);
+  if (r.worker) out.push(`verified by worker ${r.worker.id} on ${r.worker.host} (job attempt ${r.worker.attempt})`);
   if (r.status === "ok" || r.status === "wrong_output") {
     out.push(
       "",

@@ -183,6 +183,14 @@ describe("remote workers through Redis Streams", () => {
       // Nothing lost, nothing twice: every kernel has exactly one verification, and nothing forged got in.
       expect(counts.map((c) => [c.node_id, c.n]).sort()).toEqual(kernels.map((k) => [k.id, 1]).sort());
       expect(counts.every((c) => c.best === null || c.best < 99)).toBe(true);
+      // Each verification names the worker whose reply passed the gate: one of the three, never the forger's claim.
+      const by = (db.prepare("SELECT result FROM trace_verifications WHERE run_id = ?").all(runId) as { result: string }[]).map(
+        (r) => (JSON.parse(r.result) as { worker?: { id: string; attempt: number } }).worker,
+      );
+      expect(
+        by.every((w) => w !== undefined && ["w1", "w2", "w3"].includes(w.id) && w.attempt >= 1),
+        JSON.stringify(by),
+      ).toBe(true);
       const after = db.prepare("SELECT COUNT(*) AS n FROM trace_verifications WHERE run_id = ? AND created_at > ?").get(runId, restartAt) as {
         n: number;
       };

@@ -85,7 +85,8 @@ export class RemoteVerifier implements Verifier {
     });
     if (msg.type !== "verified") throw new ToolError(`no verification came back (${msg.type})`);
     if (msg.baseline) this.baselines.set(msg.baseline.gpu, msg.baseline);
-    return msg.result;
+    // The trace records who verified it: the worker whose reply for this attempt passed the gate.
+    return { ...msg.result, worker: { id: msg.workerId, host: msg.host, attempt: msg.attempt } };
   }
 
   /** Nsight Compute on a worker's GPU (the search's profiler when it verifies through the queue). */

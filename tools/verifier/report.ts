@@ -7,7 +7,10 @@ const num = (x: number | null | undefined, digits = 3) => (x === null || x === u
 
 /** The whole report; `title` names the problem and kernel. */
 export function renderReport(r: VerifyResult, title: string): string {
-  const lines = [title, `result: ${summarizeResult(r)}${r.gpu ? `   (${r.gpu})` : ""}`];
+  const lines = [
+    title,
+    `result: ${summarizeResult(r)}${r.gpu ? `   (${r.gpu})` : ""}${r.worker ? `   worker ${r.worker.id} on ${r.worker.host}` : ""}`,
+  ];
   if (r.status !== "ok") lines.push("", ...detail(r));
   if (r.status === "ok" || r.status === "wrong_output") lines.push("", ...checksTable(r.checks));
   if (r.status === "ok" && r.timings.length) lines.push("", ...timingTable(r.timings));

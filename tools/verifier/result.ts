@@ -60,6 +60,8 @@ const Common = {
   phases: Phases,
   gpu: z.string().optional(),
   log: z.string().optional(), // captured stdout/stderr of the candidate, truncated
+  /** Verified by a remote worker (kforge worker, through the queue): which one, on which host, at which job attempt. */
+  worker: z.object({ id: z.string(), host: z.string(), attempt: z.number().int().positive() }).optional(),
 };
 
 export const VerifyResult = z.discriminatedUnion("status", [
