@@ -28,10 +28,12 @@ export interface LaneStats {
 
 /** A Verifier with `lanes` lanes in front of another, and the numbers of how busy they were. */
 export class LanesMeter implements Verifier {
-  readonly lanes: number;
+  #lanes: number;
   #busy = 0;
   #queue: Array<() => void> = [];
   #busyLaneMs = 0;
+  /** Lanes × time so far: the denominator of utilisation when the number of lanes changes. */
+  #laneMs = 0;
   #last: number;
   readonly #start: number;
   #jobs = 0;
@@ -43,9 +45,28 @@ export class LanesMeter implements Verifier {
     lanes: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    if (!Number.isInteger(lanes) || lanes < 1) throw new Error(`LanesMeter: lanes must be a positive integer, got ${lanes}`);
-    this.lanes = lanes;
+    checkLanes(lanes);
+    this.#lanes = lanes;
     this.#start = this.#last = now();
+  }
+
+  /** The lanes there are now. */
+  get lanes(): number {
+    return this.#lanes;
+  }
+
+  /**
+   * Lanes come and go (remote workers join a queue or leave it): more admits waiting jobs at once, fewer lets
+   * the running ones finish and admits no new one until the busy count is under the new number.
+   */
+  setLanes(lanes: number): void {
+    checkLanes(lanes);
+    this.#advance();
+    this.#lanes = lanes;
+    while (this.#busy < this.#lanes && this.#queue.length > 0) {
+      this.#busy++;
+      this.#queue.shift()!();
+    }
   }
 
   async verify(req: VerifyRequest): Promise<VerifyResult> {
@@ -81,7 +102,7 @@ export class LanesMeter implements Verifier {
       busy: this.#busy,
       queued: this.#queue.length,
       jobs: this.#jobs,
-      utilisation: windowMs > 0 ? Math.min(1, this.#busyLaneMs / (this.lanes * windowMs)) : 0,
+      utilisation: this.#laneMs > 0 ? Math.min(1, this.#busyLaneMs / this.#laneMs) : 0,
       meanServiceMs: this.#jobs ? this.#serviceMs / this.#jobs : null,
       meanWaitMs: this.#jobs ? this.#waitMs / this.#jobs : null,
       windowMs,
@@ -94,15 +115,22 @@ export class LanesMeter implements Verifier {
     return this.#busyLaneMs;
   }
 
+  /** Lane-milliseconds there were so far, busy or idle (the lanes at each moment times its length). */
+  laneMs(): number {
+    this.#advance();
+    return this.#laneMs;
+  }
+
   #advance(): void {
     const t = this.now();
     this.#busyLaneMs += this.#busy * (t - this.#last);
+    this.#laneMs += this.#lanes * (t - this.#last);
     this.#last = t;
   }
 
   async #acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw signal.reason;
-    if (this.#busy < this.lanes && this.#queue.length === 0) {
+    if (this.#busy < this.#lanes && this.#queue.length === 0) {
       this.#advance();
       this.#busy++;
       return;
@@ -123,9 +151,13 @@ export class LanesMeter implements Verifier {
 
   #release(): void {
     this.#advance();
-    const next = this.#queue.shift();
-    // The lane passes straight to the next job in line: it never counts as idle in between.
+    // The lane passes straight to the next job in line (it never counts as idle in between), unless lanes went away.
+    const next = this.#busy <= this.#lanes ? this.#queue.shift() : undefined;
     if (next) next();
     else this.#busy--;
   }
+}
+
+function checkLanes(lanes: number): void {
+  if (!Number.isInteger(lanes) || lanes < 1) throw new Error(`LanesMeter: lanes must be a positive integer, got ${lanes}`);
 }

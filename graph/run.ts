@@ -29,7 +29,14 @@ export type SearchSetup = Omit<GraphDeps, "runId" | "elapsedMs" | "signal" | "la
    * verifier already wrapped in a LanesMeter keeps its own (a benchmark reads it through the run).
    */
   lanes?: number;
+  /** How many lanes there are now, asked every LANE_REFRESH_MS while the run lasts (remote workers come and go). */
+  countLanes?: () => Promise<number>;
+  /** How often `countLanes` is asked (default LANE_REFRESH_MS). */
+  laneRefreshMs?: number;
 };
+
+/** How often a run with remote workers counts its lanes again. */
+export const LANE_REFRESH_MS = 10_000;
 
 /** How the pipeline went in one session: lane utilisation and expansions in flight. */
 export interface PipelineSummary {
@@ -178,7 +185,21 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
     target: inflightTarget(setup.options.inflight, expansions.measures()),
   });
   setup.progress.pipeline?.(pipelineStatus);
+  const recount = setup.countLanes
+    ? setInterval(() => {
+        void setup.countLanes!()
+          .then((n) => {
+            if (n !== lanes.lanes) {
+              store.recordEvent(runId, null, "lanes", `verification lanes: ${lanes.lanes} → ${n}`);
+              lanes.setLanes(n);
+            }
+          })
+          .catch(() => {}); // the queue is briefly unreachable: keep the lanes as they are
+      }, setup.laneRefreshMs ?? LANE_REFRESH_MS)
+    : undefined;
+  recount?.unref();
   const laneMsBefore = lanes.busyLaneMs();
+  const laneTimeBefore = lanes.laneMs();
   const thread = { configurable: { thread_id: runId } };
   let pipeline: PipelineSummary | undefined;
   try {
@@ -215,7 +236,8 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
       controller.abort(new Error("the search ended"));
       await expansions.settle();
     }
-    pipeline = summarizePipeline(lanes, laneMsBefore, Date.now() - sessionStart, expansions.peak(), pipelineStatus().target);
+    clearInterval(recount);
+    pipeline = summarizePipeline(lanes, laneMsBefore, laneTimeBefore, expansions.peak(), pipelineStatus().target);
     store.recordEvent(runId, null, "pipeline", describePipeline(pipeline));
     clearTimeout(deadline);
     clearInterval(heartbeat);
@@ -226,13 +248,14 @@ export async function driveRun(runId: string, setup: SearchSetup): Promise<Searc
   return { ...summarizeRun(store, runId), ...(pipeline ? { pipeline } : {}) };
 }
 
-function summarizePipeline(lanes: LanesMeter, laneMsBefore: number, sessionMs: number, peakInflight: number, target: number): PipelineSummary {
+function summarizePipeline(lanes: LanesMeter, laneMsBefore: number, laneTimeBefore: number, peakInflight: number, target: number): PipelineSummary {
   const l = lanes.stats();
   const busy = lanes.busyLaneMs() - laneMsBefore;
+  const laneTime = lanes.laneMs() - laneTimeBefore;
   const round = (x: number | null) => (x === null ? null : Math.round(x));
   return {
     lanes: l.lanes,
-    utilisation: sessionMs > 0 ? Math.min(1, Math.round((busy / (l.lanes * sessionMs)) * 1000) / 1000) : 0,
+    utilisation: laneTime > 0 ? Math.min(1, Math.round((busy / laneTime) * 1000) / 1000) : 0,
     verifications: l.jobs,
     meanVerifyMs: round(l.meanServiceMs),
     meanLaneWaitMs: round(l.meanWaitMs),

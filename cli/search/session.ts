@@ -96,6 +96,8 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
       progress: { ...progress, log },
       signal: ctx.signal,
       lanes: await verificationLanes(ctx.config, s.problem),
+      // Remote workers join and leave a queue during the run (a Slurm array starting late, a host lost): count again.
+      ...(ctx.config.queue.url ? { countLanes: () => verificationLanes(ctx.config, s.problem) } : {}),
       ...(baseline ? { baseline } : {}),
     });
     time.searchMs = Date.now() - drivingSince;

@@ -59,6 +59,46 @@ describe("lanes meter", () => {
     expect(s.meanServiceMs).toBe(150);
   });
 
+  it("lanes that come and go: more admit the waiting jobs at once, fewer admit none until the busy ones end", async () => {
+    let now = 0;
+    const inner = new HeldVerifier();
+    const meter = new LanesMeter(inner, 1, () => now);
+    const job = (id: string) => meter.verify({ problem, source: "# verdict: ok 1.1", candidateId: id });
+    const results = ["a", "b", "c", "d", "e"].map(job);
+    await tick();
+    expect(inner.started).toEqual(["a"]);
+    now = 100; // 1 lane, busy, for 100
+    meter.setLanes(3); // two workers joined
+    await tick();
+    expect(inner.started).toEqual(["a", "b", "c"]);
+    expect(meter.stats()).toMatchObject({ lanes: 3, busy: 3, queued: 2 });
+    now = 200; // 3 lanes busy for 100
+    meter.setLanes(1); // they left again
+    inner.finish("a");
+    await results[0];
+    await tick();
+    expect(inner.started).toEqual(["a", "b", "c"]); // 2 busy on 1 lane: nothing new starts
+    expect(meter.stats()).toMatchObject({ busy: 2, queued: 2 });
+    inner.finish("b");
+    await results[1];
+    await tick();
+    expect(inner.started).toEqual(["a", "b", "c"]); // now 1 busy on 1 lane
+    inner.finish("c");
+    await results[2];
+    await tick();
+    expect(inner.started).toEqual(["a", "b", "c", "d"]); // the lane passes to the next in line
+    now = 300; // 1 lane busy for 100
+    inner.finish("d");
+    await results[3];
+    await tick();
+    inner.finish("e");
+    await results[4];
+    // busy: 1×100 + 3×100 + 1×100 = 500 of lane-time 1×100 + 3×100 + 1×100 = 500
+    expect(meter.laneMs()).toBe(500);
+    expect(meter.stats().utilisation).toBeCloseTo(1, 10);
+    expect(() => meter.setLanes(0)).toThrow(/positive integer/);
+  });
+
   it("a queued job aborted leaves the line; the lanes go on", async () => {
     const inner = new HeldVerifier();
     const meter = new LanesMeter(inner, 1);

@@ -125,6 +125,35 @@ describe("pipeline (several expansions in flight)", () => {
     for (const n of nodes) expect(t.store.getCritique(n.id), n.label).not.toBeNull();
   });
 
+  it("counts its lanes again while it runs: workers that join later get work (a lanes event, the summary's lanes)", async () => {
+    const verifier = new TimedVerifier(40);
+    let concurrent = 0;
+    let peak = 0;
+    const counting = Object.assign(Object.create(verifier) as TimedVerifier, {
+      async verify(req: VerifyRequest) {
+        peak = Math.max(peak, ++concurrent);
+        try {
+          return await verifier.verify(req);
+        } finally {
+          concurrent--;
+        }
+      },
+    });
+    const { runId, setup } = start({ wallMs: 60_000, maxNodes: 16 }, { branching: 4, inflight: 4 }, counting, 1);
+    let counted = 0;
+    const summary = await driveRun(runId, { ...setup, laneRefreshMs: 50, countLanes: async () => (++counted >= 2 ? 3 : 1) });
+    expect(summary).toMatchObject({ status: "done", nodes: 16 });
+    expect(summary.pipeline).toMatchObject({ lanes: 3 });
+    expect(peak).toBeGreaterThan(1); // with the one lane it started with, never more than one at once
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(
+      t.store
+        .eventsSince(runId)
+        .filter((e) => e.kind === "lanes")
+        .map((e) => e.message),
+    ).toEqual(["verification lanes: 1 → 3"]);
+  });
+
   it("never passes --max-nodes with several expansions in flight", async () => {
     for (const [maxNodes, branching, inflight] of [
       [5, 3, 4],
