@@ -117,8 +117,8 @@ describe("remote workers through Redis Streams", () => {
     const survivor = victim === w1 ? "w2" : "w1";
 
     // 2. a forged result: a real worker's name, a job in flight it was never given; and one for a job never issued.
-    const [orchestratorInbox] = await inspector.keys("kforge:results:*");
-    expect(orchestratorInbox).toBeDefined();
+    // (The inbox stream exists once a worker's first `started` message reached it, a moment after it took a job.)
+    const orchestratorInbox = await until("the search's inbox", async () => (await inspector.keys("kforge:results:*"))[0], 30_000);
     const forged = await until(
       "a job in flight to forge a result for",
       async () => {
@@ -140,13 +140,13 @@ describe("remote workers through Redis Streams", () => {
     };
     const sender = { host: "rogue", gpu: "cpu", result: fake };
     await inspector.xadd(
-      orchestratorInbox as string,
+      orchestratorInbox,
       "*",
       "msg",
       JSON.stringify({ type: "verified", jobId: forged.jobId, attempt: forged.attempt, workerId: survivor, ...sender }),
     );
     await inspector.xadd(
-      orchestratorInbox as string,
+      orchestratorInbox,
       "*",
       "msg",
       JSON.stringify({ type: "verified", jobId: "never-issued", attempt: 1, workerId: survivor, ...sender }),
