@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/memory-retrieval.ts [--wins 10000] [--iterations 2000] [--out bench/results]
  *
- * Builds a fresh SQLite file of synthetic but realistic wins (bench/synthetic-wins.ts), then times
+ * Builds a fresh SQLite file of synthetic but realistic wins (bench/_shared/synthetic-wins.ts), then times
  * `retrieveWins` (k = 5) over a rotating set of variant queries, `seedExemplars` (k = 3, kernel
  * sources included) and a cold first query on a new connection. Writes memory-retrieval.{json,md}.
  */
@@ -15,7 +15,7 @@ import { openDatabase } from "../memory/db.ts";
 import { retrieveWins, type RetrievalQuery } from "../memory/retrieve.ts";
 import { seedExemplars } from "../memory/seed.ts";
 import { WinsStore } from "../memory/wins.ts";
-import { syntheticWins } from "./synthetic-wins.ts";
+import { syntheticWins } from "./_shared/synthetic-wins.ts";
 
 const TARGET_P95_MS = 20;
 const H100 = "NVIDIA H100 80GB HBM3";

@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Folders under bench/ that are not benchmarks: the committed results tree. */
-const NOT_BENCHMARKS = new Set(["results"]);
+/** Folders under bench/ that are not benchmarks: the committed results tree, and helpers several benchmarks (and tests) share. */
+const NOT_BENCHMARKS = new Set(["results", "_shared"]);
 
 /** One benchmark as its README describes it; `problem` says what is wrong with a README that names no command. */
 export interface Benchmark {
@@ -20,7 +20,7 @@ export interface Benchmark {
   problem: string | null;
 }
 
-/** Every folder under `benchDir` (results excluded), with what its README.md says. */
+/** Every folder under `benchDir` (results and _shared excluded), with what its README.md says. */
 export function listBenchmarks(benchDir: string): Benchmark[] {
   return readdirSync(benchDir)
     .filter((name) => !NOT_BENCHMARKS.has(name) && statSync(join(benchDir, name)).isDirectory())

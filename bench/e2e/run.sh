@@ -24,8 +24,8 @@
 set -uo pipefail
 START=$(date +%s)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=bench/common.sh
-. "$ROOT/bench/common.sh"
+# shellcheck source=bench/_shared/common.sh
+. "$ROOT/bench/_shared/common.sh"
 
 OUT="${OUT:-$PWD/out-e2e}"
 mkdir -p "$OUT" || die "cannot create OUT=$OUT"

@@ -17,8 +17,8 @@ set -uo pipefail
 START=$(date +%s)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$ROOT/bench/model-path"
-# shellcheck source=bench/common.sh
-. "$ROOT/bench/common.sh"
+# shellcheck source=bench/_shared/common.sh
+. "$ROOT/bench/_shared/common.sh"
 
 OUT="${OUT:-$PWD/out-model-path}"
 NODES="${NODES:-12}"

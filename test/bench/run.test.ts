@@ -28,6 +28,7 @@ describe("npm run bench", () => {
       ]),
     );
     expect(all.map((b) => b.name)).not.toContain("results");
+    expect(all.map((b) => b.name)).not.toContain("_shared");
     expect(all.filter((b) => b.command).length).toBeGreaterThanOrEqual(9);
     for (const b of all) {
       // Folders others are still writing may lack the line; the listing then says what to add (checked below).

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { familyWin, FAMILIES, rng } from "../../bench/synthetic-wins.ts";
+import { familyWin, FAMILIES, rng } from "../../bench/_shared/synthetic-wins.ts";
 import { main } from "../../cli/main.ts";
 import { repoRoot } from "../../core/config.ts";
 import { H100, openStore, tempDbPath } from "./helpers.ts";

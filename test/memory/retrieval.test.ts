@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { familyWin, FAMILIES, rng, type Family } from "../../bench/synthetic-wins.ts";
+import { familyWin, FAMILIES, rng, type Family } from "../../bench/_shared/synthetic-wins.ts";
 import { REPEAT_PENALTY, retrieveWins, WEIGHTS, type RetrievalQuery } from "../../memory/retrieve.ts";
 import type { WinsStore } from "../../memory/wins.ts";
 import { A100, H100, openStore } from "./helpers.ts";

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { familyWin, FAMILIES, rng } from "../../bench/synthetic-wins.ts";
+import { familyWin, FAMILIES, rng } from "../../bench/_shared/synthetic-wins.ts";
 import { extractFeatures } from "../../memory/features.ts";
 import { formatExemplarsForPrompt, modSources, queryFromProblem, seedExemplars } from "../../memory/seed.ts";
 import { loadAllProblems, loadProblem } from "../../problems/load.ts";

@@ -1,6 +1,6 @@
 /** The "seeded from memory" block of a real search: each win's note gives its score breakdown once. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAMILIES, familyWin, rng } from "../../bench/synthetic-wins.ts";
+import { FAMILIES, familyWin, rng } from "../../bench/_shared/synthetic-wins.ts";
 import { createRun, driveRun, newRunId } from "../../graph/run.ts";
 import { openWinsMemory } from "../../graph/wins-memory.ts";
 import { WinsStore } from "../../memory/wins.ts";

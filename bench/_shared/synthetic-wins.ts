@@ -3,8 +3,8 @@
  * suite's variant families (plus a few combined ones), each with FlexAttention-style sources in
  * several spellings, Triton-like kernels, critic ideas, GPUs and log-normal speedups. Seeded.
  */
-import { seededRandom } from "../core/random.ts";
-import type { WinInput } from "../memory/win-schema.ts";
+import { seededRandom } from "../../core/random.ts";
+import type { WinInput } from "../../memory/win-schema.ts";
 
 /** One variant family: how its mods are written and what its kernels typically reach. */
 export interface Family {
