@@ -3,6 +3,11 @@
  * scripted model with slow replies), SIGKILLed at seeded random points again and again, each time
  * continued with `kforge resume`. The run must end exactly as budgeted: no node lost, none
  * duplicated, nothing verified or critiqued twice, and the database intact.
+ *
+ * Kills follow the run's progress, not the clock: a cycle lets the search record one or two units of work (a model
+ * call, a plan, a verification, a critique), then kills it at a random moment up to 400 ms later (a model reply takes
+ * 300 ms, so most kills land inside a call or a verification). A clock alone let a fast machine, or the pipeline's
+ * parallel lanes, finish the run before the tenth kill.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,14 +44,23 @@ describe("kill -9 and resume", () => {
   it(`survives ${KILLS} SIGKILLs at random points and finishes with every node exactly once`, async () => {
     const env = kforgeEnv(home, server.baseUrl);
     const random = seededRandom(SEED);
-    // Short enough that the run needs more than KILLS cycles even when a loaded machine lets each cycle do more before its clock starts.
-    const delay = () => 100 + Math.floor(random() * 3000);
     const dbPath = join(home, "kforge.sqlite");
     const drivenBy = (runId: string, pid: number) => {
       const db = openDatabase(dbPath, { readonly: true });
       try {
         const store = new TraceStore(db).setup();
         return store.getRun(runId)!.pid === pid && store.getBaseline(runId) !== null;
+      } finally {
+        db.close();
+      }
+    };
+    // Units of work the run has recorded so far.
+    const work = (runId: string) => {
+      const db = openDatabase(dbPath, { readonly: true });
+      try {
+        return ["trace_llm_calls", "trace_plans", "trace_verifications", "trace_critiques"]
+          .map((table) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE run_id = ?`).get(runId) as { n: number }).n)
+          .reduce((a, b) => a + b, 0);
       } finally {
         db.close();
       }
@@ -70,15 +84,24 @@ describe("kill -9 and resume", () => {
     let kills = 0;
     // Kill at a random point KILLS times, resuming after each; then let the last resume finish.
     for (let cycle = 0; cycle < KILLS + 20; cycle++) {
-      // Most kills land in the search itself: the clock starts once this process drives the graph (its pid is on the
-      // run and the baseline is measured). Some land earlier, while Node starts or the baseline is being measured.
+      // Most kills land in the search itself, once this process drives the graph (its pid is on the run and the
+      // baseline is measured) and has recorded one or two more units of work. Some land earlier, while Node starts or
+      // the baseline is being measured.
       const started = proc;
       const early = random() < 0.25;
+      const units = 1 + Math.floor(random() * 2);
+      const after = Math.floor(random() * 400);
       const ready = (async () => {
-        while (!(early ? /^run /m.test(started.stdout()) : drivenBy(runId!, started.child.pid!))) await sleep(50);
+        if (early) {
+          while (!/^run /m.test(started.stdout())) await sleep(50);
+          return;
+        }
+        while (!drivenBy(runId!, started.child.pid!)) await sleep(50);
+        const from = work(runId!);
+        while (work(runId!) < from + units) await sleep(25);
       })();
       const outcome =
-        kills < KILLS ? await Promise.race([proc.exited, ready.then(() => sleep(delay())).then(() => "timer" as const)]) : await proc.exited;
+        kills < KILLS ? await Promise.race([proc.exited, ready.then(() => sleep(after)).then(() => "timer" as const)]) : await proc.exited;
       if (outcome === "timer") {
         proc.child.kill("SIGKILL");
         await proc.exited;
