@@ -92,7 +92,8 @@ export async function openComponents(config: Config, problem: LoadedProblem, db:
     endpointDown: endpointDown.signal,
     gpu: null,
     setLog: (l) => (log = l),
-    setGpu: (name) => (gpu = name),
+    // The harness reports "cpu" for the CPU lane: say what that is rather than "GPU kernels on cpu".
+    setGpu: (name) => (gpu = name === "cpu" ? "the CPU (a test problem on the verifier's CPU lane, no GPU involved)" : name),
     close: () => verifier.close(),
   };
 }

@@ -106,7 +106,7 @@ describe("secrets never leave the orchestrator", () => {
     expect(prompts).toContain("[redacted:");
     expect(leaks(prompts)).toEqual([]);
     // (The same prompts name the device the verifier probed, here the CPU, never a hard-coded H100.)
-    expect(chats.at(-1)!.system).toMatch(/attention kernels on cpu\./);
+    expect(chats.at(-1)!.system).toMatch(/attention kernels on the CPU \(a test problem on the verifier's CPU lane, no GPU involved\)\./);
     expect(prompts).not.toContain("H100 (SXM");
   }, 300_000);
 });
