@@ -20,8 +20,8 @@ DEEPSEEK_API_KEY="sk-escape-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" time
 echo "== ncu inside the sandbox"
 OUT=$RAW/ncu timeout 120 python3 bench/profiler/gpu_profile_fixtures.py --kernels test/fixtures/kernels/good_softcap.py 2>&1 | tail -5
 echo "== verification time, sandbox off then on (same run)"
-KFORGE_UNSAFE_NO_SANDBOX=1 timeout 150 python3 bench/verify-time.py --problems softcap --reps 3 --out "$RAW/vt_off" 2>&1 | tail -4
-timeout 150 python3 bench/verify-time.py --problems softcap --reps 3 --out "$RAW/vt_on" 2>&1 | tail -4
+KFORGE_UNSAFE_NO_SANDBOX=1 timeout 150 python3 bench/verify-time/run.py --problems softcap --reps 3 --out "$RAW/vt_off" 2>&1 | tail -4
+timeout 150 python3 bench/verify-time/run.py --problems softcap --reps 3 --out "$RAW/vt_on" 2>&1 | tail -4
 cp "$RAW/vt_off/verify-time.md" "$OUT/verify-time-unsandboxed.md"; cp "$RAW/vt_on/verify-time.md" "$OUT/verify-time-sandboxed.md"
 LEFT=$(( ${SELFTEST_BUDGET_S:-560} - ($(date +%s) - T0) ))
 echo "== GPU self-test through the sandbox (deadline ${LEFT}s)"

@@ -39,7 +39,7 @@ describe("npm run bench", () => {
     }
     const listed = execFileSync("npm", ["run", "--silent", "bench"], { cwd: root, encoding: "utf8" });
     for (const b of all) expect(listed).toContain(`  ${b.name} `);
-    expect(listed).toContain("npx tsx bench/memory-retrieval.ts");
+    expect(listed).toContain("npx tsx bench/memory-retrieval/run.ts");
   });
 
   it("runs the named benchmark with its arguments (memory retrieval, small), and fails loudly on an unknown name", () => {
@@ -49,7 +49,7 @@ describe("npm run bench", () => {
       encoding: "utf8",
     });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain("bench memory-retrieval: npx tsx bench/memory-retrieval.ts --wins 200 --iterations 10");
+    expect(r.stderr).toContain("bench memory-retrieval: npx tsx bench/memory-retrieval/run.ts --wins 200 --iterations 10");
     expect(JSON.parse(readFileSync(join(out, "memory-retrieval.json"), "utf8"))).toMatchObject({ retrieveMs: { n: 10 } });
     const unknown = spawnSync("npm", ["run", "--silent", "bench", "--", "no-such-bench"], { cwd: root, encoding: "utf8" });
     expect(unknown.status).toBe(2);

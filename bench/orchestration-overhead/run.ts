@@ -4,25 +4,26 @@
  * replaced by the scripted server (in its own process) and the GPU by an instant verifier. The tree
  * grows to 1,000 nodes; we report wall and CPU ms per node around 10, 100 and 1,000 nodes (target
  * < 50 ms and flat) and database bytes per node.
- *   npx tsx bench/orchestration-overhead.ts [--nodes 1000] [--branching 4]
- * Writes bench/results/orchestration-overhead.{json,md}.
+ *   npx tsx bench/orchestration-overhead/run.ts [--nodes 1000] [--branching 4] [--out DIR]
+ * Writes DIR/orchestration-overhead.{json,md} (default DIR: bench/results/orchestration-overhead).
  */
 import { spawn } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { writeFileSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { loadProblem } from "../problems/load.ts";
-import { createRun, driveRun, newRunId } from "../graph/run.ts";
-import { InstantVerifier } from "../test/fakes/instant-verifier.ts";
-import { searchSetup, tempDb } from "../test/search/helpers.ts";
-import type { VerifyRequest } from "../tools/verifier/types.ts";
+import { loadProblem } from "../../problems/load.ts";
+import { createRun, driveRun, newRunId } from "../../graph/run.ts";
+import { InstantVerifier } from "../../test/fakes/instant-verifier.ts";
+import { searchSetup, tempDb } from "../../test/search/helpers.ts";
+import type { VerifyRequest } from "../../tools/verifier/types.ts";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
   return i === -1 ? dflt : Number(process.argv[i + 1]);
 };
 const NODES = arg("--nodes", 1000);
+const OUT = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1]! : join("bench", "results", "orchestration-overhead");
 const BRANCHING = arg("--branching", 4);
 const FATES = ["ok 1.10", "ok 1.30", "compile_error", "ok 0.90", "wrong_output 1.5", "ok 1.55", "rejected", "ok 1.20", "runtime_error", "ok 1.40"];
 /** Windows (in nodes) the per-node cost is averaged over: [from, to]. The first expansion (module loading, JIT warm-up, first connections) is reported apart. */
@@ -113,7 +114,7 @@ const windows = warm.windows;
 const result = {
   benchmark: "orchestration-overhead",
   date: new Date().toISOString(),
-  command: `npx tsx bench/orchestration-overhead.ts --nodes ${NODES} --branching ${BRANCHING}`,
+  command: `npx tsx bench/orchestration-overhead/run.ts --nodes ${NODES} --branching ${BRANCHING}`,
   machine: {
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
@@ -132,9 +133,9 @@ const result = {
   database: warm.database,
   target: "< 50 ms per node, flat from 10 to 1,000 nodes",
 };
-mkdirSync("bench/results", { recursive: true });
-writeFileSync(join("bench/results", "orchestration-overhead.json"), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(join("bench/results", "orchestration-overhead.md"), markdown(result));
+mkdirSync(OUT, { recursive: true });
+writeFileSync(join(OUT, "orchestration-overhead.json"), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(OUT, "orchestration-overhead.md"), markdown(result));
 console.log(markdown(result));
 
 function round(x: number): number {

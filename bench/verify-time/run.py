@@ -7,9 +7,9 @@ search:
   cold  a fresh process: start-up + the same job (what the warm spare hides)
 and, once per problem, the baseline measurement a run pays once.
 
-  cd /repo && python3 bench/verify-time.py --out $OUT [--reps 3]
+  cd /repo && python3 bench/verify-time/run.py --out $OUT [--reps 3]   (--device cpu: a dry run on the CPU test problem)
 
-Writes $OUT/verify-time.json and $OUT/verify-time.md (commit them under bench/results/).
+Writes $OUT/verify-time.json and $OUT/verify-time.md (commit them under bench/results/verify-time/, named by GPU).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HARNESS = os.path.join(REPO, "tools", "verifier", "harness")
 sys.path.insert(0, HARNESS)
 
@@ -96,7 +96,7 @@ def main() -> int:
         rows.append(row)
     gpu = next((r["warm"][0].get("gpu") for r in rows if r["warm"]), None)
     probe = os.popen(f"{args.python} {os.path.join(HARNESS, 'run_candidate.py')} --probe").read().strip()
-    report = {"date": time.strftime("%Y-%m-%d"), "command": "python3 bench/verify-time.py " + " ".join(sys.argv[1:]),
+    report = {"date": time.strftime("%Y-%m-%d"), "command": "python3 bench/verify-time/run.py " + " ".join(sys.argv[1:]),
               "machine": probe, "host": platform.node(), "rows": rows, "wall_s": time.time() - t0, "gpu": gpu}
     with open(os.path.join(args.out, "verify-time.json"), "w") as f:
         json.dump(report, f, indent=1)

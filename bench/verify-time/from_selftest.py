@@ -1,9 +1,9 @@
 """Per-candidate verification time by phase, read from a committed GPU self-test record (every good
 fixture verification there runs on a warm spare, with baselines cached, exactly as in a search).
 
-  python3 bench/verify-time-from-selftest.py bench/results/gpu-selftest/gpu_selftest.json > bench/results/verify-time-h100.md
+  python3 bench/verify-time/from_selftest.py bench/results/gpu-selftest/gpu_selftest.json > bench/results/verify-time/verify-time-h100.md
 
-`bench/verify-time.py` measures the same on a GPU host directly (and the cold-start cost a spare hides);
+`bench/verify-time/run.py` measures the same on a GPU host directly (and the cold-start cost a spare hides);
 this summary exists because the session that committed it had spent its GPU time on the self-test.
 """
 import json

@@ -1,7 +1,7 @@
 /**
  * Retrieval latency of the memory of wins with 10,000 stored wins (target: p95 < 20 ms).
  *
- *   npx tsx bench/memory-retrieval.ts [--wins 10000] [--iterations 2000] [--out bench/results]
+ *   npx tsx bench/memory-retrieval/run.ts [--wins 10000] [--iterations 2000] [--out bench/results/memory-retrieval]
  *
  * Builds a fresh SQLite file of synthetic but realistic wins (bench/_shared/synthetic-wins.ts), then times
  * `retrieveWins` (k = 5) over a rotating set of variant queries, `seedExemplars` (k = 3, kernel
@@ -11,11 +11,11 @@ import { readFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { openDatabase } from "../memory/db.ts";
-import { retrieveWins, type RetrievalQuery } from "../memory/retrieve.ts";
-import { seedExemplars } from "../memory/seed.ts";
-import { WinsStore } from "../memory/wins.ts";
-import { syntheticWins } from "./_shared/synthetic-wins.ts";
+import { openDatabase } from "../../memory/db.ts";
+import { retrieveWins, type RetrievalQuery } from "../../memory/retrieve.ts";
+import { seedExemplars } from "../../memory/seed.ts";
+import { WinsStore } from "../../memory/wins.ts";
+import { syntheticWins } from "../_shared/synthetic-wins.ts";
 
 const TARGET_P95_MS = 20;
 const H100 = "NVIDIA H100 80GB HBM3";
@@ -73,7 +73,7 @@ const { values } = parseArgs({
   options: {
     wins: { type: "string", default: "10000" },
     iterations: { type: "string", default: "2000" },
-    out: { type: "string", default: "bench/results" },
+    out: { type: "string", default: "bench/results/memory-retrieval" },
   },
 });
 const loadAtStart = loadavg()[0]!;
@@ -134,7 +134,7 @@ const retrieve = stats(retrieveMs);
 const result = {
   benchmark: "memory-retrieval",
   date: new Date().toISOString(),
-  command: `npx tsx bench/memory-retrieval.ts --wins ${nWins} --iterations ${iterations}`,
+  command: `npx tsx bench/memory-retrieval/run.ts --wins ${nWins} --iterations ${iterations}`,
   machine: {
     cpu: cpuModel(),
     cores: cpus().length,

@@ -2,7 +2,7 @@
  * How fast the trace explorer draws a 1,000-node tree in headless Chromium (target: < 2 s from
  * navigation to the tree drawn), and how long a pan/zoom frame takes with all 1,000 nodes shown.
  *
- *   npx tsx bench/ui-render.ts [--runs 7] [--out bench/results]
+ *   npx tsx bench/ui/run.ts [--runs 7] [--out bench/results/ui]
  *
  * Records a seeded 1,000-node run into a fresh SQLite file (test/fixtures/trace-fixture.ts), serves it
  * with `kforge ui`'s server and opens it in Debian's Chromium through playwright-core. "Drawn" is the
@@ -15,9 +15,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startUiServer } from "../ui/server.ts";
-import { buildLargeRun } from "../test/fixtures/trace-fixture.ts";
-import { CHROMIUM, hasChromium, launchChromium } from "../test/ui/chromium.ts";
+import { startUiServer } from "../../ui/server.ts";
+import { buildLargeRun } from "../../test/fixtures/trace-fixture.ts";
+import { CHROMIUM, hasChromium, launchChromium } from "../../test/ui/chromium.ts";
 
 const TARGET_MS = 2000;
 const NODES = 1000;
@@ -71,7 +71,7 @@ function cpuModel(): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }, out: { type: "string", default: "bench/results" } } });
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }, out: { type: "string", default: "bench/results/ui" } } });
   const runs = Number(values.runs);
   if (!hasChromium()) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   const dir = mkdtempSync(join(tmpdir(), "kforge-ui-bench-"));
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     chromium: chromiumVersion,
     platform: `${process.platform} ${process.arch}`,
   };
-  const command = `npx tsx bench/ui-render.ts --runs ${runs}`;
+  const command = `npx tsx bench/ui/run.ts --runs ${runs}`;
   const date = new Date().toISOString();
   const report = {
     benchmark: "ui-render",
