@@ -5,8 +5,8 @@
  * the verifier is simulated (a fixed verification time per candidate, verdicts from the kernel's
  * verdict line) behind the real lanes meter. Time is scaled: model delay and verification time are
  * both divided by the scale, so a simulated hour takes 3600/scale seconds; results are in simulated time.
- *   npx tsx bench/pipeline/run.ts [--hours 6] [--verify-s 60] [--delays 0,60,180] [--lanes 1,2,4,8] [--overhead-nodes 400]
- * Writes bench/results/pipeline-cpu/results.{json,md}.
+ *   npx tsx bench/pipeline/run.ts [--hours 6] [--verify-s 60] [--delays 0,60,180] [--lanes 1,2,4,8] [--overhead-nodes 400] [--out DIR]
+ * Writes DIR/results.{json,md} (default DIR: bench/results/pipeline).
  */
 import { spawn } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -30,6 +30,7 @@ const VERIFY_S = Number(arg("--verify-s", "60"));
 const DELAYS = arg("--delays", "0,60,180").split(",").map(Number);
 const LANES = arg("--lanes", "1,2,4,8").split(",").map(Number);
 const OVERHEAD_NODES = Number(arg("--overhead-nodes", "400"));
+const OUT = arg("--out", join("bench", "results", "pipeline"));
 /** Real verifications per second the scale aims at, whatever the lanes: the orchestration's CPU stays a small share of the run. */
 const VERIFICATIONS_PER_S = 16;
 const FATES = ["ok 1.10", "ok 1.30", "compile_error", "ok 0.90", "wrong_output 1.5", "ok 1.55", "rejected", "ok 1.20", "runtime_error", "ok 1.40"];
@@ -203,10 +204,9 @@ const result = {
   overhead: overheads,
   rows,
 };
-const dir = join("bench", "results", "pipeline-cpu");
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, "results.json"), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(join(dir, "results.md"), markdown(result));
+mkdirSync(OUT, { recursive: true });
+writeFileSync(join(OUT, "results.json"), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(OUT, "results.md"), markdown(result));
 console.log(markdown(result));
 
 function markdown(r: typeof result): string {

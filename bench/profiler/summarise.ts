@@ -2,7 +2,7 @@
  * Turns a folder written by gpu_profile_fixtures.py (index.json + raw CSVs + driver JSONs) into the
  * typed profile summaries and the rule-based advice: summary.json and summary.md beside them.
  *
- *   npx tsx bench/profiler/summarise.ts bench/results/profiler-h100-<date>
+ *   npx tsx bench/profiler/summarise.ts bench/results/profiler/<gpu>-<date>
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,6 +1,6 @@
 /** `npm run bench`: one entry point that lists every benchmark folder and runs the named one. */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -29,14 +29,22 @@ describe("npm run bench", () => {
     );
     expect(all.map((b) => b.name)).not.toContain("results");
     expect(all.map((b) => b.name)).not.toContain("_shared");
-    expect(all.filter((b) => b.command).length).toBeGreaterThanOrEqual(9);
     for (const b of all) {
-      // Folders others are still writing may lack the line; the listing then says what to add (checked below).
-      if (!b.command) continue;
-      const scripts = b.command.split(/\s+/).filter((t) => t.startsWith("bench/"));
+      // Every folder is a benchmark: it names its command, what it needs and where its results go.
+      expect(b.problem, b.name).toBeNull();
+      expect(b.needs, `bench/${b.name}/README.md: a line Needs: ...`).not.toBeNull();
+      expect(readFileSync(join(root, "bench", b.name, "README.md"), "utf8"), `bench/${b.name}/README.md: a line Results: ...`).toMatch(
+        new RegExp(`^Results: bench/results/${b.name}/`, "m"),
+      );
+      const scripts = b.command!.split(/\s+/).filter((t) => t.startsWith("bench/"));
       expect(scripts.length, `${b.name}: ${b.command}`).toBeGreaterThan(0);
       for (const s of scripts) expect(existsSync(join(root, s)), `${b.name}: ${s}`).toBe(true);
     }
+    // One results tree per benchmark, bench/results/NAME/, beside the two records no benchmark writes.
+    const records = ["anchors", "gpu-selftest"];
+    const resultDirs = readdirSync(join(root, "bench", "results")).filter((d) => statSync(join(root, "bench", "results", d)).isDirectory());
+    for (const d of resultDirs) expect([...all.map((b) => b.name), ...records], `bench/results/${d}/ is no benchmark's`).toContain(d);
+    expect(readdirSync(join(root, "bench")).filter((f) => !statSync(join(root, "bench", f)).isDirectory())).toEqual(["run.ts"]);
     const listed = execFileSync("npm", ["run", "--silent", "bench"], { cwd: root, encoding: "utf8" });
     for (const b of all) expect(listed).toContain(`  ${b.name} `);
     expect(listed).toContain("npx tsx bench/memory-retrieval/run.ts");

@@ -58,7 +58,7 @@ describe("rule-based advice on recorded H100 profiles", () => {
   });
 });
 
-describe("advice on the verifier's fixture kernels (bench/results/profiler-h100-2026-11-24)", () => {
+describe("advice on the verifier's fixture kernels (bench/results/profiler/h100-2026-11-24)", () => {
   const tags = ["fixture_full128", "fixture_softcap64", "fixture_causal64"];
 
   it("every latency-bound real profile gets at least one concrete change", () => {
