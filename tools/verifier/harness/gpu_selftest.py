@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -28,17 +29,17 @@ from kforge_harness.driver import Spare  # noqa: E402
 from kforge_harness.problem import load_problem_dir  # noqa: E402
 
 FIXTURES = os.path.join(REPO, "test", "fixtures", "kernels")
-LIMITS = {"compile": 90, "correctness": 60, "timing": 90}
+LIMITS: Dict[str, float] = {"compile": 90, "correctness": 60, "timing": 90}
 
 
 class Runner:
-    def __init__(self, python: str, out: str, deadline_s: float, device: str):
+    def __init__(self, python: str, out: str, deadline_s: float, device: str) -> None:
         self.python, self.out, self.device = python, out, device
         self.t_end = time.time() + deadline_s
-        self.records: list = []
+        self.records: List[Dict[str, Any]] = []
         self.shared = tempfile.mkdtemp(prefix="kforge-selftest-cache-")
-        self.baselines: dict = {}
-        self._warming: list = []
+        self.baselines: Dict[str, Dict[str, Any]] = {}
+        self._warming: List[Spare] = []
 
     def spare(self, ahead: int = 3) -> Spare:
         """A warm process; `ahead` more keep warming meanwhile (the pool keeps one per GPU; more here
@@ -51,12 +52,12 @@ class Runner:
             raise RuntimeError(f"harness did not start: {sp.kill()}")
         return sp
 
-    def job(self, mode: str, problem: str, **kw) -> dict:
+    def job(self, mode: str, problem: str, **kw: Any) -> Dict[str, Any]:
         folder = problem if os.path.isabs(problem) else os.path.join(REPO, problem) if "/" in problem else os.path.join(REPO, "problems", problem)
         spec, ref = load_problem_dir(folder)
         return {"mode": mode, "device": self.device, "problem": spec, "reference_path": ref, "seed": int(time.time()) % 100000, **kw}
 
-    def record(self, part: str, name: str, passed: bool, detail: str, **extra) -> None:
+    def record(self, part: str, name: str, passed: bool, detail: str, **extra: Any) -> None:
         rec = {"part": part, "name": name, "passed": passed, "detail": detail, **extra}
         self.records.append(rec)
         print(f"{'PASS' if passed else 'FAIL'} [{part}] {name}: {detail}", flush=True)
@@ -73,14 +74,14 @@ class Runner:
         self._warming = []
 
 
-def matches(result: dict, expect: dict, also=()) -> bool:
+def matches(result: Mapping[str, Any], expect: Mapping[str, Any], also: Sequence[Mapping[str, Any]] = ()) -> bool:
     for e in [expect, *also]:
         if all(result.get(k) == v for k, v in e.items()):
             return True
     return False
 
 
-def describe(r: dict) -> str:
+def describe(r: Mapping[str, Any]) -> str:
     s = r.get("status")
     ph = r.get("phases", {})
     phases = " ".join(f"{k[:-2]} {v / 1e3:.2f}s" for k, v in ph.items() if k.endswith("Ms"))
@@ -95,7 +96,7 @@ def describe(r: dict) -> str:
     return f"{s} {extra}: {(r.get('message') or '').splitlines()[0][:160] if r.get('message') else ''} [{phases}]"
 
 
-def part_baselines(run: Runner, problems=("full", "causal", "softcap")) -> None:
+def part_baselines(run: Runner, problems: Sequence[str] = ("full", "causal", "softcap")) -> None:
     """One after the other (timings taken side by side on one GPU would disturb each other); the
     processes start together, since start-up does not."""
     spares = [Spare("cuda", run.python, env_extra=_cache_env(run)) for _ in problems]
@@ -153,7 +154,7 @@ def part_inproc(run: Runner) -> None:
 def part_references(run: Runner) -> None:
     names = sorted(n for n in os.listdir(os.path.join(REPO, "problems")) if os.path.exists(os.path.join(REPO, "problems", n, "problem.json")))
 
-    def one(name):
+    def one(name: str) -> Tuple[str, Dict[str, Any]]:
         sp = Spare("cuda", run.python, env_extra=_cache_env(run))
         if sp.wait_ready(180) is None:
             return name, {"harness_error": sp.kill()}
@@ -164,14 +165,14 @@ def part_references(run: Runner) -> None:
             r = out.get("result") or {}
             checks = r.get("checks", [])
             errors = [f"S={c['shape']['S']} D={c['shape']['D']}: {c['error']}" for c in checks if c.get("error")]
-            worst = max((c for c in checks if c.get("maxError") is not None), key=lambda c: c["maxError"] / max(c["allowance"], 1e-12), default=None)
+            worst = max((c for c in checks if c.get("maxError") is not None), key=lambda c: float(c["maxError"] / max(c["allowance"], 1e-12)), default=None)
             detail = (f"worst {worst['maxError']:.3g} vs allowance {worst['allowance']:.3g} at S={worst['shape']['S']}" if worst else str(out)[:400])
             if errors:
                 detail += "; flex failed at " + "; ".join(errors)[:600]
             run.record("references", name, bool(r.get("passed")), detail, wall_s=out.get("wall_s"), result=r)
 
 
-def _cache_env(run: Runner) -> dict:
+def _cache_env(run: Runner) -> Dict[str, str]:
     """Baseline and reference jobs run only our code, so they may share a compile cache."""
     return {"TORCHINDUCTOR_CACHE_DIR": os.path.join(run.shared, "inductor"), "TRITON_CACHE_DIR": os.path.join(run.shared, "triton")}
 

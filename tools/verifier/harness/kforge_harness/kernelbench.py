@@ -7,18 +7,20 @@ after torch.manual_seed(seed), the candidate's ModelNew too, so parameters creat
 from __future__ import annotations
 
 import copy
-from typing import Any, List, Optional, Sequence
+from types import ModuleType
+from typing import Any, Callable, List, Optional, Sequence
 
 import torch
 
 from .reference import ProblemFault, load_problem_file
+from .types import KBCompare, KBTolerance, Shape
 
 REQUIRED = ("Model", "get_inputs", "get_init_inputs")
 OUTLIER_FRACTION = 1e-3
 OUTLIER_SCALE = 100.0
 
 
-def load_problem_module(path: str):
+def load_problem_module(path: str) -> ModuleType:
     """Imports the problem file (once per process); a ProblemFault names the file, the line, or what is missing."""
     mod = load_problem_file(path, "kforge_kernelbench", (), "")
     missing = [n for n in REQUIRED if not callable(getattr(mod, n, None))]
@@ -35,18 +37,18 @@ def to_device(x: Any, device: str) -> Any:
     return x
 
 
-def init_inputs(mod, device: str) -> list:
+def init_inputs(mod: ModuleType, device: str) -> List[Any]:
     return [to_device(x, device) for x in mod.get_init_inputs()]
 
 
-def build(cls, init: Sequence, seed: int, device: str) -> torch.nn.Module:
+def build(cls: Callable[..., torch.nn.Module], init: Sequence[Any], seed: int, device: str) -> torch.nn.Module:
     """cls(*init) right after torch.manual_seed(seed), on the device, in eval mode."""
     torch.manual_seed(int(seed))
     model = cls(*init)
     return model.to(device).eval()
 
 
-def make_inputs(mod, dist: str, seed: int, device: str) -> list:
+def make_inputs(mod: ModuleType, dist: str, seed: int, device: str) -> List[Any]:
     """get_inputs() under the seed; for any distribution but `kernelbench` every floating tensor is redrawn with
     the same shape and dtype (integer tensors such as class targets stay as get_inputs() drew them)."""
     torch.manual_seed(int(seed))
@@ -84,23 +86,23 @@ def outputs(out: Any) -> List[Any]:
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-@torch.no_grad()
-def run_as(model: torch.nn.Module, inputs: list, dtype: torch.dtype) -> Optional[List[torch.Tensor]]:
-    """The model and its floating inputs cast to dtype (float64 golden, bf16/fp16 downgrade probes); None when
-    the module cannot run in that dtype on this device."""
-    try:
-        m = copy.deepcopy(model).to(dtype)
-        xs = [x.to(dtype) if torch.is_tensor(x) and x.is_floating_point() else x for x in inputs]
-        return [o.detach().to(torch.float64) for o in outputs(m(*xs))]
-    except Exception:  # noqa: BLE001 - e.g. an op without a float64 or bf16 kernel here
-        return None
+def run_as(model: torch.nn.Module, inputs: Sequence[Any], dtype: torch.dtype) -> Optional[List[torch.Tensor]]:
+    """The model and its floating inputs cast to dtype (float64 golden, bf16/fp16 downgrade probes), without
+    autograd; None when the module cannot run in that dtype on this device."""
+    with torch.no_grad():
+        try:
+            m = copy.deepcopy(model).to(dtype)
+            xs = [x.to(dtype) if torch.is_tensor(x) and x.is_floating_point() else x for x in inputs]
+            return [o.detach().to(torch.float64) for o in outputs(m(*xs))]
+        except Exception:  # noqa: BLE001 - e.g. an op without a float64 or bf16 kernel here
+            return None
 
 
 def rms(x: torch.Tensor) -> float:
     return float(x.double().pow(2).mean().sqrt().item()) if x.numel() else 0.0
 
 
-def compare(outs: list, refs: list, goldens: Optional[list], kb_tol: dict, rel: float) -> dict:
+def compare(outs: Sequence[Any], refs: Sequence[torch.Tensor], goldens: Optional[Sequence[torch.Tensor]], kb_tol: KBTolerance, rel: float) -> KBCompare:
     """Both rules over every output tensor: KernelBench's allclose against the reference in its own dtype, and
     kforge's max|out - golden| <= 2 * max|ref - golden| + rel * rms(golden) (golden: the reference in float64)."""
     max_err, allow, kb_ok, ours_ok = 0.0, 0.0, True, True
@@ -116,14 +118,14 @@ def compare(outs: list, refs: list, goldens: Optional[list], kb_tol: dict, rel: 
     return {"passed": kb_ok and ours_ok, "maxError": max_err, "allowance": allow, "rules": {"kernelbench": kb_ok, "kforge": ours_ok}}
 
 
-def describe_inputs(inputs: list) -> str:
-    parts = []
+def describe_inputs(inputs: Sequence[Any]) -> str:
+    parts: List[str] = []
     for x in inputs:
         parts.append(f"{str(x.dtype).replace('torch.', '')}{list(x.shape)}" if torch.is_tensor(x) else repr(x)[:40])
     return ", ".join(parts)
 
 
-def flat_shape(outs: list) -> dict:
+def flat_shape(outs: Sequence[Any]) -> Shape:
     """The attention-shaped slot of a ShapeCheck for a KernelBench case: every output element along S."""
     n = sum(int(o.numel()) for o in outs if torch.is_tensor(o))
     return {"B": 1, "H": 1, "Hkv": 1, "S": n, "D": 1}

@@ -11,12 +11,14 @@ input mutation, aliasing, library kernels, side streams), which are reused as th
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from types import CodeType
+from typing import Any, Callable, List, Optional, Sequence, Type
 
 import torch
 
 from .kernelbench import compare, run_as
 from .protocol import Verdict, rejected
+from .types import KBTolerance, KernelEvent
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -24,13 +26,13 @@ LOW_PRECISION = (torch.float16, torch.bfloat16)
 class ReferenceTripwire:
     """Counts calls of the reference Model.forward while armed (during the candidate's calls only)."""
 
-    def __init__(self, model_cls: type) -> None:
+    def __init__(self, model_cls: Type[torch.nn.Module]) -> None:
         self.armed = False
         self.hits = 0
         original = model_cls.forward
         wire = self
 
-        def forward(self, *args, **kwargs):
+        def forward(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
             if wire.armed:
                 wire.hits += 1
             return original(self, *args, **kwargs)
@@ -43,7 +45,7 @@ class ReferenceTripwire:
                                    "ModelNew must compute the result itself"))
 
 
-def check_class(cand_cls: type, model_cls: type, model_forward_code) -> None:
+def check_class(cand_cls: type, model_cls: Type[torch.nn.Module], model_forward_code: CodeType) -> None:
     """ModelNew must not descend from Model, nor from a class whose forward is Model's code copied."""
     for base in cand_cls.__mro__[1:]:
         if base is model_cls or issubclass(base, model_cls):
@@ -54,11 +56,11 @@ def check_class(cand_cls: type, model_cls: type, model_forward_code) -> None:
             raise Verdict(rejected("dynamic.reference_model", f"ModelNew inherits `{base.__name__}.forward`, a copy of Model.forward"))
 
 
-def _same_code(a, b) -> bool:
+def _same_code(a: CodeType, b: CodeType) -> bool:
     return a.co_code == b.co_code and a.co_names == b.co_names and a.co_consts == b.co_consts
 
 
-def check_plain(outs: List, refs: List[torch.Tensor]) -> None:
+def check_plain(outs: Sequence[Any], refs: Sequence[torch.Tensor]) -> None:
     """Each output a plain tensor of the reference's shape, not a subclass (lazy) nor a lower-precision copy."""
     if len(outs) != len(refs):
         from .protocol import wrong_output
@@ -92,8 +94,8 @@ class Fingerprint:
                                        "had returned: work still running on a thread or another stream?"))
 
 
-def check_precision(outs: List[torch.Tensor], refs: List[torch.Tensor], goldens: Optional[list], model, inputs: list,
-                    kb_tol: dict, rel: float) -> None:
+def check_precision(outs: Sequence[torch.Tensor], refs: Sequence[torch.Tensor], goldens: Optional[Sequence[torch.Tensor]],
+                    model: torch.nn.Module, inputs: Sequence[Any], kb_tol: KBTolerance, rel: float) -> None:
     """A failed check whose error is the size of the same computation in bf16 or fp16 is a precision downgrade."""
     ours = compare(outs, refs, goldens, kb_tol, rel)
     probes = [run_as(model, inputs, dt) for dt in LOW_PRECISION]
@@ -107,7 +109,7 @@ def check_precision(outs: List[torch.Tensor], refs: List[torch.Tensor], goldens:
                                f"({low:.3g}; allowed {ours['allowance']:.3g}): compute and accumulate in the reference's dtype"))
 
 
-def own_kernels_ran(trace: List[dict], own: List[str], where: str, is_own: Callable[[str, List[str]], bool]) -> None:
+def own_kernels_ran(trace: List[KernelEvent], own: List[str], where: str, is_own: Callable[[str, List[str]], bool]) -> None:
     """dynamic.kernel_not_launched: the module defines kernels, yet none of them appears in the call's trace."""
     launched = [k["name"] for k in trace[1:]]
     named = [n for n in launched if is_own(n, own) and any(n.startswith(o) or o in n for o in own)]

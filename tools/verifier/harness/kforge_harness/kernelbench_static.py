@@ -9,7 +9,7 @@ far as a module needs it (nn.Module, nn.Parameter, layers as parameter holders),
 from __future__ import annotations
 
 import ast
-from typing import List, Set
+from typing import Dict, List, Set, Union
 
 from .static_checks import Violation, _Checker, _is_jit_decorated, _parameter_names, check_source
 
@@ -81,10 +81,11 @@ def _kind_rules(tree: ast.Module, device: str) -> List[Violation]:
     return out
 
 
-def _launched_names(tree: ast.Module, jit: list) -> Set[str]:
+def _launched_names(tree: ast.Module, jit: List[Union[ast.FunctionDef, ast.AsyncFunctionDef]]) -> Set[str]:
     """Kernels launched from host code (`k[grid](...)`) or called from a kernel that is itself launched."""
     names = {fn.name for fn in jit}
-    host, calls = set(), {fn.name: set() for fn in jit}
+    host: Set[str] = set()
+    calls: Dict[str, Set[str]] = {fn.name: set() for fn in jit}
     jit_nodes = {id(n) for fn in jit for n in ast.walk(fn)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in names:
@@ -94,7 +95,8 @@ def _launched_names(tree: ast.Module, jit: list) -> Set[str]:
         for node in ast.walk(fn):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
                 calls[fn.name].add(node.func.id)
-    seen, todo = set(), list(host)
+    seen: Set[str] = set()
+    todo = list(host)
     while todo:
         n = todo.pop()
         if n not in seen:
@@ -105,7 +107,7 @@ def _launched_names(tree: ast.Module, jit: list) -> Set[str]:
 
 def _layer_calls(tree: ast.Module) -> List[Violation]:
     """`self.x(...)` where self.x was assigned a torch.nn layer: the layer computes, not your kernel."""
-    layers = set()
+    layers: Set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             callee = ast.unparse(node.value.func)
@@ -113,7 +115,7 @@ def _layer_calls(tree: ast.Module) -> List[Violation]:
                 for t in node.targets:
                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
                         layers.add(t.attr)
-    out = []
+    out: List[Violation] = []
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in layers
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):

@@ -3,13 +3,18 @@ process, on get_inputs()-shaped inputs rotated over buffer sets (timing.time_run
 device-wide synchronisation, warm-up, medians)."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Mapping, Optional
 
 import torch
 
 from . import failures, timing
 from .kernelbench import make_inputs, outputs
 from .protocol import Verdict, rejected
+from .types import KBBaselines, KBShapeTiming
+
+if TYPE_CHECKING:
+    from .kernelbench_verify import KBCandidate
 
 BENCH_LABEL = "inputs"  # the one benchmark case: get_inputs() as written
 N_SETS = 3
@@ -19,7 +24,7 @@ PEAK_HBM_TBS = [("H200", 4.8), ("GH200", 4.9), ("H100 PCIe", 2.0), ("H100", 3.35
 UNKNOWN_HBM_TBS = 10.0
 
 
-def bench_sets(mod, device: str) -> list:
+def bench_sets(mod: ModuleType, device: str) -> List[List[Any]]:
     return [make_inputs(mod, "kernelbench", TIMING_SEED + i, device) for i in range(N_SETS)]
 
 
@@ -35,12 +40,12 @@ def compile_unavailable(device: str) -> Optional[str]:
     return None
 
 
-def time_baselines(mod, ref_model, device: str, budget_s: float) -> Dict:
+def time_baselines(mod: ModuleType, ref_model: torch.nn.Module, device: str, budget_s: float) -> KBBaselines:
     """{eager: {ms, tflops}, compile: {ms, tflops}, unavailable: {name: reason}} (tflops is 0: the work of an
     arbitrary module is not counted)."""
     sets = bench_sets(mod, device)
-    out: Dict = {"unavailable": {}}
-    fns = {"eager": ref_model}
+    out: KBBaselines = {"unavailable": {}}
+    fns: Dict[Literal["eager", "compile"], Callable[..., Any]] = {"eager": ref_model}
     reason = compile_unavailable(device)
     if reason is None:
         try:
@@ -61,11 +66,12 @@ def time_baselines(mod, ref_model, device: str, budget_s: float) -> Dict:
     return out
 
 
-def time_candidate(cand, mod, ref_model, base: Dict, device: str, budget_s: float, gpu_name: str, workdir: str) -> dict:
+def time_candidate(cand: KBCandidate, mod: ModuleType, ref_model: torch.nn.Module, base: Mapping[str, Any], device: str, budget_s: float,
+                   gpu_name: str, workdir: str) -> KBShapeTiming:
     """A ShapeTiming for the benchmark case: warm-up outputs kept, timed runs, the timed outputs compared with them."""
     sets = bench_sets(mod, device)
     first = [[o.detach().clone() for o in cand.call(xs, None)] for xs in sets]
-    last: Dict[int, list] = {}
+    last: Dict[int, List[Any]] = {}
 
     def run(i: int) -> None:
         with torch.no_grad():
@@ -92,10 +98,10 @@ def time_candidate(cand, mod, ref_model, base: Dict, device: str, budget_s: floa
     if device == "cuda":
         _speed_of_light(first[0], stats["ms"], gpu_name)
     baselines = {k: v for k, v in base.items() if k != "unavailable"}
-    speedup = {k: v["ms"] / stats["ms"] for k, v in baselines.items() if stats["ms"] > 0}
+    speedup: Dict[str, float] = {k: v["ms"] / stats["ms"] for k, v in baselines.items() if stats["ms"] > 0}
     if "eager" in speedup:
         speedup["primary"] = speedup["eager"]
-    unavailable = dict(base.get("unavailable") or {})
+    unavailable: Dict[str, str] = dict(base.get("unavailable") or {})
     for name in ("eager", "compile"):
         if name not in baselines and name not in unavailable:
             unavailable[name] = compile_unavailable(device) or f"{name}: not among the cached baselines (it failed when they were measured)"
@@ -105,7 +111,7 @@ def time_candidate(cand, mod, ref_model, base: Dict, device: str, budget_s: floa
             "spread": stats["spread"], "unavailable": unavailable}
 
 
-def _speed_of_light(outs: list, ms: float, gpu_name: str) -> None:
+def _speed_of_light(outs: List[Any], ms: float, gpu_name: str) -> None:
     """timing.beyond_peak: writing the outputs alone at the measured time would beat the GPU's memory bandwidth."""
     nbytes = sum(o.numel() * o.element_size() for o in outs)
     peak = next((bw for frag, bw in PEAK_HBM_TBS if frag in gpu_name), UNKNOWN_HBM_TBS)

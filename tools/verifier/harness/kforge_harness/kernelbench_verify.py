@@ -2,7 +2,8 @@
 correctness -> timing), in the same sandbox with the same result union; and the kind's other job modes."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from types import ModuleType
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import torch
 
@@ -13,6 +14,7 @@ from .kernelbench_checks import Fingerprint, ReferenceTripwire, check_class, che
 from .kernelbench_static import check_kernelbench_source
 from .kernelbench_timing import BENCH_LABEL, time_baselines, time_candidate
 from .protocol import Channel, Job, Verdict, compile_error, ok, rejected, wrong_output
+from .types import KBCase, KBCheck, KBReferenceCheck, Result
 from .verify import Clock
 
 MODEL_SEED = 42
@@ -21,11 +23,11 @@ MODEL_SEED = 42
 class KBCandidate:
     """ModelNew, built, and its calls: exceptions become the candidate's compile/runtime errors."""
 
-    def __init__(self, model: torch.nn.Module, path: str, device: str, own: List[str], wire: ReferenceTripwire):
+    def __init__(self, model: torch.nn.Module, path: str, device: str, own: List[str], wire: ReferenceTripwire) -> None:
         self.model, self.path, self.device, self.own_kernels, self.wire = model, path, device, own, wire
         self.calls = 0
 
-    def call(self, inputs: list, case: Optional[dict]) -> list:
+    def call(self, inputs: List[Any], case: Optional[KBCase]) -> List[Any]:
         first = self.calls == 0
         self.calls += 1
         self.wire.armed = True
@@ -42,7 +44,7 @@ class KBCandidate:
         return outputs(out)
 
 
-def verify(job: Job, ch: Channel, workdir: str, gpu_name: str) -> dict:
+def verify(job: Job, ch: Channel, workdir: str, gpu_name: str) -> Result:
     clock = Clock(ch)
     try:
         result = _verify(job, workdir, gpu_name, clock)
@@ -51,7 +53,7 @@ def verify(job: Job, ch: Channel, workdir: str, gpu_name: str) -> dict:
     return {**result, "phases": clock.result(), "gpu": gpu_name}
 
 
-def _verify(job: Job, workdir: str, gpu_name: str, clock: Clock) -> dict:
+def _verify(job: Job, workdir: str, gpu_name: str, clock: Clock) -> Result:
     problem, device = job.problem, job.device
     source = job.source if job.source is not None else open(job.kernel_path or "").read()
     clock.enter("static")
@@ -99,7 +101,7 @@ def _verify(job: Job, workdir: str, gpu_name: str, clock: Clock) -> dict:
         return ok(checks, [], None, None)
     clock.enter("timing")
     cached = ((job.baseline or {}).get("shapes") or {}).get(BENCH_LABEL)
-    base = cached if cached is not None else time_baselines(mod, ref_model, device, job.timing_budget_s)
+    base: Mapping[str, Any] = cached if cached is not None else time_baselines(mod, ref_model, device, job.timing_budget_s)
     t = time_candidate(cand, mod, ref_model, base, device, job.timing_budget_s, gpu_name, workdir)
     wire.check("during the timed calls")
     timers.check("during the timed calls")
@@ -114,13 +116,14 @@ def _share_parameters(model: torch.nn.Module, ref: torch.nn.Module) -> None:
         model.load_state_dict(theirs)
 
 
-def _correctness(cand: KBCandidate, problem: dict, mod, ref_model, base_seed: int, on_first_call) -> List[dict]:
+def _correctness(cand: KBCandidate, problem: Dict[str, Any], mod: ModuleType, ref_model: torch.nn.Module, base_seed: int,
+                 on_first_call: Callable[[], None]) -> List[KBCheck]:
     device, kb_tol, rel = cand.device, problem["kbTolerance"], float(problem["relTolerance"])
-    checks: List[dict] = []
+    checks: List[KBCheck] = []
     prev: Optional[Fingerprint] = None
-    alive: list = []
+    alive: List[List[Any]] = []
     first = True
-    threads_after_first = None
+    threads_after_first: Optional[anticheat.Threads] = None
     for di, dist in enumerate(problem["distributions"]):
         for j in range(int(problem["seeds"])):
             seed = base_seed + 1009 * di + j
@@ -130,7 +133,7 @@ def _correctness(cand: KBCandidate, problem: dict, mod, ref_model, base_seed: in
             goldens = run_as(ref_model, inputs, torch.float64)
             if dist != "kernelbench" and not all(bool(torch.isfinite(g).all()) for g in (goldens or refs)):
                 continue  # the reference itself is not finite here (log of a negative ...): not a test of the candidate
-            case = {"dist": dist, "seed": seed, "inputs": describe_inputs(inputs)}
+            case: KBCase = {"dist": dist, "seed": seed, "inputs": describe_inputs(inputs)}
             named = {f"input {i}": x for i, x in enumerate(inputs) if torch.is_tensor(x)}
             snapshots = {n: t.clone() for n, t in named.items()}
             correctness.poison_allocator(max(sum(r.numel() * r.element_size() for r in refs), 1), device)
@@ -176,7 +179,7 @@ def _correctness(cand: KBCandidate, problem: dict, mod, ref_model, base_seed: in
     return checks
 
 
-def _refill_probe(cand: KBCandidate, problem: dict, mod, ref_model, base_seed: int) -> None:
+def _refill_probe(cand: KBCandidate, problem: Dict[str, Any], mod: ModuleType, ref_model: torch.nn.Module, base_seed: int) -> None:
     """dynamic.cached_result: the same input buffers, refilled in place with new values, must give the new answer."""
     device, dist = cand.device, problem["distributions"][-1]
     inputs = make_inputs(mod, dist, base_seed + 7777, device)
@@ -196,7 +199,7 @@ def _refill_probe(cand: KBCandidate, problem: dict, mod, ref_model, base_seed: i
                                "pointer or by shape?"))
 
 
-def _profile(cand: KBCandidate, mod, workdir: str, where: str) -> None:
+def _profile(cand: KBCandidate, mod: ModuleType, workdir: str, where: str) -> None:
     """(GPU) every kernel of one call: the module's own launched, no library kernels, no side streams."""
     inputs = make_inputs(mod, "normal", 31337, cand.device)
     cand.call(inputs, None)
@@ -207,7 +210,7 @@ def _profile(cand: KBCandidate, mod, workdir: str, where: str) -> None:
     anticheat.check_kernels(trace, cand.own_kernels, where)
 
 
-def _failure_message(failed: List[dict], total: int) -> str:
+def _failure_message(failed: List[KBCheck], total: int) -> str:
     w = max(failed, key=lambda c: c["maxError"] / max(c["allowance"], 1e-30))
     broken = [name for name, passed in w["rules"].items() if not passed]
     return (f"{len(failed)} of {total} checks failed; worst on {w['case']} (seed {w['seed']}): max error {w['maxError']:.4g} "
@@ -217,7 +220,7 @@ def _failure_message(failed: List[dict], total: int) -> str:
 # ---- the kind's other job modes ----
 
 
-def measure_baseline(job: Job, gpu_name: str) -> dict:
+def measure_baseline(job: Job, gpu_name: str) -> Result:
     t0 = timing.now()
     mod = load_problem_module(job.reference_path)
     ref_model = build(mod.Model, init_inputs(mod, job.device), MODEL_SEED, job.device)
@@ -227,12 +230,12 @@ def measure_baseline(job: Job, gpu_name: str) -> dict:
             "unavailable": base.get("unavailable", {}), "phases": {"totalMs": (timing.now() - t0) * 1e3}}
 
 
-def reference_check(job: Job, gpu_name: str) -> dict:
+def reference_check(job: Job, gpu_name: str) -> Result:
     """The problem runs: Model builds, and its forward is finite on each distribution (those that are not are named)."""
     t0 = timing.now()
     mod = load_problem_module(job.reference_path)
     ref_model = build(mod.Model, init_inputs(mod, job.device), MODEL_SEED, job.device)
-    checks: List[Dict] = []
+    checks: List[KBReferenceCheck] = []
     for dist in job.problem["distributions"]:
         inputs = make_inputs(mod, dist, int(job.seed), job.device)
         with torch.no_grad():
@@ -243,7 +246,7 @@ def reference_check(job: Job, gpu_name: str) -> dict:
             "passed": checks[0]["passed"] if checks else False, "phases": {"totalMs": (timing.now() - t0) * 1e3}}
 
 
-def static_only(job: Job) -> dict:
+def static_only(job: Job) -> Result:
     source = job.source if job.source is not None else open(job.kernel_path or "").read()
     found = check_kernelbench_source(source, job.device)
     return {"status": "static", "violations": [{"rule": v.rule, "message": v.message, "line": v.line} for v in found],

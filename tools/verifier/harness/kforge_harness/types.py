@@ -161,3 +161,80 @@ class KernelEvent(TypedDict):
 
     name: str
     stream: Any
+
+
+# ---- KernelBench problems (kernelbench*.py) ----
+
+
+class KBTolerance(TypedDict):
+    """A KernelBench problem's `kbTolerance`: torch.allclose's atol and rtol against the reference."""
+
+    atol: float
+    rtol: float
+
+
+class KBRules(TypedDict):
+    """Which of the two correctness rules held: KernelBench's allclose and kforge's error budget."""
+
+    kernelbench: bool
+    kforge: bool
+
+
+class KBCompare(TypedDict):
+    """kernelbench.compare over every output tensor of one call."""
+
+    passed: bool
+    maxError: float
+    allowance: float
+    rules: KBRules
+
+
+class KBCase(TypedDict):
+    """One KernelBench correctness call: the input distribution, the seed and the inputs described."""
+
+    dist: str
+    seed: int
+    inputs: str
+
+
+class KBCheck(TypedDict):
+    """A KernelBench ShapeCheck: `shape` is kernelbench.flat_shape's, `case` names the distribution and inputs."""
+
+    shape: Shape
+    seed: int
+    passed: bool
+    maxError: float
+    allowance: float
+    case: str
+    rules: KBRules
+
+
+class KBReferenceCheck(TypedDict):
+    """A KernelBench reference_check entry: the reference's outputs are finite under this distribution."""
+
+    dist: str
+    inputs: str
+    passed: bool
+
+
+class KBBaselines(TypedDict):
+    """kernelbench_timing.time_baselines: the eager and torch.compile baselines that ran, and why the others did
+    not (a job's cached baseline, measure_baseline's `shapes` entry, is these less `unavailable`)."""
+
+    unavailable: Dict[str, str]
+    eager: NotRequired[BaselineTiming]
+    compile: NotRequired[BaselineTiming]
+
+
+class KBShapeTiming(TypedDict):
+    """A ShapeTiming for KernelBench's one benchmark case (kernelbench_timing.time_candidate)."""
+
+    shape: Shape
+    case: str
+    ms: float
+    tflops: float
+    baselines: Dict[str, BaselineTiming]
+    speedup: Dict[str, float]
+    runs: int
+    spread: float
+    unavailable: Dict[str, str]
