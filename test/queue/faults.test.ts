@@ -99,7 +99,7 @@ describe("remote workers through Redis Streams", () => {
     const w1 = startWorker("w1", env);
     const w2 = startWorker("w2", env);
     const w3 = await startIsolatedWorker("w3", env);
-    await until("three workers' heartbeats", async () => (await inspector.keys("kforge:worker:*")).length === 3, 40_000);
+    await until("three workers' heartbeats", async () => (await inspector.keys("kforge:worker:*")).length === 3, 90_000);
 
     const search = startKforge(
       ["search", "--problem", CPU_TINY, "--queue", redis.url, "--max-nodes", "9", "--branching", "3", "--budget", "150s"],
@@ -213,5 +213,5 @@ describe("remote workers through Redis Streams", () => {
     // The workers left alive serve on: the isolated one is back (heartbeat again) once its path was restored.
     await until("w3's heartbeat after the partition", async () => (await inspector.exists("kforge:worker:w3")) === 1, 20_000);
     expect(w3.k.child.exitCode).toBeNull();
-  }, 170_000);
+  }, 240_000);
 });

@@ -4,7 +4,7 @@
  *
  * Keys (one Redis database may serve several searches):
  *   kforge:jobs:cuda, kforge:jobs:cpu   job streams, consumer group `workers` (one consumer per worker)
- *   kforge:results:ORCHESTRATOR         one search's inbox: `started` and `result` messages from workers
+ *   kforge:results:ORCHESTRATOR         one search's inbox: `started`, result and `released` messages from workers
  *   kforge:worker:WORKER                a worker's heartbeat (a hash with a TTL: it vanishes when the worker does)
  */
 import { createHash } from "node:crypto";
@@ -88,6 +88,12 @@ export const WorkerMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("profiled"), ...Sender, outcome: ProfileOutcomeSchema }).strict(),
   /** A fault of the worker's own (its setup, not the kernel): the candidate is marked failed, not the run. */
   z.object({ type: z.literal("error"), ...Sender, message: z.string() }).strict(),
+  /**
+   * A stopping worker hands its job back (SIGTERM, `kforge workers stop`, Ctrl-C): the orchestrator runs it again
+   * at once as the next attempt instead of waiting for the lease to lapse. Taken only from the worker that started
+   * the job's current attempt; that attempt's later replies are stale like any other.
+   */
+  z.object({ type: z.literal("released"), ...Sender, reason: z.string() }).strict(),
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
 

@@ -4,7 +4,8 @@
  * to this search's own inbox stream and are accepted only for the job's current attempt, from the worker that
  * started that attempt: anything else (an unknown job, an old attempt, another worker, a duplicate) is refused,
  * so each verification is recorded exactly once. Jobs whose worker stopped renewing its lease are reclaimed with
- * XAUTOCLAIM and issued again as the next attempt; jobs lost with a Redis that restarted without them are too.
+ * XAUTOCLAIM and issued again as the next attempt; jobs lost with a Redis that restarted without them are too, and
+ * so are jobs their worker hands back as it stops (`released`), at once.
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -40,6 +41,8 @@ interface Pending {
   worker: string | null;
   /** An XADD of this job is under way (or failed and waits for the next reclaim round). */
   issuing: boolean;
+  /** The current attempt's entry is being acknowledged before the next attempt goes out. */
+  reissuing: boolean;
   settle: (msg: WorkerMessage) => void;
   fail: (err: Error) => void;
 }
@@ -169,6 +172,7 @@ export class RemoteVerifier implements Verifier {
         msgId: "",
         worker: null,
         issuing: false,
+        reissuing: false,
         settle: (m) => {
           signal?.removeEventListener("abort", onAbort);
           if (m.type === "error") reject(new ToolError(m.message, { context: { tool: "verifier" } }));
@@ -236,6 +240,13 @@ export class RemoteVerifier implements Verifier {
         `worker ${m.workerId} replied for attempt ${m.attempt} of job ${m.jobId}, which it was not given (${p.worker ?? "not started"})`,
         m,
       );
+    // Its holder hands the attempt back: the next attempt goes out now, and anything later from this one is stale.
+    if (m.type === "released") {
+      if (p.issuing || p.reissuing) return this.refuse(`release of attempt ${m.attempt} of job ${m.jobId} while it is being issued`, m);
+      return this.reissue(p, m.attempt, `worker ${m.workerId} stopped and released it (${m.reason})`).catch((e: unknown) =>
+        this.log(`reissuing job ${m.jobId} failed (${String(e)}); its lease covers it`),
+      );
+    }
     if (m.type === "verified" && p.job.kind !== "verify") return this.refuse(`a verification for ${p.job.kind} job ${m.jobId}`, m);
     if (m.type === "baseline" && p.job.kind !== "baseline") return this.refuse(`a baseline for ${p.job.kind} job ${m.jobId}`, m);
     if (m.type === "profiled" && p.job.kind !== "profile") return this.refuse(`a profile for ${p.job.kind} job ${m.jobId}`, m);
@@ -281,22 +292,34 @@ export class RemoteVerifier implements Verifier {
         for (const id of r[1]) {
           const p = byMsg.get(id);
           if (!p) continue; // another search's job: its own orchestrator reclaims it
-          await this.reissue(p, `its lease lapsed (worker ${p.worker ?? "none"} silent for ${this.opts.leaseMs / 1000}s)`);
+          if (p.msgId !== id) continue; // issued again meanwhile (its worker released it)
+          await this.reissue(p, p.job.attempt, `its lease lapsed (worker ${p.worker ?? "none"} silent for ${this.opts.leaseMs / 1000}s)`);
         }
       } while (cursor !== "0-0");
     }
     // A Redis restarted from an older snapshot may have lost a job or its reply: an entry gone from its stream runs again.
     for (const p of [...this.pending.values()]) {
-      if (!p.msgId) continue;
-      const still = (await this.redis.xrange(p.stream, p.msgId, p.msgId)) as unknown[];
-      if (still.length === 0 && this.pending.get(p.job.jobId) === p) await this.reissue(p, "Redis no longer has it");
+      const { msgId, attempt } = { msgId: p.msgId, attempt: p.job.attempt };
+      if (!msgId) continue;
+      const still = (await this.redis.xrange(p.stream, msgId, msgId)) as unknown[];
+      if (still.length === 0 && p.msgId === msgId) await this.reissue(p, attempt, "Redis no longer has it");
     }
   }
 
-  private async reissue(p: Pending, why: string): Promise<void> {
-    if (this.pending.get(p.job.jobId) !== p) return;
-    await this.redis.multi().xack(p.stream, GROUP, p.msgId).xdel(p.stream, p.msgId).exec();
-    const from = p.job.attempt;
+  /**
+   * Issues attempt `from` + 1 of a job in place of attempt `from`. Two paths may race here (a release read from the
+   * inbox, a reclaim round): only the first for a given attempt acts, so an attempt is never issued twice.
+   */
+  private async reissue(p: Pending, from: number, why: string): Promise<void> {
+    const current = () => this.pending.get(p.job.jobId) === p && p.job.attempt === from;
+    if (!current() || p.issuing || p.reissuing) return;
+    p.reissuing = true;
+    try {
+      if (p.msgId) await this.redis.multi().xack(p.stream, GROUP, p.msgId).xdel(p.stream, p.msgId).exec();
+    } finally {
+      p.reissuing = false;
+    }
+    if (!current()) return; // cancelled, or issued again, meanwhile
     p.job = { ...p.job, attempt: from + 1, baselines: [...this.baselines.values()], issuedAt: Date.now() };
     this.log(`job ${p.job.jobId}: attempt ${from} reclaimed, ${why}; issued again as attempt ${p.job.attempt}`);
     await this.issue(p);

@@ -3,7 +3,9 @@
  * each on a lane of its own local VerifierPool (one sandboxed lane per GPU, plus the CPU lane for test problems)
  * and posts the outcome to the job's orchestrator. While a job runs, the worker renews its lease on it (XCLAIM by
  * itself resets the entry's idle time); a worker that dies or goes silent stops renewing, and the orchestrator
- * reclaims the job with XAUTOCLAIM. A lease found lost aborts the job here: someone else runs it now.
+ * reclaims the job with XAUTOCLAIM. A lease found lost aborts the job here: someone else runs it now. A worker that
+ * stops (SIGTERM, `kforge workers stop`, Ctrl-C) hands its running jobs back (a `released` message): they run again
+ * elsewhere at once, not a lease later.
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -38,7 +40,14 @@ interface Running {
   msgId: string;
   job: QueueJob;
   abort: AbortController;
+  sender: Sender;
+  /** Its reply (result or error) is posted: nothing to hand back any more. */
+  replied: boolean;
+  /** Handed back to the orchestrator (this worker is stopping): its outcome is no longer posted. */
+  released: boolean;
 }
+
+type Sender = Pick<WorkerMessage, "jobId" | "attempt" | "workerId" | "host" | "gpu">;
 
 export class QueueWorker {
   readonly id: string;
@@ -106,12 +115,17 @@ export class QueueWorker {
     return this.info;
   }
 
-  /** Stops taking jobs, aborts the running ones (their leases lapse: they run again elsewhere), leaves the queue. */
+  /**
+   * Stops taking jobs, hands the running ones back to their orchestrators (`released`: each runs again elsewhere at
+   * once) and aborts them here, leaves the queue. A hand-back that cannot be sent (Redis gone) leaves the job to its
+   * lease, as a worker killed outright does.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    for (const r of this.running.values()) r.abort.abort();
+    const releases = [...this.running.values()].map((r) => this.release(r));
     for (const r of this.readers) r.disconnect();
+    await atMost(Promise.allSettled(releases), 2000);
     // A command in flight when Redis went away never settles after disconnect() (ioredis keeps it for a resend): bounded.
     await atMost(Promise.allSettled(this.loops), 3000);
     if (!this.opts.pool) await this.pool?.close();
@@ -159,14 +173,15 @@ export class QueueWorker {
       return;
     }
     const job = parsed.value;
-    const run: Running = { stream, msgId, job, abort: new AbortController() };
-    this.running.set(msgId, run);
     const sender = { jobId: job.jobId, attempt: job.attempt, workerId: this.id, host: this.host, gpu: job.device === "cuda" ? this.gpuModel : "cpu" };
+    const run: Running = { stream, msgId, job, abort: new AbortController(), sender, replied: false, released: false };
+    this.running.set(msgId, run);
     try {
       await this.post(job, { type: "started", ...sender });
+      if (this.stopped) return await this.release(run); // read as the worker stopped: back at once
       this.log(`job ${job.jobId} attempt ${job.attempt}: ${job.kind} ${job.problem.name}${job.candidateId ? ` ${job.candidateId}` : ""}`);
       const reply = await this.execute(job, run.abort.signal);
-      if (run.abort.signal.aborted) return; // lost the lease: another worker has the job now
+      if (run.abort.signal.aborted) return; // lost the lease or handed back: another worker has the job now
       const msg: WorkerMessage =
         reply.kind === "profile"
           ? { type: "profiled", ...sender, outcome: reply.outcome }
@@ -179,12 +194,14 @@ export class QueueWorker {
                 result: reply.result,
                 ...(reply.baseline ? { baseline: reply.baseline } : {}),
               };
+      run.replied = true;
       await this.post(job, msg);
       this.done++;
     } catch (err) {
       if (run.abort.signal.aborted || this.stopped) return;
       const message = err instanceof Error ? err.message : String(err);
       this.log(`job ${job.jobId} attempt ${job.attempt} failed here: ${message}`);
+      run.replied = true;
       await this.post(job, { type: "error", ...sender, message: `worker ${this.id}: ${message}` }).catch(() => {});
     } finally {
       this.running.delete(msgId); // no more renewals: the orchestrator acknowledges the entry once it took the reply
@@ -230,6 +247,21 @@ export class QueueWorker {
       signal,
     });
     return { kind: "verify", result, ...(measured ? { baseline: measured } : {}) };
+  }
+
+  /**
+   * Hands a job back to its orchestrator, which issues it again at once as the next attempt, and aborts it here
+   * (synchronously, before the message goes: no result of this attempt is posted after it). Once per job; never
+   * after its reply went out (the reply settles it, and a release would only be refused).
+   */
+  private async release(run: Running): Promise<void> {
+    if (run.released || run.replied) return;
+    run.released = true;
+    run.abort.abort();
+    this.log(`job ${run.job.jobId} attempt ${run.job.attempt}: handed back (this worker is stopping)`);
+    // NOMKSTREAM: an orchestrator that has ended deleted its inbox; a hand-back must not leave one behind.
+    const msg: WorkerMessage = { type: "released", ...run.sender, reason: "shutting down" };
+    await this.redis.xadd(keys.results(run.job.orchestrator), "NOMKSTREAM", "*", "msg", JSON.stringify(msg)).catch(() => {});
   }
 
   private async post(job: QueueJob, msg: WorkerMessage): Promise<void> {
