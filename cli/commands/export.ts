@@ -1,6 +1,6 @@
 /** `kforge export [RUN] [--node ID] [--out FILE]`: the best (or a chosen) correct kernel as a ready-to-import module. */
-import { existsSync, writeFileSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { UserError } from "../../core/errors.ts";
 import { loadProblem } from "../../problems/load.ts";
 import type { ProblemSpec } from "../../problems/schema.ts";
@@ -18,8 +18,9 @@ export const exportCommand: Command = {
   usage: "kforge export [RUN] [--node ID] [--out FILE]",
   details:
     "RUN is a run id, a unique prefix of one, or `latest` (the default). Without --out the module is written to\n" +
-    "./kforge_<problem>_<node>.py; `--out -` prints it. The module's `attention(q, k, v)` takes the problem's params as\n" +
-    "defaults; its docstring has the provenance and a usage example that runs as written.\nExample:\n" +
+    "./kforge_<problem>_<node>.py; `--out -` prints it; a missing parent folder of FILE is created. The module's\n" +
+    "`attention(q, k, v)` takes the problem's params as defaults; its docstring has the provenance and a usage\n" +
+    "example that runs as written.\nExample:\n" +
     "  kforge export latest --out softcap_kernel.py && python -c 'import softcap_kernel; help(softcap_kernel)'",
   options: {
     node: { type: "string", valueName: "ID", description: "export this node (label like 5.1, or full id) instead of the fastest correct one" },
@@ -64,11 +65,13 @@ export const exportCommand: Command = {
         ctx.stdout.write(ctx.json ? `${JSON.stringify({ ...summary(provenance), path: null, module: text }, null, 2)}\n` : inertText(text));
         return 0;
       }
-      writeFileSync(path, text);
-      const note = isModuleName(moduleName) ? "" : `\n  note: "${moduleName}" is not a Python module name; rename the file to import it`;
+      const created = writeModule(path, text);
+      const note =
+        (created ? `\n  created folder ${created}` : "") +
+        (isModuleName(moduleName) ? "" : `\n  note: "${moduleName}" is not a Python module name; rename the file to import it`);
       emit(
         ctx,
-        { ...summary(provenance), path },
+        { ...summary(provenance), path, createdFolder: created ?? null },
         () => `wrote ${path}\n  node ${node.label}: ${node.title} — ${verify.speedup !== null ? `${verify.speedup.toFixed(2)}x` : "untimed"}${note}`,
       );
       return 0;
@@ -77,6 +80,32 @@ export const exportCommand: Command = {
     }
   },
 };
+
+/**
+ * Writes the module at `path`, creating its missing parent folders as kforge's other `--out` options do
+ * (bench/*). Returns the top folder it created, if any; a path it cannot write is the user's to fix.
+ */
+function writeModule(path: string, text: string): string | undefined {
+  try {
+    const created = mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    return created;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === "EACCES" || e.code === "EPERM"
+        ? "permission denied"
+        : e.code === "EISDIR"
+          ? "it is a folder"
+          : e.code === "ENOTDIR" || e.code === "EEXIST"
+            ? "a part of its path is a file, not a folder"
+            : e.message;
+    throw new UserError(`cannot write ${path}: ${why}`, {
+      hint: "pass --out a file path in a folder you can write (or `--out -` to print it)",
+      cause: err,
+    });
+  }
+}
 
 /** The fastest correct node; on untimed problems (CPU test problems) the first correct one. */
 function fastestCorrect(nodes: NodeRow[]): NodeRow | null {

@@ -164,6 +164,29 @@ describe("kforge export", () => {
     expect(printed.stdout).toContain("BLOCK_M = 128");
   });
 
+  it("creates a missing parent folder of --out; a path it cannot write is a user error, not a stack trace", async () => {
+    const out = join(fx.dir, "exports", "softcap", "kernel.py");
+    expect(existsSync(join(fx.dir, "exports"))).toBe(false);
+    const r = await kforge(["export", fx.run.runId, "--out", out, ...db]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`wrote ${out}`);
+    expect(r.stdout).toContain(`created folder ${join(fx.dir, "exports")}`);
+    expect(pythonView(out).meta).toMatchObject({ label: "5.1" });
+    // Once there, the folder is not reported again.
+    const again = await kforge(["export", fx.run.runId, "--out", out, "--json", ...db]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ path: out, createdFolder: null });
+
+    writeFileSync(join(fx.dir, "a-file"), "");
+    const under = join(fx.dir, "a-file", "kernel.py");
+    const bad = await kforge(["export", fx.run.runId, "--out", under, ...db]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`error (user): cannot write ${under}: a part of its path is a file, not a folder`);
+    expect(bad.stderr).not.toMatch(/internal|ENOTDIR|\n\s+at /);
+    const folder = await kforge(["export", fx.run.runId, "--out", fx.dir, ...db]);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain(`cannot write ${fx.dir}: it is a folder`);
+  });
+
   it("refuses nodes that are not correct", async () => {
     const r = await kforge(["export", fx.run.runId, "--node", "2.2", ...db]);
     expect(r.code).toBe(2);
