@@ -8,6 +8,7 @@ import { formatRunTime, runTime } from "../../memory/run-time.ts";
 import { HEARTBEAT_MS } from "../../graph/run.ts";
 import { DB_OPTION, dbPathOf, emit, type Command } from "../command.ts";
 import { inertText } from "../../core/inert-text.ts";
+import { positiveInt } from "../int-option.ts";
 
 /** A run marked running whose heartbeat is older than this has lost its process (killed, crashed). */
 export const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
@@ -19,6 +20,8 @@ export const runsCommand: Command = {
   usage: "kforge runs [--limit N] [--db PATH]",
   options: { limit: { type: "string", valueName: "N", description: "show the N most recent runs", default: "50" }, db: DB_OPTION },
   async run(args, ctx) {
+    const limitArg = args.values["limit"];
+    const limit = positiveInt(typeof limitArg === "string" ? limitArg : "50", "--limit");
     const dbPath = dbPathOf(args, ctx);
     const none = (why: string) => emit(ctx, [], () => `no runs yet (${why}); start one with \`kforge search --problem NAME\``);
     if (!existsSync(dbPath)) {
@@ -36,7 +39,7 @@ export const runsCommand: Command = {
     // Read-only and query-only: listing runs never writes (nor migrates) a file a search may be writing.
     const reader = openTraceReader(dbPath);
     try {
-      const runs = reader.queries.listRuns(Number(args.values["limit"] ?? 50) || 50).map((r) => ({ ...r, status: liveStatus(r) }));
+      const runs = reader.queries.listRuns(limit).map((r) => ({ ...r, status: liveStatus(r) }));
       emit(
         ctx,
         runs.map(({ config: _c, budget, ...r }) => ({ ...r, budget })),
