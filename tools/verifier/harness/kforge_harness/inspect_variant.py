@@ -11,7 +11,7 @@ then null and "irError" says what and where.
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Literal, Optional, Set, Tuple, TypedDict, Union, cast
 
 import torch
 
@@ -19,18 +19,34 @@ from . import lower_fx, trace_mods
 from . import variant as V
 from . import variant_build as VB
 from .ir_features import features
-from .shape_lift import merge
+from .shape_lift import DEFAULT_KEY, merge
 from .protocol import Job
+from .types import (CapturedTensor, DraftProblem, IRDocument, IRNode, IRTensor, ModSource, ProblemSpec, Result, Shape,
+                    ShapeKey, VariantBlock, VariantDraft, VariantReport)
 
-SYMBOLS = ("S", "Skv", "H", "Hkv", "B", "D")  # the first that fits names a dimension
+SYMBOLS: Tuple[ShapeKey, ...] = ("S", "Skv", "H", "Hkv", "B", "D")  # the first that fits names a dimension
+DERIVED_FROM: Tuple[ShapeKey, ...] = ("S", "Skv", "H", "B")  # the symbols a dimension may follow through a formula
+
+Kind = Literal["score", "mask"]
+KINDS: Tuple[Kind, Kind] = ("score", "mask")
 
 
-def inspect_variant(job: Job) -> dict:
-    """The job: the problem folder is the reference path's."""
-    return inspect_folder(job.problem, os.path.dirname(os.path.abspath(job.reference_path)))
+class _ShapeIR(TypedDict):
+    """The mods lowered at one shape (an IRDocument but for the version)."""
+
+    score: Optional[IRNode]
+    mask: Optional[IRNode]
+    scalars: List[str]
+    tensors: Dict[str, IRTensor]
 
 
-def inspect_folder(problem: dict, folder: str) -> dict:
+def inspect_variant(job: Job) -> Result:
+    """The job: the problem folder is the reference path's; job.problem is scaffold.ts's draft."""
+    report = inspect_folder(cast(DraftProblem, job.problem), os.path.dirname(os.path.abspath(job.reference_path)))
+    return cast(Result, report)  # a JSON object, as every mode's result
+
+
+def inspect_folder(problem: DraftProblem, folder: str) -> VariantReport:
     """The report on the draft problem's variant files in `folder` (errors as data, never raised)."""
     try:
         return _inspect(problem, folder)
@@ -38,32 +54,36 @@ def inspect_folder(problem: dict, folder: str) -> dict:
         return {"status": "variant", "errors": [err.as_dict()], "variant": None, "notes": [], "features": [], "ir": None}
 
 
-def _inspect(problem: dict, folder: str) -> dict:
+def _inspect(problem: DraftProblem, folder: str) -> VariantReport:
     draft = problem["variant"]
     shapes = problem["shapes"]["correctness"]
-    files = sorted({os.path.join(folder, draft[k]["file"]) for k in ("score", "mask") if draft.get(k)})
+    files = sorted({os.path.join(folder, src["file"]) for k in KINDS if (src := draft.get(k))})
     notes: List[str] = []
-    resolved = {k: _resolve(draft, k, folder) for k in ("score", "mask")}
-    spec = {**draft, "score": resolved["score"], "mask": resolved["mask"]}
+    resolved = {k: _resolve(draft, k, folder) for k in KINDS}
+    # the draft's block with each kind's source resolved; "captured" is filled in below
+    spec = cast(VariantBlock, {**draft, "score": resolved["score"], "mask": resolved["mask"], "captured": None})
     _drop_missing_kinds(spec, draft, folder, shapes[0], notes)
     if not spec["score"] and not spec["mask"]:
         raise V.VariantError("defines neither a score_mod nor a mask_mod (nor a factory returning one)", files[0])
-    prob = {**problem, "variant": {**spec, "captured": None}}
+    # the draft as a problem with that block (worker.main filled in the schema's defaults; build reads only `variant`)
+    prob = cast(ProblemSpec, {**problem, "variant": {**spec, "captured": None}})
     builds = [VB.build(prob, folder, s, "cpu", 0) for s in shapes]
     _check_reproducible(prob, folder, shapes[0], builds[0])
     graphs = {k: trace_mods.trace(getattr(builds[0], k), k, files) for k in ("score", "mask") if getattr(builds[0], k)}
     used = _used_constants(graphs, builds[0])
-    captured = [{"name": n, "dtype": str(t.dtype).replace("torch.", ""), "dims": _dims(n, builds, shapes)}
-                for n, t in builds[0].tensors.items() if n in used]
+    captured: List[CapturedTensor] = [{"name": n, "dtype": str(t.dtype).replace("torch.", ""), "dims": _dims(n, builds, shapes)}
+                                      for n, t in builds[0].tensors.items() if n in used]
     spec["captured"] = captured
     _evaluate_once(builds[min(1, len(builds) - 1)], shapes[min(1, len(shapes) - 1)], files)
     ir, ir_error = _lower(graphs, builds, shapes, files)
     feats = features(ir.get("score"), ir.get("mask")) if ir else []
-    return {"status": "variant", "errors": [], "variant": spec, "notes": notes, "features": feats, "ir": ir,
-            **({"irError": ir_error} if ir_error else {})}
+    report: VariantReport = {"status": "variant", "errors": [], "variant": spec, "notes": notes, "features": feats, "ir": ir}
+    if ir_error:
+        report["irError"] = ir_error
+    return report
 
 
-def _resolve(draft: dict, kind: str, folder: str) -> Optional[dict]:
+def _resolve(draft: VariantDraft, kind: Kind, folder: str) -> Optional[ModSource]:
     src = draft.get(kind)
     if not src:
         return None
@@ -71,8 +91,8 @@ def _resolve(draft: dict, kind: str, folder: str) -> Optional[dict]:
     module = V.load_module(path)
     found = V.find_source(module, path, kind, src.get("symbol"))
     if found is None:
-        other = "mask" if kind == "score" else "score"
-        same = (draft.get(other) or {}).get("file") == src["file"]
+        other: Kind = "mask" if kind == "score" else "score"
+        same = _draft_file(draft, other) == src["file"]
         if same:
             return None  # one file given for both: it need not have both
         has_other = V.find_source(module, path, other, None) if not src.get("symbol") else None
@@ -82,19 +102,25 @@ def _resolve(draft: dict, kind: str, folder: str) -> Optional[dict]:
     return found
 
 
-def _drop_missing_kinds(spec: dict, draft: dict, folder: str, shape: dict, notes: List[str]) -> None:
+def _draft_file(draft: VariantDraft, kind: Kind) -> Optional[str]:
+    """The file the draft names for `kind`, or None."""
+    src = draft.get(kind)
+    return src.get("file") if src else None
+
+
+def _drop_missing_kinds(spec: VariantBlock, draft: VariantDraft, folder: str, shape: Shape, notes: List[str]) -> None:
     """A factory names what it returns only when called: drop a kind it does not return when the same file was
     also given for the other kind; note a mod returned but not asked for."""
-    for kind in ("score", "mask"):
+    for kind in KINDS:
         src = spec.get(kind)
         if not src or not src["factory"]:
             continue
         path = os.path.join(folder, src["file"])
         fn = getattr(V.load_module(path), src["symbol"])
         got = VB.call_factory(fn, path, shape, "cpu", 0)
-        other = "mask" if kind == "score" else "score"
+        other: Kind = "mask" if kind == "score" else "score"
         if kind not in got:
-            if (draft.get(other) or {}).get("file") == src["file"]:
+            if _draft_file(draft, other) == src["file"]:
                 spec[kind] = None
             else:
                 raise V.VariantError(f"factory {src['symbol']} returns no {kind}_mod (it returns: "
@@ -104,18 +130,19 @@ def _drop_missing_kinds(spec: dict, draft: dict, folder: str, shape: dict, notes
                          f"--{other}-mod too to use it")
 
 
-def _check_reproducible(prob: dict, folder: str, shape: dict, first: VB.Built) -> None:
+def _check_reproducible(prob: ProblemSpec, folder: str, shape: Shape, first: VB.Built) -> None:
     again = VB.build(prob, folder, shape, "cpu", 0)
     for name, t in first.tensors.items():
         u = again.tensors.get(name)
         if u is None or u.shape != t.shape or u.dtype != t.dtype or not torch.equal(u, t):
             raise V.VariantError(f"captured tensor `{name}` differs between two builds with the same seed: draw random "
                                  "values from the `generator` (or `seed`) kforge passes the factory, so runs are reproducible",
-                                 os.path.join(folder, (prob["variant"]["score"] or prob["variant"]["mask"])["file"]))
+                                 # _inspect refused a variant with neither mod
+                                 os.path.join(folder, cast(ModSource, prob["variant"]["score"] or prob["variant"]["mask"])["file"]))
 
 
-def _used_constants(graphs: dict, built: VB.Built) -> set:
-    ids = set()
+def _used_constants(graphs: Dict[str, torch.fx.GraphModule], built: VB.Built) -> Set[str]:
+    ids: Set[int] = set()
     for gm in graphs.values():
         for node in gm.graph.nodes:
             if node.op == "get_attr":
@@ -123,15 +150,15 @@ def _used_constants(graphs: dict, built: VB.Built) -> set:
     return {n for n, t in built.tensors.items() if id(t) in ids}
 
 
-def _dims(name: str, builds, shapes) -> list:
+def _dims(name: str, builds: List[VB.Built], shapes: List[Shape]) -> List[Union[int, str]]:
     """Each dimension as a shape symbol when it follows one at every shape (S when S_q == S_kv throughout), else
     the number."""
-    out = []
+    out: List[Union[int, str]] = []
     for d in range(builds[0].tensors[name].dim()):
-        sizes = [b.tensors[name].shape[d] for b in builds]
-        sym = None
+        sizes: List[int] = [b.tensors[name].shape[d] for b in builds]
+        sym: Optional[str] = None
         for s in SYMBOLS:
-            if all(size == (sh.get(s) or sh[{"Hkv": "H", "Skv": "S"}.get(s, s)]) for size, sh in zip(sizes, shapes)):
+            if all(size == (sh.get(s) or sh[DEFAULT_KEY.get(s, s)]) for size, sh in zip(sizes, shapes)):
                 sym = s
                 break
         if sym == "S" and any((sh.get("Skv") or sh["S"]) != sh["S"] for sh in shapes):
@@ -140,20 +167,22 @@ def _dims(name: str, builds, shapes) -> list:
     return out
 
 
-def _derived(sizes, shapes) -> str:
+def _derived(sizes: List[int], shapes: List[Shape]) -> str:
     """A dimension that follows a shape symbol through a simple formula (ceil(S/64), 2*S-1, S+1), else its sizes."""
-    for sym in ("S", "Skv", "H", "B"):
-        vals = [sh.get(sym) or sh[{"Skv": "S"}.get(sym, sym)] for sh in shapes]
+    for sym in DERIVED_FROM:
+        vals = [sh.get(sym) or sh[DEFAULT_KEY.get(sym, sym)] for sh in shapes]
         for k in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
             if all(size == -(-v // k) for size, v in zip(sizes, vals)):
                 return f"ceil({sym}/{k})"
-        for text, fn in ((f"2*{sym}-1", lambda v: 2 * v - 1), (f"{sym}+1", lambda v: v + 1), (f"{sym}-1", lambda v: v - 1)):
+        formulas: Tuple[Tuple[str, Callable[[int], int]], ...] = (
+            (f"2*{sym}-1", lambda v: 2 * v - 1), (f"{sym}+1", lambda v: v + 1), (f"{sym}-1", lambda v: v - 1))
+        for text, fn in formulas:
             if all(size == fn(v) for size, v in zip(sizes, vals)):
                 return text
     return f"varies with the shape ({', '.join(map(str, sizes))})"
 
 
-def _evaluate_once(built: VB.Built, shape: dict, files) -> None:
+def _evaluate_once(built: VB.Built, shape: Shape, files: List[str]) -> None:
     """The mods evaluated over a small score matrix, as the reference will: they must run element-wise."""
     s_kv = shape.get("Skv") or shape["S"]
     q = torch.randn(shape["B"], shape["H"], shape["S"], 16, dtype=torch.float64)
@@ -171,10 +200,11 @@ def _evaluate_once(built: VB.Built, shape: dict, files) -> None:
         raise V.VariantError(f"the mods evaluate to a wrong shape {list(out.shape)}", files[0])
 
 
-def _lower(graphs: dict, builds, shapes, files):
+def _lower(graphs: Dict[str, torch.fx.GraphModule], builds: List[VB.Built], shapes: List[Shape],
+           files: List[str]) -> Tuple[Optional[IRDocument], Optional[str]]:
     """(IR document, None) or (None, why): the mods lowered at every correctness shape; numbers that follow the
     shape are lifted to shape scalars (shape_lift.py), anything else that differs between shapes is refused."""
-    docs = []
+    docs: List[_ShapeIR] = []
     for i, b in enumerate(builds):
         names = {id(t): n for n, t in b.tensors.items()}
         gs = graphs if i == 0 else {k: trace_mods.trace(getattr(b, k), k, files) for k in graphs}
@@ -182,15 +212,17 @@ def _lower(graphs: dict, builds, shapes, files):
             low = {k: lower_fx.lower(gm, k, names, files) for k, gm in gs.items()}
         except lower_fx.LowerError as err:
             return None, err.message
-        tensors: Dict[str, dict] = {}
+        tensors: Dict[str, IRTensor] = {}
         for lo in low.values():
             tensors.update(lo.tensors)
         docs.append({"score": low["score"].ir if "score" in low else None, "mask": low["mask"].ir if "mask" in low else None,
                      "scalars": sorted({n for lo in low.values() for n in lo.scalars}), "tensors": dict(sorted(tensors.items()))})
-    used: set = set()
-    merged = {k: merge([d[k] for d in docs], shapes, used) for k in ("score", "mask")}
+    used: Set[str] = set()
+    merged = {k: merge([d[k] for d in docs], shapes, used) for k in KINDS}
     if any(merged[k] is None and docs[0][k] is not None for k in merged) or any(d["tensors"] != docs[0]["tensors"] for d in docs):
         return None, ("the mods lower to different expressions at different shapes, in a way that does not follow one shape "
                       "number (e.g. a loop over range(S), or a number computed from several sizes); the offline template "
                       "needs one expression for every shape: clamp indices to a fixed size or capture a tensor instead")
-    return {"version": 1, **merged, "scalars": sorted(set(docs[0]["scalars"]) | used), "tensors": docs[0]["tensors"]}, None
+    doc: IRDocument = {"version": 1, "score": merged["score"], "mask": merged["mask"],
+                       "scalars": sorted(set(docs[0]["scalars"]) | used), "tensors": docs[0]["tensors"]}
+    return doc, None

@@ -2,12 +2,14 @@
 wins can relate a new variant to earlier ones (softcap, bias, causal, windowed, document, ...)."""
 from __future__ import annotations
 
-from typing import Iterator, Set
+from typing import Callable, Iterator, List, Optional, Set
+
+from .types import IRNode
 
 ORDER = {"<", "<=", ">", ">="}
 
 
-def nodes(ir) -> Iterator[dict]:
+def nodes(ir: object) -> Iterator[IRNode]:
     """Every node of an IR tree, pre-order."""
     if not isinstance(ir, dict):
         return
@@ -20,9 +22,9 @@ def nodes(ir) -> Iterator[dict]:
             yield from nodes(k)
 
 
-def deps(ir) -> Set[str]:
+def deps(ir: object) -> Set[str]:
     """Which of score, b, h, q_idx, kv_idx (and 'load') an expression reads."""
-    out = set()
+    out: Set[str] = set()
     for n in nodes(ir):
         if "var" in n:
             out.add(n["var"])
@@ -31,14 +33,14 @@ def deps(ir) -> Set[str]:
     return out
 
 
-def _is_distance(ir) -> bool:
+def _is_distance(ir: object) -> bool:
     return any(n.get("bin") == "-" and {"q_idx", "kv_idx"} <= deps(n) and not ({"q_idx", "kv_idx"} <= deps(n["a"]))
                for n in nodes(ir))
 
 
-def features(score, mask) -> list:
+def features(score: Optional[IRNode], mask: Optional[IRNode]) -> List[str]:
     """Feature names (the same vocabulary problems/scaffold.ts maps to tags)."""
-    f = set()
+    f: Set[str] = set()
     for n in nodes(score):
         if n.get("call") == "tanh":
             f.add("tanh")
@@ -56,8 +58,8 @@ def features(score, mask) -> list:
             if "cmp" not in n:
                 continue
             left, right = deps(n["a"]), deps(n["b"])
-            only_q = lambda d: "q_idx" in d and "kv_idx" not in d  # noqa: E731
-            only_kv = lambda d: "kv_idx" in d and "q_idx" not in d  # noqa: E731
+            only_q: Callable[[Set[str]], bool] = lambda d: "q_idx" in d and "kv_idx" not in d  # noqa: E731
+            only_kv: Callable[[Set[str]], bool] = lambda d: "kv_idx" in d and "q_idx" not in d  # noqa: E731
             if _is_distance(n):
                 f.add("distance_compare")
             elif n["cmp"] in ORDER and ((only_q(left) and only_kv(right)) or (only_kv(left) and only_q(right))):

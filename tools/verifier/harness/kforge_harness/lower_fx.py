@@ -8,13 +8,14 @@ IR counterpart raises LowerError naming the op, the user's file and line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, Iterable, List, NoReturn, Optional, cast
 
 import torch
 
-from .lower_ops import Anon, OpLowering, TRef, num
+from .lower_ops import Anon, Arg, OpLowering, TRef, num
 from .lower_vec import R, Vec, substitute
 from .trace_mods import node_location, source_line
+from .types import IRNode, IRTensor, Result
 
 MAX_TREE = 20000  # IR is a tree: a value used twice is inlined twice, so unrolled loops can grow it exponentially
 
@@ -26,26 +27,26 @@ class LowerError(Exception):
         super().__init__(message)
         self.construct, self.file, self.line, self.message = construct, file, line, message
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> Result:
         return {"construct": self.construct, "file": self.file, "line": self.line, "message": self.message}
 
 
 @dataclass
 class Lowered:
     """One mod's IR and what it reads."""
-    ir: dict
-    tensors: Dict[str, dict] = field(default_factory=dict)  # name -> {"rank", "dtype"} (rank 0: a captured 0-d tensor)
+    ir: IRNode
+    tensors: Dict[str, IRTensor] = field(default_factory=dict)  # name -> {"rank", "dtype"} (rank 0: a captured 0-d tensor)
     scalars: Dict[str, torch.Tensor] = field(default_factory=dict)  # Params (none from tracing; shape_lift adds some)
 
 
 class Lowerer(OpLowering):
     """Walks the graph in order; env maps each fx node to its IR dict (or a TRef)."""
 
-    def __init__(self, gm, kind: str, names: Dict[int, str], files):
+    def __init__(self, gm: torch.fx.GraphModule, kind: str, names: Dict[int, str], files: Iterable[str]):
         self.gm, self.kind, self.names, self.files = gm, kind, names, list(files)
-        self.env: dict = {}
+        self.env: Dict[torch.fx.Node, Arg] = {}
         self.out = Lowered({})
-        self.node = None
+        self.node: Optional[torch.fx.Node] = None
 
     def run(self) -> Lowered:
         placeholders = iter(("score", "b", "h", "q_idx", "kv_idx") if self.kind == "score" else ("b", "h", "q_idx", "kv_idx"))
@@ -59,7 +60,8 @@ class Lowerer(OpLowering):
                 self.env[node] = self.call(node)
             elif node.op == "output":
                 res = self.arg(node.args[0][0] if isinstance(node.args[0], (tuple, list)) else node.args[0])
-                self.out.ir = self.value(res, "the returned value")
+                # the returned expression's IR: value() refuses a returned slice of a captured tensor or vector
+                self.out.ir = cast(IRNode, self.value(res, "the returned value"))
                 if tree_size(self.out.ir) > MAX_TREE:
                     self.fail("expression too large", f"the expression has over {MAX_TREE} nodes once loops are unrolled "
                               "and shared values inlined")
@@ -68,7 +70,7 @@ class Lowerer(OpLowering):
         return self.out
 
     # -- values --
-    def constant(self, t: torch.Tensor):
+    def constant(self, t: torch.Tensor) -> Arg:
         name = self.names.get(id(t))
         if name is not None:
             # a 0-d capture is a rank-0 tensor the kernel reads (not a number fixed on the host: it may change between calls)
@@ -77,7 +79,7 @@ class Lowerer(OpLowering):
             return num(t.reshape(()).item())
         return Anon(t)
 
-    def arg(self, a):
+    def arg(self, a: object) -> Arg:
         if isinstance(a, torch.fx.Node):
             return self.env[a]
         if isinstance(a, (bool, int, float)):
@@ -90,7 +92,7 @@ class Lowerer(OpLowering):
             return [self.arg(x) for x in a]
         self.fail(type(a).__name__, f"the argument {a!r}")
 
-    def value(self, v, what: str):
+    def value(self, v: Arg, what: str) -> Arg:
         """An operand as IR: a fully indexed captured tensor is a load, one indexed by all but its last dimension a
         vector (its element r); anything else is refused."""
         if isinstance(v, TRef):
@@ -106,12 +108,12 @@ class Lowerer(OpLowering):
                       "kv_idx) is needed): reduce it, e.g. with .sum(-1), .any(-1) or torch.dot")
         return v
 
-    def load(self, v: TRef) -> dict:
+    def load(self, v: TRef) -> IRNode:
         self.out.tensors[v.name] = {"rank": v.tensor.dim(), "dtype": str(v.tensor.dtype).replace("torch.", "")}
         return {"load": v.name, "index": list(v.index)}
 
     # -- ops --
-    def index(self, base, idx):
+    def index(self, base: Arg, idx: List[Arg]) -> Arg:
         if isinstance(base, Vec) and len(idx) == 1 and idx[0] is not None:  # an element of a vector
             i = self.value(idx[0], "an index")
             return Vec(i.size, substitute(base.body, "r", i.body)) if isinstance(i, Vec) else self.pick(base, i)
@@ -132,7 +134,7 @@ class Lowerer(OpLowering):
             return Vec(vecs.pop(), self.load(ref))
         return self.load(ref) if len(index) == base.tensor.dim() else ref
 
-    def fail(self, construct: str, what: str):
+    def fail(self, construct: str, what: str) -> NoReturn:
         file, line = node_location(self.node, self.files) if self.node is not None else (None, None)
         src = source_line(file, line)
         where = f"{file}:{line}: " if file and line else ""
@@ -140,7 +142,7 @@ class Lowerer(OpLowering):
                          + ": the offline template cannot compile it (the model path still can)")
 
 
-def tree_size(ir, memo=None) -> int:
+def tree_size(ir: IRNode, memo: Optional[Dict[int, int]] = None) -> int:
     """Nodes of the IR once every shared sub-expression is inlined (computed over the shared dicts)."""
     memo = {} if memo is None else memo
     if id(ir) in memo:
@@ -157,6 +159,6 @@ def tree_size(ir, memo=None) -> int:
     return n
 
 
-def lower(gm, kind: str, names: Dict[int, str], files) -> Lowered:
+def lower(gm: torch.fx.GraphModule, kind: str, names: Dict[int, str], files: Iterable[str]) -> Lowered:
     """The IR of one traced mod (LowerError on what it cannot express)."""
     return Lowerer(gm, kind, names, files).run()

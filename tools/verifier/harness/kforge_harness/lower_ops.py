@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union, cast
 
 import torch
 
 from .lower_vec import REDUCTIONS, Vec, VecLowering, shape_of
+from .types import IRNode
 
 BIN = {"add": "+", "sub": "-", "mul": "*", "div": "/", "true_divide": "/", "remainder": "%", "floor_divide": "//",
        "bitwise_and": "&", "logical_and": "&", "__and__": "&", "bitwise_or": "|", "logical_or": "|", "__or__": "|",
@@ -28,7 +29,7 @@ class TRef:
     """A captured tensor, indexed so far by `index` (a Load once every dimension has an index)."""
     name: str
     tensor: torch.Tensor
-    index: tuple = ()
+    index: Tuple[Arg, ...] = ()
 
 
 @dataclass
@@ -37,7 +38,15 @@ class Anon:
     tensor: torch.Tensor
 
 
-def num(v) -> dict:
+# What an fx node or an op's argument lowers to: an IR node, a captured tensor indexed so far (TRef), a tensor the
+# mod made (Anon) or a vector (Vec); and for arguments that are no values, a string (gelu's approximate), None (an
+# absent optional argument) or a list of these (sizes, index lists).
+Arg = Union[IRNode, TRef, Anon, Vec, str, None, List["Arg"]]
+# An op's keyword arguments: lowered, except RAW_KWARGS (dtype, dim, ...: as torch.fx recorded them).
+Kwargs = Dict[str, object]
+
+
+def num(v: Union[int, float]) -> IRNode:
     if isinstance(v, bool):
         return {"num": v}
     if isinstance(v, float) and math.isinf(v):
@@ -53,29 +62,39 @@ RAW_KWARGS = ("dtype", "layout", "device", "pin_memory", "memory_format", "round
 class OpLowering(VecLowering):
     """Lowers one call_function node; the host class provides arg, value, index and fail."""
 
-    def call(self, node):
+    if TYPE_CHECKING:  # provided by the host class (lower_fx.Lowerer)
+        def arg(self, a: object) -> Arg:
+            ...
+
+        def value(self, v: Arg, what: str) -> Arg:
+            ...
+
+        def index(self, base: Arg, idx: List[Arg]) -> Arg:
+            ...
+
+    def call(self, node: torch.fx.Node) -> Arg:
         full = str(node.target)
         parts = full.split(".")
         op = parts[1] if parts[0] == "aten" and len(parts) > 1 else parts[-1]
         op = op.rstrip("_") if op.endswith("_") and not op.startswith("__") else op
         a = [self.arg(x) for x in node.args]
-        kw = {k: self.arg(v) if k not in RAW_KWARGS else v for k, v in node.kwargs.items()}
+        kw: Kwargs = {k: self.arg(v) if k not in RAW_KWARGS else v for k, v in node.kwargs.items()}
         if any(isinstance(x, Anon) for x in a):
             if op in SAME:
                 return a[0]
             t = next(x for x in a if isinstance(x, Anon)).tensor
             self.fail("tensor created in the mod", f"a tensor of shape {list(t.shape)} created inside the mod (not captured "
                       "from the factory or the module): create it in the factory or at module level so it can be passed to the kernel")
-        if op == "index":
-            return self.index(a[0], a[1])
+        if op == "index":  # aten.index(self, indices): indices is a list (of index tensors or None)
+            return self.index(a[0], cast(List[Arg], a[1]))
         if op == "select" and isinstance(a[0], TRef) and self.lit(a[1]) == 0:
             return self.index(a[0], [a[2]])
         if any(isinstance(x, TRef) for x in a):
             a = [self.value(x, f"an operand of {op}") if isinstance(x, TRef) else x for x in a]
-        if op == "select" and isinstance(a[0], Vec) and isinstance(self.lit(a[1]), int):
+        if op == "select" and isinstance(a[0], Vec) and isinstance(dim := self.lit(a[1]), int):
             rank = len(shape_of(node.args[0]) or (1,))
             vdim = self._vector_dim(node.args[0])
-            return self.pick(a[0], a[2]) if self.lit(a[1]) % rank == (rank - 1 if vdim is None else vdim) else a[0]
+            return self.pick(a[0], a[2]) if dim % rank == (rank - 1 if vdim is None else vdim) else a[0]
         if op in REDUCTIONS and (len(node.args) == 1 or op not in ("max", "min")):
             return self.reduction(node, op, a[0])
         if op in ("dot", "vdot", "inner"):
@@ -86,15 +105,15 @@ class OpLowering(VecLowering):
             return self.vectorised(node, op, a, kw, lambda a2, kw2: self.scalar_op(node, op, full, a2, kw2))
         return self.scalar_op(node, op, full, a, kw)
 
-    def scalar_op(self, node, op: str, full: str, a: list, kw: dict):
+    def scalar_op(self, node: torch.fx.Node, op: str, full: str, a: List[Arg], kw: Kwargs) -> Arg:
         """The IR of an element-wise op over scalar operands (IR dicts)."""
         if op in SAME:
             return a[0]
         if op in BIN:
             return self.binary(op, a, kw)
-        if op in ("__rshift__", "__lshift__", "bitwise_right_shift", "bitwise_left_shift") and isinstance(self.lit(a[1]), int):
+        if op in ("__rshift__", "__lshift__", "bitwise_right_shift", "bitwise_left_shift") and isinstance(shift := self.lit(a[1]), int):
             # integer shifts by a constant: floor division / multiplication by a power of two (exact, also for < 0)
-            return {"bin": "//" if "right" in op or "rshift" in op else "*", "a": a[0], "b": num(2 ** self.lit(a[1]))}
+            return {"bin": "//" if "right" in op or "rshift" in op else "*", "a": a[0], "b": num(2 ** shift)}
         if op == "rsub":
             alpha = kw.get("alpha") or (a[2] if len(a) > 2 else None)
             return {"bin": "-", "a": a[1], "b": self.scaled(a[0], alpha)}
@@ -144,7 +163,7 @@ class OpLowering(VecLowering):
                   "floor, ceil, sin, cos, integer powers, dtype casts, indexing captured tensors, and over rows of captured "
                   "tensors dot, sum, mean, any, all, amax, amin, max, min)")
 
-    def binary(self, op: str, a, kw) -> dict:
+    def binary(self, op: str, a: List[Arg], kw: Kwargs) -> Arg:
         if op == "div" and kw.get("rounding_mode") is not None:
             if kw["rounding_mode"] != "floor":
                 self.fail("div(rounding_mode='trunc')", "division with rounding_mode='trunc'; use // (floor) or torch.floor")
@@ -158,12 +177,12 @@ class OpLowering(VecLowering):
                 return q
         return {"bin": sym, "a": x, "b": y}
 
-    def scaled(self, x, alpha):
+    def scaled(self, x: Arg, alpha: object) -> Arg:
         if alpha is None or alpha == num(1):
             return x
         return {"bin": "*", "a": x, "b": alpha}
 
-    def power(self, a) -> dict:
+    def power(self, a: List[Arg]) -> IRNode:
         base, exp = a[0], a[1]
         e = self.lit(exp)
         if e is not None and not isinstance(self.lit(base), (int, float)):
@@ -181,17 +200,18 @@ class OpLowering(VecLowering):
         self.fail("pow", "a power with a non-constant or non-integer exponent (supported: integer exponents -4..8, 0.5, "
                   "-0.5, and a positive constant base)")
 
-    def fill(self, v, dtype):
-        v = self.lit(v) if isinstance(v, dict) else v
+    def fill(self, v: Union[Arg, int], dtype: Optional[torch.dtype]) -> IRNode:
+        # aten's fill value is a Scalar: a number the trace recorded (a num node), or FIXED's int
+        n = cast(Union[int, float], self.lit(v) if isinstance(v, dict) else v)
         if dtype == torch.bool:
-            return num(bool(v))
+            return num(bool(n))
         if dtype is not None and dtype.is_floating_point:
-            return num(float(v))
+            return num(float(n))
         if dtype is not None:
-            return num(int(v))
-        return num(v)
+            return num(int(n))
+        return num(n)
 
-    def convert(self, node, x) -> dict:
+    def convert(self, node: torch.fx.Node, x: Arg) -> Arg:
         dtype = node.kwargs.get("dtype") or next((a for a in node.args[1:] if isinstance(a, torch.dtype)), None)
         src = dtype_of(node.args[0])
         if dtype is None or src is None or dtype == src:
@@ -203,11 +223,11 @@ class OpLowering(VecLowering):
         return {"call": "to_int", "args": [x]} if src.is_floating_point else x
 
     @staticmethod
-    def lit(x):
+    def lit(x: object) -> Union[int, float, None]:
         return x.get("num") if isinstance(x, dict) and "num" in x and not isinstance(x.get("num"), str) else None
 
 
-def dtype_of(a) -> Optional[torch.dtype]:
+def dtype_of(a: object) -> Optional[torch.dtype]:
     if not isinstance(a, torch.fx.Node):
         return None
     val = a.meta.get("val")

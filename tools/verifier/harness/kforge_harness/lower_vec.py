@@ -7,9 +7,17 @@ as one tl.dot per key block (a float sum of query-side times key-side factors, a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, NoReturn, Optional, Sequence, Set, Tuple, TypeVar, Union, cast, overload
 
 import torch
+
+from .types import IRNode
+
+if TYPE_CHECKING:
+    from .lower_fx import Lowered
+    from .lower_ops import Arg, Kwargs
+
+_V = TypeVar("_V")
 
 R = {"var": "r"}
 DOT_MIN = 16  # tools/offline/lower.py's DOT_MIN and MAX_UNROLL: the same rule, so a variant that lowers renders
@@ -23,10 +31,20 @@ REDUCTIONS = {"sum": "sum", "mean": "sum", "any": "any", "all": "all", "amax": "
 class Vec:
     """A 1-D value of length `size`: `body` is its element at index {"var": "r"}."""
     size: int
-    body: dict
+    body: IRNode
 
 
-def substitute(ir, name: str, value: dict):
+@overload
+def substitute(ir: IRNode, name: str, value: _V) -> Union[IRNode, _V]:
+    ...
+
+
+@overload
+def substitute(ir: object, name: str, value: object) -> object:
+    ...
+
+
+def substitute(ir: object, name: str, value: object) -> object:
     """ir (a JSON IR tree) with every {"var": name} replaced by value."""
     if isinstance(ir, dict):
         if ir.get("var") == name and len(ir) == 1:
@@ -37,9 +55,9 @@ def substitute(ir, name: str, value: dict):
     return ir
 
 
-def variables(ir) -> set:
+def variables(ir: object) -> Set[str]:
     """The variables a JSON IR tree reads, plus "load:<tensor>" for each tensor it loads."""
-    out = set()
+    out: Set[str] = set()
     if isinstance(ir, dict):
         if "var" in ir:
             out.add(ir["var"])
@@ -53,7 +71,7 @@ def variables(ir) -> set:
     return out
 
 
-def _factors(ir) -> list:
+def _factors(ir: object) -> List[object]:
     if isinstance(ir, dict) and ir.get("bin") == "*":
         return _factors(ir["a"]) + _factors(ir["b"])
     if isinstance(ir, dict) and "neg" in ir:
@@ -61,12 +79,12 @@ def _factors(ir) -> list:
     return [ir]
 
 
-def is_dot(body: dict, size: int, dtypes: dict) -> bool:
+def is_dot(body: IRNode, size: int, dtypes: Dict[str, str]) -> bool:
     """The offline template's dot form (lower.dot_factors): a product whose factors each read the query side
     (b, h, q_idx, r) or the key side (b, h, kv_idx, r), never both, each side reading a float tensor."""
     if size < DOT_MIN:
         return False
-    sides = {"q": [], "kv": []}
+    sides: Dict[str, List[Set[str]]] = {"q": [], "kv": []}
     for f in _factors(body):
         vs = variables(f)
         plain = {v for v in vs if not v.startswith("load:")}
@@ -80,7 +98,7 @@ def is_dot(body: dict, size: int, dtypes: dict) -> bool:
                for side in sides.values())
 
 
-def shape_of(node) -> Optional[tuple]:
+def shape_of(node: object) -> Optional[Tuple[int, ...]]:
     """The shape of an fx node's value, from the tracer's metadata (torch 2.x: val, 1.13: tensor_meta)."""
     if not isinstance(node, torch.fx.Node):
         return None
@@ -91,7 +109,7 @@ def shape_of(node) -> Optional[tuple]:
     return tuple(tm.shape) if tm is not None and hasattr(tm, "shape") else None
 
 
-def vector_dim(shape) -> Optional[int]:
+def vector_dim(shape: Optional[Sequence[int]]) -> Optional[int]:
     """The dimension a value's vector runs along (the last one longer than 1), None for a scalar; raises ValueError
     for a value with two dimensions longer than 1."""
     if shape is None or not shape:
@@ -105,7 +123,17 @@ def vector_dim(shape) -> Optional[int]:
 class VecLowering:
     """Vector operands and reductions (mixed into lower_ops.OpLowering; the host provides fail and lit)."""
 
-    def vectorised(self, node, op: str, a: list, kw: dict, scalar):
+    if TYPE_CHECKING:  # what the host classes provide (lower_fx.Lowerer, lower_ops.OpLowering)
+        out: Lowered
+
+        def fail(self, construct: str, what: str) -> NoReturn:
+            ...
+
+        @staticmethod
+        def lit(x: object) -> Union[int, float, None]:
+            ...
+
+    def vectorised(self, node: torch.fx.Node, op: str, a: List[Arg], kw: Kwargs, scalar: Callable[[List[Arg], Kwargs], Arg]) -> Vec:
         """An element-wise op over vector operands: the scalar lowering of their bodies, as a Vec."""
         vecs = [x for x in list(a) + list(kw.values()) if isinstance(x, Vec)]
         sizes = {v.size for v in vecs}
@@ -115,22 +143,22 @@ class VecLowering:
             self.fail("vector to scalar", f"{op} turns a vector into a scalar")
         body = scalar([x.body if isinstance(x, Vec) else x for x in a],
                       {k: v.body if isinstance(v, Vec) else v for k, v in kw.items()})
-        return Vec(sizes.pop(), body)
+        return Vec(sizes.pop(), cast(IRNode, body))  # an op over IR operands (the vectors' bodies) is IR
 
-    def _vector_dim(self, node):
+    def _vector_dim(self, node: object) -> Optional[int]:
         try:
             return vector_dim(shape_of(node))
         except ValueError as e:
             self.fail("2-D value", f"{e} (two dimensions longer than 1): the kernel IR has scalars and vectors along one "
                       "trailing dimension only; reduce one dimension at a time")
 
-    def reduction(self, node, op: str, x):
+    def reduction(self, node: torch.fx.Node, op: str, x: Arg) -> Arg:
         """sum / mean / any / all / amax / amin / max / min (the fx node's op) of a vector x, over its dimension or
         over all, or of a scalar x (itself)."""
         dims = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
         return self.reduce(op, x, node.args[0], [dims] if isinstance(dims, int) else dims)
 
-    def reduce(self, op: str, x, src_node, dims):
+    def reduce(self, op: str, x: Arg, src_node: object, dims: Optional[Sequence[int]]) -> Arg:
         """op of x (the value of src_node) over the dimensions dims (None or []: all)."""
         src = dtype_name(src_node)
         if not isinstance(x, Vec):
@@ -155,16 +183,16 @@ class VecLowering:
         out = {"reduce": red, "size": x.size, "body": body}
         return {"bin": "/", "a": out, "b": {"num": float(x.size)}} if op == "mean" else out
 
-    def dot(self, node, a: list):
+    def dot(self, node: torch.fx.Node, a: List[Arg]) -> Arg:
         """torch.dot / vdot / inner of two vectors: the sum of their products."""
-        if not all(isinstance(x, Vec) for x in a[:2]):
+        if not (isinstance(a[0], Vec) and isinstance(a[1], Vec)):  # dot, vdot and inner take two tensors
             self.fail("dot of scalars", "torch.dot of something other than two vectors")
         if a[0].size != a[1].size:
             self.fail("vectors of different lengths", f"dot of vectors of lengths {a[0].size} and {a[1].size}")
         prod = Vec(a[0].size, {"bin": "*", "a": a[0].body, "b": a[1].body})
         return self.reduce("sum", prod, node.args[0], None)
 
-    def pick(self, vec: Vec, i):
+    def pick(self, vec: Vec, i: Arg) -> Arg:
         """vec[i] for a scalar index (a literal or an expression)."""
         lit = self.lit(i)
         if isinstance(lit, int):
@@ -172,7 +200,7 @@ class VecLowering:
         return substitute(vec.body, "r", i)
 
 
-def dtype_name(node) -> Optional[str]:
+def dtype_name(node: object) -> Optional[str]:
     """torch's name of an fx node's dtype, without the prefix."""
     if not isinstance(node, torch.fx.Node):
         return None

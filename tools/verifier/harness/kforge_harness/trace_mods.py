@@ -7,11 +7,12 @@ from __future__ import annotations
 import inspect
 import os
 import traceback
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 import torch
 
 from .getitem import tensor_indexing
+from .types import Mod
 from .variant import VariantError
 
 ARG_NAMES = {"score": ("score", "b", "h", "q_idx", "kv_idx"), "mask": ("b", "h", "q_idx", "kv_idx")}
@@ -29,13 +30,13 @@ TRACE_HINTS = (
 INDEX_DTYPE = torch.int32 if int(torch.__version__.split(".")[0]) >= 2 else torch.int64
 
 
-def example_args(kind: str):
+def example_args(kind: str) -> List[torch.Tensor]:
     """The 0-d inputs FlexAttention traces a mod with: a float32 score and integer indices."""
     idx = [torch.zeros((), dtype=INDEX_DTYPE) for _ in range(4)]
     return ([torch.zeros((), dtype=torch.float32)] if kind == "score" else []) + idx
 
 
-def trace(fn, kind: str, files: Iterable[str]):
+def trace(fn: Mod, kind: str, files: Iterable[str]) -> torch.fx.GraphModule:
     """The aten-level torch.fx GraphModule of one mod; a VariantError at the user's line when tracing fails."""
     from torch.fx.experimental import proxy_tensor as pt
 
@@ -64,23 +65,23 @@ def trace(fn, kind: str, files: Iterable[str]):
             pt.PythonKeyTracer.record_stack_traces = had
 
 
-def innermost_user_frame(frames, files) -> Tuple[Optional[str], Optional[int]]:
+def innermost_user_frame(frames: Iterable[traceback.FrameSummary], files: Iterable[str]) -> Tuple[Optional[str], Optional[int]]:
     """(file, line) of the deepest frame in one of `files` (frames outermost first, as traceback gives them)."""
     real = {os.path.realpath(f) for f in files}
-    hit = (None, None)
+    hit: Tuple[Optional[str], Optional[int]] = (None, None)
     for fs in frames:
         if os.path.realpath(fs.filename) in real:
             hit = (fs.filename, fs.lineno)
     return hit
 
 
-def node_location(node, files) -> Tuple[Optional[str], Optional[int]]:
+def node_location(node: torch.fx.Node, files: Iterable[str]) -> Tuple[Optional[str], Optional[int]]:
     """(file, line) in the user's files where an fx node's op was called, from its recorded stack trace.
     torch 1.13 records the innermost frame first, torch 2.x last: the tracer's own frames tell which."""
     text = node.meta.get("stack_trace") if hasattr(node, "meta") else None
     if not text:
         return None, None
-    frames = []
+    frames: List[Tuple[str, int]] = []
     lines = text.splitlines()
     for ln in lines:
         s = ln.strip()

@@ -6,7 +6,7 @@ VerifyResult and the other modes' results); the parts other code reads by key ha
 
 No `from __future__ import annotations` here: TypedDict then records which keys are NotRequired at runtime too.
 """
-from typing import Any, Callable, Dict, List, NotRequired, Optional, TypedDict, Union
+from typing import Any, Callable, Dict, List, Literal, NotRequired, Optional, TypedDict, Union
 
 # A JSON object as the harness reports it (a VerifyResult, a baseline table, a reference check ...).
 Result = Dict[str, Any]
@@ -32,6 +32,10 @@ class Shape(TypedDict):
     Hkv: NotRequired[int]
     Skv: NotRequired[int]
     dtype: NotRequired[str]
+
+
+# The numbers of a Shape, as keys (a variable key must have this type to index a Shape).
+ShapeKey = Literal["B", "H", "S", "D", "Hkv", "Skv"]
 
 
 class ProblemShapes(TypedDict):
@@ -238,3 +242,70 @@ class KBShapeTiming(TypedDict):
     runs: int
     spread: float
     unavailable: Dict[str, str]
+
+
+# ---- inspect_variant and the kernel IR its mods lower to (trace_mods, lower_fx, lower_ops, lower_vec, shape_lift) ----
+
+# A node of the kernel IR in its JSON form (tools/offline/ir.py, "JSON form"): an object with one tag key ("num",
+# "var", "param", "load", "bin", "cmp", "neg", "not", "call", "where", "reduce") and that kind's fields, whose values
+# are strings, numbers, nodes and lists of nodes. The front end builds and walks the kinds alike (ir.get("a"), every
+# value of a node), so a node is one JSON object type rather than a TypedDict per kind.
+IRNode = Dict[str, Any]
+
+
+class IRTensor(TypedDict):
+    """A captured tensor the IR loads: its rank (0: a captured 0-d tensor) and torch's dtype name ("float32")."""
+
+    rank: int
+    dtype: str
+
+
+class IRDocument(TypedDict):
+    """tools/offline/ir.py's Mods document: a variant's mods as IR (None: no such mod), the scalars they read
+    (shape scalars lifted by shape_lift) and the captured tensors they load."""
+
+    version: int
+    score: Optional[IRNode]
+    mask: Optional[IRNode]
+    scalars: List[str]
+    tensors: Dict[str, IRTensor]
+
+
+class DraftSource(TypedDict):
+    """A mod as problems/scaffold.ts's draft names it: the file and the symbol (None: inspect_variant finds it)."""
+
+    file: str
+    symbol: Optional[str]
+
+
+class VariantDraft(TypedDict):
+    """The `variant` block of an inspect_variant draft (problems/scaffold.ts): the copied files and, per kind, the
+    mod's source (None: no such mod)."""
+
+    files: List[str]
+    score: Optional[DraftSource]
+    mask: Optional[DraftSource]
+
+
+class DraftProblem(TypedDict):
+    """inspect_variant's job.problem: scaffold.ts's draft (name, kind, dtype, shapes, variant; worker.main fills the
+    schema's defaults). inspect_variant reads the correctness shapes and the variant block."""
+
+    name: NotRequired[str]
+    kind: NotRequired[str]
+    dtype: NotRequired[str]
+    shapes: ProblemShapes
+    variant: VariantDraft
+
+
+class VariantReport(TypedDict):
+    """inspect_variant's result (scaffold.ts Inspection): the user's errors (file, line, message), the resolved
+    variant block, notes, the IR's features (ir_features) and the IR, or None and why in irError."""
+
+    status: str
+    errors: List[Result]
+    variant: Optional[VariantBlock]
+    notes: List[str]
+    features: List[str]
+    ir: Optional[IRDocument]
+    irError: NotRequired[str]
