@@ -1,4 +1,5 @@
 /** The candidate contract, word for word the same in every prompt that asks for or judges a kernel. */
+import { bulletLines, CPU_BASELINE, CPU_LANE, cpuLaneRules, onCpuLane } from "../problems/device-text.ts";
 import type { LoadedProblem } from "../problems/schema.ts";
 
 /** The exact interface a candidate module must implement, with this problem's params. */
@@ -11,25 +12,31 @@ export function candidateContract(problem: LoadedProblem): string {
   const paramLines = params.length
     ? params.map(([name, v]) => `  - \`${name}\`: ${describeParam(v)}`).join("\n")
     : "  - (none: the call gets only q, k, v and scale)";
+  const cpu = onCpuLane(problem.spec);
   return [
     "A candidate is ONE self-contained Python module that defines",
     "",
     "    def attention(q, k, v, *, scale: float, **params) -> torch.Tensor",
     "",
+    ...(cpu ? [`- The problem runs on ${CPU_LANE}.`] : []),
     "- q is [B, Hq, S, D]; k and v are [B, Hkv, S, D] (Hkv divides Hq: query head h reads kv head h // (Hq // Hkv)).",
-    `- dtype ${problem.spec.dtype}, contiguous, on the GPU; return a new [B, Hq, S, D] tensor of the same dtype.`,
+    `- dtype ${problem.spec.dtype}, contiguous, ${cpu ? "CPU tensors" : "on the GPU"}; return a new [B, Hq, S, D] tensor of the same dtype.`,
     "- scale is the softmax scale (1/sqrt(D) unless the problem says otherwise); scores are (q @ k^T) * scale.",
     "- params of this problem (passed as keyword arguments):",
     paramLines,
-    "- The work must be done by the module's own kernels: Triton (`@triton.jit`) or CUDA C++ via",
-    "  `torch.utils.cpp_extension.load_inline`. PyTorch may only allocate, reshape and launch; calling",
-    "  scaled_dot_product_attention, flex_attention, torch matmul/softmax for the attention itself, caching",
-    "  outputs between calls, side streams or threads, touching timers or mutating the inputs is rejected.",
+    ...(cpu
+      ? bulletLines(cpuLaneRules(), 108)
+      : [
+          "- The work must be done by the module's own kernels: Triton (`@triton.jit`) or CUDA C++ via",
+          "  `torch.utils.cpp_extension.load_inline`. PyTorch may only allocate, reshape and launch; calling",
+          "  scaled_dot_product_attention, flex_attention, torch matmul/softmax for the attention itself, caching",
+          "  outputs between calls, side streams or threads, touching timers or mutating the inputs is rejected.",
+        ]),
     "- Every output element must be written and finite. Sequence lengths are not always multiples of the",
     "  block size: mask the tails.",
     "- Correctness: max|out - golden| <= 2 * max|bf16 reference - golden| + atol, on several shapes",
     `  (${problem.spec.shapes.correctness.map(fmtShape).join(", ")}) and random seeds.`,
-    `- Speed is measured on ${problem.spec.shapes.benchmark.map(fmtShape).join(" and ")} against ${problem.spec.baseline === "flex" ? "compiled FlexAttention" : "SDPA"}.`,
+    `- Speed is measured on ${problem.spec.shapes.benchmark.map(fmtShape).join(" and ")} against ${cpu ? CPU_BASELINE : problem.spec.baseline === "flex" ? "compiled FlexAttention" : "SDPA"}.`,
   ].join("\n");
 }
 

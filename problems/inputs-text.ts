@@ -1,4 +1,5 @@
 /** The short text every prompt includes about what attention(...) receives: dtypes, lengths, params, captured tensors. */
+import { onCpuLane } from "./device-text.ts";
 import type { CapturedTensor, LoadedProblem } from "./schema.ts";
 
 const DIM_WORDS: Record<string, string> = { B: "B", H: "H", Hkv: "Hkv", S: "S", S_q: "S_q", Skv: "S_kv", D: "D" };
@@ -15,9 +16,10 @@ export function describeInputs(problem: LoadedProblem): string {
   const dtype = spec.dtype === "fp16" ? "torch.float16" : "torch.bfloat16";
   const shapes = [...spec.shapes.correctness, ...spec.shapes.benchmark];
   const cross = shapes.some((s) => s.Skv !== undefined && s.Skv !== s.S);
+  const on = onCpuLane(spec) ? "on the CPU (this problem runs on the CPU lane: no GPU)" : "on the GPU";
   const lines = [
     "## Inputs of attention(...)",
-    `- q is [B, H, S_q, D]; k and v are [B, Hkv, S_kv, D]; all ${dtype}, contiguous, on the GPU; return a new ${dtype} [B, H, S_q, D].`,
+    `- q is [B, H, S_q, D]; k and v are [B, Hkv, S_kv, D]; all ${dtype}, contiguous, ${on}; return a new ${dtype} [B, H, S_q, D].`,
     cross
       ? `- S_kv differs from S_q at some shapes (${shapes
           .filter((s) => s.Skv !== undefined && s.Skv !== s.S)
@@ -29,7 +31,7 @@ export function describeInputs(problem: LoadedProblem): string {
   if (spec.variant) {
     if (captured.length) {
       lines.push(
-        "- The tensors the mods capture arrive as keyword arguments under these names, on the GPU, built for each shape and seed",
+        `- The tensors the mods capture arrive as keyword arguments under these names, on the ${onCpuLane(spec) ? "CPU" : "GPU"}, built for each shape and seed`,
         "  by the variant's own code (the same tensors FlexAttention's mods read). They are inputs: read them, never modify them",
         "  (a changed input is rejected), and read them afresh on every call (their values change between calls):",
         ...captured.map((c) => `  - ${describeCaptured(c)}`),

@@ -1,6 +1,7 @@
 /** The files `kforge problems new` writes for a user variant: problem.json, reference.py and prompt.md. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CPU_BASELINE, CPU_LANE, cpuLaneRules, onCpuLane } from "./device-text.ts";
 import { describeCaptured } from "./inputs-text.ts";
 import type { ProblemSpec } from "./schema.ts";
 
@@ -53,10 +54,13 @@ export function renderPrompt(args: { spec: ProblemSpec; folder: string; notes: s
   const all = [...spec.shapes.correctness, ...spec.shapes.benchmark];
   const seqs = [...new Set(spec.shapes.correctness.map((s) => (s.Skv && s.Skv !== s.S ? `${s.S}:${s.Skv}` : String(s.S))))];
   const cross = all.some((s) => s.Skv !== undefined && s.Skv !== s.S);
+  const cpu = onCpuLane(spec);
   return [
     `# ${spec.description} (\`${spec.name}\`)`,
     "",
-    "Write a fast GPU kernel for an NVIDIA Hopper GPU (H100/H200) that computes attention modified by the user's FlexAttention functions below.",
+    cpu
+      ? `Write a fast kernel for ${CPU_LANE} that computes attention modified by the user's FlexAttention functions below.`
+      : "Write a fast GPU kernel for an NVIDIA Hopper GPU (H100/H200) that computes attention modified by the user's FlexAttention functions below.",
     "",
     "## What to compute",
     "",
@@ -90,21 +94,25 @@ export function renderPrompt(args: { spec: ProblemSpec; folder: string; notes: s
     `def attention(${sig}) -> torch.Tensor:`,
     "```",
     "",
-    `- \`q\` is \`[B, H, S_q, D]\`; \`k\` and \`v\` are \`[B, Hkv, S_kv, D]\`; all \`torch.${dtype}\` CUDA tensors (Hkv divides H).`,
+    `- \`q\` is \`[B, H, S_q, D]\`; \`k\` and \`v\` are \`[B, Hkv, S_kv, D]\`; all \`torch.${dtype}\` ${cpu ? "CPU" : "CUDA"} tensors (Hkv divides H).`,
     "- `scale` is the softmax scale (1/sqrt(D) in the benchmarks).",
     ...(captured.length
       ? [
-          "- The tensors the mods capture arrive as keyword arguments, on the GPU, rebuilt for every shape and seed (read them on every call, never modify them):",
+          `- The tensors the mods capture arrive as keyword arguments, on the ${cpu ? "CPU" : "GPU"}, rebuilt for every shape and seed (read them on every call, never modify them):`,
           ...captured.map((c) => `  - ${describeCaptured(c)}`),
         ]
       : ["- The mods capture no tensors."]),
     `- Return a new ${dtype} tensor \`[B, H, S_q, D]\`; never write into or return one of the inputs.`,
-    "- Do the work in your own kernels: Triton (`@triton.jit`) or CUDA C++ built with `torch.utils.cpp_extension.load_inline`. PyTorch may only allocate, reshape and launch. Don't call `scaled_dot_product_attention` or `flex_attention`, and don't compute the attention with PyTorch ops (`matmul`, `softmax`, ...).",
-    "- No caching of results between calls, no work on side streams or threads.",
+    ...(cpu
+      ? [`- ${cpuLaneRules()}`]
+      : [
+          "- Do the work in your own kernels: Triton (`@triton.jit`) or CUDA C++ built with `torch.utils.cpp_extension.load_inline`. PyTorch may only allocate, reshape and launch. Don't call `scaled_dot_product_attention` or `flex_attention`, and don't compute the attention with PyTorch ops (`matmul`, `softmax`, ...).",
+          "- No caching of results between calls, no work on side streams or threads.",
+        ]),
     "",
     "## Shapes, correctness and speed",
     "",
-    `- Benchmarked at ${spec.shapes.benchmark.map((s) => `\`${s.B}, ${s.H}${s.Hkv && s.Hkv !== s.H ? `/${s.Hkv}` : ""}, ${s.S}${s.Skv && s.Skv !== s.S ? `:${s.Skv}` : ""}, ${s.D}\``).join(" and ")} (B, H[/Hkv], S_q[:S_kv], D), ${dtype}, against compiled FlexAttention running the functions above. Speed is what you are optimising.`,
+    `- Benchmarked at ${spec.shapes.benchmark.map((s) => `\`${s.B}, ${s.H}${s.Hkv && s.Hkv !== s.H ? `/${s.Hkv}` : ""}, ${s.S}${s.Skv && s.Skv !== s.S ? `:${s.Skv}` : ""}, ${s.D}\``).join(" and ")} (B, H[/Hkv], S_q[:S_kv], D), ${dtype}, against ${cpu ? CPU_BASELINE : "compiled FlexAttention running the functions above"}. Speed is what you are optimising.`,
     `- Correctness is checked first, on small shapes with S_q[:S_kv] in {${seqs.join(", ")}} (not all multiples of a block size), several random inputs and seeds: compared with a high-precision evaluation of the mods, the largest error must be at most twice the error of the same math done naively in ${dtype}, plus ${spec.atol}.`,
     "- Every output must be finite.",
     "",

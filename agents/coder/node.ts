@@ -3,6 +3,7 @@ import { extractPythonCode } from "../parse.ts";
 import { render } from "../render.ts";
 import { callModel, type LlmDeps } from "../call.ts";
 import { candidateContract } from "../contract.ts";
+import { attentionKernels } from "../../problems/device-text.ts";
 import { describeExemplars, describeNode } from "../feedback.ts";
 import type { ChatMessage } from "../model-types.ts";
 import type { AgentCallContext, CodeInput, CodeOutcome } from "../types.ts";
@@ -18,7 +19,10 @@ export const MAX_REPLY_REPAIRS = 1;
 export async function runCoder(input: CodeInput, ctx: AgentCallContext, deps: LlmDeps): Promise<CodeOutcome> {
   const { problem } = input;
   const messages: ChatMessage[] = [
-    { role: "system", content: render(CODER_SYSTEM, { gpu: deps.gpu, contract: candidateContract(problem) }) },
+    {
+      role: "system",
+      content: render(CODER_SYSTEM, { gpu: deps.gpu, kernels: attentionKernels(problem.spec), contract: candidateContract(problem) }),
+    },
     {
       role: "user",
       content: render(CODER_USER, {

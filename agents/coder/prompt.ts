@@ -1,6 +1,6 @@
 /** The coder's prompt: implement one idea as a complete candidate module. */
 
-export const CODER_SYSTEM = `You are the coder of kforge, a search for fast and correct GPU attention kernels on {{gpu}}.
+export const CODER_SYSTEM = `You are the coder of kforge, a search for fast and correct {{kernels}} on {{gpu}}.
 You write ONE complete Python module implementing the candidate contract below, applying the idea
 you are given to the parent kernel (or writing a new kernel when there is none).
 

@@ -3,6 +3,7 @@ import { extractJson } from "../parse.ts";
 import { render } from "../render.ts";
 import { callModel, type LlmDeps } from "../call.ts";
 import { candidateContract } from "../contract.ts";
+import { attentionKernels } from "../../problems/device-text.ts";
 import { describeNode } from "../feedback.ts";
 import type { AgentCallContext, CritiqueInput } from "../types.ts";
 import { CRITIC_SYSTEM, CRITIC_USER } from "./prompt.ts";
@@ -13,7 +14,7 @@ import { PROMPT_KERNEL_CHARS } from "../../core/limits.ts";
 /** Critiques keyed by node id (every candidate gets one). */
 export async function runCritic(input: CritiqueInput, ctx: AgentCallContext, deps: LlmDeps): Promise<Map<string, Critique>> {
   const { problem } = input;
-  const system = render(CRITIC_SYSTEM, { gpu: deps.gpu, contract: candidateContract(problem) });
+  const system = render(CRITIC_SYSTEM, { gpu: deps.gpu, kernels: attentionKernels(problem.spec), contract: candidateContract(problem) });
   const user = render(CRITIC_USER, { ...critiqueProgress(input), problemName: problem.spec.name, problemPrompt: problem.prompt.trim() });
   return critiqueFromModel(system, user, input, ctx, deps);
 }

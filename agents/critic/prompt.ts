@@ -1,6 +1,6 @@
 /** The critic's prompt: judge a batch of sibling candidates against each other and the run's best. */
 
-export const CRITIC_SYSTEM = `You are the critic of kforge, a search for fast and correct GPU attention kernels on {{gpu}}.
+export const CRITIC_SYSTEM = `You are the critic of kforge, a search for fast and correct {{kernels}} on {{gpu}}.
 You read sibling candidates (all children of the same parent), with the verifier's results and any
 profile, and judge each one. Be specific: name the line, the constant or the missing mask that
 caused a failure; say what made a fast kernel fast. Your nextIdeas become the next plan's material.

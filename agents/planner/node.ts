@@ -3,9 +3,10 @@ import { extractJson } from "../parse.ts";
 import { render } from "../render.ts";
 import { callModel, type LlmDeps } from "../call.ts";
 import { candidateContract } from "../contract.ts";
+import { attentionKernels } from "../../problems/device-text.ts";
 import { describeExemplars, describeNode } from "../feedback.ts";
 import type { AgentCallContext, Idea, PlanInput, PlanOutcome } from "../types.ts";
-import { PLANNER_SYSTEM, PLANNER_USER } from "./prompt.ts";
+import { PLANNER_EXAMPLES, PLANNER_SYSTEM, PLANNER_USER } from "./prompt.ts";
 import { Plan } from "./schema.ts";
 import { describeInputs } from "../../problems/inputs-text.ts";
 import { PROMPT_KERNEL_CHARS } from "../../core/limits.ts";
@@ -13,7 +14,13 @@ import { PROMPT_KERNEL_CHARS } from "../../core/limits.ts";
 /** Proposes ideas for the children of `input.parent`. */
 export async function runPlanner(input: PlanInput, ctx: AgentCallContext, deps: LlmDeps): Promise<PlanOutcome> {
   const { problem } = input;
-  const system = render(PLANNER_SYSTEM, { gpu: deps.gpu, count: input.count, contract: candidateContract(problem) });
+  const system = render(PLANNER_SYSTEM, {
+    gpu: deps.gpu,
+    kernels: attentionKernels(problem.spec),
+    examples: PLANNER_EXAMPLES[problem.spec.device],
+    count: input.count,
+    contract: candidateContract(problem),
+  });
   const user = render(PLANNER_USER, {
     ...planProgress(input, "(the root: no kernel yet; propose different first kernels)"),
     problemName: problem.spec.name,

@@ -63,6 +63,11 @@ describe("a user variant on the model path", () => {
       expect(user).toContain("  - `bias_table`: float32 [H, 8]");
       expect(user).toContain("def generate_graph_bias(B, H, S, S_kv, device, generator):"); // the variant file itself
       expect(coder.system).toContain("`is_global`: a bool[S] tensor the mods capture (an input: never modify it)");
+      // a CPU variant: every text the coder reads says CPU lane, and the torch-math kernel it was told it may write passed
+      expect(coder.system).toContain("- dtype bf16, contiguous, CPU tensors;");
+      expect(coder.system).toContain("PyTorch ops may do the work there");
+      expect(user).toContain("Write a fast kernel for kforge's CPU lane");
+      expect(coder.system + user).not.toMatch(/GPU attention kernels|GPU kernel|, on the GPU|CUDA tensors|PyTorch may only allocate/); // (reference.py names both paths)
       const planner = server.requests.find((r) => r.role === "planner")!;
       expect(planner.messages.find((m) => m.role === "user")!.content).toContain("  - `is_global`: bool [S]");
     } finally {

@@ -68,6 +68,11 @@ describe("a variant written as its users write it", () => {
       // the model is told what arrives, by name, shape and dtype
       expect(p.prompt).toContain("def attention(q, k, v, *, scale: float, bias_table: torch.Tensor, dist: torch.Tensor, is_global: torch.Tensor)");
       expect(describeInputs(p)).toContain("  - `dist`: int64 [B, S, S]");
+      // --device cpu: the prompt.md it wrote sends the model to the CPU lane, where PyTorch ops may do the work
+      expect(p.prompt).toContain("Write a fast kernel for kforge's CPU lane (a test problem verified on the CPU, without a GPU)");
+      expect(p.prompt).toContain("CPU tensors (Hkv divides H)");
+      expect(p.prompt).toContain("PyTorch ops may do the work there");
+      expect(p.prompt + describeInputs(p)).not.toMatch(/GPU kernel|Hopper|on the GPU|CUDA tensors|PyTorch may only allocate|compiled FlexAttention/);
 
       const list = await run(["problems"]);
       expect(list.stdout).toMatch(/your variants \(.*problems\):\ngraph_bias\s+user variant from graph_bias\.py/);
