@@ -19,7 +19,15 @@ masks the interval classifier cannot bound, a search mutation for every other ma
 grid2d (masks on a 2-D token grid, `idx // W` and `idx % W`: a program owns a near-square rectangle of queries
 and visits only the key rectangle the mask can reach, gathering K/V rows; on by default where it applies).
 """
+from __future__ import annotations
+
 import json
+from typing import AbstractSet, Any, Dict
+
+# One head dim's tiles: BLOCK_M, BLOCK_N, num_warps, num_stages.
+Tile = Dict[str, int]
+# A resolved config (`resolve`): "tiles" ({head dim: Tile} for 16, 32, 64, 128, 256) and every switch (a bool).
+Config = Dict[str, Any]
 
 TILE_KEYS = ("BLOCK_M", "BLOCK_N", "num_warps", "num_stages")
 ALLOWED = {"BLOCK_M": (16, 32, 64, 128, 256), "BLOCK_N": (16, 32, 64, 128, 256), "num_warps": (1, 2, 4, 8, 16),
@@ -32,7 +40,7 @@ class ConfigError(Exception):
     """A malformed config; the message names the key."""
 
 
-def default_tiles(head_dim, features):
+def default_tiles(head_dim: int, features: AbstractSet[str]) -> Tile:
     """H100 defaults (BLOCK_M, BLOCK_N, num_warps, num_stages) for a head dim and the problem's features.
 
     Measured (bench/offline/NOTES.md): 2-D grid masks prefer 64x32 tiles (8x8 query rectangles); other
@@ -40,7 +48,9 @@ def default_tiles(head_dim, features):
     tiles (finer skipping, more programs); tanh scores prefer 4 warps at D=128; other score_mods at D=64
     prefer 8 warps.
     """
-    t = lambda m, n, w, s: {"BLOCK_M": m, "BLOCK_N": n, "num_warps": w, "num_stages": s}  # noqa: E731
+    def t(m: int, n: int, w: int, s: int) -> Tile:
+        return {"BLOCK_M": m, "BLOCK_N": n, "num_warps": w, "num_stages": s}
+
     if head_dim > 128:
         return t(64, 32, 4, 2)
     if "grid2d" in features:  # 8x8 query rectangles, 32 gathered keys a step (NOTES.md, 2-D grid section)
@@ -54,7 +64,7 @@ def default_tiles(head_dim, features):
     return t(128, 64, 4, 4) if head_dim <= 64 else t(128, 64, 8, 3)
 
 
-def default_switches(features):
+def default_switches(features: AbstractSet[str]) -> Dict[str, bool]:
     """Switch defaults from the problem's features (mask kind, tanh, tensor-indexed masks)."""
     return {
         "qscale": False,
@@ -72,7 +82,7 @@ def default_switches(features):
     }
 
 
-def resolve(raw, features):
+def resolve(raw: Any, features: AbstractSet[str]) -> Config:
     """The full config (every head dim in 16..256 and every switch) from a partial JSON object."""
     if isinstance(raw, str):
         try:
@@ -86,7 +96,7 @@ def resolve(raw, features):
         if key not in known:
             raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(known))})")
     flat = {k: raw[k] for k in TILE_KEYS if k in raw}
-    tiles = {}
+    tiles: Dict[int, Tile] = {}
     for d in (16, 32, 64, 128, 256):
         t = dict(default_tiles(d, features))
         t.update((raw.get("tiles") or {}).get(str(d), {}))

@@ -11,13 +11,19 @@ the tile can be true, must = every element is. This is conservative, so a tile c
 truly is, and one classified full needs no mask. `unbounded` records whether some comparison could not
 be bounded (the classifier then keeps every block: such masks want the block-sparse path).
 """
+from __future__ import annotations
+
 import math
+from typing import AbstractSet, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
-from ir import Bin, Call, Cmp, Load, Neg, Not, Num, Param, Reduce, Var, Where, walk
-from lower import deps, dot_factors
+from ir import Bin, Call, Cmp, Load, Neg, Node, Not, Num, Param, Reduce, Var, Where, walk
+from lower import Info, deps, dot_factors
+
+# A numeric node's (lo, hi) or a boolean node's (may, must): the names (or literal text) of two source values.
+Bounds = Tuple[str, str]
 
 
-def lit(v):
+def lit(v: Union[int, float, bool]) -> str:
     """A Python literal as Triton source."""
     if isinstance(v, bool):
         return "True" if v else "False"
@@ -31,7 +37,7 @@ CALLS = {"tanh": "_tanh_fast", "exp": "tl.math.exp", "exp2": "tl.math.exp2", "lo
          "floor": "tl.floor", "ceil": "tl.ceil", "sin": "tl.sin", "cos": "tl.cos", "minimum": "tl.minimum",
          "maximum": "tl.maximum", "erf": "tl.math.erf", "gelu": "_gelu"}
 TANH_FLAVOUR = {"exact": 0, "fast": 1, "bf16x2": 2}  # _gelu_tanh's TANH switch (kernel_template.py)
-DOT_DTYPES = {"bfloat16": "tl.bfloat16", "float16": "tl.float16"}  # tiles a dot reads in their own dtype
+DOT_DTYPES: Dict[Optional[str], str] = {"bfloat16": "tl.bfloat16", "float16": "tl.float16"}  # tiles a dot reads in their own dtype
 TANH = {"fast": "_tanh_fast", "bf16x2": "_tanh_bf16x2", "exact": "_tanh_exact"}
 VARS = {"qk": "qk", "scale": "sm_scale", "b": "b", "h": "h", "q_idx": "q_idx", "kv_idx": "kv_idx",
         "q_row": "q_row", "q_col": "q_col", "kv_row": "kv_row", "kv_col": "kv_col"}
@@ -42,7 +48,7 @@ GRID_BOUNDS = {"q_row": ("qr_lo", "qr_hi"), "q_col": ("qc_lo", "qc_hi"), "kv_row
 INDEX_VARS = frozenset({"b", "h", "q_idx", "kv_idx", "q_row", "q_col", "kv_row", "kv_col"})
 
 
-def nonneg(n):
+def nonneg(n: Node) -> bool:
     """True when an integer expression is provably >= 0 (indices, non-negative literals, sums and products of
     those): // and % then truncate like floor and need no sign fix-up."""
     if isinstance(n, Var):
@@ -56,12 +62,12 @@ def nonneg(n):
     return False
 
 
-def tensor_args(name, rank):
+def tensor_args(name: str, rank: int) -> List[str]:
     """The kernel-side names of a captured tensor: pointer, strides, sizes."""
     return [f"t_{name}"] + [f"t_{name}_s{i}" for i in range(rank)] + [f"t_{name}_n{i}" for i in range(rank)]
 
 
-def load_expr(tensor, idx):
+def load_expr(tensor: str, idx: Sequence[str]) -> str:
     """A bounds-checked gather from a captured tensor (out-of-range indices read 0, as a masked load); a 0-d
     tensor is one scalar load."""
     if not idx:
@@ -75,23 +81,29 @@ def load_expr(tensor, idx):
 class Elementwise:
     """Emits element-wise Triton expressions, hoisting loop-invariant parts into `prologue`."""
 
-    def __init__(self, prefix="_u", tanh="fast", hoist=ROW_VARS, info=None):
+    prologue: List[str]
+    memo: Dict[object, str]  # a hoisted node (or a tagged tuple of one) -> its name in the prologue
+    prefix: str
+    tanh: str
+    hoist: AbstractSet[str]
+
+    def __init__(self, prefix: str = "_u", tanh: str = "fast", hoist: AbstractSet[str] = ROW_VARS, info: Optional[Info] = None) -> None:
         self.prologue, self.memo, self.prefix, self.tanh, self.hoist = [], {}, prefix, TANH[tanh], hoist
         self.flavour = TANH_FLAVOUR[tanh]
         self.info = info or {}  # {tensor: ir.TensorInfo}: dtypes of the tiles a dot reads
-        self.r = None  # the text of Var("r") while a dot's tile is emitted
+        self.r: Optional[str] = None  # the text of Var("r") while a dot's tile is emitted
 
-    def __call__(self, n):
+    def __call__(self, n: Node) -> str:
         if not isinstance(n, (Num, Var, Param)) and deps(n) <= self.hoist:
             return self._hoisted(n, lambda: self._raw(n))
         return self._raw(n)
 
-    def in_prologue(self, n):
+    def in_prologue(self, n: Node) -> str:
         """The name of a row-constant node computed in the prologue, even a bare variable or number (for hooks such
         as _qscale that see only the prologue's values)."""
         return self._hoisted(("value", n), lambda: self._raw(n))
 
-    def _hoisted(self, key, text):
+    def _hoisted(self, key: object, text: Callable[[], str]) -> str:
         if key not in self.memo:
             body = text()
             name = f"{self.prefix}{len(self.memo)}"
@@ -99,25 +111,25 @@ class Elementwise:
             self.memo[key] = name
         return self.memo[key]
 
-    def _tile(self, n, r):
+    def _tile(self, n: Node, r: str) -> str:
         saved, self.r = self.r, r
         try:
             return self(n)
         finally:
             self.r = saved
 
-    def _dot(self, n):
+    def _dot(self, n: Reduce) -> str:
         """A float sum of query-side times key-side factors (lower.dot_factors) as one tl.dot per key block: the
         query side is a [BLOCK_M, RP] tile loaded once per program, the key side an [RP, BLOCK_N] tile (RP: the
         length rounded up to a power of two >= 16, the padding zeroed on the query side)."""
-        qf, kf = dot_factors(n, self.info)
+        qf, kf = cast(Tuple[Node, Node], dot_factors(n, self.info))  # _raw calls this only for a dot
         rp = max(16, 1 << (n.size - 1).bit_length())
         dts = {self.info[f.tensor].dtype.replace("torch.", "") if isinstance(f, Load) and f.tensor in self.info else None
                for f in (qf, kf)}
         dt = DOT_DTYPES.get(next(iter(dts))) if len(dts) == 1 else None
         row, col = f"tl.arange(0, {rp})[None, :]", f"tl.arange(0, {rp})[:, None]"
 
-        def a_tile():
+        def a_tile() -> str:
             a = self._tile(qf, row)
             if rp != n.size:
                 a = f"tl.where({row} < {n.size}, {a}, 0)"
@@ -127,7 +139,7 @@ class Elementwise:
         # fp32 tiles on tf32 tensor cores (Triton's default for fp32, said explicitly); 16-bit tiles as they are
         return f"tl.dot({a}, {b})" if dt else f'tl.dot({a}, {b}, input_precision="tf32")'
 
-    def _raw(self, n):
+    def _raw(self, n: Node) -> str:
         if isinstance(n, Num):
             return lit(n.value)
         if isinstance(n, Var) and n.name == "r":
@@ -176,19 +188,24 @@ MONOTONE = ("tanh", "exp", "exp2", "log", "log2", "sqrt", "sigmoid", "floor", "c
 class Intervals:
     """Emits statements computing (lo, hi) / (may, must) of IR nodes over a tile; see the module doc."""
 
-    def __init__(self, elementwise_scalar):
+    lines: List[str]
+    count: int
+    kv_tensors: Set[str]
+    q_tensors: Set[str]
+
+    def __init__(self, elementwise_scalar: Elementwise) -> None:
         self.lines, self.count = [], 0
         self.scalar = elementwise_scalar  # emits point values (params, b, h, uniform loads)
         self.kv_tensors, self.q_tensors = set(), set()
         self.unbounded = False
 
-    def _tmp(self, text):
+    def _tmp(self, text: str) -> str:
         name = f"_i{self.count}"
         self.count += 1
         self.lines.append(f"{name} = {text}")
         return name
 
-    def num(self, n):
+    def num(self, n: Node) -> Optional[Bounds]:
         """(lo, hi) source names of a numeric node, or None when unbounded."""
         if isinstance(n, (Num, Param)) or (isinstance(n, Var) and n.name in ("b", "h", "scale")) or \
                 (isinstance(n, Load) and deps(n) <= {"b", "h"}):
@@ -222,7 +239,7 @@ class Intervals:
             return lo, hi
         return None
 
-    def _bin(self, op, an, bn):
+    def _bin(self, op: str, an: Node, bn: Node) -> Optional[Bounds]:
         a, b = self.num(an), self.num(bn)
         if a is None or b is None:
             return None
@@ -246,7 +263,7 @@ class Intervals:
         return (self._tmp(f"tl.where({same}, {a[0]} % {b[0]}, 0)"),
                 self._tmp(f"tl.where({same}, {a[1]} % {b[0]}, {b[0]} - 1)"))
 
-    def _call(self, n):
+    def _call(self, n: Call) -> Optional[Bounds]:
         name, args = n.fn, n.args
         if name in MONOTONE:
             a = self.num(args[0])
@@ -271,11 +288,11 @@ class Intervals:
             return lo, self._tmp(f"tl.maximum(-{a[0]}, {a[1]})")
         return None
 
-    def _unknown(self):
+    def _unknown(self) -> Bounds:
         self.unbounded = True
         return "(k_lo >= 0)", "(k_lo < 0)"  # unknown: maybe, never surely
 
-    def boolean(self, n):
+    def boolean(self, n: Node) -> Bounds:
         """(may, must) source names of a boolean node."""
         if isinstance(n, Num):
             return ("(k_lo >= 0)", "(k_lo >= 0)") if n.value else ("(k_lo < 0)", "(k_lo < 0)")
@@ -294,7 +311,7 @@ class Intervals:
             return may, must
         return self._unknown()
 
-    def _cmp(self, op, an, bn):
+    def _cmp(self, op: str, an: Node, bn: Node) -> Bounds:
         a, b = self.num(an), self.num(bn)
         if a is None or b is None:
             return self._unknown()
@@ -309,6 +326,6 @@ class Intervals:
         return self._tmp(f"~{eq_must}"), self._tmp(f"~{eq_may}")
 
 
-def reads_tensor_by_kv(mask):
+def reads_tensor_by_kv(mask: Node) -> bool:
     """True when the mask reads a captured tensor at an index that depends on kv_idx."""
     return any(isinstance(n, Load) and "kv_idx" in deps(n) for n in walk(mask))

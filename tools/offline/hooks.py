@@ -7,12 +7,18 @@ Hooks (fixed signatures, called by kernel_template.py): `_prologue` (row-constan
 kernel hooks read: captured scalars, tensors with strides and sizes, per-block bounds) and `_host_consts`.
 A hook the config does not reach stays a stub the kernel never calls (its constexpr branch is pruned).
 """
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from emit import Elementwise, Intervals, lit, tensor_args
-from ir import Mods, Num, Param, Var
+from ir import Bin, Mods, Neg, Node, Num, Param, Var
 from lower import deps, drop_row_constants, grid_layout, has_inf, linear_factor, lower_score, normalize, prescale, \
     scaled_factor, split_kv_affine, tanh_bound
+
+if TYPE_CHECKING:
+    from config import Config
 
 # Scalars a front end lifted from the shape (kforge_harness/shape_lift.py): read from q's and k's shapes, not params.
 SHAPE_SCALARS = {"shape_B": "q.shape[0]", "shape_H": "q.shape[1]", "shape_S": "q.shape[2]", "shape_D": "q.shape[3]",
@@ -20,7 +26,11 @@ SHAPE_SCALARS = {"shape_B": "q.shape[0]", "shape_H": "q.shape[1]", "shape_S": "q
 GRID_CLASSIFY_PRELUDE = "k_lo = kr_lo + kc_lo  # (only its shape and sign are used: constant booleans)"
 
 
-def host_expr(n):
+# A tuple a hook reads, unpacked by index: its name in the hook's signature and its elements' names.
+Unpack = Tuple[str, List[str]]
+
+
+def host_expr(n: Node) -> str:
     """Python source for a host-constant IR node (numbers, captured scalars and the scale)."""
     if isinstance(n, Num):
         return lit(n.value)
@@ -28,12 +38,13 @@ def host_expr(n):
         return f"float(_host_scalar(params[{n.name!r}]))"
     if isinstance(n, Var):
         return "float(scale)"
-    if n.__class__.__name__ == "Neg":
+    if isinstance(n, Neg):
         return f"(-{host_expr(n.a)})"
-    return f"({host_expr(n.a)} {n.op} {host_expr(n.b)})"
+    b = cast(Bin, n)  # a host-constant node (lower.host_constant) is one of these or a + - * / of two of them
+    return f"({host_expr(b.a)} {b.op} {host_expr(b.b)})"
 
 
-def _fn(signature, comment, body, ret, unpack=()):
+def _fn(signature: str, comment: str, body: Sequence[str], ret: str, unpack: Sequence[Unpack] = ()) -> str:
     """A @triton.jit hook: the tuples it reads unpacked by index (only the names the body uses), then the body."""
     text = "\n".join(body) + "\n" + ret
     used = set(re.findall(r"\b\w+\b", text))
@@ -46,7 +57,10 @@ def _fn(signature, comment, body, ret, unpack=()):
 class Hooks:
     """Lowers one variant under one resolved config; `source()` is the hooks' text, `constexprs()` their switches."""
 
-    def __init__(self, mods: Mods, cfg):
+    kv_bounded: List[str]  # tensors indexed by kv_idx whose per-block min/max the classifier reads
+    q_bounded: List[str]  # the same indexed by q_idx
+
+    def __init__(self, mods: Mods, cfg: Config) -> None:
         self.mods, self.cfg = mods, cfg
         tanh = "bf16x2" if cfg["tanh_bf16x2"] else "fast" if cfg["fast_tanh"] else "exact"
         self.tanh = tanh
@@ -58,7 +72,7 @@ class Hooks:
         s2 = drop_row_constants(lower_score(mods.score, info))
         self.bound = tanh_bound(s2) if cfg["static_max"] else None
         qscale = prescale(s2) if cfg["qscale"] else None
-        self.qfactor = None
+        self.qfactor: Optional[Node] = None
         if qscale:
             s2, self.qfactor = qscale
         linear = linear_factor(s2)  # before the kv-affine split: a split-off bias term keeps the online form
@@ -66,7 +80,7 @@ class Hooks:
         self.grid = grid_layout(self.mask) if cfg["grid2d"] else None
         # affine_kv_bias hoists a column vector of a contiguous key block: not for the 2-D layout's gathered keys
         affine = split_kv_affine(s2) if cfg["affine_kv_bias"] and self.bound is None and self.grid is None else None
-        self.colbias = None
+        self.colbias: Optional[Tuple[str, str]] = None
         if affine is not None and linear_factor(s2) is None and scaled_factor(s2) is None:
             s2, coeff = affine
             ew.prologue.append(f"_colb = offs_n[None, :].to(tl.float32) * {ew(coeff)}  # kv-affine bias, block-invariant")
@@ -76,21 +90,21 @@ class Hooks:
         self.score_text = ew(s2) if "qk" in deps(s2) else f"({ew(s2)} + qk * 0.0)"
         self.scaled = scaled_factor(s2) if linear is None else None
         self.mode = "linear" if (linear is not None or s2 == Var("qk")) else "online"
-        self.lin = ("qk", "1") if s2 == Var("qk") else (("qk", ew(linear)) if linear is not None else None)
+        self.lin: Optional[Tuple[str, str]] = ("qk", "1") if s2 == Var("qk") else (("qk", ew(linear)) if linear is not None else None)
         self.lin_scaled = (ew(self.scaled[0]), ew(self.scaled[1])) if self.scaled is not None else None
         self.mask_text = ew(self.mask) if self.mask is not None else None
         self.qfactor_text = ew.in_prologue(self.qfactor) if self.qfactor is not None else None  # _qscale sees only U
         self.kv_bounded, self.q_bounded = [], []
         self.classify = self._classifier() if self.mask is not None else None
 
-    def _classifier(self):
+    def _classifier(self) -> Tuple[List[str], str, str]:
         cls_ew = Elementwise(prefix="_c", tanh=self.tanh)
         iv = Intervals(cls_ew)
-        may, must = iv.boolean(self.mask)
+        may, must = iv.boolean(cast(Node, self.mask))  # called only when there is a mask
         self.kv_bounded, self.q_bounded = sorted(iv.kv_tensors), sorted(iv.q_tensors)
         return cls_ew.prologue + iv.lines, may, must
 
-    def constexprs(self):
+    def constexprs(self) -> Dict[str, Union[bool, int]]:
         """The kernel switches this variant and config fix (the `_CFG` block, less the poly settings)."""
         m, c = self.mask, self.cfg
         return dict(STEP=1 if self.mode == "linear" else 0, SAFE=has_inf(self.s2), QSCALE=self.qfactor is not None,
@@ -100,18 +114,18 @@ class Hooks:
                     MASK_B=m is not None and "b" in deps(m), MASK_H=m is not None and "h" in deps(m),
                     REVERSE_M=c["reverse_m"], TMA=c["tma"], GRID2D=self.grid is not None)
 
-    def summary(self):
+    def summary(self) -> str:
         """One line for KFORGE_RENDER (the memory's seeding reads 'score_mod X; mask_mod Y')."""
         parts = ["score_mod " + ("none" if self.mods.score is None else "translated"),
                  "mask_mod " + ("none" if self.mask is None else "translated, interval block skipping"),
                  f"softmax {self.mode}" + (", static max for bounded scores" if self.bound is not None else "")]
         return "; ".join(parts)
 
-    def source(self):
+    def source(self) -> str:
         """Every hook's text, in the template's order."""
-        P = ("P", self.p_names)
+        P: Unpack = ("P", self.p_names)
         U_names = [ln.split(" = ", 1)[0] for ln in self.ew.prologue]
-        U = ("U", U_names)
+        U: Unpack = ("U", U_names)
         stub_lin = "qk, 1.0"
         out = [
             _fn("_prologue(b, h, q_idx, offs_n, sm_scale, P)",
@@ -135,14 +149,15 @@ class Hooks:
         out += [self._host_args(), self._host_consts()]
         return "\n".join(out).lstrip("\n")
 
-    def _classify_hooks(self, P):
+    def _classify_hooks(self, P: Unpack) -> List[str]:
         qb_names = [x for t in self.q_bounded for x in (f"qmin_{t}", f"qmax_{t}")]
-        q_lines = []
+        q_lines: List[str] = []
         for t in self.q_bounded:
             q_lines += [f"_qv_{t} = tl.load(t_{t} + tl.minimum(offs_m, tl.minimum(S_Q, t_{t}_n0) - 1) * t_{t}_s0)",
                         f"qmin_{t} = tl.min(_qv_{t}, 0)", f"qmax_{t} = tl.max(_qv_{t}, 0)"]
         out = [_fn("_classify_q(offs_m, S_Q, P)", "per query block: bounds of the q-indexed tensors the classifier reads",
                    q_lines, "(" + ", ".join(qb_names or ["S_Q"]) + ",)", [P])]
+        body: List[str]
         if self.classify is None:
             body, may, must = [], "k_lo >= 0", "k_lo >= 0"
         else:
@@ -155,10 +170,10 @@ class Hooks:
                        body, f"{may}, {must}", [("QB", qb_names), ("P", self.p_names + self._kv_bound_names())]))
         return out
 
-    def _kv_bound_names(self):
+    def _kv_bound_names(self) -> List[str]:
         return [x for t in self.kv_bounded for x in (f"t_{t}_kmin", f"t_{t}_kmax")]
 
-    def _grid_hooks(self, P, U):
+    def _grid_hooks(self, P: Unpack, U: Unpack) -> List[str]:
         if self.grid is None:
             return [_fn("_prologue_grid(b, h, q_idx, q_row, q_col, P)", "row-constant values of the grid mask", [],
                         "(q_row,)", [P]),
@@ -169,7 +184,7 @@ class Hooks:
         _, grid_ir = self.grid
         gew = Elementwise(prefix="_w", tanh=self.tanh, info=self.mods.tensor_info())  # the mask in grid coordinates: no division per key block
         keep = gew(grid_ir)
-        W = ("W", [ln.split(" = ", 1)[0] for ln in gew.prologue])
+        W: Unpack = ("W", [ln.split(" = ", 1)[0] for ln in gew.prologue])
         giv = Intervals(Elementwise(prefix="_g", tanh=self.tanh))
         gmay, gmust = giv.boolean(grid_ir)
         body = giv.scalar.prologue + giv.lines
@@ -183,7 +198,7 @@ class Hooks:
                     "(may, must) over a rectangle of query rows/columns and one of key rows/columns of the 2-D grid",
                     body, f"{gmay}, {gmust}", [P])]
 
-    def _host_args(self):
+    def _host_args(self) -> str:
         info = self.mods.tensor_info()
         # scalars are numbers (problem.json params, shape scalars); a traced variant's 0-d capture is a rank-0 tensor
         # read in the kernel, and only mods.json documents older than that name one as a scalar (_host_scalar)
@@ -213,7 +228,7 @@ class Hooks:
                   "    return hit[2]"]
         return "\n".join([*helper, "", "", "def _host_args(q, k, v, scale, params, block_n):", doc, *lines, f"    return {ret}"])
 
-    def _host_consts(self):
+    def _host_consts(self) -> str:
         m_static = f"abs({host_expr(self.bound)})" if self.bound is not None else "None"
         lin_pos = f"({host_expr(self.scaled[1])}) > 0" if self.scaled is not None else "False"
         gw = host_expr(self.grid[0]) if self.grid is not None else "None"

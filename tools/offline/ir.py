@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 VERSION = 1
 VARS = frozenset({"score", "b", "h", "q_idx", "kv_idx", "qk", "scale",
@@ -96,7 +96,7 @@ class Param:
 class Load:
     """A captured tensor read at integer index expressions (one per dimension)."""
     tensor: str
-    index: tuple
+    index: Tuple["Node", ...]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class Not:
 class Call:
     """A math function (fn in CALLS) applied to its arguments."""
     fn: str
-    args: tuple
+    args: Tuple["Node", ...]
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class Reduce:
 Node = Union[Num, Var, Param, Load, Bin, Cmp, Neg, Not, Call, Where, Reduce]
 
 
-def children(n: Node) -> tuple:
+def children(n: Node) -> Tuple[Node, ...]:
     """The direct sub-expressions of a node, in order."""
     if isinstance(n, Load):
         return n.index
@@ -170,9 +170,9 @@ def children(n: Node) -> tuple:
     return ()
 
 
-def with_children(n: Node, kids) -> Node:
+def with_children(n: Node, new_kids: Iterable[Node]) -> Node:
     """The same node over new sub-expressions (kids in the order `children` gives)."""
-    kids = tuple(kids)
+    kids = tuple(new_kids)
     if isinstance(n, Load):
         return Load(n.tensor, kids)
     if isinstance(n, Bin):
@@ -192,7 +192,7 @@ def with_children(n: Node, kids) -> Node:
     return n
 
 
-def walk(n: Node):
+def walk(n: Node) -> Iterator[Node]:
     """Every node of the tree, pre-order."""
     yield n
     for c in children(n):
@@ -207,7 +207,7 @@ def substitute(n: Node, old: Node, new: Node) -> Node:
     return with_children(n, (substitute(c, old, new) for c in kids)) if kids else n
 
 
-def _num_json(v):
+def _num_json(v: Union[int, float, bool]) -> Union[int, float, bool, str]:
     if isinstance(v, float) and math.isinf(v):
         return "inf" if v > 0 else "-inf"
     if isinstance(v, float) and math.isnan(v):
@@ -215,7 +215,7 @@ def _num_json(v):
     return v
 
 
-def to_json(n: Node):
+def to_json(n: Node) -> Dict[str, Any]:
     """The stable JSON form of a node (plain dicts, lists, numbers, strings; see the module doc)."""
     if isinstance(n, Num):
         return {"num": _num_json(n.value)}
@@ -245,7 +245,7 @@ def to_json(n: Node):
 _TAGS = ("num", "var", "param", "load", "bin", "cmp", "neg", "not", "call", "where", "reduce")
 
 
-def from_json(obj, path="$") -> Node:
+def from_json(obj: Any, path: str = "$") -> Node:
     """A node from its JSON form; raises IRError naming the JSON path of anything malformed."""
     if not isinstance(obj, dict):
         raise IRError(f"{path}: expected an object with one of the keys {', '.join(_TAGS)}, got {obj!r}")
@@ -299,7 +299,7 @@ def from_json(obj, path="$") -> Node:
     return Where(*(from_json(x, f"{path}.where[{k}]") for k, x in enumerate(v)))
 
 
-def make_call(fn: str, args: tuple, where: str = "call") -> Call:
+def make_call(fn: str, args: Tuple[Node, ...], where: str = "call") -> Call:
     """A checked Call: a known function with its arity (pow: a small integer literal exponent)."""
     if fn not in CALLS:
         raise IRError(f"{where}: unknown function {fn!r} (supported: {', '.join(sorted(CALLS))})")
@@ -323,10 +323,10 @@ class Mods:
     """A variant: its score_mod and mask_mod bodies (None when absent) and what they capture."""
     score: Union[Node, None]
     mask: Union[Node, None]
-    scalars: tuple = ()  # sorted names
-    tensors: tuple = ()  # sorted (name, TensorInfo)
+    scalars: Tuple[str, ...] = ()  # sorted names
+    tensors: Tuple[Tuple[str, TensorInfo], ...] = ()  # sorted (name, TensorInfo)
 
-    def tensor_info(self) -> dict:
+    def tensor_info(self) -> Dict[str, TensorInfo]:
         """{name: TensorInfo} of the captured tensors."""
         return dict(self.tensors)
 
@@ -352,7 +352,7 @@ def check_mods(m: Mods) -> Mods:
     return m
 
 
-def _check_reduce_scopes(kind, n, inside):
+def _check_reduce_scopes(kind: str, n: Node, inside: bool) -> None:
     """Var("r") only inside a Reduce body, and no Reduce inside another (r would be ambiguous)."""
     if isinstance(n, Var) and n.name == "r" and not inside:
         raise IRError(f"{kind}: Var('r') outside a Reduce (it is the index a Reduce runs over)")
@@ -364,21 +364,21 @@ def _check_reduce_scopes(kind, n, inside):
         _check_reduce_scopes(kind, c, inside)
 
 
-def mods_to_json(m: Mods) -> dict:
+def mods_to_json(m: Mods) -> Dict[str, Any]:
     """The stable JSON document of a variant (see the module doc)."""
     return {"version": VERSION, "score": None if m.score is None else to_json(m.score),
             "mask": None if m.mask is None else to_json(m.mask), "scalars": list(m.scalars),
             "tensors": {k: {"rank": t.rank, "dtype": t.dtype} for k, t in m.tensors}}
 
 
-def mods_from_json(obj) -> Mods:
+def mods_from_json(obj: Any) -> Mods:
     """A checked variant from its JSON document; raises IRError naming what to fix."""
     if not isinstance(obj, dict) or obj.get("version") != VERSION:
         raise IRError(f"expected a Mods document with \"version\": {VERSION}")
     tensors = obj.get("tensors") or {}
     if not isinstance(tensors, dict):
         raise IRError("\"tensors\" must map tensor names to {\"rank\": N, \"dtype\": NAME}")
-    ts = []
+    ts: List[Tuple[str, TensorInfo]] = []
     for k, t in sorted(tensors.items()):
         if not isinstance(t, dict) or not isinstance(t.get("rank"), int) or t["rank"] < 0:
             raise IRError(f"tensors.{k}: expected {{\"rank\": N >= 0, \"dtype\": NAME}}")
@@ -386,5 +386,7 @@ def mods_from_json(obj) -> Mods:
     scalars = obj.get("scalars") or []
     if not isinstance(scalars, list) or not all(isinstance(s, str) for s in scalars):
         raise IRError("\"scalars\" must be a list of names")
-    node = lambda key: None if obj.get(key) is None else from_json(obj[key], f"$.{key}")  # noqa: E731
+
+    def node(key: str) -> Optional[Node]:
+        return None if obj.get(key) is None else from_json(obj[key], f"$.{key}")
     return check_mods(Mods(node("score"), node("mask"), tuple(sorted(scalars)), tuple(ts)))

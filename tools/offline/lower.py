@@ -7,10 +7,16 @@ u0, u1 computed once per program. From the lowered form we read off whether the 
 fixed bound instead of a running max (tanh-capped scores) and whether q can be pre-scaled.
 Works on the typed IR of ir.py.
 """
-import math
+from __future__ import annotations
 
-from ir import Bin, Call, IRError, Load, Neg, Not, Num, Param, Reduce, Var, Where, children, substitute, walk, \
+import math
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, cast, overload
+
+from ir import Bin, Call, IRError, Load, Neg, Node, Not, Num, Param, Reduce, TensorInfo, Var, Where, children, substitute, walk, \
     with_children
+
+# {tensor name: ir.TensorInfo} of a variant's captured tensors (ir.Mods.tensor_info)
+Info = Dict[str, TensorInfo]
 
 LOG2E = 1.4426950408889634
 QK = Var("qk")
@@ -24,7 +30,7 @@ Q_SIDE = frozenset({"b", "h", "q_idx", "q_row", "q_col", "r"})
 KV_VARS = frozenset({"kv_idx", "kv_row", "kv_col"})
 
 
-def deps(n):
+def deps(n: Node) -> FrozenSet[str]:
     """The index variables a node depends on: subset of {qk, b, h, q_idx, kv_idx} (and grid coordinates)."""
     if isinstance(n, (Num, Param)) or n == Var("scale"):
         return frozenset()
@@ -32,18 +38,18 @@ def deps(n):
         return frozenset(["qk" if n.name in ("qk", "score") else n.name])
     if isinstance(n, Reduce):
         return deps(n.body) - {"r"}
-    out = frozenset()
+    out: FrozenSet[str] = frozenset()
     for c in children(n):
         out |= deps(c)
     return out
 
 
-def uniform(n):
+def uniform(n: Node) -> bool:
     """True when a node is the same for a whole program (depends on b, h at most)."""
     return deps(n) <= {"b", "h"}
 
 
-def host_constant(n):
+def host_constant(n: Node) -> bool:
     """True when the host can evaluate a node from the call's numbers alone (no tensors, no indices)."""
     if isinstance(n, (Num, Param)):
         return True
@@ -56,12 +62,20 @@ def host_constant(n):
     return False
 
 
-def has_inf(n):
+def has_inf(n: Node) -> bool:
     """True when a node contains an infinite literal (a score_mod that masks by itself)."""
     return any(isinstance(m, Num) and isinstance(m.value, float) and math.isinf(m.value) for m in walk(n))
 
 
-def normalize(n, info=None):
+@overload
+def normalize(n: Node, info: Optional[Info] = None) -> Node: ...
+@overload
+def normalize(n: None, info: Optional[Info] = None) -> None: ...
+@overload
+def normalize(n: Optional[Node], info: Optional[Info] = None) -> Optional[Node]: ...
+
+
+def normalize(n: Optional[Node], info: Optional[Info] = None) -> Optional[Node]:
     """clamp / clamp_min / clamp_max as minimum and maximum, small integer powers as products (both kernels and
     the interval analysis then know fewer calls), and reductions unrolled unless they are dots (`dot_factors`;
     info: {tensor: ir.TensorInfo}, to tell float tensors)."""
@@ -81,7 +95,7 @@ def normalize(n, info=None):
         if n.fn == "clamp_max":
             return Call("minimum", a)
         if n.fn == "pow":
-            e = a[1].value
+            e = cast(int, cast(Num, a[1]).value)  # ir.make_call admits pow only with an integer Num exponent
             if e == 0:
                 return Num(1.0)
             out = a[0]
@@ -91,11 +105,12 @@ def normalize(n, info=None):
     return n
 
 
-_COMBINE = {"sum": lambda a, b: Bin("+", a, b), "any": lambda a, b: Bin("|", a, b), "all": lambda a, b: Bin("&", a, b),
-            "max": lambda a, b: Call("maximum", (a, b)), "min": lambda a, b: Call("minimum", (a, b))}
+_COMBINE: Dict[str, Callable[[Node, Node], Node]] = {
+    "sum": lambda a, b: Bin("+", a, b), "any": lambda a, b: Bin("|", a, b), "all": lambda a, b: Bin("&", a, b),
+    "max": lambda a, b: Call("maximum", (a, b)), "min": lambda a, b: Call("minimum", (a, b))}
 
 
-def unroll(n):
+def unroll(n: Reduce) -> Node:
     """A Reduce as the balanced tree of its size terms (body at r = 0, 1, ...); IRError beyond MAX_UNROLL."""
     if n.size > MAX_UNROLL:
         raise IRError(f"a Reduce {n.op} over {n.size} elements that is not a dot of a query-side and a key-side float factor: "
@@ -107,7 +122,7 @@ def unroll(n):
     return terms[0]
 
 
-def _factors(n):
+def _factors(n: Node) -> List[Node]:
     if isinstance(n, Bin) and n.op == "*":
         return _factors(n.a) + _factors(n.b)
     if isinstance(n, Neg):
@@ -115,20 +130,21 @@ def _factors(n):
     return [n]
 
 
-def _product(fs):
+def _product(fs: Sequence[Node]) -> Node:
     out = fs[0]
     for f in fs[1:]:
         out = Bin("*", out, f)
     return out
 
 
-def dot_factors(n, info=None):
+def dot_factors(n: Node, info: Optional[Info] = None) -> Optional[Tuple[Node, Node]]:
     """(query side, key side) when a Reduce is a float sum of at least DOT_MIN products whose factors each read
     the query (b, h, q_idx, r) or the key (b, h, kv_idx, r) side, never both, and each side reads a float tensor:
     the sum is then a [BLOCK_M, R] x [R, BLOCK_N] matrix product. None otherwise (unrolled)."""
     if not isinstance(n, Reduce) or n.op != "sum" or n.size < DOT_MIN or info is None:
         return None
-    q, kv = [], []
+    q: List[Node] = []
+    kv: List[Node] = []
     for f in _factors(n.body):
         d = deps(f)
         if d & KV_VARS and not (d & (Q_SIDE - {"b", "h", "r"})) and not (d - Q_SIDE - KV_VARS):
@@ -138,16 +154,18 @@ def dot_factors(n, info=None):
         else:
             return None
 
-    def floats(fs):
-        return any(isinstance(x, Load) and x.tensor in info and
-                   info[x.tensor].dtype.replace("torch.", "") in ("float32", "float16", "bfloat16", "float64")
+    known = info
+
+    def floats(fs: List[Node]) -> bool:
+        return any(isinstance(x, Load) and x.tensor in known and
+                   known[x.tensor].dtype.replace("torch.", "") in ("float32", "float16", "bfloat16", "float64")
                    for f in fs for x in walk(f))
     if not kv or not q or not floats(q) or not floats(kv):
         return None
     return _product(q), _product(kv)
 
 
-def _mul(a, c):
+def _mul(a: Node, c: Node) -> Node:
     if c == ONE:
         return a
     if isinstance(a, Num) and isinstance(c, Num):
@@ -155,14 +173,14 @@ def _mul(a, c):
     return Bin("*", a, c)
 
 
-def _div(c, d):
+def _div(c: Node, d: Node) -> Node:
     if isinstance(d, Num) and isinstance(c, Num) and d.value != 0:
         return Num(c.value / d.value)
     inv = Bin("/", Num(1.0), d)
     return inv if c == ONE else Bin("*", c, inv)
 
 
-def distribute(n, c):
+def distribute(n: Node, c: Node) -> Node:
     """n * c with the uniform factor c pushed down to qk or to non-linear calls."""
     if isinstance(n, Num):
         return _mul(n, c) if isinstance(c, Num) else _mul(c, n)
@@ -186,14 +204,14 @@ def distribute(n, c):
     return _mul(n, c)
 
 
-def lower_score(ir, info=None):
+def lower_score(ir: Optional[Node], info: Optional[Info] = None) -> Node:
     """The log2-domain score as a function of qk (the raw q.k dot product) and the kernel's scale."""
     qk_scaled = Bin("*", QK, Var("scale"))
     base = substitute(normalize(ir, info), Var("score"), qk_scaled) if ir is not None else qk_scaled
     return distribute(base, Num(LOG2E))
 
 
-def qk_factors(n, out=None):
+def qk_factors(n: Node, out: Optional[List[Optional[Node]]] = None) -> List[Optional[Node]]:
     """Every way qk occurs in n: the uniform factor c of each `qk * c`, or None for a bare use."""
     out = [] if out is None else out
     if n == QK:
@@ -206,23 +224,23 @@ def qk_factors(n, out=None):
     return out
 
 
-def prescale(n):
+def prescale(n: Node) -> Optional[Tuple[Node, Node]]:
     """(s2 with `qk * c` replaced by qk, c) when every use of qk carries the same uniform factor c."""
     facs = qk_factors(n)
     if not facs or any(f is None or f != facs[0] for f in facs):
         return None
-    c = facs[0]
+    c = cast(Node, facs[0])  # every factor is the same and none is None (checked above)
     return substitute(n, Bin("*", QK, c), QK), c
 
 
-def linear_factor(s2):
+def linear_factor(s2: Node) -> Optional[Node]:
     """c when s2 is exactly qk * c with c a positive host constant (scale times literals), else None."""
     if isinstance(s2, Bin) and s2.op == "*" and s2.a == QK and _positive(s2.b):
         return s2.b
     return None
 
 
-def _positive(n):
+def _positive(n: Node) -> bool:
     if isinstance(n, Num):
         return n.value > 0
     if n == Var("scale"):
@@ -230,14 +248,14 @@ def _positive(n):
     return isinstance(n, Bin) and n.op == "*" and _positive(n.a) and _positive(n.b)
 
 
-def tanh_bound(s2):
+def tanh_bound(s2: Node) -> Optional[Node]:
     """c when s2 = tanh(...) * c with c a host constant, so |s2| <= |c| (the softmax may skip its max)."""
     if isinstance(s2, Bin) and s2.op == "*" and isinstance(s2.a, Call) and s2.a.fn == "tanh" and host_constant(s2.b):
         return s2.b
     return None
 
 
-def _terms(n, sign=1):
+def _terms(n: Node, sign: int = 1) -> List[Tuple[int, Node]]:
     """The signed additive terms of a top-level sum."""
     if isinstance(n, Bin) and n.op in ("+", "-"):
         return _terms(n.a, sign) + _terms(n.b, sign if n.op == "+" else -sign)
@@ -246,14 +264,14 @@ def _terms(n, sign=1):
     return [(sign, n)]
 
 
-def _build(items):
+def _build(items: Sequence[Tuple[int, Node]]) -> Node:
     out = items[0][1] if items[0][0] > 0 else Neg(items[0][1])
     for sg, t in items[1:]:
         out = Bin("+" if sg > 0 else "-", out, t)
     return out
 
 
-def drop_row_constants(s2):
+def drop_row_constants(s2: Node) -> Node:
     """s2 without additive terms that are constant along a row (softmax is shift-invariant per row).
 
     `qk * c + a * q_idx - a * kv_idx` (ALiBi, relative position) becomes `qk * c - a * kv_idx`: one FMA
@@ -266,20 +284,22 @@ def drop_row_constants(s2):
     return _build(keep)
 
 
-_PY_CALLS = {"abs": abs, "minimum": min, "maximum": max, "tanh": math.tanh, "exp": math.exp, "log": math.log,
-             "exp2": lambda x: 2.0 ** x, "log2": math.log2, "sqrt": math.sqrt, "rsqrt": lambda x: 1 / math.sqrt(x),
-             "sigmoid": lambda x: 1 / (1 + math.exp(-x)), "floor": math.floor, "ceil": math.ceil, "sin": math.sin,
-             "cos": math.cos, "to_float": float, "to_int": int, "erf": math.erf,
-             "gelu": lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2))),
-             "gelu_tanh": lambda x: 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))}
+# The calls on Python numbers (estimate_density's evaluator; its values are ints, floats and bools as Python mixes them).
+_PY_CALLS: Dict[str, Callable[..., Any]] = {
+    "abs": abs, "minimum": min, "maximum": max, "tanh": math.tanh, "exp": math.exp, "log": math.log,
+    "exp2": lambda x: 2.0 ** x, "log2": math.log2, "sqrt": math.sqrt, "rsqrt": lambda x: 1 / math.sqrt(x),
+    "sigmoid": lambda x: 1 / (1 + math.exp(-x)), "floor": math.floor, "ceil": math.ceil, "sin": math.sin,
+    "cos": math.cos, "to_float": float, "to_int": int, "erf": math.erf,
+    "gelu": lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2))),
+    "gelu_tanh": lambda x: 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))}
 
 
-def estimate_density(mask_ir, params, seq=4096, samples=96):
+def estimate_density(mask_ir: Node, params: Mapping[str, Any], seq: int = 4096, samples: int = 96) -> Optional[float]:
     """Fraction of (q, kv) pairs a mask keeps at sequence length seq, sampled on a grid; None if unknown
     (the mask reads a tensor, or a parameter is a generator)."""
     pts = [int(i * (seq - 1) / (samples - 1)) for i in range(samples)]
 
-    def ev(n, q, kv):
+    def ev(n: Node, q: int, kv: int) -> Any:
         if isinstance(n, Num):
             return n.value
         if isinstance(n, Var):
@@ -313,7 +333,7 @@ def estimate_density(mask_ir, params, seq=4096, samples=96):
     return kept / (samples * samples)
 
 
-def scaled_factor(s2):
+def scaled_factor(s2: Node) -> Optional[Tuple[Node, Node]]:
     """(x, c) when s2 = x * c with c a host constant and x depending on qk (e.g. tanh(qk * u) * cap*log2e).
 
     With c > 0 (checked on the host), the running max can be taken on x and c folded into the exp2's FMA.
@@ -323,16 +343,17 @@ def scaled_factor(s2):
     return None
 
 
-def split_kv_affine(s2):
+def split_kv_affine(s2: Node) -> Optional[Tuple[Node, Node]]:
     """(rest, a) when s2 = rest + a * kv_idx with a uniform, else None.
 
     kv_idx = start_n + offs_n, so a * kv_idx = a * offs_n (the same vector for every key block: hoisted)
     + a * start_n (one scalar per block, folded into the running max): no per-block column bias math.
     """
-    rest, coeffs = [], []
+    rest: List[Tuple[int, Node]] = []
+    coeffs: List[Tuple[int, Node]] = []
     kv = Var("kv_idx")
     for sign, t in _terms(s2):
-        c = None
+        c: Optional[Node] = None
         if t == kv:
             c = ONE
         elif isinstance(t, Bin) and t.op == "*" and t.a == kv and uniform(t.b):
@@ -348,10 +369,10 @@ def split_kv_affine(s2):
     return _build(rest), _build(coeffs)
 
 
-GRID_VARS = {("q_idx", "//"): "q_row", ("q_idx", "%"): "q_col", ("kv_idx", "//"): "kv_row", ("kv_idx", "%"): "kv_col"}
+GRID_VARS: Dict[Tuple[str, str], str] = {("q_idx", "//"): "q_row", ("q_idx", "%"): "q_col", ("kv_idx", "//"): "kv_row", ("kv_idx", "%"): "kv_col"}
 
 
-def grid_layout(mask_ir):
+def grid_layout(mask_ir: Optional[Node]) -> Optional[Tuple[Node, Node]]:
     """(W, mask in grid coordinates) when the mask sees tokens on a 2-D grid of width W, else None.
 
     That is: it reads q_idx and kv_idx only as `idx // W` and `idx % W` with one host-constant W, and
@@ -360,9 +381,9 @@ def grid_layout(mask_ir):
     """
     if mask_ir is None:
         return None
-    widths = set()
+    widths: Set[Node] = set()
 
-    def rw(n):
+    def rw(n: Node) -> Node:
         if isinstance(n, Bin) and n.op in ("//", "%") and isinstance(n.a, Var) and n.a.name in ("q_idx", "kv_idx") \
                 and host_constant(n.b) and Var("scale") not in walk(n.b):
             widths.add(n.b)

@@ -10,10 +10,13 @@ Pure text generation: neither torch nor triton is imported. The module is kernel
 marker, then the hook functions written here from the mods' typed IR (hooks.py), then `KFORGE_RENDER`,
 `_TILES` and `_CFG`: nothing edits generated text after the fact.
 """
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import sys
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,18 +30,20 @@ from translate import TranslateError, to_mods, translate_factory  # noqa: E402
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_template.py")
 HOOKS_MARKER = "# ==== HOOKS:"
 POLY_SPLITS = {"half": 0, "quarter": 1, "three_quarters": 2}
+# A config as render takes it: a partial JSON object, or its text (config.resolve fills in the rest).
+ConfigArg = Union[Dict[str, Any], str, None]
 
 
-def template_head():
+def template_head() -> str:
     """kernel_template.py up to and including its HOOKS marker line: the verbatim part of every module."""
     text = open(TEMPLATE).read()
     at = text.index(HOOKS_MARKER)
     return text[:text.index("\n", at) + 1]
 
 
-def features_of(mods: Mods, params=None):
+def features_of(mods: Mods, params: Optional[Mapping[str, Any]] = None) -> Set[str]:
     """Problem features that pick default tiles and switches (params: problem.json's, for mask density)."""
-    f = set()
+    f: Set[str] = set()
     if mods.score is not None:
         f.add("score_mod")
         if any(isinstance(n, Call) and n.fn == "tanh" for n in walk(mods.score)):
@@ -65,7 +70,7 @@ def features_of(mods: Mods, params=None):
     return f
 
 
-def load_problem(problem_dir, ir_path=None):
+def load_problem(problem_dir: str, ir_path: Optional[str] = None) -> Tuple[str, Mods, Dict[str, Any]]:
     """(name, Mods, params) of a problem folder. The mods come from an ir.py JSON file: ir_path when given, else the
     folder's mods.json (a user variant, traced by the harness); else reference.py's factories are translated."""
     name = os.path.basename(os.path.normpath(problem_dir))
@@ -83,7 +88,7 @@ def load_problem(problem_dir, ir_path=None):
     return name, to_mods(translate_factory(src, "score"), translate_factory(src, "mask")), params
 
 
-def resolve_config(problem_dir, config=None, ir_path=None):
+def resolve_config(problem_dir: str, config: ConfigArg = None, ir_path: Optional[str] = None) -> Dict[str, Any]:
     """The full config a render would use (every tile and switch) plus the problem's features."""
     _, mods, params = load_problem(problem_dir, ir_path)
     feats = features_of(mods, params)
@@ -92,7 +97,7 @@ def resolve_config(problem_dir, config=None, ir_path=None):
             "switches": {k: v for k, v in cfg.items() if k != "tiles"}, "features": sorted(feats)}
 
 
-def render(problem_dir, config=None, poly_split="half", poly_max_d=256, ir_path=None):
+def render(problem_dir: str, config: ConfigArg = None, poly_split: str = "half", poly_max_d: int = 256, ir_path: Optional[str] = None) -> str:
     """The candidate module's source for the problem in problem_dir under config (dict or JSON string).
 
     poly_split / poly_max_d: how much of the tile the poly_exp2 switch moves to the FMA pipe and up to which
@@ -102,7 +107,7 @@ def render(problem_dir, config=None, poly_split="half", poly_max_d=256, ir_path=
     return render_mods(name, mods, params, config, poly_split, poly_max_d)
 
 
-def render_mods(name, mods: Mods, params, config=None, poly_split="half", poly_max_d=256):
+def render_mods(name: str, mods: Mods, params: Mapping[str, Any], config: ConfigArg = None, poly_split: str = "half", poly_max_d: int = 256) -> str:
     """The module for already-parsed mods (the entry point for front ends other than translate.py)."""
     raw = config if isinstance(config, dict) else json.loads(config or "{}")
     feats = features_of(mods, params)
@@ -118,8 +123,8 @@ def render_mods(name, mods: Mods, params, config=None, poly_split="half", poly_m
     return template_head() + "\n\n" + hooks.source() + "\n\n\n" + "\n".join(block)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--problem", required=True, help="problem folder (with reference.py)")
     ap.add_argument("--config", default="{}", help="JSON config (tiles, switches); see tools/offline/config.py")
     ap.add_argument("--ir", help="the mods as an ir.py JSON document instead of translating reference.py")

@@ -10,11 +10,14 @@ The result is the typed IR of tools/offline/ir.py (the make_fx front end for use
 same IR); captured tensors may have any rank and be indexed by any expressions, nested loads included
 (`table[h, dist[b, q_idx, kv_idx]]`).
 """
+from __future__ import annotations
+
 import ast
 import math
 from dataclasses import dataclass, field
+from typing import Dict, List, NoReturn, Optional, Sequence, Set, Type, cast
 
-from ir import Bin, Call, Cmp, IRError, Load, Mods, Neg, Not, Num, Param, TensorInfo, Var, Where, make_call, \
+from ir import Bin, Call, Cmp, IRError, Load, Mods, Neg, Node, Not, Num, Param, TensorInfo, Var, Where, make_call, \
     mods_to_json
 
 SCORE_ARGS = ("score", "b", "h", "q_idx", "kv_idx")
@@ -22,9 +25,9 @@ MASK_ARGS = ("b", "h", "q_idx", "kv_idx")
 TORCH_FNS = {"where": 3, "tanh": 1, "exp": 1, "exp2": 1, "log": 1, "log2": 1, "sqrt": 1, "rsqrt": 1, "sigmoid": 1,
              "abs": 1, "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "minimum": 2, "maximum": 2, "clamp": 3}
 BUILTIN_FNS = {"abs": "abs"}
-BIN_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
-           ast.BitAnd: "&", ast.BitOr: "|"}
-CMP_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+BIN_OPS: Dict[Type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+                                          ast.Mod: "%", ast.BitAnd: "&", ast.BitOr: "|"}
+CMP_OPS: Dict[Type[ast.cmpop], str] = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
 class TranslateError(Exception):
@@ -35,21 +38,24 @@ class TranslateError(Exception):
 class Mod:
     """One translated mod: its IR (None when the factory returns None) and the captured params it reads."""
     kind: str  # "score" or "mask"
-    ir: object  # an ir.Node, or None
-    scalars: set = field(default_factory=set)  # captured params used as numbers
-    tensors: dict = field(default_factory=dict)  # captured params used as indexed tensors: name -> rank
+    ir: Optional[Node]  # an ir.Node, or None
+    scalars: Set[str] = field(default_factory=set)  # captured params used as numbers
+    tensors: Dict[str, int] = field(default_factory=dict)  # captured params used as indexed tensors: name -> rank
 
 
-def _err(node, what):
+def _err(node: ast.AST, what: str) -> NoReturn:
     raise TranslateError(f"line {getattr(node, 'lineno', '?')}: {what} is not supported by the offline template")
 
 
 class _Translator:
-    def __init__(self, kind, captured, env):
+    scalars: Set[str]
+    tensors: Dict[str, int]
+
+    def __init__(self, kind: str, captured: Set[str], env: Dict[str, Node]) -> None:
         self.kind, self.captured, self.env = kind, captured, env
         self.scalars, self.tensors = set(), {}
 
-    def expr(self, n):
+    def expr(self, n: ast.expr) -> Node:
         if isinstance(n, ast.Constant):
             if isinstance(n.value, (bool, int, float)):
                 return Num(n.value)
@@ -78,12 +84,13 @@ class _Translator:
                 return Not(a)
             _err(n, "'not' (use ~ on tensors)")
         if isinstance(n, ast.Compare):
+            parts: List[Node]
             parts, left = [], self.expr(n.left)
-            for op, right_node in zip(n.ops, n.comparators):
+            for cmp_op, right_node in zip(n.ops, n.comparators):
                 right = self.expr(right_node)
-                sym = CMP_OPS.get(type(op))
+                sym = CMP_OPS.get(type(cmp_op))
                 if sym is None:
-                    _err(n, f"the comparison {type(op).__name__}")
+                    _err(n, f"the comparison {type(cmp_op).__name__}")
                 parts.append(Cmp(sym, left, right))
                 left = right
             out = parts[0]
@@ -109,14 +116,14 @@ class _Translator:
             _err(n, "a conditional expression (use torch.where)")
         _err(n, f"the expression {type(n).__name__}")
 
-    def _pow(self, n):
+    def _pow(self, n: ast.BinOp) -> Node:
         exp = n.right
         if isinstance(exp, ast.Constant) and isinstance(exp.value, int) and not isinstance(exp.value, bool) \
                 and -4 <= exp.value <= 8:
             return Call("pow", (self.expr(n.left), Num(exp.value)))
         _err(n, "'**' with anything but a small integer literal exponent (-4..8)")
 
-    def _subscript(self, n):
+    def _subscript(self, n: ast.Subscript) -> Node:
         if not (isinstance(n.value, ast.Name) and n.value.id in self.captured and n.value.id not in self.env):
             _err(n, "indexing anything but a captured tensor parameter")
         elts = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
@@ -127,7 +134,7 @@ class _Translator:
             _err(n, f"indexing '{n.value.id}' with {len(elts)} indices after {rank} elsewhere")
         return Load(n.value.id, tuple(self.expr(e) for e in elts))
 
-    def _call(self, n):
+    def _call(self, n: ast.Call) -> Node:
         f = n.func
         if n.keywords and not (isinstance(f, ast.Attribute) and f.attr == "clamp"):
             _err(n, "keyword arguments in a call")
@@ -157,7 +164,7 @@ class _Translator:
         except IRError as e:
             raise TranslateError(str(e)) from None
 
-    def _clamp(self, n):
+    def _clamp(self, n: ast.Call) -> Node:
         """torch.clamp(x, min, max) with either bound positional or by keyword (None = no bound)."""
         bounds = {k.arg: k.value for k in n.keywords}
         if set(bounds) - {"min", "max"} or not n.args:
@@ -165,15 +172,18 @@ class _Translator:
         for k, a in zip(("min", "max"), n.args[1:]):
             bounds[k] = a
         x = self.expr(n.args[0])
-        given = lambda k: k in bounds and not (isinstance(bounds[k], ast.Constant) and bounds[k].value is None)  # noqa: E731
+
+        def given(k: str) -> bool:
+            return k in bounds and not (isinstance(b := bounds[k], ast.Constant) and b.value is None)
+
         lo, hi = (self.expr(bounds[k]) if given(k) else None for k in ("min", "max"))
         if lo is None and hi is None:
             _err(n, "torch.clamp without a bound")
         if lo is not None and hi is not None:
             return Call("clamp", (x, lo, hi))
-        return Call("clamp_min", (x, lo)) if lo is not None else Call("clamp_max", (x, hi))
+        return Call("clamp_min", (x, lo)) if lo is not None else Call("clamp_max", (x, cast(Node, hi)))  # hi: not both None
 
-    def body(self, stmts):
+    def body(self, stmts: Sequence[ast.stmt]) -> Node:
         for s in stmts:
             if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
                 continue  # docstring
@@ -189,7 +199,7 @@ class _Translator:
                 _err(s, f"the statement '{type(s).__name__}'")
         raise TranslateError(f"the {self.kind}_mod has no return statement")
 
-    def _assign(self, target, value):
+    def _assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
             self.env[target.id] = self.expr(value)
         elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
@@ -255,7 +265,7 @@ def to_mods(score: Mod, mask: Mod) -> Mods:
                 tuple(sorted((k, TensorInfo(r)) for k, r in tensors.items())))
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> int:
     """CLI: python3 translate.py REFERENCE.py prints the variant's ir.Mods JSON document, or the error (exit 2)."""
     import json
     import sys
