@@ -1,6 +1,6 @@
 /** The shape of one `kforge` subcommand: its help text, its options and what it runs. */
 import type { ParseArgsConfig } from "node:util";
-import type { Config } from "../core/config.ts";
+import { type Config, SETTINGS } from "../core/config.ts";
 import { inertText } from "../core/inert-text.ts";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & { description: string; valueName?: string };
@@ -43,11 +43,16 @@ export function emit(ctx: CommandContext, value: unknown, human: () => string, o
   else ctx.stdout.write(`${opts.styled ? human() : inertText(human())}\n`);
 }
 
+/** A setting's default as the settings table says it (core/config.ts, the same registry loadConfig follows). */
+const settingDefault = (name: string) => SETTINGS.find((s) => s.name === name)?.meta.default;
+
 /** `--db PATH`: the kforge database a reading command opens (trace, export, ui, runs). */
 export const DB_OPTION: OptionSpec = {
   type: "string",
   valueName: "PATH",
-  description: "the kforge database (default: $KFORGE_DB or ~/.kforge/kforge.sqlite)",
+  description:
+    `the kforge database (default: the KFORGE_DB setting, else ${settingDefault("KFORGE_DB")}, KFORGE_HOME being ` +
+    `${settingDefault("KFORGE_HOME")} unless set; \`kforge config\` shows the one in effect)`,
 };
 
 /** The database a reading command opens: `--db` when given, else the configured one. */

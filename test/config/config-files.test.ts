@@ -93,6 +93,23 @@ describe("settings files and kforge config", () => {
     expect(invalid.stderr).toContain(`setting KFORGE_LOG (from ${join(home, "config.json")}) is invalid`);
   });
 
+  it("--db's help says the default the commands use: KFORGE_DB, else $KFORGE_HOME/kforge.sqlite, KFORGE_HOME ~/.kforge unless set", () => {
+    for (const cmd of ["runs", "export"]) {
+      const help = kforge([cmd, "--help"], {});
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(
+        /--db PATH +the kforge database \(default: the KFORGE_DB setting, else \$KFORGE_HOME\/kforge\.sqlite, KFORGE_HOME being ~\/\.kforge unless set/,
+      );
+    }
+    // What the help says, the commands do: HOME is `dir` here, so ~/.kforge is dir/.kforge.
+    const where = (env: Record<string, string>) => /no database at (\S+)\)/.exec(kforge(["runs"], env).stdout)?.[1];
+    expect(where({})).toBe(join(dir, ".kforge", "kforge.sqlite"));
+    expect(where({ KFORGE_HOME: home })).toBe(join(home, "kforge.sqlite"));
+    expect(where({ KFORGE_HOME: home, KFORGE_DB: join(dir, "other.sqlite") })).toBe(join(dir, "other.sqlite"));
+    writeFileSync(join(project, "kforge.json"), JSON.stringify({ KFORGE_HOME: "from-project" }));
+    expect(where({})).toBe(join(project, "from-project", "kforge.sqlite"));
+  }, 180_000);
+
   it("README.md's settings table is the one generated from the schema, and names every setting", () => {
     const readme = readFileSync(join(repoRoot(), "README.md"), "utf8");
     expect(withSettingsTable(readme), "README.md is out of date: run `npx tsx scripts/settings-table.ts`").toBe(readme);
