@@ -9,6 +9,7 @@ import { HEARTBEAT_MS } from "../../graph/run.ts";
 import { DB_OPTION, dbPathOf, emit, type Command } from "../command.ts";
 import { inertText } from "../../core/inert-text.ts";
 import { positiveInt } from "../int-option.ts";
+import { runReason, shortReason } from "../trace/tree-text.ts";
 
 /** A run marked running whose heartbeat is older than this has lost its process (killed, crashed). */
 export const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
@@ -16,7 +17,7 @@ export const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
 /** The `runs` subcommand. */
 export const runsCommand: Command = {
   name: "runs",
-  summary: "list search runs: status, best speedup, nodes, cost",
+  summary: "list search runs: status (and why a run failed or stopped), best speedup, nodes, cost",
   usage: "kforge runs [--limit N] [--db PATH]",
   options: { limit: { type: "string", valueName: "N", description: "show the N most recent runs", default: "50" }, db: DB_OPTION },
   async run(args, ctx) {
@@ -74,11 +75,14 @@ function table(runs: (Omit<RunRow, "status"> & { status: string })[]): string {
   ];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(w[i]!))
+    .map((r, i) => {
+      const line = r
+        .map((c, j) => c.padEnd(w[j]!))
         .join("  ")
-        .trimEnd(),
-    )
+        .trimEnd();
+      // Under a failed or stopped run, why (shortened; `kforge runs --json` has all of it).
+      const reason = i === 0 ? null : runReason(runs[i - 1]!);
+      return reason === null ? line : `${line}\n  reason: ${shortReason(reason)}`;
+    })
     .join("\n");
 }

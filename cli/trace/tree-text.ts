@@ -71,12 +71,31 @@ export function outcomeText(n: Pick<NodeRow, "status" | "speedup" | "tflops" | "
   return n.summary.toLowerCase().startsWith(words) ? n.summary : `${words}: ${n.summary}`;
 }
 
-/** The header line of a run. */
-export function runHeader(run: RunRow, color: boolean): string {
+/** How many characters of a failed or stopped run's reason a terminal line shows (the whole of it is in --json). */
+export const REASON_CHARS = 120;
+
+/** Why a run ended early, beyond its status: a failed run's error, a stopped run's error (its stop reason is in its status); null otherwise. */
+export function runReason(run: Pick<RunRow, "stopReason" | "error"> & { status: string }): string | null {
+  if (run.status === "failed") return run.error ?? (run.stopReason && run.stopReason !== "error" ? run.stopReason : "no reason was recorded");
+  if (run.status === "stopped") return run.error;
+  return null;
+}
+
+/** The reason on one inert line of at most `max` characters, saying where the rest is when it is cut. */
+export function shortReason(reason: string, max = REASON_CHARS): string {
+  const line = truncate(reason, max);
+  return line.endsWith("…") ? `${line} (all of it: --json)` : line;
+}
+
+/** The header line of a run, and under it why a failed or stopped run ended. */
+export function runHeader(run: RunRow, color: boolean, width = 120): string {
   const best = run.bestSpeedup !== null ? `best ${run.bestSpeedup.toFixed(2)}x` : "no correct kernel yet";
   // A stopped run says why (the endpoint was down): it is waiting for a resume.
   const status = run.status === "stopped" && run.stopReason ? `stopped (${run.stopReason})` : run.status;
-  return `${paint(color, "bold", `run ${run.id}`)}  ${run.problem}  ${status}  ${run.nodes} nodes, ${run.correct} correct  ${best}  $${run.costUsd.toFixed(2)}`;
+  const head = `${paint(color, "bold", `run ${run.id}`)}  ${run.problem}  ${status}  ${run.nodes} nodes, ${run.correct} correct  ${best}  $${run.costUsd.toFixed(2)}`;
+  const reason = runReason(run);
+  if (reason === null) return head;
+  return `${head}\n${paint(color, run.status === "failed" ? "red" : "yellow", `  reason: ${shortReason(reason, Math.max(40, Math.min(REASON_CHARS, width - 32)))}`)}`;
 }
 
 /** Draws the tree with box-drawing characters, one node per line: label, idea, outcome, time since start. */
@@ -110,7 +129,7 @@ export function renderTree(
   walk(null, "");
   const headWidth = Math.min(MAX_HEAD_WIDTH, Math.max(0, ...rows.map((r) => r.head.length)));
   const room = Math.max(16, (opts.width ?? 120) - headWidth - IDEA_WIDTH - 14);
-  const lines = [runHeader(run, opts.color)];
+  const lines = [runHeader(run, opts.color, opts.width)];
   for (const { head, node: n } of rows) {
     const h = head.padEnd(headWidth);
     const idea = truncate(n.title, IDEA_WIDTH).padEnd(IDEA_WIDTH);

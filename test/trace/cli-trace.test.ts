@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../memory/db.ts";
+import { TraceStore } from "../../memory/trace-store.ts";
 import { kforge, recordedDb } from "./helpers.ts";
 
 describe("kforge trace", () => {
@@ -102,5 +107,66 @@ describe("kforge trace", () => {
     const missing = await kforge(["trace", "--db", `${fx.dir}/absent.sqlite`]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("no kforge database at");
+  });
+});
+
+describe("kforge runs and kforge trace say why a run failed or stopped", () => {
+  let dir: string;
+  let dbPath: string;
+  // A long error over several lines, with an escape sequence a terminal must never receive.
+  const failure =
+    "verifier harness died: torch.cuda.OutOfMemoryError: CUDA out of memory.\u001b]0;pwned\u0007 Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)\n" +
+    `Traceback (most recent call last):\n${'  File "harness.py", line 12, in run\n'.repeat(8)}`;
+  const outage = "no answer from http://127.0.0.1:9/v1/chat/completions for 900 s";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "kforge-ended-"));
+    dbPath = join(dir, "ended.sqlite");
+    const db = openDatabase(dbPath);
+    try {
+      const store = new TraceStore(db).setup();
+      const run = (id: string, now: number) => store.createRun({ id, problem: "softcap", config: {}, budget: { wallMs: 60_000 }, now });
+      run("r-failed", 1_000);
+      store.setRunStatus("r-failed", "failed", { stopReason: "error", error: failure });
+      run("r-stopped", 2_000);
+      store.setRunStatus("r-stopped", "stopped", { stopReason: "model endpoint unreachable", error: outage });
+      run("r-done", 3_000);
+      store.setRunStatus("r-done", "done", { stopReason: "budget:wall" });
+    } finally {
+      db.close();
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("kforge runs puts the reason, shortened, under a failed or stopped run's line; --json keeps all of it", async () => {
+    const r = await kforge(["runs", "--db", dbPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain("\u001b");
+    const lines = r.stdout.trimEnd().split("\n");
+    const under = (id: string) => lines[lines.findIndex((l) => l.startsWith(`${id} `)) + 1];
+    expect(under("r-failed")).toMatch(
+      /^ {2}reason: verifier harness died: torch\.cuda\.OutOfMemoryError: CUDA out of memory\..*… \(all of it: --json\)$/,
+    );
+    expect(under("r-failed")!.length).toBeLessThan(200);
+    expect(under("r-stopped")).toBe(`  reason: ${outage}`);
+    expect(under("r-done")).not.toMatch(/reason/); // the next run's line, or nothing
+    expect(lines.filter((l) => l.includes("reason:"))).toHaveLength(2);
+    const json = JSON.parse((await kforge(["runs", "--db", dbPath, "--json"])).stdout) as { id: string; error: string | null }[];
+    expect(json.find((x) => x.id === "r-failed")?.error).toContain("line 12, in run");
+  });
+
+  it("kforge trace RUN shows it under the run's header", async () => {
+    const failed = await kforge(["trace", "r-failed", "--db", dbPath]);
+    expect(failed.code, failed.stderr).toBe(0);
+    expect(failed.stdout).not.toContain("\u001b");
+    const [head, reason] = failed.stdout.split("\n");
+    expect(head).toMatch(/^run r-failed {2}softcap {2}failed {2}/);
+    expect(reason).toMatch(/^ {2}reason: verifier harness died: torch\.cuda\.OutOfMemoryError: .*… \(all of it: --json\)$/);
+    const stopped = await kforge(["trace", "r-stopped", "--db", dbPath]);
+    expect(stopped.stdout.split("\n").slice(0, 2)).toEqual([
+      expect.stringMatching(/^run r-stopped {2}softcap {2}stopped \(model endpoint unreachable\)/),
+      `  reason: ${outage}`,
+    ]);
+    const done = await kforge(["trace", "r-done", "--db", dbPath]);
+    expect(done.stdout).not.toContain("reason:");
   });
 });
