@@ -28,7 +28,7 @@ export const FAST_P = [1, 2] as const;
 export const FAST_P_DEFINITION =
   "fast_p = (number of problems whose best kernel is correct AND has speedup > p) / (number of problems in the bench), " +
   "speedup = baseline time / kernel time measured in the same process (KernelBench's definition); a problem with no correct " +
-  "kernel, or whose search failed, counts in the denominator and never as fast. Against torch.compile, a problem whose " +
+  "kernel, or whose search failed or was not run, counts in the denominator and never as fast. Against torch.compile, a problem whose " +
   "torch.compile baseline could not be timed never counts as fast either; compileMeasured says how many were timed.";
 
 export interface BenchReport {
@@ -70,6 +70,8 @@ export function benchReport(bench: string, level: number | null, budget: string,
   };
 }
 
+/** A problem whose search was refused before its run existed ("refused" in its row) was not run. */
+const statusWord = (x: BenchProblemResult) => (x.runStatus === "refused" ? "not run" : x.runStatus);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const times = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}x`);
 
@@ -79,8 +81,10 @@ export function benchText(r: BenchReport): string {
   const head = `${"problem".padEnd(w)}  ${"correct".padEnd(7)}  ${"vs eager".padStart(8)}  ${"vs compile".padStart(10)}  ${"nodes".padStart(5)}  run`;
   const lines = r.rows.map(
     (x) =>
-      `${x.name.padEnd(w)}  ${(x.correct ? "yes" : "no").padEnd(7)}  ${times(x.speedupEager).padStart(8)}  ${times(x.speedupCompile).padStart(10)}  ${`${x.correctNodes}/${x.nodes}`.padStart(5)}  ${x.runId ?? "-"}${x.error ? `  (${x.runStatus}: ${x.error.split("\n")[0]?.slice(0, 120)})` : ""}`,
+      `${x.name.padEnd(w)}  ${(x.correct ? "yes" : "no").padEnd(7)}  ${times(x.speedupEager).padStart(8)}  ${times(x.speedupCompile).padStart(10)}  ${`${x.correctNodes}/${x.nodes}`.padStart(5)}  ${x.runId ?? "-"}${x.error ? `  (${statusWord(x)}, see below)` : ""}`,
   );
+  // Reasons in full under the table (a cut one hides what to fix): each problem's, every line of it.
+  const reasons = r.rows.filter((x) => x.error).map((x) => `${x.name} (${statusWord(x)}): ${x.error!.trimEnd().split("\n").join("\n    ")}`);
   const n = r.problems;
   const fastLine = (name: string, f: Record<string, number> | null) =>
     f ? `${name}: ${FAST_P.map((p) => `fast_${p} ${pct(f[`fast_${p}`] ?? 0)}`).join("   ")}` : `${name}: not measured`;
@@ -89,6 +93,7 @@ export function benchText(r: BenchReport): string {
     "",
     head,
     ...lines,
+    ...(reasons.length ? ["", ...reasons] : []),
     "",
     `correct ${r.correct}/${n} (${pct(r.correctRate)})`,
     fastLine("vs eager PyTorch", r.fast.eager),

@@ -6,14 +6,23 @@
 import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { Writable } from "node:stream";
+import { requireKernelBenchOffline } from "../../agents/kernelbench/offline.ts";
+import { usesOfflinePolicy } from "../../agents/model.ts";
+import { preflightModels } from "../../agents/preflight.ts";
+import type { Config } from "../../core/config.ts";
 import { UserError } from "../../core/errors.ts";
 import { BenchStore, type BenchProblemRow } from "../../memory/bench-store.ts";
 import { openDatabase, type DB } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import { listKernelBench } from "../../problems/kernelbench/list.ts";
+import { loadKernelBenchProblem } from "../../problems/kernelbench/load.ts";
+import type { LoadedKernelBenchProblem } from "../../problems/schema.ts";
+import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
+import { requirePython } from "../../tools/verifier/python-env.ts";
 import type { CommandContext } from "../command.ts";
 import { resumeCommand } from "../commands/resume.ts";
 import { searchCommand } from "../commands/search.ts";
+import { requireVerifierFor } from "../search/verifier-checks.ts";
 import { benchReport, benchText, type BenchProblemResult } from "./kernelbench-report.ts";
 
 /** What a new bench searches and how. */
@@ -32,7 +41,8 @@ export async function runKernelBench(ctx: CommandContext, opts: { create?: NewBe
   const db = openDatabase(ctx.config.dbPath);
   try {
     const benches = new BenchStore(db).setup();
-    const id = opts.resume ? findBench(benches, opts.resume) : createBench(benches, opts.create!);
+    // A host that cannot search these problems at all refuses the bench here, before anything is recorded.
+    const id = opts.resume ? await resumeBench(ctx.config, benches, opts.resume) : await createBench(ctx.config, benches, opts.create!);
     const bench = benches.get(id)!;
     const cfg = bench.config as { level: number; budget: string; searchFlags: Record<string, string> };
     const note = ctx.json ? ctx.stderr : ctx.stdout;
@@ -55,9 +65,7 @@ export async function runKernelBench(ctx: CommandContext, opts: { create?: NewBe
       }
       const result = resultOf(db, row);
       benches.finished(id, p.position, result);
-      note.write(
-        `${p.name}: ${result.correct ? `correct, ${result.speedupEager?.toFixed(2)}x vs eager` : `no correct kernel (${result.runStatus})`}\n`,
-      );
+      note.write(`${p.name}: ${outcome(result)}\n`);
     }
     benches.setStatus(id, interrupted ? "interrupted" : "done");
     const rows = benches.problems(id);
@@ -76,10 +84,21 @@ export async function runKernelBench(ctx: CommandContext, opts: { create?: NewBe
   }
 }
 
-function createBench(benches: BenchStore, b: NewBench): string {
+/** One problem's outcome as the bench's progress line says it. */
+function outcome(r: BenchProblemResult): string {
+  if (r.correct) return `correct, ${r.speedupEager?.toFixed(2)}x vs eager`;
+  if (r.runStatus === NOT_RUN) return `not run (${r.error ?? "refused"})`;
+  return `no correct kernel (${r.runStatus})`;
+}
+
+async function createBench(config: Config, benches: BenchStore, b: NewBench): Promise<string> {
   const entries = listKernelBench(b.root, b.level).filter((e) => e.problem);
   const picked = b.only?.length ? b.only.map((want) => pick(entries, want)) : entries;
   if (picked.length === 0) throw new UserError(`no KernelBench problems in level ${b.level} of ${b.root}`);
+  await requireSearchable(
+    config,
+    picked.map((e) => e.problem!),
+  );
   const id = `kb-${new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14)}-${randomBytes(2).toString("hex")}`;
   benches.create(
     id,
@@ -101,6 +120,38 @@ function pick(entries: ReturnType<typeof listKernelBench>, want: string) {
       hint: `known: ${entries.map((e) => basename(e.path, ".py")).join(", ")}`,
     });
   return hit;
+}
+
+/** The bench `ref` names, once this host can search the problems it has left. */
+async function resumeBench(config: Config, benches: BenchStore, ref: string): Promise<string> {
+  const id = findBench(benches, ref);
+  const left: LoadedKernelBenchProblem[] = [];
+  for (const p of benches.problems(id)) {
+    if (p.status === "done") continue;
+    try {
+      left.push(loadKernelBenchProblem(p.ref));
+    } catch {
+      // a file gone since the bench began: its own search refuses it, recorded as that problem's "not run"
+    }
+  }
+  await requireSearchable(config, left);
+  return id;
+}
+
+/**
+ * The configuration checks `kforge search` makes before a run exists, made once for the whole bench: a refusal
+ * here (no model and no offline policy for KernelBench problems, no sandbox, no GPU for a CUDA problem) is the
+ * host's, not any problem's, so the bench is refused with it (exit 2) rather than recording every problem as failed.
+ * Checked per device: every check but the verifier's depends on nothing else of the problem.
+ */
+async function requireSearchable(config: Config, problems: LoadedKernelBenchProblem[]): Promise<void> {
+  requirePython(config.python);
+  await preflightModels(config);
+  const offline = usesOfflinePolicy(config);
+  const byDevice = problems.filter((p, i) => problems.findIndex((q) => q.spec.device === p.spec.device) === i);
+  if (offline) for (const p of byDevice) await requireKernelBenchOffline(config, p);
+  await requireSandbox(config.python, config.unsafeNoSandbox);
+  for (const p of byDevice) await requireVerifierFor(config, { name: p.spec.name, device: p.spec.device, kernelBench: true }, { offline });
 }
 
 function findBench(benches: BenchStore, ref: string): string {
@@ -138,21 +189,25 @@ async function searchOne(
     }
     return await searchCommand.run({ values: { problem: p.ref, budget: cfg.budget, quiet: true, ...cfg.searchFlags }, positionals: [] }, sub);
   } catch (err) {
-    // A problem the search refuses (the sandbox, the offline policy, a broken file) is this problem's failure.
+    // The host's refusals were checked before the bench began; one left here is this problem's own (a file gone or
+    // broken since): it was not run, and counts as not correct (KernelBench's fast_p divides by every problem).
     if (err instanceof UserError && !p.runId && !benches.problems(id).find((x) => x.position === p.position)?.runId) {
-      benches.finished(id, p.position, failed(p, (err as Error).message));
+      benches.finished(id, p.position, failed(p, err.hint ? `${err.message}\n${err.hint}` : err.message));
       return 1;
     }
     throw err;
   }
 }
 
+/** The run status of a problem whose search was refused before its run existed. */
+const NOT_RUN = "refused";
+
 function failed(p: BenchProblemRow, error: string): BenchProblemResult {
   return {
     name: p.name,
     ref: p.ref,
     runId: null,
-    runStatus: "refused",
+    runStatus: NOT_RUN,
     correct: false,
     speedupEager: null,
     speedupCompile: null,

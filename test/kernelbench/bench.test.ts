@@ -13,6 +13,8 @@ import { kforgeEnv, runKforge, startKforge } from "../search/cli-process.ts";
 import { ROOT } from "../verifier/helpers.ts";
 import { kernelBenchModel } from "./kb-model.ts";
 import type { BenchReport } from "../../cli/bench/kernelbench-report.ts";
+import { BenchStore } from "../../memory/bench-store.ts";
+import { openDatabase } from "../../memory/db.ts";
 
 const LEVELS = join(ROOT, "test", "fixtures", "kernelbench");
 const RELU = `kernelbench:${join(LEVELS, "level1", "19_ReLU.py")}`;
@@ -129,6 +131,66 @@ describe("kforge bench kernelbench", () => {
       await slow.close();
     }
   }, 150_000);
+});
+
+describe("kforge bench kernelbench refusals", () => {
+  const benchesIn = (h: string) => {
+    const db = openDatabase(join(h, "kforge.sqlite"));
+    try {
+      const store = new BenchStore(db).setup();
+      return store.find("").map((id) => ({ ...store.get(id)!, problems: store.problems(id) }));
+    } finally {
+      db.close();
+    }
+  };
+
+  it("without a model (and no offline policy for KernelBench here), refuses the whole bench before recording anything", async () => {
+    const h = home();
+    const env = { ...kforgeEnv(h, server.baseUrl), KFORGE_PROVIDER: "offline" };
+    const r = await runKforge(["bench", "kernelbench", LEVELS, "--level", "1", "--budget-per-problem", "1m", "--problems", "19,23"], env);
+    expect(r.code, r.stdout + r.stderr).toBe(2); // as every configuration error
+    expect(r.stderr).toMatch(/offline policy for KernelBench problems starts from the Triton kernels torch\.compile \(Inductor\) generates/);
+    expect(r.stderr).toMatch(/hint: configure a model for KernelBench problems/);
+    expect(r.stdout).toBe(""); // no bench id, no table, no score
+    expect(benchesIn(h)).toEqual([]);
+
+    // resuming a bench on such a host is refused the same way, and leaves the bench as it was
+    const db = openDatabase(join(h, "kforge.sqlite"));
+    new BenchStore(db)
+      .setup()
+      .create("kb-test-resume", "kernelbench", { level: 1, budget: "1m", searchFlags: {} }, [{ name: "kb_l1_19_relu", ref: RELU }]);
+    db.close();
+    const before = benchesIn(h);
+    const again = await runKforge(["bench", "kernelbench", "--resume", "kb-test-resume"], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/kb_l1_19_relu: no model is configured/);
+    expect(again.stdout).toBe("");
+    expect(benchesIn(h)).toEqual(before);
+  }, 60_000);
+
+  it("a problem refused mid-bench is 'not run' with its whole reason under the table, and counts as not correct", async () => {
+    const h = home();
+    const gone = join(h, "a-folder-name-long-enough-that-the-reason-runs-past-the-old-120-character-cut", "level1", "5_Gone_since.py");
+    const db = openDatabase(join(h, "kforge.sqlite"));
+    new BenchStore(db).setup().create("kb-test-gone", "kernelbench", { level: 1, budget: "2m", searchFlags: { "max-nodes": "2", branching: "2" } }, [
+      { name: "kb_l1_19_relu", ref: RELU },
+      { name: "kb_l1_5_gone_since", ref: `kernelbench:${gone}` },
+    ]);
+    db.close();
+    const r = await runKforge(["bench", "kernelbench", "--resume", "kb-test-gone"], kforgeEnv(h, server.baseUrl));
+    expect(r.code, r.stderr).toBe(0);
+    const reason = `${gone}: no such KernelBench problem file`;
+    expect(r.stdout).toContain(`kb_l1_5_gone_since: not run (${reason}`);
+    const table = r.stdout.slice(r.stdout.indexOf("problem "));
+    expect(table).toMatch(/^kb_l1_5_gone_since\s+no\s+-\s+-\s+0\/0\s+-\s+\(not run, see below\)$/m);
+    expect(table).toContain(`\nkb_l1_5_gone_since (not run): ${reason}\n    point at a file of your KernelBench checkout`);
+    expect(table).toMatch(/^correct 1\/2 \(50\.0%\)$/m); // KernelBench's fast_p divides by every problem
+    const json = await runKforge(["bench", "kernelbench", "--resume", "kb-test-gone", "--json"], kforgeEnv(h, server.baseUrl));
+    const report = JSON.parse(json.stdout) as BenchReport;
+    expect(report).toMatchObject({ problems: 2, finished: 2, correct: 1 });
+    expect(report.rows[1]).toMatchObject({ name: "kb_l1_5_gone_since", runStatus: "refused", correct: false, runId: null });
+    expect(report.rows[1]?.error).toContain(reason);
+  }, 120_000);
 });
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
