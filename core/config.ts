@@ -121,6 +121,9 @@ const ModelLimitsSchema = z.object({
   KFORGE_PREFLIGHT_TIMEOUT_S: meta(positive(30), { description: "limit of the endpoint check made before a run is created (s)", default: "30" }),
 });
 
+/** Each setting's schema by name: what loadConfig (and agents/model.ts, for the model limits) accepts. */
+const SCHEMA_OF: Record<string, z.ZodType> = { ...EnvSchema.shape, ...ModelLimitsSchema.shape };
+
 /** Every setting's name with its metadata, in the schemas' order (the README table, `kforge config`). */
 export const SETTINGS: readonly { name: string; meta: SettingMeta }[] = [
   ...Object.entries(EnvSchema.shape),
@@ -261,11 +264,13 @@ export interface EffectiveSetting {
   /** The file it came from, for a file source. */
   file?: string;
   description: string;
+  /** What its schema says is wrong with the value, when it is invalid (a command that uses it refuses to run). */
+  invalid?: string;
 }
 
 /** Every setting's effective value and source. Throws a `ConfigError` for an unreadable settings file. */
 export function effectiveSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): EffectiveSetting[] {
-  const { files } = mergedSettings(env, cwd);
+  const { merged, files } = mergedSettings(env, cwd);
   return SETTINGS.map(({ name, meta }) => {
     const fromEnv = env[name] !== undefined && env[name]!.trim() !== "" ? env[name] : undefined;
     const where: [SettingSource, string | undefined, SettingsFile | null] =
@@ -278,27 +283,34 @@ export function effectiveSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
             : ["default", undefined, null];
     const [source, given, file] = where;
     const value = given === undefined ? meta.default : meta.secret ? "[set]" : given;
-    return { name, value, source, ...(file ? { file: file.path } : {}), description: meta.description };
+    const checked = SCHEMA_OF[name]!.safeParse(merged[name]);
+    const invalid = checked.success ? undefined : (checked.error.issues[0]?.message ?? "invalid");
+    return { name, value, source, ...(file ? { file: file.path } : {}), description: meta.description, ...(invalid ? { invalid } : {}) };
   });
+}
+
+/** Where a setting came from, as an error message names it. */
+export function settingOrigin(s: EffectiveSetting): string {
+  return s.source === "env" || s.source === "default" ? "the environment" : s.file!;
 }
 
 /** Parses the environment and the settings files into a `Config`, or throws a `ConfigError` naming what to fix. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const { merged, files } = mergedSettings(env, cwd);
+  const { merged } = mergedSettings(env, cwd);
   const parsed = EnvSchema.safeParse(merged);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = issue?.path.join(".") ?? "?";
-    const given = env[name];
-    const where =
-      given !== undefined && given.trim() !== ""
-        ? "the environment"
-        : files.project?.values[name] !== undefined
-          ? files.project.path
-          : files.home?.values[name] !== undefined
-            ? files.home.path
-            : "the environment";
-    throw new ConfigError(`setting ${name} (from ${where}) is invalid: ${issue?.message}`, { hint: `fix or unset ${name} in ${where}` });
+    // Every invalid setting at once (the model limits' too), each with where it came from: one round of fixes.
+    const bad = effectiveSettings(env, cwd).filter((r) => r.invalid !== undefined);
+    if (bad.length <= 1) {
+      const issue = parsed.error.issues[0];
+      const [name, where, why] = bad[0]
+        ? [bad[0].name, settingOrigin(bad[0]), bad[0].invalid]
+        : [issue?.path.join(".") ?? "?", "the environment", issue?.message];
+      throw new ConfigError(`setting ${name} (from ${where}) is invalid: ${why}`, { hint: `fix or unset ${name} in ${where}` });
+    }
+    throw new ConfigError(`settings are invalid:\n${bad.map((r) => `  ${r.name} (from ${settingOrigin(r)}): ${r.invalid}`).join("\n")}`, {
+      hint: "fix or unset each where it is set",
+    });
   }
   const e = parsed.data;
   const limits = ModelLimitsSchema.safeParse(merged);

@@ -1,40 +1,101 @@
-/** `kforge config`: every setting's effective value and where it came from (environment, project file, home file, default). */
+/**
+ * `kforge config`: every setting's effective value and where it came from (environment, project file, home
+ * file, default), each checked as the commands that use it check it, and the provider and model a search
+ * would use now.
+ */
 import { join } from "node:path";
-import { effectiveSettings } from "../../core/config.ts";
+import { effectiveSettings, type EffectiveSetting } from "../../core/config.ts";
 import { HOME_FILE, PROJECT_FILE } from "../../core/config-files.ts";
 import { inertText } from "../../core/inert-text.ts";
 import { emit, type Command } from "../command.ts";
+import { PROVIDER_RULE, searchModel, type SearchModel, type SettingProblem, usageProblems, whereFrom } from "./config-model.ts";
+
+/** A row of the listing: the setting, and a note when its value is derived (the provider and model in effect). */
+type Row = EffectiveSetting & { note?: string };
 
 /** The `config` subcommand. */
 export const configCommand: Command = {
   name: "config",
-  summary: "show each setting's effective value and where it came from",
+  summary: "show each setting's effective value and where it came from, flag invalid ones, and the model a search would use",
   usage: "kforge config [--json]",
   details: [
     "Settings come from, first to last: the environment, ./kforge.json (this project), KFORGE_HOME/config.json,",
     'the default. Both files are one JSON object of setting names to values, e.g. {"KFORGE_PYTHON": "/usr/bin/python3"}.',
     "API keys are shown as [set], never their value; a project file may not hold them.",
+    "Each value is checked as the commands that use it check it; invalid ones are listed with their source and",
+    "what is wrong, and the exit code is then 2. KFORGE_PROVIDER and KFORGE_MODEL show what a search would use now",
+    "(`kforge doctor` also checks that its endpoint answers).",
   ].join("\n"),
   options: {},
   async run(_args, ctx) {
-    const rows = effectiveSettings().map((r) =>
+    const settings = effectiveSettings();
+    const found = searchModel(ctx.config, settings);
+    const search = "model" in found ? found.model : null;
+    // Without a resolved search model, the provider (and its default model) when that much is settled.
+    const provider = search ? { name: search.provider, from: search.providerFrom } : "provider" in found ? found.provider : null;
+    const unresolved = "provider" in found ? found.provider : null;
+    const rows: Row[] = settings.map((r) => {
       // The home and database paths as resolved, not only as their defaults read.
-      r.source === "default" && r.name === "KFORGE_HOME"
-        ? { ...r, value: ctx.config.home }
-        : r.source === "default" && r.name === "KFORGE_DB"
-          ? { ...r, value: ctx.config.dbPath }
-          : r,
-    );
-    const files = { project: join(process.cwd(), PROJECT_FILE), home: join(ctx.config.home, HOME_FILE) };
-    emit(ctx, { files, settings: rows }, () => {
-      const width = Math.max(...rows.map((r) => r.name.length));
-      const where = (r: (typeof rows)[number]) =>
-        r.source === "env" ? "environment" : r.source === "default" ? "default" : `${r.source} file ${r.file}`;
-      return [
-        `settings files: ${files.project} (project), ${files.home} (home)`,
-        ...rows.map((r) => `${r.name.padEnd(width)}  ${inertText(r.value)}  (${where(r)})`),
-      ].join("\n");
+      if (r.source === "default" && r.name === "KFORGE_HOME") return { ...r, value: ctx.config.home };
+      if (r.source === "default" && r.name === "KFORGE_DB") return { ...r, value: ctx.config.dbPath };
+      // The provider and model in effect, not the rule that picks them (kept as the explanation).
+      const unsaid = (from: string) => from.replace(/^default, /, "");
+      if (r.name === "KFORGE_PROVIDER" && provider && r.source === "default")
+        return { ...r, value: provider.name, note: `${unsaid(provider.from)}; the rule: ${PROVIDER_RULE}` };
+      if (r.name === "KFORGE_MODEL" && search && r.source === "default")
+        return search.policy === "offline"
+          ? { ...r, value: "none", note: "the offline policy calls no model" }
+          : { ...r, value: search.model, note: unsaid(search.modelFrom) };
+      if (r.name === "KFORGE_MODEL" && unresolved && r.source === "default")
+        return unresolved.model
+          ? { ...r, value: unresolved.name === "offline" ? "none" : unresolved.model, note: `${unresolved.name}'s` }
+          : { ...r, value: "none", note: `${unresolved.name} has no default model` };
+      return r;
     });
+    const problems: SettingProblem[] = [
+      ...rows.flatMap((r) => (r.invalid === undefined ? [] : [{ name: r.name, message: r.invalid, from: whereFrom(r) }])),
+      ...usageProblems(ctx.config, rows),
+      ...("problem" in found ? [found.problem] : []),
+    ];
+    const files = { project: join(process.cwd(), PROJECT_FILE), home: join(ctx.config.home, HOME_FILE) };
+    emit(ctx, { files, settings: rows, search: search ?? { error: "problem" in found ? found.problem : null }, invalid: problems }, () =>
+      [
+        `settings files: ${files.project} (project), ${files.home} (home)`,
+        ...listing(rows, problems),
+        "",
+        search ? `a search now would use ${describeSearch(search)}` : 'a search now would refuse to start: see "search model" below',
+        ...(problems.length
+          ? [
+              "",
+              `invalid (a command that uses ${problems.length === 1 ? "it refuses" : "them refuses"} to run; fix or unset ${problems.length === 1 ? "it" : "each"} where it is set):`,
+              ...problems.map((p) => `  ${p.name}: ${p.message} (from ${p.from})${p.hint ? `\n    hint: ${p.hint}` : ""}`),
+            ]
+          : []),
+      ].join("\n"),
+    );
+    if (problems.length) {
+      ctx.stderr.write(
+        `error (user): ${problems.length} invalid setting${problems.length === 1 ? "" : "s"}: ${problems.map((p) => p.name).join(", ")}\n`,
+      );
+      return 2;
+    }
     return 0;
   },
 };
+
+/** One line per setting: name, value, source (and note); an invalid one says so on its line. */
+function listing(rows: Row[], problems: SettingProblem[]): string[] {
+  const width = Math.max(...rows.map((r) => r.name.length));
+  const where = (r: Row) => (r.source === "env" ? "environment" : r.source === "default" ? "default" : `${r.source} file ${r.file}`);
+  return rows.map((r) => {
+    const bad = problems.find((p) => p.name === r.name || p.settings?.includes(r.name));
+    const line = `${r.name.padEnd(width)}  ${inertText(r.value)}  (${where(r)}${r.note ? `, ${r.note}` : ""})`;
+    return bad ? `${line}  INVALID: ${bad.message}` : line;
+  });
+}
+
+function describeSearch(s: SearchModel): string {
+  if (s.policy === "offline") return `the offline template-and-mutation policy, no model (provider offline: ${s.providerFrom})`;
+  const roles = s.roles.map((r) => `\n  role ${r.role}: ${r.provider} model "${r.model}" at ${r.baseUrl} (KFORGE_ROLE_MODELS)`).join("");
+  return `${s.provider} model "${s.model}" at ${s.baseUrl} (provider: ${s.providerFrom}; model: ${s.modelFrom})${roles}`;
+}

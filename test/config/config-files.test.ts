@@ -93,6 +93,90 @@ describe("settings files and kforge config", () => {
     expect(invalid.stderr).toContain(`setting KFORGE_LOG (from ${join(home, "config.json")}) is invalid`);
   });
 
+  it("flags every invalid value with its source and what is wrong, as the commands that use it do, and exits 2", () => {
+    writeFileSync(join(home, "config.json"), JSON.stringify({ KFORGE_MODEL_TIMEOUT_S: -5 }));
+    const env = { KFORGE_HOME: home, KFORGE_MAX_REPLY_TOKENS: "0", KFORGE_BREAKER_WAIT_S: "abc" };
+    const r = kforge(["config", "--json"], env);
+    expect(r.code).toBe(2);
+    const out = JSON.parse(r.stdout) as {
+      invalid: { name: string; message: string; from: string }[];
+      settings: { name: string; invalid?: string }[];
+    };
+    expect(out.invalid.map((p) => [p.name, p.from])).toEqual([
+      ["KFORGE_MODEL_TIMEOUT_S", `home file ${join(home, "config.json")}`],
+      ["KFORGE_MAX_REPLY_TOKENS", "the environment"],
+      ["KFORGE_BREAKER_WAIT_S", "the environment"],
+    ]);
+    expect(out.settings.filter((s) => s.invalid).map((s) => s.name)).toEqual([
+      "KFORGE_MODEL_TIMEOUT_S",
+      "KFORGE_MAX_REPLY_TOKENS",
+      "KFORGE_BREAKER_WAIT_S",
+    ]);
+    expect(r.stderr).toContain("error (user): 3 invalid settings: KFORGE_MODEL_TIMEOUT_S, KFORGE_MAX_REPLY_TOKENS, KFORGE_BREAKER_WAIT_S");
+    const text = kforge(["config"], env);
+    expect(text.code).toBe(2);
+    expect(text.stdout).toMatch(/^KFORGE_MAX_REPLY_TOKENS +0 {2}\(environment\) {2}INVALID: Too small: expected number to be >0$/m);
+    expect(text.stdout).toMatch(/^KFORGE_BREAKER_WAIT_S +abc {2}\(environment\) {2}INVALID: .*expected number/m);
+    expect(text.stdout).toMatch(/^ {2}KFORGE_MODEL_TIMEOUT_S: Too small: .* \(from home file .*config\.json\)$/m);
+
+    // What config flags is what a search refuses (it reports the first), word for word.
+    const search = kforge(["search", "--problem", "softcap"], env);
+    expect(search.code).toBe(2);
+    const refused = /KFORGE_MODEL_TIMEOUT_S is invalid: (.*)$/m.exec(search.stderr)?.[1];
+    expect(refused).toBeTruthy();
+    expect(out.invalid[0]!.message).toBe(refused);
+
+    // A setting loadConfig itself refuses stops every command, config included: then all are named at once.
+    const log = kforge(["config"], { ...env, KFORGE_LOG: "loud" });
+    expect(log.code).toBe(2);
+    expect(log.stderr).toMatch(/settings are invalid:\n {2}KFORGE_LOG \(from the environment\): Invalid option: .*"debug"/);
+    for (const name of ["KFORGE_MODEL_TIMEOUT_S", "KFORGE_MAX_REPLY_TOKENS", "KFORGE_BREAKER_WAIT_S"])
+      expect(log.stderr).toContain(`  ${name} (from `);
+  }, 180_000);
+
+  it("shows the provider and model a search would use now, and where that came from; never a key", () => {
+    const offline = kforge(["config", "--json"], { KFORGE_HOME: home });
+    expect(offline.code, offline.stderr).toBe(0);
+    const o = JSON.parse(offline.stdout);
+    expect(o.search).toMatchObject({ policy: "offline", provider: "offline", model: null });
+    expect(o.settings.find((s: { name: string }) => s.name === "KFORGE_PROVIDER")).toMatchObject({ value: "offline", source: "default" });
+    const text = kforge(["config"], { KFORGE_HOME: home });
+    expect(text.stdout).toMatch(
+      /^KFORGE_PROVIDER +offline {2}\(default, as neither DEEPSEEK_API_KEY nor KFORGE_BASE_URL is set; the rule: deepseek with DEEPSEEK_API_KEY, openai-compatible with KFORGE_BASE_URL, else offline\)$/m,
+    );
+    expect(text.stdout).toMatch(/^KFORGE_MODEL +none {2}\(default, the offline policy calls no model\)$/m);
+    expect(text.stdout).toContain("a search now would use the offline template-and-mutation policy, no model");
+
+    writeFileSync(join(home, "config.json"), JSON.stringify({ DEEPSEEK_API_KEY: KEY }));
+    const deepseek = kforge(["config"], { KFORGE_HOME: home, KFORGE_ROLE_MODELS: '{"critic":{"model":"deepseek-chat"}}' });
+    expect(deepseek.code, deepseek.stderr).toBe(0);
+    expect(deepseek.stdout).toMatch(/^KFORGE_PROVIDER +deepseek {2}\(default, as DEEPSEEK_API_KEY is set \(home file .*config\.json\); the rule/m);
+    expect(deepseek.stdout).toMatch(/^KFORGE_MODEL +deepseek-reasoner {2}\(default, deepseek's\)$/m);
+    expect(deepseek.stdout).toContain('a search now would use deepseek model "deepseek-reasoner" at https://api.deepseek.com');
+    expect(deepseek.stdout).toContain('  role critic: deepseek model "deepseek-chat" at https://api.deepseek.com (KFORGE_ROLE_MODELS)');
+    expect(deepseek.stdout + deepseek.stderr).not.toContain(KEY);
+
+    const served = { KFORGE_HOME: home, KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: "http://127.0.0.1:8000", KFORGE_MODEL: "qwen" };
+    const s = JSON.parse(kforge(["config", "--json"], served).stdout);
+    expect(s.search).toMatchObject({
+      policy: "model",
+      provider: "openai-compatible",
+      model: "qwen",
+      baseUrl: "http://127.0.0.1:8000/v1",
+      providerFrom: "KFORGE_PROVIDER, from the environment",
+      modelFrom: "KFORGE_MODEL, from the environment",
+    });
+
+    // A selection a search would refuse is flagged on the line of the setting it names.
+    const noModel = kforge(["config"], { KFORGE_HOME: home, KFORGE_BASE_URL: "http://127.0.0.1:8000/v1" });
+    expect(noModel.code).toBe(2);
+    expect(noModel.stdout).toMatch(/^KFORGE_PROVIDER +openai-compatible {2}\(default, as KFORGE_BASE_URL is set \(the environment\)/m);
+    expect(noModel.stdout).toMatch(
+      /^KFORGE_MODEL +none {2}\(default, openai-compatible has no default model\) {2}INVALID: provider openai-compatible needs a model name$/m,
+    );
+    expect(noModel.stdout).toMatch(/^ {2}search model: provider openai-compatible needs a model name \(from KFORGE_BASE_URL in the environment\)$/m);
+  }, 180_000);
+
   it("--db's help says the default the commands use: KFORGE_DB, else $KFORGE_HOME/kforge.sqlite, KFORGE_HOME ~/.kforge unless set", () => {
     for (const cmd of ["runs", "export"]) {
       const help = kforge([cmd, "--help"], {});
