@@ -58,7 +58,11 @@ export interface ProposeOfflineInput {
   n?: number;
   /** RNG seed: the same inputs and seed give the same proposals. */
   seed: number;
-  /** Configs already in the tree (canonical keys from `configKey`), never proposed again. */
+  /**
+   * Configs already in the tree (canonical keys from `configKey`), never proposed again. The proposals are added to
+   * it the moment they are chosen (before rendering), so plans of expansions in flight at once that share one set
+   * never propose the same config twice.
+   */
   exclude?: Set<string>;
   /** Head dims to mutate (default the benchmark's, 128 and 64). */
   headDims?: string[];
@@ -73,8 +77,8 @@ export interface ProposeOfflineInput {
 /**
  * Proposes up to `n` child candidates of a node for the offline policy.
  *
- * - Root (no parent config): the template's defaults first (idea "offline template, default config"),
- *   then neighbours of the defaults.
+ * - Root (no parent config): the template's defaults first (idea "offline template, default config") unless
+ *   `exclude` has them (the root expanded again), then neighbours of the defaults.
  * - Parent `compile_error` / `runtime_error` mentioning resources or shared memory: shrinking changes first
  *   (smaller tiles, fewer stages).
  * - Parent `wrong_output`: precision-safe switches first (exact tanh, no bf16 tanh, no static max, no qscale).
@@ -91,24 +95,29 @@ export async function proposeOfflineCandidates(input: ProposeOfflineInput): Prom
   const picks: Array<Mutation & { seededBy?: string[] }> = [];
   if (isRoot) {
     const base: OfflineConfig = { tiles: parent.tiles, ...parent.switches };
-    picks.push({ config: base, idea: "offline template, default config" });
+    // The root is expanded again when its first children are done: the defaults were tried then, and are not again.
+    if (!input.exclude?.has(configKey(base))) picks.push({ config: base, idea: "offline template, default config" });
     // Prior wins of related variants: at most half the children, so the template's own neighbours still get tried.
     const seen = new Set([configKey(base), ...(input.exclude ?? [])]);
+    let seeded = 0;
     for (const w of input.seeds ?? []) {
-      if (picks.length >= Math.max(1, Math.ceil(n / 2)) + 1 || picks.length >= n) break;
+      if (seeded >= Math.max(1, Math.ceil(n / 2)) || picks.length >= n) break;
       const adapted = adaptWinConfig(w.source, parent, input.headDims ?? DEFAULT_HEAD_DIMS);
       if (!adapted) continue;
       const key = configKey(adapted.config);
       if (seen.has(key)) continue;
       seen.add(key);
+      seeded++;
       picks.push({ config: adapted.config, idea: `start from memory #${w.winId} (${w.label}): ${adapted.note}`, seededBy: [w.winId] });
     }
   }
   const prefer = preferenceFor(input.parentResult);
   const exclude = new Set([...(input.exclude ?? []), ...picks.map((p) => configKey(p.config))]);
   picks.push(...neighbours(parent, n - picks.length, input.seed, { headDims: input.headDims, prefer, exclude }));
+  const chosen = picks.slice(0, n);
+  for (const m of chosen) input.exclude?.add(configKey(m.config)); // claimed now: the renders below yield to other plans
   return Promise.all(
-    picks.slice(0, n).map(async (m) => ({
+    chosen.map(async (m) => ({
       config: m.config,
       idea: m.idea,
       source: await renderSource(input, root, m.config),

@@ -27,6 +27,15 @@ describe("proposeOfflineCandidates", () => {
       expect(p.source).toContain("def attention(");
     }
   });
+  it("root expanded again: nothing in `exclude` comes back, the default config included", async () => {
+    const first = await proposeOfflineCandidates({ problemDir: softcap, n: 4, seed: 1, python, root });
+    const tried = new Set(first.map((p) => configKey(p.config)));
+    const again = await proposeOfflineCandidates({ problemDir: softcap, n: 4, seed: 1, python, root, exclude: new Set(tried) });
+    expect(again).toHaveLength(4);
+    expect(again.map((p) => p.idea)).not.toContain("offline template, default config");
+    for (const p of again) expect(tried.has(configKey(p.config)), p.idea).toBe(false);
+    expect(new Set(again.map((p) => configKey(p.config))).size).toBe(4);
+  });
   it("child of an ok parent: seeded, and the idea shows in the rendered tiles", async () => {
     const parentConfig = (await proposeOfflineCandidates({ problemDir: softcap, n: 1, seed: 1, python, root }))[0]!.config;
     const ok: VerifyResult = { status: "ok", checks: [], timings: [], speedup: 2.1, tflops: 430, phases: { totalMs: 1 } };
