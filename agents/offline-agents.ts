@@ -24,14 +24,16 @@ export const CONFIG_PREFIX = "offline config: ";
 export function createOfflineAgents(config: Config): Agents {
   const root = repoRoot();
   const rendered = new Map<string, string>(); // configKey → source, filled by plan (a resume re-renders)
+  // Every config proposed in this process and every one in the tree: plans in flight at once share it (the policy
+  // claims its picks in it as it makes them), and the tree's ideas carry the configs of earlier processes.
+  const tried = new Set<string>();
   return {
     kind: "offline",
     async plan(input, ctx) {
       const parentConfig = configOf(input.parent.idea) ?? {};
-      const exclude = new Set<string>();
       for (const idea of input.knownIdeas()) {
         const c = configOf(idea);
-        if (c) exclude.add(configKey(c));
+        if (c) tried.add(configKey(c));
       }
       const atRoot = Object.keys(parentConfig).length === 0;
       const proposals = await proposeOfflineCandidates({
@@ -52,7 +54,7 @@ export function createOfflineAgents(config: Config): Agents {
         ...(input.parent.verification ? { parentResult: input.parent.verification } : {}),
         n: input.count,
         seed: seedOf(ctx.nodeId),
-        exclude,
+        exclude: tried,
         python: config.python,
         root,
       });

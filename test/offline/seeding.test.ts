@@ -163,9 +163,35 @@ describe("the offline agents' planner", () => {
     expect(configOf(seeded[0]!.idea)!.tiles["128"]).toEqual(SOFTCAP_WIN.tiles["128"]);
     expect(plan.rationale).toMatch(/prior wins/);
     // a win that shares no feature with the variant (retrieved only because memory had nothing closer) is not used
-    const unrelated = await agents.plan({ ...input, exemplars: [{ ...exemplar, shared: [] }] }, { runId: "r", nodeId: "r.0" });
+    // (each a run of its own: one agents instance never proposes a config twice)
+    const unrelated = await createOfflineAgents(config).plan({ ...input, exemplars: [{ ...exemplar, shared: [] }] }, { runId: "r", nodeId: "r.0" });
     expect(unrelated.ideas.filter((i) => i.seededBy)).toHaveLength(0);
-    const related = await agents.plan({ ...input, exemplars: [{ ...exemplar, shared: ["softcap"] }] }, { runId: "r", nodeId: "r.0" });
+    const related = await createOfflineAgents(config).plan(
+      { ...input, exemplars: [{ ...exemplar, shared: ["softcap"] }] },
+      { runId: "r", nodeId: "r.0" },
+    );
     expect(related.ideas.filter((i) => i.seededBy)).toHaveLength(1);
+  });
+
+  it("plans in flight at once never propose the same config, though neither sees the other's children in the tree", async () => {
+    const agents = createOfflineAgents(config);
+    const p = await loadProblem(combined);
+    const rootView = { row: { id: "r.0", label: "0" }, idea: "", kernel: null, verification: null, critique: null, profile: null };
+    const input: PlanInput = {
+      problem: p,
+      parent: rootView as unknown as PlanInput["parent"],
+      ancestry: [],
+      tried: [],
+      knownIdeas: () => [], // both took their snapshot of the tree before either's children were recorded
+      best: null,
+      exemplars: [],
+      count: 4,
+      mode: "fresh",
+    };
+    const plans = await Promise.all([1, 2, 3].map((k) => agents.plan(input, { runId: "r", nodeId: `r.${k}` })));
+    const keys = plans.flatMap((plan) => plan.ideas.map((i) => configKey(configOf(i.idea)!)));
+    expect(keys).toHaveLength(12);
+    expect(new Set(keys).size).toBe(12);
+    expect(plans.flatMap((plan) => plan.ideas).filter((i) => i.title === "offline template, default config")).toHaveLength(1);
   });
 });
