@@ -22,7 +22,6 @@ import { requirePython } from "../../tools/verifier/python-env.ts";
 import type { CommandContext } from "../command.ts";
 import { resumeCommand } from "../commands/resume.ts";
 import { searchCommand } from "../commands/search.ts";
-import { requireVerifierFor } from "../search/verifier-checks.ts";
 import { benchReport, benchText, type BenchProblemResult } from "./kernelbench-report.ts";
 
 /** What a new bench searches and how. */
@@ -140,9 +139,9 @@ async function resumeBench(config: Config, benches: BenchStore, ref: string): Pr
 
 /**
  * The configuration checks `kforge search` makes before a run exists, made once for the whole bench: a refusal
- * here (no model and no offline policy for KernelBench problems, no sandbox, no GPU for a CUDA problem) is the
- * host's, not any problem's, so the bench is refused with it (exit 2) rather than recording every problem as failed.
- * Checked per device: every check but the verifier's depends on nothing else of the problem.
+ * here (no Python, a dead model endpoint, no model and no offline policy for KernelBench problems, no sandbox) is
+ * the host's, not any problem's, so the bench is refused with it (exit 2) rather than recording every problem as
+ * failed. The offline policy's check depends on the problem only through its device: one problem per device.
  */
 async function requireSearchable(config: Config, problems: LoadedKernelBenchProblem[]): Promise<void> {
   requirePython(config.python);
@@ -151,7 +150,6 @@ async function requireSearchable(config: Config, problems: LoadedKernelBenchProb
   const byDevice = problems.filter((p, i) => problems.findIndex((q) => q.spec.device === p.spec.device) === i);
   if (offline) for (const p of byDevice) await requireKernelBenchOffline(config, p);
   await requireSandbox(config.python, config.unsafeNoSandbox);
-  for (const p of byDevice) await requireVerifierFor(config, { name: p.spec.name, device: p.spec.device, kernelBench: true }, { offline });
 }
 
 function findBench(benches: BenchStore, ref: string): string {
