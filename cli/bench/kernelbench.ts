@@ -18,7 +18,6 @@ import { listKernelBench } from "../../problems/kernelbench/list.ts";
 import { loadKernelBenchProblem } from "../../problems/kernelbench/load.ts";
 import type { LoadedKernelBenchProblem } from "../../problems/schema.ts";
 import { requireSandbox } from "../../tools/sandbox/sandbox.ts";
-import { requirePython } from "../../tools/verifier/python-env.ts";
 import type { CommandContext } from "../command.ts";
 import { resumeCommand } from "../commands/resume.ts";
 import { searchCommand } from "../commands/search.ts";
@@ -139,12 +138,11 @@ async function resumeBench(config: Config, benches: BenchStore, ref: string): Pr
 
 /**
  * The configuration checks `kforge search` makes before a run exists, made once for the whole bench: a refusal
- * here (no Python, a dead model endpoint, no model and no offline policy for KernelBench problems, no sandbox) is
+ * here (a dead model endpoint, no model and no offline policy for KernelBench problems, no sandbox) is
  * the host's, not any problem's, so the bench is refused with it (exit 2) rather than recording every problem as
  * failed. The offline policy's check depends on the problem only through its device: one problem per device.
  */
 async function requireSearchable(config: Config, problems: LoadedKernelBenchProblem[]): Promise<void> {
-  requirePython(config.python);
   await preflightModels(config);
   const offline = usesOfflinePolicy(config);
   const byDevice = problems.filter((p, i) => problems.findIndex((q) => q.spec.device === p.spec.device) === i);
