@@ -2,7 +2,12 @@
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Config } from "../../core/config.ts";
+import { effectiveSettings, type Config } from "../../core/config.ts";
+import { createRedactor } from "../../core/redact.ts";
+import { resolveEndpoint } from "../../agents/model.ts";
+import { ROLES } from "../../agents/model-settings.ts";
+import { checkEndpoint, type Refusal } from "../../agents/preflight.ts";
+import { searchModel, type SearchModel, usageProblems } from "./config-model.ts";
 import { probePython, type PythonProbe } from "../../tools/verifier/python-env.ts";
 import { probeSandbox } from "../../tools/sandbox/sandbox.ts";
 import { emit, type Command } from "../command.ts";
@@ -19,13 +24,22 @@ interface Check {
   required?: boolean;
   /** A queue worker's heartbeat as it sent it (--json). */
   worker?: WorkerInfo;
+  /** A model endpoint as checked (--json): never its key. */
+  endpoint?: { provider: string; model: string; baseUrl: string; roles: string[]; reachable: boolean; refusal?: Refusal["kind"] };
 }
+
+/** The longest doctor waits for a model endpoint's answer (the search's own pre-flight waits KFORGE_PREFLIGHT_TIMEOUT_S). */
+const ENDPOINT_CHECK_MS = 10_000;
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "check this machine: python, torch, triton, GPU, ncu, the OS sandbox (each layer), database",
+  summary: "check this machine: python, torch, triton, GPU, ncu, the OS sandbox (each layer), database, the model a search would use",
   usage: "kforge doctor [--queue redis://HOST:PORT]",
-  details: "Exit code 0 when kforge can verify kernels here (Python with torch); missing optional parts are listed with what to do.",
+  details: [
+    "Exit code 0 when kforge can verify kernels here (Python with torch); missing optional parts are listed with what to do.",
+    "The model line names the provider and model a search would use now (the offline policy when none is configured);",
+    `a DeepSeek or OpenAI-compatible endpoint is asked to answer (GET /models, else a one-token completion; ${ENDPOINT_CHECK_MS / 1000} s at most).`,
+  ].join("\n"),
   options: {
     queue: { type: "string", valueName: "URL", description: "also check this job queue and its workers (default KFORGE_QUEUE)" },
   },
@@ -55,12 +69,14 @@ async function runChecks(config: Config): Promise<Check[]> {
     },
   ];
   const probe = await probePython(config.python);
+  const model = searchModel(config, effectiveSettings());
+  const offline = "model" in model && model.model.policy === "offline";
   if ("error" in probe) {
     checks.push({ name: "python", status: "missing", detail: probe.error, hint: await betterPython(config.python), required: true });
   } else {
     checks.push(
       { name: "python", status: "ok", detail: `Python ${probe.python} (${probe.executable})` },
-      ...torchChecks(probe, await betterPython(config.python)),
+      ...torchChecks(probe, await betterPython(config.python), offline),
     );
   }
   const ncu = spawnSync(config.ncu, ["--version"], { encoding: "utf8", timeout: 20_000 });
@@ -76,7 +92,94 @@ async function runChecks(config: Config): Promise<Check[]> {
   );
   checks.push(...(await sandboxChecks(config)));
   checks.push(dbCheck(config.dbPath));
+  checks.push(...(await modelChecks(config, "model" in model ? model.model : null, "problem" in model ? model.problem : null)));
   return checks;
+}
+
+/**
+ * The provider and model a search would use now, and whether its endpoint answers: the search's own pre-flight
+ * request (agents/preflight.ts) per distinct endpoint, with a short limit. Keys are never shown; answers are redacted.
+ */
+async function modelChecks(
+  config: Config,
+  search: SearchModel | null,
+  problem: { message: string; hint?: string; from: string } | null,
+): Promise<Check[]> {
+  const out: Check[] = [];
+  // Settings a search refuses (an invalid model limit, a queue URL): the endpoint may answer, but no search starts.
+  const invalid = [
+    ...effectiveSettings()
+      .filter((r) => r.invalid !== undefined)
+      .map((r) => r.name),
+    ...usageProblems(config, effectiveSettings()).map((p) => p.name),
+  ];
+  if (invalid.length)
+    out.push({
+      name: "settings",
+      status: "missing",
+      detail: `invalid: ${invalid.join(", ")}`,
+      hint: "`kforge config` says what is wrong with each and where it is set; a search refuses to start until they are fixed",
+    });
+  if (search === null) {
+    out.push({
+      name: "model",
+      status: "missing",
+      detail: `a search would refuse to start: ${problem?.message ?? "no model can be chosen"} (from ${problem?.from ?? "the defaults"})`,
+      hint: problem?.hint ?? "`kforge config` shows the model settings",
+    });
+    return out;
+  }
+  if (search.policy === "offline") {
+    out.push({
+      name: "model",
+      status: "ok",
+      detail: `none: a search would run the offline template-and-mutation policy (provider offline, ${search.providerFrom}); it writes Triton kernels`,
+      hint: "to search with a model: DEEPSEEK_API_KEY=sk-..., or KFORGE_BASE_URL=http://HOST:PORT/v1 with KFORGE_MODEL=NAME",
+    });
+    return out;
+  }
+  const cfg: Config = { ...config, modelEnv: { ...config.modelEnv, invalid: undefined } };
+  const endpoints = new Map<string, { e: ReturnType<typeof resolveEndpoint>; roles: string[] }>();
+  for (const role of ROLES) {
+    const e = resolveEndpoint(cfg, role);
+    const key = `${e.provider} ${e.baseUrl} ${e.model}`;
+    (endpoints.get(key) ?? endpoints.set(key, { e, roles: [] }).get(key)!).roles.push(role);
+  }
+  const redactor = createRedactor(config.secrets);
+  const timeoutMs = Math.min(ENDPOINT_CHECK_MS, config.modelLimits.preflightTimeoutMs);
+  const from = `provider: ${search.providerFrom}; model: ${search.modelFrom}`;
+  const checked = await Promise.all(
+    [...endpoints.values()].map(async ({ e, roles }): Promise<Check> => {
+      const refusal = await checkEndpoint(e, timeoutMs);
+      const name = endpoints.size === 1 ? "model" : `model (${roles.join(", ")})`;
+      const what = `${e.provider} "${e.model}" at ${e.baseUrl}`;
+      const endpoint = { provider: e.provider, model: e.model, baseUrl: e.baseUrl, roles, reachable: refusal === null };
+      if (refusal === null) return { name, status: "ok", detail: `${what}: reachable, serves the model (${from})`, endpoint };
+      const state = refusal.kind === "unreachable" ? "unreachable" : "answers, but cannot serve a search";
+      return {
+        name,
+        status: "missing",
+        detail: `${what}: ${state}: ${redactor.text(refusal.text)} (${from})`,
+        hint: redactor.text(endpointHint(refusal, e.provider, e.baseUrl)),
+        endpoint: { ...endpoint, refusal: refusal.kind },
+      };
+    }),
+  );
+  return [...out, ...checked];
+}
+
+/** What to do about an endpoint that does not serve: the search's own pre-flight refuses it the same way. */
+function endpointHint(r: Refusal, provider: string, baseUrl: string): string {
+  switch (r.kind) {
+    case "key":
+      return `check ${provider === "deepseek" ? "DEEPSEEK_API_KEY" : "KFORGE_API_KEY"}: the server rejected the key`;
+    case "model":
+      return `set KFORGE_MODEL to a model the server serves (list them: curl ${baseUrl}/models)`;
+    case "not_api":
+      return "the URL answers, but not as an OpenAI-compatible API: point KFORGE_BASE_URL at the API root (usually .../v1)";
+    default:
+      return `start the server or check the URL from here: curl ${baseUrl}/models (unset KFORGE_PROVIDER/KFORGE_BASE_URL/DEEPSEEK_API_KEY to search offline)`;
+  }
 }
 
 /** One line per sandbox layer, each observed from inside a real sandbox (tools/sandbox/probe.py). */
@@ -133,7 +236,7 @@ async function queueChecks(url: string, tlsCa: string | undefined): Promise<Chec
   return checks;
 }
 
-function torchChecks(p: PythonProbe, hint: string): Check[] {
+function torchChecks(p: PythonProbe, hint: string, offline: boolean): Check[] {
   const out: Check[] = [];
   out.push(
     p.torch
@@ -145,9 +248,12 @@ function torchChecks(p: PythonProbe, hint: string): Check[] {
       ? { name: "triton", status: "ok", detail: p.triton }
       : {
           name: "triton",
-          status: p.cuda ? "missing" : "warn",
+          // The offline policy writes Triton kernels on every lane, CPU included: without a model, nothing can be searched.
+          status: p.cuda || offline ? "missing" : "warn",
           detail: p.triton_error ?? "not importable",
-          hint: "pip install triton (GPU hosts only; CPU test problems need none)",
+          hint:
+            "pip install triton: the offline template policy and every GPU kernel need it; on a CPU-only host only a model " +
+            `search of a CPU test problem works without it${offline ? " (and no model is configured here)" : ""}`,
         },
   );
   const gpus = p.gpus ?? [];
