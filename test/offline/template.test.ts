@@ -2,16 +2,21 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
-import { loadConfig, repoRoot } from "../../core/config.ts";
+import { repoRoot } from "../../core/config.ts";
+import { torchPython } from "../verifier/helpers.ts";
 
 // The offline template as real source: kernel_template.py plus generated hooks, from the typed IR (tools/offline/ir.py).
 const root = repoRoot();
-const python = loadConfig().python;
+// The interpreter with torch that every Python test uses (KFORGE_PYTHON, python3 or /usr/bin/python3), or a loud failure.
+const python = torchPython();
+// The CPU Triton emulator is slow and load-sensitive (minutes on a busy 2-core machine): a test here gives up only when
+// its child process does, never at vitest's default 60 s.
+const EMULATOR_MS = 540_000;
+vi.setConfig({ testTimeout: EMULATOR_MS + 30_000 });
 const fixtures = join(root, "test/offline/fixtures");
 const dir = mkdtempSync(join(tmpdir(), "kforge-template-"));
-const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;
 const SMALL = { BLOCK_M: 32, BLOCK_N: 16 };
 
 function renderPy(problemDir: string, args: string[] = []): string {
@@ -19,7 +24,7 @@ function renderPy(problemDir: string, args: string[] = []): string {
 }
 
 function emuCheck(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(python, [join(root, "test/offline/emu_check.py"), ...args], { encoding: "utf8", timeout: 240_000 });
+  const r = spawnSync(python, [join(root, "test/offline/emu_check.py"), ...args], { encoding: "utf8", timeout: EMULATOR_MS });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -64,18 +69,18 @@ describe("the typed IR and its JSON form", () => {
 });
 
 describe("kernel_template.py is real source", () => {
-  it.skipIf(!hasTorch)("imports on its own and its default hooks are plain attention, correct on the emulator", () => {
+  it("imports on its own and its default hooks are plain attention, correct on the emulator", () => {
     const r = emuCheck(["--problem", "full", "--problem", "gqa", "--kernel", join(root, "tools/offline/kernel_template.py")]);
     expect(r.stdout).toContain("emu_check: 0 failing");
     expect(okRows(r.stdout)).toBe(10); // every correctness shape up to S = 300 of both problems
   });
-  it.skipIf(!hasTorch)("computes bit for bit what the string renderer's modules did (every suite problem, default config)", () => {
+  it("computes bit for bit what the string renderer's modules did (every suite problem, default config)", () => {
     const script = join(root, "test/offline/same_as_before.py");
-    const r = spawnSync(python, [script], { encoding: "utf8", timeout: 240_000 });
+    const r = spawnSync(python, [script], { encoding: "utf8", timeout: EMULATOR_MS });
     expect(r.stdout).toContain("same_as_before: 0 differing");
     expect(r.stdout.split("\n").filter((l) => l.endsWith(": identical")).length).toBe(12);
     // and the comparison can fail: folding the scale into q changes the rounding of every score problem
-    const q = spawnSync(python, [script, "--config", JSON.stringify({ ...SMALL, qscale: true })], { encoding: "utf8", timeout: 240_000 });
+    const q = spawnSync(python, [script, "--config", JSON.stringify({ ...SMALL, qscale: true })], { encoding: "utf8", timeout: EMULATOR_MS });
     expect(q.status).toBe(1);
     expect(q.stdout).toMatch(/softcap: DIFFERENT/);
   });
@@ -99,13 +104,13 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
     expect(renderPy(join(fixtures, "nested_index"))).toContain("BLOCK_SPARSE=True");
     expect(renderPy(join(root, "problems/sliding_window"))).toContain("BLOCK_SPARSE=False");
   });
-  it.skipIf(!hasTorch)("bias table, nested index, dilated window and every call, through the block-sparse and interval paths", () => {
+  it("bias table, nested index, dilated window and every call, through the block-sparse and interval paths", () => {
     const configs = [SMALL, { BLOCK_M: 16, BLOCK_N: 32, block_sparse: false, skip_empty: true, tma: true }];
     const r = emuCheck([...fx, ...configs.flatMap((c) => ["--config", JSON.stringify(c)])]);
     expect(r.stdout).toContain("emu_check: 0 failing");
     expect(okRows(r.stdout)).toBe(5 * 4 * 2);
   });
-  it.skipIf(!hasTorch)("every suite mask through the block-sparse path", () => {
+  it("every suite mask through the block-sparse path", () => {
     const cfg = { ...SMALL, block_sparse: true, grid2d: false };
     const r = emuCheck([
       "--config",
@@ -118,7 +123,7 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
     expect(r.stdout).toContain("emu_check: 0 failing");
     expect(r.status).toBe(0);
   });
-  it.skipIf(!hasTorch)("S_q != S_kv (longer and shorter keys), plain indices as FlexAttention aligns them", () => {
+  it("S_q != S_kv (longer and shorter keys), plain indices as FlexAttention aligns them", () => {
     const problems = ["full", "causal", "gqa", "softcap_causal", "alibi_causal", "relpos", "sliding_window", "prefix_lm", "natten_2d"].flatMap(
       (p) => ["--problem", p],
     );
@@ -139,7 +144,7 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
       expect(r.stdout).toMatch(/"shape": \[2, 3, 3, 17, (40|8), 64\]/);
     }
   });
-  it.skipIf(!hasTorch)("fp16 inputs: every suite problem and the fixtures (the static max falls back for fp16)", () => {
+  it("fp16 inputs: every suite problem and the fixtures (the static max falls back for fp16)", () => {
     const r = emuCheck([
       "--dtype",
       "fp16",
@@ -156,7 +161,7 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
     const suite = emuCheck(["--dtype", "fp16", "--config", JSON.stringify(SMALL), "--max-s", "200"]);
     expect(suite.stdout).toContain("emu_check: 0 failing");
   });
-  it.skipIf(!hasTorch)("the emulator truncates integer // and % as Triton does, so the floor fix-ups are checked", () => {
+  it("the emulator truncates integer // and % as Triton does, so the floor fix-ups are checked", () => {
     const src = renderPy(join(fixtures, "calls"), ["--config", JSON.stringify(SMALL)]);
     const fixup = "    return tl.where((r != 0) & ((r < 0) != (b < 0)), r + b, r)";
     expect(src).toContain(fixup);
@@ -166,7 +171,7 @@ describe("captured tensors, block sparsity, S_q != S_kv and fp16 on the CPU emul
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/emu_check: [1-9]\d* failing/);
   });
-  it.skipIf(!hasTorch)("the check can fail: a wrong block classification is caught", () => {
+  it("the check can fail: a wrong block classification is caught", () => {
     const src = renderPy(join(fixtures, "dilated_window"), ["--config", JSON.stringify(SMALL)]);
     const breaks = [
       // partial blocks taken as full: the mask is skipped where it drops keys
