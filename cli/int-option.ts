@@ -7,3 +7,9 @@ export function positiveInt(text: string, flag: string): number {
     throw new UserError(`${flag} must be a positive integer, got "${text}"`);
   return Number(text);
 }
+
+/** `text` as a whole number, 0 included (`--depth 0` is the root alone), or a UserError naming `flag` and what was given. */
+export function wholeNumber(text: string, flag: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UserError(`${flag} must be a whole number (0 or more), got "${text}"`);
+  return Number(text);
+}

@@ -8,6 +8,7 @@ import { modSources, queryFromProblem } from "../../memory/seed.ts";
 import { exportWins, importWins, readWinsFile, writeWinsFile } from "../../memory/wins-file.ts";
 import { WinsStore } from "../../memory/wins.ts";
 import { emit, type Command, type CommandContext, type ParsedArgs } from "../command.ts";
+import { positiveInt } from "../int-option.ts";
 
 const SUBCOMMANDS = ["list", "show", "rm", "export", "import", "search", "reindex"] as const;
 
@@ -29,7 +30,7 @@ export const memoryCommand: Command = {
     "  kforge memory search --score-mod my_mod.py --mask-mod my_mask.py",
     "  kforge memory export team-wins.json && kforge memory import team-wins.json",
     "",
-    "The database is $KFORGE_DB (default ~/.kforge/kforge.sqlite). Import validates every entry, checks each",
+    "The database is the one `kforge config` shows (KFORGE_DB, else $KFORGE_HOME/kforge.sqlite). Import validates every entry, checks each",
     "kernel against its sha256 and skips kernels already in memory, saying why for each skipped entry.",
   ].join("\n"),
   options: {
@@ -60,7 +61,7 @@ function runSub(sub: (typeof SUBCOMMANDS)[number], rest: string[], args: ParsedA
   const str = (name: string) => (typeof args.values[name] === "string" ? (args.values[name] as string) : undefined);
   switch (sub) {
     case "list": {
-      const wins = store.list({ problem: str("problem"), limit: str("limit") ? positiveInt(str("limit")!, "--limit") : undefined });
+      const wins = store.list({ problem: str("problem"), limit: str("limit") !== undefined ? positiveInt(str("limit")!, "--limit") : undefined });
       emit(ctx, wins, () =>
         wins.length === 0
           ? "memory is empty (wins are remembered as searches verify improvements, or imported with `kforge memory import`)"
@@ -193,9 +194,4 @@ function searchQuery(rest: string[], str: (name: string) => string | undefined):
 function winId(s: string | undefined): number {
   if (!s || !/^#?\d+$/.test(s)) throw new UserError(`expected a win id (a number, as in \`kforge memory list\`), got "${s ?? ""}"`);
   return Number(s.replace("#", ""));
-}
-
-function positiveInt(s: string, flag: string): number {
-  if (!/^\d+$/.test(s) || Number(s) < 1) throw new UserError(`${flag} must be a positive integer, got "${s}"`);
-  return Number(s);
 }

@@ -7,6 +7,7 @@ import { renderNodeDetail } from "../trace/node-text.ts";
 import { paint } from "../trace/text-style.ts";
 import { renderTree, selectNodes, type TreeFilter } from "../trace/tree-text.ts";
 import { inertText } from "../../core/inert-text.ts";
+import { wholeNumber } from "../int-option.ts";
 
 export const traceCommand: Command = {
   name: "trace",
@@ -93,10 +94,7 @@ export const traceCommand: Command = {
 };
 
 function intOption(v: unknown, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} needs a whole number, got "${String(v)}"`);
-  return n;
+  return v === undefined ? undefined : wholeNumber(String(v), flag);
 }
 
 /** Colours only when asked for (NO_COLOR unset) and printing to a terminal. */

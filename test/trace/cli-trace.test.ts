@@ -96,7 +96,8 @@ describe("kforge trace", () => {
       [["trace", fx.run.runId, "--node", "9.9"], /no node "9\.9"/],
       [["trace", fx.run.runId, "--diff", "3.2", "5.1"], /node 3\.2 has no kernel \(no_kernel\)/],
       [["trace", fx.run.runId, "--diff", "5.1"], /--diff needs two nodes/],
-      [["trace", fx.run.runId, "--best", "x"], /--best needs a whole number/],
+      [["trace", fx.run.runId, "--best", "x"], /--best must be a whole number \(0 or more\), got "x"/],
+      [["trace", fx.run.runId, "--depth", "-1"], /--depth must be a whole number \(0 or more\), got "-1"/],
       [["ui", "--max-streams", "0"], /--max-streams needs a whole number from 1 to 10000, got "0"/],
     ];
     for (const [args, message] of cases) {
