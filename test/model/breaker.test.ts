@@ -47,32 +47,33 @@ describe("EndpointBreaker", () => {
   });
 
   it("failed probes double the pause; past the total wait every waiting and later call throws EndpointUnreachableError", async () => {
+    // Longer pauses than the other tests (200 ms, 1.5 s in all): a loaded machine fires timers late, and the checks below
+    // hold unless a timer fires most of a second late.
+    const slow = { breakerFailures: 3, breakerPauseMs: 200, breakerMaxWaitMs: 1500 };
     const r = recorder();
-    const b = new EndpointBreaker(settings, r.listen);
+    const b = new EndpointBreaker(slow, r.listen);
     for (let i = 0; i < 3; i++) (await b.admit()).done("down", "HTTP 503");
     const began = Date.now();
-    // A call already waiting when the outage began: it becomes the first probe, which fails.
-    const waiting = b.admit().then(
-      (p) => {
-        p.done("down", "still HTTP 503");
-        return "admitted";
-      },
-      (e: unknown) => e,
-    );
-    let probes = 0;
+    // A call already waiting when the outage began is the first probe (the only caller then), and it fails.
+    const first = await b.admit();
+    expect(Date.now() - began).toBeGreaterThanOrEqual(190);
+    first.done("down", "still HTTP 503");
+    // Later calls wait for their probe times; each fails, until the total wait is spent.
+    const times: number[] = [];
     for (;;) {
       const p = await b.admit().catch((e: unknown) => e);
       if (p instanceof EndpointUnreachableError) break;
-      probes++;
+      times.push(Date.now() - began);
       (p as { done: (o: "down", r: string) => void }).done("down", "still HTTP 503");
     }
     const elapsed = Date.now() - began;
-    expect(elapsed).toBeGreaterThanOrEqual(300);
-    expect(elapsed).toBeLessThan(2000);
-    // Pauses 40, 80, 160 (capped by what is left of 300 ms): a handful of probes, not a busy loop.
-    expect(probes + 1).toBeGreaterThanOrEqual(3);
-    expect(probes + 1).toBeLessThanOrEqual(5);
-    expect(await waiting).toBe("admitted");
+    expect(elapsed).toBeGreaterThanOrEqual(1500);
+    // Pauses 200, 400, 800 (the last cut to what is left of 1.5 s): a handful of probes, never a busy loop, and each
+    // pause at least as long as the doubled one before it (however late a timer fires, it never fires early).
+    expect(times.length).toBeGreaterThanOrEqual(2);
+    expect(times.length).toBeLessThanOrEqual(4);
+    expect(times[0]! - 190).toBeGreaterThanOrEqual(400 - 15);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(Math.min(800, 1500 - times[0]!) - 15);
     await expect(b.admit()).rejects.toThrow(/model endpoint unreachable: still HTTP 503/);
     expect(r.events.at(-1)).toBe("endpoint_unreachable");
   });
