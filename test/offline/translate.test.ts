@@ -54,9 +54,22 @@ describe("translate.py: FlexAttention mods to IR", () => {
     expect(r.err).toContain("a call to the unknown function 'my_helper'");
   });
   it("names an unsupported torch function", () => {
-    const r = translate("return torch.erf(score)");
+    const r = translate("return torch.lgamma(score)");
     expect(r.status).toBe(2);
-    expect(r.err).toContain("the function 'torch.erf'");
+    expect(r.err).toContain("the function 'torch.lgamma'");
+  });
+  it("translates erf and gelu as users spell them (torch.erf, torch.special.erf, F.gelu, approximate='tanh')", () => {
+    const r = translate(
+      "a = torch.erf(score) + torch.special.erf(score * 0.5)\nreturn a + torch.nn.functional.gelu(score) + F.gelu(score, approximate='tanh') + F.gelu(score, approximate='none')",
+    );
+    expect(r.err).toBe("");
+    const text = JSON.stringify(JSON.parse(r.out).score);
+    expect(text.match(/\{"call":"erf"/g)).toHaveLength(2);
+    expect(text.match(/\{"call":"gelu"/g)).toHaveLength(2);
+    expect(text.match(/\{"call":"gelu_tanh"/g)).toHaveLength(1);
+    const bad = translate("return F.gelu(score, approximate='fast')");
+    expect(bad.status).toBe(2);
+    expect(bad.err).toContain("F.gelu with approximate='fast' (supported: approximate='none' or 'tanh')");
   });
   it("translates clamp with keyword bounds, integer powers and multi-dimensional, nested indexing", () => {
     const r = translate(

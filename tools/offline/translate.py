@@ -1,7 +1,8 @@
 """Translate a problem's FlexAttention-form `make_score_mod` / `make_mask_mod` into a small expression IR.
 
 The reference file is parsed with `ast`, never executed. The supported subset is what attention
-variants need: arithmetic, comparisons, & | ~, torch.where/tanh/exp/log/abs/minimum/maximum,
+variants need: arithmetic, comparisons, & | ~, torch.where/tanh/exp/log/abs/minimum/maximum/erf (torch.special.erf
+too), torch.nn.functional.gelu (F.gelu; approximate="none" or "tanh"),
 numeric literals, captured parameters (numbers, or tensors indexed as `slopes[h]`, `doc_ids[q_idx]`)
 and local assignments (tuple unpacking included). Anything else raises `TranslateError` naming the
 construct and its line.
@@ -23,7 +24,9 @@ from ir import Bin, Call, Cmp, IRError, Load, Mods, Neg, Node, Not, Num, Param, 
 SCORE_ARGS = ("score", "b", "h", "q_idx", "kv_idx")
 MASK_ARGS = ("b", "h", "q_idx", "kv_idx")
 TORCH_FNS = {"where": 3, "tanh": 1, "exp": 1, "exp2": 1, "log": 1, "log2": 1, "sqrt": 1, "rsqrt": 1, "sigmoid": 1,
-             "abs": 1, "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "minimum": 2, "maximum": 2, "clamp": 3}
+             "abs": 1, "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "minimum": 2, "maximum": 2, "clamp": 3, "erf": 1}
+# Calls spelled through a submodule: the dotted name as written -> the IR call (gelu's approximate= picks gelu_tanh).
+DOTTED_FNS = {"torch.special.erf": "erf", "torch.nn.functional.gelu": "gelu", "nn.functional.gelu": "gelu", "F.gelu": "gelu"}
 BUILTIN_FNS = {"abs": "abs"}
 BIN_OPS: Dict[Type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
                                           ast.Mod: "%", ast.BitAnd: "&", ast.BitOr: "|"}
@@ -101,7 +104,8 @@ class _Translator:
             return self._subscript(n)
         if isinstance(n, ast.Call):
             f = n.func
-            if isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name) and f.value.id == "torch"):
+            if isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name) and f.value.id == "torch") \
+                    and ast.unparse(f) not in DOTTED_FNS:
                 base = f.value.id if isinstance(f.value, ast.Name) else type(f.value).__name__
                 _err(n, f"attribute access '{base}.{f.attr}' (a method call; only torch.<fn> calls are supported)")
             return self._call(n)
@@ -136,6 +140,9 @@ class _Translator:
 
     def _call(self, n: ast.Call) -> Node:
         f = n.func
+        dotted = ast.unparse(f) if isinstance(f, ast.Attribute) else ""
+        if dotted in DOTTED_FNS:
+            return self._dotted(n, dotted, DOTTED_FNS[dotted])
         if n.keywords and not (isinstance(f, ast.Attribute) and f.attr == "clamp"):
             _err(n, "keyword arguments in a call")
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "torch":
@@ -161,6 +168,22 @@ class _Translator:
             return Where(*args)
         try:
             return make_call(name, args, f"line {n.lineno}")
+        except IRError as e:
+            raise TranslateError(str(e)) from None
+
+    def _dotted(self, n: ast.Call, dotted: str, name: str) -> Node:
+        if len(n.args) != 1:
+            _err(n, f"{dotted} with {len(n.args)} arguments")
+        if name == "gelu":
+            for kw in n.keywords:
+                mode = kw.value.value if isinstance(kw.value, ast.Constant) else None
+                if kw.arg != "approximate" or mode not in ("none", "tanh"):
+                    _err(n, f"{dotted} with {ast.unparse(kw)} (supported: approximate='none' or 'tanh')")
+                name = "gelu_tanh" if mode == "tanh" else "gelu"
+        elif n.keywords:
+            _err(n, "keyword arguments in a call")
+        try:
+            return make_call(name, (self.expr(n.args[0]),), f"line {n.lineno}")
         except IRError as e:
             raise TranslateError(str(e)) from None
 
