@@ -34,6 +34,29 @@ export const DEFAULT_SHAPES: { correctness: AttentionShape[]; benchmark: Attenti
   ],
 };
 
+/**
+ * The defaults of a CPU test problem (`--device cpu`): the CPU lane verifies and times in plain PyTorch, where the
+ * GPU shapes above would take hours; these are the scale of test/fixtures/problems/cpu_tiny (odd lengths, D 16 and 32).
+ */
+export const DEFAULT_CPU_SHAPES: { correctness: AttentionShape[]; benchmark: AttentionShape[] } = {
+  correctness: [
+    { B: 1, H: 1, S: 1, D: 16 },
+    { B: 2, H: 3, S: 17, D: 16 },
+    { B: 1, H: 4, S: 37, D: 32 },
+    { B: 2, H: 2, S: 65, D: 16 },
+    { B: 1, H: 2, S: 128, D: 32 },
+  ],
+  benchmark: [
+    { B: 1, H: 2, S: 64, D: 16 },
+    { B: 1, H: 2, S: 128, D: 32 },
+  ],
+};
+
+/** The default shapes of a new problem on `device` (when --shapes is not given). */
+export function defaultShapes(device: "cuda" | "cpu" | undefined): { correctness: AttentionShape[]; benchmark: AttentionShape[] } {
+  return device === "cpu" ? DEFAULT_CPU_SHAPES : DEFAULT_SHAPES;
+}
+
 /** What the harness reports about the variant (kforge_harness/inspect_variant.py). */
 const Inspection = z.object({
   status: z.literal("variant"),
@@ -59,7 +82,7 @@ export interface ScaffoldOptions {
   dir?: string | undefined;
   /** Files the variant loads (relative to its own file): copied beside it. */
   dataPaths?: string[] | undefined;
-  /** --shapes: the benchmark shapes (correctness shapes are derived from them). */
+  /** --shapes: the benchmark shapes (correctness shapes are derived from them); default defaultShapes(device). */
   shapes?: string | undefined;
   dtype?: "bf16" | "fp16" | undefined;
   /** "cpu": a test problem verified on the CPU (torch math allowed); default cuda. */
@@ -91,7 +114,7 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
   }
   const folder = join(parent, opts.name);
   if (existsSync(folder)) throw new UserError(`${folder} already exists`, { hint: "choose another name or remove that folder" });
-  const shapes = opts.shapes ? { benchmark: parseShapes(opts.shapes), correctness: [] as AttentionShape[] } : DEFAULT_SHAPES;
+  const shapes = opts.shapes ? { benchmark: parseShapes(opts.shapes), correctness: [] as AttentionShape[] } : defaultShapes(opts.device);
   if (opts.shapes) shapes.correctness = deriveCorrectness(shapes.benchmark);
 
   const staging = join(parent, `.staging-${opts.name}-${randomBytes(4).toString("hex")}`);

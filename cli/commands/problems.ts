@@ -37,7 +37,9 @@ export const problemsCommand: Command = {
     shapes: {
       type: "string",
       valueName: "SHAPES",
-      description: "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated; correctness shapes are derived (for `new`)",
+      description:
+        "benchmark shapes B x H[/Hkv] x S[:S_kv] x D, comma-separated; correctness shapes are derived (for `new`). " +
+        "Default 4x16x4096x128,2x32x8192x64; with --device cpu small ones for the CPU lane, 1x2x64x16,1x2x128x32",
     },
     dtype: { type: "string", valueName: "DTYPE", description: "bf16 (default) or fp16 (for `new`)" },
     device: { type: "string", valueName: "DEVICE", description: "cuda (default) or cpu: a test problem verified on the CPU (for `new`)" },
