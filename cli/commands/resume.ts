@@ -24,6 +24,7 @@ import { asSearchProblem, kernelBenchOf } from "../../problems/kernelbench/kind.
 import { requireKernelBenchOffline } from "../../agents/kernelbench/offline.ts";
 import { usesOfflinePolicy } from "../../agents/model.ts";
 import { loadKernelBenchProblem } from "../../problems/kernelbench/load.ts";
+import { requirePython } from "../../tools/verifier/python-env.ts";
 
 /** The `resume` subcommand. */
 export const resumeCommand: Command = {
@@ -65,6 +66,7 @@ export const resumeCommand: Command = {
       const recorded = traceQueries(db).getRun(run.id)!.budget;
       const more = typeof args.values["budget"] === "string" ? parseDuration(args.values["budget"]) : undefined;
       // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.
+      requirePython(ctx.config.python);
       await preflightModels(ctx.config);
       const kb = kernelBenchOf(problem);
       if (kb && usesOfflinePolicy(ctx.config)) await requireKernelBenchOffline(ctx.config, kb);

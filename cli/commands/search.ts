@@ -24,6 +24,7 @@ import { asSearchProblem, kernelBenchOf } from "../../problems/kernelbench/kind.
 import { isKernelBenchRef, loadKernelBenchProblem } from "../../problems/kernelbench/load.ts";
 import { requireKernelBenchOffline } from "../../agents/kernelbench/offline.ts";
 import { usesOfflinePolicy } from "../../agents/model.ts";
+import { requirePython } from "../../tools/verifier/python-env.ts";
 
 /** The `search` subcommand. */
 export const searchCommand: Command = {
@@ -65,6 +66,7 @@ export const searchCommand: Command = {
     const options = optionsFromFlags(args);
     // Every configuration check comes before the run exists: a mistyped endpoint leaves no dead run behind.
     const model = defaultModelSettings(ctx.config);
+    requirePython(ctx.config.python); // a missing interpreter is named as such, not as a broken sandbox
     await preflightModels(ctx.config);
     const kb = kernelBenchOf(problem);
     if (kb && usesOfflinePolicy(ctx.config)) await requireKernelBenchOffline(ctx.config, kb);

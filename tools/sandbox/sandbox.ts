@@ -13,6 +13,7 @@ import { repoRoot, type Config } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { sandboxDir } from "./spec.ts";
 import { QUOTED_ANSWER_CHARS } from "../../core/limits.ts";
+import { pythonNotRunnable, requirePython } from "../verifier/python-env.ts";
 
 /** What a sandboxed process may see besides the system: read-only paths, writable paths, paths to mask. */
 export interface SandboxMounts {
@@ -54,6 +55,8 @@ export const SandboxProbe = z.object({
   mode: z.enum(["root", "userns"]).nullable(),
   layers: z.record(z.string(), z.boolean()),
   error: z.string().optional(),
+  /** The launcher's Python (KFORGE_PYTHON) could not be started: the sandbox was not tried, nothing says it is broken. */
+  pythonMissing: z.boolean().optional(),
 });
 export type SandboxProbe = z.infer<typeof SandboxProbe>;
 
@@ -67,7 +70,11 @@ export function probeSandbox(python: string): Promise<SandboxProbe> {
       let out = "";
       const child = spawn(python, ["-I", join(sandboxDir(), "launch.py"), "--probe"], { stdio: ["ignore", "pipe", "pipe"] });
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      child.on("error", (e) => resolve({ ok: false, mode: null, layers: {}, error: `${python}: ${e.message}` }));
+      child.on("error", (e) => {
+        // The interpreter itself did not start (ENOENT, EACCES): that says nothing about the sandbox.
+        const missing = pythonNotRunnable(python);
+        resolve({ ok: false, mode: null, layers: {}, error: missing ?? `${python}: ${e.message}`, ...(missing ? { pythonMissing: true } : {}) });
+      });
       child.on("close", (code) => {
         try {
           resolve(SandboxProbe.parse(JSON.parse(out.trim().split("\n").pop() ?? "")));
@@ -83,6 +90,8 @@ export function probeSandbox(python: string): Promise<SandboxProbe> {
 
 /** How candidates will be isolated here: "sandbox", or "unsafe" when the user opted out by name. Throws otherwise. */
 export async function requireSandbox(python: string, unsafeNoSandbox: boolean): Promise<"sandbox" | "unsafe"> {
+  // A missing interpreter is not a broken sandbox: name the setting, and never suggest running unconfined for it.
+  requirePython(python);
   const probe = await probeSandbox(python);
   if (probe.ok) return "sandbox";
   if (unsafeNoSandbox) {

@@ -7,12 +7,12 @@
 import { randomInt } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { Config } from "../../core/config.ts";
-import { InfraError, ToolError } from "../../core/errors.ts";
+import { ConfigError, InfraError, ToolError } from "../../core/errors.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import { BaselineCache, BaselineTimingsSchema, baselineKey } from "./baseline-cache.ts";
 import { DEFAULT_LIMITS, HarnessProcess, type JobOutcome, type PhaseLimits, type ReadyInfo } from "./client.ts";
 import { abortError, throwIfProblemError, toVerifyResult } from "./outcome.ts";
-import { probePython } from "./python-env.ts";
+import { probePython, PYTHON_FIX, requirePython } from "./python-env.ts";
 import { requireSandbox } from "../sandbox/sandbox.ts";
 import { sweepStale } from "../sandbox/sweep.ts";
 import type { VerifyResult } from "./result.ts";
@@ -232,15 +232,17 @@ export class VerifierPool implements Verifier {
   }
 
   private async discover(device: Device): Promise<Lane[]> {
+    // The interpreter first: a missing one is a setting to fix, not a sandbox that does not work.
+    requirePython(this.python);
     const probe = await probePython(this.python);
-    this.isolation = await requireSandbox(this.python, this.config.unsafeNoSandbox);
-    sweepStale(this.opts.tmpRoot); // what killed runs left: their temp dirs and anything still running in them
     if ("error" in probe)
       throw new InfraError(`the verifier's Python does not run: ${probe.error}`, { hint: "set KFORGE_PYTHON; `kforge doctor` checks the setup" });
     if (!probe.torch)
-      throw new InfraError(`${this.python} has no torch (${probe.torch_error ?? "?"})`, {
-        hint: "install PyTorch for it, or set KFORGE_PYTHON to one that has it",
+      throw new ConfigError(`KFORGE_PYTHON (${this.python}) has no PyTorch (${probe.torch_error ?? "torch is not importable"}): ${PYTHON_FIX}`, {
+        hint: "install PyTorch for it, or point KFORGE_PYTHON at one that has it; `kforge doctor` checks the setup",
       });
+    this.isolation = await requireSandbox(this.python, this.config.unsafeNoSandbox);
+    sweepStale(this.opts.tmpRoot); // what killed runs left: their temp dirs and anything still running in them
     // HOME moves into each candidate's temp dir, so a user-site torch/triton must be named explicitly.
     const sites = [...new Set([probe.torch_site, probe.triton_site].filter((s): s is string => !!s))];
     this.pythonPath = sites.length ? sites : undefined;
