@@ -56,23 +56,25 @@ describe("the wall budget, resume --budget and the run log", () => {
 
   it("--budget counts from the command's start, baselines included, and the summary shows the split", async () => {
     const t0 = Date.now();
-    const r = await runKforge(["search", "--problem", CPU_TINY, "--budget", "8s", "--json"], { ...env, KFORGE_LOG: "debug" });
+    // Room for the checks and the baselines (~10 s on a loaded 2-core host): a budget they outlast stops the run there
+    // (budget-baselines.test.ts).
+    const r = await runKforge(["search", "--problem", CPU_TINY, "--budget", "25s", "--json"], { ...env, KFORGE_LOG: "debug" });
     const wallMs = Date.now() - t0;
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as Summary;
     expect(s).toMatchObject({ status: "done", stopReason: "budget:wall" });
     expect(s.time.baselinesMs).toBeGreaterThan(0);
-    expect(s.time.budgetMs).toBe(8000);
+    expect(s.time.budgetMs).toBe(25_000);
     expect(s.time.earlierMs).toBe(0);
     // The run's recorded time is the whole command's, not only the graph's.
     expect(s.elapsedMs).toBeGreaterThanOrEqual(s.time.setupMs + s.time.baselinesMs + s.time.searchMs - 50);
-    expect(s.elapsedMs).toBeGreaterThanOrEqual(8000);
+    expect(s.elapsedMs).toBeGreaterThanOrEqual(25_000);
     // The recorded time is the command's: what is left of the process's wall time is only Node's start-up and
     // shutdown (before, the baselines were left out of it too). The recorded time ends within budget + grace (5s).
     // (On a loaded 2-core host Node's start and exit alone take seconds: hence the 3s floor.)
     expect(wallMs - s.elapsedMs, JSON.stringify({ wallMs, s })).toBeLessThan(Math.max(s.time.baselinesMs, 3000) + 1500);
-    // Checks and baselines may themselves outlast a short budget on a loaded host: then the search gets none of it.
-    expect(s.elapsedMs, JSON.stringify(s)).toBeLessThan(Math.max(8000, s.time.setupMs + s.time.baselinesMs) + 5000 + 1000);
+    // The recorded time ends within the budget and its grace (5s).
+    expect(s.elapsedMs, JSON.stringify(s)).toBeLessThan(25_000 + 5000 + 1000);
     // The log file: where the summary says, at debug level, with the split.
     expect(s.log).toBe(join(home, "logs", `${s.runId}.log`));
     const log = readFileSync(s.log, "utf8");
@@ -82,11 +84,11 @@ describe("the wall budget, resume --budget and the run log", () => {
   }, 120_000);
 
   it("plain output shows the split before the search and in the summary; KFORGE_LOG=warn keeps info out of the log", async () => {
-    const r = await runKforge(["search", "--problem", CPU_TINY, "--budget", "5s"], { ...env, KFORGE_LOG: "warn" });
+    const r = await runKforge(["search", "--problem", CPU_TINY, "--budget", "20s"], { ...env, KFORGE_LOG: "warn" });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/wall 5s from the start, baselines included/);
+    expect(r.stdout).toMatch(/wall 20s from the start, baselines included/);
     expect(r.stdout).toMatch(/before the search: checks \d+s, baselines \d+s; \d+s of the budget left/);
-    expect(r.stdout).toMatch(/\ntime: \d+s of 5s: checks \d+s, baselines \d+s, search \d+s\n/);
+    expect(r.stdout).toMatch(/\ntime: \d+s of 20s: checks \d+s, baselines \d+s, search \d+s\n/);
     const logPath = /\nlog: (\S+)\n/.exec(r.stdout)![1]!;
     expect(existsSync(logPath)).toBe(true);
     expect(readFileSync(logPath, "utf8")).not.toMatch(/INFO|DEBUG/);
