@@ -25,6 +25,7 @@ import { requireKernelBenchOffline } from "../../agents/kernelbench/offline.ts";
 import { usesOfflinePolicy } from "../../agents/model.ts";
 import { loadKernelBenchProblem } from "../../problems/kernelbench/load.ts";
 import { requirePython } from "../../tools/verifier/python-env.ts";
+import { requireVerifierFor } from "../search/verifier-checks.ts";
 import { unverifiedNodes } from "../search/session.ts";
 import { inertText } from "../../core/inert-text.ts";
 
@@ -91,9 +92,11 @@ export const resumeCommand: Command = {
       // The same checks as a new search: a resume against a still-dead endpoint stops here, the run untouched.
       requirePython(ctx.config.python);
       await preflightModels(ctx.config);
+      const offline = usesOfflinePolicy(ctx.config);
       const kb = kernelBenchOf(problem);
-      if (kb && usesOfflinePolicy(ctx.config)) await requireKernelBenchOffline(ctx.config, kb);
+      if (kb && offline) await requireKernelBenchOffline(ctx.config, kb);
       await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
+      await requireVerifierFor(ctx.config, { name: problem.spec.name, device: problem.spec.device, kernelBench: kb !== null }, { offline });
       // Recorded only now, once every check passed: a failed resume leaves the run's budget as it was.
       const limits = more === undefined ? recorded : extendBudget(store, run.id, recorded, more);
       if (reopen) {

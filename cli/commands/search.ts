@@ -25,6 +25,7 @@ import { isKernelBenchRef, loadKernelBenchProblem } from "../../problems/kernelb
 import { requireKernelBenchOffline } from "../../agents/kernelbench/offline.ts";
 import { usesOfflinePolicy } from "../../agents/model.ts";
 import { requirePython } from "../../tools/verifier/python-env.ts";
+import { requireVerifierFor } from "../search/verifier-checks.ts";
 
 /** The `search` subcommand. */
 export const searchCommand: Command = {
@@ -68,9 +69,11 @@ export const searchCommand: Command = {
     const model = defaultModelSettings(ctx.config);
     requirePython(ctx.config.python); // a missing interpreter is named as such, not as a broken sandbox
     await preflightModels(ctx.config);
+    const offline = usesOfflinePolicy(ctx.config);
     const kb = kernelBenchOf(problem);
-    if (kb && usesOfflinePolicy(ctx.config)) await requireKernelBenchOffline(ctx.config, kb);
+    if (kb && offline) await requireKernelBenchOffline(ctx.config, kb);
     await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
+    await requireVerifierFor(ctx.config, { name: problem.spec.name, device: problem.spec.device, kernelBench: kb !== null }, { offline });
     const db = openDatabase(ctx.config.dbPath);
     try {
       const redactor = createRedactor(ctx.config.secrets);

@@ -14,6 +14,8 @@ import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import { describeInputs } from "../../problems/inputs-text.ts";
 import { kforgeInProcess as run, torchPython } from "./helpers.ts";
+import { startScriptedServer } from "../../tools/scripted-server/server.ts";
+import { kernelModel } from "../search/script.ts";
 
 const SLOW = 240_000;
 const FIX = join(repoRoot(), "test", "fixtures", "variants");
@@ -138,7 +140,9 @@ describe("a variant written as its users write it", () => {
     async () => {
       const fx = join(FIX, "window_only.py");
       expect((await run(["problems", "new", "window_cpu", "--mask-mod", fx, "--device", "cpu"])).status).toBe(0);
-      process.env["KFORGE_PROVIDER"] = "offline";
+      // A model, not the offline policy: that writes Triton kernels, and the CPU lane here may have no Triton.
+      const model = await startScriptedServer(kernelModel({ fates: ["ok 1.0"] }));
+      Object.assign(process.env, { KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: model.baseUrl, KFORGE_MODEL: "scripted-model" });
       try {
         const r = await run(["search", "--problem", "window_cpu", "--shapes", "1x2x48x16", "--max-nodes", "1", "--budget", "60s", "--quiet"]);
         const runId = /run (\S+)/.exec(r.stdout + r.stderr)?.[1];
@@ -153,7 +157,8 @@ describe("a variant written as its users write it", () => {
           db.close();
         }
       } finally {
-        delete process.env["KFORGE_PROVIDER"];
+        for (const k of ["KFORGE_PROVIDER", "KFORGE_BASE_URL", "KFORGE_MODEL"]) delete process.env[k];
+        await model.close();
       }
     },
     SLOW,

@@ -6,7 +6,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CPU_TINY } from "../verifier/helpers.ts";
+import { CPU_TINY, torchPython } from "../verifier/helpers.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
 import { runKforge } from "./cli-process.ts";
 import { refusalSetup, runsIn } from "./refusal-helpers.ts";
@@ -41,7 +41,7 @@ describe("a missing Python is named as such, never as a broken sandbox", () => {
     expect(v.stderr).not.toMatch(/sandbox|KFORGE_UNSAFE_NO_SANDBOX|ENOENT/);
   }, 120_000);
 
-  it("a name not on PATH, a file that is not executable", async () => {
+  it("a name not on PATH, a file that is not executable, a Python without PyTorch", async () => {
     const bare = await runKforge(["search", "--problem", CPU_TINY], envWith({ KFORGE_PYTHON: "kforge-no-such-python3" }).env);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain("KFORGE_PYTHON (kforge-no-such-python3) was not found on PATH: set KFORGE_PYTHON to a Python 3 with PyTorch");
@@ -53,5 +53,18 @@ describe("a missing Python is named as such, never as a broken sandbox", () => {
     expect(noExec.code).toBe(2);
     expect(noExec.stderr).toContain(`KFORGE_PYTHON (${plain}) is not executable: set KFORGE_PYTHON to a Python 3 with PyTorch`);
     expect(noExec.stderr).not.toMatch(/KFORGE_UNSAFE_NO_SANDBOX/);
+
+    // The same interpreter without its site-packages: it runs, the sandbox works, but it has no torch.
+    const noTorch = join(t.tmp, "python-without-torch");
+    writeFileSync(noTorch, `#!/bin/sh\nexec ${torchPython()} -S "$@"\n`);
+    chmodSync(noTorch, 0o755);
+    const { home, env } = envWith({ KFORGE_PYTHON: noTorch });
+    const r = await runKforge(["search", "--problem", CPU_TINY], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `error (user): the verifier's Python (KFORGE_PYTHON=${noTorch}) has no PyTorch (ModuleNotFoundError: No module named 'torch')`,
+    );
+    expect(r.stderr).toContain("hint: set KFORGE_PYTHON to a Python 3 with PyTorch");
+    expect(runsIn(home)).toEqual([]);
   }, 120_000);
 });

@@ -1,0 +1,42 @@
+/**
+ * Checks made before a search run is created (or resumed): can this host verify the problem's candidates at all?
+ * The verifier's Python needs PyTorch; the offline policy (no model) writes Triton kernels, so it needs Triton there.
+ * Without these checks the run is created, then verifies every node into "No module named 'triton'" and ends `done`.
+ * With a queue (KFORGE_QUEUE) the workers' Pythons verify, and `kforge doctor` reports them: nothing is refused here then.
+ */
+import type { Config } from "../../core/config.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { probePython, PYTHON_FIX, requirePython } from "../../tools/verifier/python-env.ts";
+
+/** What the checks need to know of the problem. */
+export interface VerifiedProblem {
+  name: string;
+  device: "cuda" | "cpu";
+  /** KernelBench problems: their offline policy has its own check (agents/kernelbench/offline.ts). */
+  kernelBench: boolean;
+}
+
+const MODEL_SETTINGS = "DEEPSEEK_API_KEY=..., or KFORGE_PROVIDER=openai-compatible KFORGE_BASE_URL=... KFORGE_MODEL=...";
+
+/** Throws a ConfigError naming what is missing and what to do, when this host cannot verify `problem`'s search. */
+export async function requireVerifierFor(config: Config, problem: VerifiedProblem, opts: { offline: boolean }): Promise<void> {
+  if (config.queue.url) return; // remote workers verify: their GPUs and Pythons are theirs
+  requirePython(config.python);
+  const probe = await probePython(config.python);
+  if ("error" in probe)
+    throw new ConfigError(`the verifier's Python does not run: ${probe.error}`, { hint: `${PYTHON_FIX}; \`kforge doctor\` checks it` });
+  const where = `the verifier's Python (KFORGE_PYTHON=${config.python}`;
+  if (!probe.torch)
+    throw new ConfigError(`${where}) has no PyTorch (${probe.torch_error ?? "torch is not importable"})`, {
+      hint: `${PYTHON_FIX}; \`kforge doctor\` checks it`,
+    });
+  if (opts.offline && !problem.kernelBench && !probe.triton) {
+    const lead = `no model is configured, so the offline policy would write ${problem.name}'s kernels, and it writes Triton kernels: Triton is not importable by ${where}: ${probe.triton_error ?? "no triton"}); no run was created`;
+    throw new ConfigError(lead, {
+      hint:
+        problem.device === "cpu"
+          ? `configure a model (${MODEL_SETTINGS}): on the CPU lane its kernels may use PyTorch ops; or run on a GPU host with Triton`
+          : `install Triton for that Python, or configure a model (${MODEL_SETTINGS})`,
+    });
+  }
+}
