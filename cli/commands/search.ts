@@ -2,7 +2,7 @@
 import { UserError } from "../../core/errors.ts";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { loadProblem } from "../../problems/load.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
@@ -11,7 +11,7 @@ import { createRun, newRunId } from "../../graph/run.ts";
 import { describeLimits } from "../../graph/budget.ts";
 import type { Command } from "../command.ts";
 import { limitsFromFlags, optionsFromFlags, progressMode, PROGRESS_FLAGS, SEARCH_FLAGS, SHAPE_FLAGS } from "../search/flags.ts";
-import { withShapes } from "../../problems/shapes.ts";
+import { parseShapes, withShapes } from "../../problems/shapes.ts";
 import { runSession } from "../search/session.ts";
 import { openComponents } from "../search/components.ts";
 import { QUEUE_FLAG, withQueueFlag } from "../search/queue-flag.ts";
@@ -62,58 +62,78 @@ export const searchCommand: Command = {
   async run(args, given) {
     const ctx = { ...given, config: withQueueFlag(given.config, args) }; // --queue: the components and the lanes meter see it
     const startedAt = Date.now(); // the wall budget counts from here
-    const problem = withShapes(await resolveProblem(args, ctx), typeof args.values["shapes"] === "string" ? args.values["shapes"] : undefined);
+    const shapes = typeof args.values["shapes"] === "string" ? args.values["shapes"] : undefined;
+    // A suite problem is loaded (with its --shapes) now; a new variant is only named, and made after the checks.
+    const target = targetOf(args, ctx, shapes);
     const limits = limitsFromFlags(args);
     const options = optionsFromFlags(args);
-    // Every configuration check comes before the run exists: a mistyped endpoint leaves no dead run behind.
+    // Every configuration check comes before the run exists: a mistyped endpoint leaves no dead run behind, and a
+    // refused new variant leaves no folder behind.
     const model = defaultModelSettings(ctx.config);
     requirePython(ctx.config.python); // a missing interpreter is named as such, not as a broken sandbox
     await preflightModels(ctx.config);
     const offline = usesOfflinePolicy(ctx.config);
-    const kb = kernelBenchOf(problem);
+    const kb = "problem" in target ? kernelBenchOf(target.problem) : null;
     if (kb && offline) await requireKernelBenchOffline(ctx.config, kb);
     await requireSandbox(ctx.config.python, ctx.config.unsafeNoSandbox); // candidates never run unconfined
-    await requireVerifierFor(ctx.config, { name: problem.spec.name, device: problem.spec.device, kernelBench: kb !== null }, { offline });
-    const db = openDatabase(ctx.config.dbPath);
+    const device = "problem" in target ? target.problem.spec.device : target.device;
+    const name = "problem" in target ? target.problem.spec.name : target.variant;
+    await requireVerifierFor(ctx.config, { name, device, kernelBench: kb !== null }, { offline });
+    const scaffolded = "problem" in target ? null : await target.scaffold();
+    const problem = "problem" in target ? target.problem : withShapes(scaffolded!, shapes);
+    let created = false;
     try {
-      const redactor = createRedactor(ctx.config.secrets);
-      const store = new TraceStore(db, { redactor }).setup();
-      const runId = newRunId();
-      const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
+      const db = openDatabase(ctx.config.dbPath);
       try {
-        createRun(store, {
-          runId,
-          problem: problem.spec.name,
-          limits,
-          options,
-          config: {
-            problemPath: problem.dir,
-            ...(kb ? { problemRef: `kernelbench:${kb.spec.file}` } : {}),
-            ...(typeof args.values["shapes"] === "string" ? { shapes: args.values["shapes"] } : {}),
-            provider: model.provider,
-            model: model.model,
-          },
-        });
-      } catch (err) {
-        await components.close();
-        throw err;
+        const redactor = createRedactor(ctx.config.secrets);
+        const store = new TraceStore(db, { redactor }).setup();
+        const runId = newRunId();
+        const components = await openComponents(ctx.config, problem, db, store, { runId, limits });
+        try {
+          createRun(store, {
+            runId,
+            problem: problem.spec.name,
+            limits,
+            options,
+            config: {
+              problemPath: problem.dir,
+              ...(kb ? { problemRef: `kernelbench:${kb.spec.file}` } : {}),
+              ...(shapes !== undefined ? { shapes } : {}),
+              provider: model.provider,
+              model: model.model,
+            },
+          });
+          created = true;
+        } catch (err) {
+          await components.close();
+          throw err;
+        }
+        (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${runId}\n`);
+        const mode = progressMode(args, ctx.json, ctx.stdout);
+        const searching = `searching ${problem.spec.name} (${describeLimits(limits)} from the start, baselines included; branching ${options.branching}, seed ${options.seed}) into ${ctx.config.dbPath}`;
+        if (mode !== "quiet") (ctx.json ? ctx.stderr : ctx.stdout).write(`${searching}\n`);
+        const log = openRunLog(ctx.config.home, runId, ctx.config.logLevel, (t) => redactor.text(t));
+        log.info(`kforge search: run ${runId}, ${searching}`);
+        log.debug(`model ${model.provider}/${model.model ?? "-"}, python ${ctx.config.python}, problem folder ${problem.dir}`);
+        return await runSession(ctx, { runId, problem, limits, options, db, store, mode, components, startedAt, log });
+      } finally {
+        db.close();
       }
-      (ctx.json ? ctx.stderr : ctx.stdout).write(`run ${runId}\n`);
-      const mode = progressMode(args, ctx.json, ctx.stdout);
-      const searching = `searching ${problem.spec.name} (${describeLimits(limits)} from the start, baselines included; branching ${options.branching}, seed ${options.seed}) into ${ctx.config.dbPath}`;
-      if (mode !== "quiet") (ctx.json ? ctx.stderr : ctx.stdout).write(`${searching}\n`);
-      const log = openRunLog(ctx.config.home, runId, ctx.config.logLevel, (t) => redactor.text(t));
-      log.info(`kforge search: run ${runId}, ${searching}`);
-      log.debug(`model ${model.provider}/${model.model ?? "-"}, python ${ctx.config.python}, problem folder ${problem.dir}`);
-      return await runSession(ctx, { runId, problem, limits, options, db, store, mode, components, startedAt, log });
     } finally {
-      db.close();
+      // A variant made by this command is removed again if its search did not start (nothing else refers to it).
+      if (scaffolded && !created) {
+        rmSync(scaffolded.dir, { recursive: true, force: true });
+        ctx.stderr.write(`removed the new variant's folder ${scaffolded.dir}: its search did not start\n`);
+      }
     }
   },
 };
 
-/** The problem to search: a suite name or folder, or a new variant scaffolded from the user's mod files. */
-async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<LoadedProblem> {
+/** A suite problem (loaded), or a new variant to scaffold from the user's mod files once every check has passed. */
+type Target = { problem: LoadedProblem } | { variant: string; device: "cuda"; scaffold: () => Promise<LoadedProblem> };
+
+/** What to search: a suite name or folder (loaded now), or a new variant from the user's mod files (named, not made yet). */
+function targetOf(args: ParsedArgs, ctx: CommandContext, shapes: string | undefined): Target {
   const name = args.values["problem"];
   const scoreMod = args.values["score-mod"];
   const maskMod = args.values["mask-mod"];
@@ -122,9 +142,10 @@ async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<Lo
   if (typeof name === "string" && isKernelBenchRef(name)) {
     if (typeof args.values["shapes"] === "string")
       throw new UserError("--shapes is for attention problems: a KernelBench problem's inputs are its get_inputs()");
-    return asSearchProblem(loadKernelBenchProblem(name));
+    return { problem: asSearchProblem(loadKernelBenchProblem(name)) };
   }
-  if (typeof name === "string") return loadProblem(name);
+  if (typeof name === "string") return { problem: withShapes(loadProblem(name), shapes) };
+  if (shapes !== undefined) parseShapes(shapes); // a mistyped --shapes is refused before the variant is made
   if (!hasMods) throw new UserError("`kforge search` needs --problem NAME or --score-mod FILE", { hint: "list problems with `kforge problems`" });
   const first = (typeof scoreMod === "string" ? scoreMod : maskMod) as string;
   const given = args.values["name"];
@@ -142,15 +163,19 @@ async function resolveProblem(args: ParsedArgs, ctx: CommandContext): Promise<Lo
       hint: `search it again with --problem ${variant}, or name the new one with --name`,
     });
   }
-  const { scaffoldProblem } = await import("../../problems/scaffold.ts");
-  const folder = await scaffoldProblem({
-    name: variant,
-    scoreModPath: typeof scoreMod === "string" ? scoreMod : undefined,
-    maskModPath: typeof maskMod === "string" ? maskMod : undefined,
-    dir,
-    python: ctx.config.python,
-    description: undefined,
-  });
-  (ctx.json ? ctx.stderr : ctx.stdout).write(`new variant ${variant}: ${folder}\n`);
-  return loadProblem(folder);
+  const scaffold = async (): Promise<LoadedProblem> => {
+    const { scaffoldProblem } = await import("../../problems/scaffold.ts");
+    const folder = await scaffoldProblem({
+      name: variant,
+      scoreModPath: typeof scoreMod === "string" ? scoreMod : undefined,
+      maskModPath: typeof maskMod === "string" ? maskMod : undefined,
+      dir,
+      python: ctx.config.python,
+      description: undefined,
+    });
+    (ctx.json ? ctx.stderr : ctx.stdout).write(`new variant ${variant}: ${folder}\n`);
+    return loadProblem(folder);
+  };
+  // search --score-mod makes a CUDA problem (`kforge problems new --device cpu` makes a CPU one).
+  return { variant, device: "cuda", scaffold };
 }
