@@ -22,6 +22,7 @@ import type { CommandContext } from "../command.ts";
 import { resumeCommand } from "../commands/resume.ts";
 import { searchCommand } from "../commands/search.ts";
 import { benchReport, benchText, type BenchProblemResult } from "./kernelbench-report.ts";
+import { requireVerifierFor } from "../search/verifier-checks.ts";
 
 /** What a new bench searches and how. */
 export interface NewBench {
@@ -138,7 +139,8 @@ async function resumeBench(config: Config, benches: BenchStore, ref: string): Pr
 
 /**
  * The configuration checks `kforge search` makes before a run exists, made once for the whole bench: a refusal
- * here (a dead model endpoint, no model and no offline policy for KernelBench problems, no sandbox) is
+ * here (a dead model endpoint, a missing Python, no GPU for a CUDA problem, no model and no offline policy for
+ * KernelBench problems, no sandbox) is
  * the host's, not any problem's, so the bench is refused with it (exit 2) rather than recording every problem as
  * failed. The offline policy's check depends on the problem only through its device: one problem per device.
  */
@@ -146,6 +148,8 @@ async function requireSearchable(config: Config, problems: LoadedKernelBenchProb
   await preflightModels(config);
   const offline = usesOfflinePolicy(config);
   const byDevice = problems.filter((p, i) => problems.findIndex((q) => q.spec.device === p.spec.device) === i);
+  // The verifier's Python exists and has torch, and a CUDA problem has a GPU (or remote workers verify).
+  for (const p of byDevice) await requireVerifierFor(config, { name: p.spec.name, device: p.spec.device, kernelBench: true }, { offline });
   if (offline) for (const p of byDevice) await requireKernelBenchOffline(config, p);
   await requireSandbox(config.python, config.unsafeNoSandbox);
 }

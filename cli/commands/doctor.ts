@@ -14,6 +14,7 @@ import { emit, type Command } from "../command.ts";
 import { parseQueueUrl } from "../../tools/queue/connect.ts";
 import type { WorkerInfo } from "../../tools/queue/protocol.ts";
 import { describeWorker, queueStatus } from "../../tools/queue/status.ts";
+import { PYTHON_FIX } from "../../tools/verifier/python-env.ts";
 
 interface Check {
   name: string;
@@ -185,6 +186,10 @@ function endpointHint(r: Refusal, provider: string, baseUrl: string): string {
 /** One line per sandbox layer, each observed from inside a real sandbox (tools/sandbox/probe.py). */
 async function sandboxChecks(config: Config): Promise<Check[]> {
   const probe = await probeSandbox(config.python);
+  if (probe.pythonMissing) {
+    // The sandbox launcher runs on the verifier's Python: with none, nothing about the sandbox is known yet.
+    return [{ name: "sandbox", status: "missing", required: true, detail: `not probed: ${probe.error}`, hint: PYTHON_FIX }];
+  }
   if (!probe.ok && Object.keys(probe.layers).length === 0) {
     return [
       {

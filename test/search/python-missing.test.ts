@@ -39,7 +39,11 @@ describe("a missing Python is named as such, never as a broken sandbox", () => {
     expect(v.code).toBe(2);
     expect(v.stderr).toContain(notFound);
     expect(v.stderr).not.toMatch(/sandbox|KFORGE_UNSAFE_NO_SANDBOX|ENOENT/);
-  }, 120_000);
+    // doctor: the sandbox line says it was not probed and why, with the Python's fix, not the sandbox's.
+    const d = await runKforge(["doctor"], env);
+    expect(d.stdout).toMatch(/missing sandbox\s+not probed: KFORGE_PYTHON \(\/nonexistent\/python\) was not found/);
+    expect(d.stdout).not.toMatch(/KFORGE_UNSAFE_NO_SANDBOX|run as root/);
+  }, 180_000);
 
   it("a name not on PATH, a file that is not executable, a Python without PyTorch", async () => {
     const bare = await runKforge(["search", "--problem", CPU_TINY], envWith({ KFORGE_PYTHON: "kforge-no-such-python3" }).env);
