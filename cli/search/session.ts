@@ -120,6 +120,10 @@ export async function runSession(ctx: CommandContext, s: SessionInput): Promise<
       ...(baseline ? { baseline } : {}),
     });
     time.searchMs = Date.now() - drivingSince;
+    // The run's recorded time is the whole command's up to here: the graph's last heartbeat came a moment before the
+    // search ended (lanes closing), so the parts (checks + baselines + search) could add up to more than the total.
+    s.store.heartbeat(s.runId, elapsedMs());
+    summary = { ...summary, elapsedMs: Math.max(summary.elapsedMs, elapsedMs()) };
     recordCutNodes(s, summary);
   } finally {
     progress.stop();

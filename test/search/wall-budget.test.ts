@@ -67,7 +67,7 @@ describe("the wall budget, resume --budget and the run log", () => {
     expect(s.time.budgetMs).toBe(25_000);
     expect(s.time.earlierMs).toBe(0);
     // The run's recorded time is the whole command's, not only the graph's.
-    expect(s.elapsedMs).toBeGreaterThanOrEqual(s.time.setupMs + s.time.baselinesMs + s.time.searchMs - 50);
+    expect(s.elapsedMs).toBeGreaterThanOrEqual(s.time.setupMs + s.time.baselinesMs + s.time.searchMs);
     expect(s.elapsedMs).toBeGreaterThanOrEqual(25_000);
     // The recorded time is the command's: what is left of the process's wall time is only Node's start-up and
     // shutdown (before, the baselines were left out of it too). The recorded time ends within budget + grace (5s).
