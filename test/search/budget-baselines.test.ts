@@ -4,39 +4,17 @@
  * on the baselines and how long they had run, and `kforge resume RUN --budget T` measures them again and searches.
  * A plain resume with no time left says so instead of stopping again at once. Real child processes, real SQLite.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
-import { CPU_TINY } from "../verifier/helpers.ts";
 import { kernelModel } from "./script.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
 import { kforgeEnv, runKforge } from "./cli-process.ts";
-
-/** cpu_tiny whose reference sleeps `seconds` per call on the benchmark shape (S = 64) only: slow baselines, fast checks. */
-function slowBaselineProblem(dir: string, seconds: number): string {
-  const slow = join(dir, "cpu_slow_baseline");
-  cpSync(CPU_TINY, slow, { recursive: true });
-  const spec = JSON.parse(readFileSync(join(slow, "problem.json"), "utf8")) as Record<string, unknown>;
-  writeFileSync(join(slow, "problem.json"), JSON.stringify({ ...spec, name: "cpu_slow_baseline" }, null, 2));
-  const slowDown = [
-    "",
-    "import time as _time  # noqa: E402",
-    "_fast_reference = reference",
-    "",
-    "",
-    "def reference(q, k, v, **kw):  # noqa: F811",
-    "    if q.shape[-2] == 64:",
-    `        _time.sleep(${seconds})`,
-    "    return _fast_reference(q, k, v, **kw)",
-    "",
-  ].join("\n");
-  writeFileSync(join(slow, "reference.py"), readFileSync(join(slow, "reference.py"), "utf8") + slowDown);
-  return slow;
-}
+import { slowBaselineProblem } from "./slow-baseline.ts";
 
 /** Pids of live processes whose command line mentions `needle`. */
 function processesMentioning(needle: string): number[] {

@@ -3,7 +3,7 @@
  * interrupt like any later one: exit 130, the run marked interrupted with the usual summary and resume hint (not
  * "error (internal)"), no harness process left behind, and `kforge resume` measures the baselines and finishes.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -11,35 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../memory/db.ts";
 import { TraceStore } from "../../memory/trace-store.ts";
 import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
-import { CPU_TINY } from "../verifier/helpers.ts";
 import { kernelModel } from "./script.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
 import { kforgeEnv, runKforge, startKforge } from "./cli-process.ts";
-
-/**
- * cpu_tiny whose reference sleeps a second per call on the benchmark shape (S = 64) only: its baselines take long
- * enough to interrupt, while its correctness checks stay fast.
- */
-function slowBaselineProblem(dir: string): string {
-  const slow = join(dir, "cpu_slow_baseline");
-  cpSync(CPU_TINY, slow, { recursive: true });
-  const spec = JSON.parse(readFileSync(join(slow, "problem.json"), "utf8")) as Record<string, unknown>;
-  writeFileSync(join(slow, "problem.json"), JSON.stringify({ ...spec, name: "cpu_slow_baseline" }, null, 2));
-  const slowDown = [
-    "",
-    "import time as _time  # noqa: E402",
-    "_fast_reference = reference",
-    "",
-    "",
-    "def reference(q, k, v, **kw):  # noqa: F811",
-    "    if q.shape[-2] == 64:",
-    "        _time.sleep(1.0)",
-    "    return _fast_reference(q, k, v, **kw)",
-    "",
-  ].join("\n");
-  writeFileSync(join(slow, "reference.py"), readFileSync(join(slow, "reference.py"), "utf8") + slowDown);
-  return slow;
-}
+import { slowBaselineProblem } from "./slow-baseline.ts";
 
 /** Pids of processes whose command line mentions `needle` (the harness runs under the run's temp dir). */
 async function processesMentioning(needle: string): Promise<number[]> {
@@ -64,7 +39,7 @@ describe("Ctrl-C during the baselines", () => {
   beforeAll(async () => {
     server = await startScriptedServer(kernelModel({ fates: ["good", "broken"], kernel: cpuKernel, sequential: true }));
     home = mkdtempSync(join(tmpdir(), "kforge-intb-"));
-    slow = slowBaselineProblem(mkdtempSync(join(tmpdir(), "kforge-intb-problem-")));
+    slow = slowBaselineProblem(mkdtempSync(join(tmpdir(), "kforge-intb-problem-")), 1.0);
     env = kforgeEnv(home, server.baseUrl);
   });
   afterAll(async () => {
