@@ -80,9 +80,9 @@ describe("proposeOfflineCandidates", () => {
     const dir = mkdtempSync("/tmp/kforge-bad-problem-");
     writeFileSync(
       join(dir, "reference.py"),
-      "import torch\ndef make_score_mod(**_):\n    def f(score, b, h, q_idx, kv_idx):\n        return torch.erf(score)\n    return f\ndef make_mask_mod(**_):\n    return None\n",
+      "import torch\ndef make_score_mod(**_):\n    def f(score, b, h, q_idx, kv_idx):\n        return torch.lgamma(score)\n    return f\ndef make_mask_mod(**_):\n    return None\n",
     );
     await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(ProblemError);
-    await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(/torch.erf/);
+    await expect(proposeOfflineCandidates({ problemDir: dir, seed: 1, python, root })).rejects.toThrow(/torch.lgamma/);
   });
 });
