@@ -4,7 +4,7 @@
  * on the baselines and how long they had run, and `kforge resume RUN --budget T` measures them again and searches.
  * A plain resume with no time left says so instead of stopping again at once. Real child processes, real SQLite.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,21 +14,7 @@ import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-s
 import { kernelModel } from "./script.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
 import { kforgeEnv, runKforge } from "./cli-process.ts";
-import { slowBaselineProblem } from "./slow-baseline.ts";
-
-/** Pids of live processes whose command line mentions `needle`. */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(needle)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
+import { processesMentioning, slowBaselineProblem } from "./slow-baseline.ts";
 
 interface Summary {
   runId: string;

@@ -14,22 +14,7 @@ import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-s
 import { kernelModel } from "./script.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
 import { kforgeEnv, runKforge, startKforge } from "./cli-process.ts";
-import { slowBaselineProblem } from "./slow-baseline.ts";
-
-/** Pids of processes whose command line mentions `needle` (the harness runs under the run's temp dir). */
-async function processesMentioning(needle: string): Promise<number[]> {
-  const { readdirSync, readFileSync } = await import("node:fs");
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(needle)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
+import { processesMentioning, slowBaselineProblem } from "./slow-baseline.ts";
 
 describe("Ctrl-C during the baselines", () => {
   let server: ScriptedServer;

@@ -1,5 +1,5 @@
-/** A test problem with slow baselines and fast correctness checks, for tests that stop or interrupt the baselines. */
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+/** A test problem with slow baselines and fast correctness checks, and a process finder, for tests that stop or interrupt the baselines. */
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CPU_TINY } from "../verifier/helpers.ts";
 
@@ -23,4 +23,18 @@ export function slowBaselineProblem(dir: string, seconds: number): string {
   ].join("\n");
   writeFileSync(join(slow, "reference.py"), readFileSync(join(slow, "reference.py"), "utf8") + slowDown);
   return slow;
+}
+
+/** Pids of live processes whose command line mentions `needle` (a harness left behind shows up here). */
+export function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
