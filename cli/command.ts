@@ -29,6 +29,11 @@ export interface Command {
   /** Extra help text after the options (examples, notes). */
   details?: string;
   options: Record<string, OptionSpec>;
+  /**
+   * The command lists and flags invalid settings itself (`kforge config`): it runs with each invalid one at its
+   * default instead of refusing to start as every other command does.
+   */
+  reportsInvalidSettings?: boolean;
   /** Returns the process exit code. */
   run(args: ParsedArgs, ctx: CommandContext): Promise<number>;
 }

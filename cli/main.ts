@@ -86,7 +86,9 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
       return 0;
     }
     json = parsed.values.json === true;
-    const ctx: CommandContext = { config: loadConfig(), json, stdout, stderr, signal: controller.signal };
+    // An invalid setting stops every command before it runs, except the one that reports it (`kforge config`).
+    const config = loadConfig(process.env, process.cwd(), { invalid: cmd.reportsInvalidSettings ? "default" : "throw" });
+    const ctx: CommandContext = { config, json, stdout, stderr, signal: controller.signal };
     return await cmd.run(parsed, ctx);
   } catch (err) {
     if (err instanceof TypeError && "code" in err && String((err as { code: unknown }).code).startsWith("ERR_PARSE_ARGS")) {

@@ -266,6 +266,8 @@ export interface EffectiveSetting {
   description: string;
   /** What its schema says is wrong with the value, when it is invalid (a command that uses it refuses to run). */
   invalid?: string;
+  /** The values it may take, when it is invalid and its schema lists them (KFORGE_LOG). */
+  allowed?: string[];
 }
 
 /** Every setting's effective value and source. Throws a `ConfigError` for an unreadable settings file. */
@@ -284,8 +286,18 @@ export function effectiveSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
     const [source, given, file] = where;
     const value = given === undefined ? meta.default : meta.secret ? "[set]" : given;
     const checked = SCHEMA_OF[name]!.safeParse(merged[name]);
-    const invalid = checked.success ? undefined : (checked.error.issues[0]?.message ?? "invalid");
-    return { name, value, source, ...(file ? { file: file.path } : {}), description: meta.description, ...(invalid ? { invalid } : {}) };
+    const issue = checked.success ? undefined : checked.error.issues[0];
+    const invalid = checked.success ? undefined : (issue?.message ?? "invalid");
+    const allowed = issue?.code === "invalid_value" ? issue.values.map(String) : undefined;
+    return {
+      name,
+      value,
+      source,
+      ...(file ? { file: file.path } : {}),
+      description: meta.description,
+      ...(invalid ? { invalid } : {}),
+      ...(allowed ? { allowed } : {}),
+    };
   });
 }
 
@@ -294,10 +306,18 @@ export function settingOrigin(s: EffectiveSetting): string {
   return s.source === "env" || s.source === "default" ? "the environment" : s.file!;
 }
 
-/** Parses the environment and the settings files into a `Config`, or throws a `ConfigError` naming what to fix. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+/**
+ * Parses the environment and the settings files into a `Config`, or throws a `ConfigError` naming what to fix.
+ * With `invalid: "default"` (`kforge config`, which lists and flags every invalid setting itself) an invalid
+ * setting is left at its default instead; an unreadable settings file still throws.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), opts: { invalid?: "throw" | "default" } = {}): Config {
   const { merged } = mergedSettings(env, cwd);
-  const parsed = EnvSchema.safeParse(merged);
+  let parsed = EnvSchema.safeParse(merged);
+  if (!parsed.success && opts.invalid === "default") {
+    for (const issue of parsed.error.issues) delete merged[String(issue.path[0])];
+    parsed = EnvSchema.safeParse(merged);
+  }
   if (!parsed.success) {
     // Every invalid setting at once (the model limits' too), each with where it came from: one round of fixes.
     const bad = effectiveSettings(env, cwd).filter((r) => r.invalid !== undefined);

@@ -22,11 +22,13 @@ export const configCommand: Command = {
     "Settings come from, first to last: the environment, ./kforge.json (this project), KFORGE_HOME/config.json,",
     'the default. Both files are one JSON object of setting names to values, e.g. {"KFORGE_PYTHON": "/usr/bin/python3"}.',
     "API keys are shown as [set], never their value; a project file may not hold them.",
-    "Each value is checked as the commands that use it check it; invalid ones are listed with their source and",
-    "what is wrong, and the exit code is then 2. KFORGE_PROVIDER and KFORGE_MODEL show what a search would use now",
+    "Each value is checked as the commands that use it check it; invalid ones are listed with their value, their",
+    "source and what is wrong, and the exit code is then 2 (other commands refuse to start until each is fixed;",
+    "this one still lists everything). KFORGE_PROVIDER and KFORGE_MODEL show what a search would use now",
     "(`kforge doctor` also checks that its endpoint answers).",
   ].join("\n"),
   options: {},
+  reportsInvalidSettings: true,
   async run(_args, ctx) {
     const settings = effectiveSettings();
     const found = searchModel(ctx.config, settings);
@@ -53,7 +55,7 @@ export const configCommand: Command = {
       return r;
     });
     const problems: SettingProblem[] = [
-      ...rows.flatMap((r) => (r.invalid === undefined ? [] : [{ name: r.name, message: r.invalid, from: whereFrom(r) }])),
+      ...rows.flatMap((r) => (r.invalid === undefined ? [] : [{ name: r.name, message: r.invalid, hint: fixHint(r), from: whereFrom(r) }])),
       ...usageProblems(ctx.config, rows),
       ...("problem" in found ? [found.problem] : []),
     ];
@@ -92,6 +94,13 @@ function listing(rows: Row[], problems: SettingProblem[]): string[] {
     const line = `${r.name.padEnd(width)}  ${inertText(r.value)}  (${where(r)}${r.note ? `, ${r.note}` : ""})`;
     return bad ? `${line}  INVALID: ${bad.message}` : line;
   });
+}
+
+/** How to fix a setting its schema refuses: its value as given, the values it may take (when listed), where to change it. */
+function fixHint(r: Row): string {
+  const to = r.allowed ? `set it to one of ${r.allowed.join(", ")}` : "set it to a valid value";
+  const where = r.source === "env" ? `${to}, or unset it in the environment` : `${to} in ${r.file}, or remove it from that file`;
+  return `${r.name} is ${JSON.stringify(r.value)}: ${where}`;
 }
 
 function describeSearch(s: SearchModel): string {

@@ -126,13 +126,78 @@ describe("settings files and kforge config", () => {
     expect(refused).toBeTruthy();
     expect(out.invalid[0]!.message).toBe(refused);
 
-    // A setting loadConfig itself refuses stops every command, config included: then all are named at once.
-    const log = kforge(["config"], { ...env, KFORGE_LOG: "loud" });
+    // A setting loadConfig itself refuses stops every other command: then all are named at once.
+    const log = kforge(["runs"], { ...env, KFORGE_LOG: "loud" });
     expect(log.code).toBe(2);
     expect(log.stderr).toMatch(/settings are invalid:\n {2}KFORGE_LOG \(from the environment\): Invalid option: .*"debug"/);
     for (const name of ["KFORGE_MODEL_TIMEOUT_S", "KFORGE_MAX_REPLY_TOKENS", "KFORGE_BREAKER_WAIT_S"])
       expect(log.stderr).toContain(`  ${name} (from `);
+    // `kforge config` still lists them all, KFORGE_LOG with the rest.
+    const listed = kforge(["config", "--json"], { ...env, KFORGE_LOG: "loud" });
+    expect(listed.code).toBe(2);
+    expect((JSON.parse(listed.stdout) as { invalid: { name: string }[] }).invalid.map((p) => p.name)).toEqual([
+      "KFORGE_LOG",
+      "KFORGE_MODEL_TIMEOUT_S",
+      "KFORGE_MAX_REPLY_TOKENS",
+      "KFORGE_BREAKER_WAIT_S",
+    ]);
   }, 180_000);
+
+  it("kforge config still lists every setting when one the others refuse to start with is invalid, and says how to fix it", () => {
+    const env = { KFORGE_HOME: home, KFORGE_LOG: "verbose", KFORGE_PYTHON: "/opt/py/bin/python3" };
+    // Every other command refuses to start, as before, naming the variable and what to fix.
+    const runs = kforge(["runs"], env);
+    expect(runs.code).toBe(2);
+    expect(runs.stderr).toContain(
+      'error (user): setting KFORGE_LOG (from the environment) is invalid: Invalid option: expected one of "debug"|"info"|"warn"|"error"',
+    );
+    expect(runs.stderr).toContain("hint: fix or unset KFORGE_LOG in the environment");
+    expect(runs.stdout).toBe("");
+
+    const text = kforge(["config"], env);
+    expect(text.code).toBe(2);
+    // The whole listing, the valid settings with their values and sources...
+    for (const { name } of SETTINGS) expect(text.stdout).toMatch(new RegExp(`^${name} `, "m"));
+    expect(text.stdout).toMatch(/^KFORGE_PYTHON +\/opt\/py\/bin\/python3 {2}\(environment\)$/m);
+    expect(text.stdout).toMatch(new RegExp(`^KFORGE_DB +${join(home, "kforge.sqlite")} {2}\\(default\\)$`, "m"));
+    // ...the invalid one flagged on its line with its value, and listed with its source, the allowed values and the fix.
+    expect(text.stdout).toMatch(
+      /^KFORGE_LOG +verbose {2}\(environment\) {2}INVALID: Invalid option: expected one of "debug"\|"info"\|"warn"\|"error"$/m,
+    );
+    expect(text.stdout).toMatch(
+      /^ {2}KFORGE_LOG: Invalid option: .* \(from the environment\)\n {4}hint: KFORGE_LOG is "verbose": set it to one of debug, info, warn, error, or unset it in the environment$/m,
+    );
+    expect(text.stderr).toBe("error (user): 1 invalid setting: KFORGE_LOG\n");
+
+    const json = kforge(["config", "--json"], env);
+    expect(json.code).toBe(2);
+    const out = JSON.parse(json.stdout) as {
+      settings: { name: string; value: string; source: string; invalid?: string; allowed?: string[] }[];
+      invalid: { name: string; message: string; hint?: string; from: string }[];
+    };
+    expect(out.settings.find((s) => s.name === "KFORGE_LOG")).toMatchObject({
+      value: "verbose",
+      source: "env",
+      allowed: ["debug", "info", "warn", "error"],
+    });
+    expect(out.invalid).toEqual([
+      {
+        name: "KFORGE_LOG",
+        message: 'Invalid option: expected one of "debug"|"info"|"warn"|"error"',
+        hint: 'KFORGE_LOG is "verbose": set it to one of debug, info, warn, error, or unset it in the environment',
+        from: "the environment",
+      },
+    ]);
+
+    // From a settings file, the hint names the file.
+    writeFileSync(join(project, "kforge.json"), JSON.stringify({ KFORGE_LOG: "loud" }));
+    const file = kforge(["config"], { KFORGE_HOME: home });
+    expect(file.code).toBe(2);
+    expect(file.stdout).toContain(
+      `hint: KFORGE_LOG is "loud": set it to one of debug, info, warn, error in ${join(project, "kforge.json")}, or remove it from that file`,
+    );
+    expect(kforge(["runs"], { KFORGE_HOME: home }).stderr).toContain(`setting KFORGE_LOG (from ${join(project, "kforge.json")}) is invalid`);
+  }, 120_000);
 
   it("shows the provider and model a search would use now, and where that came from; never a key", () => {
     const offline = kforge(["config", "--json"], { KFORGE_HOME: home });
