@@ -150,8 +150,11 @@ export interface ModelEnv {
   deepseekBaseUrl: string | undefined;
   /** KFORGE_ROLE_MODELS as written (JSON of {role: {provider?, model?, baseUrl?, apiKey?}}). */
   roleModels: string | undefined;
-  /** A model-call limit that did not parse (its defaults are used meanwhile): agents/model.ts reports it when a model is needed. */
-  invalid: { variable: string; message: string } | undefined;
+  /**
+   * A model-call limit that did not parse (its defaults are used meanwhile): agents/model.ts reports it when a model
+   * is needed, naming where it was set: `file`, the settings file it came from, or the environment when undefined.
+   */
+  invalid: { variable: string; message: string; file: string | undefined } | undefined;
 }
 
 /** How model calls are bounded, and when a dead endpoint stops a run. */
@@ -312,7 +315,7 @@ export function settingOrigin(s: EffectiveSetting): string {
  * setting is left at its default instead; an unreadable settings file still throws.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), opts: { invalid?: "throw" | "default" } = {}): Config {
-  const { merged } = mergedSettings(env, cwd);
+  const { merged, files } = mergedSettings(env, cwd);
   let parsed = EnvSchema.safeParse(merged);
   if (!parsed.success && opts.invalid === "default") {
     for (const issue of parsed.error.issues) delete merged[String(issue.path[0])];
@@ -336,6 +339,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const limits = ModelLimitsSchema.safeParse(merged);
   const m = limits.success ? limits.data : ModelLimitsSchema.parse({});
   const bad = limits.success ? undefined : limits.error.issues[0];
+  const badName = bad ? String(bad.path[0]) : "";
+  // Where the bad limit came from: the environment wins over the project file, which wins over the home file.
+  const badFile = !bad || nonEmpty(env[badName]) ? undefined : [files.project, files.home].find((f) => f?.values[badName] !== undefined)?.path;
   const home = resolve(e.KFORGE_HOME ?? join(homedir(), ".kforge"));
   const found = collectSecrets(merged, SETTING_NAMES);
   return {
@@ -351,7 +357,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       deepseekApiKey: e.DEEPSEEK_API_KEY,
       deepseekBaseUrl: e.DEEPSEEK_BASE_URL,
       roleModels: e.KFORGE_ROLE_MODELS,
-      invalid: bad ? { variable: bad.path.join("."), message: bad.message } : undefined,
+      invalid: bad ? { variable: badName, message: bad.message, file: badFile } : undefined,
     },
     modelLimits: {
       timeoutMs: m.KFORGE_MODEL_TIMEOUT_S * 1000,
@@ -378,4 +384,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     secretNames: found.names,
     secrets: [...found.secrets, ...urlPassword(e.KFORGE_QUEUE)],
   };
+}
+
+/** `s` unless it is unset or blank (a blank setting counts as unset). */
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s.trim() === "" ? undefined : s;
 }
