@@ -3,8 +3,9 @@ import { render } from "../render.ts";
 import type { LlmDeps } from "../call.ts";
 import { describeExemplars, describeNode } from "../feedback.ts";
 import type { ChatMessage } from "../model-types.ts";
-import type { AgentCallContext, CodeInput, CodeOutcome, CritiqueInput, PlanInput, PlanOutcome } from "../types.ts";
-import { fallbackPlan, planFromModel, planProgress } from "../planner/node.ts";
+import type { AgentCallContext, CodeInput, CodeOutcome, CritiqueInput, Idea, PlanInput, PlanOutcome } from "../types.ts";
+import { fallbackFrom, fallbackPlan, planFromModel, planProgress } from "../planner/node.ts";
+import { onCpuLane } from "../../problems/device-text.ts";
 import { codeFromModel } from "../coder/node.ts";
 import { critiqueFromModel, critiqueProgress } from "../critic/node.ts";
 import type { Critique } from "../critic/schema.ts";
@@ -21,16 +22,50 @@ export async function runKbPlanner(p: LoadedKernelBenchProblem, input: PlanInput
     ...planProgress(input, "(the root: no candidate yet; propose different first candidates)"),
     problem: kernelBenchProblemText(p, deps.gpu),
   });
-  return planFromModel(system, user, input, ctx, deps, kbFallback);
+  return planFromModel(system, user, input, ctx, deps, (i, why) => kbFallback(p, i, why));
 }
 
-function kbFallback(input: PlanInput, why: string): PlanOutcome {
-  const fresh = {
-    title: "One fused kernel for the whole forward",
-    idea: "Write one Triton kernel that computes Model.forward's result in a single pass, masking the tails.",
-  };
+/** A KernelBench problem's fallback ideas on a GPU: one fused Triton kernel first, then the generic tuning ideas. */
+const KB_GPU_FRESH: Idea = {
+  title: "One fused kernel for the whole forward",
+  idea: "Write one Triton kernel that computes Model.forward's result in a single pass, masking the tails.",
+};
+
+/**
+ * A KernelBench problem's fallback ideas on the CPU lane, where PyTorch ops do the work (no Triton, no GPU): ideas for
+ * any module (not only attention) that change how much work those ops do.
+ */
+const KB_CPU_FALLBACK: { fresh: Idea; tuning: Idea[] } = {
+  fresh: {
+    title: "One PyTorch forward with fewer passes",
+    idea:
+      "Write ModelNew.forward with PyTorch ops (allowed on the CPU lane) that computes Model.forward's result in as few " +
+      "passes over the data as possible, without intermediate copies.",
+  },
+  tuning: [
+    {
+      title: "Fuse the elementwise steps",
+      idea:
+        "Combine consecutive elementwise operations into fewer torch calls (in place only on tensors the module " +
+        "created itself, never on the inputs), so each value is read and written fewer times.",
+    },
+    { title: "Batch the loops", idea: "Replace Python loops over rows, channels or batches with one batched or broadcast torch operation." },
+    {
+      title: "Fewer dtype casts and copies",
+      idea: "Keep the computation in the reference's dtype (never lower) and drop .clone(), .contiguous() and .to() copies that are not needed.",
+    },
+    {
+      title: "A cheaper equivalent formula",
+      idea: "Rewrite the computation in an algebraically equal form that does less work (e.g. torch.addmm for a matmul plus bias), keeping the reference's accuracy.",
+    },
+  ],
+};
+
+/** Fallback ideas for a KernelBench problem: only ideas that mean something on its device. */
+export function kbFallback(p: LoadedKernelBenchProblem, input: PlanInput, why: string): PlanOutcome {
+  if (onCpuLane(p.spec)) return fallbackFrom(KB_CPU_FALLBACK, input, why);
   const out = fallbackPlan(input, why);
-  return input.mode === "fresh" ? { ...out, ideas: [fresh, ...out.ideas.slice(1)] } : out;
+  return input.mode === "fresh" ? { ...out, ideas: [KB_GPU_FRESH, ...out.ideas.slice(1)] } : out;
 }
 
 /** The ModelNew module for `input.idea`; an unusable reply gets one repair turn, then becomes `no_kernel`. */

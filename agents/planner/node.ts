@@ -3,7 +3,7 @@ import { extractJson } from "../parse.ts";
 import { render } from "../render.ts";
 import { callModel, type LlmDeps } from "../call.ts";
 import { candidateContract } from "../contract.ts";
-import { attentionKernels } from "../../problems/device-text.ts";
+import { attentionKernels, onCpuLane } from "../../problems/device-text.ts";
 import { describeExemplars, describeNode } from "../feedback.ts";
 import type { AgentCallContext, Idea, PlanInput, PlanOutcome } from "../types.ts";
 import { PLANNER_EXAMPLES, PLANNER_SYSTEM, PLANNER_USER } from "./prompt.ts";
@@ -74,25 +74,66 @@ export async function planFromModel(
   return { ideas: parsed.value.ideas.slice(0, input.count), rationale: parsed.value.rationale };
 }
 
-/** Generic ideas so the search goes on when the planner is unusable; the coder still sees all feedback. */
-export function fallbackPlan(input: PlanInput, why: string): PlanOutcome {
-  const generic: Idea[] =
-    input.mode === "repair"
-      ? [{ title: "Fix the reported failure", idea: "Read the verifier's message and fix exactly what it reports, changing nothing else." }]
-      : input.mode === "fresh"
-        ? [
-            {
-              title: "A straightforward tiled kernel",
-              idea: "Write a FlashAttention-style tiled kernel with online softmax that passes every correctness shape.",
-            },
-          ]
-        : [];
-  const tuning: Idea[] = [
+/** The one idea of a repair when the planner is unusable (any device). */
+export const REPAIR_IDEA: Idea = {
+  title: "Fix the reported failure",
+  idea: "Read the verifier's message and fix exactly what it reports, changing nothing else.",
+};
+
+/** Fallback ideas for a GPU problem: a first Triton kernel, then its tiles, launch settings, masking and softmax. */
+const GPU_FALLBACK: { fresh: Idea; tuning: Idea[] } = {
+  fresh: {
+    title: "A straightforward tiled kernel",
+    idea: "Write a FlashAttention-style tiled kernel with online softmax that passes every correctness shape.",
+  },
+  tuning: [
     { title: "Retune tile sizes", idea: "Try different BLOCK_M / BLOCK_N tile sizes suited to the benchmark shapes." },
     { title: "Retune warps and stages", idea: "Change num_warps and num_stages of the main kernel to improve latency hiding." },
     { title: "Skip masked work", idea: "Skip key/value blocks that are fully masked and avoid masking work on full blocks." },
     { title: "Cheaper softmax", idea: "Use exp2 with log2(e) folded into the scale and keep the running max/sum in float32." },
-  ];
-  const ideas = [...generic, ...tuning].slice(0, Math.max(1, input.count));
+  ],
+};
+
+/**
+ * Fallback ideas for a problem on the CPU lane (problems/device-text.ts): no Triton and no GPU there, PyTorch ops do
+ * the work, so only what changes that work means anything (the planner's CPU examples, PLANNER_EXAMPLES.cpu).
+ */
+const CPU_FALLBACK: { fresh: Idea; tuning: Idea[] } = {
+  fresh: {
+    title: "Blocked attention with PyTorch ops",
+    idea:
+      "Compute attention with torch.matmul over blocks of keys and an online softmax (running max and sum in float32), " +
+      "so memory stays bounded and every correctness shape passes.",
+  },
+  tuning: [
+    {
+      title: "Batch heads into one matmul",
+      idea:
+        "Compute every batch and head with one batched torch.matmul instead of Python loops over them, " +
+        "mapping grouped key/value heads by reshaping rather than copying keys and values.",
+    },
+    { title: "Skip masked work", idea: "Skip blocks of keys that are fully masked and apply the mask only to blocks that are partly masked." },
+    {
+      title: "Fewer temporaries",
+      idea:
+        "Apply the score modification and the mask in one pass over the scores (torch.where or masked_fill on the " +
+        "kernel's own tensors, never the inputs) and drop intermediate tensors.",
+    },
+    {
+      title: "Fewer dtype casts and copies",
+      idea: "Convert each input to float32 once, keep the matmul operands contiguous, and cast the result back to the input dtype only at the end.",
+    },
+  ],
+};
+
+/** Generic ideas so the search goes on when the planner is unusable; the coder still sees all feedback. Only ideas that mean something on the problem's device. */
+export function fallbackPlan(input: PlanInput, why: string): PlanOutcome {
+  return fallbackFrom(onCpuLane(input.problem.spec) ? CPU_FALLBACK : GPU_FALLBACK, input, why);
+}
+
+/** The fallback outcome from a device's ideas: a repair's fix or a fresh start's first kernel, then the tuning ideas, `input.count` in all. */
+export function fallbackFrom(ideasOf: { fresh: Idea; tuning: Idea[] }, input: PlanInput, why: string): PlanOutcome {
+  const generic: Idea[] = input.mode === "repair" ? [REPAIR_IDEA] : input.mode === "fresh" ? [ideasOf.fresh] : [];
+  const ideas = [...generic, ...ideasOf.tuning].slice(0, Math.max(1, input.count));
   return { ideas, rationale: "fallback ideas (the planner's reply was unusable)", fallback: why };
 }
