@@ -32,6 +32,7 @@ export const SWITCHES = [
   "poly_exp2",
   "grid2d",
   "block_sparse",
+  "score_bands",
 ] as const;
 export type SwitchName = (typeof SWITCHES)[number];
 
@@ -39,7 +40,7 @@ export type SwitchName = (typeof SWITCHES)[number];
 export interface ResolvedConfig {
   tiles: Record<string, TileConfig>;
   switches: Record<SwitchName, boolean>;
-  /** Problem features (score_mod, tanh, mask, sparse_mask, irregular_mask, unbounded_mask, grid2d): which switches matter. */
+  /** Problem features (score_mod, tanh, mask, sparse_mask, irregular_mask, unbounded_mask, grid2d, score_bands): which switches matter. */
   features: string[];
 }
 
@@ -75,7 +76,7 @@ export function tileFits(t: TileConfig, headDim: number): boolean {
  * The problem feature a switch acts on: it changes (or, for poly_exp2, can pay off in) the kernel only when
  * the problem has that feature; null for switches that apply to any problem.
  */
-export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | "grid2d" | null> = {
+export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | "grid2d" | "score_bands" | null> = {
   qscale: null,
   skip_empty: "mask",
   fast_tanh: "tanh",
@@ -91,13 +92,15 @@ export const SWITCH_FEATURE: Record<SwitchName, "tanh" | "mask" | "grid2d" | nul
   grid2d: "grid2d",
   // the host's per-shape block mask instead of the interval classifier: any mask
   block_sparse: "mask",
+  // a score reading kv_idx - q_idx only through clamps: key blocks where they saturate take the folded score
+  score_bands: "score_bands",
 };
 
 /**
  * Switches the 2-D grid kernel does not read (it visits a gathered key rectangle with the mask on every block):
  * while grid2d is on they only change the 1-D fallback, which the benchmark shapes never take.
  */
-export const GRID_INERT: readonly SwitchName[] = ["skip_empty", "mask_split", "reverse_m", "tma", "affine_kv_bias", "block_sparse"];
+export const GRID_INERT: readonly SwitchName[] = ["skip_empty", "mask_split", "reverse_m", "tma", "affine_kv_bias", "block_sparse", "score_bands"];
 
 /** The switches worth flipping for a problem with these features (and, when given, this config's switches). */
 export function relevantSwitches(features: string[], switches?: Partial<Record<SwitchName, boolean>>): SwitchName[] {

@@ -147,6 +147,8 @@ export function adaptWinConfig(source: string, base: ResolvedConfig, headDims: r
     mask: header[2] !== "none",
     // template modules carry every kernel: the config block says whether the grid one runs (older wins: its presence)
     grid2d: /\bGRID2D=True\b/.test(source) || (!/\b_CFG = dict\(/.test(source) && /def _attn_fwd_grid\(/.test(source)),
+    // the score's clipped offsets split the mask-free run (the config block says whether they did)
+    score_bands: /\bBANDS=True\b/.test(source),
   };
   const tiles = { ...base.tiles };
   const tookTiles: string[] = [];

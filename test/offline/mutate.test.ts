@@ -28,6 +28,7 @@ const parent: ResolvedConfig = {
     tma: false,
     poly_exp2: false,
     grid2d: false,
+    score_bands: false,
     block_sparse: false,
   },
   features: ["score_mod", "tanh"],

@@ -17,7 +17,11 @@ block_sparse (the host evaluates the mask per tile once per shape, FlexAttention
 visits only the non-empty key blocks of each query block, masking only the partial ones; on by default for
 masks the interval classifier cannot bound, a search mutation for every other mask),
 grid2d (masks on a 2-D token grid, `idx // W` and `idx % W`: a program owns a near-square rectangle of queries
-and visits only the key rectangle the mask can reach, gathering K/V rows; on by default where it applies).
+and visits only the key rectangle the mask can reach, gathering K/V rows; on by default where it applies),
+score_bands (a score reading the offset kv_idx - q_idx only through clamps, a clipped relative-position table: the
+mask-free key blocks where every clamp saturates run a score with the clamps folded to their bounds, so a gathered
+bias becomes one value per program; on by default where a gather disappears, a search mutation where only the clamp
+arithmetic does; not yet measured on the GPU).
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ TILE_KEYS = ("BLOCK_M", "BLOCK_N", "num_warps", "num_stages")
 ALLOWED = {"BLOCK_M": (16, 32, 64, 128, 256), "BLOCK_N": (16, 32, 64, 128, 256), "num_warps": (1, 2, 4, 8, 16),
            "num_stages": (1, 2, 3, 4, 5, 6)}
 SWITCHES = ("qscale", "skip_empty", "fast_tanh", "tanh_bf16x2", "static_max", "reverse_m", "mask_split",
-            "affine_kv_bias", "tma", "poly_exp2", "grid2d", "block_sparse")
+            "affine_kv_bias", "tma", "poly_exp2", "grid2d", "block_sparse", "score_bands")
 
 
 class ConfigError(Exception):
@@ -79,6 +83,7 @@ def default_switches(features: AbstractSet[str]) -> Dict[str, bool]:
         "poly_exp2": False,  # H100: slower at both head dims, even where MUFU rivals the tensor pipe (NOTES.md)
         "grid2d": "grid2d" in features,
         "block_sparse": "unbounded_mask" in features,
+        "score_bands": "score_bands_gather" in features,
     }
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union, 
 from emit import Elementwise, Intervals, lit, tensor_args
 from ir import Bin, Mods, Neg, Node, Num, Param, Var
 from lower import deps, drop_row_constants, grid_layout, has_inf, linear_factor, lower_score, normalize, prescale, \
-    scaled_factor, split_kv_affine, tanh_bound
+    scaled_factor, score_bands, split_kv_affine, tanh_bound
 
 if TYPE_CHECKING:
     from config import Config
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 SHAPE_SCALARS = {"shape_B": "q.shape[0]", "shape_H": "q.shape[1]", "shape_S": "q.shape[2]", "shape_D": "q.shape[3]",
                  "shape_Hkv": "k.shape[1]", "shape_S_kv": "k.shape[2]"}
 GRID_CLASSIFY_PRELUDE = "k_lo = kr_lo + kc_lo  # (only its shape and sign are used: constant booleans)"
+# _score_bands' offsets for a side without a band: no key block lies beyond them (int32-safe for any sequence)
+NO_BAND_LO, NO_BAND_HI = -(1 << 30), 1 << 30
 
 
 # A tuple a hook reads, unpacked by index: its name in the hook's signature and its elements' names.
@@ -87,7 +89,13 @@ class Hooks:
             self.colbias = ("_colb", ew(coeff))
         self.s2 = s2
         # a score that ignores the dot product (a pure bias) still has to be a [BLOCK_M, BLOCK_N] tile
-        self.score_text = ew(s2) if "qk" in deps(s2) else f"({ew(s2)} + qk * 0.0)"
+        self.score_text = self._tile_text(s2)
+        # key blocks where the score's clamps of kv_idx - q_idx saturate take a score with them folded (lower.score_bands)
+        self.bands = score_bands(s2) if cfg["score_bands"] and linear is None else None
+        # without bands the kernel never reaches _score_lo / _score_hi (stubs); a side without a band has an empty loop
+        self.band_texts = {side: "qk" if not self.bands else
+                           self._tile_text(self.bands[side][1]) if self.bands[side] else self.score_text
+                           for side in ("lo", "hi")}
         self.scaled = scaled_factor(s2) if linear is None else None
         self.mode = "linear" if (linear is not None or s2 == Var("qk")) else "online"
         self.lin: Optional[Tuple[str, str]] = ("qk", "1") if s2 == Var("qk") else (("qk", ew(linear)) if linear is not None else None)
@@ -96,6 +104,15 @@ class Hooks:
         self.qfactor_text = ew.in_prologue(self.qfactor) if self.qfactor is not None else None  # _qscale sees only U
         self.kv_bounded, self.q_bounded = [], []
         self.classify = self._classifier() if self.mask is not None else None
+
+    def _tile_text(self, s2: Node) -> str:
+        # a score that ignores the dot product (a pure bias) still has to be a [BLOCK_M, BLOCK_N] tile
+        return self.ew(s2) if "qk" in deps(s2) else f"({self.ew(s2)} + qk * 0.0)"
+
+    def _band_offsets(self) -> str:
+        lo = self.bands["lo"][0] if self.bands and self.bands["lo"] else NO_BAND_LO
+        hi = self.bands["hi"][0] if self.bands and self.bands["hi"] else NO_BAND_HI
+        return f"{lo}, {hi}"
 
     def _classifier(self) -> Tuple[List[str], str, str]:
         cls_ew = Elementwise(prefix="_c", tanh=self.tanh)
@@ -112,13 +129,16 @@ class Hooks:
                     SKIP_EMPTY=m is not None and c["skip_empty"],
                     BLOCK_SPARSE=m is not None and c["block_sparse"],
                     MASK_B=m is not None and "b" in deps(m), MASK_H=m is not None and "h" in deps(m),
-                    REVERSE_M=c["reverse_m"], TMA=c["tma"], GRID2D=self.grid is not None)
+                    REVERSE_M=c["reverse_m"], TMA=c["tma"], GRID2D=self.grid is not None, BANDS=self.bands is not None)
 
     def summary(self) -> str:
         """One line for KFORGE_RENDER (the memory's seeding reads 'score_mod X; mask_mod Y')."""
         parts = ["score_mod " + ("none" if self.mods.score is None else "translated"),
                  "mask_mod " + ("none" if self.mask is None else "translated, interval block skipping"),
                  f"softmax {self.mode}" + (", static max for bounded scores" if self.bound is not None else "")]
+        if self.bands:
+            parts.append("score banded beyond offsets " + " / ".join(
+                f"kv - q {op} {self.bands[side][0]}" for side, op in (("lo", "<="), ("hi", ">=")) if self.bands[side]))
         return "; ".join(parts)
 
     def source(self) -> str:
@@ -133,6 +153,14 @@ class Hooks:
                 self.ew.prologue, "(" + ", ".join(U_names or ["sm_scale"]) + ",)", [P]),
             _fn("_score(qk, b, h, q_idx, kv_idx, sm_scale, U, P)", "the log2-domain score s2 = log2(e) * score_mod",
                 [], self.score_text, [U, P]),
+            _fn("_score_lo(qk, b, h, q_idx, kv_idx, sm_scale, U, P)",
+                "s2 on key blocks with kv_idx - q_idx <= the low offset of _score_bands (the clamps saturated)", [],
+                self.band_texts["lo"], [U, P]),
+            _fn("_score_hi(qk, b, h, q_idx, kv_idx, sm_scale, U, P)",
+                "s2 on key blocks with kv_idx - q_idx >= the high offset of _score_bands (the clamps saturated)", [],
+                self.band_texts["hi"], [U, P]),
+            _fn("_score_bands()", "(low, high) offsets kv_idx - q_idx beyond which _score_lo / _score_hi hold", [],
+                self._band_offsets()),
             _fn("_score_lin(qk, b, h, q_idx, kv_idx, sm_scale, U, P)", "(x, c): s2 = x * c, c > 0 uniform", [],
                 f"{self.lin[0]}, {self.lin[1]}" if self.lin else stub_lin, [U, P]),
             _fn("_score_scaled(qk, b, h, q_idx, kv_idx, sm_scale, U, P)",

@@ -18,6 +18,9 @@ Variants are `tl.constexpr` switches of the kernels (`_CFG` holds them):
     QSCALE COLBIAS SAFE  the score's factor folded into q; a kv-affine bias hoisted; scores that may be -inf
     USE_TMA POLY         K/V through TMA descriptors; part of the exp2s as an FMA-pipe polynomial
     REVERSE_M            heaviest query blocks first
+    BANDS                the mask-free run split by the score's clipped offsets (`_score_bands`): key blocks wholly
+                         below / above them take `_score_lo` / `_score_hi` (the clamps folded: a bias table's
+                         gather becomes a value per program), the blocks between the general `_score`
 Per query block the 1-D kernel classifies every key block as empty, partial or full, then runs three loops:
 masked blocks before the first full run, the full run without any mask math, masked blocks after it.
 """
@@ -176,10 +179,11 @@ def _kv_block(acc, l_i, m_i, q, kp, vp, desc_k, desc_v, kv_row0, start_n, kv_idx
               m_static, U, P, W, q_row, q_col, kv_row, kv_col,
               MASKED: tl.constexpr, HAS_MASK: tl.constexpr, GRID: tl.constexpr, STEP: tl.constexpr,
               SAFE: tl.constexpr, COLBIAS: tl.constexpr, USE_TMA: tl.constexpr, POLY: tl.constexpr,
-              POLY_SPLIT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+              POLY_SPLIT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BAND: tl.constexpr = 0):
     # One key block: load K, scores, mask, softmax update, load V, accumulate. kp / vp point at the block's K / V
     # rows; with TMA the descriptors read rows kv_row0 + start_n instead (no load masks: masked blocks set
     # out-of-range scores to -inf, and rows past S_KV of a head read the next head's keys or zeros).
+    # BAND: 1 / 2 on blocks beyond the low / high offset of _score_bands (the score with its clamps saturated).
     if USE_TMA:
         k = desc_k.load([kv_row0 + start_n, 0])
     elif MASKED:
@@ -209,7 +213,12 @@ def _kv_block(acc, l_i, m_i, q, kp, vp, desc_k, desc_v, kv_row0, start_n, kv_idx
             m_use = m_new
         p = _exp2_tile(x * c - m_use[:, None], BLOCK_M, BLOCK_N, POLY, POLY_SPLIT)
     else:
-        s = _score(qk, b, h, q_idx, kv_idx, sm_scale, U, P)
+        if BAND == 1:
+            s = _score_lo(qk, b, h, q_idx, kv_idx, sm_scale, U, P)
+        elif BAND == 2:
+            s = _score_hi(qk, b, h, q_idx, kv_idx, sm_scale, U, P)
+        else:
+            s = _score(qk, b, h, q_idx, kv_idx, sm_scale, U, P)
         if COLBIAS:
             colb, coef = _colbias(U)
             s = s + colb
@@ -265,7 +274,7 @@ def _attn_fwd(Q, K, V, O, sm_scale,
               STEP: tl.constexpr, SAFE: tl.constexpr, QSCALE: tl.constexpr, COLBIAS: tl.constexpr,
               HAS_MASK: tl.constexpr, MASK_SPLIT: tl.constexpr, SKIP_EMPTY: tl.constexpr,
               BLOCK_SPARSE: tl.constexpr, MASK_B: tl.constexpr, MASK_H: tl.constexpr, REVERSE_M: tl.constexpr,
-              USE_TMA: tl.constexpr, POLY: tl.constexpr, POLY_SPLIT: tl.constexpr):
+              USE_TMA: tl.constexpr, POLY: tl.constexpr, POLY_SPLIT: tl.constexpr, BANDS: tl.constexpr):
     if REVERSE_M:
         pid_m = tl.num_programs(0) - 1 - tl.program_id(0)
     else:
@@ -367,13 +376,41 @@ def _attn_fwd(Q, K, V, O, sm_scale,
                                           desc_v, kv_row0, start_n, kv_idx, kv_ok, b, h, q_idx, sm_scale, m_static,
                                           U, P, U, 0, 0, 0, 0, True, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
                                           POLY, POLY_SPLIT, BLOCK_M, BLOCK_N)
-        for j in range(flo, fhi):  # mask-free key blocks
-            start_n = j * BLOCK_N
-            kv_idx = (start_n + offs_n)[None, :]
-            acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
-                                      desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
-                                      U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
-                                      POLY, POLY_SPLIT, BLOCK_M, BLOCK_N)
+        if BANDS:
+            # mask-free key blocks in three runs: those wholly at kv - q <= t_lo for every row of this query block
+            # (k_hi <= q_lo + t_lo), the band between, those wholly at kv - q >= t_hi (k_lo >= q_hi + t_hi)
+            t_lo, t_hi = _score_bands()
+            ba = tl.minimum(tl.maximum(tl.maximum(q_lo + t_lo + 1, 0) // BLOCK_N, flo), fhi)
+            bb = tl.minimum(tl.maximum(tl.cdiv(tl.maximum(q_hi + t_hi, 0), BLOCK_N), ba), fhi)
+            for j in range(flo, ba):  # mask-free, the clamps saturated low
+                start_n = j * BLOCK_N
+                kv_idx = (start_n + offs_n)[None, :]
+                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
+                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
+                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
+                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 1)
+            for j in range(ba, bb):  # mask-free, the general score
+                start_n = j * BLOCK_N
+                kv_idx = (start_n + offs_n)[None, :]
+                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
+                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
+                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
+                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N)
+            for j in range(bb, fhi):  # mask-free, the clamps saturated high
+                start_n = j * BLOCK_N
+                kv_idx = (start_n + offs_n)[None, :]
+                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
+                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
+                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
+                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 2)
+        else:
+            for j in range(flo, fhi):  # mask-free key blocks
+                start_n = j * BLOCK_N
+                kv_idx = (start_n + offs_n)[None, :]
+                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
+                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
+                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
+                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N)
         for j in range(fhi, hi):  # masked key blocks
             start_n = j * BLOCK_N
             kv_idx = (start_n + offs_n)[None, :]
@@ -566,7 +603,7 @@ def attention(q, k, v, *, scale, **params):
                     HAS_MASK=_CFG["HAS_MASK"], MASK_SPLIT=_CFG["MASK_SPLIT"], SKIP_EMPTY=_CFG["SKIP_EMPTY"],
                     BLOCK_SPARSE=_CFG["BLOCK_SPARSE"], MASK_B=_CFG["MASK_B"], MASK_H=_CFG["MASK_H"],
                     REVERSE_M=_CFG["REVERSE_M"], USE_TMA=descs is not None, POLY=poly,
-                    POLY_SPLIT=_CFG["POLY_SPLIT"], num_warps=warps, num_stages=stages)
+                    POLY_SPLIT=_CFG["POLY_SPLIT"], BANDS=_CFG["BANDS"], num_warps=warps, num_stages=stages)
     return o
 
 
@@ -585,6 +622,26 @@ def _score(qk, b, h, q_idx, kv_idx, sm_scale, U, P):
     # the log2-domain score s2 = log2(e) * score_mod(qk * scale)
     (_u0,) = U
     return qk * _u0
+
+
+@triton.jit
+def _score_lo(qk, b, h, q_idx, kv_idx, sm_scale, U, P):
+    # s2 on key blocks with kv_idx - q_idx <= the low offset of _score_bands (the clamps saturated)
+    (_u0,) = U
+    return qk * _u0
+
+
+@triton.jit
+def _score_hi(qk, b, h, q_idx, kv_idx, sm_scale, U, P):
+    # s2 on key blocks with kv_idx - q_idx >= the high offset of _score_bands (the clamps saturated)
+    (_u0,) = U
+    return qk * _u0
+
+
+@triton.jit
+def _score_bands():
+    # (low, high) offsets kv_idx - q_idx beyond which _score_lo / _score_hi hold; these reach no key block
+    return -(1 << 30), 1 << 30
 
 
 @triton.jit
@@ -664,5 +721,5 @@ Config: {}
 """
 _TILES = {128: (128, 64, 8, 3), 64: (128, 64, 4, 4)}
 _CFG = dict(STEP=1, SAFE=False, QSCALE=False, COLBIAS=False, HAS_MASK=False, MASK_SPLIT=True, SKIP_EMPTY=False,
-            BLOCK_SPARSE=False, MASK_B=False, MASK_H=False, REVERSE_M=False, TMA=False, GRID2D=False, POLY=False,
-            POLY_MAX_D=256, POLY_SPLIT=0)
+            BLOCK_SPARSE=False, MASK_B=False, MASK_H=False, REVERSE_M=False, TMA=False, GRID2D=False, BANDS=False,
+            POLY=False, POLY_MAX_D=256, POLY_SPLIT=0)

@@ -396,3 +396,134 @@ def grid_layout(mask_ir: Optional[Node]) -> Optional[Tuple[Node, Node]]:
     if len(widths) != 1 or d & {"q_idx", "kv_idx"} or not (d & {"q_row", "q_col"}) or not (d & {"kv_row", "kv_col"}):
         return None
     return next(iter(widths)), grid
+
+
+# Score bands: a score that reads the query-key offset o = kv_idx - q_idx only through clamps (a clipped relative
+# position: T5/Swin/DeBERTa-style bias tables, `table[h, clamp(kv - q, -M, M) + M]`) is the same function of (b, h)
+# on every key block where each clamp saturates. Those blocks take a score with the clamps replaced by their
+# saturated values: a gathered bias becomes one value per program (hoisted), instead of a gather per element.
+OFFSET = "kv_idx - q_idx"
+# A clamp argument's form on one side of the offset axis, valid for every o beyond a threshold:
+# ("const", value) or ("affine", s, c) meaning s * o + c; with the threshold (None: everywhere).
+_Form = Tuple[Optional[int], Tuple[Any, ...]]
+
+
+def _int_const(n: Node) -> Optional[int]:
+    if isinstance(n, Num) and isinstance(n.value, int) and not isinstance(n.value, bool):
+        return n.value
+    if isinstance(n, Neg):
+        v = _int_const(n.a)
+        return None if v is None else -v
+    return None
+
+
+def offset_affine(n: Node) -> Optional[Tuple[int, int]]:
+    """(s, c) when an integer expression is s * (kv_idx - q_idx) + c with s = +1 or -1 and c an integer literal."""
+    s_kv = s_q = c = 0
+    for sign, t in _terms(n):
+        k = _int_const(t)
+        if k is not None:
+            c += sign * k
+        elif t == Var("kv_idx"):
+            s_kv += sign
+        elif t == Var("q_idx"):
+            s_q += sign
+        else:
+            return None
+    if s_kv not in (1, -1) or s_q != -s_kv:
+        return None
+    return s_kv, c
+
+
+def _tighter(side: int, a: Optional[int], b: int) -> int:
+    """The threshold beyond which two conditions both hold: o <= min on the low side, o >= max on the high side."""
+    if a is None:
+        return b
+    return min(a, b) if side < 0 else max(a, b)
+
+
+def _side_form(n: Node, side: int) -> Optional[_Form]:
+    """n's form as o -> -inf (side -1) or o -> +inf (side +1): a constant or s * o + c beyond a threshold."""
+    aff = offset_affine(n)
+    if aff is not None:
+        return None, ("affine", aff[0], aff[1])
+    if not (isinstance(n, Call) and n.fn in ("minimum", "maximum") and len(n.args) == 2):
+        return None
+    a, k = n.args
+    if _int_const(a) is not None:
+        a, k = k, a
+    K = _int_const(k)
+    if K is None:
+        return None
+    inner = _side_form(a, side)
+    if inner is None:
+        return None
+    t0, form = inner
+    pick = max if n.fn == "maximum" else min
+    if form[0] == "const":
+        return t0, ("const", pick(form[1], K))
+    _, s, c = form
+    cross = K - c if s == 1 else c - K  # where s * o + c == K
+    t = _tighter(side, t0, cross)
+    grows = s * side > 0  # the argument goes to +inf on this side
+    if (n.fn == "maximum") != grows:  # max of a falling argument, min of a rising one: the bound wins
+        return t, ("const", K)
+    return t, form  # the argument wins past the crossing
+
+
+def _fold(n: Node) -> Node:
+    """Integer + - * of literals folded (the index a saturated clamp leaves behind, e.g. -128 + 128)."""
+    kids = children(n)
+    if kids:
+        n = with_children(n, (_fold(c) for c in kids))
+    if isinstance(n, Bin) and n.op in ("+", "-", "*"):
+        a, b = _int_const(n.a), _int_const(n.b)
+        if a is not None and b is not None:
+            return Num(a + b if n.op == "+" else a - b if n.op == "-" else a * b)
+    return n
+
+
+def _saturate(n: Node, side: int, found: List[int]) -> Node:
+    """n with every outermost clamp of the offset that is constant on this side replaced by that constant; each
+    replacement's threshold is appended to found."""
+    if isinstance(n, Call) and n.fn in ("minimum", "maximum"):
+        form = _side_form(n, side)
+        if form is not None and form[1][0] == "const" and form[0] is not None:
+            found.append(form[0])
+            return Num(int(form[1][1]))
+    kids = children(n)
+    return with_children(n, (_saturate(c, side, found) for c in kids)) if kids else n
+
+
+def _group_row_constants(n: Node) -> Node:
+    """A sum with its row-constant terms gathered into one (hoisted as a single value: one add per element)."""
+    terms = _terms(n)
+    row = [(sg, t) for sg, t in terms if deps(t) <= {"b", "h", "q_idx"}]
+    if len(row) < 2 or len(row) == len(terms):
+        return n
+    rest = [(sg, t) for sg, t in terms if (sg, t) not in row]
+    return Bin("+", _build(rest), _build(row))
+
+
+def _gathers(n: Node) -> int:
+    """Loads whose index reads a query or key index (a gather per element or per row)."""
+    return sum(1 for m in walk(n) if isinstance(m, Load) and deps(m) & {"q_idx", "kv_idx"})
+
+
+def score_bands(s2: Node) -> Optional[Dict[str, Any]]:
+    """The score on the key blocks beyond the offsets where its clamps of kv_idx - q_idx saturate, or None.
+
+    {"lo": (threshold, score) or None, "hi": ..., "gather": bool}: for every (q, kv) with kv - q <= lo's threshold
+    the score equals lo's score (likewise kv - q >= hi's threshold); gather: a per-element gather disappears there.
+    """
+    if "kv_idx" not in deps(s2):
+        return None
+    out: Dict[str, Any] = {"lo": None, "hi": None, "gather": False}
+    for key, side in (("lo", -1), ("hi", 1)):
+        found: List[int] = []
+        sat = _group_row_constants(_fold(_saturate(s2, side, found)))
+        if found:
+            t = min(found) if side < 0 else max(found)
+            out[key] = (t, sat)
+            out["gather"] = out["gather"] or _gathers(sat) < _gathers(s2)
+    return out if out["lo"] or out["hi"] else None

@@ -24,7 +24,7 @@ from config import ConfigError, resolve  # noqa: E402
 from emit import Elementwise, Intervals  # noqa: E402
 from hooks import Hooks  # noqa: E402
 from ir import Call, IRError, Load, Mods, mods_from_json, walk  # noqa: E402
-from lower import deps, estimate_density, grid_layout, normalize  # noqa: E402
+from lower import deps, drop_row_constants, estimate_density, grid_layout, lower_score, normalize, score_bands  # noqa: E402
 from translate import TranslateError, to_mods, translate_factory  # noqa: E402
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_template.py")
@@ -48,6 +48,11 @@ def features_of(mods: Mods, params: Optional[Mapping[str, Any]] = None) -> Set[s
         f.add("score_mod")
         if any(isinstance(n, Call) and n.fn == "tanh" for n in walk(mods.score)):
             f.add("tanh")
+        bands = score_bands(drop_row_constants(lower_score(mods.score, mods.tensor_info())))
+        if bands is not None:
+            f.add("score_bands")  # clamps of kv_idx - q_idx that saturate on whole key blocks
+            if bands["gather"]:
+                f.add("score_bands_gather")  # ... and a per-element gather disappears there
     mask = normalize(mods.mask, mods.tensor_info())
     if mask is not None:
         f.add("mask")
