@@ -7,13 +7,16 @@
  *   problems/ tools/ ui/    the problem suite, the Python harness and offline template, the web page (app.js prebuilt)
  *   test/fixtures           test problems and kernels (a CPU smoke search runs from the bundle)
  *   kforge                  the launcher: `./kforge search --problem softcap --budget 15m`
+ *   redis/                  with `--with-redis[=PATH]` only: this machine's redis-server (or PATH) and every library
+ *                           it links, glibc's loader included, behind `redis/redis-server` (a queue for remote
+ *                           workers on a host with no package manager)
  * `--link-node` links this machine's node instead of compressing it (seconds instead of minutes; for tests).
  */
 import { build, type Plugin } from "esbuild";
-import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { LAUNCHER } from "./bundle-launcher.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -97,8 +100,56 @@ function placeNode(out: string, link: boolean): void {
   execFileSync("sh", ["-c", `xz -T0 -6 -c "${process.execPath}" > "${join(out, "node.xz")}"`]);
 }
 
+/** The launcher of the bundled Redis: the packed loader runs the server against the packed libraries only. */
+export function redisLauncher(loader: string): string {
+  return [
+    "#!/bin/sh",
+    "# Redis from the kforge bundle: the server with every library it links, glibc's loader included, so it runs on a",
+    "# host whose system libraries differ or are missing (a GPU host with no package manager). Arguments as redis-server's.",
+    'case "$0" in */*) here=${0%/*} ;; *) here=. ;; esac',
+    `exec "$here/lib/${loader}" --library-path "$here/lib" "$here/lib/redis-server" "$@"`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Packs a redis-server binary into out/redis: the binary and each library `ldd` resolves (the dynamic loader too)
+ * under lib/, and the launcher redis/redis-server. Throws with what to install or pass when there is none.
+ */
+export function packRedis(out: string, binary?: string): string {
+  const found = binary ?? spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
+  if (!found || !existsSync(found)) {
+    throw new Error(
+      binary
+        ? `--with-redis=${binary}: no such file`
+        : "--with-redis: no redis-server on this machine's PATH (install Debian's redis-server, or pass --with-redis=/path/to/redis-server)",
+    );
+  }
+  const ldd = spawnSync("ldd", [found], { encoding: "utf8" });
+  if (ldd.status !== 0) throw new Error(`--with-redis: ldd ${found} failed (a static or foreign binary?): ${ldd.stderr.trim() || ldd.stdout.trim()}`);
+  const lib = join(out, "redis", "lib");
+  mkdirSync(lib, { recursive: true });
+  let loader = "";
+  for (const line of ldd.stdout.split("\n")) {
+    const linked = /^\s*(\S+) => (\/\S+) \(0x/.exec(line);
+    const self = /^\s*(\/\S*ld-linux\S*) \(0x/.exec(line);
+    if (linked) cpSync(realpathSync(linked[2]!), join(lib, linked[1]!));
+    else if (self) {
+      loader = basename(self[1]!);
+      cpSync(realpathSync(self[1]!), join(lib, loader));
+    } else if (/not found/.test(line)) throw new Error(`--with-redis: ${found} links a library this machine lacks: ${line.trim()}`);
+  }
+  if (!loader) throw new Error(`--with-redis: ldd names no dynamic loader for ${found}`);
+  cpSync(realpathSync(found), join(lib, "redis-server"));
+  chmodSync(join(lib, loader), 0o755);
+  chmodSync(join(lib, "redis-server"), 0o755);
+  writeFileSync(join(out, "redis", "redis-server"), redisLauncher(loader));
+  chmodSync(join(out, "redis", "redis-server"), 0o755);
+  return join(out, "redis", "redis-server");
+}
+
 /** Builds the bundle into `out` (replacing it) and returns its size in bytes, node excluded when linked. */
-export async function buildBundle(out: string, opts: { linkNode?: boolean } = {}): Promise<number> {
+export async function buildBundle(out: string, opts: { linkNode?: boolean; redis?: boolean | string } = {}): Promise<number> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await bundleEntry(join("cli", "bundle-entry.ts"), join(out, "kforge.mjs"));
@@ -120,6 +171,7 @@ export async function buildBundle(out: string, opts: { linkNode?: boolean } = {}
   placeNode(out, opts.linkNode === true);
   writeFileSync(join(out, "kforge"), LAUNCHER);
   chmodSync(join(out, "kforge"), 0o755);
+  if (opts.redis) packRedis(out, typeof opts.redis === "string" ? opts.redis : undefined);
   return du(out);
 }
 
@@ -132,13 +184,15 @@ function du(path: string): number {
 
 async function main(argv: string[]): Promise<void> {
   const linkNode = argv.includes("--link-node");
+  const redisArg = argv.find((a) => a === "--with-redis" || a.startsWith("--with-redis="));
+  const redis = redisArg === undefined ? false : redisArg.includes("=") ? resolve(redisArg.slice(redisArg.indexOf("=") + 1)) : true;
   const positional = argv.filter((a) => !a.startsWith("--"));
   const out = resolve(positional[0] ?? join(root, "dist", "kforge-bundle"));
-  const bytes = await buildBundle(out, { linkNode });
+  const bytes = await buildBundle(out, { linkNode, redis });
   const mb = (p: string) => (du(p) / 1e6).toFixed(1);
   process.stdout.write(
     `bundle: ${out}${sep}\n  ${linkNode ? "node linked (not portable)" : `node.xz ${mb(join(out, "node.xz"))} MB`}, kforge.mjs ${mb(join(out, "kforge.mjs"))} MB, ` +
-      `scripted-server.mjs ${mb(join(out, "scripted-server.mjs"))} MB, total ${(bytes / 1e6).toFixed(1)} MB\n`,
+      `scripted-server.mjs ${mb(join(out, "scripted-server.mjs"))} MB, ${redis ? `redis/ ${mb(join(out, "redis"))} MB, ` : ""}total ${(bytes / 1e6).toFixed(1)} MB\n`,
   );
 }
 
