@@ -106,6 +106,7 @@ export function redisLauncher(loader: string): string {
     "#!/bin/sh",
     "# Redis from the kforge bundle: the server with every library it links, glibc's loader included, so it runs on a",
     "# host whose system libraries differ or are missing (a GPU host with no package manager). Arguments as redis-server's.",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion (the launcher needs no dirname)
     'case "$0" in */*) here=${0%/*} ;; *) here=. ;; esac',
     `exec "$here/lib/${loader}" --library-path "$here/lib" "$here/lib/redis-server" "$@"`,
     "",
