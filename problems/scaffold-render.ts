@@ -37,7 +37,7 @@ export function renderReference(args: { description: string; spec: ProblemSpec }
 }
 
 /** prompt.md of a variant: the task, the variant's files verbatim, the interface, the shapes. */
-export function renderPrompt(args: { spec: ProblemSpec; folder: string; notes: string[] }): string {
+export function renderPrompt(args: { spec: ProblemSpec; folder: string; notes: string[]; structure?: string[] }): string {
   const { spec } = args;
   const v = spec.variant!;
   const captured = v.captured;
@@ -82,6 +82,16 @@ export function renderPrompt(args: { spec: ProblemSpec; folder: string; notes: s
     `score_mod: ${where("score")}. mask_mod: ${where("mask")}.`,
     ...args.notes.map((n) => `Note: ${n}`),
     "",
+    ...(args.structure?.length
+      ? [
+          "## Structure kforge's analysis found in these mods",
+          "",
+          "Facts about the functions above that a fast kernel can exploit (read off their traced form; each holds for every input):",
+          "",
+          ...args.structure.map((n) => `- ${n}`),
+          "",
+        ]
+      : []),
     "## The variant, as its author wrote it",
     "",
     ...files.flatMap((f) => [`\`${f}\`:`, "", "```python", readFileSync(join(args.folder, f), "utf8").trimEnd(), "```", ""]),

@@ -4,11 +4,12 @@
  * verifier harness (an `inspect_variant` job), which finds the mods, names the tensors they capture and lowers them
  * to the kernel IR with make_fx. Nothing of the user's runs in this process.
  */
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, join, relative, resolve } from "node:path";
 import { z } from "zod";
-import { loadConfig, type Config } from "../core/config.ts";
+import { loadConfig, repoRoot, type Config } from "../core/config.ts";
 import { ProblemError, ToolError, UserError } from "../core/errors.ts";
 import { createVerifierPool } from "../tools/verifier/pool.ts";
 import { loadProblem, problemsDir, userProblemsDir } from "./load.ts";
@@ -171,13 +172,36 @@ export async function scaffoldProblem(opts: ScaffoldOptions): Promise<string> {
     const spec = AttentionProblemSpec.parse(raw);
     writeFileSync(join(staging, "problem.json"), formatProblemJson(raw));
     writeFileSync(join(staging, "reference.py"), renderReference({ description, spec }));
-    writeFileSync(join(staging, "prompt.md"), renderPrompt({ spec, folder: staging, notes: inspection.notes }));
+    const structure = inspection.ir ? analyzeStructure(config.python, staging) : [];
+    writeFileSync(join(staging, "prompt.md"), renderPrompt({ spec, folder: staging, notes: inspection.notes, structure }));
     renameSync(staging, folder);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
   loadProblem(folder); // our own output must load; a failure here is a bug in this file
   return folder;
+}
+
+/** Seconds tools/offline/analyze.py gets (pure IR analysis: well under one). */
+const ANALYZE_LIMIT_MS = 30_000;
+
+/**
+ * The structure kforge's IR analysis finds in a lowered variant (tools/offline/analyze.py on the folder's mods.json:
+ * clipped offsets, bounded / data-dependent / 2-D masks, density), for the prompt. It reads only the IR (data, not
+ * the user's code), so it runs here; a failure leaves the prompt without that section and says so on stderr.
+ */
+export function analyzeStructure(python: string, folder: string): string[] {
+  const script = join(repoRoot(), "tools", "offline", "analyze.py");
+  const r = spawnSync(python, [script, "--problem", folder], { encoding: "utf8", timeout: ANALYZE_LIMIT_MS });
+  try {
+    if (r.status !== 0) throw new Error((r.stderr || r.error?.message || `exit ${r.status}`).trim());
+    return z.array(z.string()).parse(JSON.parse(r.stdout));
+  } catch (err) {
+    process.stderr.write(
+      `warning: kforge's structure analysis of the variant failed (its prompt goes without it): ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return [];
+  }
 }
 
 /** "path.py:name" -> path and symbol (a Windows-free world: a colon after ".py" names the symbol). */

@@ -1,0 +1,100 @@
+/**
+ * The structure section of a variant's prompt (tools/offline/analyze.py on its traced IR): facts a fast kernel can
+ * exploit, stated for the model. Through the real CLI and the real sandboxed harness (`problems new`), and the
+ * analysis on suite problems whose structure is known.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { repoRoot } from "../../core/config.ts";
+import { analyzeStructure } from "../../problems/scaffold.ts";
+import { kforgeInProcess as run, torchPython } from "./helpers.ts";
+
+const root = repoRoot();
+const zoo = join(root, "bench", "variants");
+let home: string;
+let saved: Record<string, string | undefined>;
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), "kforge-structure-"));
+  saved = { KFORGE_HOME: process.env["KFORGE_HOME"], KFORGE_PYTHON: process.env["KFORGE_PYTHON"] };
+  process.env["KFORGE_HOME"] = home;
+  process.env["KFORGE_PYTHON"] = torchPython();
+});
+afterAll(() => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  rmSync(home, { recursive: true, force: true });
+});
+
+function analyze(problem: string): string[] {
+  return JSON.parse(execFileSync(torchPython(), [join(root, "tools/offline/analyze.py"), "--problem", problem], { encoding: "utf8" })) as string[];
+}
+
+function section(prompt: string): string {
+  const at = prompt.indexOf("## Structure kforge's analysis found in these mods");
+  return at < 0 ? "" : prompt.slice(at, prompt.indexOf("## The variant, as its author wrote it"));
+}
+
+describe("a variant's prompt states the structure kforge found", () => {
+  it("a clipped relative-position table: the saturated scores beyond both offsets, as the mod reads them", async () => {
+    const made = await run(["problems", "new", "relb", "--score-mod", join(zoo, "rel_bias_table.py")]);
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toBe("");
+    const s = section(readFileSync(join(home, "problems", "relb", "prompt.md"), "utf8"));
+    expect(s).toContain("where kv_idx - q_idx <= -128 it is `score + table[h, 0]`");
+    expect(s).toContain("where kv_idx - q_idx >= 128 it is `score + table[h, 256]`");
+    expect(s).toContain("no per-element gather");
+    expect(s).not.toContain("mask"); // no mask_mod: nothing said about one
+  }, 240_000);
+
+  it("a mask over captured tensors: a data-dependent block mask, naming the tensors it reads", async () => {
+    const fx = join(zoo, "flamingo_cross.py");
+    const made = await run(["problems", "new", "flam", "--score-mod", fx, "--mask-mod", fx]);
+    expect(made.status, made.stderr).toBe(0);
+    const s = section(readFileSync(join(home, "problems", "flam", "prompt.md"), "utf8"));
+    expect(s).toMatch(/Data-dependent mask: .* the values of `image_of_token`, `intervals`/);
+    expect(s).toContain("create_block_mask");
+    expect(s).not.toContain("Clipped offsets");
+  }, 240_000);
+
+  it("a plain score_mod with nothing to exploit gets no section", async () => {
+    const made = await run(["problems", "new", "soft", "--score-mod", join(zoo, "softcap.py")]);
+    expect(made.status, made.stderr).toBe(0);
+    expect(readFileSync(join(home, "problems", "soft", "prompt.md"), "utf8")).not.toContain("## Structure");
+  }, 240_000);
+});
+
+describe("tools/offline/analyze.py on suite problems", () => {
+  it("bounded masks with their density, a 2-D grid, a per-block bound of a captured tensor, nothing for softcap", () => {
+    const causal = analyze(join(root, "problems/causal"));
+    expect(causal[0]).toMatch(/^Bounded mask: interval arithmetic/);
+    expect(causal[1]).toMatch(/^Density: the mask keeps about 5\d% of/);
+    expect(analyze(join(root, "problems/sliding_window")).join("\n")).toMatch(/keeps about \d+% .* most tiles are empty/);
+    expect(analyze(join(root, "problems/natten_2d"))[0]).toMatch(/^2-D token grid: .* `idx \/\/ grid_w` and `idx % grid_w`/);
+    expect(analyze(join(root, "problems/document"))[0]).toContain("per-block min and max of `doc_ids`");
+    expect(analyze(join(root, "problems/softcap"))).toEqual([]);
+  });
+
+  it("a broken mods.json: analyze.py exits 2 naming it; the scaffold's prompt goes without the section and says why", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kforge-structure-bad-"));
+    mkdirSync(join(dir, "p"));
+    writeFileSync(join(dir, "p", "problem.json"), JSON.stringify({ params: {} }));
+    writeFileSync(
+      join(dir, "p", "mods.json"),
+      JSON.stringify({ version: 1, score: { load: "nowhere", index: [] }, mask: null, scalars: [], tensors: {} }),
+    );
+    const warn = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      expect(analyzeStructure(torchPython(), join(dir, "p"))).toEqual([]);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/structure analysis of the variant failed .*analyze: .*nowhere/s);
+    } finally {
+      warn.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
