@@ -62,8 +62,9 @@ def features(score: Optional[IRNode], mask: Optional[IRNode]) -> List[str]:
             only_kv: Callable[[Set[str]], bool] = lambda d: "kv_idx" in d and "q_idx" not in d  # noqa: E731
             if _is_distance(n):
                 f.add("distance_compare")
-            elif n["cmp"] in ORDER and ((only_q(left) and only_kv(right)) or (only_kv(left) and only_q(right))):
-                f.add("causal_compare")
+            elif n["cmp"] in ORDER and "load" not in left | right and \
+                    ((only_q(left) and only_kv(right)) or (only_kv(left) and only_q(right))):
+                f.add("causal_compare")  # positions against positions: q_idx >= kv_idx, not q_idx >= start[kv_idx]
             elif n["cmp"] == "==" and "load" in left and "load" in right:
                 f.add("documents")
             elif n["cmp"] in ORDER and ((only_kv(left) and not right - {"load"}) or (only_kv(right) and not left - {"load"})):
