@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 
 import { type ResolvedConfig, allNeighbours, relevantSwitches } from "../../agents/offline/mutate.ts";
+import { adaptWinConfig } from "../../agents/offline/policy.ts";
 import { repoRoot } from "../../core/config.ts";
 import { torchPython } from "../verifier/helpers.ts";
 
@@ -141,6 +142,24 @@ describe("score bands: where the clamps of kv_idx - q_idx saturate", () => {
     ) as ResolvedConfig;
     const parent = { ...resolved, switches: { ...resolved.switches, score_bands: true }, features: out.features };
     expect(allNeighbours(parent).map((m) => m.idea)).toContain("score_bands on->off");
+  });
+});
+
+describe("score bands: a prior win's setting seeds another banded variant", () => {
+  it("a banded win's score_bands carries to a banded problem; a win without bands leaves this problem's default", () => {
+    const win = (JSON.parse(rendered(relBias, { score_bands: false })) as { src: string }).src;
+    const base = JSON.parse(
+      execFileSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems/softcap"), "--resolve"], { encoding: "utf8" }),
+    ) as ResolvedConfig;
+    const banded = { ...base, switches: { ...base.switches, score_bands: true }, features: ["score_mod", "score_bands", "score_bands_gather"] };
+    // the win ran with the switch off (BANDS=False in its config block): it had no bands, so it says nothing about them
+    expect(adaptWinConfig(win, banded, ["128", "64"])!.config.score_bands).toBe(true);
+    const on = (JSON.parse(rendered(relBias, { score_bands: true, BLOCK_N: 32 })) as { src: string }).src;
+    const carried = adaptWinConfig(on, { ...banded, switches: { ...banded.switches, score_bands: false } }, ["128", "64"])!;
+    expect(carried.config.score_bands).toBe(true);
+    expect(carried.note).toContain("score_bands on");
+    // a problem without clipped offsets keeps its own (off) setting whatever the win had
+    expect(adaptWinConfig(on, base, ["128", "64"])!.config.score_bands).toBe(false);
   });
 });
 
