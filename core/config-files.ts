@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { closestWord } from "./closest.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Where an effective value came from. */
@@ -22,50 +23,207 @@ export const HOME_FILE = "config.json";
 export const PROJECT_FILE = "kforge.json";
 
 /**
- * Reads `path` if it exists. `known` are the setting names (a typo is an error, not silently ignored);
- * `refuse` are names this file may not hold, with the reason.
+ * A settings file kforge cannot use: unreadable, not JSON, not one object, an unknown setting, one it may not hold,
+ * a value of the wrong type. Every command but `kforge config` refuses to start with it; `kforge config` lists the
+ * other settings and names it. `text` is the file as read (its secrets are scrubbed from output even so).
+ */
+export class SettingsFileError extends ConfigError {
+  readonly path: string;
+  readonly text: string | undefined;
+  constructor(path: string, message: string, hint: string, text?: string) {
+    super(message, { hint, context: { file: path } });
+    this.path = path;
+    this.text = text;
+  }
+}
+
+/**
+ * Reads `path` if it exists. `known` are the setting names (a typo is an error naming the closest known one, not
+ * silently ignored); `refuse` are names this file may not hold, with the reason. Throws a `SettingsFileError`.
  */
 export function readSettingsFile(path: string, known: ReadonlySet<string>, refuse: (name: string) => string | null): SettingsFile | null {
   if (!existsSync(path)) return null;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new SettingsFileError(path, `settings file ${path} cannot be read: ${(err as Error).message}`, "make it a readable file, or remove it");
+  }
+  const fail = (message: string, hint: string): never => {
+    throw new SettingsFileError(path, message, hint, text);
+  };
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`settings file ${path} is not valid JSON: ${(err as Error).message}`, { hint: `fix it, or remove it` });
+    fail(`settings file ${path} is not valid JSON${jsonErrorAt(text, (err as Error).message)}`, "fix it, or remove it");
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(`settings file ${path} must hold one JSON object, e.g. {"KFORGE_PYTHON": "/usr/bin/python3"}`, {
-      hint: "fix it, or remove it",
-    });
+    fail(`settings file ${path} must hold one JSON object, e.g. {"KFORGE_PYTHON": "/usr/bin/python3"}`, "fix it, or remove it");
+  }
+  const entries = Object.entries(raw as Record<string, unknown>);
+  // Every unknown name at once, each with the known one it is closest to (a typo's likely fix).
+  const unknown = entries.map(([name]) => name).filter((name) => !known.has(name));
+  if (unknown.length) {
+    const named = unknown.map((name) => ({ name, near: closestSetting(name, known) }));
+    const list = named.map((u) => `"${u.name}"${u.near ? ` (did you mean ${u.near}?)` : ""}`).join(", ");
+    const [only] = named;
+    const hint =
+      named.length === 1 && only?.near
+        ? `rename it to ${only.near}, or remove it; \`kforge config\` lists every setting`
+        : `${named.length === 1 ? "remove it" : "rename or remove each"}; \`kforge config\` lists every setting`;
+    fail(`settings file ${path}: unknown setting${named.length === 1 ? "" : "s"} ${list}`, hint);
   }
   const values: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    if (!known.has(name)) throw new ConfigError(`settings file ${path}: unknown setting "${name}"`, { hint: "`kforge config` lists every setting" });
+  for (const [name, value] of entries) {
     const why = refuse(name);
-    if (why) throw new ConfigError(`settings file ${path} may not hold ${name}: ${why}`, { hint: `remove ${name} from it` });
+    if (why) fail(`settings file ${path} may not hold ${name}: ${why}`, `remove ${name} from it`);
     if (typeof value === "string") values[name] = value;
     else if (typeof value === "number" || typeof value === "boolean") values[name] = String(value === true ? 1 : value === false ? "" : value);
-    else throw new ConfigError(`settings file ${path}: ${name} must be a string, a number or a boolean`, { hint: `e.g. "${name}": "..."` });
+    else fail(`settings file ${path}: ${name} must be a string, a number or a boolean`, `e.g. "${name}": "..."`);
   }
   return { path, values };
 }
 
-/** The project file (in `cwd`) and the home file (in the home the environment or the project file names). */
+/**
+ * Where JSON.parse stopped, as a person finds it: " (line L, column C): WHAT". The position is JSON.parse's when its
+ * message gives one (or the input ended early), else where `jsonErrorOffset` finds the first character JSON does not
+ * allow; the message's quote of the file (V8's `..."text" is not valid JSON`) is left out, the place says it.
+ */
+function jsonErrorAt(text: string, message: string): string {
+  const at = /^(.*?) in JSON at position (\d+)/.exec(message);
+  const pos = at ? Number(at[2]) : /^Unexpected end of JSON input/.test(message) ? text.length : jsonErrorOffset(text);
+  const what = at ? at[1]! : (/^(Unexpected token '[\s\S]*?'),[\s\S]* is not valid JSON$/.exec(message)?.[1] ?? message);
+  if (pos === undefined) return `: ${what.replace(/\s+/g, " ")}`;
+  const before = text.slice(0, pos).split("\n");
+  return ` (line ${before.length}, column ${(before.at(-1) ?? "").length + 1}): ${what.replace(/\s+/g, " ")}`;
+}
+
+/** The offset of the first character of `t` that JSON (RFC 8259) does not allow there (`t.length` when it ends early); undefined for valid JSON. */
+export function jsonErrorOffset(t: string): number | undefined {
+  let i = 0;
+  const fail = (): never => {
+    throw new JsonStop(i);
+  };
+  const ws = () => {
+    while (i < t.length && " \t\n\r".includes(t[i]!)) i++;
+  };
+  const string = () => {
+    i++; // the opening quote
+    while (i < t.length) {
+      const c = t[i]!;
+      if (c === '"') return void i++;
+      if (c < " ") fail();
+      if (c === "\\") {
+        i++;
+        if (t[i] === "u") {
+          for (let k = 1; k <= 4; k++) {
+            if (!/[0-9a-fA-F]/.test(t[i + k] ?? "")) {
+              i += k;
+              fail();
+            }
+          }
+          i += 5;
+        } else if (t[i] !== undefined && '"\\/bfnrt'.includes(t[i]!)) i++;
+        else fail();
+      } else i++;
+    }
+    fail();
+  };
+  const value = (): void => {
+    ws();
+    const c = t[i];
+    if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      i++;
+      ws();
+      if (t[i] === close) return void i++;
+      for (;;) {
+        if (c === "{") {
+          ws();
+          if (t[i] !== '"') fail();
+          string();
+          ws();
+          if (t[i] !== ":") fail();
+          i++;
+        }
+        value();
+        ws();
+        if (t[i] === ",") i++;
+        else if (t[i] === close) return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    const word = ["true", "false", "null"].find((w) => w[0] === c);
+    if (word) {
+      for (const ch of word) {
+        if (t[i] !== ch) fail();
+        i++;
+      }
+      return;
+    }
+    const num = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(t.slice(i));
+    if (!num) fail();
+    i += num![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < t.length ? i : undefined;
+  } catch (err) {
+    if (err instanceof JsonStop) return err.at;
+    return undefined; // nested too deep to scan: no place to name
+  }
+}
+
+class JsonStop {
+  constructor(readonly at: number) {}
+}
+
+/**
+ * The known setting `name` is most likely a typo of, if one is close: another case or at most 2 edits away; a known
+ * setting with something after it (KFORGE_QUEUE_URL: KFORGE_QUEUE) or without its KFORGE_ prefix; a few more edits.
+ */
+export function closestSetting(name: string, known: ReadonlySet<string>): string | undefined {
+  const upper = name.trim().toUpperCase();
+  const extended = [...known].filter((k) => upper.startsWith(`${k}_`)).sort((a, b) => b.length - a.length)[0];
+  const prefixed = known.has(`KFORGE_${upper}`) ? `KFORGE_${upper}` : undefined;
+  return closestWord(name, known, 2) ?? extended ?? prefixed ?? closestWord(name, known);
+}
+
+/**
+ * The project file (in `cwd`) and the home file (in the home the environment or the project file names). A file
+ * kforge cannot use throws its `SettingsFileError`; with `unreadable: "collect"` (`kforge config`, which names it
+ * and lists the rest) it is left out instead and returned in `unreadable`, so a project file's KFORGE_HOME is then
+ * unknown and the home file is looked for where the environment or the default puts it.
+ */
 export function readSettingsFiles(
   env: NodeJS.ProcessEnv,
   cwd: string,
   defaultHome: string,
   settings: { known: ReadonlySet<string>; secret: (name: string) => boolean },
-): { project: SettingsFile | null; home: SettingsFile | null } {
-  const project = readSettingsFile(join(cwd, PROJECT_FILE), settings.known, (name) =>
+  opts: { unreadable?: "throw" | "collect" } = {},
+): { project: SettingsFile | null; home: SettingsFile | null; unreadable: SettingsFileError[] } {
+  const unreadable: SettingsFileError[] = [];
+  const read = (...args: Parameters<typeof readSettingsFile>): SettingsFile | null => {
+    try {
+      return readSettingsFile(...args);
+    } catch (err) {
+      if (opts.unreadable !== "collect" || !(err instanceof SettingsFileError)) throw err;
+      unreadable.push(err);
+      return null;
+    }
+  };
+  const project = read(join(cwd, PROJECT_FILE), settings.known, (name) =>
     // A project folder is often committed: keys belong in the environment or the user's own home file.
     settings.secret(name) ? "a project file may be committed; set it in the environment or in KFORGE_HOME/config.json" : null,
   );
   const homeDir = nonEmpty(env["KFORGE_HOME"]) ?? nonEmpty(project?.values["KFORGE_HOME"]) ?? defaultHome;
-  const home = readSettingsFile(join(homeDir, HOME_FILE), settings.known, (name) =>
+  const home = read(join(homeDir, HOME_FILE), settings.known, (name) =>
     name === "KFORGE_HOME" ? "the home file lives in KFORGE_HOME; set it in the environment or in ./kforge.json" : null,
   );
-  return { project, home };
+  return { project, home, unreadable };
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { collectSecrets, type Secret } from "./secrets.ts";
-import { readSettingsFiles, type SettingSource, type SettingsFile } from "./config-files.ts";
+import { readSettingsFiles, type SettingSource, type SettingsFile, type SettingsFileError } from "./config-files.ts";
 
 export type { Secret } from "./secrets.ts";
 
@@ -228,26 +228,57 @@ export function repoRoot(): string {
   return process.cwd();
 }
 
-/** Secrets of the environment and the settings files, for output guards that must work even when the rest of the config is invalid. */
+/**
+ * Secrets of the environment and the settings files, for output guards that must work even when the rest of the
+ * config is invalid: a settings file kforge cannot use is searched for `"NAME": "value"` pairs of secret names (its
+ * error, a JSON.parse message quoting the file, and `kforge config`'s report of it must not show them either).
+ */
 export function loadSecrets(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): readonly Secret[] {
   let merged: NodeJS.ProcessEnv = env;
+  let unreadable: SettingsFileError[] = [];
   try {
-    merged = mergedSettings(env, cwd).merged;
+    ({ merged, unreadable } = mergedSettings(env, cwd, "collect"));
   } catch {
-    // an unreadable settings file: loadConfig reports it; the environment's secrets are guarded meanwhile
+    // a settings file that does not even open: loadConfig reports it; the environment's secrets are guarded meanwhile
   }
-  return [...collectSecrets(merged, SETTING_NAMES).secrets, ...urlPassword(merged["KFORGE_QUEUE"])];
+  const inFiles = unreadable.flatMap((f) => (f.text ? collectSecrets(quotedPairs(f.text), SETTING_NAMES).secrets : []));
+  return [...collectSecrets(merged, SETTING_NAMES).secrets, ...inFiles, ...urlPassword(merged["KFORGE_QUEUE"])];
+}
+
+/** The `"name": "value"` pairs of a text that may not parse as JSON (a broken settings file), values unescaped where they can be. */
+function quotedPairs(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/"([^"\\]+)"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) {
+    let value = m[2]!;
+    try {
+      value = JSON.parse(`"${value}"`) as string;
+    } catch {
+      // kept as written
+    }
+    out[m[1]!] = value;
+  }
+  return out;
 }
 
 const KNOWN = new Set(SETTINGS.map((s) => s.name));
 const isSecret = (name: string) => SETTINGS.find((s) => s.name === name)?.meta.secret === true;
 
-/** The environment with the settings files' values under it (env > ./kforge.json > KFORGE_HOME/config.json), and where each came from. */
+/**
+ * The environment with the settings files' values under it (env > ./kforge.json > KFORGE_HOME/config.json), and where
+ * each came from. A file kforge cannot use throws, or with `unreadable: "collect"` is left out and returned.
+ */
 function mergedSettings(
   env: NodeJS.ProcessEnv,
   cwd: string,
-): { merged: NodeJS.ProcessEnv; files: { project: SettingsFile | null; home: SettingsFile | null } } {
-  const files = readSettingsFiles(env, cwd, join(homedir(), ".kforge"), { known: KNOWN, secret: isSecret });
+  unreadable: "throw" | "collect" = "throw",
+): { merged: NodeJS.ProcessEnv; files: { project: SettingsFile | null; home: SettingsFile | null }; unreadable: SettingsFileError[] } {
+  const { unreadable: skipped, ...files } = readSettingsFiles(
+    env,
+    cwd,
+    join(homedir(), ".kforge"),
+    { known: KNOWN, secret: isSecret },
+    { unreadable },
+  );
   const merged: NodeJS.ProcessEnv = { ...env };
   for (const file of [files.project, files.home]) {
     for (const [name, value] of Object.entries(file?.values ?? {})) {
@@ -255,7 +286,7 @@ function mergedSettings(
       if (given === undefined || given.trim() === "") merged[name] = name === "KFORGE_HOME" || name === "KFORGE_DB" ? resolve(cwd, value) : value;
     }
   }
-  return { merged, files };
+  return { merged, files, unreadable: skipped };
 }
 
 /** One setting's effective value and where it came from (`kforge config`); a secret's value is never included. */
@@ -273,9 +304,16 @@ export interface EffectiveSetting {
   allowed?: string[];
 }
 
-/** Every setting's effective value and source. Throws a `ConfigError` for an unreadable settings file. */
-export function effectiveSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): EffectiveSetting[] {
-  const { merged, files } = mergedSettings(env, cwd);
+/**
+ * Every setting's effective value and source. Throws the `ConfigError` of a settings file kforge cannot use, or with
+ * `unreadable: "skip"` (`kforge config`) leaves that file out (`unreadableSettingsFiles` names it).
+ */
+export function effectiveSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  opts: { unreadable?: "throw" | "skip" } = {},
+): EffectiveSetting[] {
+  const { merged, files } = mergedSettings(env, cwd, opts.unreadable === "skip" ? "collect" : "throw");
   return SETTINGS.map(({ name, meta }) => {
     const fromEnv = env[name] !== undefined && env[name]!.trim() !== "" ? env[name] : undefined;
     const where: [SettingSource, string | undefined, SettingsFile | null] =
@@ -304,6 +342,11 @@ export function effectiveSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
   });
 }
 
+/** The settings files kforge cannot use (not JSON, an unknown setting, ...), each with the error every other command refuses to start with. */
+export function unreadableSettingsFiles(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SettingsFileError[] {
+  return mergedSettings(env, cwd, "collect").unreadable;
+}
+
 /** Where a setting came from, as an error message names it. */
 export function settingOrigin(s: EffectiveSetting): string {
   return s.source === "env" || s.source === "default" ? "the environment" : s.file!;
@@ -311,11 +354,11 @@ export function settingOrigin(s: EffectiveSetting): string {
 
 /**
  * Parses the environment and the settings files into a `Config`, or throws a `ConfigError` naming what to fix.
- * With `invalid: "default"` (`kforge config`, which lists and flags every invalid setting itself) an invalid
- * setting is left at its default instead; an unreadable settings file still throws.
+ * With `invalid: "default"` (`kforge config`, which lists and flags every invalid setting and unusable settings file
+ * itself) an invalid setting is left at its default instead, and a settings file kforge cannot use is left out.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), opts: { invalid?: "throw" | "default" } = {}): Config {
-  const { merged, files } = mergedSettings(env, cwd);
+  const { merged, files } = mergedSettings(env, cwd, opts.invalid === "default" ? "collect" : "throw");
   let parsed = EnvSchema.safeParse(merged);
   if (!parsed.success && opts.invalid === "default") {
     for (const issue of parsed.error.issues) delete merged[String(issue.path[0])];
@@ -323,7 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   if (!parsed.success) {
     // Every invalid setting at once (the model limits' too), each with where it came from: one round of fixes.
-    const bad = effectiveSettings(env, cwd).filter((r) => r.invalid !== undefined);
+    const bad = effectiveSettings(env, cwd, { unreadable: opts.invalid === "default" ? "skip" : "throw" }).filter((r) => r.invalid !== undefined);
     if (bad.length <= 1) {
       const issue = parsed.error.issues[0];
       const [name, where, why] = bad[0]

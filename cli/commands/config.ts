@@ -1,10 +1,11 @@
 /**
  * `kforge config`: every setting's effective value and where it came from (environment, project file, home
  * file, default), each checked as the commands that use it check it, and the provider and model a search
- * would use now.
+ * would use now. A settings file kforge cannot use (not JSON, an unknown setting, ...) is named with what is
+ * wrong, and the rest is listed without it: every other command refuses to start until it is fixed.
  */
 import { join } from "node:path";
-import { effectiveSettings, type EffectiveSetting } from "../../core/config.ts";
+import { effectiveSettings, type EffectiveSetting, unreadableSettingsFiles } from "../../core/config.ts";
 import { HOME_FILE, PROJECT_FILE } from "../../core/config-files.ts";
 import { inertText } from "../../core/inert-text.ts";
 import { emit, type Command } from "../command.ts";
@@ -25,12 +26,15 @@ export const configCommand: Command = {
     "Each value is checked as the commands that use it check it; invalid ones are listed with their value, their",
     "source and what is wrong, and the exit code is then 2 (other commands refuse to start until each is fixed;",
     "this one still lists everything). KFORGE_PROVIDER and KFORGE_MODEL show what a search would use now",
-    "(`kforge doctor` also checks that its endpoint answers).",
+    "(`kforge doctor` also checks that its endpoint answers). A settings file that cannot be used (not JSON, an",
+    "unknown setting, ...) is named with what is wrong and left out of the listing; the exit code is then 2.",
   ].join("\n"),
   options: {},
   reportsInvalidSettings: true,
   async run(_args, ctx) {
-    const settings = effectiveSettings();
+    // A settings file kforge cannot use is named, and everything else listed without it.
+    const unreadable = unreadableSettingsFiles().map((e) => ({ file: e.path, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }));
+    const settings = effectiveSettings(process.env, process.cwd(), { unreadable: "skip" });
     const found = searchModel(ctx.config, settings);
     const search = "model" in found ? found.model : null;
     // Without a resolved search model, the provider (and its default model) when that much is settled.
@@ -60,12 +64,22 @@ export const configCommand: Command = {
       ...("problem" in found ? [found.problem] : []),
     ];
     const files = { project: join(process.cwd(), PROJECT_FILE), home: join(ctx.config.home, HOME_FILE) };
-    emit(ctx, { files, settings: rows, search: search ?? { error: "problem" in found ? found.problem : null }, invalid: problems }, () =>
+    const refused = unreadable.length
+      ? `a search now would refuse to start: ${unreadable.length === 1 ? "a settings file cannot be used" : "settings files cannot be used"} (above)${search ? `; without ${unreadable.length === 1 ? "it" : "them"}, it would use ${describeSearch(search)}` : ""}`
+      : null;
+    emit(ctx, { files, unreadable, settings: rows, search: search ?? { error: "problem" in found ? found.problem : null }, invalid: problems }, () =>
       [
         `settings files: ${files.project} (project), ${files.home} (home)`,
+        ...(unreadable.length
+          ? [
+              `unusable settings file${unreadable.length === 1 ? "" : "s"} (every other command refuses to start until ${unreadable.length === 1 ? "it is" : "each is"} fixed; the settings listed below leave ${unreadable.length === 1 ? "it" : "them"} out):`,
+              ...unreadable.map((u) => `  ${inertText(u.message)}${u.hint ? `\n    hint: ${inertText(u.hint)}` : ""}`),
+              "",
+            ]
+          : []),
         ...listing(rows, problems),
         "",
-        search ? `a search now would use ${describeSearch(search)}` : 'a search now would refuse to start: see "search model" below',
+        refused ?? (search ? `a search now would use ${describeSearch(search)}` : 'a search now would refuse to start: see "search model" below'),
         ...(problems.length
           ? [
               "",
@@ -75,13 +89,14 @@ export const configCommand: Command = {
           : []),
       ].join("\n"),
     );
+    // Each unusable file as every other command reports it, then the invalid settings.
+    for (const u of unreadable) ctx.stderr.write(`error (user): ${inertText(u.message)}\n`);
     if (problems.length) {
       ctx.stderr.write(
         `error (user): ${problems.length} invalid setting${problems.length === 1 ? "" : "s"}: ${problems.map((p) => p.name).join(", ")}\n`,
       );
-      return 2;
     }
-    return 0;
+    return unreadable.length || problems.length ? 2 : 0;
   },
 };
 
