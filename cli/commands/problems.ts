@@ -88,7 +88,10 @@ export const problemsCommand: Command = {
     if (sub === "show") {
       if (!name) throw new UserError("`kforge problems show` needs a problem name", { hint: "run `kforge problems` for the list" });
       const p = loadProblem(name, { suite: problemsDir(), user: userProblemsDir(ctx.config.home) });
-      emit(ctx, { ...p.spec, dir: p.dir, reference: p.referenceSource, prompt: p.prompt }, () =>
+      // what the IR analysis finds (tools/offline/analyze.py): only where the mods lowered to the kernel IR
+      const lowered = p.spec.variant ? p.spec.variant.ir !== null : true;
+      const structure = lowered ? (await import("../../problems/scaffold.ts")).analyzeStructure(ctx.config.python, p.dir) : [];
+      emit(ctx, { ...p.spec, dir: p.dir, structure, reference: p.referenceSource, prompt: p.prompt }, () =>
         [
           `${p.spec.name}: ${p.spec.description}`,
           `dir: ${p.dir}`,
@@ -102,6 +105,7 @@ export const problemsCommand: Command = {
             : []),
           `correctness shapes: ${p.spec.shapes.correctness.map(fmtShape).join("  ")}`,
           `benchmark shapes:   ${p.spec.shapes.benchmark.map(fmtShape).join("  ")}`,
+          ...(structure.length ? ["structure (kforge's analysis of the mods):", ...structure.map((n) => `  - ${n}`)] : []),
           "",
           describeInputs(p),
           "",

@@ -69,6 +69,20 @@ describe("a variant's prompt states the structure kforge found", () => {
   }, 240_000);
 });
 
+describe("kforge problems show states the structure", () => {
+  it("for a suite problem (translated from reference.py) and a variant (its mods.json), in text and JSON", async () => {
+    const causal = await run(["problems", "show", "causal"]);
+    expect(causal.status, causal.stderr).toBe(0);
+    expect(causal.stdout).toMatch(/structure \(kforge's analysis of the mods\):\n {2}- Bounded mask: .*\n {2}- Density: the mask keeps about 5\d%/);
+    const json = await run(["problems", "show", "sliding_window", "--json"]);
+    expect((JSON.parse(json.stdout) as { structure: string[] }).structure.join("\n")).toMatch(/^Bounded mask: .*\nDensity: /s);
+    expect((await run(["problems", "new", "relb_show", "--score-mod", join(zoo, "rel_bias_table.py")])).status).toBe(0);
+    const relb = await run(["problems", "show", "relb_show"]);
+    expect(relb.stdout).toContain("  - Clipped offsets: the score_mod reads kv_idx - q_idx only through clamps");
+    expect((await run(["problems", "show", "softcap"])).stdout).not.toContain("structure (kforge's analysis");
+  }, 240_000);
+});
+
 describe("tools/offline/analyze.py on suite problems", () => {
   it("bounded masks with their density, a 2-D grid, a per-block bound of a captured tensor, nothing for softcap", () => {
     const causal = analyze(join(root, "problems/causal"));
