@@ -4,7 +4,7 @@ import type { LlmDeps } from "../call.ts";
 import { describeExemplars, describeNode } from "../feedback.ts";
 import type { ChatMessage } from "../model-types.ts";
 import type { AgentCallContext, CodeInput, CodeOutcome, CritiqueInput, Idea, PlanInput, PlanOutcome } from "../types.ts";
-import { fallbackFrom, fallbackPlan, planFromModel, planProgress } from "../planner/node.ts";
+import { fallbackFrom, planFromModel, planProgress } from "../planner/node.ts";
 import { onCpuLane } from "../../problems/device-text.ts";
 import { codeFromModel } from "../coder/node.ts";
 import { critiqueFromModel, critiqueProgress } from "../critic/node.ts";
@@ -25,10 +25,47 @@ export async function runKbPlanner(p: LoadedKernelBenchProblem, input: PlanInput
   return planFromModel(system, user, input, ctx, deps, (i, why) => kbFallback(p, i, why));
 }
 
-/** A KernelBench problem's fallback ideas on a GPU: one fused Triton kernel first, then the generic tuning ideas. */
-const KB_GPU_FRESH: Idea = {
-  title: "One fused kernel for the whole forward",
-  idea: "Write one Triton kernel that computes Model.forward's result in a single pass, masking the tails.",
+/**
+ * A KernelBench problem's fallback ideas on a GPU. The module is any PyTorch module (matmuls, convolutions,
+ * reductions, activations, norms, ...), not attention: one fused kernel first, then ideas that fit any of them
+ * (never masked blocks or softmax tricks, which mean something only where there is a mask or a softmax).
+ */
+const KB_GPU_FALLBACK: { fresh: Idea; tuning: Idea[] } = {
+  fresh: {
+    title: "One fused kernel for the whole forward",
+    idea: "Write one Triton kernel that computes Model.forward's result in a single pass, masking the tails.",
+  },
+  tuning: [
+    {
+      title: "Fuse the epilogue into the producing kernel",
+      idea:
+        "Apply the elementwise steps that follow a matmul, convolution or reduction (bias, activation, scaling, residual " +
+        "add, clamp) to its results in registers before the one store, instead of separate kernels that read and write the output again.",
+    },
+    {
+      title: "Tile matmuls and convolutions for the tensor cores",
+      idea:
+        "Compute each matmul, and each convolution as an implicit GEMM, in BLOCK_M x BLOCK_N x BLOCK_K tiles loaded once " +
+        "into shared memory and multiplied with tl.dot, with tile sizes suited to the shapes, keeping the reference's " +
+        'precision (fp32 operands: input_precision="ieee" unless the tolerance allows TF32).',
+    },
+    {
+      title: "Vectorised, coalesced memory access",
+      idea:
+        "Let each program load and store contiguous blocks along the innermost dimension (wide loads, not strided scalar ones) " +
+        "and order the grid so neighbouring programs read neighbouring memory.",
+    },
+    {
+      title: "One pass over memory",
+      idea:
+        "Avoid extra passes over memory: compute reductions and a norm's statistics (sum, mean, variance) in one read of " +
+        "the data, keep intermediates in registers instead of temporary tensors, and drop copies such as .contiguous().",
+    },
+    {
+      title: "Retune launch settings",
+      idea: "Try other block sizes, num_warps and num_stages for the main kernel, suited to the benchmark shapes.",
+    },
+  ],
 };
 
 /**
@@ -63,9 +100,7 @@ const KB_CPU_FALLBACK: { fresh: Idea; tuning: Idea[] } = {
 
 /** Fallback ideas for a KernelBench problem: only ideas that mean something on its device. */
 export function kbFallback(p: LoadedKernelBenchProblem, input: PlanInput, why: string): PlanOutcome {
-  if (onCpuLane(p.spec)) return fallbackFrom(KB_CPU_FALLBACK, input, why);
-  const out = fallbackPlan(input, why);
-  return input.mode === "fresh" ? { ...out, ideas: [KB_GPU_FRESH, ...out.ideas.slice(1)] } : out;
+  return fallbackFrom(onCpuLane(p.spec) ? KB_CPU_FALLBACK : KB_GPU_FALLBACK, input, why);
 }
 
 /** The ModelNew module for `input.idea`; an unusable reply gets one repair turn, then becomes `no_kernel`. */
