@@ -29,6 +29,16 @@ function hostEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, KFORGE_PYTHON: process.env["KFORGE_PYTHON"] ?? "/usr/bin/python3", ...extra };
 }
 
+/** bench/worker/run.sh on the bundle, as a bare host runs it, with these settings. */
+function runBench(settings: Record<string, string>) {
+  return spawnSync("bash", [join(root, "bench/worker/run.sh")], {
+    cwd: tmp,
+    encoding: "utf8",
+    timeout: 400_000,
+    env: hostEnv({ KFORGE_BUNDLE: bundle, ALLOW_NO_GPU: "1", ...settings }),
+  });
+}
+
 describe("bench/worker: a search through a remote worker and the bundle's Redis", () => {
   it("packs redis-server with every library and its loader; a missing binary is named", () => {
     const lib = readdirSync(join(bundle, "redis", "lib"));
@@ -43,19 +53,12 @@ describe("bench/worker: a search through a remote worker and the bundle's Redis"
 
   it("the CPU run passes every check: each kernel verified once, by the worker, listed by doctor, stopped cleanly", () => {
     const out = join(tmp, "out");
-    const r = spawnSync("bash", [join(root, "bench/worker/run.sh")], {
-      cwd: tmp,
-      encoding: "utf8",
-      timeout: 400_000,
-      env: hostEnv({
-        KFORGE_BUNDLE: bundle,
-        PROBLEM: "cpu_tiny",
-        MODEL_SCRIPT: join(root, "bench/worker/cpu_tiny.script.json"),
-        MAX_NODES: "4",
-        BUDGET: "3m",
-        ALLOW_NO_GPU: "1",
-        OUT: out,
-      }),
+    const r = runBench({
+      PROBLEM: "cpu_tiny",
+      MODEL_SCRIPT: join(root, "bench/worker/cpu_tiny.script.json"),
+      MAX_NODES: "4",
+      BUDGET: "3m",
+      OUT: out,
     });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain(`redis: ${join(bundle, "redis", "redis-server")} on 127.0.0.1:`);
@@ -79,19 +82,7 @@ describe("bench/worker: a search through a remote worker and the bundle's Redis"
 
   it("a check can fail: a search that cannot start (a problem that does not exist) fails the summary and the script", () => {
     const out = join(tmp, "out-fail");
-    const r = spawnSync("bash", [join(root, "bench/worker/run.sh")], {
-      cwd: tmp,
-      encoding: "utf8",
-      timeout: 400_000,
-      env: hostEnv({
-        KFORGE_BUNDLE: bundle,
-        PROBLEM: "no_such_problem",
-        MAX_NODES: "2",
-        BUDGET: "30s",
-        ALLOW_NO_GPU: "1",
-        OUT: out,
-      }),
-    });
+    const r = runBench({ PROBLEM: "no_such_problem", MAX_NODES: "2", BUDGET: "30s", OUT: out });
     expect(r.status).toBe(1);
     const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { passed: boolean; checks: { check: string; ok: boolean }[] };
     expect(res.passed).toBe(false);

@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { type ResolvedConfig, allNeighbours, relevantSwitches } from "../../agents/offline/mutate.ts";
 import { adaptWinConfig } from "../../agents/offline/policy.ts";
 import { repoRoot } from "../../core/config.ts";
+import { listProblemNames } from "../../problems/load.ts";
 import { torchPython } from "../verifier/helpers.ts";
 
 // The template's score bands (switch score_bands): a score that reads kv_idx - q_idx only through clamps (a clipped
@@ -114,20 +115,9 @@ describe("score bands: where the clamps of kv_idx - q_idx saturate", () => {
     expect(out.src).toContain("softmax online; score banded beyond offsets kv - q <= -128 / kv - q >= 128");
     const off = JSON.parse(rendered(relBias, { score_bands: false })) as { src: string };
     expect(off.src).toContain("BANDS=False");
-    for (const p of [
-      "alibi",
-      "alibi_causal",
-      "causal",
-      "document",
-      "full",
-      "gqa",
-      "natten_2d",
-      "prefix_lm",
-      "relpos",
-      "sliding_window",
-      "softcap",
-      "softcap_causal",
-    ]) {
+    const suite = listProblemNames();
+    expect(suite).toHaveLength(12);
+    for (const p of suite) {
       const src = execFileSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems", p)], { encoding: "utf8" });
       expect(src, p).toContain("BANDS=False");
     }

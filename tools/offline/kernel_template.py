@@ -267,6 +267,22 @@ def _kv_block(acc, l_i, m_i, q, kp, vp, desc_k, desc_v, kv_row0, start_n, kv_idx
 
 
 @triton.jit
+def _mask_free_run(acc, l_i, m_i, q, k_ptrs, v_ptrs, skn, svn, desc_k, desc_v, kv_row0, offs_n, b, h, q_idx, sm_scale,
+                   m_static, U, P, lo, hi, HAS_MASK: tl.constexpr, STEP: tl.constexpr, SAFE: tl.constexpr,
+                   COLBIAS: tl.constexpr, USE_TMA: tl.constexpr, POLY: tl.constexpr, POLY_SPLIT: tl.constexpr,
+                   BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BAND: tl.constexpr):
+    # key blocks lo .. hi-1, every one full (no mask math); BAND picks the score as in _kv_block
+    for j in range(lo, hi):
+        start_n = j * BLOCK_N
+        kv_idx = (start_n + offs_n)[None, :]
+        acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k, desc_v,
+                                  kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static, U, P, U, 0, 0, 0,
+                                  0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA, POLY, POLY_SPLIT, BLOCK_M,
+                                  BLOCK_N, BAND)
+    return acc, l_i, m_i
+
+
+@triton.jit
 def _attn_fwd(Q, K, V, O, sm_scale,
               sqb, sqh, sqm, sqd, skb, skh, skn, skd, svb, svh, svn, svd, sob, soh, som, sod,
               H, GROUP, S_Q, S_KV, P, m_static, desc_k, desc_v, BM_NUM, BM_IDX, BM_FNUM, BM_FIDX,
@@ -382,35 +398,19 @@ def _attn_fwd(Q, K, V, O, sm_scale,
             t_lo, t_hi = _score_bands()
             ba = tl.minimum(tl.maximum(tl.maximum(q_lo + t_lo + 1, 0) // BLOCK_N, flo), fhi)
             bb = tl.minimum(tl.maximum(tl.cdiv(tl.maximum(q_hi + t_hi, 0), BLOCK_N), ba), fhi)
-            for j in range(flo, ba):  # mask-free, the clamps saturated low
-                start_n = j * BLOCK_N
-                kv_idx = (start_n + offs_n)[None, :]
-                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
-                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
-                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
-                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 1)
-            for j in range(ba, bb):  # mask-free, the general score
-                start_n = j * BLOCK_N
-                kv_idx = (start_n + offs_n)[None, :]
-                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
-                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
-                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
-                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N)
-            for j in range(bb, fhi):  # mask-free, the clamps saturated high
-                start_n = j * BLOCK_N
-                kv_idx = (start_n + offs_n)[None, :]
-                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
-                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
-                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
-                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 2)
+            acc, l_i, m_i = _mask_free_run(acc, l_i, m_i, q, k_ptrs, v_ptrs, skn, svn, desc_k, desc_v, kv_row0, offs_n,
+                                           b, h, q_idx, sm_scale, m_static, U, P, flo, ba, HAS_MASK, STEP, SAFE,
+                                           COLBIAS, USE_TMA, POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 1)
+            acc, l_i, m_i = _mask_free_run(acc, l_i, m_i, q, k_ptrs, v_ptrs, skn, svn, desc_k, desc_v, kv_row0, offs_n,
+                                           b, h, q_idx, sm_scale, m_static, U, P, ba, bb, HAS_MASK, STEP, SAFE,
+                                           COLBIAS, USE_TMA, POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 0)
+            acc, l_i, m_i = _mask_free_run(acc, l_i, m_i, q, k_ptrs, v_ptrs, skn, svn, desc_k, desc_v, kv_row0, offs_n,
+                                           b, h, q_idx, sm_scale, m_static, U, P, bb, fhi, HAS_MASK, STEP, SAFE,
+                                           COLBIAS, USE_TMA, POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 2)
         else:
-            for j in range(flo, fhi):  # mask-free key blocks
-                start_n = j * BLOCK_N
-                kv_idx = (start_n + offs_n)[None, :]
-                acc, l_i, m_i = _kv_block(acc, l_i, m_i, q, k_ptrs + start_n * skn, v_ptrs + start_n * svn, desc_k,
-                                          desc_v, kv_row0, start_n, kv_idx, offs_n, b, h, q_idx, sm_scale, m_static,
-                                          U, P, U, 0, 0, 0, 0, False, HAS_MASK, False, STEP, SAFE, COLBIAS, USE_TMA,
-                                          POLY, POLY_SPLIT, BLOCK_M, BLOCK_N)
+            acc, l_i, m_i = _mask_free_run(acc, l_i, m_i, q, k_ptrs, v_ptrs, skn, svn, desc_k, desc_v, kv_row0, offs_n,
+                                           b, h, q_idx, sm_scale, m_static, U, P, flo, fhi, HAS_MASK, STEP, SAFE,
+                                           COLBIAS, USE_TMA, POLY, POLY_SPLIT, BLOCK_M, BLOCK_N, 0)
         for j in range(fhi, hi):  # masked key blocks
             start_n = j * BLOCK_N
             kv_idx = (start_n + offs_n)[None, :]
