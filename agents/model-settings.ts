@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import type { Config, ModelEnv } from "../core/config.ts";
+import { closestWord } from "../core/closest.ts";
+import { jsonErrorAt } from "../core/config-files.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { AgentRole } from "./model-types.ts";
 
@@ -50,10 +52,26 @@ function provider(env: ModelEnv): ProviderName {
   if (env.provider === undefined) return env.baseUrl ? "openai-compatible" : env.deepseekApiKey ? "deepseek" : "offline";
   const p = Provider.safeParse(env.provider);
   if (!p.success) {
-    throw new ConfigError(`KFORGE_PROVIDER "${env.provider}" is not a provider`, { hint: `use one of ${PROVIDERS.join(", ")}, or unset it` });
+    // Named where it was set, with the closest provider when the value looks like a typo of one.
+    const near = closestWord(env.provider, PROVIDERS);
+    const what = `KFORGE_PROVIDER "${env.provider}" is not a provider${near ? ` (did you mean ${near}?)` : ""}`;
+    const use = `use one of ${PROVIDERS.join(", ")}`;
+    const file = env.files["KFORGE_PROVIDER"];
+    if (file !== undefined)
+      throw new ConfigError(`settings file ${file}: ${what}`, {
+        hint: `${use} in ${file} (e.g. "KFORGE_PROVIDER": "${near ?? PROVIDERS[0]}"), or remove it from that file`,
+        context: { variable: "KFORGE_PROVIDER", file },
+      });
+    throw new ConfigError(`environment variable ${what}`, {
+      hint: `${use} (e.g. export KFORGE_PROVIDER=${near ?? PROVIDERS[0]}), or unset it in the environment`,
+      context: { variable: "KFORGE_PROVIDER" },
+    });
   }
   return p.data;
 }
+
+/** An override of one role, as KFORGE_ROLE_MODELS's examples show it. */
+const ROLE_MODELS_EXAMPLE = JSON.stringify({ critic: { model: "deepseek-chat" } });
 
 /** The default settings (every role without an override), with the provider's defaults filled in. */
 export function defaultModelSettings(config: Config): ModelSettings {
@@ -65,24 +83,36 @@ export function defaultModelSettings(config: Config): ModelSettings {
   return { provider: p, model: env.model ?? "", baseUrl: env.baseUrl, apiKey: env.apiKey };
 }
 
-/** KFORGE_ROLE_MODELS parsed, or a ConfigError saying what is wrong with it. */
+/**
+ * KFORGE_ROLE_MODELS parsed, or a ConfigError saying what is wrong with it and where it was set: the environment
+ * variable, or the settings file (where its value is a JSON string holding the JSON, and the hint shows that form).
+ */
 export function roleOverrides(config: Config): Partial<Record<AgentRole, RoleOverride>> {
   const raw = config.modelEnv.roleModels;
   if (!raw) return {};
+  const file = config.modelEnv.files["KFORGE_ROLE_MODELS"];
+  const lead = file !== undefined ? `settings file ${file}: KFORGE_ROLE_MODELS` : "environment variable KFORGE_ROLE_MODELS";
+  const context = { variable: "KFORGE_ROLE_MODELS", ...(file !== undefined ? { file } : {}) };
+  const where = file !== undefined ? `fix it in ${file}, or remove it from that file` : "fix it in the environment, or unset it";
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    throw new ConfigError("KFORGE_ROLE_MODELS is not valid JSON", {
-      hint: `example: KFORGE_ROLE_MODELS='{"critic":{"model":"deepseek-chat"}}'`,
+    throw new ConfigError(`${lead} is not valid JSON${jsonErrorAt(raw, (err as Error).message, " of its value")}`, {
+      hint:
+        file !== undefined
+          ? `in a settings file its value is a string holding the JSON, inner quotes escaped, e.g. "KFORGE_ROLE_MODELS": ${JSON.stringify(ROLE_MODELS_EXAMPLE)}; ${where}`
+          : `example: export KFORGE_ROLE_MODELS='${ROLE_MODELS_EXAMPLE}'; ${where}`,
       cause: err,
+      context,
     });
   }
   const parsed = RoleModels.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(`KFORGE_ROLE_MODELS at ${issue?.path.join(".") || "top level"}: ${issue?.message}`, {
-      hint: `roles are ${ROLES.join(", ")}; each takes {provider?, model?, baseUrl?, apiKey?}`,
+    throw new ConfigError(`${lead} at ${issue?.path.join(".") || "top level"}: ${issue?.message}`, {
+      hint: `roles are ${ROLES.join(", ")}; each takes {provider?, model?, baseUrl?, apiKey?}; ${where}`,
+      context,
     });
   }
   return parsed.data;

@@ -86,17 +86,18 @@ export function readSettingsFile(path: string, known: ReadonlySet<string>, refus
 }
 
 /**
- * Where JSON.parse stopped, as a person finds it: " (line L, column C): WHAT". The position is JSON.parse's when its
- * message gives one (or the input ended early), else where `jsonErrorOffset` finds the first character JSON does not
- * allow; the message's quote of the file (V8's `..."text" is not valid JSON`) is left out, the place says it.
+ * Where JSON.parse stopped, as a person finds it: " (line L, column C[of]): WHAT", `of` naming the text when it is not
+ * a whole file (" of its value"). The position is JSON.parse's when its message gives one (or the input ended early),
+ * else where `jsonErrorOffset` finds the first character JSON does not allow; the message's quote of the text (V8's
+ * `..."text" is not valid JSON`, which may hold a key) is left out, the place says it.
  */
-function jsonErrorAt(text: string, message: string): string {
+export function jsonErrorAt(text: string, message: string, of = ""): string {
   const at = /^(.*?) in JSON at position (\d+)/.exec(message);
   const pos = at ? Number(at[2]) : /^Unexpected end of JSON input/.test(message) ? text.length : jsonErrorOffset(text);
   const what = at ? at[1]! : (/^(Unexpected token '[\s\S]*?'),[\s\S]* is not valid JSON$/.exec(message)?.[1] ?? message);
   if (pos === undefined) return `: ${what.replace(/\s+/g, " ")}`;
   const before = text.slice(0, pos).split("\n");
-  return ` (line ${before.length}, column ${(before.at(-1) ?? "").length + 1}): ${what.replace(/\s+/g, " ")}`;
+  return ` (line ${before.length}, column ${(before.at(-1) ?? "").length + 1}${of}): ${what.replace(/\s+/g, " ")}`;
 }
 
 /** The offset of the first character of `t` that JSON (RFC 8259) does not allow there (`t.length` when it ends early); undefined for valid JSON. */

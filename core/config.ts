@@ -136,6 +136,17 @@ export const SETTINGS: readonly { name: string; meta: SettingMeta }[] = [
 /** The smallest default reply cap (characters); larger when KFORGE_MAX_REPLY_TOKENS allows longer replies. */
 export const MIN_REPLY_CHARS = 200_000;
 
+/** The model settings ModelEnv carries as given, whose errors (agents/model-settings.ts) name the file they came from. */
+const MODEL_SETTINGS = [
+  "KFORGE_PROVIDER",
+  "KFORGE_MODEL",
+  "KFORGE_BASE_URL",
+  "KFORGE_API_KEY",
+  "DEEPSEEK_API_KEY",
+  "DEEPSEEK_BASE_URL",
+  "KFORGE_ROLE_MODELS",
+];
+
 /** Settings of this schema that are not secrets, whatever their name says (KFORGE_MAX_REPLY_TOKENS). */
 const SETTING_NAMES = [...Object.keys(EnvSchema.shape), ...Object.keys(ModelLimitsSchema.shape)].filter((n) => !/API_KEY$/.test(n));
 
@@ -150,6 +161,11 @@ export interface ModelEnv {
   deepseekBaseUrl: string | undefined;
   /** KFORGE_ROLE_MODELS as written (JSON of {role: {provider?, model?, baseUrl?, apiKey?}}). */
   roleModels: string | undefined;
+  /**
+   * The settings file each model setting above was read from, by setting name (KFORGE_PROVIDER, KFORGE_ROLE_MODELS,
+   * ...); a name that is absent came from the environment or is unset. Errors about a value name where to fix it.
+   */
+  files: Readonly<Record<string, string>>;
   /**
    * A model-call limit that did not parse (its defaults are used meanwhile): agents/model.ts reports it when a model
    * is needed, naming where it was set: `file`, the settings file it came from, or the environment when undefined.
@@ -383,8 +399,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const m = limits.success ? limits.data : ModelLimitsSchema.parse({});
   const bad = limits.success ? undefined : limits.error.issues[0];
   const badName = bad ? String(bad.path[0]) : "";
-  // Where the bad limit came from: the environment wins over the project file, which wins over the home file.
-  const badFile = !bad || nonEmpty(env[badName]) ? undefined : [files.project, files.home].find((f) => f?.values[badName] !== undefined)?.path;
+  // Where a value came from: the environment wins over the project file, which wins over the home file.
+  const fileOf = (name: string) =>
+    nonEmpty(env[name]) ? undefined : [files.project, files.home].find((f) => nonEmpty(f?.values[name]) !== undefined)?.path;
+  const badFile = bad ? fileOf(badName) : undefined;
+  const modelFiles = Object.fromEntries(MODEL_SETTINGS.flatMap((name) => (fileOf(name) ? [[name, fileOf(name)!]] : [])));
   const home = resolve(e.KFORGE_HOME ?? join(homedir(), ".kforge"));
   const found = collectSecrets(merged, SETTING_NAMES);
   return {
@@ -400,6 +419,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       deepseekApiKey: e.DEEPSEEK_API_KEY,
       deepseekBaseUrl: e.DEEPSEEK_BASE_URL,
       roleModels: e.KFORGE_ROLE_MODELS,
+      files: modelFiles,
       invalid: bad ? { variable: badName, message: bad.message, file: badFile } : undefined,
     },
     modelLimits: {

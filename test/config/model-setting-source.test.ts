@@ -1,0 +1,144 @@
+/**
+ * A mistyped KFORGE_PROVIDER and a malformed KFORGE_ROLE_MODELS are reported where they were set: the environment
+ * variable, or ./kforge.json or KFORGE_HOME/config.json, with a hint that fits that place (a shell example for the
+ * environment; for a file, the file's own form, where KFORGE_ROLE_MODELS is a JSON string holding the JSON).
+ * `kforge search` and `kforge config` as real child processes; search refuses before any run.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultModelSettings, roleOverrides } from "../../agents/model-settings.ts";
+import { loadConfig, repoRoot } from "../../core/config.ts";
+
+const KFORGE = join(repoRoot(), "bin", "kforge.js");
+const PROVIDERS = "deepseek, openai-compatible, offline";
+
+describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value came from", () => {
+  let dir: string;
+  let home: string;
+  let project: string;
+  let projectFile: string;
+  let homeFile: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "kforge-model-source-"));
+    home = join(dir, "home");
+    project = join(dir, "project");
+    mkdirSync(home);
+    mkdirSync(project);
+    projectFile = join(project, "kforge.json");
+    homeFile = join(home, "config.json");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const kforge = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [KFORGE, ...args], {
+      cwd: project,
+      env: { PATH: process.env["PATH"], HOME: dir, KFORGE_HOME: home, ...env },
+      encoding: "utf8",
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  /** `kforge search` refused before a run: exit 2, the error and its hint, no database. */
+  const refused = (env: Record<string, string> = {}) => {
+    const r = kforge(["search", "--problem", "softcap"], env);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stdout).not.toMatch(/^run /m);
+    expect(existsSync(join(home, "kforge.sqlite"))).toBe(false);
+    return r.stderr;
+  };
+  /** `kforge config`'s "search model" problem: the same error, flagged with the setting's source. */
+  const configSays = (env: Record<string, string> = {}) => {
+    const r = kforge(["config"], env);
+    expect(r.code).toBe(2);
+    return r.stdout;
+  };
+
+  it("KFORGE_PROVIDER from the environment: the variable, the closest provider, a shell example", () => {
+    const stderr = refused({ KFORGE_PROVIDER: "deepseeek" });
+    expect(stderr).toBe(
+      'error (user): environment variable KFORGE_PROVIDER "deepseeek" is not a provider (did you mean deepseek?)\n' +
+        `  hint: use one of ${PROVIDERS} (e.g. export KFORGE_PROVIDER=deepseek), or unset it in the environment\n`,
+    );
+    // Commands without a model still run.
+    expect(kforge(["runs"], { KFORGE_PROVIDER: "deepseeek" }).code).toBe(0);
+  }, 60_000);
+
+  it("KFORGE_PROVIDER from ./kforge.json or KFORGE_HOME/config.json: that file, the file's form, never 'environment variable'", () => {
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_PROVIDER: "ofline" }));
+    const fromProject = refused();
+    expect(fromProject).toBe(
+      `error (user): settings file ${projectFile}: KFORGE_PROVIDER "ofline" is not a provider (did you mean offline?)\n` +
+        `  hint: use one of ${PROVIDERS} in ${projectFile} (e.g. "KFORGE_PROVIDER": "offline"), or remove it from that file\n`,
+    );
+    expect(configSays()).toContain(
+      `  search model: settings file ${projectFile}: KFORGE_PROVIDER "ofline" is not a provider (did you mean offline?) (from KFORGE_PROVIDER in project file ${projectFile})\n`,
+    );
+    rmSync(projectFile);
+
+    writeFileSync(homeFile, JSON.stringify({ KFORGE_PROVIDER: "vllm" }));
+    const fromHome = refused();
+    expect(fromHome).toBe(
+      `error (user): settings file ${homeFile}: KFORGE_PROVIDER "vllm" is not a provider\n` +
+        `  hint: use one of ${PROVIDERS} in ${homeFile} (e.g. "KFORGE_PROVIDER": "deepseek"), or remove it from that file\n`,
+    );
+    for (const text of [fromProject, fromHome]) expect(text).not.toMatch(/environment|export /);
+
+    // The environment wins over the file: its bad value is the environment's, and its good one hides the file's.
+    expect(refused({ KFORGE_PROVIDER: "openai" })).toMatch(/^error \(user\): environment variable KFORGE_PROVIDER "openai" is not a provider\n/);
+    expect(defaultModelSettings(loadConfig({ KFORGE_HOME: home, KFORGE_PROVIDER: "offline" }, project)).provider).toBe("offline");
+    expect(() => defaultModelSettings(loadConfig({ KFORGE_HOME: home }, project))).toThrow(`settings file ${homeFile}: KFORGE_PROVIDER "vllm"`);
+  }, 120_000);
+
+  it("KFORGE_ROLE_MODELS that is not JSON: from the environment, a shell example; from a file, the escaped-string form", () => {
+    const fromEnv = refused({ KFORGE_ROLE_MODELS: '{"critic": {model: "x"}}' });
+    expect(fromEnv).toBe(
+      "error (user): environment variable KFORGE_ROLE_MODELS is not valid JSON (line 1, column 13 of its value): Expected property name or '}'\n" +
+        `  hint: example: export KFORGE_ROLE_MODELS='{"critic":{"model":"deepseek-chat"}}'; fix it in the environment, or unset it\n`,
+    );
+
+    // In a file the value is a JSON string holding the JSON (a trailing comma in it here).
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: '{"critic": {"model": "x"},}' }));
+    const fromProject = refused();
+    expect(fromProject).toBe(
+      `error (user): settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 27 of its value): Expected double-quoted property name\n` +
+        `  hint: in a settings file its value is a string holding the JSON, inner quotes escaped, e.g. "KFORGE_ROLE_MODELS": "{\\"critic\\":{\\"model\\":\\"deepseek-chat\\"}}"; fix it in ${projectFile}, or remove it from that file\n`,
+    );
+    expect(fromProject).not.toMatch(/environment|export |KFORGE_ROLE_MODELS='/);
+    expect(configSays()).toContain(
+      `  search model: settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 27 of its value)`,
+    );
+    rmSync(projectFile);
+
+    writeFileSync(homeFile, JSON.stringify({ KFORGE_ROLE_MODELS: "critic=deepseek-chat" }));
+    const fromHome = refused();
+    expect(fromHome).toMatch(
+      new RegExp(
+        `^error \\(user\\): settings file ${homeFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: KFORGE_ROLE_MODELS is not valid JSON \\(line 1, column 1 of its value\\)`,
+      ),
+    );
+    expect(fromHome).toContain(`; fix it in ${homeFile}, or remove it from that file\n`);
+    expect(fromHome).not.toMatch(/environment|export /);
+  }, 120_000);
+
+  it("KFORGE_ROLE_MODELS that is JSON but not role overrides: the bad part, and where to fix it", () => {
+    const fromEnv = refused({ KFORGE_ROLE_MODELS: '{"coder":{"provider":"vllm"}}' });
+    expect(fromEnv).toMatch(/^error \(user\): environment variable KFORGE_ROLE_MODELS at coder\.provider: Invalid option: /);
+    expect(fromEnv).toContain(
+      "  hint: roles are planner, coder, critic, profiler; each takes {provider?, model?, baseUrl?, apiKey?}; fix it in the environment, or unset it\n",
+    );
+
+    writeFileSync(homeFile, JSON.stringify({ KFORGE_ROLE_MODELS: JSON.stringify({ critc: { model: "deepseek-chat" } }) }));
+    const fromHome = refused();
+    expect(fromHome).toBe(
+      `error (user): settings file ${homeFile}: KFORGE_ROLE_MODELS at top level: Unrecognized key: "critc"\n` +
+        `  hint: roles are planner, coder, critic, profiler; each takes {provider?, model?, baseUrl?, apiKey?}; fix it in ${homeFile}, or remove it from that file\n`,
+    );
+    // A good value in the environment hides the file's.
+    const fine = loadConfig({ KFORGE_HOME: home, KFORGE_ROLE_MODELS: '{"critic":{"model":"m"}}' }, project);
+    expect(fine.modelEnv.files).toEqual({});
+    expect(roleOverrides(fine)).toEqual({ critic: { model: "m" } });
+    expect(loadConfig({ KFORGE_HOME: home }, project).modelEnv.files).toEqual({ KFORGE_ROLE_MODELS: homeFile });
+  }, 120_000);
+});
