@@ -3,6 +3,7 @@ import { UserError } from "../../core/errors.ts";
 import { listProblemNames, loadProblem, problemsDir, userProblemsDir } from "../../problems/load.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import { describeInputs } from "../../problems/inputs-text.ts";
+import { variantFiles } from "../variant-files.ts";
 import { emit, type Command } from "../command.ts";
 
 export const problemsCommand: Command = {
@@ -10,15 +11,21 @@ export const problemsCommand: Command = {
   summary: "list the problem suite and your variants, show one problem, or make a variant from your mod files",
   usage:
     "kforge problems [list]\n       kforge problems show NAME|kernelbench:FILE\n       kforge problems kernelbench PATH [--level N]\n" +
-    "       kforge problems new NAME --score-mod FILE[:NAME] [--mask-mod FILE[:NAME]] [--data FILE,...] [--shapes BxHxSxD,...] [--dtype bf16|fp16] [--description TEXT]",
+    "       kforge problems new NAME (--variant FILE[:NAME] | --score-mod FILE[:NAME] [--mask-mod FILE[:NAME]]) [--data FILE,...] [--shapes BxHxSxD,...] [--dtype bf16|fp16] [--description TEXT]",
   details: [
     "A variant file is ordinary FlexAttention code: module-level score_mod(score, b, h, q_idx, kv_idx) and/or",
     "mask_mod(b, h, q_idx, kv_idx), or a factory generate_*(B, H, S, D, device, seed, ...) returning them with the",
-    "tensors they capture. The same file may be given as both --score-mod and --mask-mod. FILE:NAME picks a",
+    "tensors they capture. --variant FILE takes both from one file (the kinds it defines); --score-mod and",
+    "--mask-mod name a file for each (the same file may be given to both). FILE:NAME picks a",
     "function or factory by name. Variants are written to $KFORGE_HOME/problems/NAME and found by name by",
     "search, verify, trace and memory. The file runs only inside the sandboxed verifier harness.",
   ].join("\n"),
   options: {
+    variant: {
+      type: "string",
+      valueName: "FILE",
+      description: "variant file with the score_mod and/or mask_mod (or a factory returning them); FILE:NAME picks a factory (for `new`)",
+    },
     "score-mod": {
       type: "string",
       valueName: "FILE",
@@ -121,15 +128,16 @@ export const problemsCommand: Command = {
     if (sub === "new") {
       const { scaffoldProblem } = await import("../../problems/scaffold.ts");
       if (!name) throw new UserError("`kforge problems new` needs a NAME", { hint: "kforge problems new my_variant --score-mod my_mod.py" });
-      if (!str("score-mod") && !str("mask-mod")) throw new UserError("`kforge problems new` needs --score-mod FILE and/or --mask-mod FILE");
+      const { scoreMod, maskMod } = variantFiles(args.values);
+      if (!scoreMod && !maskMod) throw new UserError("`kforge problems new` needs --variant FILE, or --score-mod FILE and/or --mask-mod FILE");
       const dtype = str("dtype");
       if (dtype !== undefined && dtype !== "bf16" && dtype !== "fp16") throw new UserError(`--dtype ${dtype}: expected bf16 or fp16`);
       const device = str("device");
       if (device !== undefined && device !== "cuda" && device !== "cpu") throw new UserError(`--device ${device}: expected cuda or cpu`);
       const dir = await scaffoldProblem({
         name,
-        scoreModPath: str("score-mod"),
-        maskModPath: str("mask-mod"),
+        scoreModPath: scoreMod,
+        maskModPath: maskMod,
         description: str("description"),
         dir: str("dir"),
         dataPaths: str("data")

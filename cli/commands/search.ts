@@ -5,6 +5,7 @@ import { TraceStore } from "../../memory/trace-store.ts";
 import { existsSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { loadProblem } from "../../problems/load.ts";
+import { variantFiles } from "../variant-files.ts";
 import type { LoadedProblem } from "../../problems/schema.ts";
 import type { CommandContext, ParsedArgs } from "../command.ts";
 import { createRun, newRunId } from "../../graph/run.ts";
@@ -32,7 +33,7 @@ export const searchCommand: Command = {
   name: "search",
   summary: "search for a fast, correct kernel: a tree of model-written candidates, verified and resumable",
   usage:
-    "kforge search (--problem NAME|DIR | --score-mod FILE [--mask-mod FILE] [--name NAME]) [--budget 15m] [--max-nodes N] [--max-tokens N] [--max-cost USD]\n" +
+    "kforge search (--problem NAME|DIR | --variant FILE | --score-mod FILE [--mask-mod FILE]) [--name NAME] [--budget 15m] [--max-nodes N] [--max-tokens N] [--max-cost USD]\n" +
     "                     [--target X] [--branching 4] [--seed N] [--quiet] [--json]",
   details: [
     "The run id is printed first. Ctrl-C stops cleanly: the run is marked interrupted and",
@@ -41,7 +42,8 @@ export const searchCommand: Command = {
     "KFORGE_BASE_URL=... KFORGE_MODEL=...); with none, the offline policy runs. Each endpoint gets one small",
     "request before the run is created (a dead or mistyped one fails here, naming what answered). If it dies",
     "mid-run, calls pause (KFORGE_BREAKER_*); still down, the run ends `stopped` (exit 75): `kforge resume RUN`.",
-    "A new variant: --score-mod/--mask-mod scaffold a problem (as `kforge problems new` does) under",
+    "A new variant: --variant FILE (its score_mod and/or mask_mod, or a factory returning them), or",
+    "--score-mod/--mask-mod from separate files, scaffold a problem (as `kforge problems new` does) under",
     "$KFORGE_HOME/problems/NAME, then search it; the memory of wins seeds it with related kernels.",
   ].join("\n"),
   options: {
@@ -50,6 +52,11 @@ export const searchCommand: Command = {
       short: "p",
       valueName: "NAME",
       description: "a problem of the suite (kforge problems), a problem folder, or kernelbench:FILE",
+    },
+    variant: {
+      type: "string",
+      valueName: "FILE",
+      description: "search a new variant: a FlexAttention file with its score_mod and/or mask_mod (FILE:NAME picks one factory or function)",
     },
     "score-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style score_mod file" },
     "mask-mod": { type: "string", valueName: "FILE", description: "search a new variant: a FlexAttention-style mask_mod file" },
@@ -135,10 +142,9 @@ type Target = { problem: LoadedProblem } | { variant: string; device: "cuda"; sc
 /** What to search: a suite name or folder (loaded now), or a new variant from the user's mod files (named, not made yet). */
 function targetOf(args: ParsedArgs, ctx: CommandContext, shapes: string | undefined): Target {
   const name = args.values["problem"];
-  const scoreMod = args.values["score-mod"];
-  const maskMod = args.values["mask-mod"];
+  const { scoreMod, maskMod } = variantFiles(args.values);
   const hasMods = typeof scoreMod === "string" || typeof maskMod === "string";
-  if (typeof name === "string" && hasMods) throw new UserError("give either --problem or --score-mod/--mask-mod, not both");
+  if (typeof name === "string" && hasMods) throw new UserError("give either --problem or a variant (--variant, --score-mod/--mask-mod), not both");
   if (typeof name === "string" && isKernelBenchRef(name)) {
     if (typeof args.values["shapes"] === "string")
       throw new UserError("--shapes is for attention problems: a KernelBench problem's inputs are its get_inputs()");
@@ -146,8 +152,8 @@ function targetOf(args: ParsedArgs, ctx: CommandContext, shapes: string | undefi
   }
   if (typeof name === "string") return { problem: withShapes(loadProblem(name), shapes) };
   if (shapes !== undefined) parseShapes(shapes); // a mistyped --shapes is refused before the variant is made
-  if (!hasMods) throw new UserError("`kforge search` needs --problem NAME or --score-mod FILE", { hint: "list problems with `kforge problems`" });
-  const first = (typeof scoreMod === "string" ? scoreMod : maskMod) as string;
+  if (!hasMods) throw new UserError("`kforge search` needs --problem NAME or --variant FILE", { hint: "list problems with `kforge problems`" });
+  const first = ((typeof scoreMod === "string" ? scoreMod : maskMod) as string).replace(/(\.py):[A-Za-z_]\w*$/, "$1");
   const given = args.values["name"];
   const variant =
     typeof given === "string"
@@ -167,8 +173,8 @@ function targetOf(args: ParsedArgs, ctx: CommandContext, shapes: string | undefi
     const { scaffoldProblem } = await import("../../problems/scaffold.ts");
     const folder = await scaffoldProblem({
       name: variant,
-      scoreModPath: typeof scoreMod === "string" ? scoreMod : undefined,
-      maskModPath: typeof maskMod === "string" ? maskMod : undefined,
+      scoreModPath: scoreMod,
+      maskModPath: maskMod,
       dir,
       python: ctx.config.python,
       description: undefined,
