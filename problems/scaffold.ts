@@ -187,8 +187,8 @@ const ANALYZE_LIMIT_MS = 30_000;
 
 /**
  * The structure kforge's IR analysis finds in a lowered variant (tools/offline/analyze.py on the folder's mods.json:
- * clipped offsets, bounded / data-dependent / 2-D masks, density), for the prompt. It reads only the IR (data, not
- * the user's code), so it runs here; a failure leaves the prompt without that section and says so on stderr.
+ * clipped offsets, bounded / data-dependent / 2-D masks, density), for the prompt and `problems show`. It reads only
+ * the IR (data, not the user's code), so it runs here; a failure leaves the notes out and says so on stderr.
  */
 export function analyzeStructure(python: string, folder: string): string[] {
   const script = join(repoRoot(), "tools", "offline", "analyze.py");
@@ -198,7 +198,7 @@ export function analyzeStructure(python: string, folder: string): string[] {
     return z.array(z.string()).parse(JSON.parse(r.stdout));
   } catch (err) {
     process.stderr.write(
-      `warning: kforge's structure analysis of the variant failed (its prompt goes without it): ${err instanceof Error ? err.message : String(err)}\n`,
+      `warning: kforge's structure analysis of the mods failed (going on without it): ${err instanceof Error ? err.message : String(err)}\n`,
     );
     return [];
   }

@@ -108,6 +108,8 @@ export function relevantSwitches(features: string[], switches?: Partial<Record<S
   const gridOn = f.has("grid2d") && switches?.grid2d === true;
   return SWITCHES.filter((s) => {
     if (gridOn && GRID_INERT.includes(s)) return false;
+    // the block-sparse loops take the general score: the bands split only the interval path's mask-free run
+    if (s === "score_bands" && switches?.block_sparse === true) return false;
     if (s === "affine_kv_bias") return f.has("score_mod") && !f.has("tanh");
     const needs = SWITCH_FEATURE[s];
     return needs === null || f.has(needs);

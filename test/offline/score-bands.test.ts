@@ -20,6 +20,7 @@ const EMULATOR_MS = 540_000;
 vi.setConfig({ testTimeout: EMULATOR_MS + 30_000 });
 const relBias = join(root, "bench/variants/rel_bias_table.py");
 const clipped = join(root, "test/offline/fixtures/variants/clipped_offsets.py");
+const bidirectional = join(root, "test/offline/fixtures/variants/bidirectional_tables.py");
 const SMALL = { BLOCK_M: 32, BLOCK_N: 16 };
 // S = 300 with 16-key blocks puts most blocks beyond +-128; the cross shapes (S_q != S_kv) shift the bands
 const SHAPES = ["1x2x300x16", "2x2/1x90:420x32", "1x1x333:200x16"];
@@ -86,6 +87,13 @@ describe("score bands: where the clamps of kv_idx - q_idx saturate", () => {
     // clamp_max(clamp_min(q - kv - 3, 0), 40): 40 from kv - q <= -43, 0 from kv - q >= -3
     const nested = call("clamp_max", call("clamp_min", bin("-", back, n(3)), n(0)), n(40));
     expect(bands(JSON.stringify(bin("*", score, nested)))).toBe('{"lo": -43, "hi": -3, "gather": false}');
+    // bidirectional tables: where(kv - q >= 0, fwd[clamp(kv - q, 0, 8)], bwd[clamp(q - kv, 0, 8)]) keeps one table beyond +-8
+    const fwd = { load: "f", index: [v("h"), call("clamp", off, n(0), n(8))] };
+    const bwd = { load: "g", index: [v("h"), call("clamp", back, n(0), n(8))] };
+    const bidi = { where: [{ cmp: ">=", a: off, b: n(0) }, fwd, bwd] };
+    expect(bands(JSON.stringify(bin("+", score, bidi)))).toBe('{"lo": -8, "hi": 8, "gather": true}');
+    // a clamp up to 2^31 - 1 is no band on that side (its offset would overflow the kernel's int32 sums)
+    expect(bands(JSON.stringify(bin("+", score, call("clamp", off, n(-8), n(2147483647)))))).toBe('{"lo": -8, "hi": null, "gather": false}');
     // one side only: clamp_min(kv - q, 0) is constant for kv - q <= 0 and the offset itself above
     expect(bands(JSON.stringify(bin("+", score, call("clamp_min", off, n(0)))))).toBe('{"lo": 0, "hi": null, "gather": false}');
     // a bias table read at the clipped offset: the gather disappears beyond both offsets
@@ -126,6 +134,9 @@ describe("score bands: where the clamps of kv_idx - q_idx saturate", () => {
   it("score_bands is a search mutation only where the score has clipped offsets", () => {
     expect(relevantSwitches(["score_mod", "score_bands"])).toContain("score_bands");
     expect(relevantSwitches(["score_mod", "tanh"])).not.toContain("score_bands");
+    // with the block-sparse loops on (a mask the classifier cannot bound), the bands are not used: no mutation
+    expect(relevantSwitches(["score_mod", "score_bands", "mask"], { block_sparse: true })).not.toContain("score_bands");
+    expect(relevantSwitches(["score_mod", "score_bands", "mask"], { block_sparse: false })).toContain("score_bands");
     const out = JSON.parse(rendered(relBias, {})) as { features: string[] };
     const resolved = JSON.parse(
       execFileSync(python, [join(root, "tools/offline/render.py"), "--problem", join(root, "problems/softcap"), "--resolve"], { encoding: "utf8" }),
@@ -154,11 +165,15 @@ describe("score bands: a prior win's setting seeds another banded variant", () =
 });
 
 describe("score bands: correct on the CPU Triton emulator", () => {
-  it("rel_bias_table and a fixture with nested one-sided clips and a mask match their references, bands on and off", () => {
+  it("rel_bias_table, nested one-sided clips with a mask, and bidirectional tables match their references, bands on and off", () => {
     const configs = [SMALL, { BLOCK_M: 16, BLOCK_N: 32, qscale: true, mask_split: false }, { ...SMALL, score_bands: false }];
-    const r = check([relBias, clipped], [...configs.flatMap((c) => ["--config", JSON.stringify(c)]), ...SHAPES.flatMap((s) => ["--shape", s])]);
+    const r = check(
+      [relBias, clipped, bidirectional],
+      [...configs.flatMap((c) => ["--config", JSON.stringify(c)]), ...SHAPES.flatMap((s) => ["--shape", s])],
+    );
     expect(r.stdout, r.stderr).toContain("variant_check: 0 failing");
-    expect(r.rows).toHaveLength(2 * configs.length * SHAPES.length);
+    expect(r.rows).toHaveLength(3 * configs.length * SHAPES.length);
+    expect(r.switches.bidirectional_tables).toMatchObject({ BANDS: true });
     expect(r.switches.rel_bias_table).toMatchObject({ BANDS: true, HAS_MASK: false });
     expect(r.switches.clipped_offsets).toMatchObject({ BANDS: true, HAS_MASK: true });
     expect(r.status).toBe(0);

@@ -13,9 +13,12 @@ Params, the form of mods.json documents written before 0-d captures became rank-
 rendered module on purpose (the tests' proof that the check can fail).
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "offline", "triton_emu"))
@@ -81,8 +84,13 @@ def run_one(mod, built, shape, seed, atol=1e-3):
     return {"err": round(err, 6), "allow": round(allow, 6), "ok": bool(err <= allow and torch.isfinite(out).all())}
 
 
+# the rendered modules (kept on disk for tracebacks while the check runs), removed when it exits
+MODULES_DIR = tempfile.mkdtemp(prefix="kforge_variant_check_")
+atexit.register(shutil.rmtree, MODULES_DIR, True)
+
+
 def load_module(name, source):
-    path = os.path.join("/tmp", f"kforge_variant_check_{name}_{os.getpid()}.py")
+    path = os.path.join(MODULES_DIR, f"{name}.py")
     with open(path, "w") as f:
         f.write(source)
     mod = type(sys)("cand_" + name)

@@ -78,7 +78,7 @@ describe("kforge problems show states the structure", () => {
     expect((JSON.parse(json.stdout) as { structure: string[] }).structure.join("\n")).toMatch(/^Bounded mask: .*\nDensity: /s);
     expect((await run(["problems", "new", "relb_show", "--score-mod", join(zoo, "rel_bias_table.py")])).status).toBe(0);
     const relb = await run(["problems", "show", "relb_show"]);
-    expect(relb.stdout).toContain("  - Clipped offsets: the score_mod reads kv_idx - q_idx only through clamps");
+    expect(relb.stdout).toContain("  - Clipped offsets: the score_mod's clamps of kv_idx - q_idx saturate beyond fixed offsets");
     expect((await run(["problems", "show", "softcap"])).stdout).not.toContain("structure (kforge's analysis");
   }, 240_000);
 });
@@ -94,6 +94,27 @@ describe("tools/offline/analyze.py on suite problems", () => {
     expect(analyze(join(root, "problems/softcap"))).toEqual([]);
   });
 
+  it("says only what holds: gathers that remain, a mask of indices beyond interval arithmetic, density at the problem's shape", async () => {
+    const bidi = join(root, "test/offline/fixtures/variants/bidirectional_tables.py");
+    expect((await run(["problems", "new", "bidi", "--variant", bidi])).status).toBe(0);
+    const [band] = analyze(join(home, "problems", "bidi"));
+    // the where on the offset's sign is decided beyond +-32; the per-key bias is still read there
+    expect(band).toContain("where kv_idx - q_idx <= -32 it is `score + bwd[h, 32] + kbias[kv_idx]`");
+    expect(band).toContain("where kv_idx - q_idx >= 32 it is `score + fwd[h, 32] + kbias[kv_idx]`");
+    expect(band).toContain("need 1 of the score_mod's 3 gathers");
+    expect(band).not.toContain("only through its score");
+    expect(band).not.toContain("no per-element gather");
+    // natten_morton: Morton-order neighbourhoods from bit operations on the indices, no tensor read
+    expect((await run(["problems", "new", "morton", "--variant", join(zoo, "natten_morton.py")])).status).toBe(0);
+    const morton = analyze(join(home, "problems", "morton"));
+    expect(morton[0]).toMatch(/^Mask beyond interval arithmetic: it reads only the indices/);
+    expect(morton.join("\n")).not.toContain("Data-dependent");
+    expect(morton[1]).toMatch(/^Density: the mask keeps about [1-5]% of .* at S = 4096/); // bitwise & on integers, not logical
+    // a CPU problem's density is at its own (small) benchmark shape
+    expect((await run(["problems", "new", "swcpu", "--variant", join(zoo, "sliding_window.py"), "--device", "cpu"])).status).toBe(0);
+    expect(analyze(join(home, "problems", "swcpu")).join("\n")).toMatch(/Density: .* at S = 64 \(the first benchmark shape\)\.$/);
+  }, 240_000);
+
   it("a broken mods.json: analyze.py exits 2 naming it; the scaffold's prompt goes without the section and says why", () => {
     const dir = mkdtempSync(join(tmpdir(), "kforge-structure-bad-"));
     mkdirSync(join(dir, "p"));
@@ -105,7 +126,7 @@ describe("tools/offline/analyze.py on suite problems", () => {
     const warn = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
       expect(analyzeStructure(torchPython(), join(dir, "p"))).toEqual([]);
-      expect(String(warn.mock.calls[0]?.[0])).toMatch(/structure analysis of the variant failed .*analyze: .*nowhere/s);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/structure analysis of the mods failed .*analyze: .*nowhere/s);
     } finally {
       warn.mockRestore();
       rmSync(dir, { recursive: true, force: true });

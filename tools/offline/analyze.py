@@ -14,14 +14,14 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from emit import Elementwise, Intervals  # noqa: E402
 from ir import Bin, Call, Cmp, IRError, Load, Mods, Neg, Node, Not, Num, Param, Reduce, Var, Where, walk  # noqa: E402
-from lower import _fold, _saturate, estimate_density, grid_layout, normalize, score_bands  # noqa: E402
-from lower import drop_row_constants, lower_score  # noqa: E402
+from lower import _gathers, deps, drop_row_constants, estimate_density, grid_layout, lower_score, normalize, saturated, \
+    score_bands  # noqa: E402
 from translate import TranslateError  # noqa: E402
 
 PREC = {"|": 1, "^": 2, "&": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "neg": 7}
@@ -62,59 +62,83 @@ def _band_note(mods: Mods) -> Optional[str]:
     score = normalize(mods.score, mods.tensor_info())
     if score is None:
         return None
-    # the offsets come from the lowered score (what the kernel sees); the forms from the mod as written
-    bands = score_bands(drop_row_constants(lower_score(mods.score, mods.tensor_info())))
-    if bands is None:
+    # whether the kernel bands the score (the lowered form) decides the note; the forms are the mod as written
+    if score_bands(drop_row_constants(lower_score(mods.score, mods.tensor_info()))) is None:
         return None
-    parts = []
-    for side, op in (("lo", "<="), ("hi", ">=")):
-        if bands[side] is None:
-            continue
-        found: List[int] = []
-        form = _fold(_saturate(score, -1 if side == "lo" else 1, found))
-        parts.append(f"where kv_idx - q_idx {op} {bands[side][0]} it is `{text(form)}`")
-    what = "one value per (b, h) added to the score" if bands["gather"] else "free of the clamps"
-    return ("Clipped offsets: the score_mod reads kv_idx - q_idx only through clamps, so " + " and ".join(parts) +
-            f" ({what} for every such key). Tiles of keys wholly beyond those offsets need "
-            f"{'no per-element gather or clamp' if bands['gather'] else 'no clamp'}; only the tiles within them do.")
+    sides = [(op, saturated(score, side)) for side, op in ((-1, "<="), (1, ">="))]
+    found = [(op, ts) for op, ts in sides if ts is not None]
+    if not found:
+        return None
+    parts = [f"where kv_idx - q_idx {op} {t} it is `{text(form)}`" for op, (t, form) in found]
+    forms = [form for _, (_, form) in found]
+    note = "Clipped offsets: the score_mod's clamps of kv_idx - q_idx saturate beyond fixed offsets, so " + \
+        " and ".join(parts) + "."
+    if all(not deps(f) & {"q_idx", "kv_idx"} for f in forms):
+        note += " Beyond those offsets the score_mod depends on a key only through its score (the rest is one value " \
+                "per (b, h))."
+    before, after = _gathers(score), max(_gathers(f) for f in forms)
+    if before and not after:
+        note += " Tiles of keys wholly beyond them need no per-element gather; only the tiles between do."
+    elif after < before:
+        note += f" Tiles of keys wholly beyond them need {after} of the score_mod's {before} gathers."
+    return note
 
 
-def _mask_notes(mods: Mods, params: Mapping[str, Any]) -> List[str]:
+def _mask_notes(mods: Mods, params: Mapping[str, Any], seq: Tuple[int, int]) -> List[str]:
     mask = normalize(mods.mask, mods.tensor_info())
     if mask is None:
         return []
     notes: List[str] = []
-    density = estimate_density(mask, params)
+    density = estimate_density(mask, params, seq=seq[0], seq_kv=seq[1])
     grid = grid_layout(mask)
     if grid is not None:
-        notes.append(f"2-D token grid: the mask reads q_idx and kv_idx only as `idx // {text(grid[0])}` and "
-                     f"`idx % {text(grid[0])}` (row and column on a grid {text(grid[0])} wide), so a tile of queries "
-                     "that is a near-square rectangle of the grid sees a rectangle of keys (gather K/V rows by index) "
-                     "far smaller than a run of consecutive keys.")
+        w = text(grid[0])
+        notes.append(f"2-D token grid: the mask reads q_idx and kv_idx only as `idx // {w}` and `idx % {w}` (row and "
+                     f"column on a grid {w} wide), so a tile of queries can be a near-square rectangle of the grid and "
+                     "visit only the rectangle of keys its mask can reach (gathering K/V rows by index).")
     iv = Intervals(Elementwise(prefix="_c"))
     iv.boolean(mask)
     tensors = sorted({n.tensor for n in walk(mask) if isinstance(n, Load)})
-    if iv.unbounded:
-        notes.append("Data-dependent mask: which (query block, key block) tiles are empty, full or partial depends on "
-                     f"the values of {', '.join(f'`{t}`' for t in tensors) or 'its inputs'}, not on the indices alone: "
-                     "evaluate the mask once per tile for each shape (FlexAttention's create_block_mask does this), then "
-                     "visit only the non-empty tiles and skip the mask on the full ones.")
+    named = ", ".join(f"`{t}`" for t in tensors)
+    if iv.unbounded and tensors:
+        notes.append(f"Data-dependent mask: which (query block, key block) tiles are empty, full or partial depends on "
+                     f"the values of {named}, not on the indices alone: evaluate the mask once per tile for each shape "
+                     "(FlexAttention's create_block_mask does this), then visit only the non-empty tiles and skip the "
+                     "mask on the full ones.")
+    elif iv.unbounded:
+        notes.append("Mask beyond interval arithmetic: it reads only the indices, but through operations whose range "
+                     "over a tile cannot be bounded from the tile's index ranges (%, //, bit operations of differences): "
+                     "evaluate it once per tile for each shape (FlexAttention's create_block_mask does this), then visit "
+                     "only the non-empty tiles and skip the mask on the full ones.")
     else:
-        reads = f" (reading only the per-block min and max of {', '.join(f'`{t}`' for t in tensors)})" if tensors else ""
+        reads = f" (reading only the per-block min and max of {named})" if tensors else ""
         notes.append("Bounded mask: interval arithmetic on a tile's query and key index ranges" + reads +
                      " classifies it as empty, full or partial (conservatively: a tile called empty or full is), so a "
                      "kernel can compute each query block's range of key blocks up front, skip the empty ones and apply "
                      "no mask on the full ones.")
     if density is not None:
-        notes.append(f"Density: the mask keeps about {100 * density:.0f}% of (q_idx, kv_idx) pairs at S = 4096"
-                     + (": most tiles are empty, so the work is in skipping them cheaply." if density < 0.35 else "."))
+        at = f"S = {seq[0]}" if seq[0] == seq[1] else f"S_q = {seq[0]}, S_kv = {seq[1]}"
+        notes.append(f"Density: the mask keeps about {100 * density:.0f}% of (q_idx, kv_idx) pairs at {at} (the first "
+                     "benchmark shape)" + (": most tiles are empty, so the work is in skipping them cheaply."
+                                           if density < 0.35 else "."))
     return notes
 
 
-def structure_notes(mods: Mods, params: Optional[Mapping[str, Any]] = None) -> List[str]:
-    """The notes for one variant's mods (params: problem.json's, for the mask's density)."""
+def structure_notes(mods: Mods, params: Optional[Mapping[str, Any]] = None, seq: Tuple[int, int] = (4096, 4096)) -> List[str]:
+    """The notes for one variant's mods (params: problem.json's, for the mask's density; seq: (S_q, S_kv) of the
+    first benchmark shape, where the density is estimated)."""
     band = _band_note(mods)
-    return ([band] if band else []) + _mask_notes(mods, params or {})
+    return ([band] if band else []) + _mask_notes(mods, params or {}, seq)
+
+
+def benchmark_seq(problem_dir: str) -> Tuple[int, int]:
+    """(S_q, S_kv) of a problem's first benchmark shape (problem.json), 4096 each when it names none."""
+    try:
+        with open(os.path.join(problem_dir, "problem.json")) as f:
+            shape = json.load(f)["shapes"]["benchmark"][0]
+        return int(shape["S"]), int(shape.get("Skv", shape["S"]))
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return 4096, 4096
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -127,7 +151,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (TranslateError, IRError, FileNotFoundError) as e:
         sys.stderr.write(f"analyze: {a.problem}: {e}\n")
         return 2
-    sys.stdout.write(json.dumps(structure_notes(mods, params)) + "\n")
+    sys.stdout.write(json.dumps(structure_notes(mods, params, benchmark_seq(a.problem))) + "\n")
     return 0
 
 

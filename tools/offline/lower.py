@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, cast, overload
 
-from ir import Bin, Call, IRError, Load, Neg, Node, Not, Num, Param, Reduce, TensorInfo, Var, Where, children, substitute, walk, \
+from ir import Bin, Call, Cmp, IRError, Load, Neg, Node, Not, Num, Param, Reduce, TensorInfo, Var, Where, children, substitute, walk, \
     with_children
 
 # {tensor name: ir.TensorInfo} of a variant's captured tensors (ir.Mods.tensor_info)
@@ -294,10 +294,12 @@ _PY_CALLS: Dict[str, Callable[..., Any]] = {
     "gelu_tanh": lambda x: 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))}
 
 
-def estimate_density(mask_ir: Node, params: Mapping[str, Any], seq: int = 4096, samples: int = 96) -> Optional[float]:
-    """Fraction of (q, kv) pairs a mask keeps at sequence length seq, sampled on a grid; None if unknown
-    (the mask reads a tensor, or a parameter is a generator)."""
+def estimate_density(mask_ir: Node, params: Mapping[str, Any], seq: int = 4096, samples: int = 96,
+                     seq_kv: Optional[int] = None) -> Optional[float]:
+    """Fraction of (q, kv) pairs a mask keeps at sequence length seq (keys: seq_kv, default seq), sampled on a grid;
+    None if unknown (the mask reads a tensor, or a parameter is a generator)."""
     pts = [int(i * (seq - 1) / (samples - 1)) for i in range(samples)]
+    kv_pts = pts if seq_kv is None else [int(i * (seq_kv - 1) / (samples - 1)) for i in range(samples)]
 
     def ev(n: Node, q: int, kv: int) -> Any:
         if isinstance(n, Num):
@@ -322,12 +324,15 @@ def estimate_density(mask_ir: Node, params: Mapping[str, Any], seq: int = 4096, 
         if isinstance(n, Call):
             return _PY_CALLS[n.fn](*(ev(x, q, kv) for x in n.args))
         a, b = ev(n.a, q, kv), ev(n.b, q, kv)
+        ints = not isinstance(a, bool) and not isinstance(b, bool) and isinstance(a, int) and isinstance(b, int)
+        if n.op in ("&", "|", "^") and ints:  # on integers & | ^ are bitwise (ir.py), on booleans logical
+            return {"&": a & b, "|": a | b, "^": a ^ b}[n.op]
         return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else math.inf, "//": a // b if b else 0,
                 "%": a % b if b else 0, "&": bool(a) and bool(b), "|": bool(a) or bool(b), "^": bool(a) != bool(b),
                 "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[n.op]
 
     try:
-        kept = sum(bool(ev(mask_ir, q, kv)) for q in pts for kv in pts)
+        kept = sum(bool(ev(mask_ir, q, kv)) for q in pts for kv in kv_pts)
     except (LookupError, ValueError, OverflowError, KeyError, TypeError, IRError):
         return None
     return kept / (samples * samples)
@@ -505,9 +510,90 @@ def _group_row_constants(n: Node) -> Node:
     return Bin("+", _build(rest), _build(row))
 
 
+# Offsets at or beyond +-BAND_LIMIT are no band: no key block lies there, and the kernel's int32 sums stay in range.
+BAND_LIMIT = 1 << 30
+
+
+def _decide(n: Node, side: int, t: int) -> Node:
+    """n with each comparison of an offset s * (kv_idx - q_idx) + c against an integer literal decided where it is the
+    same for every offset beyond t (o <= t on the low side, o >= t on the high side), then booleans and `where`s of
+    decided conditions folded: a bidirectional table's `where(kv - q >= 0, fwd[...], bwd[...])` keeps one branch."""
+    kids = children(n)
+    if kids:
+        n = with_children(n, (_decide(c, side, t) for c in kids))
+    if isinstance(n, Cmp):
+        for a, b, op in ((n.a, n.b, n.op), (n.b, n.a, _FLIP[n.op])):
+            aff, k = offset_affine(a), _int_const(b)
+            if aff is None or k is None:
+                continue
+            s, c = aff
+            # the values s * o + c takes beyond t: from the boundary value to -inf or +inf
+            edge = s * t + c
+            towards = s * side  # +1: the values grow without bound beyond t, -1: they fall
+            lo, hi = (edge, None) if towards > 0 else (None, edge)
+            verdict = _cmp_range(op, lo, hi, k)
+            if verdict is not None:
+                return Num(verdict)
+    if isinstance(n, Where) and isinstance(n.cond, Num) and isinstance(n.cond.value, bool):
+        return n.a if n.cond.value else n.b
+    if isinstance(n, Not) and isinstance(n.a, Num) and isinstance(n.a.value, bool):
+        return Num(not n.a.value)
+    if isinstance(n, Bin) and n.op in ("&", "|"):
+        for x, y in ((n.a, n.b), (n.b, n.a)):
+            if isinstance(x, Num) and isinstance(x.value, bool):
+                if n.op == "&":
+                    return y if x.value else Num(False)
+                return Num(True) if x.value else y
+    return n
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _cmp_range(op: str, lo: Optional[int], hi: Optional[int], k: int) -> Optional[bool]:
+    """`x op k` for every integer x in [lo, hi] (None: unbounded on that side), or None when it depends on x."""
+    if _cmp_range_all(op, lo, hi, k):
+        return True
+    if _cmp_range_all(_NEGATE[op], lo, hi, k):
+        return False
+    return None
+
+
+_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def _cmp_range_all(op: str, lo: Optional[int], hi: Optional[int], k: int) -> bool:
+    """True when `x op k` holds for every integer x in [lo, hi] (== never does on a range unbounded on one side)."""
+    if op == "<":
+        return hi is not None and hi < k
+    if op == "<=":
+        return hi is not None and hi <= k
+    if op == ">":
+        return lo is not None and lo > k
+    if op == ">=":
+        return lo is not None and lo >= k
+    if op == "!=":
+        return (hi is not None and hi < k) or (lo is not None and lo > k)
+    return False
+
+
 def _gathers(n: Node) -> int:
     """Loads whose index reads a query or key index (a gather per element or per row)."""
     return sum(1 for m in walk(n) if isinstance(m, Load) and deps(m) & {"q_idx", "kv_idx"})
+
+
+def saturated(n: Node, side: int) -> Optional[Tuple[int, Node]]:
+    """(t, n beyond t) when some clamp of kv_idx - q_idx in n saturates for every offset beyond t on this side (low:
+    o <= t, high: o >= t), with the clamps folded and the offset comparisons decided there; None when none does, or
+    only beyond +-BAND_LIMIT."""
+    found: List[int] = []
+    sat = _saturate(n, side, found)
+    if not found:
+        return None
+    t = min(found) if side < 0 else max(found)
+    if abs(t) >= BAND_LIMIT:
+        return None
+    return t, _fold(_decide(sat, side, t))
 
 
 def score_bands(s2: Node) -> Optional[Dict[str, Any]]:
@@ -520,10 +606,11 @@ def score_bands(s2: Node) -> Optional[Dict[str, Any]]:
         return None
     out: Dict[str, Any] = {"lo": None, "hi": None, "gather": False}
     for key, side in (("lo", -1), ("hi", 1)):
-        found: List[int] = []
-        sat = _group_row_constants(_fold(_saturate(s2, side, found)))
-        if found:
-            t = min(found) if side < 0 else max(found)
-            out[key] = (t, sat)
-            out["gather"] = out["gather"] or _gathers(sat) < _gathers(s2)
+        t_sat = saturated(s2, side)
+        if t_sat is None:
+            continue
+        t, sat = t_sat
+        sat = _group_row_constants(sat)
+        out[key] = (t, sat)
+        out["gather"] = out["gather"] or _gathers(sat) < _gathers(s2)
     return out if out["lo"] or out["hi"] else None
