@@ -2,7 +2,7 @@
  * --variant FILE: one FlexAttention file's score_mod and/or mask_mod as a new variant (search and problems new),
  * through the real CLI and the sandboxed harness; a mix with --score-mod/--mask-mod is refused.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +41,27 @@ describe("--variant FILE", () => {
     const s = loadProblem(join(home, "problems", "soft"));
     expect(s.spec.variant?.score?.symbol).toBe("score_mod");
     expect(s.spec.variant?.mask).toBeNull();
+  }, 240_000);
+
+  it("FILE:NAME of a plain function takes the kind its arguments say; given as the wrong kind, it says which it is", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kforge-two-fns-"));
+    const file = join(dir, "two.py");
+    writeFileSync(
+      file,
+      "def my_bias(score, b, h, q_idx, kv_idx):\n    return score + 0.5 * (q_idx - kv_idx)\n\n\n" +
+        "def my_causal(b, h, q_idx, kv_idx):\n    return q_idx >= kv_idx\n",
+    );
+    expect((await run(["problems", "new", "two_score", "--variant", `${file}:my_bias`])).status).toBe(0);
+    const s = loadProblem(join(home, "problems", "two_score")).spec.variant;
+    expect([s?.score?.symbol, s?.mask]).toEqual(["my_bias", null]);
+    expect((await run(["problems", "new", "two_mask", "--variant", `${file}:my_causal`])).status).toBe(0);
+    const m = loadProblem(join(home, "problems", "two_mask")).spec.variant;
+    expect([m?.score, m?.mask?.symbol]).toEqual([null, "my_causal"]);
+    const wrong = await run(["problems", "new", "two_wrong", "--mask-mod", `${file}:my_bias`]);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toContain("`my_bias` takes 5 arguments, as a score_mod does, not 4 as a mask_mod: pass it with --score-mod");
+    expect(existsSync(join(home, "problems", "two_wrong"))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   }, 240_000);
 
   it("a mix with --score-mod or --mask-mod is refused before anything is made, by both commands", async () => {

@@ -90,6 +90,15 @@ def _resolve(draft: VariantDraft, kind: Kind, folder: str) -> Optional[ModSource
     path = os.path.join(folder, src["file"])
     module = V.load_module(path)
     found = V.find_source(module, path, kind, src.get("symbol"))
+    other_kind: Kind = "mask" if kind == "score" else "score"
+    if found is not None and not found["factory"]:
+        fn = getattr(module, found["symbol"])
+        if V.positional_arity(fn) == V.ARITY[other_kind]:
+            if draft.get(other_kind) == src:  # --variant FILE:NAME: one function, the kind its arguments say
+                return None
+            raise V.VariantError(f"`{found['symbol']}` takes {V.ARITY[other_kind]} arguments, as a {other_kind}_mod does, "
+                                 f"not {V.ARITY[kind]} as a {kind}_mod: pass it with --{other_kind}-mod", path,
+                                 fn.__code__.co_firstlineno)
     if found is None:
         other: Kind = "mask" if kind == "score" else "score"
         same = _draft_file(draft, other) == src["file"]
