@@ -14,7 +14,19 @@
  */
 import { build, type Plugin } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { LAUNCHER } from "./bundle-launcher.ts";
@@ -101,14 +113,14 @@ function placeNode(out: string, link: boolean): void {
 }
 
 /** The launcher of the bundled Redis: the packed loader runs the server against the packed libraries only. */
-export function redisLauncher(loader: string): string {
+export function redisLauncher(loader: string | null): string {
   return [
     "#!/bin/sh",
     "# Redis from the kforge bundle: the server with every library it links, glibc's loader included, so it runs on a",
     "# host whose system libraries differ or are missing (a GPU host with no package manager). Arguments as redis-server's.",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion (the launcher needs no dirname)
     'case "$0" in */*) here=${0%/*} ;; *) here=. ;; esac',
-    `exec "$here/lib/${loader}" --library-path "$here/lib" "$here/lib/redis-server" "$@"`,
+    loader === null ? 'exec "$here/lib/redis-server" "$@"' : `exec "$here/lib/${loader}" --library-path "$here/lib" "$here/lib/redis-server" "$@"`,
     "",
   ].join("\n");
 }
@@ -127,9 +139,17 @@ export function packRedis(out: string, binary?: string): string {
     );
   }
   const ldd = spawnSync("ldd", [found], { encoding: "utf8" });
-  if (ldd.status !== 0) throw new Error(`--with-redis: ldd ${found} failed (a static or foreign binary?): ${ldd.stderr.trim() || ldd.stdout.trim()}`);
   const lib = join(out, "redis", "lib");
   mkdirSync(lib, { recursive: true });
+  if (/statically linked|not a dynamic executable/.test(`${ldd.stdout}${ldd.stderr}`)) {
+    // a static server needs no libraries: it runs as it is
+    cpSync(realpathSync(found), join(lib, "redis-server"));
+    chmodSync(join(lib, "redis-server"), 0o755);
+    writeFileSync(join(out, "redis", "redis-server"), redisLauncher(null));
+    chmodSync(join(out, "redis", "redis-server"), 0o755);
+    return join(out, "redis", "redis-server");
+  }
+  if (ldd.status !== 0) throw new Error(`--with-redis: ldd ${found} failed (a foreign binary?): ${ldd.stderr.trim() || ldd.stdout.trim()}`);
   let loader = "";
   for (const line of ldd.stdout.split("\n")) {
     const linked = /^\s*(\S+) => (\/\S+) \(0x/.exec(line);
@@ -149,8 +169,19 @@ export function packRedis(out: string, binary?: string): string {
   return join(out, "redis", "redis-server");
 }
 
+/** `out` is replaced whole: only where nothing is, an empty folder, or an earlier bundle (its kforge.mjs) may go. */
+function refuseToReplace(out: string): void {
+  const st = statSync(out, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isDirectory()) throw new Error(`${out} is a file, not a bundle folder: refusing to replace it (name another output folder)`);
+  if (readdirSync(out).length > 0 && !existsSync(join(out, "kforge.mjs"))) {
+    throw new Error(`${out} is a folder that holds no bundle (no kforge.mjs): refusing to replace it (name a new or empty folder)`);
+  }
+}
+
 /** Builds the bundle into `out` (replacing it) and returns its size in bytes, node excluded when linked. */
 export async function buildBundle(out: string, opts: { linkNode?: boolean; redis?: boolean | string } = {}): Promise<number> {
+  refuseToReplace(out);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await bundleEntry(join("cli", "bundle-entry.ts"), join(out, "kforge.mjs"));
@@ -183,12 +214,31 @@ function du(path: string): number {
   return Number(execFileSync("du", ["-sb", "--apparent-size", path], { encoding: "utf8" }).split(/\s/)[0] ?? 0);
 }
 
+/** The command line: `[OUT_DIR] [--link-node] [--with-redis[=PATH] | --with-redis PATH]`; anything else is refused. */
+export function parseBundleArgs(argv: string[]): { out: string; linkNode: boolean; redis: boolean | string } {
+  let linkNode = false;
+  let redis: boolean | string = false;
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--link-node") linkNode = true;
+    else if (a.startsWith("--with-redis=")) redis = resolve(a.slice("--with-redis=".length));
+    else if (a === "--with-redis") {
+      // a following path to a file (not a folder) is the server to pack; OUT stays positional
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith("--") && existsSync(next) && statSync(next).isFile()) {
+        redis = resolve(next);
+        i++;
+      } else redis = true;
+    } else if (a.startsWith("--")) throw new Error(`unknown option ${a} (usage: npm run bundle -- [OUT_DIR] [--link-node] [--with-redis[=PATH]])`);
+    else positional.push(a);
+  }
+  if (positional.length > 1) throw new Error(`one output folder, not ${positional.length}: ${positional.join(" ")}`);
+  return { out: resolve(positional[0] ?? join(root, "dist", "kforge-bundle")), linkNode, redis };
+}
+
 async function main(argv: string[]): Promise<void> {
-  const linkNode = argv.includes("--link-node");
-  const redisArg = argv.find((a) => a === "--with-redis" || a.startsWith("--with-redis="));
-  const redis = redisArg === undefined ? false : redisArg.includes("=") ? resolve(redisArg.slice(redisArg.indexOf("=") + 1)) : true;
-  const positional = argv.filter((a) => !a.startsWith("--"));
-  const out = resolve(positional[0] ?? join(root, "dist", "kforge-bundle"));
+  const { out, linkNode, redis } = parseBundleArgs(argv);
   const bytes = await buildBundle(out, { linkNode, redis });
   const mb = (p: string) => (du(p) / 1e6).toFixed(1);
   process.stdout.write(

@@ -43,10 +43,14 @@ PROBLEM_ARG=$PROBLEM
 [ -d "$B/test/fixtures/problems/$PROBLEM" ] && PROBLEM_ARG="$B/test/fixtures/problems/$PROBLEM"
 
 REDIS="${REDIS_SERVER:-}"
-if [ -z "$REDIS" ]; then
-  if [ -x "$B/redis/redis-server" ]; then REDIS="$B/redis/redis-server"; else REDIS=$(command -v redis-server || true); fi
+if [ -n "$REDIS" ]; then
+  [ -x "$REDIS" ] || die "REDIS_SERVER=$REDIS: no such executable"
+elif [ -x "$B/redis/redis-server" ]; then
+  REDIS="$B/redis/redis-server"
+else
+  REDIS=$(command -v redis-server || true)
+  [ -n "$REDIS" ] || die "no redis-server: build the bundle with \`npm run bundle -- --with-redis\` (packs this machine's Redis and its libraries), or set REDIS_SERVER"
 fi
-[ -n "$REDIS" ] && [ -x "$REDIS" ] || die "no redis-server: build the bundle with \`npm run bundle -- --with-redis\` (packs this machine's Redis and its libraries), or set REDIS_SERVER"
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 PASS=$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
 QUEUE="redis://:$PASS@127.0.0.1:$PORT"
@@ -74,10 +78,15 @@ trap cleanup EXIT
 mkdir -p "$WORK/redis"
 log "machine: $(machine_line)"
 log "redis: $REDIS on 127.0.0.1:$PORT (password, append-only file in $WORK/redis)"
-"$REDIS" --port "$PORT" --bind 127.0.0.1 --requirepass "$PASS" --appendonly yes --save "" --dir "$WORK/redis" \
-  >"$WORK/redis.log" 2>&1 &
+# the configuration on stdin (`redis-server -`), so the password is in no process's command line
+printf 'port %s\nbind 127.0.0.1\nrequirepass %s\nappendonly yes\nsave ""\ndir %s\n' "$PORT" "$PASS" "$WORK/redis" |
+  "$REDIS" - >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
-for _ in $(seq 50); do [ "$(redis_cmd PING 2>/dev/null)" = "+PONG" ] && break; sleep 0.2; done
+for _ in $(seq 50); do
+  [ "$(redis_cmd PING 2>/dev/null)" = "+PONG" ] && break
+  kill -0 "$REDIS_PID" 2>/dev/null || break # it exited: no use waiting
+  sleep 0.2
+done
 [ "$(redis_cmd PING 2>/dev/null)" = "+PONG" ] || die "Redis did not answer on port $PORT: $(tail -5 "$WORK/redis.log")"
 log "redis: $(grep -m1 -o 'Redis version=[^,]*' "$WORK/redis.log")"
 

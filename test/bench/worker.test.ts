@@ -5,11 +5,11 @@
  * server as its model), doctor, and the summary's checks read back from results.json.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBundle, packRedis } from "../../scripts/bundle.ts";
+import { buildBundle, packRedis, parseBundleArgs } from "../../scripts/bundle.ts";
 import { repoRoot } from "../../core/config.ts";
 
 const root = repoRoot();
@@ -49,6 +49,33 @@ describe("bench/worker: a search through a remote worker and the bundle's Redis"
     expect(v.status, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^Redis server v=\d+\.\d+/);
     expect(() => packRedis(join(tmp, "nowhere"), join(tmp, "no-redis-here"))).toThrow(/--with-redis=.*no-redis-here: no such file/);
+  });
+
+  it("the command line: --with-redis PATH packs that file and never mistakes it for the output folder; nothing else is replaced", async () => {
+    const fake = join(tmp, "fake");
+    mkdirSync(fake, { recursive: true });
+    copyFileSync("/usr/bin/redis-server", join(fake, "redis-server"));
+    const parsed = parseBundleArgs(["--link-node", "--with-redis", join(fake, "redis-server")]);
+    expect(parsed).toMatchObject({ linkNode: true, redis: join(fake, "redis-server"), out: join(root, "dist", "kforge-bundle") });
+    expect(parseBundleArgs([join(tmp, "b2"), "--with-redis"])).toMatchObject({ out: join(tmp, "b2"), redis: true });
+    expect(parseBundleArgs(["--with-redis=/x/redis-server", join(tmp, "b3")])).toMatchObject({ out: join(tmp, "b3"), redis: "/x/redis-server" });
+    expect(() => parseBundleArgs(["--with-redsi"])).toThrow(/unknown option --with-redsi/);
+    // an output that is a file, or a folder holding something other than a bundle, is refused and left as it was
+    await expect(buildBundle(join(fake, "redis-server"), { linkNode: true })).rejects.toThrow(/is a file, not a bundle folder/);
+    expect(statSync(join(fake, "redis-server")).isFile()).toBe(true);
+    writeFileSync(join(fake, "notes.txt"), "mine");
+    await expect(buildBundle(fake, { linkNode: true })).rejects.toThrow(/holds no bundle \(no kforge.mjs\)/);
+    expect(readFileSync(join(fake, "notes.txt"), "utf8")).toBe("mine");
+  });
+
+  it("a statically linked server is packed as it is, with a launcher that runs it directly", () => {
+    const out = join(tmp, "static");
+    packRedis(out, "/sbin/ldconfig"); // a static binary every Debian has, standing in for a static redis-server
+    expect(readdirSync(join(out, "redis", "lib"))).toEqual(["redis-server"]);
+    expect(readFileSync(join(out, "redis", "redis-server"), "utf8")).toContain('exec "$here/lib/redis-server" "$@"');
+    const r = spawnSync(join(out, "redis", "redis-server"), ["--version"], { env: { PATH: "/nonexistent" }, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ldconfig/);
   });
 
   it("the CPU run passes every check: each kernel verified once, by the worker, listed by doctor, stopped cleanly", () => {
