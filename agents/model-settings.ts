@@ -101,7 +101,7 @@ export function roleOverrides(config: Config): Partial<Record<AgentRole, RoleOve
     throw new ConfigError(`${lead} is not valid JSON${jsonErrorAt(raw, (err as Error).message, " of its value")}`, {
       hint:
         file !== undefined
-          ? `in a settings file its value is a string holding the JSON, inner quotes escaped, e.g. "KFORGE_ROLE_MODELS": ${JSON.stringify(ROLE_MODELS_EXAMPLE)}; ${where}`
+          ? `in a settings file write the object itself, e.g. "KFORGE_ROLE_MODELS": ${ROLE_MODELS_EXAMPLE} (or a string holding that JSON, inner quotes escaped); ${where}`
           : `example: export KFORGE_ROLE_MODELS='${ROLE_MODELS_EXAMPLE}'; ${where}`,
       cause: err,
       context,
@@ -110,12 +110,22 @@ export function roleOverrides(config: Config): Partial<Record<AgentRole, RoleOve
   const parsed = RoleModels.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(`${lead} at ${issue?.path.join(".") || "top level"}: ${issue?.message}`, {
+    // Not an object of roles at all: say what it is and what it should be.
+    const what =
+      issue?.code === "invalid_type" && issue.path.length === 0
+        ? `${lead} must be a JSON object of roles, e.g. ${ROLE_MODELS_EXAMPLE}, not ${jsonKind(json)}`
+        : `${lead} at ${issue?.path.join(".") || "top level"}: ${issue?.message}`;
+    throw new ConfigError(what, {
       hint: `roles are ${ROLES.join(", ")}; each takes {provider?, model?, baseUrl?, apiKey?}; ${where}`,
       context,
     });
   }
   return parsed.data;
+}
+
+/** A JSON value's kind, as a message names it. */
+function jsonKind(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "string" ? "a string" : `a ${typeof value}`;
 }
 
 /** The effective settings of a role: the default model with the role's overrides on top. */

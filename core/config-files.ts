@@ -37,11 +37,31 @@ export class SettingsFileError extends ConfigError {
   }
 }
 
+/** What a settings file may give a setting beyond a string, a number or a boolean. */
+export interface SettingKinds {
+  /**
+   * Settings whose value is JSON (KFORGE_ROLE_MODELS): a file gives it as JSON itself (an object, the natural form) or
+   * as a string holding the JSON, as the environment does; either is checked by the setting's own parser, the same way.
+   */
+  json?: ReadonlySet<string>;
+}
+
+/** The JSON type of a value, as a message names it. */
+function jsonType(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value;
+}
+
 /**
  * Reads `path` if it exists. `known` are the setting names (a typo is an error naming the closest known one, not
- * silently ignored); `refuse` are names this file may not hold, with the reason. Throws a `SettingsFileError`.
+ * silently ignored); `refuse` are names this file may not hold, with the reason; `kinds`, what else a value may be.
+ * Throws a `SettingsFileError`.
  */
-export function readSettingsFile(path: string, known: ReadonlySet<string>, refuse: (name: string) => string | null): SettingsFile | null {
+export function readSettingsFile(
+  path: string,
+  known: ReadonlySet<string>,
+  refuse: (name: string) => string | null,
+  kinds: SettingKinds = {},
+): SettingsFile | null {
   if (!existsSync(path)) return null;
   let text: string;
   try {
@@ -79,8 +99,14 @@ export function readSettingsFile(path: string, known: ReadonlySet<string>, refus
     const why = refuse(name);
     if (why) fail(`settings file ${path} may not hold ${name}: ${why}`, `remove ${name} from it`);
     if (typeof value === "string") values[name] = value;
+    // A JSON setting's value as the environment would hold it: its JSON text, checked where the setting is used.
+    else if (kinds.json?.has(name)) values[name] = JSON.stringify(value);
     else if (typeof value === "number" || typeof value === "boolean") values[name] = String(value === true ? 1 : value === false ? "" : value);
-    else fail(`settings file ${path}: ${name} must be a string, a number or a boolean`, `e.g. "${name}": "..."`);
+    else
+      fail(
+        `settings file ${path}: ${name} must be a string, a number or a boolean, not ${jsonType(value)}`,
+        `give it one value, as the environment would, e.g. "${name}": "VALUE"; or remove it from that file`,
+      );
   }
   return { path, values };
 }
@@ -203,7 +229,7 @@ export function readSettingsFiles(
   env: NodeJS.ProcessEnv,
   cwd: string,
   defaultHome: string,
-  settings: { known: ReadonlySet<string>; secret: (name: string) => boolean },
+  settings: { known: ReadonlySet<string>; secret: (name: string) => boolean; kinds?: SettingKinds },
   opts: { unreadable?: "throw" | "collect" } = {},
 ): { project: SettingsFile | null; home: SettingsFile | null; unreadable: SettingsFileError[] } {
   const unreadable: SettingsFileError[] = [];
@@ -216,13 +242,20 @@ export function readSettingsFiles(
       return null;
     }
   };
-  const project = read(join(cwd, PROJECT_FILE), settings.known, (name) =>
-    // A project folder is often committed: keys belong in the environment or the user's own home file.
-    settings.secret(name) ? "a project file may be committed; set it in the environment or in KFORGE_HOME/config.json" : null,
+  const project = read(
+    join(cwd, PROJECT_FILE),
+    settings.known,
+    (name) =>
+      // A project folder is often committed: keys belong in the environment or the user's own home file.
+      settings.secret(name) ? "a project file may be committed; set it in the environment or in KFORGE_HOME/config.json" : null,
+    settings.kinds,
   );
   const homeDir = nonEmpty(env["KFORGE_HOME"]) ?? nonEmpty(project?.values["KFORGE_HOME"]) ?? defaultHome;
-  const home = read(join(homeDir, HOME_FILE), settings.known, (name) =>
-    name === "KFORGE_HOME" ? "the home file lives in KFORGE_HOME; set it in the environment or in ./kforge.json" : null,
+  const home = read(
+    join(homeDir, HOME_FILE),
+    settings.known,
+    (name) => (name === "KFORGE_HOME" ? "the home file lives in KFORGE_HOME; set it in the environment or in ./kforge.json" : null),
+    settings.kinds,
   );
   return { project, home, unreadable };
 }

@@ -62,7 +62,7 @@ const EnvSchema = z.object({
   KFORGE_BASE_URL: meta(optionalString(), { description: "an OpenAI-compatible server (vLLM, SGLang, ...)", default: "none" }),
   KFORGE_API_KEY: meta(optionalString(), { description: "the key of that server", default: "none", secret: true }),
   KFORGE_ROLE_MODELS: meta(optionalString(), {
-    description: 'per-role overrides as JSON, e.g. `{"critic":{"model":"deepseek-chat"}}`',
+    description: 'per-role overrides as JSON, e.g. `{"critic":{"model":"deepseek-chat"}}` (in a settings file, that object itself)',
     default: "none",
   }),
   DEEPSEEK_API_KEY: meta(optionalString(), { description: "use DeepSeek (`deepseek-reasoner`)", default: "none", secret: true }),
@@ -277,6 +277,8 @@ function quotedPairs(text: string): Record<string, string> {
 }
 
 const KNOWN = new Set(SETTINGS.map((s) => s.name));
+/** Settings whose value is JSON: a settings file may give it as JSON itself (an object) or as a string holding it. */
+const JSON_SETTINGS: ReadonlySet<string> = new Set(["KFORGE_ROLE_MODELS"]);
 const isSecret = (name: string) => SETTINGS.find((s) => s.name === name)?.meta.secret === true;
 
 /**
@@ -292,7 +294,7 @@ function mergedSettings(
     env,
     cwd,
     join(homedir(), ".kforge"),
-    { known: KNOWN, secret: isSecret },
+    { known: KNOWN, secret: isSecret, kinds: { json: JSON_SETTINGS } },
     { unreadable },
   );
   const merged: NodeJS.ProcessEnv = { ...env };

@@ -1,7 +1,7 @@
 /**
  * A mistyped KFORGE_PROVIDER and a malformed KFORGE_ROLE_MODELS are reported where they were set: the environment
  * variable, or ./kforge.json or KFORGE_HOME/config.json, with a hint that fits that place (a shell example for the
- * environment; for a file, the file's own form, where KFORGE_ROLE_MODELS is a JSON string holding the JSON).
+ * environment; for a file, the file's own form, where KFORGE_ROLE_MODELS is the JSON object itself or a string holding it).
  * `kforge search` and `kforge config` as real child processes; search refuses before any run.
  */
 import { spawnSync } from "node:child_process";
@@ -91,19 +91,19 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
     expect(() => defaultModelSettings(loadConfig({ KFORGE_HOME: home }, project))).toThrow(`settings file ${homeFile}: KFORGE_PROVIDER "vllm"`);
   }, 120_000);
 
-  it("KFORGE_ROLE_MODELS that is not JSON: from the environment, a shell example; from a file, the escaped-string form", () => {
+  it("KFORGE_ROLE_MODELS that is not JSON: from the environment, a shell example; from a file, the object form (or the escaped string)", () => {
     const fromEnv = refused({ KFORGE_ROLE_MODELS: '{"critic": {model: "x"}}' });
     expect(fromEnv).toBe(
       "error (user): environment variable KFORGE_ROLE_MODELS is not valid JSON (line 1, column 13 of its value): Expected property name or '}'\n" +
         `  hint: example: export KFORGE_ROLE_MODELS='{"critic":{"model":"deepseek-chat"}}'; fix it in the environment, or unset it\n`,
     );
 
-    // In a file the value is a JSON string holding the JSON (a trailing comma in it here).
+    // In a file the value may be a JSON string holding the JSON (a trailing comma in it here); the hint shows the object form.
     writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: '{"critic": {"model": "x"},}' }));
     const fromProject = refused();
     expect(fromProject).toBe(
       `error (user): settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 27 of its value): Expected double-quoted property name\n` +
-        `  hint: in a settings file its value is a string holding the JSON, inner quotes escaped, e.g. "KFORGE_ROLE_MODELS": "{\\"critic\\":{\\"model\\":\\"deepseek-chat\\"}}"; fix it in ${projectFile}, or remove it from that file\n`,
+        `  hint: in a settings file write the object itself, e.g. "KFORGE_ROLE_MODELS": {"critic":{"model":"deepseek-chat"}} (or a string holding that JSON, inner quotes escaped); fix it in ${projectFile}, or remove it from that file\n`,
     );
     expect(fromProject).not.toMatch(/environment|export |KFORGE_ROLE_MODELS='/);
     expect(configSays()).toContain(

@@ -1,0 +1,156 @@
+/**
+ * KFORGE_ROLE_MODELS written in a settings file as the JSON object it is (the README's form), not only as a string
+ * holding that JSON: a search's critic calls go to the model it names, `kforge config` lists the override, and a bad
+ * object is refused with the very error the same JSON as a string gets, naming the file. Real `node bin/kforge.js`
+ * child processes: a search against a scripted model server, `kforge config`, a search that refuses before any run.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../core/config.ts";
+import { startScriptedServer, type RecordedRequest, type ScriptedReply, type ScriptedServer } from "../../tools/scripted-server/server.ts";
+import { kforgeEnv, runKforge } from "../search/cli-process.ts";
+import { cpuKernel } from "../search/cpu-kernels.ts";
+import { CPU_TINY } from "../verifier/helpers.ts";
+
+const KFORGE = join(repoRoot(), "bin", "kforge.js");
+const OVERRIDE = { critic: { model: "critic-model" } };
+
+/** Every role answers: the planner two ideas, the coder a correct CPU module, the critic a verdict per candidate. */
+function model(req: RecordedRequest): ScriptedReply {
+  if (req.role === "planner") {
+    const ideas = [1, 2].map((i) => ({ title: `idea ${i}`, idea: `write the kernel, take ${i}` }));
+    return { content: `\`\`\`json\n${JSON.stringify({ rationale: "two takes", ideas })}\n\`\`\`` };
+  }
+  if (req.role === "coder") return { content: `\`\`\`python\n${cpuKernel("good", "role models")}\`\`\`\n` };
+  if (req.role === "critic") {
+    const labels = /Judge every candidate \(([^)]*)\)/.exec(req.lastUser)?.[1]?.split(", ") ?? [];
+    const critiques = labels.map((node) => ({ node, verdict: "promising", issues: [], nextIdeas: [], keyIdeas: [] }));
+    return { content: `\`\`\`json\n${JSON.stringify({ critiques })}\n\`\`\`` };
+  }
+  return { content: "```json\n{}\n```" };
+}
+
+describe("KFORGE_ROLE_MODELS as a JSON object in a settings file", () => {
+  let server: ScriptedServer;
+  let dir: string;
+  let home: string;
+  let project: string;
+  let projectFile: string;
+  beforeAll(async () => {
+    server = await startScriptedServer(model);
+    dir = mkdtempSync(join(tmpdir(), "kforge-role-object-"));
+    home = join(dir, "home");
+    project = join(dir, "project");
+    mkdirSync(home);
+    mkdirSync(project);
+    projectFile = join(project, "kforge.json");
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** `kforge ARGS` in the project folder, the scripted server as the model. */
+  const kforge = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [KFORGE, ...args], {
+      cwd: project,
+      env: { ...kforgeEnv(home, server.baseUrl), HOME: dir, ...env },
+      encoding: "utf8",
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it("a search's critic calls go to the model the object names; the other roles keep KFORGE_MODEL", async () => {
+    // A home of its own: the search leaves its database there.
+    const searchHome = join(dir, "search-home");
+    mkdirSync(searchHome);
+    const searchFile = join(searchHome, "config.json");
+    writeFileSync(searchFile, JSON.stringify({ KFORGE_ROLE_MODELS: OVERRIDE }, null, 2));
+    const before = server.requests.length;
+    const env = { ...kforgeEnv(searchHome, server.baseUrl), HOME: dir };
+    const r = await runKforge(["search", "--problem", CPU_TINY, "--max-nodes", "2", "--branching", "2", "--budget", "3m"], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const asked = server.requests.slice(before).filter((q) => q.role !== undefined);
+    const critic = asked.filter((q) => q.role === "critic");
+    expect(critic.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(critic.map((q) => q.model))).toEqual(new Set(["critic-model"]));
+    const others = asked.filter((q) => q.role !== "critic");
+    expect(others.map((q) => q.role)).toEqual(expect.arrayContaining(["planner", "coder"]));
+    expect(new Set(others.map((q) => q.model))).toEqual(new Set(["scripted-model"]));
+
+    // `kforge config` lists the override where it came from, and the role's model a search would use.
+    const config = kforge(["config"], { KFORGE_HOME: searchHome });
+    expect(config.code, config.stderr).toBe(0);
+    expect(config.stdout).toMatch(
+      new RegExp(
+        `^KFORGE_ROLE_MODELS +\\{"critic":\\{"model":"critic-model"\\}\\} {2}\\(home file ${searchFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\)$`,
+        "m",
+      ),
+    );
+    expect(config.stdout).toContain(`  role critic: openai-compatible model "critic-model" at ${server.baseUrl} (KFORGE_ROLE_MODELS)`);
+  }, 300_000);
+
+  it("the string form still works, and a bad object gets the same error as the same JSON in a string, naming the file", () => {
+    // The string form, as before (and as the environment gives it).
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: JSON.stringify(OVERRIDE) }));
+    const asString = kforge(["config", "--json"]);
+    expect(asString.code, asString.stderr).toBe(0);
+    expect(JSON.parse(asString.stdout).search.roles).toEqual([
+      { role: "critic", provider: "openai-compatible", model: "critic-model", baseUrl: server.baseUrl },
+    ]);
+
+    /** What `kforge search` refuses with: exit 2, no run, no database. */
+    const refusal = (value: unknown) => {
+      writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: value }));
+      const r = kforge(["search", "--problem", CPU_TINY]);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stdout).not.toMatch(/^run /m);
+      expect(existsSync(join(home, "kforge.sqlite"))).toBe(false);
+      return r.stderr;
+    };
+    const cases: [unknown, string][] = [
+      [{ critic: { model: 5 } }, `settings file ${projectFile}: KFORGE_ROLE_MODELS at critic.model: Invalid input: expected string, received number`],
+      [
+        { coder: { provider: "vllm" } },
+        `settings file ${projectFile}: KFORGE_ROLE_MODELS at coder.provider: Invalid option: expected one of "deepseek"|"openai-compatible"|"offline"`,
+      ],
+      [
+        [{ critic: { model: "m" } }],
+        `settings file ${projectFile}: KFORGE_ROLE_MODELS must be a JSON object of roles, e.g. {"critic":{"model":"deepseek-chat"}}, not an array`,
+      ],
+    ];
+    for (const [value, message] of cases) {
+      const asObject = refusal(value);
+      expect(asObject).toBe(
+        `error (user): ${message}\n` +
+          `  hint: roles are planner, coder, critic, profiler; each takes {provider?, model?, baseUrl?, apiKey?}; fix it in ${projectFile}, or remove it from that file\n`,
+      );
+      // Word for word what the same JSON written as a string gets.
+      expect(refusal(JSON.stringify(value))).toBe(asObject);
+    }
+    // `kforge config` flags it too, with the file.
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: { critic: { model: 5 } } }));
+    const flagged = kforge(["config"]);
+    expect(flagged.code).toBe(2);
+    expect(flagged.stdout).toContain(`KFORGE_ROLE_MODELS at critic.model: Invalid input: expected string, received number`);
+
+    // A string that is not JSON, in a file: the hint shows the object form first.
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: "critic=deepseek-chat" }));
+    expect(kforge(["search", "--problem", CPU_TINY]).stderr).toContain(
+      `  hint: in a settings file write the object itself, e.g. "KFORGE_ROLE_MODELS": {"critic":{"model":"deepseek-chat"}} (or a string holding that JSON, inner quotes escaped); fix it in ${projectFile}, or remove it from that file\n`,
+    );
+
+    // Any other setting is one value, as the environment would give it: an object is refused, saying what it is.
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_PYTHON: { path: "/usr/bin/python3" } }));
+    const other = kforge(["runs"]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toBe(
+      `error (user): settings file ${projectFile}: KFORGE_PYTHON must be a string, a number or a boolean, not an object\n` +
+        `  hint: give it one value, as the environment would, e.g. "KFORGE_PYTHON": "VALUE"; or remove it from that file\n`,
+    );
+    rmSync(projectFile);
+  }, 120_000);
+});
