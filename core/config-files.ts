@@ -44,6 +44,11 @@ export interface SettingKinds {
    * as a string holding the JSON, as the environment does; either is checked by the setting's own parser, the same way.
    */
   json?: ReadonlySet<string>;
+  /**
+   * Settings any value turns on (NO_COLOR): a file's false leaves them unset. Every other setting's true and false are
+   * 1 and 0, as a switch is written in the environment (KFORGE_QUEUE_LOCAL: false is 0, local lanes off).
+   */
+  presence?: ReadonlySet<string>;
 }
 
 /** The JSON type of a value, as a message names it. */
@@ -101,7 +106,8 @@ export function readSettingsFile(
     if (typeof value === "string") values[name] = value;
     // A JSON setting's value as the environment would hold it: its JSON text, checked where the setting is used.
     else if (kinds.json?.has(name)) values[name] = JSON.stringify(value);
-    else if (typeof value === "number" || typeof value === "boolean") values[name] = String(value === true ? 1 : value === false ? "" : value);
+    else if (typeof value === "number") values[name] = String(value);
+    else if (typeof value === "boolean") values[name] = value ? "1" : kinds.presence?.has(name) ? "" : "0";
     else
       fail(
         `settings file ${path}: ${name} must be a string, a number or a boolean, not ${jsonType(value)}`,

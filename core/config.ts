@@ -27,6 +27,16 @@ const positive = (def: number, int = false) =>
     (int ? z.coerce.number().int() : z.coerce.number()).positive().default(def),
   );
 
+/** The values a switch takes; a settings file's true and false are 1 and 0 (core/config-files.ts). */
+const SWITCH_VALUES = ["0", "1", "true", "false"] as const;
+
+/** A switch: 0/1 or false/true, in any case (an empty variable counts as unset); anything else is invalid, naming these. */
+const onOff = () =>
+  z.preprocess((v) => (typeof v === "string" ? (v.trim() === "" ? undefined : v.trim().toLowerCase()) : v), z.enum(SWITCH_VALUES).optional());
+
+/** A switch's value as a boolean (`def` when unset). */
+const isOn = (v: (typeof SWITCH_VALUES)[number] | undefined, def: boolean) => (v === undefined ? def : v === "1" || v === "true");
+
 /** What the settings table and `kforge config` say of a setting: its meaning, its default, whether it is a secret. */
 export interface SettingMeta {
   description: string;
@@ -91,8 +101,8 @@ const EnvSchema = z.object({
     default: "the system's CAs",
   }),
   KFORGE_QUEUE_LEASE_S: meta(positive(60), { description: "a worker silent this long loses its jobs, which run again elsewhere (s)", default: "60" }),
-  KFORGE_QUEUE_LOCAL: meta(optionalString(), {
-    description: "`0`: with a queue, verify only on remote workers, not on this machine's lanes",
+  KFORGE_QUEUE_LOCAL: meta(onOff(), {
+    description: "`0` (or `false`): with a queue, verify only on remote workers; `1` (or `true`): this machine's lanes serve it too",
     default: "1",
   }),
 });
@@ -279,6 +289,8 @@ function quotedPairs(text: string): Record<string, string> {
 const KNOWN = new Set(SETTINGS.map((s) => s.name));
 /** Settings whose value is JSON: a settings file may give it as JSON itself (an object) or as a string holding it. */
 const JSON_SETTINGS: ReadonlySet<string> = new Set(["KFORGE_ROLE_MODELS"]);
+/** Settings that any value turns on (NO_COLOR): a settings file's false leaves them unset rather than giving "0". */
+const PRESENCE_SETTINGS: ReadonlySet<string> = new Set(["NO_COLOR"]);
 const isSecret = (name: string) => SETTINGS.find((s) => s.name === name)?.meta.secret === true;
 
 /**
@@ -294,7 +306,7 @@ function mergedSettings(
     env,
     cwd,
     join(homedir(), ".kforge"),
-    { known: KNOWN, secret: isSecret, kinds: { json: JSON_SETTINGS } },
+    { known: KNOWN, secret: isSecret, kinds: { json: JSON_SETTINGS, presence: PRESENCE_SETTINGS } },
     { unreadable },
   );
   const merged: NodeJS.ProcessEnv = { ...env };
@@ -445,7 +457,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: e.KFORGE_LOG ?? "info",
     color: !e.NO_COLOR,
     unsafeNoSandbox: e.KFORGE_UNSAFE_NO_SANDBOX === "1",
-    queue: { url: e.KFORGE_QUEUE, tlsCa: e.KFORGE_QUEUE_TLS_CA, leaseMs: e.KFORGE_QUEUE_LEASE_S * 1000, localLanes: e.KFORGE_QUEUE_LOCAL !== "0" },
+    queue: {
+      url: e.KFORGE_QUEUE,
+      tlsCa: e.KFORGE_QUEUE_TLS_CA,
+      leaseMs: e.KFORGE_QUEUE_LEASE_S * 1000,
+      localLanes: isOn(e.KFORGE_QUEUE_LOCAL, true),
+    },
     secretNames: found.names,
     secrets: [...found.secrets, ...urlPassword(e.KFORGE_QUEUE)],
   };
