@@ -42,12 +42,13 @@ type RoleOverride = z.infer<typeof RoleOverride>;
 function provider(env: ModelEnv): ProviderName {
   if (env.invalid) {
     // Named where it was set: a settings file's key, or the environment variable.
-    const { variable, message, file } = env.invalid;
+    const { variable, message, file, expected } = env.invalid;
+    const fix = expected ? `set ${variable} to ${expected}` : `fix ${variable}`;
     if (file !== undefined)
       throw new ConfigError(`settings file ${file}: ${variable} is invalid: ${message}`, {
-        hint: `fix ${variable} in ${file}, or remove it from that file`,
+        hint: `${fix} in ${file}, or remove it from that file`,
       });
-    throw new ConfigError(`environment variable ${variable} is invalid: ${message}`, { hint: `fix or unset ${variable} in the environment` });
+    throw new ConfigError(`environment variable ${variable} is invalid: ${message}`, { hint: `${fix}, or unset it in the environment` });
   }
   if (env.provider === undefined) return env.baseUrl ? "openai-compatible" : env.deepseekApiKey ? "deepseek" : "offline";
   const p = Provider.safeParse(env.provider);

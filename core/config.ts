@@ -20,12 +20,40 @@ const optionalString = () =>
     .optional()
     .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
 
-/** A positive number (an empty variable counts as unset), with a default. */
-const positive = (def: number, int = false) =>
-  z.preprocess(
-    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-    (int ? z.coerce.number().int() : z.coerce.number()).positive().default(def),
-  );
+/** What each numeric setting's schema takes, as a hint says it: "a number of seconds above 0 (e.g. 60)". */
+const EXPECTED = new WeakMap<z.ZodType, string>();
+
+/**
+ * A number of `unit` above 0 (a whole number with `int`), `def` when unset (an empty variable counts as unset). A value
+ * that is not one says so in the setting's unit: '"abc" is not a number of seconds', '"1.5" is not a whole number of
+ * tokens', '"-5" is not a number of seconds above 0'. `example` is the value a hint shows (the default's when it has one).
+ */
+function amount(unit: string, def: number, opts?: { int?: boolean }): z.ZodType<number>;
+function amount(unit: string, def: undefined, opts: { int?: boolean; example: number }): z.ZodType<number | undefined>;
+function amount(unit: string, def: number | undefined, opts: { int?: boolean; example?: number } = {}): z.ZodType<number | undefined> {
+  const kind = `${opts.int ? "whole " : ""}number of ${unit}`;
+  const schema = z
+    .unknown()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || (typeof v === "string" && v.trim() === "")) return def;
+      const text = String(v).trim();
+      // Decimal notation only: Number() would also take "0x10", "Infinity" and " ".
+      const n = typeof v === "number" ? v : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : Number.NaN;
+      const why = !Number.isFinite(n)
+        ? `a number of ${unit}`
+        : opts.int && !Number.isInteger(n)
+          ? `a whole number of ${unit}`
+          : n <= 0
+            ? `a ${kind} above 0`
+            : undefined;
+      if (why === undefined) return n;
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(text)} is not ${why}` });
+      return z.NEVER;
+    });
+  EXPECTED.set(schema, `a ${kind} above 0 (e.g. ${def ?? opts.example})`);
+  return schema;
+}
 
 /** The values a switch takes; a settings file's true and false are 1 and 0 (core/config-files.ts). */
 const SWITCH_VALUES = ["0", "1", "true", "false"] as const;
@@ -100,7 +128,10 @@ const EnvSchema = z.object({
     description: "CA file that signed the Redis server's certificate (`rediss://`)",
     default: "the system's CAs",
   }),
-  KFORGE_QUEUE_LEASE_S: meta(positive(60), { description: "a worker silent this long loses its jobs, which run again elsewhere (s)", default: "60" }),
+  KFORGE_QUEUE_LEASE_S: meta(amount("seconds", 60), {
+    description: "a worker silent this long loses its jobs, which run again elsewhere (s)",
+    default: "60",
+  }),
   KFORGE_QUEUE_LOCAL: meta(onOff(), {
     description: "`0` (or `false`): with a queue, verify only on remote workers; `1` (or `true`): this machine's lanes serve it too",
     default: "1",
@@ -109,26 +140,35 @@ const EnvSchema = z.object({
 
 /** Limits of model calls: checked apart, so a bad one fails only commands that call a model. */
 const ModelLimitsSchema = z.object({
-  KFORGE_MODEL_TIMEOUT_S: meta(positive(1800), { description: "per-attempt limit of one model call, headers to last chunk (s)", default: "1800" }),
-  KFORGE_MODEL_IDLE_TIMEOUT_S: meta(positive(290), { description: "longest silence mid-stream (s)", default: "290" }),
-  KFORGE_MAX_REPLY_CHARS: meta(
-    z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().positive().optional()),
-    { description: "a reply longer than this is cut off and recorded as `reply_too_large`", default: "200000, or 6 per max_tokens token if more" },
-  ),
-  KFORGE_MAX_REPLY_TOKENS: meta(positive(32_768, true), {
+  KFORGE_MODEL_TIMEOUT_S: meta(amount("seconds", 1800), {
+    description: "per-attempt limit of one model call, headers to last chunk (s)",
+    default: "1800",
+  }),
+  KFORGE_MODEL_IDLE_TIMEOUT_S: meta(amount("seconds", 290), { description: "longest silence mid-stream (s)", default: "290" }),
+  KFORGE_MAX_REPLY_CHARS: meta(amount("characters", undefined, { int: true, example: 200_000 }), {
+    description: "a reply longer than this is cut off and recorded as `reply_too_large`",
+    default: "200000, or 6 per max_tokens token if more",
+  }),
+  KFORGE_MAX_REPLY_TOKENS: meta(amount("tokens", 32_768, { int: true }), {
     description: "`max_tokens` of every call; `--max-tokens`/`--max-cost` reserve this much per call in flight",
     default: "32768",
   }),
-  KFORGE_BREAKER_FAILURES: meta(positive(5, true), {
+  KFORGE_BREAKER_FAILURES: meta(amount("failed calls", 5, { int: true }), {
     description: "failed calls in a row after which calls pause (the breaker opens)",
     default: "5",
   }),
-  KFORGE_BREAKER_PAUSE_S: meta(positive(15), { description: "first pause of an open breaker, doubling after each failed probe (s)", default: "15" }),
-  KFORGE_BREAKER_WAIT_S: meta(positive(900), {
+  KFORGE_BREAKER_PAUSE_S: meta(amount("seconds", 15), {
+    description: "first pause of an open breaker, doubling after each failed probe (s)",
+    default: "15",
+  }),
+  KFORGE_BREAKER_WAIT_S: meta(amount("seconds", 900), {
     description: "down this long in all, the run stops as `stopped` (exit 75), resumable (s)",
     default: "900",
   }),
-  KFORGE_PREFLIGHT_TIMEOUT_S: meta(positive(30), { description: "limit of the endpoint check made before a run is created (s)", default: "30" }),
+  KFORGE_PREFLIGHT_TIMEOUT_S: meta(amount("seconds", 30), {
+    description: "limit of the endpoint check made before a run is created (s)",
+    default: "30",
+  }),
 });
 
 /** Each setting's schema by name: what loadConfig (and agents/model.ts, for the model limits) accepts. */
@@ -180,7 +220,7 @@ export interface ModelEnv {
    * A model-call limit that did not parse (its defaults are used meanwhile): agents/model.ts reports it when a model
    * is needed, naming where it was set: `file`, the settings file it came from, or the environment when undefined.
    */
-  invalid: { variable: string; message: string; file: string | undefined } | undefined;
+  invalid: { variable: string; message: string; file: string | undefined; expected: string | undefined } | undefined;
 }
 
 /** How model calls are bounded, and when a dead endpoint stops a run. */
@@ -332,6 +372,14 @@ export interface EffectiveSetting {
   invalid?: string;
   /** The values it may take, when it is invalid and its schema lists them (KFORGE_LOG). */
   allowed?: string[];
+  /** What it takes, when it is invalid and is a number: "a number of seconds above 0 (e.g. 60)". */
+  expected?: string;
+}
+
+/** What a numeric setting takes, as a hint says it ("a number of seconds above 0 (e.g. 60)"); undefined for the others. */
+export function expectedValue(name: string): string | undefined {
+  const schema = SCHEMA_OF[name];
+  return schema ? EXPECTED.get(schema) : undefined;
 }
 
 /**
@@ -360,6 +408,7 @@ export function effectiveSettings(
     const issue = checked.success ? undefined : checked.error.issues[0];
     const invalid = checked.success ? undefined : (issue?.message ?? "invalid");
     const allowed = issue?.code === "invalid_value" ? issue.values.map(String) : undefined;
+    const expected = invalid ? expectedValue(name) : undefined;
     return {
       name,
       value,
@@ -368,6 +417,7 @@ export function effectiveSettings(
       description: meta.description,
       ...(invalid ? { invalid } : {}),
       ...(allowed ? { allowed } : {}),
+      ...(expected ? { expected } : {}),
     };
   });
 }
@@ -402,7 +452,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       const [name, where, why] = bad[0]
         ? [bad[0].name, settingOrigin(bad[0]), bad[0].invalid]
         : [issue?.path.join(".") ?? "?", "the environment", issue?.message];
-      throw new ConfigError(`setting ${name} (from ${where}) is invalid: ${why}`, { hint: `fix or unset ${name} in ${where}` });
+      const takes = expectedValue(name);
+      throw new ConfigError(`setting ${name} (from ${where}) is invalid: ${why}`, {
+        hint: takes ? `set ${name} to ${takes} in ${where}, or unset it` : `fix or unset ${name} in ${where}`,
+      });
     }
     throw new ConfigError(`settings are invalid:\n${bad.map((r) => `  ${r.name} (from ${settingOrigin(r)}): ${r.invalid}`).join("\n")}`, {
       hint: "fix or unset each where it is set",
@@ -434,7 +487,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       deepseekBaseUrl: e.DEEPSEEK_BASE_URL,
       roleModels: e.KFORGE_ROLE_MODELS,
       files: modelFiles,
-      invalid: bad ? { variable: badName, message: bad.message, file: badFile } : undefined,
+      invalid: bad ? { variable: badName, message: bad.message, file: badFile, expected: expectedValue(badName) } : undefined,
     },
     modelLimits: {
       timeoutMs: m.KFORGE_MODEL_TIMEOUT_S * 1000,

@@ -113,7 +113,7 @@ function listing(rows: Row[], problems: SettingProblem[]): string[] {
 
 /** How to fix a setting its schema refuses: its value as given, the values it may take (when listed), where to change it. */
 function fixHint(r: Row): string {
-  const to = r.allowed ? `set it to one of ${r.allowed.join(", ")}` : "set it to a valid value";
+  const to = r.allowed ? `set it to one of ${r.allowed.join(", ")}` : r.expected ? `set it to ${r.expected}` : "set it to a valid value";
   const where = r.source === "env" ? `${to}, or unset it in the environment` : `${to} in ${r.file}, or remove it from that file`;
   return `${r.name} is ${JSON.stringify(r.value)}: ${where}`;
 }

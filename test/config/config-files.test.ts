@@ -115,9 +115,9 @@ describe("settings files and kforge config", () => {
     expect(r.stderr).toContain("error (user): 3 invalid settings: KFORGE_MODEL_TIMEOUT_S, KFORGE_MAX_REPLY_TOKENS, KFORGE_BREAKER_WAIT_S");
     const text = kforge(["config"], env);
     expect(text.code).toBe(2);
-    expect(text.stdout).toMatch(/^KFORGE_MAX_REPLY_TOKENS +0 {2}\(environment\) {2}INVALID: Too small: expected number to be >0$/m);
-    expect(text.stdout).toMatch(/^KFORGE_BREAKER_WAIT_S +abc {2}\(environment\) {2}INVALID: .*expected number/m);
-    expect(text.stdout).toMatch(/^ {2}KFORGE_MODEL_TIMEOUT_S: Too small: .* \(from home file .*config\.json\)$/m);
+    expect(text.stdout).toMatch(/^KFORGE_MAX_REPLY_TOKENS +0 {2}\(environment\) {2}INVALID: "0" is not a whole number of tokens above 0$/m);
+    expect(text.stdout).toMatch(/^KFORGE_BREAKER_WAIT_S +abc {2}\(environment\) {2}INVALID: "abc" is not a number of seconds$/m);
+    expect(text.stdout).toMatch(/^ {2}KFORGE_MODEL_TIMEOUT_S: "-5" is not a number of seconds above 0 \(from home file .*config\.json\)$/m);
 
     // What config flags is what a search refuses (it reports the first), word for word.
     const search = kforge(["search", "--problem", "softcap"], env);

@@ -37,8 +37,8 @@ describe("an invalid model-call limit names its source", () => {
   it("from the environment: the environment variable", () => {
     const r = search({ KFORGE_MODEL_TIMEOUT_S: "soon" });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("error (user): environment variable KFORGE_MODEL_TIMEOUT_S is invalid: Invalid input: expected number");
-    expect(r.stderr).toContain("hint: fix or unset KFORGE_MODEL_TIMEOUT_S in the environment");
+    expect(r.stderr).toContain('error (user): environment variable KFORGE_MODEL_TIMEOUT_S is invalid: "soon" is not a number of seconds\n');
+    expect(r.stderr).toContain("hint: set KFORGE_MODEL_TIMEOUT_S to a number of seconds above 0 (e.g. 1800), or unset it in the environment");
     expect(r.stderr).not.toContain("settings file");
     expect(loadConfig({ KFORGE_HOME: home, KFORGE_MODEL_TIMEOUT_S: "soon" }, project).modelEnv.invalid).toMatchObject({
       variable: "KFORGE_MODEL_TIMEOUT_S",
@@ -52,9 +52,11 @@ describe("an invalid model-call limit names its source", () => {
     const fromProject = search({});
     expect(fromProject.code).toBe(2);
     expect(fromProject.stderr).toContain(
-      `error (user): settings file ${projectFile}: KFORGE_BREAKER_WAIT_S is invalid: Too small: expected number to be >0`,
+      `error (user): settings file ${projectFile}: KFORGE_BREAKER_WAIT_S is invalid: "-5" is not a number of seconds above 0\n`,
     );
-    expect(fromProject.stderr).toContain(`hint: fix KFORGE_BREAKER_WAIT_S in ${projectFile}, or remove it from that file`);
+    expect(fromProject.stderr).toContain(
+      `hint: set KFORGE_BREAKER_WAIT_S to a number of seconds above 0 (e.g. 900) in ${projectFile}, or remove it from that file`,
+    );
     expect(fromProject.stderr).not.toContain("environment variable");
     rmSync(projectFile);
 
@@ -62,12 +64,16 @@ describe("an invalid model-call limit names its source", () => {
     writeFileSync(homeFile, JSON.stringify({ KFORGE_MAX_REPLY_TOKENS: "many" }));
     const fromHome = search({});
     expect(fromHome.code).toBe(2);
-    expect(fromHome.stderr).toContain(`error (user): settings file ${homeFile}: KFORGE_MAX_REPLY_TOKENS is invalid: Invalid input: expected number`);
+    expect(fromHome.stderr).toContain(
+      `error (user): settings file ${homeFile}: KFORGE_MAX_REPLY_TOKENS is invalid: "many" is not a number of tokens\n`,
+    );
     expect(fromHome.stderr).not.toContain("environment variable");
 
     // The environment wins over the file: a bad value there is the environment's, and a good one hides the file's.
     const fromEnv = search({ KFORGE_MAX_REPLY_TOKENS: "0" });
-    expect(fromEnv.stderr).toContain("error (user): environment variable KFORGE_MAX_REPLY_TOKENS is invalid: Too small");
+    expect(fromEnv.stderr).toContain(
+      'error (user): environment variable KFORGE_MAX_REPLY_TOKENS is invalid: "0" is not a whole number of tokens above 0\n',
+    );
     const hidden = loadConfig({ KFORGE_HOME: home, KFORGE_MAX_REPLY_TOKENS: "4096" }, project);
     expect(hidden.modelEnv.invalid).toBeUndefined();
     expect(hidden.modelLimits.maxReplyTokens).toBe(4096);
