@@ -43,7 +43,7 @@ export type SearchModel =
 
 /** A setting (or the model selection) a command would refuse, with where it came from and what is wrong. */
 export interface SettingProblem {
-  /** The setting's name, or "search model" when the model selection as a whole cannot be resolved. */
+  /** The setting's name (KFORGE_PROVIDER when it is not a provider), or "search model" when the selection as a whole cannot be resolved. */
   name: string;
   message: string;
   hint?: string;
@@ -121,11 +121,15 @@ export function searchModel(
     } catch {
       // KFORGE_PROVIDER itself is what is wrong: the problem says so.
     }
+    // An error about one setting's own value (a provider that is not one, KFORGE_ROLE_MODELS that does not parse) is
+    // that setting's problem, named as such; one about the selection as a whole (a missing key or model) is "search model".
+    const variable = (err.context as { variable?: unknown } | undefined)?.variable;
+    const own = rows.find((r) => r.name === variable && isSet(r.name));
     const problem = {
-      name: "search model",
+      name: own?.name ?? "search model",
       message: err.message,
       ...(err.hint ? { hint: err.hint } : {}),
-      from,
+      from: own ? whereFrom(own) : from,
       settings: named.map((r) => r.name),
     };
     return { problem, provider };

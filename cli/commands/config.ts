@@ -40,6 +40,8 @@ export const configCommand: Command = {
     // Without a resolved search model, the provider (and its default model) when that much is settled.
     const provider = search ? { name: search.provider, from: search.providerFrom } : "provider" in found ? found.provider : null;
     const unresolved = "provider" in found ? found.provider : null;
+    // KFORGE_PROVIDER is not a provider: no provider is in effect, so no model is either (not the default's).
+    const badProvider = "problem" in found && found.problem.name === "KFORGE_PROVIDER";
     const rows: Row[] = settings.map((r) => {
       // The home and database paths as resolved, not only as their defaults read.
       if (r.source === "default" && r.name === "KFORGE_HOME") return { ...r, value: ctx.config.home };
@@ -52,6 +54,10 @@ export const configCommand: Command = {
         return search.policy === "offline"
           ? { ...r, value: "none", note: "the offline policy calls no model" }
           : { ...r, value: search.model, note: unsaid(search.modelFrom) };
+      if (r.name === "KFORGE_MODEL" && badProvider)
+        return r.source === "default"
+          ? { ...r, value: "none", note: "no provider is in effect: KFORGE_PROVIDER is invalid" }
+          : { ...r, note: "not in effect while KFORGE_PROVIDER is invalid" };
       if (r.name === "KFORGE_MODEL" && unresolved && r.source === "default")
         return unresolved.model
           ? { ...r, value: unresolved.name === "offline" ? "none" : unresolved.model, note: `${unresolved.name}'s` }
@@ -79,7 +85,10 @@ export const configCommand: Command = {
           : []),
         ...listing(rows, problems),
         "",
-        refused ?? (search ? `a search now would use ${describeSearch(search)}` : 'a search now would refuse to start: see "search model" below'),
+        refused ??
+          (search
+            ? `a search now would use ${describeSearch(search)}`
+            : `a search now would refuse to start: see "${"problem" in found ? found.problem.name : "search model"}" below`),
         ...(problems.length
           ? [
               "",

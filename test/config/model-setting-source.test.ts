@@ -48,7 +48,7 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
     expect(existsSync(join(home, "kforge.sqlite"))).toBe(false);
     return r.stderr;
   };
-  /** `kforge config`'s "search model" problem: the same error, flagged with the setting's source. */
+  /** `kforge config`'s problem of the setting: the same error, flagged with the setting's source. */
   const configSays = (env: Record<string, string> = {}) => {
     const r = kforge(["config"], env);
     expect(r.code).toBe(2);
@@ -73,7 +73,7 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
         `  hint: use one of ${PROVIDERS} in ${projectFile} (e.g. "KFORGE_PROVIDER": "offline"), or remove it from that file\n`,
     );
     expect(configSays()).toContain(
-      `  search model: settings file ${projectFile}: KFORGE_PROVIDER "ofline" is not a provider (did you mean offline?) (from KFORGE_PROVIDER in project file ${projectFile})\n`,
+      `  KFORGE_PROVIDER: settings file ${projectFile}: KFORGE_PROVIDER "ofline" is not a provider (did you mean offline?) (from project file ${projectFile})\n`,
     );
     rmSync(projectFile);
 
@@ -89,6 +89,48 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
     expect(refused({ KFORGE_PROVIDER: "openai" })).toMatch(/^error \(user\): environment variable KFORGE_PROVIDER "openai" is not a provider\n/);
     expect(defaultModelSettings(loadConfig({ KFORGE_HOME: home, KFORGE_PROVIDER: "offline" }, project)).provider).toBe("offline");
     expect(() => defaultModelSettings(loadConfig({ KFORGE_HOME: home }, project))).toThrow(`settings file ${homeFile}: KFORGE_PROVIDER "vllm"`);
+  }, 120_000);
+
+  it("kforge config names KFORGE_PROVIDER as the invalid setting, and shows no model in effect while it is", () => {
+    const env = { KFORGE_PROVIDER: "deepseeek" };
+    const text = kforge(["config"], env);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toBe("error (user): 1 invalid setting: KFORGE_PROVIDER\n");
+    expect(text.stdout).toMatch(
+      /^KFORGE_PROVIDER +deepseeek {2}\(environment\) {2}INVALID: environment variable KFORGE_PROVIDER "deepseeek" is not a provider/m,
+    );
+    // Not the default "deepseek-reasoner (DeepSeek)", as if a DeepSeek model were in effect.
+    expect(text.stdout).toMatch(/^KFORGE_MODEL +none {2}\(default, no provider is in effect: KFORGE_PROVIDER is invalid\)$/m);
+    expect(text.stdout).not.toContain("deepseek-reasoner");
+    expect(text.stdout).toContain('a search now would refuse to start: see "KFORGE_PROVIDER" below\n');
+    expect(text.stdout).toContain(
+      '  KFORGE_PROVIDER: environment variable KFORGE_PROVIDER "deepseeek" is not a provider (did you mean deepseek?) (from the environment)\n' +
+        `    hint: use one of ${PROVIDERS} (e.g. export KFORGE_PROVIDER=deepseek), or unset it in the environment\n`,
+    );
+    expect(text.stdout).not.toContain("search model");
+    const json = JSON.parse(kforge(["config", "--json"], env).stdout) as {
+      invalid: { name: string; from: string }[];
+      settings: { name: string; value: string }[];
+    };
+    expect(json.invalid.map((p) => [p.name, p.from])).toEqual([["KFORGE_PROVIDER", "the environment"]]);
+    expect(json.settings.find((s) => s.name === "KFORGE_MODEL")?.value).toBe("none");
+
+    // From a file, with KFORGE_MODEL set: shown as set, and said not to be in effect.
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_PROVIDER: "ofline", KFORGE_MODEL: "qwen" }));
+    const file = kforge(["config"]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toBe("error (user): 1 invalid setting: KFORGE_PROVIDER\n");
+    expect(file.stdout).toMatch(
+      new RegExp(
+        `^KFORGE_MODEL +qwen {2}\\(project file ${projectFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}, not in effect while KFORGE_PROVIDER is invalid\\)$`,
+        "m",
+      ),
+    );
+    // Fixed, the model in effect is back.
+    writeFileSync(projectFile, JSON.stringify({ KFORGE_PROVIDER: "openai-compatible", KFORGE_BASE_URL: "http://127.0.0.1:9", KFORGE_MODEL: "qwen" }));
+    const fixed = kforge(["config"]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.stdout).toMatch(/^KFORGE_MODEL +qwen {2}\(project file [^,]*\)$/m);
   }, 120_000);
 
   it("KFORGE_ROLE_MODELS that is not JSON: from the environment, a shell example; from a file, the object form (or the escaped string)", () => {
@@ -107,7 +149,7 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
     );
     expect(fromProject).not.toMatch(/environment|export |KFORGE_ROLE_MODELS='/);
     expect(configSays()).toContain(
-      `  search model: settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 27 of its value)`,
+      `  KFORGE_ROLE_MODELS: settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 27 of its value)`,
     );
     rmSync(projectFile);
 
