@@ -4,6 +4,7 @@
  * would use now. A settings file kforge cannot use (not JSON, an unknown setting, ...) is named with what is
  * wrong, and the rest is listed without it: every other command refuses to start until it is fixed.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { effectiveSettings, type EffectiveSetting, unreadableSettingsFiles } from "../../core/config.ts";
 import { HOME_FILE, PROJECT_FILE } from "../../core/config-files.ts";
@@ -70,12 +71,21 @@ export const configCommand: Command = {
       ...("problem" in found ? [found.problem] : []),
     ];
     const files = { project: join(process.cwd(), PROJECT_FILE), home: join(ctx.config.home, HOME_FILE) };
+    const filesExist = { project: existsSync(files.project), home: existsSync(files.home) };
     const refused = unreadable.length
       ? `a search now would refuse to start: ${unreadable.length === 1 ? "a settings file cannot be used" : "settings files cannot be used"} (above)${search ? `; without ${unreadable.length === 1 ? "it" : "them"}, it would use ${describeSearch(search)}` : ""}`
       : null;
-    emit(ctx, { files, unreadable, settings: rows, search: search ?? { error: "problem" in found ? found.problem : null }, invalid: problems }, () =>
+    const payload = {
+      files,
+      filesExist,
+      unreadable,
+      settings: rows,
+      search: search ?? { error: "problem" in found ? found.problem : null },
+      invalid: problems,
+    };
+    emit(ctx, payload, () =>
       [
-        `settings files: ${files.project} (project), ${files.home} (home)`,
+        settingsFilesLine(files, filesExist, new Set(unreadable.map((u) => u.file))),
         ...(unreadable.length
           ? [
               `unusable settings file${unreadable.length === 1 ? "" : "s"} (every other command refuses to start until ${unreadable.length === 1 ? "it is" : "each is"} fixed; the settings listed below leave ${unreadable.length === 1 ? "it" : "them"} out):`,
@@ -108,6 +118,14 @@ export const configCommand: Command = {
     return unreadable.length || problems.length ? 2 : 0;
   },
 };
+
+/** Which settings files there are: each path, marked found (or found but unusable) or not found; "none" when neither exists. */
+function settingsFilesLine(files: { project: string; home: string }, exist: { project: boolean; home: boolean }, unusable: Set<string>): string {
+  if (!exist.project && !exist.home) return `settings files: none (kforge reads ${files.project} (project) and ${files.home} (home) when they exist)`;
+  const mark = (kind: "project" | "home") =>
+    `${files[kind]} (${kind}, ${unusable.has(files[kind]) ? "found, cannot be used: see below" : exist[kind] ? "found" : "not found"})`;
+  return `settings files: ${mark("project")}, ${mark("home")}`;
+}
 
 /** One line per setting: name, value, source (and note); an invalid one says so on its line. */
 function listing(rows: Row[], problems: SettingProblem[]): string[] {

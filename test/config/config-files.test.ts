@@ -242,6 +242,29 @@ describe("settings files and kforge config", () => {
     expect(noModel.stdout).toMatch(/^ {2}search model: provider openai-compatible needs a model name \(from KFORGE_BASE_URL in the environment\)$/m);
   }, 180_000);
 
+  it("the settings files line marks which files exist, or says none do and where they would be read from", () => {
+    const projectFile = join(project, "kforge.json");
+    const homeFile = join(home, "config.json");
+    const env = { KFORGE_HOME: home };
+    const first = (r: { stdout: string }) => r.stdout.split("\n")[0];
+    const none = kforge(["config"], env);
+    expect(none.code, none.stderr).toBe(0);
+    expect(first(none)).toBe(`settings files: none (kforge reads ${projectFile} (project) and ${homeFile} (home) when they exist)`);
+    const json = JSON.parse(kforge(["config", "--json"], env).stdout) as { files: unknown; filesExist: unknown };
+    expect(json).toMatchObject({ files: { project: projectFile, home: homeFile }, filesExist: { project: false, home: false } });
+
+    writeFileSync(homeFile, JSON.stringify({ KFORGE_PYTHON: "/from/home" }));
+    expect(first(kforge(["config"], env))).toBe(`settings files: ${projectFile} (project, not found), ${homeFile} (home, found)`);
+    writeFileSync(projectFile, "{}");
+    expect(first(kforge(["config"], env))).toBe(`settings files: ${projectFile} (project, found), ${homeFile} (home, found)`);
+    expect(JSON.parse(kforge(["config", "--json"], env).stdout).filesExist).toEqual({ project: true, home: true });
+    // A file that is there but cannot be used says so (its error is listed below the line).
+    writeFileSync(projectFile, "{");
+    const broken = kforge(["config"], env);
+    expect(broken.code).toBe(2);
+    expect(first(broken)).toBe(`settings files: ${projectFile} (project, found, cannot be used: see below), ${homeFile} (home, found)`);
+  }, 120_000);
+
   it("--db's help says the default the commands use: KFORGE_DB, else $KFORGE_HOME/kforge.sqlite, KFORGE_HOME ~/.kforge unless set", () => {
     for (const cmd of ["runs", "export"]) {
       const help = kforge([cmd, "--help"], {});
