@@ -81,7 +81,11 @@ export function readSettingsFile(
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    fail(`settings file ${path} is not valid JSON${jsonErrorAt(text, (err as Error).message)}`, "fix it, or remove it");
+    const message = (err as Error).message;
+    fail(
+      `settings file ${path} is not valid JSON${jsonErrorAt(text, message)}`,
+      jsonError(text, message).trailingComma ? "delete that comma, or remove the file" : "fix it, or remove it",
+    );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     fail(`settings file ${path} must hold one JSON object, e.g. {"KFORGE_PYTHON": "/usr/bin/python3"}`, "fix it, or remove it");
@@ -124,12 +128,33 @@ export function readSettingsFile(
  * `..."text" is not valid JSON`, which may hold a key) is left out, the place says it.
  */
 export function jsonErrorAt(text: string, message: string, of = ""): string {
+  const e = jsonError(text, message);
+  return e.line === undefined ? `: ${e.what}` : ` (line ${e.line}, column ${e.column}${of}): ${e.what}`;
+}
+
+/** What `jsonErrorAt` says of a trailing comma, placed at the comma. */
+export const TRAILING_COMMA = "trailing comma: JSON allows none after the last entry";
+
+/**
+ * Where JSON.parse stopped and why (see `jsonErrorAt`). A stop at the } or ] closing an object or array right after a
+ * comma is a trailing comma: placed at the comma (JSON.parse places it at the bracket, often on the next line), and
+ * called one.
+ */
+export function jsonError(text: string, message: string): { line?: number; column?: number; what: string; trailingComma: boolean } {
   const at = /^(.*?) in JSON at position (\d+)/.exec(message);
-  const pos = at ? Number(at[2]) : /^Unexpected end of JSON input/.test(message) ? text.length : jsonErrorOffset(text);
-  const what = at ? at[1]! : (/^(Unexpected token '[\s\S]*?'),[\s\S]* is not valid JSON$/.exec(message)?.[1] ?? message);
-  if (pos === undefined) return `: ${what.replace(/\s+/g, " ")}`;
+  let pos = at ? Number(at[2]) : /^Unexpected end of JSON input/.test(message) ? text.length : jsonErrorOffset(text);
+  let what = (at ? at[1]! : (/^(Unexpected token '[\s\S]*?'),[\s\S]* is not valid JSON$/.exec(message)?.[1] ?? message)).replace(/\s+/g, " ");
+  if (pos === undefined) return { what, trailingComma: false };
+  let trailingComma = false;
+  if (text[pos] === "}" || text[pos] === "]") {
+    let i = pos - 1;
+    while (i >= 0 && " \t\n\r".includes(text[i]!)) i--;
+    // A comma before the bracket that closes its own object or array: without it, the text gets past the bracket.
+    const without = text[i] === "," ? jsonErrorOffset(`${text.slice(0, i)} ${text.slice(i + 1)}`) : pos;
+    if (without === undefined || without > pos) [pos, what, trailingComma] = [i, TRAILING_COMMA, true];
+  }
   const before = text.slice(0, pos).split("\n");
-  return ` (line ${before.length}, column ${(before.at(-1) ?? "").length + 1}${of}): ${what.replace(/\s+/g, " ")}`;
+  return { line: before.length, column: (before.at(-1) ?? "").length + 1, what, trailingComma };
 }
 
 /** The offset of the first character of `t` that JSON (RFC 8259) does not allow there (`t.length` when it ends early); undefined for valid JSON. */

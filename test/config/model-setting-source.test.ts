@@ -144,12 +144,12 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
     writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: '{"critic": {"model": "x"},}' }));
     const fromProject = refused();
     expect(fromProject).toBe(
-      `error (user): settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 27 of its value): Expected double-quoted property name\n` +
+      `error (user): settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 26 of its value): trailing comma: JSON allows none after the last entry\n` +
         `  hint: in a settings file write the object itself, e.g. "KFORGE_ROLE_MODELS": {"critic":{"model":"deepseek-chat"}} (or a string holding that JSON, inner quotes escaped); fix it in ${projectFile}, or remove it from that file\n`,
     );
     expect(fromProject).not.toMatch(/environment|export |KFORGE_ROLE_MODELS='/);
     expect(configSays()).toContain(
-      `  KFORGE_ROLE_MODELS: settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 27 of its value)`,
+      `  KFORGE_ROLE_MODELS: settings file ${projectFile}: KFORGE_ROLE_MODELS is not valid JSON (line 1, column 26 of its value): trailing comma`,
     );
     rmSync(projectFile);
 

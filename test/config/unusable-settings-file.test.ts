@@ -49,23 +49,24 @@ describe("kforge config with a settings file it cannot use", () => {
     new RegExp(`^${name} +${value.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} {2}\\(${source.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\)$`, "m");
 
   it("./kforge.json that is not JSON: named with the line and column, the environment and the home file still listed", () => {
-    // A trailing comma on line 3: JSON.parse stops at the closing brace, line 4, column 1.
+    // A trailing comma at the end of line 3 (JSON.parse stops at the closing brace, line 4, column 1): named at the comma.
     writeFileSync(projectFile, '{\n  "KFORGE_PYTHON": "/from/project",\n  "KFORGE_NCU": "/project/ncu",\n}\n');
     writeFileSync(homeFile, JSON.stringify({ KFORGE_NCU: "/home/ncu", KFORGE_BREAKER_WAIT_S: 120 }));
     const env = { KFORGE_GPUS: "0,1" };
-    const why = `settings file ${projectFile} is not valid JSON (line 4, column 1): Expected double-quoted property name`;
+    const why = `settings file ${projectFile} is not valid JSON (line 3, column 31): trailing comma: JSON allows none after the last entry`;
+    const hint = "delete that comma, or remove the file";
 
     // Every other command refuses to start, as before, with that error and what to do.
     const runs = kforge(["runs"], env);
     expect(runs.code).toBe(2);
-    expect(runs.stderr).toBe(`error (user): ${why}\n  hint: fix it, or remove it\n`);
+    expect(runs.stderr).toBe(`error (user): ${why}\n  hint: ${hint}\n`);
     expect(runs.stdout).toBe("");
     expect(existsSync(join(home, "kforge.sqlite"))).toBe(false);
 
     const text = kforge(["config"], env);
     expect(text.code).toBe(2);
     expect(text.stdout).toContain(
-      `unusable settings file (every other command refuses to start until it is fixed; the settings listed below leave it out):\n  ${why}\n    hint: fix it, or remove it\n`,
+      `unusable settings file (every other command refuses to start until it is fixed; the settings listed below leave it out):\n  ${why}\n    hint: ${hint}\n`,
     );
     for (const { name } of SETTINGS) expect(text.stdout).toMatch(new RegExp(`^${name} `, "m"));
     expect(text.stdout).toMatch(line("KFORGE_GPUS", "0,1", "environment"));
@@ -81,7 +82,7 @@ describe("kforge config with a settings file it cannot use", () => {
     const json = kforge(["config", "--json"], env);
     expect(json.code).toBe(2);
     const out = JSON.parse(json.stdout) as ConfigJson;
-    expect(out.unreadable).toEqual([{ file: projectFile, message: why, hint: "fix it, or remove it" }]);
+    expect(out.unreadable).toEqual([{ file: projectFile, message: why, hint }]);
     expect(out.settings.map((s) => s.name)).toEqual(SETTINGS.map((s) => s.name));
     expect(out.settings.find((s) => s.name === "KFORGE_NCU")).toMatchObject({ value: "/home/ncu", source: "home", file: homeFile });
     expect(out.settings.filter((s) => s.source === "project")).toEqual([]);
@@ -95,6 +96,28 @@ describe("kforge config with a settings file it cannot use", () => {
     expect(fixed.stdout).toMatch(line("KFORGE_PYTHON", "/from/project", `project file ${projectFile}`));
     expect(fixed.stdout).not.toContain("unusable settings file");
   }, 120_000);
+
+  it("a trailing comma is named at the comma wherever it is; a comma before the wrong bracket is no trailing comma", () => {
+    const cases: [string, string, string][] = [
+      // An array's trailing comma (V8 gives no position for it).
+      [
+        '{"KFORGE_GPUS": "0",\n "KFORGE_LOG": "info"\n, "x": [1, 2,\n]}',
+        "line 3, column 13",
+        "trailing comma: JSON allows none after the last entry",
+      ],
+      // Spaces and blank lines between the comma and the brace.
+      ['{"KFORGE_GPUS": "0",   \n\n\t}', "line 1, column 20", "trailing comma: JSON allows none after the last entry"],
+      // An object closed by ]: the bracket is what is wrong.
+      ['{"KFORGE_GPUS": "0",\n ]', "line 2, column 2", "Expected double-quoted property name"],
+    ];
+    for (const [text, at, what] of cases) {
+      writeFileSync(projectFile, text);
+      const r = kforge(["runs"]);
+      expect(r.code).toBe(2);
+      const hint = what.startsWith("trailing comma") ? "delete that comma, or remove the file" : "fix it, or remove it";
+      expect(r.stderr).toBe(`error (user): settings file ${projectFile} is not valid JSON (${at}): ${what}\n  hint: ${hint}\n`);
+    }
+  }, 60_000);
 
   it("a parse error JSON.parse gives no position for is placed too, and a key in the broken file is never shown", () => {
     // An unquoted value: V8 says only "Unexpected token 'd', ...quoting the file... is not valid JSON".
