@@ -115,13 +115,39 @@ export function roleOverrides(config: Config): Partial<Record<AgentRole, RoleOve
     const what =
       issue?.code === "invalid_type" && issue.path.length === 0
         ? `${lead} must be a JSON object of roles, e.g. ${ROLE_MODELS_EXAMPLE}, not ${jsonKind(json)}`
-        : `${lead} at ${issue?.path.join(".") || "top level"}: ${issue?.message}`;
+        : issue?.code === "unrecognized_keys"
+          ? `${lead}${issue.path.length ? ` at ${issue.path.join(".")}` : ""}: ${unknownKeys(issue.keys, issue.path.length ? OVERRIDE_FIELDS : ROLES, issue.path.length ? "field" : "role")}`
+          : `${lead} at ${issue?.path.join(".") || "top level"}: ${issue?.message}${closeProvider(issue, json)}`;
+    // One unknown name close to a known one: the rename is the fix.
+    const only = issue?.code === "unrecognized_keys" && issue.keys.length === 1 ? issue.keys[0]! : undefined;
+    const near = only !== undefined ? closestWord(only, issue?.path.length ? OVERRIDE_FIELDS : ROLES) : undefined;
     throw new ConfigError(what, {
-      hint: `roles are ${ROLES.join(", ")}; each takes {provider?, model?, baseUrl?, apiKey?}; ${where}`,
+      hint: `${near ? `rename "${only}" to ${near}; ` : ""}roles are ${ROLES.join(", ")}; each takes {${OVERRIDE_FIELDS.map((f) => `${f}?`).join(", ")}}; ${where}`,
       context,
     });
   }
   return parsed.data;
+}
+
+/** The fields of one role's override. */
+const OVERRIDE_FIELDS = Object.keys(RoleOverride.shape);
+
+/** Unknown roles or fields, each with the known one it is closest to (a typo's likely fix): 'unknown role "critc" (did you mean critic?)'. */
+function unknownKeys(keys: readonly string[], known: readonly string[], kind: string): string {
+  const named = keys.map((k) => {
+    const near = closestWord(k, known);
+    return `"${k}"${near ? ` (did you mean ${near}?)` : ""}`;
+  });
+  return `unknown ${kind}${keys.length === 1 ? "" : "s"} ${named.join(", ")}`;
+}
+
+/** " (did you mean deepseek?)" when a role's provider that is not one is close to one. */
+function closeProvider(issue: z.core.$ZodIssue | undefined, json: unknown): string {
+  if (issue?.code !== "invalid_value" || issue.path.at(-1) !== "provider") return "";
+  let value: unknown = json;
+  for (const key of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  const near = typeof value === "string" ? closestWord(value, PROVIDERS) : undefined;
+  return near ? ` (did you mean ${near}?)` : "";
 }
 
 /** A JSON value's kind, as a message names it. */

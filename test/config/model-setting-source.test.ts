@@ -174,8 +174,8 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
     writeFileSync(homeFile, JSON.stringify({ KFORGE_ROLE_MODELS: JSON.stringify({ critc: { model: "deepseek-chat" } }) }));
     const fromHome = refused();
     expect(fromHome).toBe(
-      `error (user): settings file ${homeFile}: KFORGE_ROLE_MODELS at top level: Unrecognized key: "critc"\n` +
-        `  hint: roles are planner, coder, critic, profiler; each takes {provider?, model?, baseUrl?, apiKey?}; fix it in ${homeFile}, or remove it from that file\n`,
+      `error (user): settings file ${homeFile}: KFORGE_ROLE_MODELS: unknown role "critc" (did you mean critic?)\n` +
+        `  hint: rename "critc" to critic; roles are planner, coder, critic, profiler; each takes {provider?, model?, baseUrl?, apiKey?}; fix it in ${homeFile}, or remove it from that file\n`,
     );
     // A good value in the environment hides the file's.
     const fine = loadConfig({ KFORGE_HOME: home, KFORGE_ROLE_MODELS: '{"critic":{"model":"m"}}' }, project);

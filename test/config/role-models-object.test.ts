@@ -1,7 +1,8 @@
 /**
  * KFORGE_ROLE_MODELS written in a settings file as the JSON object it is (the README's form), not only as a string
  * holding that JSON: a search's critic calls go to the model it names, `kforge config` lists the override, and a bad
- * object is refused with the very error the same JSON as a string gets, naming the file. Real `node bin/kforge.js`
+ * object is refused with the very error the same JSON as a string gets, naming the file; an unknown role or field is
+ * named with the closest known one (core/closest.ts: "critc" (did you mean critic?)). Real `node bin/kforge.js`
  * child processes: a search against a scripted model server, `kforge config`, a search that refuses before any run.
  */
 import { spawnSync } from "node:child_process";
@@ -93,7 +94,7 @@ describe("KFORGE_ROLE_MODELS as a JSON object in a settings file", () => {
     expect(config.stdout).toContain(`  role critic: openai-compatible model "critic-model" at ${server.baseUrl} (KFORGE_ROLE_MODELS)`);
   }, 300_000);
 
-  it("the string form still works, and a bad object gets the same error as the same JSON in a string, naming the file", () => {
+  it("the string form still works; a bad object (an unknown role or field too, with the closest known one) gets the same error as the same JSON in a string", () => {
     // The string form, as before (and as the environment gives it).
     writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: JSON.stringify(OVERRIDE) }));
     const asString = kforge(["config", "--json"]);
@@ -131,6 +132,48 @@ describe("KFORGE_ROLE_MODELS as a JSON object in a settings file", () => {
       // Word for word what the same JSON written as a string gets.
       expect(refusal(JSON.stringify(value))).toBe(asObject);
     }
+    // An unknown role or field: the closest known one, whichever form the value takes.
+    const unknown: [unknown, string, string][] = [
+      [{ critc: { model: "m" } }, 'KFORGE_ROLE_MODELS: unknown role "critc" (did you mean critic?)', 'rename "critc" to critic; '],
+      [
+        { Planner: { model: "m" }, codr: {}, judge: {} },
+        'KFORGE_ROLE_MODELS: unknown roles "Planner" (did you mean planner?), "codr" (did you mean coder?), "judge"',
+        "",
+      ],
+      [{ critic: { modle: "m" } }, 'KFORGE_ROLE_MODELS at critic: unknown field "modle" (did you mean model?)', 'rename "modle" to model; '],
+      [
+        { critic: { base_url: "http://x" } },
+        'KFORGE_ROLE_MODELS at critic: unknown field "base_url" (did you mean baseUrl?)',
+        'rename "base_url" to baseUrl; ',
+      ],
+      [
+        { coder: { provider: "deepseeek" } },
+        'KFORGE_ROLE_MODELS at coder.provider: Invalid option: expected one of "deepseek"|"openai-compatible"|"offline" (did you mean deepseek?)',
+        "",
+      ],
+    ];
+    for (const [value, message, rename] of unknown) {
+      const asObject = refusal(value);
+      expect(asObject).toBe(
+        `error (user): settings file ${projectFile}: ${message}\n` +
+          `  hint: ${rename}roles are planner, coder, critic, profiler; each takes {provider?, model?, baseUrl?, apiKey?}; fix it in ${projectFile}, or remove it from that file\n`,
+      );
+      expect(refusal(JSON.stringify(value))).toBe(asObject);
+    }
+    // From the environment, the same, with the environment's place to fix it.
+    rmSync(projectFile);
+    const fromEnv = kforge(["search", "--problem", CPU_TINY], { KFORGE_ROLE_MODELS: '{"profilr":{"model":"m"}}' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toBe(
+      'error (user): environment variable KFORGE_ROLE_MODELS: unknown role "profilr" (did you mean profiler?)\n' +
+        '  hint: rename "profilr" to profiler; roles are planner, coder, critic, profiler; each takes {provider?, model?, baseUrl?, apiKey?}; fix it in the environment, or unset it\n',
+    );
+    const config = kforge(["config"], { KFORGE_ROLE_MODELS: '{"profilr":{"model":"m"}}' });
+    expect(config.code).toBe(2);
+    expect(config.stdout).toContain(
+      '  KFORGE_ROLE_MODELS: environment variable KFORGE_ROLE_MODELS: unknown role "profilr" (did you mean profiler?) (from the environment)\n',
+    );
+
     // `kforge config` flags it too, with the file.
     writeFileSync(projectFile, JSON.stringify({ KFORGE_ROLE_MODELS: { critic: { model: 5 } } }));
     const flagged = kforge(["config"]);
