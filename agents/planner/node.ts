@@ -6,6 +6,8 @@ import { candidateContract } from "../contract.ts";
 import { attentionKernels, onCpuLane } from "../../problems/device-text.ts";
 import { describeExemplars, describeNode } from "../feedback.ts";
 import type { AgentCallContext, Idea, PlanInput, PlanOutcome } from "../types.ts";
+import type { LoadedProblem } from "../../problems/schema.ts";
+import { defBlocks } from "../../memory/python-tokens.ts";
 import { PLANNER_EXAMPLES, PLANNER_SYSTEM, PLANNER_USER } from "./prompt.ts";
 import { Plan } from "./schema.ts";
 import { describeInputs } from "../../problems/inputs-text.ts";
@@ -80,55 +82,83 @@ export const REPAIR_IDEA: Idea = {
   idea: "Read the verifier's message and fix exactly what it reports, changing nothing else.",
 };
 
-/** Fallback ideas for a GPU problem: a first Triton kernel, then its tiles, launch settings, masking and softmax. */
-const GPU_FALLBACK: { fresh: Idea; tuning: Idea[] } = {
-  fresh: {
-    title: "A straightforward tiled kernel",
-    idea: "Write a FlashAttention-style tiled kernel with online softmax that passes every correctness shape.",
-  },
-  tuning: [
-    { title: "Retune tile sizes", idea: "Try different BLOCK_M / BLOCK_N tile sizes suited to the benchmark shapes." },
-    { title: "Retune warps and stages", idea: "Change num_warps and num_stages of the main kernel to improve latency hiding." },
-    { title: "Skip masked work", idea: "Skip key/value blocks that are fully masked and avoid masking work on full blocks." },
-    { title: "Cheaper softmax", idea: "Use exp2 with log2(e) folded into the scale and keep the running max/sum in float32." },
-  ],
-};
+/**
+ * Fallback ideas for a GPU problem: a first Triton kernel, then its tiles, launch settings, softmax, and (only where
+ * the problem masks keys: there is no masked work to skip otherwise) skipping masked blocks.
+ */
+function gpuFallback(masked: boolean): { fresh: Idea; tuning: Idea[] } {
+  return {
+    fresh: {
+      title: "A straightforward tiled kernel",
+      idea: "Write a FlashAttention-style tiled kernel with online softmax that passes every correctness shape.",
+    },
+    tuning: [
+      { title: "Retune tile sizes", idea: "Try different BLOCK_M / BLOCK_N tile sizes suited to the benchmark shapes." },
+      { title: "Retune warps and stages", idea: "Change num_warps and num_stages of the main kernel to improve latency hiding." },
+      ...(masked ? [{ title: "Skip masked work", idea: "Skip key/value blocks that are fully masked and avoid masking work on full blocks." }] : []),
+      { title: "Cheaper softmax", idea: "Use exp2 with log2(e) folded into the scale and keep the running max/sum in float32." },
+    ],
+  };
+}
 
 /**
  * Fallback ideas for a problem on the CPU lane (problems/device-text.ts): no Triton and no GPU there, PyTorch ops do
- * the work, so only what changes that work means anything (the planner's CPU examples, PLANNER_EXAMPLES.cpu).
+ * the work, so only what changes that work means anything (the planner's CPU examples, PLANNER_EXAMPLES.cpu); masked
+ * blocks only where the problem masks keys.
  */
-const CPU_FALLBACK: { fresh: Idea; tuning: Idea[] } = {
-  fresh: {
-    title: "Blocked attention with PyTorch ops",
-    idea:
-      "Compute attention with torch.matmul over blocks of keys and an online softmax (running max and sum in float32), " +
-      "so memory stays bounded and every correctness shape passes.",
-  },
-  tuning: [
-    {
-      title: "Batch heads into one matmul",
+function cpuFallback(masked: boolean): { fresh: Idea; tuning: Idea[] } {
+  return {
+    fresh: {
+      title: "Blocked attention with PyTorch ops",
       idea:
-        "Compute every batch and head with one batched torch.matmul instead of Python loops over them, " +
-        "mapping grouped key/value heads by reshaping rather than copying keys and values.",
+        "Compute attention with torch.matmul over blocks of keys and an online softmax (running max and sum in float32), " +
+        "so memory stays bounded and every correctness shape passes.",
     },
-    { title: "Skip masked work", idea: "Skip blocks of keys that are fully masked and apply the mask only to blocks that are partly masked." },
-    {
-      title: "Fewer temporaries",
-      idea:
-        "Apply the score modification and the mask in one pass over the scores (torch.where or masked_fill on the " +
-        "kernel's own tensors, never the inputs) and drop intermediate tensors.",
-    },
-    {
-      title: "Fewer dtype casts and copies",
-      idea: "Convert each input to float32 once, keep the matmul operands contiguous, and cast the result back to the input dtype only at the end.",
-    },
-  ],
-};
+    tuning: [
+      {
+        title: "Batch heads into one matmul",
+        idea:
+          "Compute every batch and head with one batched torch.matmul instead of Python loops over them, " +
+          "mapping grouped key/value heads by reshaping rather than copying keys and values.",
+      },
+      ...(masked
+        ? [{ title: "Skip masked work", idea: "Skip blocks of keys that are fully masked and apply the mask only to blocks that are partly masked." }]
+        : []),
+      {
+        title: "Fewer temporaries",
+        idea: masked
+          ? "Apply the score modification and the mask in one pass over the scores (torch.where or masked_fill on the " +
+            "kernel's own tensors, never the inputs) and drop intermediate tensors."
+          : "Apply the score modification in one pass over the scores (in place on the kernel's own tensors, never the " +
+            "inputs) and drop intermediate tensors.",
+      },
+      {
+        title: "Fewer dtype casts and copies",
+        idea: "Convert each input to float32 once, keep the matmul operands contiguous, and cast the result back to the input dtype only at the end.",
+      },
+    ],
+  };
+}
 
-/** Generic ideas so the search goes on when the planner is unusable; the coder still sees all feedback. Only ideas that mean something on the problem's device. */
+/**
+ * Whether an attention problem masks keys (has a mask_mod): a variant's spec says so (variant.mask); a suite problem's
+ * reference.py does: its make_mask_mod returns a mask (an inner function, a lambda, a name) rather than only None, or
+ * it defines mask_mod itself. A reference with neither goes by the problem's "mask" tag.
+ */
+export function hasMask(problem: LoadedProblem): boolean {
+  const variant = problem.spec.variant;
+  if (variant) return variant.mask !== null;
+  const blocks = defBlocks(problem.referenceSource);
+  const factory = blocks.get("make_mask_mod");
+  if (factory !== undefined) return [...factory.matchAll(/^\s*return\b(.*)$/gm)].some((m) => !/^(None)?\s*(#.*)?$/.test(m[1]!.trim()));
+  if (blocks.has("mask_mod")) return true;
+  return problem.spec.tags.includes("mask");
+}
+
+/** Generic ideas so the search goes on when the planner is unusable; the coder still sees all feedback. Only ideas that mean something on the problem's device, and for its mask (or none). */
 export function fallbackPlan(input: PlanInput, why: string): PlanOutcome {
-  return fallbackFrom(onCpuLane(input.problem.spec) ? CPU_FALLBACK : GPU_FALLBACK, input, why);
+  const masked = hasMask(input.problem);
+  return fallbackFrom(onCpuLane(input.problem.spec) ? cpuFallback(masked) : gpuFallback(masked), input, why);
 }
 
 /** The fallback outcome from a device's ideas: a repair's fix or a fresh start's first kernel, then the tuning ideas, `input.count` in all. */
