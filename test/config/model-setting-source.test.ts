@@ -4,15 +4,13 @@
  * environment; for a file, the file's own form, where KFORGE_ROLE_MODELS is the JSON object itself or a string holding it).
  * `kforge search` and `kforge config` as real child processes; search refuses before any run.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultModelSettings, roleOverrides } from "../../agents/model-settings.ts";
-import { loadConfig, repoRoot } from "../../core/config.ts";
+import { loadConfig } from "../../core/config.ts";
+import { kforgeIn, newSettingsSandbox } from "./settings-sandbox.ts";
 
-const KFORGE = join(repoRoot(), "bin", "kforge.js");
 const PROVIDERS = "deepseek, openai-compatible, offline";
 
 describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value came from", () => {
@@ -22,24 +20,11 @@ describe("KFORGE_PROVIDER and KFORGE_ROLE_MODELS errors name where the value cam
   let projectFile: string;
   let homeFile: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "kforge-model-source-"));
-    home = join(dir, "home");
-    project = join(dir, "project");
-    mkdirSync(home);
-    mkdirSync(project);
-    projectFile = join(project, "kforge.json");
-    homeFile = join(home, "config.json");
+    ({ dir, home, project, projectFile, homeFile } = newSettingsSandbox("kforge-model-source-"));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const kforge = (args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(process.execPath, [KFORGE, ...args], {
-      cwd: project,
-      env: { PATH: process.env["PATH"], HOME: dir, KFORGE_HOME: home, ...env },
-      encoding: "utf8",
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const kforge = (args: string[], env: Record<string, string> = {}) => kforgeIn({ dir, home, project }, args, env);
   /** `kforge search` refused before a run: exit 2, the error and its hint, no database. */
   const refused = (env: Record<string, string> = {}) => {
     const r = kforge(["search", "--problem", "softcap"], env);

@@ -5,14 +5,11 @@
  * that uses it (`kforge runs` for the queue's lease, `kforge search` for a model limit). Real `node bin/kforge.js`
  * child processes; settings from the environment and from a settings file.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectedValue, loadConfig, repoRoot, SETTINGS } from "../../core/config.ts";
-
-const KFORGE = join(repoRoot(), "bin", "kforge.js");
+import { expectedValue, loadConfig, SETTINGS } from "../../core/config.ts";
+import { kforgeIn, newSettingsSandbox } from "./settings-sandbox.ts";
 
 /** Each numeric setting: its unit as messages say it, whether it takes whole numbers only, the example a hint shows. */
 const NUMERIC: Record<string, { unit: string; whole: boolean; example: string }> = {
@@ -42,22 +39,11 @@ describe("numeric settings say what is wrong in their unit", () => {
   let home: string;
   let project: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "kforge-numeric-"));
-    home = join(dir, "home");
-    project = join(dir, "project");
-    mkdirSync(home);
-    mkdirSync(project);
+    ({ dir, home, project } = newSettingsSandbox("kforge-numeric-"));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const kforge = (args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(process.execPath, [KFORGE, ...args], {
-      cwd: project,
-      env: { PATH: process.env["PATH"], HOME: dir, KFORGE_HOME: home, ...env },
-      encoding: "utf8",
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const kforge = (args: string[], env: Record<string, string> = {}) => kforgeIn({ dir, home, project }, args, env);
   const config = (env: Record<string, string> = {}) => {
     const r = kforge(["config", "--json"], env);
     expect(r.code, r.stderr).toBe(2);

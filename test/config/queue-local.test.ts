@@ -12,36 +12,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../core/config.ts";
-import { startScriptedServer, type RecordedRequest, type ScriptedReply, type ScriptedServer } from "../../tools/scripted-server/server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { RedisServer } from "../queue/redis-server.ts";
 import { kforgeEnv } from "../search/cli-process.ts";
-import { cpuKernel } from "../search/cpu-kernels.ts";
+import { twoIdeaCpuModel } from "../search/cpu-kernels.ts";
 import { CPU_TINY } from "../verifier/helpers.ts";
 
 const KFORGE = join(repoRoot(), "bin", "kforge.js");
 const ALLOWED = 'Invalid option: expected one of "0"|"1"|"true"|"false"';
-
-/** The planner two ideas, the coder a correct CPU module, the critic a verdict per candidate. */
-function model(req: RecordedRequest): ScriptedReply {
-  if (req.role === "planner") {
-    const ideas = [1, 2].map((i) => ({ title: `idea ${i}`, idea: `write the kernel, take ${i}` }));
-    return { content: `\`\`\`json\n${JSON.stringify({ rationale: "two takes", ideas })}\n\`\`\`` };
-  }
-  if (req.role === "coder") return { content: `\`\`\`python\n${cpuKernel("good", "queue local")}\`\`\`\n` };
-  if (req.role === "critic") {
-    const labels = /Judge every candidate \(([^)]*)\)/.exec(req.lastUser)?.[1]?.split(", ") ?? [];
-    const critiques = labels.map((node) => ({ node, verdict: "promising", issues: [], nextIdeas: [], keyIdeas: [] }));
-    return { content: `\`\`\`json\n${JSON.stringify({ critiques })}\n\`\`\`` };
-  }
-  return { content: "```json\n{}\n```" };
-}
 
 describe("KFORGE_QUEUE_LOCAL", () => {
   let server: ScriptedServer;
   let redis: RedisServer;
   let dir: string;
   beforeAll(async () => {
-    server = await startScriptedServer(model);
+    server = await startScriptedServer(twoIdeaCpuModel("queue local"));
     redis = await RedisServer.start();
     dir = mkdtempSync(join(tmpdir(), "kforge-queue-local-"));
   });

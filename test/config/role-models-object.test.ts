@@ -11,28 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../core/config.ts";
-import { startScriptedServer, type RecordedRequest, type ScriptedReply, type ScriptedServer } from "../../tools/scripted-server/server.ts";
+import { startScriptedServer, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { kforgeEnv, runKforge } from "../search/cli-process.ts";
-import { cpuKernel } from "../search/cpu-kernels.ts";
+import { twoIdeaCpuModel } from "../search/cpu-kernels.ts";
 import { CPU_TINY } from "../verifier/helpers.ts";
 
 const KFORGE = join(repoRoot(), "bin", "kforge.js");
 const OVERRIDE = { critic: { model: "critic-model" } };
-
-/** Every role answers: the planner two ideas, the coder a correct CPU module, the critic a verdict per candidate. */
-function model(req: RecordedRequest): ScriptedReply {
-  if (req.role === "planner") {
-    const ideas = [1, 2].map((i) => ({ title: `idea ${i}`, idea: `write the kernel, take ${i}` }));
-    return { content: `\`\`\`json\n${JSON.stringify({ rationale: "two takes", ideas })}\n\`\`\`` };
-  }
-  if (req.role === "coder") return { content: `\`\`\`python\n${cpuKernel("good", "role models")}\`\`\`\n` };
-  if (req.role === "critic") {
-    const labels = /Judge every candidate \(([^)]*)\)/.exec(req.lastUser)?.[1]?.split(", ") ?? [];
-    const critiques = labels.map((node) => ({ node, verdict: "promising", issues: [], nextIdeas: [], keyIdeas: [] }));
-    return { content: `\`\`\`json\n${JSON.stringify({ critiques })}\n\`\`\`` };
-  }
-  return { content: "```json\n{}\n```" };
-}
 
 describe("KFORGE_ROLE_MODELS as a JSON object in a settings file", () => {
   let server: ScriptedServer;
@@ -41,7 +26,7 @@ describe("KFORGE_ROLE_MODELS as a JSON object in a settings file", () => {
   let project: string;
   let projectFile: string;
   beforeAll(async () => {
-    server = await startScriptedServer(model);
+    server = await startScriptedServer(twoIdeaCpuModel("role models"));
     dir = mkdtempSync(join(tmpdir(), "kforge-role-object-"));
     home = join(dir, "home");
     project = join(dir, "project");

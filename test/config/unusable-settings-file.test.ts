@@ -4,14 +4,12 @@
  * file with the parse error's line and column or the unknown setting (with the closest known one), and exits 2; every
  * other command refuses to start with that same error. Real `node bin/kforge.js` child processes.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { repoRoot, SETTINGS } from "../../core/config.ts";
+import { SETTINGS } from "../../core/config.ts";
+import { kforgeIn, newSettingsSandbox } from "./settings-sandbox.ts";
 
-const KFORGE = join(repoRoot(), "bin", "kforge.js");
 const KEY = "sk-unusable-0123456789abcdef";
 
 interface ConfigJson {
@@ -27,24 +25,11 @@ describe("kforge config with a settings file it cannot use", () => {
   let projectFile: string;
   let homeFile: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "kforge-unusable-"));
-    home = join(dir, "home");
-    project = join(dir, "project");
-    mkdirSync(home);
-    mkdirSync(project);
-    projectFile = join(project, "kforge.json");
-    homeFile = join(home, "config.json");
+    ({ dir, home, project, projectFile, homeFile } = newSettingsSandbox("kforge-unusable-"));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const kforge = (args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(process.execPath, [KFORGE, ...args], {
-      cwd: project,
-      env: { PATH: process.env["PATH"], HOME: dir, KFORGE_HOME: home, ...env },
-      encoding: "utf8",
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const kforge = (args: string[], env: Record<string, string> = {}) => kforgeIn({ dir, home, project }, args, env);
   const line = (name: string, value: string, source: string) =>
     new RegExp(`^${name} +${value.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} {2}\\(${source.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\)$`, "m");
 

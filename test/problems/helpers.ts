@@ -1,8 +1,11 @@
 /** Shared by the problem-suite tests: the torch-capable Python, the reference checker, the CLI. */
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { main } from "../../cli/main.ts";
+import { afterAll, beforeAll } from "vitest";
 import { loadConfig, repoRoot } from "../../core/config.ts";
 
 let cachedPython: string | undefined;
@@ -77,4 +80,27 @@ export function kforge(args: string[]): { status: number | null; stdout: string;
     timeout: 60_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A private KFORGE_HOME for this test file (made before its tests, removed after), with KFORGE_PYTHON set to the
+ * torch-capable Python; both variables are restored afterwards. Returns the home's path (valid once the tests run).
+ */
+export function useKforgeHome(prefix: string): () => string {
+  let home = "";
+  let saved: Record<string, string | undefined> = {};
+  beforeAll(() => {
+    home = mkdtempSync(join(tmpdir(), prefix));
+    saved = { KFORGE_HOME: process.env["KFORGE_HOME"], KFORGE_PYTHON: process.env["KFORGE_PYTHON"] };
+    process.env["KFORGE_HOME"] = home; // the CLI reads its config from the environment
+    process.env["KFORGE_PYTHON"] = torchPython();
+  });
+  afterAll(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+  return () => home;
 }

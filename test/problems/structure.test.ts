@@ -7,29 +7,14 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { repoRoot } from "../../core/config.ts";
 import { analyzeStructure } from "../../problems/scaffold.ts";
-import { kforgeInProcess as run, torchPython } from "./helpers.ts";
+import { kforgeInProcess as run, torchPython, useKforgeHome } from "./helpers.ts";
 
 const root = repoRoot();
 const zoo = join(root, "bench", "variants");
-let home: string;
-let saved: Record<string, string | undefined>;
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), "kforge-structure-"));
-  saved = { KFORGE_HOME: process.env["KFORGE_HOME"], KFORGE_PYTHON: process.env["KFORGE_PYTHON"] };
-  process.env["KFORGE_HOME"] = home;
-  process.env["KFORGE_PYTHON"] = torchPython();
-});
-afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  rmSync(home, { recursive: true, force: true });
-});
+const homeDir = useKforgeHome("kforge-structure-");
 
 function analyze(problem: string): string[] {
   return JSON.parse(execFileSync(torchPython(), [join(root, "tools/offline/analyze.py"), "--problem", problem], { encoding: "utf8" })) as string[];
@@ -45,7 +30,7 @@ describe("a variant's prompt states the structure kforge found", () => {
     const made = await run(["problems", "new", "relb", "--score-mod", join(zoo, "rel_bias_table.py")]);
     expect(made.status, made.stderr).toBe(0);
     expect(made.stderr).toBe("");
-    const s = section(readFileSync(join(home, "problems", "relb", "prompt.md"), "utf8"));
+    const s = section(readFileSync(join(homeDir(), "problems", "relb", "prompt.md"), "utf8"));
     expect(s).toContain("where kv_idx - q_idx <= -128 it is `score + table[h, 0]`");
     expect(s).toContain("where kv_idx - q_idx >= 128 it is `score + table[h, 256]`");
     expect(s).toContain("no per-element gather");
@@ -56,7 +41,7 @@ describe("a variant's prompt states the structure kforge found", () => {
     const fx = join(zoo, "flamingo_cross.py");
     const made = await run(["problems", "new", "flam", "--score-mod", fx, "--mask-mod", fx]);
     expect(made.status, made.stderr).toBe(0);
-    const s = section(readFileSync(join(home, "problems", "flam", "prompt.md"), "utf8"));
+    const s = section(readFileSync(join(homeDir(), "problems", "flam", "prompt.md"), "utf8"));
     expect(s).toMatch(/Data-dependent mask: .* the values of `image_of_token`, `intervals`/);
     expect(s).toContain("create_block_mask");
     expect(s).not.toContain("Clipped offsets");
@@ -65,7 +50,7 @@ describe("a variant's prompt states the structure kforge found", () => {
   it("a plain score_mod with nothing to exploit gets no section", async () => {
     const made = await run(["problems", "new", "soft", "--score-mod", join(zoo, "softcap.py")]);
     expect(made.status, made.stderr).toBe(0);
-    expect(readFileSync(join(home, "problems", "soft", "prompt.md"), "utf8")).not.toContain("## Structure");
+    expect(readFileSync(join(homeDir(), "problems", "soft", "prompt.md"), "utf8")).not.toContain("## Structure");
   }, 240_000);
 });
 
@@ -97,7 +82,7 @@ describe("tools/offline/analyze.py on suite problems", () => {
   it("says only what holds: gathers that remain, a mask of indices beyond interval arithmetic, density at the problem's shape", async () => {
     const bidi = join(root, "test/offline/fixtures/variants/bidirectional_tables.py");
     expect((await run(["problems", "new", "bidi", "--variant", bidi])).status).toBe(0);
-    const [band] = analyze(join(home, "problems", "bidi"));
+    const [band] = analyze(join(homeDir(), "problems", "bidi"));
     // the where on the offset's sign is decided beyond +-32; the per-key bias is still read there
     expect(band).toContain("where kv_idx - q_idx <= -32 it is `score + bwd[h, 32] + kbias[kv_idx]`");
     expect(band).toContain("where kv_idx - q_idx >= 32 it is `score + fwd[h, 32] + kbias[kv_idx]`");
@@ -106,13 +91,13 @@ describe("tools/offline/analyze.py on suite problems", () => {
     expect(band).not.toContain("no per-element gather");
     // natten_morton: Morton-order neighbourhoods from bit operations on the indices, no tensor read
     expect((await run(["problems", "new", "morton", "--variant", join(zoo, "natten_morton.py")])).status).toBe(0);
-    const morton = analyze(join(home, "problems", "morton"));
+    const morton = analyze(join(homeDir(), "problems", "morton"));
     expect(morton[0]).toMatch(/^Mask beyond interval arithmetic: it reads only the indices/);
     expect(morton.join("\n")).not.toContain("Data-dependent");
     expect(morton[1]).toMatch(/^Density: the mask keeps about [1-5]% of .* at S = 4096/); // bitwise & on integers, not logical
     // a CPU problem's density is at its own (small) benchmark shape
     expect((await run(["problems", "new", "swcpu", "--variant", join(zoo, "sliding_window.py"), "--device", "cpu"])).status).toBe(0);
-    expect(analyze(join(home, "problems", "swcpu")).join("\n")).toMatch(/Density: .* at S = 64 \(the first benchmark shape\)\.$/);
+    expect(analyze(join(homeDir(), "problems", "swcpu")).join("\n")).toMatch(/Density: .* at S = 64 \(the first benchmark shape\)\.$/);
   }, 240_000);
 
   it("a broken mods.json: analyze.py exits 2 naming it; the scaffold's prompt goes without the section and says why", () => {

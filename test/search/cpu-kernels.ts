@@ -3,6 +3,7 @@
  * attention, PyTorch allowed on the CPU), one per fate the scripted model hands out: good, slow,
  * wrong, broken. `cpuKernel` plugs into script.ts's `kernelModel({ kernel })`.
  */
+import type { RecordedRequest, ScriptedReply } from "../../tools/scripted-server/server.ts";
 
 const GOOD = `import torch
 
@@ -51,4 +52,24 @@ export function cpuKernel(fate: string, title: string): string {
   const body =
     kind === "slow" ? SLOW : kind === "wrong" || kind === "wrong_output" ? WRONG : kind === "broken" || kind === "compile_error" ? BROKEN : GOOD;
   return `# ${title}\n${body}`;
+}
+
+/**
+ * A scripted model for a short CPU search: the planner proposes two ideas, the coder writes a correct CPU module
+ * (titled `title`), the critic calls every candidate promising.
+ */
+export function twoIdeaCpuModel(title: string): (req: RecordedRequest) => ScriptedReply {
+  return (req) => {
+    if (req.role === "planner") {
+      const ideas = [1, 2].map((i) => ({ title: `idea ${i}`, idea: `write the kernel, take ${i}` }));
+      return { content: `\`\`\`json\n${JSON.stringify({ rationale: "two takes", ideas })}\n\`\`\`` };
+    }
+    if (req.role === "coder") return { content: `\`\`\`python\n${cpuKernel("good", title)}\`\`\`\n` };
+    if (req.role === "critic") {
+      const labels = /Judge every candidate \(([^)]*)\)/.exec(req.lastUser)?.[1]?.split(", ") ?? [];
+      const critiques = labels.map((node) => ({ node, verdict: "promising", issues: [], nextIdeas: [], keyIdeas: [] }));
+      return { content: `\`\`\`json\n${JSON.stringify({ critiques })}\n\`\`\`` };
+    }
+    return { content: "```json\n{}\n```" };
+  };
 }

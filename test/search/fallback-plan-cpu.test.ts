@@ -17,8 +17,8 @@ import { loadProblem } from "../../problems/load.ts";
 import type { LoadedKernelBenchProblem, LoadedProblem } from "../../problems/schema.ts";
 import { startScriptedServer, type RecordedRequest, type ScriptedReply, type ScriptedServer } from "../../tools/scripted-server/server.ts";
 import { CPU_TINY, ROOT } from "../verifier/helpers.ts";
-import { kforgeEnv, runKforge } from "./cli-process.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
+import { searchOnFallback } from "./fallback-search.ts";
 
 /** Knobs and features that exist only for a GPU kernel (Triton launch settings, tiles, GPU memory and units). */
 const GPU_ONLY =
@@ -26,13 +26,6 @@ const GPU_ONLY =
 
 const RELU_FILE = join(ROOT, "test", "fixtures", "kernelbench", "level1", "19_ReLU.py");
 const GOOD_RELU = readFileSync(join(ROOT, "test", "fixtures", "kernelbench", "candidates", "good_relu.py"), "utf8");
-
-/** The title and text of the idea a coder request asks for (the coder's user prompt shows "**TITLE**" then the idea). */
-function coderIdea(req: RecordedRequest): string {
-  const user = req.messages.find((m) => m.role === "user")?.content ?? "";
-  const m = /\*\*(.+?)\*\*\s*\n+([^\n]+)/.exec(user);
-  return m ? `${m[1]}: ${m[2]}` : "";
-}
 
 /** A model whose planner only answers prose (the fallback plan takes over); the coder writes a correct module. */
 function proseModel(module: () => string) {
@@ -61,25 +54,9 @@ describe("the planner's fallback plan on the CPU lane", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs a search; returns the ideas its coder was asked for and the trace's text. */
-  async function search(problem: string, home: string): Promise<{ ideas: string[]; trace: string }> {
-    const before = server.requests.length;
-    const env = kforgeEnv(home, server.baseUrl);
-    const r = await runKforge(["search", "--problem", problem, "--max-nodes", "6", "--branching", "3", "--budget", "3m"], env);
-    expect(r.code, r.stderr).toBe(0);
-    const runId = /^run (\S+)/m.exec(r.stdout)![1]!;
-    const asked = server.requests.slice(before);
-    expect(asked.filter((q) => q.role === "planner").length).toBeGreaterThanOrEqual(2); // a fresh plan and an improve plan
-    const ideas = asked.filter((q) => q.role === "coder").map(coderIdea);
-    expect(ideas.length).toBeGreaterThanOrEqual(6);
-    const trace = await runKforge(["trace", runId], env);
-    expect(trace.code, trace.stderr).toBe(0);
-    return { ideas, trace: trace.stdout };
-  }
-
   it("an attention problem verified on the CPU: blocked PyTorch attention and CPU-side tuning, no GPU knobs", async () => {
     module = () => cpuKernel("good", "fallback");
-    const { ideas, trace } = await search(CPU_TINY, join(dir, "attention"));
+    const { ideas, trace } = await searchOnFallback(server, CPU_TINY, join(dir, "attention"));
     for (const idea of ideas) expect(idea).not.toMatch(GPU_ONLY);
     expect(ideas[0]).toMatch(/^Blocked attention with PyTorch ops: .*torch\.matmul/);
     expect(ideas).toContainEqual(expect.stringMatching(/^Batch heads into one matmul: /));
@@ -89,7 +66,7 @@ describe("the planner's fallback plan on the CPU lane", () => {
 
   it("a KernelBench problem verified on the CPU: PyTorch-op ideas for any module, no Triton kernel or GPU knobs", async () => {
     module = () => GOOD_RELU;
-    const { ideas, trace } = await search(`kernelbench:${RELU_FILE}`, join(dir, "kb"));
+    const { ideas, trace } = await searchOnFallback(server, `kernelbench:${RELU_FILE}`, join(dir, "kb"));
     for (const idea of ideas) expect(idea).not.toMatch(GPU_ONLY);
     expect(ideas[0]).toMatch(/^One PyTorch forward with fewer passes: /);
     expect(trace).toContain("One PyTorch forward with fewer passes");

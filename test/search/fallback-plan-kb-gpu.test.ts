@@ -24,6 +24,7 @@ import { startScriptedServer, type RecordedRequest, type ScriptedReply, type Scr
 import { RedisServer } from "../queue/redis-server.ts";
 import { ROOT } from "../verifier/helpers.ts";
 import { kforgeEnv, runKforge } from "./cli-process.ts";
+import { coderIdea } from "./fallback-search.ts";
 
 const GEMM_FILE = join(ROOT, "test", "fixtures", "kernelbench", "level2", "12_Gemm_Bias_GELU.py");
 const GOOD_GEMM = readFileSync(join(ROOT, "test", "fixtures", "kernelbench", "candidates", "good_gemm_bias_gelu.py"), "utf8");
@@ -31,13 +32,6 @@ const GPU = "NVIDIA H100 80GB HBM3";
 
 /** Ideas that mean something only for attention: a mask to skip, key/value blocks, a softmax to make cheaper. */
 const ATTENTION_ONLY = /masked|\bmasks?\b|key\/value|\bkeys?\b|softmax|FlashAttention|attention|exp2|log2|online/i;
-
-/** The title and text of the idea a coder request asks for (the coder's user prompt shows "**TITLE**" then the idea). */
-function coderIdea(req: RecordedRequest): string {
-  const user = req.messages.find((m) => m.role === "user")?.content ?? "";
-  const m = /\*\*(.+?)\*\*\s*\n+([^\n]+)/.exec(user);
-  return m ? `${m[1]}: ${m[2]}` : "";
-}
 
 /** A model whose planner only answers prose (the fallback plan takes over); the coder writes a Triton module. */
 function proseModel(req: RecordedRequest): ScriptedReply {

@@ -18,6 +18,7 @@ import { startScriptedServer, type RecordedRequest, type ScriptedReply, type Scr
 import { CPU_TINY } from "../verifier/helpers.ts";
 import { kforgeEnv, runKforge } from "./cli-process.ts";
 import { cpuKernel } from "./cpu-kernels.ts";
+import { searchOnFallback } from "./fallback-search.ts";
 
 const SKIP = "Skip masked work";
 /** The suite problems whose reference has a mask_mod, and those without one. */
@@ -42,13 +43,6 @@ const text = (problem: LoadedProblem, mode: PlanInput["mode"]) =>
   fallbackPlan(input(problem, mode), "unusable")
     .ideas.map((i) => `${i.title}: ${i.idea}`)
     .join("\n");
-
-/** The title and text of the idea a coder request asks for (the coder's user prompt shows "**TITLE**" then the idea). */
-function coderIdea(req: RecordedRequest): string {
-  const user = req.messages.find((m) => m.role === "user")?.content ?? "";
-  const m = /\*\*(.+?)\*\*\s*\n+([^\n]+)/.exec(user);
-  return m ? `${m[1]}: ${m[2]}` : "";
-}
 
 describe("the planner's fallback offers masked-work skipping only to problems with a mask", () => {
   let server: ScriptedServer;
@@ -149,25 +143,9 @@ describe("the planner's fallback offers masked-work skipping only to problems wi
     }
   }, 300_000);
 
-  /** Runs a search with the prose-only planner; returns the ideas its coder was asked for and the trace's text. */
-  async function search(problem: string, searchHome: string): Promise<{ ideas: string[]; trace: string }> {
-    const before = server.requests.length;
-    const env = kforgeEnv(searchHome, server.baseUrl);
-    const r = await runKforge(["search", "--problem", problem, "--max-nodes", "6", "--branching", "3", "--budget", "3m"], env);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const runId = /^run (\S+)/m.exec(r.stdout)![1]!;
-    const asked = server.requests.slice(before);
-    expect(asked.filter((q) => q.role === "planner").length).toBeGreaterThanOrEqual(2); // a fresh plan and an improve plan
-    const ideas = asked.filter((q) => q.role === "coder").map(coderIdea);
-    expect(ideas.length).toBeGreaterThanOrEqual(6);
-    const trace = await runKforge(["trace", runId], env);
-    expect(trace.code, trace.stderr).toBe(0);
-    return { ideas, trace: trace.stdout };
-  }
-
   it("kforge search: a mask-free CPU problem and a mask-free CPU variant are never asked to skip masked work; cpu_tiny is", async () => {
     kernel = NO_MASK_KERNEL;
-    const plain = await search(cpuNoMask, join(dir, "search-plain"));
+    const plain = await searchOnFallback(server, cpuNoMask, join(dir, "search-plain"));
     expect(plain.ideas[0]).toMatch(/^Blocked attention with PyTorch ops: /);
     for (const idea of plain.ideas) expect(idea).not.toMatch(/mask/i);
     expect(plain.ideas).toContainEqual(expect.stringMatching(/^Fewer temporaries: Apply the score modification in one pass/));
@@ -180,13 +158,13 @@ describe("the planner's fallback offers masked-work skipping only to problems wi
     writeFileSync(mod, "import torch\n\ndef score_mod(score, b, h, q_idx, kv_idx):\n    return 30 * torch.tanh(score / 30)\n");
     const made = await runKforge(["problems", "new", "capped_cpu", "--score-mod", mod, "--device", "cpu"], kforgeEnv(variantHome, server.baseUrl));
     expect(made.code, made.stdout + made.stderr).toBe(0);
-    const variant = await search("capped_cpu", variantHome);
+    const variant = await searchOnFallback(server, "capped_cpu", variantHome);
     for (const idea of variant.ideas) expect(idea).not.toMatch(/mask/i);
     expect(variant.trace).not.toContain(SKIP);
 
     // cpu_tiny masks keys (causal): its fresh plan offers skipping masked work.
     kernel = cpuKernel("good", "fallback");
-    const causal = await search(CPU_TINY, join(dir, "search-causal"));
+    const causal = await searchOnFallback(server, CPU_TINY, join(dir, "search-causal"));
     expect(causal.ideas).toContainEqual(expect.stringMatching(/^Skip masked work: /));
     expect(causal.trace).toContain(SKIP);
   }, 600_000);

@@ -60,6 +60,6 @@ describe("kforge search --score-mod (a new variant)", () => {
 
     const both = kforge(home, ["search", "--problem", "softcap", "--score-mod", mod]);
     expect(both.status).toBe(2);
-    expect(both.stderr).toContain("either --problem or --score-mod");
+    expect(both.stderr).toContain("give either --problem or a variant (--variant, --score-mod/--mask-mod), not both");
   });
 });
